@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct EmqxAutorebalancer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emqx-autorebalancer",
+        abstract: "Keeps EMQX clusters on Kubernetes balanced by creating Rebalance resources when policy rules fire.",
+        subcommands: []
+    )
+}
