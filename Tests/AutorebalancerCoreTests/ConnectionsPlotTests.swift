@@ -8,19 +8,27 @@ import FoundationXML
 #endif
 
 /// Collects element names and text so a test can check the SVG is well-formed XML with the expected parts.
-private final class SVGCollector: NSObject, XMLParserDelegate {
+final class SVGCollector: NSObject, XMLParserDelegate {
     var elements: [String: Int] = [:]
     var texts: [String] = []
     var polylinePoints: [String] = []
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        buffer = ""
         elements[name, default: 0] += 1
         if name == "polyline", let points = attributes["points"] { polylinePoints.append(points) }
     }
 
+    private var buffer = ""
+
     func parser(_ parser: XMLParser, foundCharacters string: String) {
-        let trimmed = string.trimmingCharacters(in: .whitespacesAndNewlines)
+        buffer += string  // the parser splits text at entities; join the pieces per element
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        let trimmed = buffer.trimmingCharacters(in: .whitespacesAndNewlines)
         if !trimmed.isEmpty { texts.append(trimmed) }
+        buffer = ""
     }
 }
 
