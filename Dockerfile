@@ -12,9 +12,9 @@ WORKDIR /src
 # Dependencies first: this layer is reused while only the sources change.
 COPY Package.swift ./
 RUN swift package resolve
-COPY Sources ./Sources
-COPY Tests ./Tests
-COPY Benchmarks ./Benchmarks
+# The whole package (Package.swift names test and benchmark targets too, whose folders must exist); .dockerignore
+# keeps out build products and what the image does not need.
+COPY . .
 RUN swift build -c release --static-swift-stdlib --product emqx-autorebalancer \
     && mkdir -p /out \
     && cp "$(swift build -c release --show-bin-path)/emqx-autorebalancer" /out/emqx-autorebalancer \
