@@ -36,6 +36,10 @@ public enum BlockReason: String, Sendable, Hashable, Codable, CaseIterable {
     case dailyLimit = "daily-limit"
     case ineffectiveLimit = "ineffective-limit"
     case otherRuleActing = "other-rule"
+    /// The rule's condition does not hold: the cluster is balanced at the rule's detection thresholds.
+    case balanced
+    /// The rule's trigger did not happen (no node joined or restarted within the window).
+    case notTriggered = "not-triggered"
 }
 
 /// One decision (or held-back decision) of one rule for one cluster at one instant: the single record type that
