@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import AutorebalancerCore
 import Foundation
@@ -22,7 +23,7 @@ struct CheckCommand: ParsableCommand {
     var files: [String]
 
     /// The checkers for every kind the binary knows; other kinds plug in here.
-    static var registry: DocumentCheckerRegistry { .builtIn }
+    static var registry: DocumentCheckerRegistry { DocumentCheckerRegistry.builtIn.adding(AgentConfigurationChecker()) }
 
     func run() throws {
         var diagnostics: [Diagnostic] = []
