@@ -86,6 +86,8 @@ struct KubeconfigTests {
     @Test func loadPrefersExplicitPathThenInClusterThenKUBECONFIG() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.path + "/keys", withIntermediateDirectories: true)
+        try dir.write("keys/client.key", "KEY")
         let path = try dir.write("config", Self.basic)
         let viaEnv = try KubernetesClientConfiguration.load(environment: ["KUBECONFIG": path])
         #expect(viaEnv.server == "https://10.0.0.1:6443")

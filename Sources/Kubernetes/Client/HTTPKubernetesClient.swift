@@ -36,7 +36,8 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
         var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
-            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9)))
+            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.inSeconds * 1e9))),
+            connectionPool: .init()
         )
         httpConfiguration.httpVersion = .http1Only
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
@@ -91,7 +92,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         if !annotations.isEmpty { metadata["annotations"] = annotations }
         let body = try JSONEncoder().encode(["metadata": metadata])
         let request = KubernetesError.Request(verb: "patch", resource: .rebalances, namespace: namespace, name: name)
-        return try await decode(
+        return try decode(
             try await send(.PATCH, path: KubernetesResource.rebalances.path(namespace: namespace, name: name), body: body,
                            contentType: "application/merge-patch+json", request: request),
             request: request
@@ -118,7 +119,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         let name = lease.metadata.name ?? ""
         let request = KubernetesError.Request(verb: "update", resource: .leases, namespace: namespace, name: name)
         // A lost answer to an update is safe to repeat: a stale resourceVersion makes the repeat a 409.
-        return try await decode(
+        return try decode(
             try await send(.PUT, path: KubernetesResource.leases.path(namespace: namespace, name: name),
                            body: try JSONEncoder().encode(lease), request: request),
             request: request
@@ -137,7 +138,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             var lastTimestamp: String
         }
         let request = KubernetesError.Request(verb: "patch", resource: .events, namespace: namespace, name: name)
-        return try await decode(
+        return try decode(
             try await send(.PATCH, path: KubernetesResource.events.path(namespace: namespace, name: name),
                            body: try JSONEncoder().encode(Patch(count: count, lastTimestamp: lastTimestamp)),
                            contentType: "application/merge-patch+json", request: request),
@@ -157,7 +158,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             ? KubernetesResource(group: parts[0], version: parts[1], plural: "")
             : KubernetesResource(group: "", version: groupVersion, plural: "")
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: nil, name: "discovery")
-        let list: ResourceList = try await decode(try await send(.GET, path: resource.groupVersionPath, request: request), request: request)
+        let list: ResourceList = try decode(try await send(.GET, path: resource.groupVersionPath, request: request), request: request)
         return (list.resources ?? []).map(\.name)
     }
 
@@ -165,7 +166,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     private func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String) async throws -> T {
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: namespace, name: name)
-        return try await decode(try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request), request: request)
+        return try decode(try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request), request: request)
     }
 
     private func list<T: Codable & Hashable & Sendable>(
@@ -176,7 +177,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         if let labelSelector, !labelSelector.isEmpty {
             path += "?labelSelector=\(labelSelector.addingPercentEncodingForPath())"
         }
-        let list: KubernetesList<T> = try await decode(try await send(.GET, path: path, request: request), request: request)
+        let list: KubernetesList<T> = try decode(try await send(.GET, path: path, request: request), request: request)
         return list.items
     }
 
@@ -193,7 +194,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         var attempt = 1
         while true {
             do {
-                let data = try await send(.POST, path: resource.path(namespace: namespace), body: body, request: request, retry: .none)
+                let data = try await send(.POST, path: resource.path(namespace: namespace), body: body, request: request, retry: .singleAttempt)
                 return try decode(data, request: request)
             } catch let error as KubernetesError where error.isTransient && attempt < policy.maxAttempts {
                 if error.statusCode != 429, let name {
@@ -280,7 +281,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             }
             http.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.inSeconds * 1e9))
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {

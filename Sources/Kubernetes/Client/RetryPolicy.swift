@@ -14,8 +14,8 @@ public struct RetryPolicy: Sendable, Hashable {
         self.maxDelay = maxDelay
     }
 
-    /// No retries at all.
-    public static let none = RetryPolicy(maxAttempts: 1)
+    /// One attempt, no retries. (Not called `none`, which reads as `Optional.none` where a `RetryPolicy?` is expected.)
+    public static let singleAttempt = RetryPolicy(maxAttempts: 1)
 
     /// The delay before retry number `retry` (1-based): `Retry-After` when the server sent one, else
     /// `base * 2^(retry-1)` with "equal jitter" (half fixed, half random), capped at `maxDelay`.

@@ -39,8 +39,12 @@ public enum ClusterObject: Sendable, Hashable {
     /// Reads the object of a cluster reference through the API.
     public static func fetch(_ cluster: ClusterReference, from api: any KubernetesAPI) async throws -> ClusterObject {
         switch cluster.kind {
-        case .emqx: .emqx(try await api.emqx(namespace: cluster.namespace, name: cluster.name))
-        case .emqxEnterprise: .emqxEnterprise(try await api.emqxEnterprise(namespace: cluster.namespace, name: cluster.name))
+        case .emqx:
+            let object = try await api.emqx(namespace: cluster.namespace, name: cluster.name)
+            return .emqx(object)
+        case .emqxEnterprise:
+            let object = try await api.emqxEnterprise(namespace: cluster.namespace, name: cluster.name)
+            return .emqxEnterprise(object)
         }
     }
 }

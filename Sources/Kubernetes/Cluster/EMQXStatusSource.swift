@@ -41,9 +41,9 @@ public struct EMQXStatusSource: MetricSource {
     public static func observation(of object: ClusterObject, readAt: Date, assumedRefreshAge: Duration) -> SourceObservation {
         let reading = ClusterReading.read(object)
         var warnings: [String] = []
-        var observedAt = readAt.addingTimeInterval(-assumedRefreshAge.seconds)
+        var observedAt = readAt.addingTimeInterval(-assumedRefreshAge.inSeconds)
         switch object {
-        case .emqx(let resource):
+        case .emqx:
             let missingLive = reading.nodes.filter { $0.liveConnections == nil }.map(\.name)
             if !missingLive.isEmpty {
                 warnings.append(
