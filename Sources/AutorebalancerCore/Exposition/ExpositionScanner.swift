@@ -28,7 +28,8 @@ struct ExpositionScanner {
     /// The family the previous line touched; samples almost always follow their header.
     private var current = -1
     private var interner = StringInterner()
-    private var labelScratch: [MetricLabel] = []
+    /// How many labels the previous sample had, to size the next sample's label array in one allocation.
+    private var labelCountHint = 0
     private var escapeScratch: [UInt8] = []
     private var lineNumber = 0
     private var lineStart = 0
@@ -185,11 +186,23 @@ struct ExpositionScanner {
 
     private mutating func sample(_ start: Int, _ end: Int) throws(ExpositionError) {
         let nameStart = skipBlanks(start, end)
-        let nameEnd = try metricName(nameStart, end, what: "a sample line")
+        // Most sample lines repeat the name of the family just read: compare it whole instead of byte by byte.
+        let nameEnd: Int
+        var knownFamily = -1
+        if current >= 0, case let length = familyNameBytes[current].count, end - nameStart > length,
+           case let next = base[nameStart + length], next == UInt8(ascii: "{") || isBlank(next),
+           familyNameBytes[current].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + nameStart, length) == 0 }) {
+            nameEnd = nameStart + length
+            knownFamily = current
+        } else {
+            nameEnd = try metricName(nameStart, end, what: "a sample line")
+        }
         var p = skipBlanks(nameEnd, end)
-        labelScratch.removeAll(keepingCapacity: true)
+        var labels: [MetricLabel] = []
         if p < end && base[p] == UInt8(ascii: "{") {
-            p = try labels(p + 1, end, nameStart: nameStart, nameEnd: nameEnd)
+            labels.reserveCapacity(knownFamily >= 0 ? max(labelCountHint, 1) : 4)
+            p = try self.labels(p + 1, end, nameStart: nameStart, nameEnd: nameEnd, into: &labels)
+            labelCountHint = labels.count
             p = skipBlanks(p, end)
         } else if p == nameEnd && p < end {
             throw failure(at: p, "unexpected \(describeByte(p)) in metric name '\(printable(nameStart, nameEnd))'")
@@ -215,10 +228,11 @@ struct ExpositionScanner {
         guard p == end || base[p] == hash else {
             throw failure(at: p, "unexpected text after the sample's timestamp")
         }
-        try commitSample(nameStart, nameEnd, value: value, timestamp: timestamp)
+        let position = knownFamily >= 0 ? knownFamily : owningFamily(nameStart, nameEnd)
+        commitSample(position, nameStart, nameEnd, labels: labels, value: value, timestamp: timestamp)
     }
 
-    private mutating func labels(_ start: Int, _ end: Int, nameStart: Int, nameEnd: Int) throws(ExpositionError) -> Int {
+    private mutating func labels(_ start: Int, _ end: Int, nameStart: Int, nameEnd: Int, into labels: inout [MetricLabel]) throws(ExpositionError) -> Int {
         var p = skipBlanks(start, end)
         while true {
             guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
@@ -242,10 +256,10 @@ struct ExpositionScanner {
             guard let labelName = interner.string(base + labelNameStart, labelNameEnd - labelNameStart) else {
                 throw failure(at: labelNameStart, "label name is not valid UTF-8")
             }
-            for existing in labelScratch where existing.name == labelName {
+            for existing in labels where existing.name == labelName {
                 throw failure(at: labelNameStart, "duplicate label '\(labelName)' in sample '\(printable(nameStart, nameEnd))'")
             }
-            labelScratch.append(MetricLabel(name: labelName, value: value))
+            labels.append(MetricLabel(name: labelName, value: value))
             p = skipBlanks(afterValue, end)
             guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
             if base[p] == UInt8(ascii: ",") {
@@ -259,8 +273,16 @@ struct ExpositionScanner {
     /// Reads a quoted label value starting at the opening quote; returns the value and the index after the closing quote.
     private mutating func labelValue(_ open: Int, _ end: Int, _ labelNameStart: Int, _ labelNameEnd: Int) throws(ExpositionError) -> (String, Int) {
         let start = open + 1
-        var p = start
-        while p < end && base[p] != quote && base[p] != backslash { p += 1 }
+        // Find the closing quote with memchr; the value is plain when no backslash comes before it.
+        var p = end
+        if start < end, let found = memchr(base + start, Int32(quote), end - start) {
+            p = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+            if p > start, let escape = memchr(base + start, Int32(backslash), p - start) {
+                p = UnsafeRawPointer(escape) - UnsafeRawPointer(base)
+            }
+        } else if start < end, let escape = memchr(base + start, Int32(backslash), end - start) {
+            p = UnsafeRawPointer(escape) - UnsafeRawPointer(base)
+        }
         if p < end && base[p] == quote {
             guard let value = interner.string(base + start, p - start) else {
                 throw failure(at: start, "value of label '\(printable(labelNameStart, labelNameEnd))' is not valid UTF-8")
@@ -299,8 +321,9 @@ struct ExpositionScanner {
         return (value, p + 1)
     }
 
-    private mutating func commitSample(_ nameStart: Int, _ nameEnd: Int, value: Double, timestamp: Int64?) throws(ExpositionError) {
-        let position = owningFamily(nameStart, nameEnd)
+    private mutating func commitSample(
+        _ position: Int, _ nameStart: Int, _ nameEnd: Int, labels: [MetricLabel], value: Double, timestamp: Int64?
+    ) {
         let name: String
         if familyNameBytes[position].count == nameEnd - nameStart {
             name = families[position].name
@@ -308,7 +331,6 @@ struct ExpositionScanner {
             // Names are ASCII (checked by `metricName`), so interning cannot fail.
             name = interner.string(base + nameStart, nameEnd - nameStart) ?? ""
         }
-        let labels = labelScratch.isEmpty ? [] : Array(labelScratch)
         families[position].samples.append(MetricSample(name: name, labels: labels, value: value, timestamp: timestamp))
         current = position
     }
