@@ -1,4 +1,4 @@
-// Parser benchmark: `swift run -c release parser-benchmark [--megabytes N] [--iterations N]`
+// Parser benchmark: `swift run -c release parser-benchmark [--megabytes N] [--iterations N] [--embedded]`
 //
 // Builds a ~10 MB EMQX-like exposition (the `all_nodes_unaggregated` fixture from ../shared/fixtures when present,
 // else an embedded EMQX-like sample, with its per-node series repeated for many nodes), parses it repeatedly with
@@ -12,14 +12,16 @@ import Foundation
 var targetMegabytes = 10.0
 var iterations = 30
 var pythonIterations = 3
+var forceEmbedded = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--megabytes": targetMegabytes = Double(arguments.next() ?? "") ?? targetMegabytes
     case "--iterations": iterations = Int(arguments.next() ?? "") ?? iterations
     case "--python-iterations": pythonIterations = Int(arguments.next() ?? "") ?? pythonIterations
+    case "--embedded": forceEmbedded = true
     case "-h", "--help":
-        print("usage: parser-benchmark [--megabytes N] [--iterations N] [--python-iterations N]")
+        print("usage: parser-benchmark [--megabytes N] [--iterations N] [--python-iterations N] [--embedded]")
         exit(0)
     default:
         FileHandle.standardError.write(Data("unknown argument \(argument); see --help\n".utf8))
@@ -72,12 +74,12 @@ let fixture = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("shared/fixtures/emqx/emqx5-cluster-unaggregated-stats.prom")
 let template: String
 let templateSource: String
-if let data = FileManager.default.contents(atPath: fixture.path), let text = String(data: data, encoding: .utf8) {
+if !forceEmbedded, let data = FileManager.default.contents(atPath: fixture.path), let text = String(data: data, encoding: .utf8) {
     template = text
     templateSource = "../shared/fixtures/emqx/emqx5-cluster-unaggregated-stats.prom"
 } else {
     template = embeddedTemplate
-    templateSource = "embedded EMQX-like sample (../shared/fixtures not found)"
+    templateSource = forceEmbedded ? "embedded EMQX-like sample (--embedded)" : "embedded EMQX-like sample (../shared/fixtures not found)"
 }
 
 /// Repeats every `node`-labelled sample line once per synthetic node, keeping families contiguous, so the body stays a
