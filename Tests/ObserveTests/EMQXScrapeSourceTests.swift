@@ -155,7 +155,9 @@ struct EMQXScrapeSourceTests {
                 .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [ExpectedNode(name: "emqx@y")]))
             return (five, four)
         }
-        #expect(five.nodes.first?.liveConnections != nil)
+        #expect(five.nodes.first?.liveConnections == 48213)
+        #expect(five.nodes.first?.connections == 49870)
+        #expect(five.nodes.first?.sessions == 49870)
         #expect(four.nodes.first?.liveConnections == 30188)
         #expect(four.nodes.first?.connections == 30412)
     }
