@@ -184,7 +184,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             }
             let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history, at: now, previous: previous)
             engineStates.withLock { $0[key] = (policy, result.state) }
-            report.policies.append(PolicyOutcome(policy: policy.identifier, result: result))
+            report.policies.append(PolicyOutcome(policy: policy, result: result))
         }
 
         // Act: at most one rebalance per cluster per cycle, whatever the number of policies.

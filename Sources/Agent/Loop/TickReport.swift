@@ -22,10 +22,24 @@ public struct SourceAttempt: Sendable, Hashable {
 public struct PolicyOutcome: Sendable, Hashable {
     public var policy: String
     public var result: EngineResult
+    /// The thresholds EMQX would stop at for the policy's first rebalance rule (its strategy, CRD defaults applied):
+    /// what "balanced" means for this cluster in metrics and alerts.
+    public var fixConnections: BalanceThreshold?
+    public var fixSessions: BalanceThreshold?
 
-    public init(policy: String, result: EngineResult) {
+    public init(policy: String, result: EngineResult, fixConnections: BalanceThreshold? = nil, fixSessions: BalanceThreshold? = nil) {
         self.policy = policy
         self.result = result
+        self.fixConnections = fixConnections
+        self.fixSessions = fixSessions
+    }
+
+    /// The outcome of `policy` (its first rebalance rule's strategy gives the fix thresholds).
+    public init(policy: Policy, result: EngineResult) {
+        let rule = policy.rules.first { $0.action == .rebalance } ?? policy.rules.first
+        self.init(
+            policy: policy.identifier, result: result,
+            fixConnections: rule?.strategy.fixConnectionThreshold, fixSessions: rule?.strategy.fixSessionThreshold)
     }
 }
 

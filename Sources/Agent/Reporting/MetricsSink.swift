@@ -1,0 +1,94 @@
+import Act
+import AutorebalancerCore
+import Foundation
+import Report
+
+/// Records every cycle in the agent's own metrics and feeds the health probes.
+public final class MetricsSink: TickReportSink {
+    let metrics: AgentMetrics
+    let health: AgentHealth?
+    let isLeader: @Sendable () -> Bool
+
+    /// - Parameter isLeader: whether this replica writes now (the Lease holder, or the only replica).
+    public init(metrics: AgentMetrics, health: AgentHealth?, isLeader: @escaping @Sendable () -> Bool) {
+        self.metrics = metrics
+        self.health = health
+        self.isLeader = isLeader
+    }
+
+    /// Reasons that describe the cluster rather than hold a wanted action back.
+    static let quietReasons: Set<BlockReason> = [.balanced, .notTriggered]
+
+    public func publish(_ report: TickReport) async {
+        metrics.recordEvaluation(duration: report.duration, completedAt: report.at)
+        metrics.setLeader(isLeader())
+        health?.heartbeat()
+        for cluster in report.clusters { record(cluster) }
+    }
+
+    func record(_ report: ClusterCycleReport) {
+        let cluster = report.cluster.description
+        for attempt in report.sources {
+            metrics.recordSourceObservation(cluster: cluster, source: attempt.source, succeeded: attempt.error == nil, duration: attempt.duration)
+            if attempt.error == nil { health?.markSourceReached(attempt.source) }
+        }
+        if let snapshot = report.snapshot {
+            metrics.recordObservation(cluster: cluster, nodes: snapshot.rebalancedNodes)
+            let fix = report.policies.first { $0.fixConnections != nil }
+            let balance = Self.balance(snapshot, connections: fix?.fixConnections ?? .emqxDefault, sessions: fix?.fixSessions ?? .emqxDefault)
+            metrics.recordBalance(cluster: cluster, connections: balance.connections, sessions: balance.sessions)
+        }
+        for outcome in report.policies {
+            for evaluation in outcome.result.evaluations {
+                metrics.recordThresholdExcess(cluster: cluster, rule: evaluation.rule, connections: evaluation.connections, sessions: evaluation.sessions)
+                metrics.setRuleState(cluster: cluster, rule: evaluation.rule, state: Self.state(evaluation))
+                if let why = evaluation.whyNot, !Self.quietReasons.contains(why.reason), evaluation.decision == nil {
+                    metrics.recordBlocked(cluster: cluster, rule: evaluation.rule, reason: why.reason, at: report.at)
+                } else {
+                    metrics.recordNotBlocked(cluster: cluster, rule: evaluation.rule)
+                }
+            }
+        }
+        if case .created(let rebalance)? = report.create {
+            metrics.recordRebalanceCreated(cluster: cluster, rule: rebalance.metadata.labels?[RebalanceMetadata.ruleKey] ?? "unknown")
+        }
+        var processingSince: Date?
+        for follow in report.follow {
+            switch follow.action {
+            case .processing(_, let since), .stuck(_, let since):
+                processingSince = min(processingSince ?? since, since)
+            case .record(_, let outcome, _, _) where follow.performed:
+                switch outcome {
+                case .balanced, .improved, .nothingToBalance:
+                    metrics.recordRebalanceCompleted(cluster: cluster, outcome: outcome.rawValue)
+                case .ineffective:
+                    metrics.recordRebalanceCompleted(cluster: cluster, outcome: outcome.rawValue)
+                    metrics.recordRebalanceIneffective(cluster: cluster)
+                case .failed:
+                    metrics.recordRebalanceFailed(cluster: cluster, reason: "failed")
+                }
+            default:
+                break
+            }
+        }
+        metrics.recordRebalanceProgress(cluster: cluster, startedAt: processingSince, now: report.at)
+    }
+
+    /// EMQX's formula on the snapshot at the given thresholds; `nil` parts when counts are incomplete.
+    static func balance(_ snapshot: ClusterSnapshot, connections: BalanceThreshold, sessions: BalanceThreshold) -> (connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
+        guard let counts = EvaluationLoop<ContinuousClock>.counts(snapshot) else { return (nil, nil) }
+        return (BalanceMath.evaluateConnections(counts, threshold: connections), BalanceMath.evaluateSessions(counts, threshold: sessions))
+    }
+
+    /// The metric's state name for an evaluation.
+    static func state(_ evaluation: RuleEvaluation) -> String {
+        if let reason = evaluation.whyNot?.reason, reason == .ineffectiveLimit || reason == .paused { return "suspended" }
+        switch evaluation.phase {
+        case .inactive: return "inactive"
+        case .pending: return "pending"
+        case .firing: return "firing"
+        case .acted: return "acting"
+        case .coolingDown: return "cooldown"
+        }
+    }
+}

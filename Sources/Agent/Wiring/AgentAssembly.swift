@@ -1,0 +1,192 @@
+import Act
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import Kubernetes
+import Logging
+import Observe
+import Report
+import ServiceLifecycle
+
+/// The agent put together: every part `run` (and the demo) starts, built from one configuration. Clock and calendar
+/// are injected so the demo can run the very same agent on simulated time.
+public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duration {
+    public struct Options: Sendable {
+        /// Never write (also `dryRun:` in the file).
+        public var dryRun: Bool
+        /// One cycle without writes and without the Lease (`run --once`).
+        public var once: Bool
+        /// Host name for the leader identity.
+        public var hostname: String
+        /// The process environment, as a value (secrets named by `...Env` keys).
+        public var environment: [String: String]
+        /// How often the config and policy files are checked for changes.
+        public var reloadInterval: Duration
+
+        public init(dryRun: Bool = false, once: Bool = false, hostname: String, environment: [String: String], reloadInterval: Duration = .seconds(5)) {
+            self.dryRun = dryRun
+            self.once = once
+            self.hostname = hostname
+            self.environment = environment
+            self.reloadInterval = reloadInterval
+        }
+    }
+
+    public let store: ConfigurationStore
+    public let kubernetes: any KubernetesAPI
+    public let httpClient: HTTPClient
+    public let metrics: AgentMetrics
+    public let health: AgentHealth
+    public let elector: LeaderElector<C>?
+    public let actuator: any RebalanceActuator
+    public let loop: EvaluationLoop<C>
+    public let alertmanager: AlertmanagerNotifier?
+    public let webhooks: [WebhookNotifier]
+    public let writes: Bool
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - extraSinks: more consumers of cycle reports (the demo's display).
+    public init(
+        configuration: AgentConfiguration,
+        policies: [Policy],
+        kubernetes: any KubernetesAPI,
+        kubernetesNamespace: String?,
+        httpClient: HTTPClient,
+        options: Options,
+        clock: C,
+        now: @escaping @Sendable () -> Date,
+        logger: Logger,
+        extraSinks: [any TickReportSink] = []
+    ) {
+        self.store = ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: policies))
+        self.kubernetes = kubernetes
+        self.httpClient = httpClient
+        self.logger = logger
+        let interval = ActiveConfiguration(configuration: configuration, policies: policies).evaluationInterval
+        let metrics = AgentMetrics(version: AgentVersion.current)
+        self.metrics = metrics
+        health = AgentHealth(maximumHeartbeatAge: .seconds(max(60, 4 * interval)), now: now)
+        health.setConfigLoaded(true)
+        health.expectSources(Set(configuration.clusters.flatMap { $0.sources.map(\.kind) }))
+
+        let dryRun = options.dryRun || options.once || configuration.dryRun
+        writes = !dryRun
+        let settings = configuration.leaderElection
+        if settings.enabled, !dryRun {
+            elector = LeaderElector(
+                api: kubernetes,
+                configuration: LeaderElectionConfiguration(
+                    namespace: settings.leaseNamespace ?? kubernetesNamespace ?? "default",
+                    name: settings.leaseName,
+                    identity: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname),
+                    leaseDuration: .seconds(settings.leaseDuration),
+                    renewDeadline: .seconds(settings.renewDeadline),
+                    retryPeriod: .seconds(settings.retryPeriod)),
+                clock: clock, now: now, logger: logger)
+        } else {
+            elector = nil
+        }
+        let elector = self.elector
+        // With leader election off (one replica, e.g. the sidecar) this replica is the writer.
+        let canWrite: @Sendable () -> Bool = { elector?.isLeader ?? true }
+
+        let lifecycle = RebalanceLifecycle(configuration: .init(
+            settleTime: .seconds(configuration.rebalances.settleTime),
+            stuckAfter: .seconds(configuration.rebalances.stuckAfter),
+            keepFinished: configuration.rebalances.keepFinished))
+        if dryRun {
+            actuator = DryRunActuator(api: kubernetes, lifecycle: lifecycle, logger: logger)
+        } else {
+            actuator = KubernetesActuator(
+                api: kubernetes, lifecycle: lifecycle,
+                events: EventRecorder(api: kubernetes, canWrite: canWrite, instance: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname), logger: logger),
+                probe: Self.probe(configuration, httpClient: httpClient, environment: options.environment),
+                canWrite: canWrite, logger: logger)
+        }
+
+        let notifiers = configuration.notifiers
+        let alertmanager: AlertmanagerNotifier?
+        if notifiers.alertmanagerURLs.isEmpty {
+            alertmanager = nil
+        } else {
+            let header: String? = {
+                switch notifiers.alertmanagerHTTP.auth {
+                case .bearer(let token)?: return (try? token.resolve(environment: options.environment)).map { "Bearer \($0)" }
+                case .basic(let user, let password)?:
+                    return (try? password.resolve(environment: options.environment)).map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
+                case nil: return nil
+                }
+            }()
+            let targets = notifiers.alertmanagerURLs.enumerated().map { index, url in
+                AlertmanagerTarget(name: "alertmanager-\(index)", url: url, authorizationHeader: header)
+            }
+            alertmanager = AlertmanagerNotifier(
+                client: AlertmanagerClient(targets: targets, httpClient: httpClient, timeout: .seconds(notifiers.alertmanagerHTTP.timeout), metrics: metrics),
+                keeper: .init(resendInterval: .seconds(notifiers.resendInterval), evaluationInterval: .seconds(interval)),
+                logger: logger)
+        }
+        self.alertmanager = alertmanager
+        let webhooks = notifiers.webhooks.enumerated().map { index, hook in
+            WebhookNotifier(
+                configuration: .init(
+                    name: "webhook-\(index)", url: hook.url,
+                    bearerToken: try? hook.bearerToken?.resolve(environment: options.environment),
+                    signingSecret: try? hook.hmacSecret?.resolve(environment: options.environment),
+                    timeout: .seconds(hook.timeout)),
+                httpClient: httpClient, metrics: metrics, logger: logger)
+        }
+        self.webhooks = webhooks
+
+        let factory = MetricSourceFactory(httpClient: httpClient, kubernetes: kubernetes, environment: options.environment, now: now)
+        let sinks: [any TickReportSink] = [
+            TickLogger(logger: logger),
+            MetricsSink(metrics: metrics, health: self.health, isLeader: { canWrite() && !dryRun }),
+            AlertSink(
+                configuration: .init(stuckAfter: .seconds(configuration.rebalances.stuckAfter), generatorURL: notifiers.externalURL),
+                alertmanager: alertmanager, webhooks: webhooks),
+        ] + extraSinks
+        loop = EvaluationLoop(
+            store: store,
+            dependencies: .init(kubernetes: kubernetes, actuator: self.actuator, makeSources: factory.sources(for:cluster:)),
+            sinks: sinks, clock: clock, now: now, logger: logger)
+    }
+
+    /// EMQX `global_status` access per named cluster with `emqxAPI` settings: the first target, else the operator's
+    /// dashboard Service `<name>-dashboard.<namespace>.svc`.
+    static func probe(_ configuration: AgentConfiguration, httpClient: HTTPClient, environment: [String: String]) -> (any EMQXRebalanceStatusProbe)? {
+        var endpoints: [ClusterReference: HTTPEMQXRebalanceStatusProbe.Endpoint] = [:]
+        for cluster in configuration.clusters {
+            guard case .named(let reference) = cluster.target, let api = cluster.emqxAPI else { continue }
+            guard case .basic(let username, let secret)? = api.http.auth, let password = try? secret.resolve(environment: environment) else { continue }
+            let base = api.targets.values.sorted().first ?? "\(api.scheme)://\(reference.name)-dashboard.\(reference.namespace).svc:\(api.port)"
+            endpoints[reference] = .init(baseURL: base, username: username, password: password)
+        }
+        return endpoints.isEmpty ? nil : HTTPEMQXRebalanceStatusProbe(httpClient: httpClient, endpoints: endpoints)
+    }
+
+    /// The long-running services of `run`: admin server, leader election, the loop, hot reload and notifiers.
+    public func services(listen: ListenAddress, configPath: String?, reloadClock: C, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: AdminServer(host: listen.host, port: listen.port, metrics: metrics, health: health, logger: logger, onListening: onListening))
+        ]
+        if let elector {
+            // Losing the Lease ends the process (Kubernetes restarts it as a follower): no writer keeps running unsure.
+            services.append(.init(service: elector, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        services.append(.init(service: loop))
+        if let configPath {
+            let metrics = self.metrics
+            let health = self.health
+            services.append(.init(service: ConfigurationReloader(
+                configPath: configPath, store: store, clock: reloadClock, logger: logger,
+                onReload: { ok, _ in
+                    metrics.recordConfigReload(succeeded: ok)
+                    if ok { health.setConfigLoaded(true) }
+                })))
+        }
+        if let alertmanager { services.append(.init(service: alertmanager)) }
+        for webhook in webhooks { services.append(.init(service: webhook)) }
+        return services
+    }
+}

@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import Kubernetes
+import Observe
+
+/// Builds the metric sources of a cluster entry from the configuration (the only place configuration meets the
+/// source implementations).
+public struct MetricSourceFactory: Sendable {
+    public let httpClient: HTTPClient
+    public let kubernetes: any KubernetesAPI
+    public let environment: [String: String]
+    public let now: @Sendable () -> Date
+
+    public init(httpClient: HTTPClient, kubernetes: any KubernetesAPI, environment: [String: String], now: @escaping @Sendable () -> Date) {
+        self.httpClient = httpClient
+        self.kubernetes = kubernetes
+        self.environment = environment
+        self.now = now
+    }
+
+    /// The sources in fallback order. A source whose settings cannot be turned into a client (an unreadable secret)
+    /// becomes a source that fails every cycle with that message, so the problem shows in logs, metrics and alerts.
+    public func sources(for settings: ClusterSettings, cluster: ClusterReference) -> [any MetricSource] {
+        settings.sources.map { source in
+            do {
+                return try make(source)
+            } catch {
+                return FailingSource(kind: source.kind, message: "\(error)")
+            }
+        }
+    }
+
+    func make(_ source: SourceSettings) throws -> any MetricSource {
+        switch source {
+        case .status:
+            return EMQXStatusSource(api: kubernetes, now: now)
+        case .prometheus(let settings):
+            var configuration = PrometheusSource.Configuration(
+                baseURL: settings.url,
+                nodeLabel: settings.nodeLabel ?? "node",
+                authorization: try authorization(settings.http.auth),
+                tls: try tls(settings.http),
+                timeout: .seconds(settings.http.timeout))
+            if let selector = settings.selector { configuration.selector = PrometheusSelector(template: selector) }
+            var queries = PrometheusQueries.emqxDefault
+            if let query = settings.liveConnectionsQuery { queries.liveConnections = query }
+            if let query = settings.connectionsQuery { queries.connections = query }
+            if let query = settings.sessionsQuery { queries.sessions = query }
+            configuration.queries = queries
+            return try PrometheusSource(configuration: configuration, httpClient: httpClient)
+        case .emqx(let settings):
+            let configuration = EMQXScrapeSource.Configuration(
+                scheme: settings.scheme, port: settings.port, targets: settings.targets,
+                authorization: try authorization(settings.http.auth), tls: try tls(settings.http),
+                timeout: .seconds(settings.http.timeout), fetchNodeInfo: settings.readUptime)
+            return try EMQXScrapeSource(configuration: configuration, httpClient: httpClient, now: now)
+        }
+    }
+
+    func authorization(_ auth: HTTPAuthSettings?) throws -> HTTPAuthorization {
+        switch auth {
+        case nil: return .none
+        case .bearer(let token)?: return .bearer(token: try token.resolve(environment: environment))
+        case .basic(let username, let password)?: return .basic(username: username, password: try password.resolve(environment: environment))
+        }
+    }
+
+    func tls(_ http: HTTPClientSettings) throws -> SourceTLS? {
+        guard http.caFile != nil || http.insecureSkipVerify else { return nil }
+        var caPEM: String?
+        if let file = http.caFile {
+            do {
+                caPEM = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigurationError("cannot read the CA file \(file): \(error.localizedDescription)")
+            }
+        }
+        return SourceTLS(caPEM: caPEM, insecureSkipVerify: http.insecureSkipVerify)
+    }
+}
+
+/// A source that could not be built: fails every cycle with the reason.
+struct FailingSource: MetricSource {
+    let kind: String
+    let message: String
+
+    func observe(_ request: ObservationRequest) async throws -> SourceObservation {
+        throw ConfigurationError(message)
+    }
+}
