@@ -1,0 +1,34 @@
+import Synchronization
+import Testing
+@testable import Simulation
+
+/// A clock whose sleeps return at once after moving its time to the deadline: a driver on it runs as fast as the
+/// machine allows, deterministically.
+final class SteppingClock: Clock, Sendable {
+    typealias Instant = SimulationClock.Instant
+    private let current = Mutex(Instant(offset: .zero))
+    var now: Instant { current.withLock { $0 } }
+    var minimumResolution: Duration { .milliseconds(1) }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        try Task.checkCancellation()
+        current.withLock { $0 = max($0, deadline) }
+        await Task.yield()
+    }
+}
+
+@Suite struct EMQXDriverTests {
+    @Test func driverTicksTheClusterOncePerSimulatedSecond() async throws {
+        let cluster = SimulatedEMQXCluster.seedScenario()
+        try cluster.withModel { model throws(RebalanceRequestError) in try model.startRebalance(coordinator: model.nodes[0].name, options: seedOptions()) }
+        let clock = SteppingClock()
+        let driver = EMQXClusterDriver(cluster: cluster, clock: clock)
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await driver.run() }
+            while cluster.now < .seconds(150) { await Task.yield() }
+            group.cancelAll()
+        }
+        #expect(cluster.now == clock.now.offset || cluster.now + .seconds(1) == clock.now.offset)
+        #expect(cluster.nodes.map(\.liveConnections) == [2553, 2553, 2554, 2340])
+    }
+}
