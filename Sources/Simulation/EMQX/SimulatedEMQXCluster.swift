@@ -37,12 +37,16 @@ public final class SimulatedEMQXCluster: Service, Sendable {
         var ports: [String: Int] = [:]
         /// Nodes whose server is accepting connections now.
         var listening: Set<String> = []
+        /// Servers asked to stop that have not closed yet.
+        var closing: Int = 0
         var changes: AsyncStream<Void>.Continuation?
         var runTask: Task<Void, any Error>?
     }
 
     private let state: Mutex<State>
     private let logger: Logger
+    /// HummingbirdCore's own messages (connection errors of clients hanging up) are noise for a simulation.
+    private let serverLogger: Logger
 
     /// - Parameters:
     ///   - configuration: the cluster to simulate.
@@ -54,6 +58,9 @@ public final class SimulatedEMQXCluster: Service, Sendable {
             logger.logLevel = .warning
             return logger
         }()
+        var serverLogger = self.logger
+        serverLogger.logLevel = .critical
+        self.serverLogger = serverLogger
     }
 
     /// The product's seed scenario (`SimulatedEMQXConfiguration.seedScenario`): EmqxEnterprise `emqx-ee`, four core
@@ -190,13 +197,17 @@ public final class SimulatedEMQXCluster: Service, Sendable {
         }
     }
 
-    /// Stops every server started by `start()` and waits until they are closed.
+    /// Stops every server started by `start()` (gracefully) and waits until they are closed.
     public func stop() async {
-        let task = state.withLock { state -> Task<Void, any Error>? in
+        let (task, changes) = state.withLock { state -> (Task<Void, any Error>?, AsyncStream<Void>.Continuation?) in
             defer { state.runTask = nil }
-            return state.runTask
+            return (state.runTask, state.changes)
         }
-        task?.cancel()
+        if let changes {
+            changes.finish()
+        } else {
+            task?.cancel()
+        }
         _ = try? await task?.value
     }
 
@@ -208,7 +219,8 @@ public final class SimulatedEMQXCluster: Service, Sendable {
             let missing = state.withLock { state -> [String] in
                 let desired = Self.serverSet(state)
                 guard state.changes != nil else { return desired.sorted() }
-                return desired.symmetricDifference(state.listening).sorted()
+                let pending = desired.symmetricDifference(state.listening).sorted()
+                return pending.isEmpty && state.closing > 0 ? ["(servers still closing)"] : pending
             }
             if missing.isEmpty { return }
             guard clock.now < deadline else { throw ServerError.notListening(nodes: missing, after: timeout) }
@@ -226,6 +238,7 @@ public final class SimulatedEMQXCluster: Service, Sendable {
                 state.changes = nil
                 state.listening = []
                 state.servers = [:]
+                state.closing = 0
             }
         }
         await withDiscardingTaskGroup { group in
@@ -234,7 +247,11 @@ public final class SimulatedEMQXCluster: Service, Sendable {
                 reconcile(&group)
             }
             let handles = state.withLock { state -> [ServerHandle] in
-                defer { state.servers = [:] }
+                defer {
+                    state.servers = [:]
+                    state.listening = []
+                    state.changes = nil
+                }
                 return Array(state.servers.values)
             }
             for handle in handles { handle.stopRequested.fire() }
@@ -251,6 +268,7 @@ public final class SimulatedEMQXCluster: Service, Sendable {
             var toStop: [ServerHandle] = []
             for (node, handle) in state.servers where !desired.contains(node) {
                 toStop.append(handle)
+                state.closing += 1
                 state.servers[node] = nil
                 state.listening.remove(node)
             }
@@ -281,17 +299,20 @@ public final class SimulatedEMQXCluster: Service, Sendable {
                     if state.servers[node] === handle { state.listening.insert(node) }
                 }
             },
-            logger: logger
+            logger: serverLogger
         )
+        // Stopping drops the server at once, as a node that dies or is cut off: the listener closes and open
+        // connections are reset (HummingbirdCore's complaints about that go to `serverLogger`).
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [application], logger: serverLogger))
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await application.run() }
-                group.addTask {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                tasks.addTask {
                     await handle.stopRequested.wait()
                     throw CancellationError()
                 }
-                defer { group.cancelAll() }
-                _ = try await group.next()
+                defer { tasks.cancelAll() }
+                _ = try await tasks.next()
             }
         } catch is CancellationError {
         } catch {
@@ -299,6 +320,7 @@ public final class SimulatedEMQXCluster: Service, Sendable {
         }
         state.withLock { state in
             if state.servers[node] === handle || state.servers[node] == nil { state.listening.remove(node) }
+            if state.servers[node] !== handle, state.closing > 0 { state.closing -= 1 }
         }
     }
 
@@ -315,7 +337,7 @@ public final class SimulatedEMQXCluster: Service, Sendable {
         if path.hasSuffix("/prometheus/stats") || path.hasSuffix("/emqx_prometheus"), self.faults(of: node).metricsUnresponsive {
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: faults.unresponsiveLimit)
-            while self.faults(of: node).metricsUnresponsive {
+            while self.faults(of: node).metricsUnresponsive, state.withLock({ $0.listening.contains(node) }) {
                 guard clock.now < deadline else {
                     return Self.response(isV5 ? .error(503, "SERVICE_UNAVAILABLE", "metrics collection timed out") : EMQXHTTPResponse(status: 503, body: ""))
                 }
