@@ -1,3 +1,5 @@
+import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 @testable import Simulation
@@ -30,5 +32,22 @@ final class SteppingClock: Clock, Sendable {
         }
         #expect(cluster.now == clock.now.offset || cluster.now + .seconds(1) == clock.now.offset)
         #expect(cluster.nodes.map(\.liveConnections) == [2553, 2553, 2554, 2340])
+    }
+
+    @Test func clusterRunsAsAServiceAndShutsDownGracefully() async throws {
+        let cluster = SimulatedEMQXCluster.seedScenario()
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [cluster], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await cluster.waitUntilServing()
+            #expect(cluster.endpoints.count == 4)
+            let answer = try await SimHTTP.send(cluster.url(0), "/api/v4/load_rebalance/availability_check")
+            #expect(answer.status == 200)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        await #expect(throws: (any Error).self) {
+            _ = try await SimHTTP.send(cluster.url(0), "/api/v4/load_rebalance/availability_check", timeout: .milliseconds(300))
+        }
     }
 }
