@@ -1,0 +1,307 @@
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The live `KubernetesAPI` over AsyncHTTPClient: bearer token or client certificate, TLS verified against the
+/// configured CA, a timeout on every attempt, bounded jittered retries for transient failures only, and creates that
+/// are never repeated blindly (a create whose answer was lost is followed by a GET of the same name).
+public final class HTTPKubernetesClient: KubernetesAPI {
+    public let configuration: KubernetesClientConfiguration
+    private let httpClient: HTTPClient
+    private let logger: Logger
+
+    /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
+    /// - Throws: `KubernetesError` (`.unsupported`) when the CA or client certificate cannot be parsed.
+    public init(configuration: KubernetesClientConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let ca = configuration.certificateAuthorityPEM {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(ca))
+            }
+            if let client = configuration.clientCertificate {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(client.certificatePEM).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: client.keyPEM, format: .pem))
+            }
+        } catch {
+            throw KubernetesError.configuration("cannot load TLS material from \(configuration.origin): \(error)")
+        }
+        if configuration.insecureSkipTLSVerify {
+            tls.certificateVerification = .none
+        }
+        var httpConfiguration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.inSeconds * 1e9))),
+            connectionPool: .init()
+        )
+        httpConfiguration.httpVersion = .http1Only
+        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        for warning in configuration.warnings {
+            logger.warning("\(warning)")
+        }
+        logger.info("Kubernetes API \(configuration.server) from \(configuration.origin)")
+    }
+
+    /// Closes the connection pool.
+    public func shutdown() async throws {
+        try await httpClient.shutdown()
+    }
+
+    // MARK: EMQX objects
+
+    public func emqx(namespace: String, name: String) async throws -> EMQXResource {
+        try await get(.emqxes, namespace: namespace, name: name)
+    }
+
+    public func emqxes(namespace: String) async throws -> [EMQXResource] {
+        try await list(.emqxes, namespace: namespace, labelSelector: nil)
+    }
+
+    public func emqxEnterprise(namespace: String, name: String) async throws -> EmqxEnterpriseResource {
+        try await get(.emqxEnterprises, namespace: namespace, name: name)
+    }
+
+    public func emqxEnterprises(namespace: String) async throws -> [EmqxEnterpriseResource] {
+        try await list(.emqxEnterprises, namespace: namespace, labelSelector: nil)
+    }
+
+    // MARK: Rebalances
+
+    public func createRebalance(_ rebalance: Rebalance) async throws -> Rebalance {
+        try await create(.rebalances, object: rebalance, namespace: rebalance.metadata.namespace, name: rebalance.metadata.name)
+    }
+
+    public func rebalance(namespace: String, name: String) async throws -> Rebalance {
+        try await get(.rebalances, namespace: namespace, name: name)
+    }
+
+    public func rebalances(namespace: String, labelSelector: String?) async throws -> [Rebalance] {
+        try await list(.rebalances, namespace: namespace, labelSelector: labelSelector)
+    }
+
+    public func patchRebalanceMetadata(
+        namespace: String, name: String, labels: [String: String?], annotations: [String: String?]
+    ) async throws -> Rebalance {
+        var metadata: [String: [String: String?]] = [:]
+        if !labels.isEmpty { metadata["labels"] = labels }
+        if !annotations.isEmpty { metadata["annotations"] = annotations }
+        let body = try JSONEncoder().encode(["metadata": metadata])
+        let request = KubernetesError.Request(verb: "patch", resource: .rebalances, namespace: namespace, name: name)
+        return try decode(
+            try await send(.PATCH, path: KubernetesResource.rebalances.path(namespace: namespace, name: name), body: body,
+                           contentType: "application/merge-patch+json", request: request),
+            request: request
+        )
+    }
+
+    public func deleteRebalance(namespace: String, name: String) async throws {
+        let request = KubernetesError.Request(verb: "delete", resource: .rebalances, namespace: namespace, name: name)
+        _ = try await send(.DELETE, path: KubernetesResource.rebalances.path(namespace: namespace, name: name), request: request)
+    }
+
+    // MARK: Leases
+
+    public func lease(namespace: String, name: String) async throws -> Lease {
+        try await get(.leases, namespace: namespace, name: name)
+    }
+
+    public func createLease(_ lease: Lease) async throws -> Lease {
+        try await create(.leases, object: lease, namespace: lease.metadata.namespace, name: lease.metadata.name)
+    }
+
+    public func updateLease(_ lease: Lease) async throws -> Lease {
+        let namespace = lease.metadata.namespace ?? configuration.namespace ?? "default"
+        let name = lease.metadata.name ?? ""
+        let request = KubernetesError.Request(verb: "update", resource: .leases, namespace: namespace, name: name)
+        // A lost answer to an update is safe to repeat: a stale resourceVersion makes the repeat a 409.
+        return try decode(
+            try await send(.PUT, path: KubernetesResource.leases.path(namespace: namespace, name: name),
+                           body: try JSONEncoder().encode(lease), request: request),
+            request: request
+        )
+    }
+
+    // MARK: Events
+
+    public func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent {
+        try await create(.events, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
+    }
+
+    public func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent {
+        struct Patch: Encodable {
+            var count: Int
+            var lastTimestamp: String
+        }
+        let request = KubernetesError.Request(verb: "patch", resource: .events, namespace: namespace, name: name)
+        return try decode(
+            try await send(.PATCH, path: KubernetesResource.events.path(namespace: namespace, name: name),
+                           body: try JSONEncoder().encode(Patch(count: count, lastTimestamp: lastTimestamp)),
+                           contentType: "application/merge-patch+json", request: request),
+            request: request
+        )
+    }
+
+    // MARK: Discovery
+
+    public func servedResources(groupVersion: String) async throws -> [String] {
+        struct ResourceList: Decodable {
+            struct Resource: Decodable { var name: String }
+            var resources: [Resource]?
+        }
+        let parts = groupVersion.split(separator: "/").map(String.init)
+        let resource = parts.count == 2
+            ? KubernetesResource(group: parts[0], version: parts[1], plural: "")
+            : KubernetesResource(group: "", version: groupVersion, plural: "")
+        let request = KubernetesError.Request(verb: "get", resource: resource, namespace: nil, name: "discovery")
+        let list: ResourceList = try decode(try await send(.GET, path: resource.groupVersionPath, request: request), request: request)
+        return (list.resources ?? []).map(\.name)
+    }
+
+    // MARK: Typed helpers
+
+    private func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String) async throws -> T {
+        let request = KubernetesError.Request(verb: "get", resource: resource, namespace: namespace, name: name)
+        return try decode(try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request), request: request)
+    }
+
+    private func list<T: Codable & Hashable & Sendable>(
+        _ resource: KubernetesResource, namespace: String, labelSelector: String?
+    ) async throws -> [T] {
+        let request = KubernetesError.Request(verb: "list", resource: resource, namespace: namespace)
+        var path = resource.path(namespace: namespace)
+        if let labelSelector, !labelSelector.isEmpty {
+            path += "?labelSelector=\(labelSelector.addingPercentEncodingForPath())"
+        }
+        let list: KubernetesList<T> = try decode(try await send(.GET, path: path, request: request), request: request)
+        return list.items
+    }
+
+    /// Creates a named object without ever creating it twice: when an attempt's answer is lost (transport error,
+    /// timeout, 5xx), the object is read back by name before any new attempt. 429 means "not processed" and is
+    /// retried directly.
+    private func create<T: Codable>(
+        _ resource: KubernetesResource, object: T, namespace: String?, name: String?
+    ) async throws -> T {
+        let namespace = namespace ?? configuration.namespace ?? "default"
+        let request = KubernetesError.Request(verb: "create", resource: resource, namespace: namespace, name: name)
+        let body = try JSONEncoder().encode(object)
+        let policy = configuration.retry
+        var attempt = 1
+        while true {
+            do {
+                let data = try await send(.POST, path: resource.path(namespace: namespace), body: body, request: request, retry: .singleAttempt)
+                return try decode(data, request: request)
+            } catch let error as KubernetesError where error.isTransient && attempt < policy.maxAttempts {
+                if error.statusCode != 429, let name {
+                    // The create may have happened: look before creating again.
+                    do {
+                        let existing: T = try await get(resource, namespace: namespace, name: name)
+                        logger.warning(
+                            "create \(resource) \(namespace)/\(name): the answer was lost (\(error.detail)); the object exists, so it was created"
+                        )
+                        return existing
+                    } catch let lookup as KubernetesError where lookup.code == .notFound {
+                        // Not created: safe to try again.
+                    }
+                }
+                let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
+                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                try await Task.sleep(for: delay)
+                attempt += 1
+            }
+        }
+    }
+
+    private func decode<T: Decodable>(_ data: Data, request: KubernetesError.Request) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw KubernetesError(
+                code: .other, request: request,
+                detail: "the answer could not be decoded as \(T.self): \(error); is the CRD version the one the agent expects?"
+            )
+        }
+    }
+
+    // MARK: Transport
+
+    /// Sends one request with retries for transient failures (never for other 4xx), re-fetching the bearer token
+    /// once after a 401 (a rotated token).
+    private func send(
+        _ method: HTTPMethod,
+        path: String,
+        body: Data? = nil,
+        contentType: String = "application/json",
+        request: KubernetesError.Request,
+        retry: RetryPolicy? = nil
+    ) async throws -> Data {
+        let policy = retry ?? configuration.retry
+        var attempt = 1
+        var refreshedToken = false
+        while true {
+            do {
+                return try await sendOnce(method, path: path, body: body, contentType: contentType, request: request)
+            } catch let error as KubernetesError {
+                if error.code == .unauthorized, !refreshedToken, let provider = configuration.tokenProvider {
+                    provider.invalidate()
+                    refreshedToken = true
+                    continue
+                }
+                guard error.isTransient, attempt < policy.maxAttempts else { throw error }
+                let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
+                logger.warning("\(KubernetesError.describe(request)): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                try await Task.sleep(for: delay)
+                attempt += 1
+            }
+        }
+    }
+
+    private func sendOnce(
+        _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request
+    ) async throws -> Data {
+        var http = HTTPClientRequest(url: configuration.server + path)
+        http.method = method
+        http.headers.add(name: "Accept", value: "application/json")
+        http.headers.add(name: "User-Agent", value: "emqx-autorebalancer")
+        if let body {
+            http.headers.add(name: "Content-Type", value: contentType)
+            http.body = .bytes(ByteBuffer(bytes: body))
+        }
+        if let provider = configuration.tokenProvider {
+            let token: String
+            do {
+                token = try await provider.token()
+            } catch let error as KubernetesError {
+                throw KubernetesError(code: error.code, request: request, detail: error.detail)
+            }
+            http.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.inSeconds * 1e9))
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await httpClient.execute(http, timeout: timeout, logger: nil)
+            bytes = try await response.body.collect(upTo: 32 << 20)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout) (\(error))")
+        } catch {
+            throw KubernetesError(code: .unavailable, request: request, detail: "transport error: \(error)")
+        }
+        let data = Data(bytes.readableBytesView)
+        let code = Int(response.status.code)
+        if (200..<300).contains(code) { return data }
+        let status = try? JSONDecoder().decode(KubernetesStatus.self, from: data)
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+        let detail = status?.message ?? String(decoding: data.prefix(300), as: UTF8.self)
+        throw KubernetesError(
+            code: KubernetesError.classify(statusCode: code, status: status),
+            request: request, statusCode: code, detail: detail.isEmpty ? response.status.reasonPhrase : detail,
+            retryAfterSeconds: retryAfter
+        )
+    }
+}

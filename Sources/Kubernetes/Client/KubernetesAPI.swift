@@ -1,0 +1,52 @@
+import AutorebalancerCore
+import Foundation
+
+/// The Kubernetes verbs the agent uses, and nothing else. One live implementation (`HTTPKubernetesClient`); tests and
+/// the demo point it at the simulated API server.
+///
+/// Every method throws `KubernetesError`.
+public protocol KubernetesAPI: Sendable {
+    // MARK: EMQX objects (read only)
+
+    /// `GET apps.emqx.io/v2beta1 emqxes/<name>`.
+    func emqx(namespace: String, name: String) async throws -> EMQXResource
+    /// `LIST apps.emqx.io/v2beta1 emqxes`.
+    func emqxes(namespace: String) async throws -> [EMQXResource]
+    /// `GET apps.emqx.io/v1beta4 emqxenterprises/<name>`.
+    func emqxEnterprise(namespace: String, name: String) async throws -> EmqxEnterpriseResource
+    /// `LIST apps.emqx.io/v1beta4 emqxenterprises`.
+    func emqxEnterprises(namespace: String) async throws -> [EmqxEnterpriseResource]
+
+    // MARK: Rebalances
+
+    /// `CREATE`. Never retried blindly: after a timeout or 5xx the implementation reads the name back first.
+    func createRebalance(_ rebalance: Rebalance) async throws -> Rebalance
+    func rebalance(namespace: String, name: String) async throws -> Rebalance
+    /// `LIST`, optionally filtered by a label selector (`key=value,key2=value2`).
+    func rebalances(namespace: String, labelSelector: String?) async throws -> [Rebalance]
+    /// JSON merge patch of `metadata.labels` / `metadata.annotations` only (the spec is immutable). A `nil` value
+    /// removes the key.
+    func patchRebalanceMetadata(
+        namespace: String, name: String, labels: [String: String?], annotations: [String: String?]
+    ) async throws -> Rebalance
+    func deleteRebalance(namespace: String, name: String) async throws
+
+    // MARK: Leases
+
+    func lease(namespace: String, name: String) async throws -> Lease
+    func createLease(_ lease: Lease) async throws -> Lease
+    /// `UPDATE` with the lease's `resourceVersion`: `.conflict` when someone else wrote first.
+    func updateLease(_ lease: Lease) async throws -> Lease
+
+    // MARK: Events
+
+    func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent
+    /// Merge patch of `count` and `lastTimestamp` (aggregation of a repeated Event).
+    func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent
+
+    // MARK: Discovery
+
+    /// The plural resource names a group version serves (`GET /apis/<group>/<version>`); `.notFound` when the group
+    /// version is not served at all.
+    func servedResources(groupVersion: String) async throws -> [String]
+}

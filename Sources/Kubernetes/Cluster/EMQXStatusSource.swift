@@ -1,0 +1,68 @@
+import AutorebalancerCore
+import Foundation
+
+/// The third metric source: per-node counts from the EMQX object's status, which the operator refreshes from EMQX's
+/// `/api/v5/nodes` (`/api/v4/nodes`) on every reconcile (about every 30 s while Ready).
+///
+/// - `connections` in status counts **sessions**; `live_connections` (EMQX ≥ 5.1) counts connected clients. They are
+///   reported as `sessions` and `liveConnections`; `connections` (channels) is never reported by this source.
+/// - EmqxEnterprise (4.4) status has no live-connection field: for 4.4 this source serves sessions only
+///   (`liveConnections` stays `nil`, see `compatibilityNote`).
+/// - The status carries no per-node refresh time. `observedAt` is the newest condition `lastUpdateTime` when the
+///   operator writes one (4.4), else the read time minus `assumedRefreshAge` (conservative: counts may be that old).
+public struct EMQXStatusSource: MetricSource {
+    public let kind = "status"
+    public let api: any KubernetesAPI
+    public let assumedRefreshAge: Duration
+    private let now: @Sendable () -> Date
+
+    public init(api: any KubernetesAPI, assumedRefreshAge: Duration = .seconds(30), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.api = api
+        self.assumedRefreshAge = assumedRefreshAge
+        self.now = now
+    }
+
+    /// Why this source cannot serve connection rules for a kind, or `nil` when it can.
+    public static func compatibilityNote(for kind: InstanceKind) -> String? {
+        switch kind {
+        case .emqx:
+            nil
+        case .emqxEnterprise:
+            "the EmqxEnterprise (EMQX 4.4) status has no live-connection count: the status metric source serves session rules only; use the Prometheus or direct EMQX source for connection rules"
+        }
+    }
+
+    public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
+        let object = try await ClusterObject.fetch(request.cluster, from: api)
+        return Self.observation(of: object, readAt: now(), assumedRefreshAge: assumedRefreshAge)
+    }
+
+    /// The observation a status read gives (pure).
+    public static func observation(of object: ClusterObject, readAt: Date, assumedRefreshAge: Duration) -> SourceObservation {
+        let reading = ClusterReading.read(object)
+        var warnings: [String] = []
+        var observedAt = readAt.addingTimeInterval(-assumedRefreshAge.inSeconds)
+        switch object {
+        case .emqx:
+            let missingLive = reading.nodes.filter { $0.liveConnections == nil }.map(\.name)
+            if !missingLive.isEmpty {
+                warnings.append(
+                    "EMQX status has no live_connections for \(missingLive.joined(separator: ", ")) (EMQX older than 5.1?): connection counts unknown from this source"
+                )
+            }
+        case .emqxEnterprise(let resource):
+            warnings.append(compatibilityNote(for: .emqxEnterprise)!)
+            let updates = (resource.status?.conditions ?? []).compactMap { KubernetesTime.parse($0.lastUpdateTime) }
+            if let newest = updates.max(), newest <= readAt { observedAt = newest }
+        }
+        if reading.nodes.isEmpty {
+            warnings.append("the EMQX object's status lists no nodes yet")
+        }
+        let nodes = reading.nodes.map { node -> NodeObservation in
+            var node = node
+            node.observedAt = observedAt
+            return node
+        }
+        return SourceObservation(nodes: nodes, warnings: warnings)
+    }
+}

@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Asks EMQX itself whether a rebalance is running: the operator can mark an EMQX 5 Rebalance `Failed ... is not
+/// ready` while EMQX is still rebalancing (the donors' readiness gate drops `Ready`), so that phase is confirmed here.
+public protocol EMQXRebalanceStatusProbe: Sendable {
+    /// `true` while EMQX reports a running rebalance, `false` when none. Throws when EMQX cannot be asked.
+    func isRebalancing(_ cluster: ClusterReference) async throws -> Bool
+}
+
+/// `GET /api/v5/load_rebalance/global_status` with basic auth (an EMQX API key and secret): running iff its
+/// `rebalances` array is non-empty.
+public struct HTTPEMQXRebalanceStatusProbe: EMQXRebalanceStatusProbe {
+    /// How to reach one cluster's EMQX REST API.
+    public struct Endpoint: Sendable, Hashable {
+        /// e.g. `http://emqx-ee-dashboard.default.svc:18083`
+        public var baseURL: String
+        public var username: String
+        public var password: String
+
+        public init(baseURL: String, username: String, password: String) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.username = username
+            self.password = password
+        }
+    }
+
+    public let httpClient: HTTPClient
+    public let endpoints: [ClusterReference: Endpoint]
+    public let timeout: Duration
+
+    public init(httpClient: HTTPClient, endpoints: [ClusterReference: Endpoint], timeout: Duration = .seconds(5)) {
+        self.httpClient = httpClient
+        self.endpoints = endpoints
+        self.timeout = timeout
+    }
+
+    struct GlobalStatus: Decodable {
+        struct Entry: Decodable { var state: String? }
+        var rebalances: [Entry]?
+    }
+
+    public func isRebalancing(_ cluster: ClusterReference) async throws -> Bool {
+        guard let endpoint = endpoints[cluster] else {
+            throw ProbeError(message: "no EMQX API endpoint configured for \(cluster)")
+        }
+        var request = HTTPClientRequest(url: endpoint.baseURL + "/api/v5/load_rebalance/global_status")
+        request.method = .GET
+        let credentials = Data("\(endpoint.username):\(endpoint.password)".utf8).base64EncodedString()
+        request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+        let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
+        let body = try await response.body.collect(upTo: 4 << 20)
+        guard response.status == .ok else {
+            throw ProbeError(message: "EMQX global_status of \(cluster) answered HTTP \(response.status.code)")
+        }
+        let status = try JSONDecoder().decode(GlobalStatus.self, from: Data(body.readableBytesView))
+        return !(status.rebalances ?? []).isEmpty
+    }
+
+    public struct ProbeError: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+}

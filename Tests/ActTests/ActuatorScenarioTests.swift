@@ -1,0 +1,281 @@
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import Kubernetes
+import Testing
+
+@testable import Act
+
+/// End-to-end behaviour of the actuator and leader election against a Kubernetes API on loopback.
+struct ActuatorScenarioTests {
+    static let rebalances = "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances"
+    static let emqxPath = "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes/emqx-ee"
+
+    static func setUp(_ server: FakeKubernetesServer) {
+        let object = Fixtures.object()
+        if case .emqx(let resource) = object { server.put(resource, at: emqxPath) }
+    }
+
+    static func object(_ server: FakeKubernetesServer) -> ClusterObject {
+        .emqx(server.get(EMQXResource.self, at: emqxPath)!)
+    }
+
+    /// The operator picks a Rebalance up / finishes it.
+    static func operatorSets(_ server: FakeKubernetesServer, _ name: String, _ phase: RebalancePhase, message: String? = nil, at time: Date) {
+        server.modify(Rebalance.self, at: "\(rebalances)/\(name)") {
+            $0.status = Fixtures.status(phase, message: message, finished: time)
+        }
+    }
+
+    static func ours(_ server: FakeKubernetesServer) -> [Rebalance] { server.list(Rebalance.self, in: rebalances) }
+
+    @Test func twoAgentsOneLeaseExactlyOneRebalance() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let a = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+            let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
+            var results: [CreateResult] = []
+            for cycle in 0..<5 {
+                await a.elector.tick()
+                await b.elector.tick()
+                // Both evaluate the same policy on the same metrics and reach the same decision.
+                let decision = Fixtures.decision(at: Fixtures.decisionTime)
+                results.append(try await b.actuator.create(decision, on: Self.object(server), at: time.now))
+                results.append(try await a.actuator.create(decision, on: Self.object(server), at: time.now))
+                if cycle == 1 { Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.now) }
+                time.advance(2)
+            }
+            #expect(results.filter { if case .created = $0 { true } else { false } }.count == 1)
+            #expect(results.contains(.notLeader))
+            await a.shutdown()
+            await b.shutdown()
+        }
+        #expect(Self.ours(server).map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200"])
+        let events = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events")
+        #expect(events.filter { $0.reason == "RebalanceCreated" }.count == 1)
+        #expect(events.first?.involvedObject.name == "emqx-ee")
+    }
+
+    @Test func leaderKilledMidRebalanceFollowerTakesOverWithoutDuplicate() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let a = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+            let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
+            await a.elector.tick()
+            await b.elector.tick()
+            _ = try await a.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.now)
+            // a dies here (no more ticks). b keeps evaluating; the rule still fires with a newer decision time.
+            var takeover = false
+            for _ in 0..<15 {
+                time.advance(2)
+                await b.elector.tick()
+                let result = try await b.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
+                if b.elector.isLeader {
+                    takeover = true
+                    guard case .blocked(let blocker) = result else {
+                        Issue.record("expected blocked while the first Rebalance is Processing, got \(result)")
+                        break
+                    }
+                    #expect(blocker.name == "emqx-ee-scaleout-20261120t102200")
+                }
+            }
+            #expect(takeover)
+            // The operator finishes; b follows it to the end and judges it from metrics after the settle time.
+            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .completed, at: time.now)
+            for _ in 0..<16 {  // the settle time passes; b keeps renewing every retry period
+                time.advance(2)
+                await b.elector.tick()
+            }
+            let reports = try await b.actuator.follow(
+                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            )
+            #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
+            await a.shutdown()
+            await b.shutdown()
+        }
+        let all = Self.ours(server)
+        #expect(all.count == 1)
+        #expect(all.first?.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
+        #expect(all.first?.spec.rebalanceStrategy.connEvictRate == 10)  // spec untouched by the outcome patch
+        #expect(server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events").contains { $0.reason == "RebalanceCompleted" })
+    }
+
+    @Test func restartedAgentRebuildsHistoryAndCreatesNoDuplicate() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let first = try TestAgent(url: url, identity: "agent-a-1", time: time, logs: logs)
+            await first.elector.tick()
+            _ = try await first.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            await first.elector.release()  // the pod is restarted (graceful)
+            await first.shutdown()
+
+            time.advance(20)
+            let second = try TestAgent(url: url, identity: "agent-a-2", time: time, logs: logs)
+            await second.elector.tick()
+            #expect(second.elector.isLeader)
+            let history = try await second.actuator.history(for: Fixtures.cluster)
+            #expect(history.rebalances.count == 1)
+            #expect(history.rebalances.first?.createdAt == Fixtures.decisionTime)  // the cooldown's anchor survives
+            #expect(history.rebalances.first?.rule == "scale-out")
+            #expect(history.rebalances.first?.isActive == true)
+            // Not yet picked up by the operator: a fresh decision is blocked; the same decision is already done.
+            let fresh = try await second.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
+            #expect(fresh == .blocked(.init(name: "emqx-ee-scaleout-20261120t102200", ours: true, reason: "was created and is not yet picked up by the operator")))
+            let same = try await second.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            guard case .alreadyExists = same else {
+                Issue.record("expected alreadyExists, got \(same)")
+                return
+            }
+            await second.shutdown()
+        }
+        #expect(Self.ours(server).count == 1)
+    }
+
+    @Test(arguments: [
+        FakeKubernetesServer.FaultKind.applyThenStatus(500),
+        .applyThenDelay(.seconds(1)),
+        .applyThenDrop,
+        .status(429, retryAfter: "0"),
+        .status(503),
+    ])
+    func flakyAPIDuringCreateNeitherDuplicatesNorCrashes(fault: FakeKubernetesServer.FaultKind) async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        server.inject("POST", "rebalances", fault)
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+            await agent.elector.tick()
+            let result = try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            guard case .created = result else {
+                Issue.record("expected created, got \(result)")
+                return
+            }
+            await agent.shutdown()
+        }
+        #expect(Self.ours(server).count == 1)
+        #expect(logs.contains("create rebalances.apps.emqx.io default/emqx-ee-scaleout-20261120t102200"))
+    }
+
+    @Test func conflictOnTheLeaseIsHarmless() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+            await agent.elector.tick()
+            server.inject("PUT", "leases", .status(409))
+            time.advance(2)
+            await agent.elector.tick()  // conflict: re-read next time, still leader within the renew deadline
+            #expect(agent.elector.isLeader)
+            time.advance(2)
+            await agent.elector.tick()
+            #expect(agent.elector.isLeader)
+            await agent.shutdown()
+        }
+    }
+
+    @Test func forbiddenCreateNamesTheMissingPermission() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        server.forbid("create", "rebalances")
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+            await agent.elector.tick()
+            let error = await #expect(throws: KubernetesError.self) {
+                try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            }
+            #expect(error?.description.contains("may not create rebalances.apps.emqx.io in namespace \"default\"") == true)
+            await agent.shutdown()
+        }
+        #expect(Self.ours(server).isEmpty)
+    }
+
+    /// The operator marks the Rebalance `Failed: EMQX emqx-ee is not ready` while EMQX (asked over its REST API)
+    /// still rebalances: no second Rebalance until EMQX is done, then the outcome is judged from metrics.
+    @Test func falseNotReadyFailureCreatesNoSecondRebalance() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let probe = HTTPEMQXRebalanceStatusProbe(
+                httpClient: http, endpoints: [Fixtures.cluster: .init(baseURL: url, username: "key", password: "secret")]
+            )
+            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
+            await agent.elector.tick()
+            _ = try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            server.emqxRebalancing.withLock { $0 = true }
+            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.now)
+            time.advance(40)
+            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .failed, message: "EMQX emqx-ee is not ready", at: time.now)
+
+            for _ in 0..<5 {
+                time.advance(2)
+                await agent.elector.tick()
+                let reports = try await agent.actuator.follow(
+                    Self.object(server), inputs: .init(now: time.now, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
+                )
+                #expect(reports.map(\.action) == [.emqxStillRebalancing("emqx-ee-scaleout-20261120t102200")])
+                let result = try await agent.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
+                guard case .blocked = result else {
+                    Issue.record("expected blocked, got \(result)")
+                    break
+                }
+            }
+            // EMQX finishes; after the settle time the outcome is judged from metrics.
+            server.emqxRebalancing.withLock { $0 = false }
+            for _ in 0..<16 {
+                time.advance(2)
+                await agent.elector.tick()
+            }
+            let reports = try await agent.actuator.follow(
+                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            )
+            #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
+            try await http.shutdown()
+            await agent.shutdown()
+        }
+        let all = Self.ours(server)
+        #expect(all.count == 1)
+        #expect(all.first?.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
+        #expect(server.count("GET", "global_status") >= 5)
+    }
+
+    @Test func dryRunWritesNothing() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        let logs = CapturedLogs()
+        try await server.withRunning { url in
+            let client = try HTTPKubernetesClient(configuration: .init(server: url), logger: logs.logger())
+            let dryRun = DryRunActuator(api: client, logger: logs.logger())
+            let result = try await dryRun.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            guard case .wouldCreate(let rebalance) = result else {
+                Issue.record("expected wouldCreate, got \(result)")
+                return
+            }
+            #expect(rebalance.metadata.name == "emqx-ee-scaleout-20261120t102200")
+            #expect(dryRun.planned.count == 1)
+            try await client.shutdown()
+        }
+        #expect(Self.ours(server).isEmpty)
+        #expect(server.log.allSatisfy { $0.hasPrefix("GET ") })
+        #expect(logs.contains("dry run: would create Rebalance default/emqx-ee-scaleout-20261120t102200"))
+    }
+}

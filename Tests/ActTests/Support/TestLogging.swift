@@ -1,0 +1,1 @@
+../../KubernetesTests/Support/TestLogging.swift

@@ -1,0 +1,232 @@
+import AutorebalancerCore
+import Foundation
+import Testing
+
+@testable import Kubernetes
+
+/// The live client against a Kubernetes API on loopback, with faults injected.
+struct HTTPKubernetesClientTests {
+    static let namespace = "emqx"
+    static let rebalancesPath = "/apis/apps.emqx.io/v2beta1/namespaces/emqx/rebalances"
+
+    static func rebalance(_ name: String) -> Rebalance {
+        Rebalance(
+            metadata: ObjectMeta(name: name, namespace: namespace, labels: ["app.kubernetes.io/managed-by": "emqx-autorebalancer"]),
+            spec: RebalanceSpec(instanceKind: .emqx, instanceName: "emqx", rebalanceStrategy: .init(connEvictRate: 10))
+        )
+    }
+
+    static func withClient<T: Sendable>(
+        _ server: FakeKubernetesServer,
+        token: (any BearerTokenProvider)? = nil,
+        timeout: Duration = .seconds(2),
+        logs: CapturedLogs = CapturedLogs(),
+        _ body: @Sendable @escaping (HTTPKubernetesClient) async throws -> T
+    ) async throws -> T {
+        try await server.withRunning { url in
+            let client = try HTTPKubernetesClient(
+                configuration: .init(
+                    server: url, namespace: namespace, tokenProvider: token, requestTimeout: timeout,
+                    retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+                ),
+                logger: logs.logger()
+            )
+            do {
+                let result = try await body(client)
+                try await client.shutdown()
+                return result
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+    }
+
+    @Test func createGetListPatchDelete() async throws {
+        let server = FakeKubernetesServer()
+        try await Self.withClient(server) { client in
+            let created = try await client.createRebalance(Self.rebalance("r1"))
+            #expect(created.metadata.uid != nil)
+            _ = try await client.createRebalance(Self.rebalance("r2"))
+            var other = Self.rebalance("foreign")
+            other.metadata.labels = nil
+            _ = try await client.createRebalance(other)
+            let ours = try await client.rebalances(namespace: Self.namespace, labelSelector: "app.kubernetes.io/managed-by=emqx-autorebalancer")
+            #expect(ours.map { $0.metadata.name } == ["r1", "r2"])
+            let patched = try await client.patchRebalanceMetadata(
+                namespace: Self.namespace, name: "r1", labels: [:], annotations: ["autorebalancer.emqx.io/outcome": "balanced"]
+            )
+            #expect(patched.metadata.annotations?["autorebalancer.emqx.io/outcome"] == "balanced")
+            #expect(patched.spec == created.spec)
+            try await client.deleteRebalance(namespace: Self.namespace, name: "r1")
+            let error = await #expect(throws: KubernetesError.self) { try await client.rebalance(namespace: Self.namespace, name: "r1") }
+            #expect(error?.code == .notFound)
+        }
+    }
+
+    @Test func alreadyExistsIsClassified() async throws {
+        let server = FakeKubernetesServer()
+        try await Self.withClient(server) { client in
+            _ = try await client.createRebalance(Self.rebalance("r1"))
+            let error = await #expect(throws: KubernetesError.self) { try await client.createRebalance(Self.rebalance("r1")) }
+            #expect(error?.code == .alreadyExists)
+        }
+        #expect(server.count("POST", "rebalances") == 2)
+    }
+
+    @Test func forbiddenNamesTheMissingPermission() async throws {
+        let server = FakeKubernetesServer()
+        server.forbid("create", "rebalances")
+        try await Self.withClient(server) { client in
+            let error = await #expect(throws: KubernetesError.self) { try await client.createRebalance(Self.rebalance("r1")) }
+            #expect(error?.code == .forbidden)
+            let text = error?.description ?? ""
+            #expect(text.contains("may not create rebalances.apps.emqx.io in namespace \"emqx\""))
+            #expect(text.contains(#"verbs: ["create"]"#))
+        }
+        #expect(server.count("POST", "rebalances") == 1)  // never retried
+    }
+
+    @Test func tooManyRequestsAndServerErrorsAreRetriedThenSucceed() async throws {
+        let server = FakeKubernetesServer()
+        let logs = CapturedLogs()
+        server.inject("GET", "rebalances", .status(429, retryAfter: "0"))
+        server.inject("GET", "rebalances", .status(503))
+        try await Self.withClient(server, logs: logs) { client in
+            let items = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+            #expect(items.isEmpty)
+        }
+        #expect(server.count("GET", "rebalances") == 3)
+        #expect(logs.contains("attempt 1 of 4"))
+        #expect(logs.contains("HTTP 429"))
+    }
+
+    @Test func retriesAreBounded() async throws {
+        let server = FakeKubernetesServer()
+        server.inject("GET", "rebalances", .status(500), times: 10)
+        try await Self.withClient(server) { client in
+            let error = await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
+            #expect(error?.code == .unavailable)
+        }
+        #expect(server.count("GET", "rebalances") == 4)
+    }
+
+    @Test func otherClientErrorsAreNotRetried() async throws {
+        let server = FakeKubernetesServer()
+        server.inject("GET", "rebalances", .status(400))
+        _ = try await Self.withClient(server) { client in
+            await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
+        }
+        #expect(server.count("GET", "rebalances") == 1)
+    }
+
+    /// A create that went through but whose answer was lost (500, timeout, dropped connection) is read back, never
+    /// repeated: exactly one object, and a clear log line.
+    @Test(arguments: [
+        FakeKubernetesServer.FaultKind.applyThenStatus(500),
+        .applyThenDelay(.seconds(1)),
+        .applyThenDrop,
+    ])
+    func lostCreateAnswerCreatesNoDuplicate(fault: FakeKubernetesServer.FaultKind) async throws {
+        let server = FakeKubernetesServer()
+        let logs = CapturedLogs()
+        server.inject("POST", "rebalances", fault)
+        let created = try await Self.withClient(server, timeout: .milliseconds(300), logs: logs) { client in
+            try await client.createRebalance(Self.rebalance("r1"))
+        }
+        #expect(created.metadata.name == "r1")
+        #expect(server.count("POST", "rebalances") == 1)
+        #expect(server.count("GET", "rebalances/r1") == 1)
+        #expect(server.list(Rebalance.self, in: Self.rebalancesPath).count == 1)
+        #expect(logs.contains("the object exists, so it was created"))
+    }
+
+    @Test func createThatDidNotHappenIsRetriedAfterLooking() async throws {
+        let server = FakeKubernetesServer()
+        server.inject("POST", "rebalances", .status(503))
+        _ = try await Self.withClient(server) { client in try await client.createRebalance(Self.rebalance("r1")) }
+        #expect(server.count("POST", "rebalances") == 2)
+        #expect(server.count("GET", "rebalances/r1") == 1)
+        #expect(server.list(Rebalance.self, in: Self.rebalancesPath).count == 1)
+    }
+
+    @Test func rotatedServiceAccountTokenIsPickedUp() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try dir.write("token", "token-A")
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000)], ofItemAtPath: path)
+        let server = FakeKubernetesServer()
+        server.requireToken("token-A")
+        try await Self.withClient(server, token: FileTokenProvider(path: path)) { client in
+            _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+            // The kubelet rotates the projected token; the API server stops accepting the old one.
+            try dir.write("token", "token-B")
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 2_000)], ofItemAtPath: path)
+            server.requireToken("token-B")
+            _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+        }
+        #expect(server.count("GET", "rebalances") == 2)  // no 401 on the way
+    }
+
+    @Test func unauthorizedRereadsTheTokenOnceThenFails() async throws {
+        let server = FakeKubernetesServer()
+        server.requireToken("right")
+        try await Self.withClient(server, token: StaticTokenProvider("wrong")) { client in
+            let error = await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
+            #expect(error?.code == .unauthorized)
+        }
+        #expect(server.count("GET", "rebalances") == 2)
+    }
+
+    @Test func leaseUpdateConflictIsReported() async throws {
+        let server = FakeKubernetesServer()
+        try await Self.withClient(server) { client in
+            let lease = Lease(metadata: ObjectMeta(name: "l", namespace: Self.namespace), spec: .init(holderIdentity: "a"))
+            var created = try await client.createLease(lease)
+            created.spec?.holderIdentity = "b"
+            _ = try await client.updateLease(created)
+            let error = await #expect(throws: KubernetesError.self) { try await client.updateLease(created) }  // stale resourceVersion
+            #expect(error?.code == .conflict)
+        }
+    }
+
+    @Test func compatibilityCheckSaysWhatIsWrong() async throws {
+        let server = FakeKubernetesServer()
+        server.serve("apps.emqx.io/v2beta1", nil)  // operator 2.1.x
+        server.put(
+            EmqxEnterpriseResource(metadata: ObjectMeta(name: "emqx-ee", namespace: Self.namespace), status: .init(emqxNodes: [.init(node: "a")])),
+            at: "/apis/apps.emqx.io/v1beta4/namespaces/emqx/emqxenterprises/emqx-ee"
+        )
+        let findings = try await Self.withClient(server) { client in
+            await CompatibilityCheck(api: client).run(clusters: [
+                ClusterReference(namespace: Self.namespace, name: "emqx-ee", kind: .emqxEnterprise),
+                ClusterReference(namespace: Self.namespace, name: "missing", kind: .emqx),
+            ])
+        }
+        #expect(findings.contains { $0.severity == .error && $0.cluster == nil && $0.message.contains("2.1.x") })
+        #expect(findings.contains { $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("session rules only") })
+        #expect(findings.contains { $0.severity == .error && $0.cluster?.name == "missing" && $0.message.contains("no EMQX object missing") })
+    }
+
+    @Test func eventsAreAggregated() async throws {
+        let server = FakeKubernetesServer()
+        try await Self.withClient(server) { client in
+            let recorder = EventRecorder(api: client, canWrite: { true }, instance: "agent-1", logger: CapturedLogs().logger())
+            let object = ObjectReference(apiVersion: "apps.emqx.io/v2beta1", kind: "EMQX", name: "emqx", namespace: Self.namespace)
+            let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: object, at: t0) == 1)
+            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: object, at: t0.addingTimeInterval(30)) == 2)
+            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: object, at: t0.addingTimeInterval(60)) == 3)
+            #expect(await recorder.record(.rebalanceCreated, "created r1", on: object, at: t0.addingTimeInterval(90)) == 1)
+            let follower = EventRecorder(api: client, canWrite: { false }, instance: "agent-2", logger: CapturedLogs().logger())
+            #expect(await follower.record(.rebalanceCreated, "created r1", on: object, at: t0) == nil)
+        }
+        let events = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/emqx/events")
+        #expect(events.count == 2)
+        let blocked = events.first { $0.reason == "RebalanceBlocked" }
+        #expect(blocked?.count == 3)
+        #expect(blocked?.type == "Warning")
+        #expect(blocked?.lastTimestamp == KubernetesTime.format(Date(timeIntervalSince1970: 1_800_000_060)))
+        #expect(events.first { $0.reason == "RebalanceCreated" }?.type == "Normal")
+    }
+}
