@@ -222,3 +222,43 @@ import Testing
         }
     }
 }
+
+@Suite struct EMQX44LoadRebalanceTests {
+    @Test func evacuationAndStatusOnTheV4API() async throws {
+        let cluster = SimulatedEMQXCluster.seedScenario()
+        let credentials = cluster.configuration.credentials
+        try await cluster.serving { () async throws in
+            let names = cluster.nodes.map(\.name)
+            let started = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[1])/evacuation/start",
+                                                 credentials: credentials, body: "{\"conn_evict_rate\":500,\"sess_evict_rate\":500,\"wait_takeover\":5}")
+            #expect(started.object["code"] as? Int == 0)
+            #expect(try await SimHTTP.send(cluster.url(1), "/api/v4/load_rebalance/availability_check").status == 503)
+            let status = try await SimHTTP.send(cluster.url(1), "/api/v4/load_rebalance/status", credentials: credentials)
+            #expect(status.object["status"] as? String == "enabled")
+            #expect(status.object["process"] as? String == "evacuation")
+            #expect(status.object["state"] as? String == "waiting_health_check")
+            let unknown = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[0])/start",
+                                                 credentials: credentials, body: "{\"conn_evict_rate\":5,\"bogus\":1}")
+            #expect(unknown.object["code"] as? Int == 400)
+            #expect((unknown.object["message"] as? String)?.hasPrefix("Unknown rebalance param") == true)
+            cluster.advance(by: .seconds(120))
+            #expect(cluster.live(1) == 0)
+            #expect(cluster.model.totalClients == 10_000)
+            let stopped = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[1])/evacuation/stop", credentials: credentials)
+            #expect(stopped.object["code"] as? Int == 0)
+            let again = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[1])/evacuation/stop", credentials: credentials)
+            #expect(again.object["message"] as? String == "not_started")
+        }
+    }
+
+    @Test func observationsMirrorTheNodes() throws {
+        let cluster = SimulatedEMQXCluster.seedScenario()
+        try cluster.apply(.stop(node: cluster.nodes[2].name))
+        let observations = cluster.observations
+        #expect(observations.map(\.name) == cluster.nodes.map(\.name))
+        #expect(observations[2].running == false)
+        #expect(observations[2].liveConnections == nil)
+        #expect(observations[0].liveConnections.map { $0 >= 3333 } == true)
+        #expect(observations.compactMap(\.liveConnections).reduce(0, +) == 10_000)
+    }
+}

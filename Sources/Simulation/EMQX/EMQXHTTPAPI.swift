@@ -47,6 +47,7 @@ public struct EMQXHTTPResponse: Sendable, Hashable {
 /// exact answer shapes of EMQX 5 (`/api/v5`) and EMQX 4.4 (`/api/v4`). Calls that change state (load_rebalance start
 /// and stop) mutate the model.
 public enum EMQXHTTPAPI {
+    /// Answers `request` as the node `name` would, given (and, for load_rebalance calls, changing) the cluster state.
     public static func handle(_ request: EMQXHTTPRequest, node name: String, model: inout EMQXClusterModel) -> EMQXHTTPResponse {
         guard let node = model.node(named: name) else {
             return .error(503, "SERVICE_UNAVAILABLE", "node \(name) left the cluster")
