@@ -7,7 +7,7 @@ import Foundation
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate policy and policy-test files: every problem as FILE:LINE:COL: error|warning: message.",
+        abstract: "Validate policy, policy-test and agent-config files: every problem as FILE:LINE:COL: error|warning: message.",
         discussion: "Exits 0 when there is no error (warnings allowed), 1 on any error. The document's `kind:` selects the checker."
     )
 

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 
 @main
@@ -5,6 +6,7 @@ struct EmqxAutorebalancer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emqx-autorebalancer",
         abstract: "Keeps EMQX clusters on Kubernetes balanced by creating Rebalance resources when policy rules fire.",
-        subcommands: [CheckCommand.self, TestCommand.self]
+        version: AgentVersion.current,
+        subcommands: [RunCommand.self, CheckCommand.self, TestCommand.self]
     )
 }

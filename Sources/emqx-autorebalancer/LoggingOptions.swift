@@ -1,0 +1,22 @@
+import Agent
+import ArgumentParser
+import Logging
+
+/// `--log-format` and `--log-level`, shared by the commands that run the agent.
+struct LoggingOptions: ParsableArguments {
+    @Option(help: "Log format: text or json.")
+    var logFormat: AgentLogHandler.Format = .text
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    /// The process's logger (the only place a handler is chosen).
+    func makeLogger(label: String = "emqx-autorebalancer") -> Logger {
+        let format = logFormat
+        let level = logLevel
+        return Logger(label: label) { label in AgentLogHandler(label: label, format: format, level: level) }
+    }
+}
+
+extension AgentLogHandler.Format: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,102 @@
+import Agent
+import ArgumentParser
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import Kubernetes
+import ServiceLifecycle
+
+/// `run --config FILE`: the agent.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the agent: watch the configured EMQX clusters and create Rebalances when policy rules fire.",
+        discussion: """
+            In a pod the agent uses its service account; elsewhere --kubeconfig, else KUBECONFIG, else ~/.kube/config.
+            Exit codes: 0 stopped cleanly; 1 a source failed (--once) or the agent stopped on an error (e.g. the Lease
+            was lost); 2 the configuration is invalid (nothing was started).
+            """
+    )
+
+    @Option(help: "The agent configuration file (kind: AgentConfig).")
+    var config: String
+
+    @Option(help: "A kubeconfig file instead of the in-cluster service account.")
+    var kubeconfig: String?
+
+    @Option(help: "The kubeconfig context (default: its current-context).")
+    var context: String?
+
+    @Flag(help: "Never write to Kubernetes: log and export what would be done.")
+    var dryRun = false
+
+    @Flag(help: "Run one evaluation cycle without writing and without the Lease, print every rule's evaluation, exit.")
+    var once = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger()
+        let loaded = ConfigurationFiles.load(configPath: config)
+        for diagnostic in loaded.diagnostics.sortedByLocation() {
+            FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
+        }
+        guard loaded.isValid, let configuration = loaded.configuration else {
+            FileHandle.standardError.write(Data("the configuration is invalid; nothing was started\n".utf8))
+            throw ExitCode(2)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let kubernetesConfiguration: KubernetesClientConfiguration
+        do {
+            kubernetesConfiguration = try KubernetesClientConfiguration.load(kubeconfigPath: kubeconfig, context: context, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("cannot configure the Kubernetes client: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        for warning in kubernetesConfiguration.warnings { logger.warning("\(warning)") }
+        let api = try HTTPKubernetesClient(configuration: kubernetesConfiguration, logger: logger)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let assembly = AgentAssembly(
+            configuration: configuration, policies: loaded.policies, kubernetes: api,
+            kubernetesNamespace: kubernetesConfiguration.namespace, httpClient: httpClient,
+            options: .init(dryRun: dryRun, once: once, hostname: ProcessInfo.processInfo.hostName, environment: environment),
+            clock: ContinuousClock(), now: { Date() }, logger: logger)
+        var exitCode: Int32 = 0
+        do {
+            if once {
+                let report = await assembly.loop.tick(at: Date())
+                print(OnceReport.render(report))
+                let failed = report.clusters.contains { !$0.sources.isEmpty && $0.sources.contains { $0.error != nil } && !$0.observed }
+                    || report.clusters.contains { !$0.errors.isEmpty } || !report.errors.isEmpty
+                exitCode = failed ? 1 : 0
+            } else {
+                logger.info("starting", metadata: [
+                    "version": "\(AgentVersion.current)", "kubernetes": "\(kubernetesConfiguration.origin)",
+                    "clusters": "\(configuration.clusters.count)", "policies": "\(loaded.policies.map(\.identifier).joined(separator: ","))",
+                    "dry_run": "\(!assembly.writes)", "listen": "\(configuration.listen)",
+                ])
+                let named = configuration.clusters.compactMap { cluster -> ClusterReference? in
+                    if case .named(let reference) = cluster.target { return reference }
+                    return nil
+                }
+                for finding in await CompatibilityCheck(api: api).run(clusters: named) {
+                    logger.warning("compatibility: \(finding)")
+                }
+                let group = ServiceGroup(configuration: .init(
+                    services: assembly.services(listen: configuration.listen, configPath: config, reloadClock: ContinuousClock()),
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+                do {
+                    try await group.run()
+                } catch {
+                    logger.error("the agent stopped: \(error)")
+                    exitCode = 1
+                }
+                await assembly.elector?.release()
+            }
+        }
+        try? await httpClient.shutdown()
+        try? await api.shutdown()
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+}
