@@ -8,7 +8,7 @@ import Testing
     static let rebalancesPath = "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances"
 
     @Test func discoveryServesTheGroups() async throws {
-        try await withAPI { _, client in
+        try await withSimulatedAPI { _, client in
             let version = try await client.send("GET", "/version")
             #expect(version.status == 200)
             #expect(version.body["major"] == "1")
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func tokensAreCheckedAndCanBeRotated() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             var anonymous = client
             anonymous.token = nil
             let missing = try await anonymous.send("GET", Self.rebalancesPath)
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func createGetAndTheirErrors() async throws {
-        try await withAPI { _, client in
+        try await withSimulatedAPI { _, client in
             let created = try await client.send("POST", Self.rebalancesPath, rebalanceBody("rb-1"))
             #expect(created.status == 201)
             let metadata = created.body["metadata"]
@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test func unknownFieldsArePrunedFromTheSpecButMetadataIsKept() async throws {
-        try await withAPI { _, client in
+        try await withSimulatedAPI { _, client in
             var body = rebalanceBody("rb-keep")
             body["spec"]?["extra"] = "dropped"
             body["metadata"]?["annotations"] = ["emqx-autorebalancer/decision": "{\"rule\":\"scale-out\"}"]
@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func listsFilterByLabelSelectors() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             let labels: [(String, [String: String])] = [
                 ("a", ["app": "emqx-autorebalancer", "cluster": "emqx-ee"]),
                 ("b", ["app": "emqx-autorebalancer", "cluster": "other"]),
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func metadataPatchesBumpTheResourceVersionAndTheSpecIsImmutable() async throws {
-        try await withAPI { _, client in
+        try await withSimulatedAPI { _, client in
             let created = try await client.send("POST", Self.rebalancesPath, rebalanceBody("rb-p"))
             let rv0 = created.body.value(atPath: "metadata.resourceVersion")?.stringValue
             let merged = try await client.send(
@@ -174,7 +174,7 @@ import Testing
     }
 
     @Test func deleteWaitsForTheFinalizer() async throws {
-        try await withAPI { _, client in
+        try await withSimulatedAPI { _, client in
             var body = rebalanceBody("rb-d")
             body["metadata"]?["finalizers"] = ["apps.emqx.io/finalizer"]
             #expect(try await client.send("POST", Self.rebalancesPath, body).status == 201)
@@ -192,7 +192,7 @@ import Testing
     }
 
     @Test func deniedVerbsAnswerRBACsMessage() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             api.deny(verb: "create", resource: "rebalances", namespace: "default")
             let denied = try await client.send("POST", Self.rebalancesPath, rebalanceBody("rb-x"))
             #expect(denied.status == 403)
@@ -210,9 +210,9 @@ import Testing
     }
 
     @Test func leasesUseOptimisticConcurrency() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             let path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
-            let lease: JSONValue = [
+            let lease: KubernetesJSON = [
                 "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": "emqx-autorebalancer"],
                 "spec": ["holderIdentity": "pod-a", "leaseDurationSeconds": 15, "renewTime": "2026-11-20T10:22:00.000000Z"],
             ]
@@ -238,9 +238,9 @@ import Testing
     }
 
     @Test func eventsCanBeCreatedPatchedAndListed() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             let path = "/api/v1/namespaces/default/events"
-            let event: JSONValue = [
+            let event: KubernetesJSON = [
                 "metadata": ["name": "emqx-ee.1"], "involvedObject": ["kind": "EMQX", "name": "emqx-ee", "namespace": "default"],
                 "reason": "RebalanceCreated", "message": "created", "type": "Normal", "count": 1,
                 "source": ["component": "emqx-autorebalancer"],
@@ -262,7 +262,7 @@ import Testing
     }
 
     @Test func emqxObjectsAreReadOnlyAndListable() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             let resource = EMQXResource(
                 metadata: ObjectMeta(name: "emqx", namespace: "default", labels: ["apps.emqx.io/instance": "emqx"]),
                 status: .init(conditions: [StatusCondition(type: "Ready", status: "True")]))
@@ -281,7 +281,7 @@ import Testing
     }
 
     @Test func listPagesWithLimitAndContinue() async throws {
-        try await withAPI { _, client in
+        try await withSimulatedAPI { _, client in
             for name in ["p1", "p2", "p3"] {
                 _ = try await client.send("POST", Self.rebalancesPath, rebalanceBody(name))
             }

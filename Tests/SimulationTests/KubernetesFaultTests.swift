@@ -7,7 +7,7 @@ import Testing
     static let path = "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances"
 
     @Test func tooManyRequestsCarriesRetryAfter() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             api.injectFault(.tooManyRequests(retryAfterSeconds: 3), times: 1, verb: "list")
             let limited = try await client.send("GET", Self.path)
             #expect(limited.status == 429)
@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test func internalErrorsAnswer500UntilCleared() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             api.injectFault(.internalError, times: nil, resource: "rebalances")
             for _ in 0..<3 {
                 let answer = try await client.send("GET", Self.path)
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func droppedConnectionsGetNoAnswer() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             api.injectFault(.dropConnection, times: 1)
             var failed = false
             do { _ = try await client.send("GET", Self.path) } catch { failed = true }
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func createStoredThenAnswered500() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             api.injectFault(.storeThenInternalError, times: 1)
             // The fault only applies to creates: this read passes.
             #expect(try await client.send("GET", Self.path).status == 200)
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func latencyDelaysAnswers() async throws {
-        try await withAPI { api, client in
+        try await withSimulatedAPI { api, client in
             api.setLatency(.milliseconds(300))
             let start = ContinuousClock.now
             let answer = try await client.send("GET", Self.path)
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func kubeconfigPointsAtTheServer() async throws {
-        try await withAPI { api, _ in
+        try await withSimulatedAPI { api, _ in
             let text = try await api.kubeconfig(token: "t-1")
             let url = try await api.baseURL()
             #expect(text.contains("server: \(url.absoluteString)"))

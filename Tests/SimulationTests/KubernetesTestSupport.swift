@@ -25,7 +25,7 @@ final class ScriptedEMQX: Sendable {
         var nodes: [Node]
         var running: [String] = []  // coordinator nodes of running rebalances
         var donors: [String] = []
-        var starts: [JSONValue] = []
+        var starts: [KubernetesJSON] = []
         var startAuth: [String] = []
         var stops: [String] = []
         /// When set, the next start is answered with this (status, body).
@@ -96,7 +96,7 @@ final class ScriptedEMQX: Sendable {
                 }
                 return wasRunning ? answer(200, "{}") : answer(400, #"{"code":"BAD_REQUEST","message":"not_started"}"#)
             }
-            let body = try JSONValue.parse(Data(buffer: try await request.body.collect(upTo: 1 << 20)))
+            let body = try KubernetesJSON.parse(Data(buffer: try await request.body.collect(upTo: 1 << 20)))
             let result: (Int, String) = state.withLock { state in
                 state.starts.append(body)
                 if let scripted = state.startAnswer {
@@ -155,19 +155,19 @@ final class ScriptedEMQX: Sendable {
 }
 
 /// A client that talks to the simulated API over real HTTP.
-struct APIClient: Sendable {
+struct SimulatedAPIClient: Sendable {
     var baseURL: URL
     var token: String? = SimulatedKubernetesAPI.defaultToken
 
     struct Answer: Sendable {
         var status: Int
         var headers: [(String, String)]
-        var body: JSONValue
+        var body: KubernetesJSON
 
         func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
-    func send(_ method: String, _ path: String, _ body: JSONValue? = nil, contentType: String = "application/json") async throws -> Answer {
+    func send(_ method: String, _ path: String, _ body: KubernetesJSON? = nil, contentType: String = "application/json") async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL.absoluteString + path)
         request.method = .init(rawValue: method)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -179,23 +179,23 @@ struct APIClient: Sendable {
         let data = Data(buffer: try await response.body.collect(upTo: 16 << 20))
         return Answer(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-            body: data.isEmpty ? .null : try JSONValue.parse(data))
+            body: data.isEmpty ? .null : try KubernetesJSON.parse(data))
     }
 }
 
 /// A server for one test, stopped at the end.
-func withAPI<T: Sendable>(
+func withSimulatedAPI<T: Sendable>(
     _ configuration: SimulatedKubernetesAPI.Configuration = .init(),
-    _ body: @Sendable (SimulatedKubernetesAPI, APIClient) async throws -> T
+    _ body: @Sendable (SimulatedKubernetesAPI, SimulatedAPIClient) async throws -> T
 ) async throws -> T {
     let api = SimulatedKubernetesAPI(configuration: configuration, logger: Logger(label: "test-api"))
     return try await api.withRunning { api in
-        try await body(api, APIClient(baseURL: try await api.baseURL()))
+        try await body(api, SimulatedAPIClient(baseURL: try await api.baseURL()))
     }
 }
 
-func rebalanceBody(_ name: String, instance: String = "emqx-ee", kind: String? = "EMQX", strategy: JSONValue = ["connEvictRate": 10], labels: [String: String] = [:]) -> JSONValue {
-    var spec: JSONValue = ["instanceName": .string(instance), "rebalanceStrategy": strategy]
+func rebalanceBody(_ name: String, instance: String = "emqx-ee", kind: String? = "EMQX", strategy: KubernetesJSON = ["connEvictRate": 10], labels: [String: String] = [:]) -> KubernetesJSON {
+    var spec: KubernetesJSON = ["instanceName": .string(instance), "rebalanceStrategy": strategy]
     if let kind { spec["instanceKind"] = .string(kind) }
     return [
         "apiVersion": "apps.emqx.io/v2beta1", "kind": "Rebalance",

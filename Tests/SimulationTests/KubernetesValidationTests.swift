@@ -21,7 +21,7 @@ enum KubernetesFixtures {
 /// `openAPIV3Schema`.
 struct SchemaWalker {
     indirect enum Schema {
-        case node(type: String?, properties: [String: Schema], required: [String], minimum: Int64?, format: String?, defaultValue: JSONValue?)
+        case node(type: String?, properties: [String: Schema], required: [String], minimum: Int64?, format: String?, defaultValue: KubernetesJSON?)
     }
 
     let root: Schema
@@ -42,7 +42,7 @@ struct SchemaWalker {
             defaultValue: node["default"].flatMap(jsonValue))
     }
 
-    static func jsonValue(_ any: Any) -> JSONValue? {
+    static func jsonValue(_ any: Any) -> KubernetesJSON? {
         switch any {
         case let value as Int: return .integer(Int64(value))
         case let value as String: return .string(value)
@@ -53,13 +53,13 @@ struct SchemaWalker {
     }
 
     /// The pruned, defaulted object and the paths with errors.
-    func walk(_ value: JSONValue) -> (object: JSONValue, errorPaths: Set<String>) {
+    func walk(_ value: KubernetesJSON) -> (object: KubernetesJSON, errorPaths: Set<String>) {
         var errors = Set<String>()
         let result = walk(value, root, path: "", errors: &errors)
         return (result, errors)
     }
 
-    private func walk(_ value: JSONValue, _ schema: Schema, path: String, errors: inout Set<String>) -> JSONValue {
+    private func walk(_ value: KubernetesJSON, _ schema: Schema, path: String, errors: inout Set<String>) -> KubernetesJSON {
         guard case .node(let type, let properties, let required, let minimum, let format, _) = schema else { return value }
         switch type {
         case "object":
@@ -103,13 +103,13 @@ struct SchemaWalker {
 }
 
 @Suite struct KubernetesValidationTests {
-    static func doc(_ spec: JSONValue?) -> JSONValue {
-        var object: JSONValue = ["apiVersion": "apps.emqx.io/v2beta1", "kind": "Rebalance", "metadata": ["name": "rb"]]
+    static func doc(_ spec: KubernetesJSON?) -> KubernetesJSON {
+        var object: KubernetesJSON = ["apiVersion": "apps.emqx.io/v2beta1", "kind": "Rebalance", "metadata": ["name": "rb"]]
         if let spec { object["spec"] = spec }
         return object
     }
 
-    static let corpus: [(String, JSONValue)] = [
+    static let corpus: [(String, KubernetesJSON)] = [
         ("minimal", doc(["instanceName": "emqx-ee", "rebalanceStrategy": ["connEvictRate": 10]])),
         ("seed strategy", doc(["instanceKind": "EmqxEnterprise", "instanceName": "emqx-ee", "rebalanceStrategy": [
             "connEvictRate": 10, "sessEvictRate": 10, "waitTakeover": 10, "waitHealthCheck": 10, "absConnThreshold": 100,
@@ -156,17 +156,17 @@ struct SchemaWalker {
     }
 
     @Test(arguments: [
-        (["connEvictRate": 0] as JSONValue,
+        (["connEvictRate": 0] as KubernetesJSON,
          #"Rebalance.apps.emqx.io "rb" is invalid: spec.rebalanceStrategy.connEvictRate: Invalid value: 0: spec.rebalanceStrategy.connEvictRate in body should be greater than or equal to 1"#),
-        (["connEvictRate": "10"] as JSONValue,
+        (["connEvictRate": "10"] as KubernetesJSON,
          #"Rebalance.apps.emqx.io "rb" is invalid: spec.rebalanceStrategy.connEvictRate: Invalid value: "string": spec.rebalanceStrategy.connEvictRate in body must be of type integer: "string""#),
-        (["sessEvictRate": 5] as JSONValue,
+        (["sessEvictRate": 5] as KubernetesJSON,
          #"Rebalance.apps.emqx.io "rb" is invalid: spec.rebalanceStrategy.connEvictRate: Required value"#),
-        (["connEvictRate": 0, "relConnThreshold": 1.2] as JSONValue,
+        (["connEvictRate": 0, "relConnThreshold": 1.2] as KubernetesJSON,
          #"Rebalance.apps.emqx.io "rb" is invalid: [spec.rebalanceStrategy.connEvictRate: Invalid value: 0: spec.rebalanceStrategy.connEvictRate in body should be greater than or equal to 1, spec.rebalanceStrategy.relConnThreshold: Invalid value: "number": spec.rebalanceStrategy.relConnThreshold in body must be of type string: "number"]"#),
     ])
-    func invalidStrategiesAreAnswered422NamingTheField(strategy: JSONValue, message: String) async throws {
-        try await withAPI { _, client in
+    func invalidStrategiesAreAnswered422NamingTheField(strategy: KubernetesJSON, message: String) async throws {
+        try await withSimulatedAPI { _, client in
             let answer = try await client.send("POST", KubernetesFaultTests.path, rebalanceBody("rb", strategy: strategy))
             #expect(answer.status == 422)
             #expect(answer.body["reason"] == "Invalid")
@@ -177,7 +177,7 @@ struct SchemaWalker {
     }
 
     @Test func missingNameAndBadRelThresholdAreRejected() async throws {
-        try await withAPI { _, client in
+        try await withSimulatedAPI { _, client in
             var body = rebalanceBody("rb")
             body["spec"]?["instanceName"] = nil
             let noName = try await client.send("POST", KubernetesFaultTests.path, body)

@@ -7,7 +7,7 @@ import Testing
 /// A simulated API, a scripted EMQX cluster bound to an EMQX object, and an operator stepped by hand.
 struct OperatorHarness: Sendable {
     let api: SimulatedKubernetesAPI
-    let client: APIClient
+    let client: SimulatedAPIClient
     let emqx: ScriptedEMQX
     let operatorService: SimulatedEMQXOperator<SimulationClock>
     let kind: EMQXBinding.Kind
@@ -33,7 +33,7 @@ struct OperatorHarness: Sendable {
             }
         let emqx = ScriptedEMQX(nodes: nodes ?? defaultNodes, v4: kind == .emqxEnterprise)
         return try await emqx.withRunning { port in
-            try await withAPI { api, client in
+            try await withSimulatedAPI { api, client in
                 api.addEMQX(EMQXBinding(
                     kind: kind, name: name, endpoints: emqx.endpoints(port: port), username: emqx.username, password: emqx.password))
                 let operatorService = SimulatedEMQXOperator(
@@ -48,7 +48,7 @@ struct OperatorHarness: Sendable {
 
     var rebalancesPath: String { "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances" }
 
-    func create(_ rebalanceName: String, strategy: JSONValue = ["connEvictRate": 10, "relConnThreshold": "1.1"], instance: String? = nil) async throws {
+    func create(_ rebalanceName: String, strategy: KubernetesJSON = ["connEvictRate": 10, "relConnThreshold": "1.1"], instance: String? = nil) async throws {
         let answer = try await client.send(
             "POST", rebalancesPath, rebalanceBody(rebalanceName, instance: instance ?? name, kind: kind.rawValue, strategy: strategy))
         #expect(answer.status == 201)

@@ -75,8 +75,8 @@ public struct EMQXBinding: Sendable, Hashable {
     var apiPrefix: String { kind == .emqx ? "/api/v5" : "/api/v4" }
 
     /// The object as first stored: spec from the binding, status empty until the operator's first refresh.
-    func initialObject() -> JSONValue {
-        var spec: JSONValue = ["image": .string(image)]
+    func initialObject() -> KubernetesJSON {
+        var spec: KubernetesJSON = ["image": .string(image)]
         switch kind {
         case .emqx:
             if let replicas { spec["coreTemplate"] = ["spec": ["replicas": .integer(Int64(replicas))]] }
@@ -118,7 +118,7 @@ extension SimulatedKubernetesAPI {
         }
         guard let updated else { return }
         // The desired replicas live in the object's spec, as `kubectl scale` would write them.
-        _ = try? store.update(updated.kind.resourceType, namespace: namespace, name: name) { object throws(APIError) -> JSONValue in
+        _ = try? store.update(updated.kind.resourceType, namespace: namespace, name: name) { object throws(KubernetesAPIError) -> KubernetesJSON in
             var object = object
             object["spec"]?["image"] = .string(updated.image)
             switch updated.kind {

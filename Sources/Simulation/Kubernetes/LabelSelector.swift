@@ -137,7 +137,7 @@ public struct LabelSelector: Sendable, Hashable {
 
 /// A parsed `fieldSelector`: `path=value`, `path==value`, `path!=value`, comma-separated; paths are dotted JSON paths
 /// (`metadata.name`, `involvedObject.name`, `reason`).
-struct FieldSelector: Sendable {
+struct KubernetesFieldSelector: Sendable {
     var terms: [(path: String, value: String, equal: Bool)]
 
     init(parsing text: String) throws(LabelSelector.SelectorError) {
@@ -154,7 +154,7 @@ struct FieldSelector: Sendable {
         }
     }
 
-    func matches(_ object: JSONValue) -> Bool {
+    func matches(_ object: KubernetesJSON) -> Bool {
         terms.allSatisfy { term in
             let actual = object.value(atPath: term.path)?.selectorText ?? ""
             return (actual == term.value) == term.equal

@@ -21,19 +21,19 @@ public enum RebalanceAdmission {
 
     /// What admission made of an object: the object as stored (pruned, defaulted) and the warnings to send.
     public struct Admitted: Sendable {
-        public var object: JSONValue
+        public var object: KubernetesJSON
         public var warnings: [String]
     }
 
     enum FieldType { case string, integer(minimum: Int64?), object }
 
     /// `spec` fields: type, default.
-    static let specFields: [(name: String, type: FieldType, defaultValue: JSONValue?)] = [
+    static let specFields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)] = [
         ("instanceKind", .string, "EMQX"),
         ("instanceName", .string, nil),
         ("rebalanceStrategy", .object, nil),
     ]
-    static let strategyFields: [(name: String, type: FieldType, defaultValue: JSONValue?)] = [
+    static let strategyFields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)] = [
         ("connEvictRate", .integer(minimum: 1), nil),
         ("sessEvictRate", .integer(minimum: nil), 500),
         ("waitTakeover", .integer(minimum: nil), 60),
@@ -49,7 +49,7 @@ public enum RebalanceAdmission {
 
     /// Prunes unknown fields and applies the CRD defaults (the API server's order: prune, default, validate).
     /// Returns the warnings for pruned fields (`unknown field "spec.foo"`).
-    public static func pruneAndDefault(_ object: inout JSONValue) -> [String] {
+    public static func pruneAndDefault(_ object: inout KubernetesJSON) -> [String] {
         var warnings: [String] = []
         guard var top = object.objectValue else { return warnings }
         for key in top.keys.sorted() where !topLevelFields.contains(key) {
@@ -70,14 +70,14 @@ public enum RebalanceAdmission {
         return warnings
     }
 
-    private static func prune(_ object: inout [String: JSONValue], known: [String], path: String, warnings: inout [String]) {
+    private static func prune(_ object: inout [String: KubernetesJSON], known: [String], path: String, warnings: inout [String]) {
         for key in object.keys.sorted() where !known.contains(key) {
             object.removeValue(forKey: key)
             warnings.append("unknown field \"\(path).\(key)\"")
         }
     }
 
-    private static func applyDefaults(_ object: inout [String: JSONValue], _ fields: [(name: String, type: FieldType, defaultValue: JSONValue?)]) {
+    private static func applyDefaults(_ object: inout [String: KubernetesJSON], _ fields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)]) {
         for field in fields {
             guard let defaultValue = field.defaultValue else { continue }
             if object[field.name] == nil || object[field.name] == .null { object[field.name] = defaultValue }
@@ -85,7 +85,7 @@ public enum RebalanceAdmission {
     }
 
     /// The CRD schema's verdict on a pruned, defaulted object: every field error, in schema order.
-    public static func schemaErrors(_ object: JSONValue) -> [FieldError] {
+    public static func schemaErrors(_ object: KubernetesJSON) -> [FieldError] {
         var errors: [FieldError] = []
         guard let spec = object["spec"] else { return errors }  // `spec` is not required by the schema.
         guard case .object(let specObject) = spec else {
@@ -99,7 +99,7 @@ public enum RebalanceAdmission {
     }
 
     private static func check(
-        _ object: [String: JSONValue], fields: [(name: String, type: FieldType, defaultValue: JSONValue?)],
+        _ object: [String: KubernetesJSON], fields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)],
         required: [String], path: String, into errors: inout [FieldError]
     ) {
         for name in required where object[name] == nil {
@@ -129,12 +129,12 @@ public enum RebalanceAdmission {
         }
     }
 
-    private static func typeError(_ path: String, _ value: JSONValue, expected: String) -> FieldError {
+    private static func typeError(_ path: String, _ value: KubernetesJSON, expected: String) -> FieldError {
         FieldError(field: path, kind: .invalid(value: "\"\(value.typeName)\"", detail: "\(path) in body must be of type \(expected): \"\(value.typeName)\""))
     }
 
     /// The webhook's create check; `nil` when allowed, else its message.
-    public static func webhookCreateDenial(_ object: JSONValue) -> String? {
+    public static func webhookCreateDenial(_ object: KubernetesJSON) -> String? {
         for field in ["relConnThreshold", "relSessThreshold"] {
             guard let text = object.value(atPath: "spec.rebalanceStrategy.\(field)")?.stringValue, !text.isEmpty else { continue }
             if parseGoFloat(text) == nil {
@@ -155,23 +155,23 @@ public enum RebalanceAdmission {
     }
 
     /// The whole admission of a create: prune, default, schema, webhook. Throws the API server's answer.
-    static func admitCreate(_ object: JSONValue, name: String) throws(APIError) -> Admitted {
+    static func admitCreate(_ object: KubernetesJSON, name: String) throws(KubernetesAPIError) -> Admitted {
         var object = object
         let warnings = pruneAndDefault(&object)
         let errors = schemaErrors(object)
-        if !errors.isEmpty { throw APIError.invalid(.rebalances, name, errors) }
-        if let denial = webhookCreateDenial(object) { throw APIError.webhookDenied(webhookName, denial) }
+        if !errors.isEmpty { throw KubernetesAPIError.invalid(.rebalances, name, errors) }
+        if let denial = webhookCreateDenial(object) { throw KubernetesAPIError.webhookDenied(webhookName, denial) }
         return Admitted(object: object, warnings: warnings)
     }
 
     /// Admission of an update: the new object must pass the schema, and its spec must equal the stored one.
-    static func admitUpdate(_ object: JSONValue, old: JSONValue, name: String) throws(APIError) -> Admitted {
+    static func admitUpdate(_ object: KubernetesJSON, old: KubernetesJSON, name: String) throws(KubernetesAPIError) -> Admitted {
         var object = object
         let warnings = pruneAndDefault(&object)
         let errors = schemaErrors(object)
-        if !errors.isEmpty { throw APIError.invalid(.rebalances, name, errors) }
+        if !errors.isEmpty { throw KubernetesAPIError.invalid(.rebalances, name, errors) }
         if object["spec"] != old["spec"] {
-            throw APIError.webhookDenied(webhookName, "the Rebalance spec don't allow update")
+            throw KubernetesAPIError.webhookDenied(webhookName, "the Rebalance spec don't allow update")
         }
         return Admitted(object: object, warnings: warnings)
     }

@@ -5,7 +5,7 @@ import Foundation
 extension SimulatedEMQXOperator {
     func refreshEMQX(_ binding: EMQXBinding) async {
         let auth = (binding.username, binding.password)
-        var nodes: [JSONValue]?
+        var nodes: [KubernetesJSON]?
         for endpoint in binding.endpoints {
             nodes = await fetchNodes(endpoint.baseURL, primary: binding.apiPrefix, auth: auth)
             if nodes != nil { break }
@@ -20,7 +20,7 @@ extension SimulatedEMQXOperator {
                 gates[endpoint.node] = .some(nil)
             }
         }
-        var evacuations: [JSONValue] = []
+        var evacuations: [KubernetesJSON] = []
         if binding.kind == .emqx, let endpoint = binding.endpoints.first,
             let answer = try? await emqxRequest("GET", endpoint.baseURL.appending(path: "/api/v5/load_rebalance/global_status"), auth: auth),
             answer.status == 200
@@ -30,7 +30,7 @@ extension SimulatedEMQXOperator {
         let faults = self.faults
         let date = api.now
         let timestamp = KubernetesTimeText.seconds(date)
-        let status: JSONValue
+        let status: KubernetesJSON
         let nodeList = Self.sortedByUptime(nodes ?? [])
         switch binding.kind {
         case .emqx:
@@ -38,7 +38,7 @@ extension SimulatedEMQXOperator {
         case .emqxEnterprise:
             status = Self.enterpriseStatus(binding, nodes: nodeList, timestamp: timestamp)
         }
-        _ = try? api.store.update(binding.kind.resourceType, namespace: binding.namespace, name: binding.name) { object throws(APIError) -> JSONValue in
+        _ = try? api.store.update(binding.kind.resourceType, namespace: binding.namespace, name: binding.name) { object throws(KubernetesAPIError) -> KubernetesJSON in
             var object = object
             object["status"] = Self.keepingTransitionTimes(status, old: object["status"], timestamp: timestamp)
             return object
@@ -53,7 +53,7 @@ extension SimulatedEMQXOperator {
 
     /// `GET <prefix>/nodes`; EMQX 4 wraps the list in `{"code":0,"data":[…]}`. Falls back to the other API version
     /// when the primary one is not served.
-    private func fetchNodes(_ base: URL, primary: String, auth: (String, String)) async -> [JSONValue]? {
+    private func fetchNodes(_ base: URL, primary: String, auth: (String, String)) async -> [KubernetesJSON]? {
         for prefix in [primary, primary == "/api/v5" ? "/api/v4" : "/api/v5"] {
             guard let answer = try? await emqxRequest("GET", base.appending(path: "\(prefix)/nodes"), auth: auth) else { return nil }
             if answer.status == 404 { continue }
@@ -63,7 +63,7 @@ extension SimulatedEMQXOperator {
         return nil
     }
 
-    static func sortedByUptime(_ nodes: [JSONValue]) -> [JSONValue] {
+    static func sortedByUptime(_ nodes: [KubernetesJSON]) -> [KubernetesJSON] {
         nodes.enumerated().sorted { lhs, rhs in
             let left = lhs.element["uptime"]?.intValue ?? 0
             let right = rhs.element["uptime"]?.intValue ?? 0
@@ -72,8 +72,8 @@ extension SimulatedEMQXOperator {
         }.map(\.element)
     }
 
-    private static func emqxNodeEntry(_ node: JSONValue, defaultRole: String) -> JSONValue {
-        var entry: [String: JSONValue] = [:]
+    private static func emqxNodeEntry(_ node: KubernetesJSON, defaultRole: String) -> KubernetesJSON {
+        var entry: [String: KubernetesJSON] = [:]
         for key in ["node", "node_status", "otp_release", "version", "role", "edition", "uptime", "connections", "live_connections"] {
             if let value = node[key] { entry[key] = value }
         }
@@ -92,12 +92,12 @@ extension SimulatedEMQXOperator {
     }
 
     static func emqxStatus(
-        _ binding: EMQXBinding, nodes: [JSONValue], gates: [String: Bool?], evacuations: [JSONValue], faults: OperatorFaults
-    ) -> JSONValue {
+        _ binding: EMQXBinding, nodes: [KubernetesJSON], gates: [String: Bool?], evacuations: [KubernetesJSON], faults: OperatorFaults
+    ) -> KubernetesJSON {
         let core = nodes.filter { ($0["role"]?.stringValue ?? "core") == "core" }
         let replicants = nodes.filter { $0["role"]?.stringValue == "replicant" }
-        func running(_ node: JSONValue) -> Bool { node["node_status"]?.stringValue?.lowercased() == "running" }
-        func serving(_ node: JSONValue) -> Bool {
+        func running(_ node: KubernetesJSON) -> Bool { node["node_status"]?.stringValue?.lowercased() == "running" }
+        func serving(_ node: KubernetesJSON) -> Bool {
             guard faults.readinessGateRemovesReady, let name = node["node"]?.stringValue, let gate = gates[name] else { return true }
             return gate == true
         }
@@ -110,7 +110,7 @@ extension SimulatedEMQXOperator {
         let replicantsReady = replicants.count == desiredReplicants && readyReplicants == desiredReplicants
         let ready = coreReady && replicantsReady && !upgrading && !binding.forcedNotReady
 
-        var conditions: [JSONValue] = []
+        var conditions: [KubernetesJSON] = []
         func condition(_ type: String, _ reason: String, _ message: String) {
             conditions.append(["type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message)])
         }
@@ -131,14 +131,14 @@ extension SimulatedEMQXOperator {
         }
         condition("Initialized", "Initialized", "Create EMQX Custom Resource successfully")
 
-        func nodesStatus(desired: Int, ready: Int) -> JSONValue {
+        func nodesStatus(desired: Int, ready: Int) -> KubernetesJSON {
             [
                 "replicas": .integer(Int64(desired)), "readyReplicas": .integer(Int64(ready)),
                 "currentRevision": .string(binding.currentRevision), "currentReplicas": .integer(Int64(upgrading ? desired : desired)),
                 "updateRevision": .string(binding.updateRevision), "updateReplicas": .integer(Int64(upgrading ? 0 : desired)),
             ]
         }
-        var status: [String: JSONValue] = [
+        var status: [String: KubernetesJSON] = [
             "conditions": .array(conditions),
             "coreNodes": .array(core.map { emqxNodeEntry($0, defaultRole: "core") }),
             "coreNodesStatus": nodesStatus(desired: desiredCore, ready: readyCore),
@@ -151,9 +151,9 @@ extension SimulatedEMQXOperator {
         return .object(status)
     }
 
-    static func enterpriseStatus(_ binding: EMQXBinding, nodes: [JSONValue], timestamp: String) -> JSONValue {
-        let entries: [JSONValue] = nodes.map { node in
-            var entry: [String: JSONValue] = [:]
+    static func enterpriseStatus(_ binding: EMQXBinding, nodes: [KubernetesJSON], timestamp: String) -> KubernetesJSON {
+        let entries: [KubernetesJSON] = nodes.map { node in
+            var entry: [String: KubernetesJSON] = [:]
             for key in ["node", "node_status", "otp_release", "version", "connections"] {
                 if let value = node[key] { entry[key] = value }
             }
@@ -164,7 +164,7 @@ extension SimulatedEMQXOperator {
         let runningCount = entries.filter { $0["node_status"]?.stringValue == "Running" }.count
         let upgrading = binding.currentRevision != binding.updateRevision
         let running = !nodes.isEmpty && nodes.count == desired && runningCount == desired && !binding.forcedNotReady
-        var conditions: [JSONValue] = [
+        var conditions: [KubernetesJSON] = [
             running
                 ? ["type": "Running", "status": "True", "reason": "ClusterReady", "message": "All resources are ready"]
                 : ["type": "Running", "status": "False", "reason": "ClusterNotReady", "message": "Some nodes are not ready"],
@@ -172,7 +172,7 @@ extension SimulatedEMQXOperator {
         if upgrading || binding.upgradeStartedAt != nil {
             conditions.insert(["type": "BlueGreenUpdating", "status": "True", "reason": "BlueGreenUpdating", "message": "Blue-green update in progress"], at: 0)
         }
-        var status: [String: JSONValue] = [
+        var status: [String: KubernetesJSON] = [
             "conditions": .array(conditions), "emqxNodes": .array(entries),
             "replicas": .integer(Int64(desired)), "readyReplicas": .integer(Int64(runningCount)),
             "currentStatefulSetVersion": .string(binding.currentRevision),
@@ -189,10 +189,10 @@ extension SimulatedEMQXOperator {
     }
 
     /// Conditions keep `lastTransitionTime` while their status is unchanged; `lastUpdateTime` is the refresh time.
-    static func keepingTransitionTimes(_ status: JSONValue, old: JSONValue?, timestamp: String) -> JSONValue {
+    static func keepingTransitionTimes(_ status: KubernetesJSON, old: KubernetesJSON?, timestamp: String) -> KubernetesJSON {
         var status = status
         let oldConditions = old?["conditions"]?.arrayValue ?? []
-        let conditions: [JSONValue] = (status["conditions"]?.arrayValue ?? []).map { condition in
+        let conditions: [KubernetesJSON] = (status["conditions"]?.arrayValue ?? []).map { condition in
             var condition = condition
             let previous = oldConditions.first { $0["type"] == condition["type"] }
             if let previous, previous["status"] == condition["status"] {
@@ -209,7 +209,7 @@ extension SimulatedEMQXOperator {
     }
 
     /// `Ready` (EMQX) / `Running` (EmqxEnterprise) is True.
-    static func isReady(_ object: JSONValue, kind: EMQXBinding.Kind) -> Bool {
+    static func isReady(_ object: KubernetesJSON, kind: EMQXBinding.Kind) -> Bool {
         let type = kind == .emqx ? "Ready" : "Running"
         return (object.value(atPath: "status.conditions")?.arrayValue ?? []).contains {
             $0["type"]?.stringValue == type && $0["status"]?.stringValue == "True"

@@ -2,7 +2,7 @@ import Foundation
 
 /// The operator's Rebalance controller (`controllers/apps/v2beta1/rebalance_controller.go`, 2.2.29).
 extension SimulatedEMQXOperator {
-    func reconcileRebalance(_ object: JSONValue) async {
+    func reconcileRebalance(_ object: KubernetesJSON) async {
         guard let namespace = object.value(atPath: "metadata.namespace")?.stringValue,
             let name = object.value(atPath: "metadata.name")?.stringValue,
             let uid = object.value(atPath: "metadata.uid")?.stringValue
@@ -60,7 +60,7 @@ extension SimulatedEMQXOperator {
         }
     }
 
-    private func markPolled(_ uid: String, _ object: JSONValue) {
+    private func markPolled(_ uid: String, _ object: KubernetesJSON) {
         let next = clock.now.advanced(by: configuration.rebalancePollInterval)
         let rv = object.value(atPath: "metadata.resourceVersion")?.stringValue
         state.withLock {
@@ -82,7 +82,7 @@ extension SimulatedEMQXOperator {
     }
 
     private func start(
-        namespace: String, name: String, uid: String, object: JSONValue, target: JSONValue, kind: EMQXBinding.Kind,
+        namespace: String, name: String, uid: String, object: KubernetesJSON, target: KubernetesJSON, kind: EMQXBinding.Kind,
         binding: EMQXBinding?
     ) async {
         let nodes: [String]
@@ -94,7 +94,7 @@ extension SimulatedEMQXOperator {
             nodes = (target.value(atPath: "status.emqxNodes")?.arrayValue ?? []).compactMap { $0["node"]?.stringValue }
         }
         let strategy = object.value(atPath: "spec.rebalanceStrategy") ?? [:]
-        var body: [String: JSONValue] = ["nodes": .array(nodes.map { .string($0) })]
+        var body: [String: KubernetesJSON] = ["nodes": .array(nodes.map { .string($0) })]
         for (field, key) in [
             ("connEvictRate", "conn_evict_rate"), ("sessEvictRate", "sess_evict_rate"), ("waitTakeover", "wait_takeover"),
             ("waitHealthCheck", "wait_health_check"), ("absConnThreshold", "abs_conn_threshold"),
@@ -145,7 +145,7 @@ extension SimulatedEMQXOperator {
             await setFailed(namespace: namespace, name: name, uid: uid, message: "Failed to get rebalance status: failed to get API requester")
             return
         }
-        let answer: (status: Int, body: JSONValue?)
+        let answer: (status: Int, body: KubernetesJSON?)
         do {
             answer = try await emqxRequest(
                 "GET", endpoint.appending(path: "\(binding.apiPrefix)/load_rebalance/global_status"), auth: (binding.username, binding.password))
@@ -171,8 +171,8 @@ extension SimulatedEMQXOperator {
             recordEvent(namespace: namespace, name: name, uid: uid, type: "Normal", message: "rebalance completed")
             return
         }
-        let states: [JSONValue] = entries.map { entry in
-            var state: [String: JSONValue] = [:]
+        let states: [KubernetesJSON] = entries.map { entry in
+            var state: [String: KubernetesJSON] = [:]
             for key in ["state", "session_eviction_rate", "recipients", "node", "donors", "coordinator_node", "connection_eviction_rate"] {
                 if let value = entry[key] { state[key] = value }
             }
@@ -202,9 +202,9 @@ extension SimulatedEMQXOperator {
 
     /// `SetCondition`: replace the condition of that type (keeping `lastTransitionTime` if the status is unchanged),
     /// then sort newest `lastUpdateTime` first. Every condition the operator sets has status `True`.
-    static func settingCondition(_ conditions: JSONValue?, type: String, message: String?, timestamp: String) -> JSONValue {
+    static func settingCondition(_ conditions: KubernetesJSON?, type: String, message: String?, timestamp: String) -> KubernetesJSON {
         var list = conditions?.arrayValue ?? []
-        var condition: JSONValue = [
+        var condition: KubernetesJSON = [
             "type": .string(type), "status": "True", "lastUpdateTime": .string(timestamp), "lastTransitionTime": .string(timestamp),
         ]
         if let message { condition["message"] = .string(message) }
@@ -230,8 +230,8 @@ extension SimulatedEMQXOperator {
     }
 
     /// A write of the operator's own; remembered so it does not count as someone else's change.
-    func write(namespace: String, name: String, uid: String, _ change: (inout JSONValue) -> Void) {
-        guard let result = try? api.store.update(.rebalances, namespace: namespace, name: name, { object throws(APIError) -> JSONValue in
+    func write(namespace: String, name: String, uid: String, _ change: (inout KubernetesJSON) -> Void) {
+        guard let result = try? api.store.update(.rebalances, namespace: namespace, name: name, { object throws(KubernetesAPIError) -> KubernetesJSON in
             guard object.value(atPath: "metadata.uid")?.stringValue == uid else { return object }
             var object = object
             change(&object)
@@ -257,7 +257,7 @@ extension SimulatedEMQXOperator {
                 && $0["type"]?.stringValue == type
         }
         if let existing, let eventName = existing.value(atPath: "metadata.name")?.stringValue {
-            _ = try? api.store.update(.events, namespace: namespace, name: eventName) { event throws(APIError) -> JSONValue in
+            _ = try? api.store.update(.events, namespace: namespace, name: eventName) { event throws(KubernetesAPIError) -> KubernetesJSON in
                 var event = event
                 event["count"] = .integer((event["count"]?.intValue ?? 1) + 1)
                 event["lastTimestamp"] = .string(timestamp)
@@ -266,7 +266,7 @@ extension SimulatedEMQXOperator {
             return
         }
         let suffix = String(UInt64.random(in: 0x1000_0000_0000_0000...UInt64.max), radix: 16)
-        let event: JSONValue = [
+        let event: KubernetesJSON = [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": .string("\(name).\(suffix)"), "namespace": .string(namespace)],
             "involvedObject": [

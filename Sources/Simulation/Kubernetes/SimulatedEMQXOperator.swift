@@ -119,7 +119,7 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
     // MARK: EMQX helpers
 
     /// The basic-auth request to an EMQX node, as the operator's requester makes it.
-    func emqxRequest(_ method: String, _ url: URL, body: JSONValue? = nil, auth: (String, String)?) async throws -> (status: Int, body: JSONValue?) {
+    func emqxRequest(_ method: String, _ url: URL, body: KubernetesJSON? = nil, auth: (String, String)?) async throws -> (status: Int, body: KubernetesJSON?) {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .init(rawValue: method)
         if let auth {
@@ -133,7 +133,7 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
         let response = try await http.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.components.seconds * 1_000_000_000)))
         let buffer = try await response.body.collect(upTo: 16 << 20)
         let data = Data(buffer: buffer)
-        return (Int(response.status.code), data.isEmpty ? nil : try? JSONValue.parse(data))
+        return (Int(response.status.code), data.isEmpty ? nil : try? KubernetesJSON.parse(data))
     }
 
     /// Go's `resp.Status` text for a code (`400 Bad Request`).
@@ -163,7 +163,7 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
     }
 
     /// The `rebalances` of a `global_status` answer (also under `data` for EMQX 4); an object counts as one entry.
-    static func rebalanceEntries(_ body: JSONValue?) -> [JSONValue] {
+    static func rebalanceEntries(_ body: KubernetesJSON?) -> [KubernetesJSON] {
         let value = body?["rebalances"] ?? body?["data"]?["rebalances"]
         switch value {
         case .array(let entries)?: return entries

@@ -4,9 +4,9 @@ import Hummingbird
 import NIOCore
 
 /// One parsed API path.
-enum APIPath {
+enum KubernetesAPIPath {
     case version
-    case discovery(JSONValue)
+    case discovery(KubernetesJSON)
     /// A resource collection or object: namespace nil for a cluster-wide list.
     case resource(ResourceType, namespace: String?, name: String?, subresource: String?)
 }
@@ -34,9 +34,9 @@ extension SimulatedKubernetesAPI {
                 context.channel.close(promise: nil)
                 return Response(status: .internalServerError)
             case .tooManyRequests(let seconds):
-                return answer(APIError.tooManyRequests(retryAfter: seconds))
+                return answer(KubernetesAPIError.tooManyRequests(retryAfter: seconds))
             case .internalError:
-                return answer(APIError.internalError("the server is currently unable to handle the request (simulated fault)"))
+                return answer(KubernetesAPIError.internalError("the server is currently unable to handle the request (simulated fault)"))
             case .storeThenInternalError:
                 storeThenFail = true
             }
@@ -46,26 +46,26 @@ extension SimulatedKubernetesAPI {
         let authorization = request.headers[.authorization] ?? ""
         let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
         guard let user = controls.withLock({ $0.tokens[token] }) else {
-            return answer(APIError.unauthorized)
+            return answer(KubernetesAPIError.unauthorized)
         }
 
         do {
             switch parsed {
             case nil:
-                throw APIError.pathNotFound()
+                throw KubernetesAPIError.pathNotFound()
             case .version?:
                 return json(200, Self.versionInfo)
             case .discovery(let document)?:
-                guard method == "GET" else { throw APIError.methodNotAllowed(method) }
+                guard method == "GET" else { throw KubernetesAPIError.methodNotAllowed(method) }
                 return json(200, document)
             case .resource(let type, let namespace, let name, let subresource)?:
-                guard let verb else { throw APIError.methodNotAllowed(method) }
+                guard let verb else { throw KubernetesAPIError.methodNotAllowed(method) }
                 let denied = controls.withLock { controls in
                     controls.denials.contains(Denial(verb: verb, resource: type.plural, namespace: nil))
                         || (namespace.map { controls.denials.contains(Denial(verb: verb, resource: type.plural, namespace: $0)) } ?? false)
                 }
                 if denied {
-                    throw APIError.forbidden(type, name: name, user: user, verb: verb, namespace: namespace)
+                    throw KubernetesAPIError.forbidden(type, name: name, user: user, verb: verb, namespace: namespace)
                 }
                 let body = try await request.body.collect(upTo: 4 << 20)
                 let bodyData = Data(buffer: body)
@@ -74,11 +74,11 @@ extension SimulatedKubernetesAPI {
                     verb: verb, type: type, namespace: namespace, name: name, subresource: subresource, query: query,
                     body: bodyData, contentType: contentType)
                 if storeThenFail {
-                    response = answer(APIError.internalError("etcdserver: request timed out"))
+                    response = answer(KubernetesAPIError.internalError("etcdserver: request timed out"))
                 }
                 return response
             }
-        } catch let error as APIError {
+        } catch let error as KubernetesAPIError {
             return answer(error)
         }
     }
@@ -96,17 +96,17 @@ extension SimulatedKubernetesAPI {
 
     // MARK: Paths
 
-    func parse(path: String) -> APIPath? {
+    func parse(path: String) -> KubernetesAPIPath? {
         let parts = path.split(separator: "/").map(String.init)
         switch parts.count {
         case 1 where parts[0] == "version": return .version
-        case 1 where parts[0] == "api": return .discovery(Discovery.coreVersions)
-        case 1 where parts[0] == "apis": return .discovery(Discovery.groupList)
-        case 2 where parts[0] == "api" && parts[1] == "v1": return .discovery(Discovery.resourceList(group: "", version: "v1"))
-        case 2 where parts[0] == "apis": return Discovery.group(parts[1]).map { .discovery($0) }
+        case 1 where parts[0] == "api": return .discovery(KubernetesDiscovery.coreVersions)
+        case 1 where parts[0] == "apis": return .discovery(KubernetesDiscovery.groupList)
+        case 2 where parts[0] == "api" && parts[1] == "v1": return .discovery(KubernetesDiscovery.resourceList(group: "", version: "v1"))
+        case 2 where parts[0] == "apis": return KubernetesDiscovery.group(parts[1]).map { .discovery($0) }
         case 3 where parts[0] == "apis":
             guard ResourceType.all.contains(where: { $0.group == parts[1] && $0.version == parts[2] }) else { return nil }
-            return .discovery(Discovery.resourceList(group: parts[1], version: parts[2]))
+            return .discovery(KubernetesDiscovery.resourceList(group: parts[1], version: parts[2]))
         default: break
         }
         let group: String
@@ -153,7 +153,7 @@ extension SimulatedKubernetesAPI {
 
     // MARK: Answers
 
-    func json(_ code: Int, _ document: JSONValue, warnings: [String] = []) -> Response {
+    func json(_ code: Int, _ document: KubernetesJSON, warnings: [String] = []) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         for warning in warnings {
@@ -164,7 +164,7 @@ extension SimulatedKubernetesAPI {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: document.data())))
     }
 
-    func answer(_ error: APIError) -> Response {
+    func answer(_ error: KubernetesAPIError) -> Response {
         var response = json(error.code, error.body)
         if let seconds = error.retryAfterSeconds {
             response.headers[.retryAfter] = String(seconds)
@@ -172,7 +172,7 @@ extension SimulatedKubernetesAPI {
         return response
     }
 
-    static let versionInfo: JSONValue = [
+    static let versionInfo: KubernetesJSON = [
         "major": "1", "minor": "31", "gitVersion": "v1.31.0", "gitCommit": "simulated", "gitTreeState": "clean",
         "buildDate": "2024-08-13T07:28:49Z", "goVersion": "go1.22.5", "compiler": "gc", "platform": "linux/amd64",
     ]

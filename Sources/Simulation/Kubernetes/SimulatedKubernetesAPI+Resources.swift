@@ -6,31 +6,31 @@ extension SimulatedKubernetesAPI {
     func handle(
         verb: String, type: ResourceType, namespace: String?, name: String?, subresource: String?,
         query: [String: String], body: Data, contentType: String
-    ) throws(APIError) -> Response {
+    ) throws(KubernetesAPIError) -> Response {
         let readOnly = type == .emqxes || type == .emqxEnterprises
-        if subresource != nil && verb != "get" { throw APIError.methodNotAllowed(verb) }
+        if subresource != nil && verb != "get" { throw KubernetesAPIError.methodNotAllowed(verb) }
         switch verb {
         case "get":
-            guard let namespace, let name else { throw APIError.pathNotFound() }
-            guard let object = store.get(type, namespace: namespace, name: name) else { throw APIError.notFound(type, name) }
+            guard let namespace, let name else { throw KubernetesAPIError.pathNotFound() }
+            guard let object = store.get(type, namespace: namespace, name: name) else { throw KubernetesAPIError.notFound(type, name) }
             return json(200, object)
         case "list":
             return try list(type, namespace: namespace, query: query)
         case "watch":
-            throw APIError.badRequest("watch is not supported by the simulated API server; use list")
+            throw KubernetesAPIError.badRequest("watch is not supported by the simulated API server; use list")
         case "create" where !readOnly:
-            guard let namespace else { throw APIError.methodNotAllowed(verb) }
+            guard let namespace else { throw KubernetesAPIError.methodNotAllowed(verb) }
             return try create(type, namespace: namespace, body: body)
         case "update" where !readOnly:
-            guard let namespace, let name else { throw APIError.methodNotAllowed(verb) }
+            guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let object = try decodeBody(body)
             return try replace(type, namespace: namespace, name: name, with: object, requireName: true)
         case "patch" where !readOnly:
-            guard let namespace, let name else { throw APIError.methodNotAllowed(verb) }
+            guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let patch = try decodeBody(body)
             let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            guard let current = store.get(type, namespace: namespace, name: name) else { throw APIError.notFound(type, name) }
-            var patched: JSONValue
+            guard let current = store.get(type, namespace: namespace, name: name) else { throw KubernetesAPIError.notFound(type, name) }
+            var patched: KubernetesJSON
             switch mediaType {
             case "application/merge-patch+json":
                 patched = current.mergePatched(with: patch)
@@ -38,11 +38,11 @@ extension SimulatedKubernetesAPI {
                 // Built-in types accept strategic merge; for the fields the agent patches it acts as a merge patch.
                 patched = current.mergePatched(with: patch)
             case "application/json-patch+json":
-                do { patched = try current.jsonPatched(with: patch) } catch let error as PatchError {
-                    throw APIError(code: 422, reason: "Invalid", message: error.message)
-                } catch { throw APIError.badRequest("\(error)") }
+                do { patched = try current.jsonPatched(with: patch) } catch let error as KubernetesPatchError {
+                    throw KubernetesAPIError(code: 422, reason: "Invalid", message: error.message)
+                } catch { throw KubernetesAPIError.badRequest("\(error)") }
             default:
-                throw APIError.unsupportedMediaType(contentType)
+                throw KubernetesAPIError.unsupportedMediaType(contentType)
             }
             // A patch that does not name a resourceVersion applies to the current one.
             if patch.value(atPath: "metadata.resourceVersion") == nil, mediaType != "application/json-patch+json" {
@@ -50,44 +50,44 @@ extension SimulatedKubernetesAPI {
             }
             return try replace(type, namespace: namespace, name: name, with: patched, requireName: false)
         case "delete" where !readOnly:
-            guard let namespace, let name else { throw APIError.methodNotAllowed(verb) }
-            let options = body.isEmpty ? nil : try? JSONValue.parse(body)
+            guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
+            let options = body.isEmpty ? nil : try? KubernetesJSON.parse(body)
             let (object, removed) = try store.delete(type, namespace: namespace, name: name, preconditions: options?["preconditions"])
             if type == .rebalances || !removed { return json(200, object) }
-            var details: [String: JSONValue] = [
+            var details: [String: KubernetesJSON] = [
                 "name": .string(name), "kind": .string(type.plural), "uid": object.value(atPath: "metadata.uid") ?? .null,
             ]
             if !type.group.isEmpty { details["group"] = .string(type.group) }
             return json(200, ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "details": .object(details)])
         default:
-            throw APIError.methodNotAllowed(verb)
+            throw KubernetesAPIError.methodNotAllowed(verb)
         }
     }
 
-    private func decodeBody(_ body: Data) throws(APIError) -> JSONValue {
-        do { return try JSONValue.parse(body) } catch {
-            throw APIError.badRequest("the object provided is unrecognized (must be of type JSON): invalid character in body")
+    private func decodeBody(_ body: Data) throws(KubernetesAPIError) -> KubernetesJSON {
+        do { return try KubernetesJSON.parse(body) } catch {
+            throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type JSON): invalid character in body")
         }
     }
 
-    private func list(_ type: ResourceType, namespace: String?, query: [String: String]) throws(APIError) -> Response {
+    private func list(_ type: ResourceType, namespace: String?, query: [String: String]) throws(KubernetesAPIError) -> Response {
         let labelSelector: LabelSelector
-        let fieldSelector: FieldSelector?
+        let fieldSelector: KubernetesFieldSelector?
         do {
             labelSelector = try LabelSelector(parsing: query["labelSelector"] ?? "")
-            fieldSelector = try query["fieldSelector"].map { text throws(LabelSelector.SelectorError) in try FieldSelector(parsing: text) }
+            fieldSelector = try query["fieldSelector"].map { text throws(LabelSelector.SelectorError) in try KubernetesFieldSelector(parsing: text) }
         } catch {
-            throw APIError.badRequest(error.message)
+            throw KubernetesAPIError.badRequest(error.message)
         }
         let (all, revision) = store.list(type, namespace: namespace)
         var items = all.filter { object in
             let labels = (object.value(atPath: "metadata.labels")?.objectValue ?? [:]).compactMapValues(\.stringValue)
             return labelSelector.matches(labels) && (fieldSelector?.matches(object) ?? true)
         }
-        var listMetadata: [String: JSONValue] = ["resourceVersion": .string(String(revision))]
+        var listMetadata: [String: KubernetesJSON] = ["resourceVersion": .string(String(revision))]
         if let token = query["continue"], !token.isEmpty {
             guard let data = Data(base64Encoded: token), let after = String(data: data, encoding: .utf8) else {
-                throw APIError.badRequest("continue key is not valid: illegal base64 data")
+                throw KubernetesAPIError.badRequest("continue key is not valid: illegal base64 data")
             }
             items = items.filter { Self.listKey($0) > after }
         }
@@ -103,22 +103,22 @@ extension SimulatedKubernetesAPI {
         ])
     }
 
-    private static func listKey(_ object: JSONValue) -> String {
+    private static func listKey(_ object: KubernetesJSON) -> String {
         "\(object.value(atPath: "metadata.namespace")?.stringValue ?? "")/\(object.value(atPath: "metadata.name")?.stringValue ?? "")"
     }
 
-    private func create(_ type: ResourceType, namespace: String, body: Data) throws(APIError) -> Response {
+    private func create(_ type: ResourceType, namespace: String, body: Data) throws(KubernetesAPIError) -> Response {
         var object = try decodeBody(body)
         guard object.objectValue != nil else {
-            throw APIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))")
+            throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))")
         }
         if let kind = object["kind"]?.stringValue, kind != type.kind {
-            throw APIError.badRequest("the API version in the data (\(object["apiVersion"]?.stringValue ?? "")) does not match the expected API version (\(type.apiVersion))")
+            throw KubernetesAPIError.badRequest("the API version in the data (\(object["apiVersion"]?.stringValue ?? "")) does not match the expected API version (\(type.apiVersion))")
         }
         object["apiVersion"] = .string(type.apiVersion)
         object["kind"] = .string(type.kind)
         if let bodyNamespace = object.value(atPath: "metadata.namespace")?.stringValue, !bodyNamespace.isEmpty, bodyNamespace != namespace {
-            throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            throw KubernetesAPIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
         }
         var name = object.value(atPath: "metadata.name")?.stringValue ?? ""
         if name.isEmpty, let prefix = object.value(atPath: "metadata.generateName")?.stringValue, !prefix.isEmpty {
@@ -132,7 +132,7 @@ extension SimulatedKubernetesAPI {
         } else if let problem = Self.dnsSubdomainProblem(name) {
             metadataErrors.append(FieldError(field: "metadata.name", kind: .invalid(value: "\"\(name)\"", detail: problem)))
         }
-        if !metadataErrors.isEmpty { throw APIError.invalid(type, name, metadataErrors) }
+        if !metadataErrors.isEmpty { throw KubernetesAPIError.invalid(type, name, metadataErrors) }
         var warnings: [String] = []
         if type == .rebalances {
             object["status"] = nil  // the status subresource: status is not writable on create
@@ -151,24 +151,24 @@ extension SimulatedKubernetesAPI {
     }
 
     /// PUT, and the last step of PATCH: optimistic concurrency on `metadata.resourceVersion`, admission, status kept.
-    private func replace(_ type: ResourceType, namespace: String, name: String, with object: JSONValue, requireName: Bool) throws(APIError) -> Response {
+    private func replace(_ type: ResourceType, namespace: String, name: String, with object: KubernetesJSON, requireName: Bool) throws(KubernetesAPIError) -> Response {
         var object = object
-        guard object.objectValue != nil else { throw APIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))") }
+        guard object.objectValue != nil else { throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))") }
         let bodyName = object.value(atPath: "metadata.name")?.stringValue
         if requireName, bodyName != name {
-            throw APIError.badRequest("the name of the object (\(bodyName ?? "")) does not match the name on the URL (\(name))")
+            throw KubernetesAPIError.badRequest("the name of the object (\(bodyName ?? "")) does not match the name on the URL (\(name))")
         }
         if let bodyNamespace = object.value(atPath: "metadata.namespace")?.stringValue, !bodyNamespace.isEmpty, bodyNamespace != namespace {
-            throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            throw KubernetesAPIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
         }
         object["apiVersion"] = .string(type.apiVersion)
         object["kind"] = .string(type.kind)
         var warnings: [String] = []
-        let (stored, _) = try store.update(type, namespace: namespace, name: name) { old throws(APIError) -> JSONValue in
+        let (stored, _) = try store.update(type, namespace: namespace, name: name) { old throws(KubernetesAPIError) -> KubernetesJSON in
             if let expected = object.value(atPath: "metadata.resourceVersion")?.stringValue, !expected.isEmpty,
                 expected != old.value(atPath: "metadata.resourceVersion")?.stringValue
             {
-                throw APIError.conflict(type, name)
+                throw KubernetesAPIError.conflict(type, name)
             }
             var new = object
             if type == .rebalances {

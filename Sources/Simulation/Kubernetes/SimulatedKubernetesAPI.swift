@@ -72,7 +72,7 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
 
     let configuration: Configuration
     let logger: Logger
-    let store: ObjectStore
+    let store: KubernetesObjectStore
     let controls: Mutex<Controls>
     let emqx = Mutex<[String: EMQXBinding]>([:])
     private let binding = Mutex(Binding.starting([]))
@@ -80,7 +80,7 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "simulated-kubernetes-api")) {
         self.configuration = configuration
         self.logger = logger
-        self.store = ObjectStore(now: configuration.now)
+        self.store = KubernetesObjectStore(now: configuration.now)
         self.controls = Mutex(Controls(tokens: configuration.tokens))
     }
 
@@ -231,14 +231,14 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
 
     /// Stores an object as given, bypassing admission (scenario set-up). Missing system fields are filled in.
     @discardableResult
-    public func putObject(_ type: ResourceType, namespace: String, _ object: JSONValue) -> JSONValue {
+    public func putObject(_ type: ResourceType, namespace: String, _ object: KubernetesJSON) -> KubernetesJSON {
         store.put(type, namespace: namespace, object: object)
     }
 
     /// Stores a typed object (an `EMQXResource`, `EmqxEnterpriseResource`, `Lease`, …) as given.
     @discardableResult
-    public func putObject(_ type: ResourceType, namespace: String, _ object: some Encodable) throws -> JSONValue {
-        store.put(type, namespace: namespace, object: try JSONValue.from(object))
+    public func putObject(_ type: ResourceType, namespace: String, _ object: some Encodable) throws -> KubernetesJSON {
+        store.put(type, namespace: namespace, object: try KubernetesJSON.from(object))
     }
 
     /// Removes an object outright (e.g. the EMQX object is deleted).
@@ -247,12 +247,12 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     }
 
     /// The stored object, exactly as the server would answer a GET.
-    public func object(_ type: ResourceType, namespace: String, name: String) -> JSONValue? {
+    public func object(_ type: ResourceType, namespace: String, name: String) -> KubernetesJSON? {
         store.get(type, namespace: namespace, name: name)
     }
 
     /// Stored objects of a type (sorted by namespace and name); `nil` namespace for all.
-    public func objects(_ type: ResourceType, namespace: String? = nil) -> [JSONValue] {
+    public func objects(_ type: ResourceType, namespace: String? = nil) -> [KubernetesJSON] {
         store.list(type, namespace: namespace).items
     }
 

@@ -3,7 +3,7 @@ import Synchronization
 
 /// The simulated API server's storage: JSON documents keyed by resource, namespace and name, with one global
 /// revision counter that becomes every write's `metadata.resourceVersion` (as etcd's revision does).
-final class ObjectStore: Sendable {
+final class KubernetesObjectStore: Sendable {
     struct Key: Hashable, Comparable {
         var resource: String
         var namespace: String
@@ -15,7 +15,7 @@ final class ObjectStore: Sendable {
     }
 
     private struct State {
-        var objects: [Key: JSONValue] = [:]
+        var objects: [Key: KubernetesJSON] = [:]
         var revision: Int64 = 1000
     }
 
@@ -28,12 +28,12 @@ final class ObjectStore: Sendable {
 
     var revision: Int64 { state.withLock { $0.revision } }
 
-    func get(_ type: ResourceType, namespace: String, name: String) -> JSONValue? {
+    func get(_ type: ResourceType, namespace: String, name: String) -> KubernetesJSON? {
         state.withLock { $0.objects[Key(resource: type.plural, namespace: namespace, name: name)] }
     }
 
     /// Objects of a type, sorted by namespace then name; `namespace == nil` lists every namespace.
-    func list(_ type: ResourceType, namespace: String?) -> (items: [JSONValue], revision: Int64) {
+    func list(_ type: ResourceType, namespace: String?) -> (items: [KubernetesJSON], revision: Int64) {
         state.withLock { state in
             let items = state.objects.filter { key, _ in
                 key.resource == type.plural && (namespace == nil || key.namespace == namespace)
@@ -43,12 +43,12 @@ final class ObjectStore: Sendable {
     }
 
     /// Stores a new object: fills `uid`, `resourceVersion`, `creationTimestamp`, `generation` and the namespace.
-    func create(_ type: ResourceType, namespace: String, object: JSONValue) throws(APIError) -> JSONValue {
+    func create(_ type: ResourceType, namespace: String, object: KubernetesJSON) throws(KubernetesAPIError) -> KubernetesJSON {
         let name = object.value(atPath: "metadata.name")?.stringValue ?? ""
         let timestamp = KubernetesTimeText.seconds(now())
-        return try state.withLock { state throws(APIError) -> JSONValue in
+        return try state.withLock { state throws(KubernetesAPIError) -> KubernetesJSON in
             let key = Key(resource: type.plural, namespace: namespace, name: name)
-            if state.objects[key] != nil { throw APIError.alreadyExists(type, name) }
+            if state.objects[key] != nil { throw KubernetesAPIError.alreadyExists(type, name) }
             state.revision += 1
             var object = object
             var metadata = object["metadata"]?.objectValue ?? [:]
@@ -71,11 +71,11 @@ final class ObjectStore: Sendable {
     @discardableResult
     func update(
         _ type: ResourceType, namespace: String, name: String,
-        _ transform: (JSONValue) throws(APIError) -> JSONValue
-    ) throws(APIError) -> (object: JSONValue, removed: Bool) {
-        try state.withLock { state throws(APIError) -> (object: JSONValue, removed: Bool) in
+        _ transform: (KubernetesJSON) throws(KubernetesAPIError) -> KubernetesJSON
+    ) throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) {
+        try state.withLock { state throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) in
             let key = Key(resource: type.plural, namespace: namespace, name: name)
-            guard let old = state.objects[key] else { throw APIError.notFound(type, name) }
+            guard let old = state.objects[key] else { throw KubernetesAPIError.notFound(type, name) }
             var new = try transform(old)
             if new == old { return (old, false) }
             state.revision += 1
@@ -100,16 +100,16 @@ final class ObjectStore: Sendable {
     }
 
     /// Deletes: with finalizers, only sets `deletionTimestamp` (the object stays until they are removed).
-    func delete(_ type: ResourceType, namespace: String, name: String, preconditions: JSONValue?) throws(APIError) -> (object: JSONValue, removed: Bool) {
+    func delete(_ type: ResourceType, namespace: String, name: String, preconditions: KubernetesJSON?) throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) {
         let timestamp = KubernetesTimeText.seconds(now())
-        return try state.withLock { state throws(APIError) -> (object: JSONValue, removed: Bool) in
+        return try state.withLock { state throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) in
             let key = Key(resource: type.plural, namespace: namespace, name: name)
-            guard var object = state.objects[key] else { throw APIError.notFound(type, name) }
+            guard var object = state.objects[key] else { throw KubernetesAPIError.notFound(type, name) }
             if let uid = preconditions?["uid"]?.stringValue, let actual = object.value(atPath: "metadata.uid")?.stringValue, uid != actual {
-                throw APIError.conflict(type, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(actual)")
+                throw KubernetesAPIError.conflict(type, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(actual)")
             }
             if let rv = preconditions?["resourceVersion"]?.stringValue, let actual = object.value(atPath: "metadata.resourceVersion")?.stringValue, rv != actual {
-                throw APIError.conflict(type, name, "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(actual)")
+                throw KubernetesAPIError.conflict(type, name, "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(actual)")
             }
             let finalizers = object.value(atPath: "metadata.finalizers")?.arrayValue ?? []
             if finalizers.isEmpty {
@@ -130,7 +130,7 @@ final class ObjectStore: Sendable {
     }
 
     /// Stores an object as given (scenario set-up, bypassing admission); fills missing system fields.
-    func put(_ type: ResourceType, namespace: String, object: JSONValue) -> JSONValue {
+    func put(_ type: ResourceType, namespace: String, object: KubernetesJSON) -> KubernetesJSON {
         let timestamp = KubernetesTimeText.seconds(now())
         return state.withLock { state in
             let name = object.value(atPath: "metadata.name")?.stringValue ?? ""

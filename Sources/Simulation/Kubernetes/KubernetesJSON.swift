@@ -2,7 +2,7 @@ import Foundation
 
 /// A JSON document as the simulated API server stores it: objects keep every field a client sent, including the ones
 /// no typed model knows, so a read returns what was written (as the real API server does outside pruned schemas).
-public enum JSONValue: Sendable, Hashable, Codable {
+public enum KubernetesJSON: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     /// A number without a fraction or exponent that fits in 64 bits.
@@ -10,8 +10,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
     /// Any other number.
     case number(Double)
     case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+    case array([KubernetesJSON])
+    case object([String: KubernetesJSON])
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -25,10 +25,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try? container.decode([KubernetesJSON].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode([String: KubernetesJSON].self))
         }
     }
 
@@ -46,12 +46,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Parses JSON bytes.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+    public static func parse(_ data: Data) throws -> KubernetesJSON {
+        try JSONDecoder().decode(KubernetesJSON.self, from: data)
     }
 
     /// Converts any `Encodable` (a typed model) into a document.
-    public static func from(_ value: some Encodable) throws -> JSONValue {
+    public static func from(_ value: some Encodable) throws -> KubernetesJSON {
         try parse(JSONEncoder().encode(value))
     }
 
@@ -67,12 +67,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
         try JSONDecoder().decode(type, from: data())
     }
 
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: [String: KubernetesJSON]? {
         if case .object(let value) = self { return value }
         return nil
     }
 
-    public var arrayValue: [JSONValue]? {
+    public var arrayValue: [KubernetesJSON]? {
         if case .array(let value) = self { return value }
         return nil
     }
@@ -109,7 +109,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Object member access; `nil` for a missing key or a non-object.
-    public subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> KubernetesJSON? {
         get { objectValue?[key] }
         set {
             var object = objectValue ?? [:]
@@ -119,8 +119,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The value at a dotted path (`metadata.name`), `nil` when any step is missing.
-    public func value(atPath path: String) -> JSONValue? {
-        var current: JSONValue? = self
+    public func value(atPath path: String) -> KubernetesJSON? {
+        var current: KubernetesJSON? = self
         for key in path.split(separator: ".") {
             current = current?[String(key)]
         }
@@ -139,14 +139,14 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 }
 
-extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+extension KubernetesJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    public init(arrayLiteral elements: KubernetesJSON...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, KubernetesJSON)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     public init(nilLiteral: ()) { self = .null }
@@ -156,14 +156,14 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 // MARK: - Patches
 
 /// Why a patch could not be applied (answered 422 or 400 by the server, as the real one does).
-struct PatchError: Error {
+struct KubernetesPatchError: Error {
     var message: String
 }
 
-extension JSONValue {
+extension KubernetesJSON {
     /// RFC 7386 JSON merge patch (`application/merge-patch+json`): objects merge, `null` deletes, anything else
     /// replaces.
-    func mergePatched(with patch: JSONValue) -> JSONValue {
+    func mergePatched(with patch: KubernetesJSON) -> KubernetesJSON {
         guard case .object(let patchObject) = patch else { return patch }
         var target = objectValue ?? [:]
         for (key, value) in patchObject {
@@ -177,50 +177,50 @@ extension JSONValue {
     }
 
     /// RFC 6902 JSON patch (`application/json-patch+json`): add, remove, replace, move, copy, test.
-    func jsonPatched(with operations: JSONValue) throws -> JSONValue {
+    func jsonPatched(with operations: KubernetesJSON) throws -> KubernetesJSON {
         guard let list = operations.arrayValue else {
-            throw PatchError(message: "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+            throw KubernetesPatchError(message: "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
         }
         var document = self
         for operation in list {
             guard let op = operation["op"]?.stringValue, let path = operation["path"]?.stringValue else {
-                throw PatchError(message: "the server rejected our request due to an error in our request")
+                throw KubernetesPatchError(message: "the server rejected our request due to an error in our request")
             }
             let pointer = try JSONPointer(path)
             switch op {
             case "add":
-                guard let value = operation["value"] else { throw PatchError(message: "missing value for add at \(path)") }
+                guard let value = operation["value"] else { throw KubernetesPatchError(message: "missing value for add at \(path)") }
                 try document.insert(value, at: pointer, replacing: false)
             case "replace":
-                guard let value = operation["value"] else { throw PatchError(message: "missing value for replace at \(path)") }
+                guard let value = operation["value"] else { throw KubernetesPatchError(message: "missing value for replace at \(path)") }
                 guard document.get(pointer) != nil else {
-                    throw PatchError(message: "replace operation does not apply: doc is missing key: \(path)")
+                    throw KubernetesPatchError(message: "replace operation does not apply: doc is missing key: \(path)")
                 }
                 try document.insert(value, at: pointer, replacing: true)
             case "remove":
                 guard document.get(pointer) != nil else {
-                    throw PatchError(message: "remove operation does not apply: doc is missing path: \"\(path)\"")
+                    throw KubernetesPatchError(message: "remove operation does not apply: doc is missing path: \"\(path)\"")
                 }
                 try document.remove(at: pointer)
             case "move", "copy":
                 guard let fromText = operation["from"]?.stringValue, let from = try? JSONPointer(fromText),
                     let value = document.get(from)
-                else { throw PatchError(message: "\(op) operation does not apply: doc is missing from path") }
+                else { throw KubernetesPatchError(message: "\(op) operation does not apply: doc is missing from path") }
                 if op == "move" { try document.remove(at: from) }
                 try document.insert(value, at: pointer, replacing: false)
             case "test":
                 guard document.get(pointer) == operation["value"] else {
-                    throw PatchError(message: "testing value \(path) failed: test failed")
+                    throw KubernetesPatchError(message: "testing value \(path) failed: test failed")
                 }
             default:
-                throw PatchError(message: "Unexpected kind: \(op)")
+                throw KubernetesPatchError(message: "Unexpected kind: \(op)")
             }
         }
         return document
     }
 
-    fileprivate func get(_ pointer: JSONPointer) -> JSONValue? {
-        var current: JSONValue? = self
+    fileprivate func get(_ pointer: JSONPointer) -> KubernetesJSON? {
+        var current: KubernetesJSON? = self
         for token in pointer.tokens {
             switch current {
             case .object(let object): current = object[token]
@@ -233,7 +233,7 @@ extension JSONValue {
         return current
     }
 
-    fileprivate mutating func insert(_ value: JSONValue, at pointer: JSONPointer, replacing: Bool) throws {
+    fileprivate mutating func insert(_ value: KubernetesJSON, at pointer: JSONPointer, replacing: Bool) throws {
         guard let first = pointer.tokens.first else {
             self = value
             return
@@ -245,7 +245,7 @@ extension JSONValue {
                 object[first] = value
             } else {
                 guard var child = object[first] else {
-                    throw PatchError(message: "add operation does not apply: doc is missing path: \"\(pointer.text)\"")
+                    throw KubernetesPatchError(message: "add operation does not apply: doc is missing path: \"\(pointer.text)\"")
                 }
                 try child.insert(value, at: rest, replacing: replacing)
                 object[first] = child
@@ -257,23 +257,23 @@ extension JSONValue {
                     array.append(value)
                 } else if let index = Int(first), index >= 0, index <= array.count {
                     if replacing {
-                        guard index < array.count else { throw PatchError(message: "index out of range: \(pointer.text)") }
+                        guard index < array.count else { throw KubernetesPatchError(message: "index out of range: \(pointer.text)") }
                         array[index] = value
                     } else {
                         array.insert(value, at: index)
                     }
                 } else {
-                    throw PatchError(message: "add operation does not apply: index out of range: \(pointer.text)")
+                    throw KubernetesPatchError(message: "add operation does not apply: index out of range: \(pointer.text)")
                 }
             } else {
                 guard let index = Int(first), array.indices.contains(index) else {
-                    throw PatchError(message: "index out of range: \(pointer.text)")
+                    throw KubernetesPatchError(message: "index out of range: \(pointer.text)")
                 }
                 try array[index].insert(value, at: rest, replacing: replacing)
             }
             self = .array(array)
         default:
-            throw PatchError(message: "add operation does not apply: doc is missing path: \"\(pointer.text)\"")
+            throw KubernetesPatchError(message: "add operation does not apply: doc is missing path: \"\(pointer.text)\"")
         }
     }
 
@@ -291,7 +291,7 @@ extension JSONValue {
             self = .object(object)
         case .array(var array):
             guard let index = Int(first), array.indices.contains(index) else {
-                throw PatchError(message: "remove operation does not apply: index out of range: \(pointer.text)")
+                throw KubernetesPatchError(message: "remove operation does not apply: index out of range: \(pointer.text)")
             }
             if rest.tokens.isEmpty {
                 array.remove(at: index)
@@ -300,7 +300,7 @@ extension JSONValue {
             }
             self = .array(array)
         default:
-            throw PatchError(message: "remove operation does not apply: doc is missing path: \"\(pointer.text)\"")
+            throw KubernetesPatchError(message: "remove operation does not apply: doc is missing path: \"\(pointer.text)\"")
         }
     }
 }
@@ -316,7 +316,7 @@ private struct JSONPointer {
             tokens = []
             return
         }
-        guard text.hasPrefix("/") else { throw PatchError(message: "JSON pointer must be empty or start with a \"/\": \(text)") }
+        guard text.hasPrefix("/") else { throw KubernetesPatchError(message: "JSON pointer must be empty or start with a \"/\": \(text)") }
         tokens = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
             $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
         }

@@ -40,16 +40,16 @@ public struct ResourceType: Sendable, Hashable {
 }
 
 /// An error answered as a `metav1.Status` object, worded like the real API server's.
-struct APIError: Error, Sendable {
+struct KubernetesAPIError: Error, Sendable {
     var code: Int
     var reason: String
     var message: String
-    var details: JSONValue?
+    var details: KubernetesJSON?
     var retryAfterSeconds: Int?
 
     /// The `Status` body.
-    var body: JSONValue {
-        var object: [String: JSONValue] = [
+    var body: KubernetesJSON {
+        var object: [String: KubernetesJSON] = [
             "kind": "Status", "apiVersion": "v1", "metadata": .object([:]), "status": "Failure",
             "message": .string(message), "reason": .string(reason), "code": .integer(Int64(code)),
         ]
@@ -57,81 +57,81 @@ struct APIError: Error, Sendable {
         return .object(object)
     }
 
-    private static func details(_ name: String?, _ type: ResourceType, kind: String? = nil, causes: [JSONValue]? = nil) -> JSONValue {
-        var object: [String: JSONValue] = ["kind": .string(kind ?? type.plural)]
+    private static func details(_ name: String?, _ type: ResourceType, kind: String? = nil, causes: [KubernetesJSON]? = nil) -> KubernetesJSON {
+        var object: [String: KubernetesJSON] = ["kind": .string(kind ?? type.plural)]
         if let name { object["name"] = .string(name) }
         if !type.group.isEmpty { object["group"] = .string(type.group) }
         if let causes { object["causes"] = .array(causes) }
         return .object(object)
     }
 
-    static func notFound(_ type: ResourceType, _ name: String) -> APIError {
-        APIError(code: 404, reason: "NotFound", message: "\(type.qualifiedName) \"\(name)\" not found", details: details(name, type))
+    static func notFound(_ type: ResourceType, _ name: String) -> KubernetesAPIError {
+        KubernetesAPIError(code: 404, reason: "NotFound", message: "\(type.qualifiedName) \"\(name)\" not found", details: details(name, type))
     }
 
-    static func alreadyExists(_ type: ResourceType, _ name: String) -> APIError {
-        APIError(code: 409, reason: "AlreadyExists", message: "\(type.qualifiedName) \"\(name)\" already exists", details: details(name, type))
+    static func alreadyExists(_ type: ResourceType, _ name: String) -> KubernetesAPIError {
+        KubernetesAPIError(code: 409, reason: "AlreadyExists", message: "\(type.qualifiedName) \"\(name)\" already exists", details: details(name, type))
     }
 
-    static func conflict(_ type: ResourceType, _ name: String, _ why: String = "the object has been modified; please apply your changes to the latest version and try again") -> APIError {
-        APIError(
+    static func conflict(_ type: ResourceType, _ name: String, _ why: String = "the object has been modified; please apply your changes to the latest version and try again") -> KubernetesAPIError {
+        KubernetesAPIError(
             code: 409, reason: "Conflict", message: "Operation cannot be fulfilled on \(type.qualifiedName) \"\(name)\": \(why)",
             details: details(name, type))
     }
 
     /// The RBAC denial: `rebalances.apps.emqx.io "x" is forbidden: User "u" cannot create resource "rebalances" in
     /// API group "apps.emqx.io" in the namespace "default"`.
-    static func forbidden(_ type: ResourceType, name: String?, user: String, verb: String, namespace: String?) -> APIError {
+    static func forbidden(_ type: ResourceType, name: String?, user: String, verb: String, namespace: String?) -> KubernetesAPIError {
         let subject = name.map { "\(type.qualifiedName) \"\($0)\"" } ?? type.qualifiedName
         let scope = namespace.map { "in the namespace \"\($0)\"" } ?? "at the cluster scope"
-        return APIError(
+        return KubernetesAPIError(
             code: 403, reason: "Forbidden",
             message: "\(subject) is forbidden: User \"\(user)\" cannot \(verb) resource \"\(type.plural)\" in API group \"\(type.group)\" \(scope)",
             details: details(name, type))
     }
 
     /// A validating admission webhook's denial (controller-runtime `admission.Denied`: 403 Forbidden).
-    static func webhookDenied(_ webhook: String, _ message: String) -> APIError {
-        APIError(code: 403, reason: "Forbidden", message: "admission webhook \"\(webhook)\" denied the request: \(message)")
+    static func webhookDenied(_ webhook: String, _ message: String) -> KubernetesAPIError {
+        KubernetesAPIError(code: 403, reason: "Forbidden", message: "admission webhook \"\(webhook)\" denied the request: \(message)")
     }
 
-    static func invalid(_ type: ResourceType, _ name: String, _ causes: [FieldError]) -> APIError {
+    static func invalid(_ type: ResourceType, _ name: String, _ causes: [FieldError]) -> KubernetesAPIError {
         let list = causes.map(\.text)
         let summary = list.count == 1 ? list[0] : "[\(list.joined(separator: ", "))]"
-        let causeObjects: [JSONValue] = causes.map {
+        let causeObjects: [KubernetesJSON] = causes.map {
             .object(["reason": .string($0.reason), "message": .string($0.detailText), "field": .string($0.field)])
         }
-        return APIError(
+        return KubernetesAPIError(
             code: 422, reason: "Invalid", message: "\(type.qualifiedKind) \"\(name)\" is invalid: \(summary)",
             details: details(name, type, kind: type.kind, causes: causeObjects))
     }
 
-    static func badRequest(_ message: String) -> APIError {
-        APIError(code: 400, reason: "BadRequest", message: message)
+    static func badRequest(_ message: String) -> KubernetesAPIError {
+        KubernetesAPIError(code: 400, reason: "BadRequest", message: message)
     }
 
-    static let unauthorized = APIError(code: 401, reason: "Unauthorized", message: "Unauthorized")
+    static let unauthorized = KubernetesAPIError(code: 401, reason: "Unauthorized", message: "Unauthorized")
 
-    static func methodNotAllowed(_ method: String) -> APIError {
-        APIError(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
+    static func methodNotAllowed(_ method: String) -> KubernetesAPIError {
+        KubernetesAPIError(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
     }
 
-    static func unsupportedMediaType(_ contentType: String) -> APIError {
-        APIError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+    static func unsupportedMediaType(_ contentType: String) -> KubernetesAPIError {
+        KubernetesAPIError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
     }
 
-    static func pathNotFound() -> APIError {
-        APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+    static func pathNotFound() -> KubernetesAPIError {
+        KubernetesAPIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
     }
 
-    static func tooManyRequests(retryAfter: Int) -> APIError {
-        APIError(
+    static func tooManyRequests(retryAfter: Int) -> KubernetesAPIError {
+        KubernetesAPIError(
             code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.",
             details: .object(["retryAfterSeconds": .integer(Int64(retryAfter))]), retryAfterSeconds: retryAfter)
     }
 
-    static func internalError(_ text: String) -> APIError {
-        APIError(
+    static func internalError(_ text: String) -> KubernetesAPIError {
+        KubernetesAPIError(
             code: 500, reason: "InternalError", message: "Internal error occurred: \(text)",
             details: .object(["causes": .array([.object(["message": .string(text)])])]))
     }
