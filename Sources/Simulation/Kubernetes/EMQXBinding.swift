@@ -70,6 +70,19 @@ public struct EMQXBinding: Sendable, Hashable {
         self.image = image ?? (kind == .emqx ? "emqx/emqx-enterprise:5.8.6" : "emqx/emqx-ee:4.4.24")
     }
 
+    /// Binds to endpoints given as node name → base URL (as a simulated EMQX cluster lists them); the first
+    /// endpoint, the operator's requester, is the first node name in order.
+    public init(
+        kind: Kind, namespace: String = "default", name: String, endpoints: [String: URL],
+        username: String? = nil, password: String = "public", replicas: Int? = nil, replicantReplicas: Int? = nil,
+        image: String? = nil
+    ) {
+        self.init(
+            kind: kind, namespace: namespace, name: name,
+            endpoints: endpoints.sorted { $0.key < $1.key }.map { NodeEndpoint(node: $0.key, baseURL: $0.value) },
+            username: username, password: password, replicas: replicas, replicantReplicas: replicantReplicas, image: image)
+    }
+
     var key: String { "\(namespace)/\(name)" }
     /// The REST API prefix the operator uses for this kind.
     var apiPrefix: String { kind == .emqx ? "/api/v5" : "/api/v4" }
@@ -97,6 +110,12 @@ extension SimulatedKubernetesAPI {
     public func addEMQX(_ binding: EMQXBinding) {
         emqx.withLock { $0[binding.key] = binding }
         store.put(binding.kind.resourceType, namespace: binding.namespace, object: binding.initialObject())
+    }
+
+    /// Scenario: the EMQX object is deleted (Rebalances naming it then fail `… is not found`).
+    public func removeEMQX(namespace: String, name: String) {
+        guard let binding = emqx.withLock({ $0.removeValue(forKey: "\(namespace)/\(name)") }) else { return }
+        store.remove(binding.kind.resourceType, namespace: namespace, name: name)
     }
 
     /// The binding of an EMQX object, if it was added with `addEMQX`.
