@@ -28,6 +28,7 @@ final class ScriptedEMQX: Sendable {
         var starts: [KubernetesJSON] = []
         var startAuth: [String] = []
         var stops: [String] = []
+        var globalStatusCalls = 0
         /// When set, the next start is answered with this (status, body).
         var startAnswer: (Int, String)?
     }
@@ -78,7 +79,10 @@ final class ScriptedEMQX: Sendable {
             return apiPath.hasPrefix("api/v4") ? answer(200, "{\"code\":0,\"data\":[\(list)]}") : answer(200, "[\(list)]")
         }
         if apiPath.hasSuffix("load_rebalance/global_status") {
-            let (running, donors, nodes) = state.withLock { ($0.running, $0.donors, $0.nodes.map(\.name)) }
+            let (running, donors, nodes) = state.withLock { state in
+                state.globalStatusCalls += 1
+                return (state.running, state.donors, state.nodes.map(\.name))
+            }
             let entries = running.map { coordinator in
                 let recipients = nodes.filter { !donors.contains($0) }
                 return "{\"node\":\"\(coordinator)\",\"coordinator_node\":\"\(coordinator)\",\"state\":\"evicting_conns\",\"donors\":[\(donors.map { "\"\($0)\"" }.joined(separator: ","))],\"recipients\":[\(recipients.map { "\"\($0)\"" }.joined(separator: ","))],\"connection_eviction_rate\":10,\"session_eviction_rate\":10,\"connection_goal\":2574.0,\"donor_conn_avg\":3333.3}"

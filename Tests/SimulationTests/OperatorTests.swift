@@ -17,6 +17,7 @@ struct OperatorHarness: Sendable {
 
     static func with<T: Sendable>(
         kind: EMQXBinding.Kind = .emqx, nodes: [ScriptedEMQX.Node]? = nil, faults: OperatorFaults = OperatorFaults(),
+        pollInterval: Duration = .zero, clockSpeed: Double = 1000,
         _ body: @Sendable (OperatorHarness) async throws -> T
     ) async throws -> T {
         let name = kind == .emqx ? "emqx" : "emqx-ee"
@@ -37,8 +38,8 @@ struct OperatorHarness: Sendable {
                 api.addEMQX(EMQXBinding(
                     kind: kind, name: name, endpoints: emqx.endpoints(port: port), username: emqx.username, password: emqx.password))
                 let operatorService = SimulatedEMQXOperator(
-                    api: api, clock: SimulationClock(speed: 1000),
-                    configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero, faults: faults),
+                    api: api, clock: SimulationClock(speed: clockSpeed),
+                    configuration: .init(rebalancePollInterval: pollInterval, emqxRefreshInterval: .zero, faults: faults),
                     logger: Logger(label: "test-operator"))
                 await operatorService.reconcileOnce()
                 return try await body(OperatorHarness(api: api, client: client, emqx: emqx, operatorService: operatorService, kind: kind, name: name))
@@ -281,6 +282,52 @@ struct OperatorHarness: Sendable {
                 let completed = try #require(KubernetesTime.parse(try harness.rebalance("rb-loop").status?.completedTime))
                 #expect(completed >= started)
             }
+        }
+    }
+
+    @Test func processingRebalancesArePolledOnlyEveryPollInterval() async throws {
+        // Wall-speed clock and a 5 s interval: passes in quick succession do not poll again.
+        try await OperatorHarness.with(kind: .emqxEnterprise, pollInterval: .seconds(5), clockSpeed: 1) { harness in
+            try await harness.create("rb-cadence")
+            await harness.step()
+            #expect(try harness.rebalance("rb-cadence").status?.phaseValue == .processing)
+            let before = harness.emqx.state.withLock { $0.globalStatusCalls }
+            await harness.step(3)
+            #expect(harness.emqx.state.withLock { $0.globalStatusCalls } == before)
+            // A change by someone else (a label patch) is a watch event: reconciled at once.
+            _ = try await harness.client.send(
+                "PATCH", harness.rebalancesPath + "/rb-cadence", ["metadata": ["labels": ["seen": "yes"]]],
+                contentType: "application/merge-patch+json")
+            await harness.step()
+            #expect(harness.emqx.state.withLock { $0.globalStatusCalls } == before + 1)
+        }
+    }
+
+    @Test func aCompletedRebalanceTouchedWhileNotReadyIsRewrittenFailed() async throws {
+        try await OperatorHarness.with { harness in
+            try await harness.create("rb-history")
+            await harness.step()
+            harness.emqx.finishRebalance()
+            await harness.step()
+            #expect(try harness.rebalance("rb-history").status?.phaseValue == .completed)
+            harness.api.setEMQXNotReady(namespace: "default", name: "emqx", true)
+            await harness.step()
+            // Not touched: stays Completed.
+            #expect(try harness.rebalance("rb-history").status?.phaseValue == .completed)
+            _ = try await harness.client.send(
+                "PATCH", harness.rebalancesPath + "/rb-history", ["metadata": ["labels": ["outcome": "effective"]]],
+                contentType: "application/merge-patch+json")
+            await harness.step()
+            let status = try harness.rebalance("rb-history").status
+            #expect(status?.phaseValue == .failed && status?.failureMessage == "EMQX emqx is not ready")
+            #expect(status?.completedTime != nil)
+            // Deleting it while EMQX is not ready leaves it Terminating; once Ready, the finalizer goes.
+            _ = try await harness.client.send("DELETE", harness.rebalancesPath + "/rb-history")
+            await harness.step(2)
+            #expect(try await harness.client.send("GET", harness.rebalancesPath + "/rb-history").status == 200)
+            harness.api.setEMQXNotReady(namespace: "default", name: "emqx", false)
+            await harness.step()
+            #expect(try await harness.client.send("GET", harness.rebalancesPath + "/rb-history").status == 404)
         }
     }
 }

@@ -107,9 +107,11 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
             guard let uid = object.value(atPath: "metadata.uid")?.stringValue else { continue }
             let rv = object.value(atPath: "metadata.resourceVersion")?.stringValue
             let phase = object.value(atPath: "status.phase")?.stringValue ?? ""
+            let deleting = object.value(atPath: "metadata.deletionTimestamp") != nil
             let due = state.withLock { state -> Bool in
                 if state.lastWritten[uid] != rv { return true }  // created or changed by someone else: a watch event
-                if phase == "Processing" || phase.isEmpty { return state.nextPoll[uid].map { now >= $0 } ?? true }
+                // Requeued: Processing ones every poll interval; a deleting one retries until its finalizer can go.
+                if phase == "Processing" || phase.isEmpty || deleting { return state.nextPoll[uid].map { now >= $0 } ?? true }
                 return false
             }
             if due { await reconcileRebalance(object) }
