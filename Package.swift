@@ -117,7 +117,9 @@ let package = Package(
         ),
 
         // MARK: Tests, one target per module
-        .testTarget(name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], swiftSettings: sharedSettings),
+        .testTarget(
+            name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
+            swiftSettings: sharedSettings),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore"], swiftSettings: sharedSettings),
         .testTarget(name: "ObserveTests", dependencies: ["Observe", "Simulation"], swiftSettings: sharedSettings),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation"], swiftSettings: sharedSettings),

@@ -5,6 +5,6 @@ struct EmqxAutorebalancer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emqx-autorebalancer",
         abstract: "Keeps EMQX clusters on Kubernetes balanced by creating Rebalance resources when policy rules fire.",
-        subcommands: []
+        subcommands: [CheckCommand.self, TestCommand.self]
     )
 }

@@ -36,6 +36,10 @@ public enum BlockReason: String, Sendable, Hashable, Codable, CaseIterable {
     case dailyLimit = "daily-limit"
     case ineffectiveLimit = "ineffective-limit"
     case otherRuleActing = "other-rule"
+    /// The rule's condition does not hold: the cluster is balanced at the rule's detection thresholds.
+    case balanced
+    /// The rule's trigger did not happen (no node joined or restarted within the window).
+    case notTriggered = "not-triggered"
 }
 
 /// One decision (or held-back decision) of one rule for one cluster at one instant: the single record type that
@@ -157,11 +161,34 @@ public struct DecisionRecord: Sendable, Hashable, Codable {
         try c.encodeIfPresent(annotations, forKey: .annotations)
     }
 
-    /// One JSON line (sorted map keys, so output is stable).
+    /// One JSON line with the top-level keys in the documented order and map keys sorted, so output is stable
+    /// (Foundation's encoder keeps neither order on Linux).
     public func jsonLine() -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        func json<T: Encodable>(_ value: T) -> String {
+            (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        }
+        var parts: [String] = []
+        func add<T: Encodable>(_ key: CodingKeys, _ value: T?) {
+            if let value { parts.append("\"\(key.stringValue)\":\(json(value))") }
+        }
+        add(.time, KubernetesTime.format(time))
+        add(.cluster, cluster)
+        add(.rule, rule)
+        add(.trigger, trigger)
+        add(.action, action)
+        add(.reason, reason)
+        add(.detail, detail)
+        add(.donors, donors)
+        add(.recipients, recipients)
+        add(.connections, connections)
+        add(.sessions, sessions)
+        add(.formula, formula)
+        add(.strategy, strategy)
+        add(.policy, policy)
+        add(.labels, labels)
+        add(.annotations, annotations)
+        return "{" + parts.joined(separator: ",") + "}"
     }
 }

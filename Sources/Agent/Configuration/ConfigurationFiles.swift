@@ -1,0 +1,99 @@
+import AutorebalancerCore
+import Foundation
+
+/// Reads the agent configuration and its policy files from disk: the edge where paths become text. Everything is
+/// validated before anything is returned, so a bad file never half-applies.
+public enum ConfigurationFiles {
+    /// A successfully loaded configuration with its policies, or every problem found.
+    public struct Loaded: Sendable {
+        public var configuration: AgentConfiguration?
+        public var policies: [Policy]
+        public var diagnostics: [Diagnostic]
+        /// Every file read, with a fingerprint of its content, so a reloader can tell when something changed.
+        public var fingerprints: [String: Int]
+
+        public var isValid: Bool { configuration != nil && !diagnostics.hasErrors }
+    }
+
+    /// Loads `configPath` and every policy file it names (files, or directories of `*.yaml`/`*.yml`, relative to the
+    /// config file's directory). Policy names must be unique; every cluster's `policies` must name loaded policies.
+    public static func load(configPath: String) -> Loaded {
+        var fingerprints: [String: Int] = [:]
+        guard let text = read(configPath, into: &fingerprints) else {
+            return Loaded(configuration: nil, policies: [], diagnostics: [
+                Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1), "cannot read the configuration file"),
+            ], fingerprints: fingerprints)
+        }
+        let result = AgentConfiguration.load(text: text, file: configPath)
+        var diagnostics = result.diagnostics
+        guard let configuration = result.configuration else {
+            return Loaded(configuration: nil, policies: [], diagnostics: diagnostics, fingerprints: fingerprints)
+        }
+        let base = URL(fileURLWithPath: configPath).deletingLastPathComponent()
+        var policies: [Policy] = []
+        var origins: [String: String] = [:]
+        for path in configuration.policyPaths {
+            let resolved = path.hasPrefix("/") ? path : base.appendingPathComponent(path).path
+            let files = policyFiles(at: resolved)
+            if files.isEmpty {
+                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1),
+                    "policies: \(path) (\(resolved)) is neither a policy file nor a directory holding *.yaml files"))
+            }
+            for file in files {
+                guard let policyText = read(file, into: &fingerprints) else {
+                    diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the policy file"))
+                    continue
+                }
+                let loaded = PolicyLoader.load(text: policyText, file: file)
+                diagnostics += loaded.diagnostics
+                guard let policy = loaded.policy else { continue }
+                if let other = origins[policy.name] {
+                    diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1),
+                        "policy name \"\(policy.name)\" is also used by \(other); names must be unique"))
+                    continue
+                }
+                origins[policy.name] = file
+                policies.append(policy)
+            }
+        }
+        let names = Set(policies.map(\.name))
+        for (index, cluster) in configuration.clusters.enumerated() {
+            for name in cluster.policies where !names.contains(name) {
+                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1),
+                    "clusters[\(index)].policies: no loaded policy is named \"\(name)\"\(Suggestion.didYouMean(name, among: names.sorted())); loaded: \(names.sorted().joined(separator: ", "))"))
+            }
+        }
+        let valid = !diagnostics.hasErrors
+        return Loaded(configuration: valid ? configuration : nil, policies: valid ? policies : [], diagnostics: diagnostics, fingerprints: fingerprints)
+    }
+
+    /// The fingerprints of the files `loaded` read, as they are on disk now (a missing file has fingerprint 0).
+    public static func currentFingerprints(of files: some Sequence<String>) -> [String: Int] {
+        var result: [String: Int] = [:]
+        for file in files {
+            var scratch: [String: Int] = [:]
+            result[file] = read(file, into: &scratch) == nil ? 0 : scratch[file] ?? 0
+        }
+        return result
+    }
+
+    static func read(_ path: String, into fingerprints: inout [String: Int]) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        var hasher = Hasher()
+        // Every byte: Data's own hash looks at a prefix only, which would miss most edits.
+        data.withUnsafeBytes { hasher.combine(bytes: $0) }
+        fingerprints[path] = hasher.finalize()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A file as itself; a directory as its `*.yaml`/`*.yml` files (sorted; hidden entries, such as the `..data`
+    /// links of a mounted ConfigMap, skipped).
+    static func policyFiles(at path: String) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
+        guard isDirectory.boolValue else { return [path] }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return entries.filter { !$0.hasPrefix(".") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }.sorted()
+            .map { URL(fileURLWithPath: path).appendingPathComponent($0).path }
+    }
+}

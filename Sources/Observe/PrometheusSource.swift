@@ -1,0 +1,156 @@
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import NIOSSL
+
+/// Observes per-node counts through the Prometheus HTTP API (`/api/v1/query`).
+///
+/// Each quantity is one instant query; nodes are identified by ``Configuration/nodeLabel`` and mapped to EMQX node
+/// names with ``PrometheusNodeIdentity``. A node with no series is absent (unknown), never zero. Prometheus warnings
+/// and series that match no expected node come back as `warnings`; `status: error` throws.
+public struct PrometheusSource: MetricSource {
+    public struct Configuration: Sendable, Hashable {
+        /// Base URL of the Prometheus server, e.g. `http://prometheus.monitoring:9090` (a path prefix is kept).
+        public var baseURL: String
+        public var selector: PrometheusSelector
+        /// The label that identifies a node: `node` (default), `pod` or `instance`.
+        public var nodeLabel: String
+        public var queries: PrometheusQueries
+        public var authorization: HTTPAuthorization
+        public var tls: SourceTLS?
+        public var timeout: Duration
+        /// POST the query as a form (long queries; Prometheus accepts both).
+        public var usePOST: Bool
+
+        public init(
+            baseURL: String,
+            selector: PrometheusSelector = PrometheusSelector(),
+            nodeLabel: String = "node",
+            queries: PrometheusQueries = .emqxDefault,
+            authorization: HTTPAuthorization = .none,
+            tls: SourceTLS? = nil,
+            timeout: Duration = .seconds(10),
+            usePOST: Bool = false
+        ) {
+            self.baseURL = baseURL
+            self.selector = selector
+            self.nodeLabel = nodeLabel
+            self.queries = queries
+            self.authorization = authorization
+            self.tls = tls
+            self.timeout = timeout
+            self.usePOST = usePOST
+        }
+    }
+
+    public let kind = "prometheus"
+    public let configuration: Configuration
+    private let fetch: HTTPFetch
+
+    /// Throws when the TLS settings are unusable (a CA PEM without a certificate).
+    public init(configuration: Configuration, httpClient: HTTPClient) throws {
+        self.configuration = configuration
+        self.fetch = HTTPFetch(
+            client: httpClient,
+            authorization: configuration.authorization,
+            tls: try configuration.tls?.configuration(),
+            timeout: configuration.timeout
+        )
+    }
+
+    public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
+        let selector = configuration.selector.selector(for: request.cluster)
+        let label = configuration.nodeLabel
+        let queries = configuration.queries
+        let liveQuery = queries.liveConnections.map { PrometheusQueries.render($0, selector: selector, label: label) }
+        let connectionsQuery = queries.connections.map { PrometheusQueries.render($0, selector: selector, label: label) }
+        let sessionsQuery = queries.sessions.map { PrometheusQueries.render($0, selector: selector, label: label) }
+        async let live = optionalQuery(liveQuery)
+        async let connections = optionalQuery(connectionsQuery)
+        async let sessions = optionalQuery(sessionsQuery)
+        let answers = (live: try await live, connections: try await connections, sessions: try await sessions)
+
+        let expected = request.expectedNodes.map(\.name)
+        var warnings: [String] = []
+        var nodes: [String: NodeObservation] = [:]
+        var unmatched: Set<String> = []
+        let quantities: [(PrometheusResponse?, WritableKeyPath<NodeObservation, Double?>, String)] = [
+            (answers.live, \.liveConnections, "live connections"),
+            (answers.connections, \.connections, "connections"),
+            (answers.sessions, \.sessions, "sessions"),
+        ]
+        for (answer, keyPath, what) in quantities {
+            guard let answer else { continue }
+            warnings += answer.warnings.map { "Prometheus warning (\(what) query): \($0)" }
+            let vector = try answer.vector()
+            for series in vector {
+                guard let value = series.labels[label] else {
+                    warnings.append("a \(what) series has no `\(label)` label (labels \(series.labels.keys.sorted())); group the query by `\(label)`")
+                    continue
+                }
+                guard let name = PrometheusNodeIdentity.nodeName(forLabelValue: value, expected: expected) else {
+                    unmatched.insert(value)
+                    continue
+                }
+                guard !series.sample.value.isNaN else { continue }
+                var node = nodes[name] ?? NodeObservation(name: name, role: request.expectedNodes.first { $0.name == name }?.role)
+                node[keyPath: keyPath] = max(node[keyPath: keyPath] ?? -.infinity, series.sample.value)
+                node.observedAt = min(node.observedAt ?? series.sample.time, series.sample.time)
+                nodes[name] = node
+            }
+        }
+        for value in unmatched.sorted() {
+            warnings.append("\(label)=\"\(value)\" matches none of the expected nodes of \(request.cluster); check nodeLabel")
+        }
+        let missing = expected.filter { nodes[$0] == nil }
+        if !missing.isEmpty {
+            warnings.append("no Prometheus series for \(missing.joined(separator: ", ")) of \(request.cluster) (selector {\(selector)})")
+        }
+        let ordered = expected.isEmpty ? nodes.keys.sorted() : expected.filter { nodes[$0] != nil }
+        return SourceObservation(nodes: ordered.compactMap { nodes[$0] }, warnings: warnings)
+    }
+
+    /// Runs one instant query (`/api/v1/query`). Throws ``SourceFetchError`` or ``PrometheusResponseError``.
+    public func query(_ promQL: String, at time: Date? = nil) async throws -> PrometheusResponse {
+        var pairs = [("query", promQL)]
+        if let time { pairs.append(("time", Self.timestamp(time))) }
+        return try await call(path: "/api/v1/query", pairs: pairs)
+    }
+
+    /// Runs one range query (`/api/v1/query_range`) and returns its matrix (for backtests over recorded history).
+    public func queryRange(query promQL: String, start: Date, end: Date, step: Duration) async throws -> [PrometheusMatrixSeries] {
+        let stepSeconds = Double(step.components.seconds) + Double(step.components.attoseconds) / 1e18
+        let response = try await call(path: "/api/v1/query_range", pairs: [
+            ("query", promQL), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)), ("step", Self.number(stepSeconds)),
+        ])
+        return try response.matrix()
+    }
+
+    private func optionalQuery(_ promQL: String?) async throws -> PrometheusResponse? {
+        guard let promQL else { return nil }
+        return try await query(promQL)
+    }
+
+    private func call(path: String, pairs: [(String, String)]) async throws -> PrometheusResponse {
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        let form = QueryEncoding.form(pairs)
+        // Prometheus sends its error envelope (errorType, error) with 400, 422 and 503: decode those too.
+        let passThrough: Set<Int> = [400, 422, 503]
+        let response = configuration.usePOST
+            ? try await fetch.fetch(base + path, form: form, accept: "application/json", passThrough: passThrough)
+            : try await fetch.fetch(base + path + "?" + form, accept: "application/json", passThrough: passThrough)
+        if !(200..<300).contains(response.status), (try? JSONSerialization.jsonObject(with: response.body)) == nil {
+            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            throw SourceFetchError.httpStatus(url: base + path, status: response.status, body: text)
+        }
+        return try PrometheusResponse.decode(response.body)
+    }
+
+    static func timestamp(_ date: Date) -> String { number(date.timeIntervalSince1970) }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
