@@ -292,4 +292,26 @@ import Testing
             #expect((second.body["items"]?.arrayValue ?? []).compactMap { $0.value(atPath: "metadata.name")?.stringValue } == ["p3"])
         }
     }
+
+    @Test func generateNameAndTheStatusSubresource() async throws {
+        try await withSimulatedAPI { _, client in
+            var body = rebalanceBody("ignored")
+            body["metadata"]?["name"] = nil
+            body["metadata"]?["generateName"] = "emqx-ee-scaleout-"
+            body["status"] = ["phase": "Completed"]
+            let created = try await client.send("POST", Self.rebalancesPath, body)
+            #expect(created.status == 201)
+            let name = try #require(created.body.value(atPath: "metadata.name")?.stringValue)
+            #expect(name.hasPrefix("emqx-ee-scaleout-") && name.count == "emqx-ee-scaleout-".count + 5)
+            // Status is not writable on create (status subresource).
+            #expect(created.body["status"] == nil)
+            let status = try await client.send("GET", Self.rebalancesPath + "/\(name)/status")
+            #expect(status.status == 200 && status.body.value(atPath: "metadata.name")?.stringValue == name)
+            var unnamed = rebalanceBody("x")
+            unnamed["metadata"]?["name"] = nil
+            let missing = try await client.send("POST", Self.rebalancesPath, unnamed)
+            #expect(missing.status == 422)
+            #expect(missing.body["message"]?.stringValue?.contains("metadata.name: Required value: name or generateName is required") == true)
+        }
+    }
 }
