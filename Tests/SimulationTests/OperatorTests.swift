@@ -330,4 +330,24 @@ struct OperatorHarness: Sendable {
             #expect(try await harness.client.send("GET", harness.rebalancesPath + "/rb-history").status == 404)
         }
     }
+
+    @Test func endpointsCanComeFromAProvider() async throws {
+        let emqx = ScriptedEMQX(nodes: [.init(name: "emqx@core-0"), .init(name: "emqx@core-1")])
+        try await emqx.withRunning { port in
+            try await withSimulatedAPI { api, _ in
+                api.addEMQX(EMQXBinding(kind: .emqx, name: "emqx", endpoints: [], username: emqx.username, password: emqx.password))
+                let operatorService = SimulatedEMQXOperator(
+                    api: api, clock: SimulationClock(speed: 1000), configuration: .init(emqxRefreshInterval: .zero))
+                await operatorService.reconcileOnce()
+                // No endpoints: no nodes answer, the cluster is not Ready.
+                #expect(try #require(api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self).status?.conditions?.isTrue("Ready") == false)
+                let endpoints = Dictionary(uniqueKeysWithValues: emqx.endpoints(port: port).map { ($0.node, $0.baseURL) })
+                api.setEMQXEndpointProvider(namespace: "default", name: "emqx") { endpoints }
+                await operatorService.reconcileOnce()
+                let status = try #require(api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self).status
+                #expect(status?.conditions?.isTrue("Ready") == true)
+                #expect(status?.coreNodes?.map(\.node) == ["emqx@core-0", "emqx@core-1"])
+            }
+        }
+    }
 }

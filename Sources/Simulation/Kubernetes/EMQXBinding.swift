@@ -118,13 +118,26 @@ extension SimulatedKubernetesAPI {
         store.remove(binding.kind.resourceType, namespace: namespace, name: name)
     }
 
-    /// The binding of an EMQX object, if it was added with `addEMQX`.
+    /// The binding of an EMQX object, if it was added with `addEMQX` (endpoints from its provider, if one is set).
     public func emqxBinding(namespace: String, name: String) -> EMQXBinding? {
-        emqx.withLock { $0["\(namespace)/\(name)"] }
+        emqx.withLock { $0["\(namespace)/\(name)"] }.map(withProvidedEndpoints)
+    }
+
+    /// Makes the operator read the nodes' endpoints from `provider` at every use (node → base URL), so nodes the
+    /// simulated cluster adds or restarts on new ports are followed without `setEMQXEndpoints` calls.
+    public func setEMQXEndpointProvider(namespace: String, name: String, _ provider: @escaping @Sendable () -> [String: URL]) {
+        endpointProviders.withLock { $0["\(namespace)/\(name)"] = provider }
     }
 
     var emqxBindingList: [EMQXBinding] {
-        emqx.withLock { Array($0.values).sorted { $0.key < $1.key } }
+        emqx.withLock { Array($0.values).sorted { $0.key < $1.key } }.map(withProvidedEndpoints)
+    }
+
+    private func withProvidedEndpoints(_ binding: EMQXBinding) -> EMQXBinding {
+        guard let provider = endpointProviders.withLock({ $0[binding.key] }) else { return binding }
+        var binding = binding
+        binding.endpoints = provider().sorted { $0.key < $1.key }.map { EMQXBinding.NodeEndpoint(node: $0.key, baseURL: $0.value) }
+        return binding
     }
 
     /// Changes a binding (scenario calls); the operator's next EMQX refresh reflects it.

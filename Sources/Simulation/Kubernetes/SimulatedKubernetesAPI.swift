@@ -75,6 +75,7 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     let store: KubernetesObjectStore
     let controls: Mutex<Controls>
     let emqx = Mutex<[String: EMQXBinding]>([:])
+    let endpointProviders = Mutex<[String: @Sendable () -> [String: URL]]>([:])
     private let binding = Mutex(Binding.starting([]))
 
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "simulated-kubernetes-api")) {
