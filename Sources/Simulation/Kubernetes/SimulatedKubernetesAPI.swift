@@ -1,0 +1,307 @@
+import AutorebalancerCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A simulated Kubernetes API server on loopback (HTTP), serving what the agent uses, in the real JSON shapes and
+/// status codes: the EMQX Operator's `emqxes` (v2beta1), `emqxenterprises` (v1beta4) and `rebalances` (v2beta1, with
+/// the CRD's schema and the operator's webhook), `coordination.k8s.io/v1` Leases with optimistic concurrency, core
+/// `events`, and discovery. Bearer-token authentication, per-verb denials (403 with RBAC's wording) and fault switches
+/// (latency, 429/500, dropped connections, a create stored then answered 500).
+///
+/// It is a `Service`: run it in a `ServiceGroup` (or with `withRunning`), then read `baseURL()`.
+/// The `SimulatedEMQXOperator` works on the same objects.
+public final class SimulatedKubernetesAPI: Service, Sendable {
+    /// Server settings.
+    public struct Configuration: Sendable {
+        /// Bind address; loopback by default.
+        public var host: String
+        /// 0 picks a free port; read it with `baseURL()`.
+        public var port: Int
+        /// Accepted bearer tokens and the user each one authenticates as.
+        public var tokens: [String: String]
+        /// The wall or simulated date written into timestamps (`creationTimestamp`, `deletionTimestamp`).
+        public var now: @Sendable () -> Date
+
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 0,
+            tokens: [String: String] = [SimulatedKubernetesAPI.defaultToken: SimulatedKubernetesAPI.defaultUser],
+            now: @escaping @Sendable () -> Date = { Date() }
+        ) {
+            self.host = host
+            self.port = port
+            self.tokens = tokens
+            self.now = now
+        }
+    }
+
+    /// The token accepted unless configured otherwise.
+    public static let defaultToken = "simulated-token"
+    /// The user `defaultToken` authenticates as (the agent's service account).
+    public static let defaultUser = "system:serviceaccount:default:emqx-autorebalancer"
+
+    struct Denial: Hashable {
+        var verb: String
+        var resource: String
+        var namespace: String?
+    }
+
+    struct FaultRule {
+        var fault: APIFault
+        var remaining: Int?
+        var verb: String?
+        var resource: String?
+    }
+
+    struct Controls {
+        var tokens: [String: String]
+        var denials: Set<Denial> = []
+        var latency: Duration = .zero
+        var faults: [FaultRule] = []
+    }
+
+    private enum Binding {
+        case starting([CheckedContinuation<Int, any Error>])
+        case running(Int)
+        case stopped
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    let store: KubernetesObjectStore
+    let controls: Mutex<Controls>
+    let emqx = Mutex<[String: EMQXBinding]>([:])
+    let endpointProviders = Mutex<[String: @Sendable () -> [String: URL]]>([:])
+    private let binding = Mutex(Binding.starting([]))
+
+    public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "simulated-kubernetes-api")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.store = KubernetesObjectStore(now: configuration.now)
+        self.controls = Mutex(Controls(tokens: configuration.tokens))
+    }
+
+    // MARK: Lifecycle
+
+    /// Serves until cancelled or gracefully shut down.
+    public func run() async throws {
+        let responder = CallbackResponder<SimulatedAPIRequestContext> { [self] request, context in
+            try await self.respond(to: request, context: context)
+        }
+        let app = Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? 0
+                let waiters = binding.withLock { state -> [CheckedContinuation<Int, any Error>] in
+                    if case .starting(let waiters) = state {
+                        state = .running(port)
+                        return waiters
+                    }
+                    return []
+                }
+                for waiter in waiters { waiter.resume(returning: port) }
+            },
+            logger: logger
+        )
+        defer { markStopped() }
+        try await app.run()
+    }
+
+    private func markStopped() {
+        let waiters = binding.withLock { state -> [CheckedContinuation<Int, any Error>] in
+            defer { state = .stopped }
+            if case .starting(let waiters) = state { return waiters }
+            return []
+        }
+        for waiter in waiters { waiter.resume(throwing: CancellationError()) }
+    }
+
+    /// The bound port, once the server listens (waits until then).
+    public func port() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Int? = binding.withLock { state in
+                switch state {
+                case .running(let port): return port
+                case .starting(var waiters):
+                    waiters.append(continuation)
+                    state = .starting(waiters)
+                    return nil
+                case .stopped: return -1
+                }
+            }
+            if let ready {
+                if ready < 0 { continuation.resume(throwing: CancellationError()) } else { continuation.resume(returning: ready) }
+            }
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, once the server listens.
+    public func baseURL() async throws -> URL {
+        URL(string: "http://\(configuration.host):\(try await port())")!
+    }
+
+    /// Runs the server for the duration of `body` (structured: the server shuts down gracefully when `body` returns
+    /// or throws).
+    public func withRunning<T: Sendable>(_ body: @Sendable (SimulatedKubernetesAPI) async throws -> T) async throws -> T {
+        let group = ServiceGroup(services: [self], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                _ = try await port()
+                let result = try await body(self)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+        }
+    }
+
+    // MARK: Authentication and authorisation
+
+    /// Replaces the accepted tokens (token → user name); requests with any other token get 401.
+    public func setTokens(_ tokens: [String: String]) {
+        controls.withLock { $0.tokens = tokens }
+    }
+
+    /// Accepts one more token (token rotation: add the new, then revoke the old).
+    public func addToken(_ token: String, user: String = SimulatedKubernetesAPI.defaultUser) {
+        controls.withLock { $0.tokens[token] = user }
+    }
+
+    /// Stops accepting a token.
+    public func revokeToken(_ token: String) {
+        controls.withLock { _ = $0.tokens.removeValue(forKey: token) }
+    }
+
+    /// Denies a verb (`get`, `list`, `create`, `update`, `patch`, `delete`) on a resource plural (`rebalances`),
+    /// in one namespace or (nil) everywhere: answered 403 with RBAC's message.
+    public func deny(verb: String, resource: String, namespace: String? = nil) {
+        controls.withLock { _ = $0.denials.insert(Denial(verb: verb, resource: resource, namespace: namespace)) }
+    }
+
+    /// Lifts a denial made with `deny`.
+    public func allow(verb: String, resource: String, namespace: String? = nil) {
+        controls.withLock { _ = $0.denials.remove(Denial(verb: verb, resource: resource, namespace: namespace)) }
+    }
+
+    // MARK: Faults
+
+    /// Delay before every answer (wall time).
+    public func setLatency(_ latency: Duration) {
+        controls.withLock { $0.latency = latency }
+    }
+
+    /// Injects a fault for the next `times` matching requests (`nil`: until `clearFaults`), optionally only for one
+    /// verb and/or resource plural. Faults apply after latency and before authentication, like a failing front end.
+    public func injectFault(_ fault: APIFault, times: Int? = 1, verb: String? = nil, resource: String? = nil) {
+        controls.withLock { $0.faults.append(FaultRule(fault: fault, remaining: times, verb: verb, resource: resource)) }
+    }
+
+    /// Removes every injected fault and the latency.
+    public func clearFaults() {
+        controls.withLock {
+            $0.faults = []
+            $0.latency = .zero
+        }
+    }
+
+    /// Takes the fault that applies to this request, if any (consuming one use).
+    func takeFault(verb: String?, resource: String?) -> APIFault? {
+        controls.withLock { controls in
+            guard let index = controls.faults.firstIndex(where: { rule in
+                (rule.verb == nil || rule.verb == verb) && (rule.resource == nil || rule.resource == resource)
+                    && (rule.fault != .storeThenInternalError || verb == "create")
+            }) else { return nil }
+            let fault = controls.faults[index].fault
+            if let remaining = controls.faults[index].remaining {
+                if remaining <= 1 { controls.faults.remove(at: index) } else { controls.faults[index].remaining = remaining - 1 }
+            }
+            return fault
+        }
+    }
+
+    // MARK: Stored objects (direct access for scenarios and assertions)
+
+    /// Stores an object as given, bypassing admission (scenario set-up). Missing system fields are filled in.
+    @discardableResult
+    public func putObject(_ type: ResourceType, namespace: String, _ object: KubernetesJSON) -> KubernetesJSON {
+        store.put(type, namespace: namespace, object: object)
+    }
+
+    /// Stores a typed object (an `EMQXResource`, `EmqxEnterpriseResource`, `Lease`, …) as given.
+    @discardableResult
+    public func putObject(_ type: ResourceType, namespace: String, _ object: some Encodable) throws -> KubernetesJSON {
+        store.put(type, namespace: namespace, object: try KubernetesJSON.from(object))
+    }
+
+    /// Removes an object outright (e.g. the EMQX object is deleted).
+    public func removeObject(_ type: ResourceType, namespace: String, name: String) {
+        store.remove(type, namespace: namespace, name: name)
+    }
+
+    /// The stored object, exactly as the server would answer a GET.
+    public func object(_ type: ResourceType, namespace: String, name: String) -> KubernetesJSON? {
+        store.get(type, namespace: namespace, name: name)
+    }
+
+    /// Stored objects of a type (sorted by namespace and name); `nil` namespace for all.
+    public func objects(_ type: ResourceType, namespace: String? = nil) -> [KubernetesJSON] {
+        store.list(type, namespace: namespace).items
+    }
+
+    /// A stored Rebalance, decoded.
+    public func rebalance(namespace: String, name: String) -> Rebalance? {
+        try? object(.rebalances, namespace: namespace, name: name)?.decode(Rebalance.self)
+    }
+
+    /// Stored Rebalances, decoded (ones that do not decode, e.g. without a spec, are left out).
+    public func rebalances(namespace: String? = nil) -> [Rebalance] {
+        objects(.rebalances, namespace: namespace).compactMap { try? $0.decode(Rebalance.self) }
+    }
+
+    /// Stored Events, decoded, oldest first.
+    public func events(namespace: String? = nil) -> [KubernetesEvent] {
+        objects(.events, namespace: namespace).compactMap { try? $0.decode(KubernetesEvent.self) }
+            .sorted { ($0.firstTimestamp ?? "", $0.metadata.name ?? "") < ($1.firstTimestamp ?? "", $1.metadata.name ?? "") }
+    }
+
+    /// A stored Lease, decoded.
+    public func lease(namespace: String, name: String) -> Lease? {
+        try? object(.leases, namespace: namespace, name: name)?.decode(Lease.self)
+    }
+
+    /// The current date as the server stamps it.
+    public var now: Date { configuration.now() }
+}
+
+/// A fault the API server can be told to produce.
+public enum APIFault: Sendable, Hashable {
+    /// 429 `TooManyRequests` with `Retry-After` (and `details.retryAfterSeconds`).
+    case tooManyRequests(retryAfterSeconds: Int)
+    /// 500 `InternalError`.
+    case internalError
+    /// The connection is closed without an answer.
+    case dropConnection
+    /// For creates only: the object is stored, then the answer is 500 `InternalError` (a client that retries
+    /// then meets 409 `AlreadyExists`).
+    case storeThenInternalError
+}
+
+/// The request context: Hummingbird's basics plus the channel, so a fault can close the connection unanswered.
+public struct SimulatedAPIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
