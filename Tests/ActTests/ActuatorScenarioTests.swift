@@ -232,6 +232,7 @@ struct ActuatorScenarioTests {
                     Self.object(server), inputs: .init(now: time.now, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
                 )
                 #expect(reports.map(\.action) == [.emqxStillRebalancing("emqx-ee-scaleout-20261120t102200")])
+                #expect(try await agent.actuator.blocker(for: Fixtures.cluster)?.name == "emqx-ee-scaleout-20261120t102200")
                 let result = try await agent.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
                 guard case .blocked = result else {
                     Issue.record("expected blocked, got \(result)")

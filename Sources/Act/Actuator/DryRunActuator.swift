@@ -27,6 +27,11 @@ public final class DryRunActuator: RebalanceActuator {
         return RebalanceHistory.build(from: try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
     }
 
+    public func blocker(for cluster: ClusterReference) async throws -> RebalanceLifecycle.Blocker? {
+        guard let api else { return nil }
+        return lifecycle.blocker(try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
+    }
+
     public func create(_ decision: DecisionRecord, on object: ClusterObject, at now: Date) async throws -> CreateResult {
         let rebalance = try RebalanceFactory.make(decision, for: object)
         if let api, let cluster = object.clusterReference {

@@ -37,6 +37,10 @@ public struct KubernetesActuator: RebalanceActuator {
         RebalanceHistory.build(from: try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
     }
 
+    public func blocker(for cluster: ClusterReference) async throws -> RebalanceLifecycle.Blocker? {
+        lifecycle.blocker(try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
+    }
+
     public func create(_ decision: DecisionRecord, on object: ClusterObject, at now: Date) async throws -> CreateResult {
         let cluster = try reference(of: object)
         let rebalance = try RebalanceFactory.make(decision, for: object)
