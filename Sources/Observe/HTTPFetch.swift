@@ -112,7 +112,9 @@ struct HTTPFetch: Sendable {
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                // A little after the client's own deadline: when the client gives up it says why (a TLS failure,
+                // a refused connection), which beats a bare timeout. This guard only bounds a body that never ends.
+                try? await Task.sleep(for: timeout + .milliseconds(500))
                 return Task.isCancelled ? nil : .failure(.timeout(url: url, seconds: seconds))
             }
             var first: Result<Response, SourceFetchError>?

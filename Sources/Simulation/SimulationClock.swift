@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 
 /// Simulated time that runs `speed` times faster than wall time, shared by the simulated EMQX cluster, the simulated
@@ -58,12 +59,4 @@ public struct SimulationClock: Clock, Sendable {
 
     /// The calendar date now, in simulated time.
     public var date: Date { date(of: now) }
-}
-
-extension Swift.Duration {
-    /// The duration in seconds as a `Double`.
-    public var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
 }

@@ -45,3 +45,34 @@ struct EngineReplayTests {
         #expect(decoded == result.rebalance)
     }
 }
+
+struct EngineDataTests {
+    typealias F = EngineFixture
+
+    /// A source that reports sessions but no live connections (EMQX 4.4's custom-resource status) cannot serve
+    /// connection-based partitioning: the node counts as missing, never as zero.
+    @Test func aNodeWithoutLiveConnectionsIsMissingNotZero() {
+        let at = F.time(0)
+        let snapshot = ClusterSnapshot(cluster: F.cluster, takenAt: at, expectedNodes: ["a", "b"], nodes: [
+            NodeObservation(name: "a", liveConnections: 5000, sessions: 5000, observedAt: at),
+            NodeObservation(name: "b", sessions: 0, observedAt: at),
+        ], facts: .assumedFine)
+        let result = PolicyEngine.evaluate(F.policy([F.skewRule(forDuration: 0)]), snapshot: snapshot, history: .empty, at: at, previous: nil)
+        #expect(result.decisions.isEmpty)
+        #expect(result.evaluations[0].whyNot == WhyNot(.missingData, "node b has no live-connection count"))
+    }
+
+    @Test func withoutAnExpectedSetTheReportingNodesAreTheSet() {
+        let at = F.time(0)
+        let snapshot = ClusterSnapshot(cluster: F.cluster, takenAt: at, expectedNodes: nil, nodes: [
+            NodeObservation(name: "core-0", role: .core, liveConnections: 9000, observedAt: at),
+            NodeObservation(name: "rep-0", role: .replicant, liveConnections: 4000, observedAt: at),
+            NodeObservation(name: "rep-1", role: .replicant, liveConnections: 0, observedAt: at),
+        ], facts: .assumedFine)
+        let result = PolicyEngine.evaluate(F.policy([F.skewRule(forDuration: 0)]), snapshot: snapshot, history: .empty, at: at, previous: nil)
+        // Only replicants are rebalanced: core-0's 9000 connections do not count.
+        #expect(result.rebalance?.donors == ["rep-0"])
+        #expect(result.rebalance?.recipients == ["rep-1"])
+        #expect(result.rebalance?.connections == ["rep-0": 4000, "rep-1": 0])
+    }
+}

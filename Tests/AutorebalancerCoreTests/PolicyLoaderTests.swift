@@ -109,6 +109,35 @@ struct PolicyLoaderTests {
         #expect(rule.labels == ["severity": "info"])
     }
 
+    /// Layer 1 keeps what was written, with positions, even when it means nothing valid; layer 2 judges it.
+    @Test func documentLayerIsLenientAndValidatorJudges() throws {
+        let text = """
+            apiVersion: autorebalancer.emqx.io/v1alpha1
+            kind: Policy
+            metadata: {name: p}
+            spec:
+              rules:
+                - name: Skew
+                  trigger: sideways
+                  imbalance:
+                    connections: {abs: 10, rel: 0.9}
+            """
+        let reader = YAMLReader(file: "p.yaml")
+        let document = try #require(PolicyDocument.read(text: text, reader: reader))
+        #expect(reader.diagnostics.isEmpty)
+        let rule = try #require(document.spec?.rules?.value.first)
+        #expect(rule.name == Located("Skew", at: SourceLocation(file: "p.yaml", line: 6, column: 13)))
+        #expect(rule.trigger?.type?.value == "sideways")
+        #expect(rule.connections?.rel == Located(0.9, at: SourceLocation(file: "p.yaml", line: 9, column: 37)))
+        var validator = PolicyValidator(file: "p.yaml")
+        _ = validator.validate(document)
+        #expect(validator.diagnostics.map(\.description) == [
+            "p.yaml:6:13: error: spec.rules[0].name: \"Skew\" must be a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)",
+            "p.yaml:7:16: error: rule \"Skew\": unknown trigger \"sideways\"; expected scaleOut, restart or skew",
+            "p.yaml:9:37: error: rule \"Skew\": imbalance.connections.rel must be greater than 1.0 (EMQX rejects a relative threshold of 1.0 or less), got 0.9",
+        ])
+    }
+
     @Test(arguments: [
         ("30s", 30.0), ("5m", 300.0), ("1h30m", 5400.0), ("500ms", 0.5), ("1d", 86400.0), ("0", 0.0), ("1m30s", 90.0),
     ])

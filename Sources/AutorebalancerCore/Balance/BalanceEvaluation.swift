@@ -81,7 +81,9 @@ public struct BalanceEvaluation: Sendable, Hashable, Codable {
     public static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        // Past 1e15 the fixed-point paths below would overflow Int64 (a trap); the shortest round-trip text is exact.
+        if abs(value) >= 1e15 { return "\(value)" }
+        if value == value.rounded() { return String(Int64(value)) }
         var text = String(format3: value)
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
@@ -92,6 +94,7 @@ public struct BalanceEvaluation: Sendable, Hashable, Codable {
     public static func format1(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if abs(value) >= 1e15 { return "\(value)" }
         let scaled = (value * 10).rounded()
         let negative = scaled < 0
         let magnitude = Int64(abs(scaled))

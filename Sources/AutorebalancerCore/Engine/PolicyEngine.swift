@@ -39,11 +39,13 @@ public enum PolicyEngine {
         // MARK: Data
         let expected = snapshot.expectedNodes ?? snapshot.rebalancedNodes.map(\.name)
         var missing: [String] = []
+        var withoutLive: Set<String> = []
         var stale: [(String, TimeInterval)] = []
         var counts: [BalanceMath.NodeCounts] = []
         var fresh: Set<String> = []
         for name in expected {
             guard let node = snapshot.node(named: name), let live = node.liveConnections else {
+                if snapshot.node(named: name) != nil { withoutLive.insert(name) }
                 missing.append(name)
                 continue
             }
@@ -60,7 +62,8 @@ public enum PolicyEngine {
             dataGap = WhyNot(.missingData, "no node reported and none is expected")
         } else if let first = missing.first {
             let more = missing.count > 1 ? " (and \(missing.count - 1) more)" : ""
-            dataGap = WhyNot(.missingData, "node \(first) has no fresh sample\(more)")
+            let what = withoutLive.contains(first) ? "has no live-connection count" : "has no fresh sample"
+            dataGap = WhyNot(.missingData, "node \(first) \(what)\(more)")
         } else if let first = stale.first {
             dataGap = WhyNot(.staleData, "node \(first.0): sample is \(DurationText.format(first.1)) old (staleness \(DurationText.format(policy.staleness)))")
         } else {

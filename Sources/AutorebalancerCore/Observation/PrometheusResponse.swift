@@ -156,8 +156,10 @@ public struct PrometheusResponse: Sendable, Hashable {
     }
 
     private static func number(_ raw: Any) -> Double? {
-        if let number = raw as? NSNumber, !(raw is Bool) { return number.doubleValue }
-        return nil
+        if let value = raw as? Double { return value }
+        if let value = raw as? Int { return Double(value) }
+        // A JSON `true` would also bridge to 1; Prometheus never sends booleans as times, so it is not told apart.
+        return (raw as? NSNumber)?.doubleValue
     }
 
     /// Prometheus writes `NaN`, `+Inf` and `-Inf` as such; everything else is a Go float.

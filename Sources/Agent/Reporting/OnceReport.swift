@@ -1,0 +1,66 @@
+import Act
+import AutorebalancerCore
+import Foundation
+
+/// The text `run --once` prints: per cluster, the facts, every node's counts, and each rule's evaluation with its
+/// state, time left on `for`, the formula and the why-not.
+public enum OnceReport {
+    public static func render(_ report: TickReport) -> String {
+        var lines: [String] = []
+        for error in report.errors { lines.append("error: \(error)") }
+        for cluster in report.clusters {
+            lines.append("cluster \(cluster.cluster) (\(cluster.cluster.kind.rawValue))")
+            for error in cluster.errors { lines.append("  error: \(error)") }
+            for attempt in cluster.sources {
+                let status = attempt.error.map { "failed: \($0)" } ?? "ok"
+                lines.append("  source \(attempt.source): \(status) (\(DurationText.format(attempt.duration.seconds)))")
+                for warning in attempt.warnings { lines.append("    warning: \(warning)") }
+            }
+            if let snapshot = cluster.snapshot {
+                let facts = snapshot.facts
+                lines.append("  facts: " + [
+                    "ready=\(text(facts.ready))", "upgrading=\(text(facts.upgrading))", "evacuating=\(text(facts.evacuating))",
+                    "scaling-in=\(text(facts.scalingIn))", "rebalance-running=\(text(facts.rebalanceRunning))",
+                ].joined(separator: " "))
+                for note in cluster.notes { lines.append("    note: \(note)") }
+                let expected = snapshot.expectedNodes ?? snapshot.nodes.map(\.name)
+                for name in expected {
+                    guard let node = snapshot.node(named: name) else {
+                        lines.append("  node \(name): no sample")
+                        continue
+                    }
+                    let age = node.observedAt.map { DurationText.format(max(0, snapshot.takenAt.timeIntervalSince($0))) + " old" } ?? "age unknown"
+                    lines.append("  node \(name): live \(count(node.liveConnections)), sessions \(count(node.sessions)) (\(age))")
+                }
+            }
+            for outcome in cluster.policies {
+                lines.append("  policy \(outcome.policy):")
+                for evaluation in outcome.result.evaluations {
+                    var line = "    \(evaluation.rule) [\(evaluation.trigger.rawValue), \(evaluation.action.rawValue)]: \(evaluation.phase.rawValue)"
+                    if let remaining = evaluation.forRemaining { line += ", \(DurationText.format(remaining)) left on for" }
+                    if let decision = evaluation.decision { line += " -> \(decision.action.rawValue)" }
+                    lines.append(line)
+                    if let connections = evaluation.connections { lines.append("      connections: \(connections.formula)") }
+                    if let sessions = evaluation.sessions { lines.append("      sessions: \(sessions.formula)") }
+                    if let why = evaluation.whyNot { lines.append("      why not: \(why)") }
+                }
+            }
+            if let create = cluster.create { lines.append("  action: \(describe(create))") }
+            for follow in cluster.follow { lines.append("  rebalance: \(follow.action)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ result: CreateResult) -> String {
+        switch result {
+        case .created(let rebalance): "created Rebalance \(rebalance.metadata.name ?? "")"
+        case .alreadyExists(let rebalance): "Rebalance \(rebalance.metadata.name ?? "") already exists"
+        case .blocked(let blocker): "not created: \(blocker)"
+        case .notLeader: "not created: not the leader"
+        case .wouldCreate(let rebalance): "would create Rebalance \(rebalance.metadata.name ?? "") (nothing written)"
+        }
+    }
+
+    static func text(_ value: Bool?) -> String { value.map { $0 ? "yes" : "no" } ?? "unknown" }
+    static func count(_ value: Double?) -> String { value.map(BalanceEvaluation.format) ?? "unknown" }
+}

@@ -1,0 +1,7 @@
+extension Swift.Duration {
+    /// The duration in seconds as a `Double` (for `Date` arithmetic and display).
+    public var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,218 @@
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+
+/// Observes per-node counts by scraping every EMQX node directly: EMQX 5 `GET /api/v5/prometheus/stats` (node mode)
+/// or EMQX 4.4 `GET /api/v4/emqx_prometheus?type=prometheus`, and optionally `GET /api/v5/nodes` for uptime, role
+/// and status.
+///
+/// Each node's URL comes from ``Configuration/targets`` when listed there, else from its name: the host after `@`
+/// (a pod DNS name for core nodes, an IP for replicants) with ``Configuration/scheme`` and ``Configuration/port``.
+/// Nodes are scraped concurrently, each within ``Configuration/timeout``; a node that does not answer is left out
+/// (missing, never zero) with a warning naming it and why. Only when no node answers does `observe` throw.
+public struct EMQXScrapeSource: MetricSource {
+    public enum APIVersion: String, Sendable, Hashable {
+        /// EMQX 5 and later: `/api/v5/prometheus/stats`.
+        case v5
+        /// EMQX 4.4: `/api/v4/emqx_prometheus?type=prometheus`.
+        case v4
+    }
+
+    public struct Configuration: Sendable, Hashable {
+        /// `nil`: from the cluster's kind (`EMQX` → v5, `EmqxEnterprise` → v4).
+        public var apiVersion: APIVersion?
+        public var scheme: String
+        /// The dashboard/REST listener: 18083 (http) by default, 18084 for https.
+        public var port: Int
+        /// Explicit base URLs per node name (`emqx@host` → `http://127.0.0.1:18083`), taking precedence over the name.
+        public var targets: [String: String]
+        /// Basic auth with an API key and secret (EMQX 6.3 requires it on the stats endpoint by default; `/api/v5/nodes`
+        /// always does), or a bearer token.
+        public var authorization: HTTPAuthorization
+        public var tls: SourceTLS?
+        /// Per target.
+        public var timeout: Duration
+        /// Also read `/api/v5/nodes` (EMQX 5) for uptime, role and running status.
+        public var fetchNodeInfo: Bool
+
+        public init(
+            apiVersion: APIVersion? = nil,
+            scheme: String = "http",
+            port: Int = 18083,
+            targets: [String: String] = [:],
+            authorization: HTTPAuthorization = .none,
+            tls: SourceTLS? = nil,
+            timeout: Duration = .seconds(5),
+            fetchNodeInfo: Bool = false
+        ) {
+            self.apiVersion = apiVersion
+            self.scheme = scheme
+            self.port = port
+            self.targets = targets
+            self.authorization = authorization
+            self.tls = tls
+            self.timeout = timeout
+            self.fetchNodeInfo = fetchNodeInfo
+        }
+    }
+
+    public let kind = "emqx"
+    public let configuration: Configuration
+    private let fetch: HTTPFetch
+    private let now: @Sendable () -> Date
+
+    /// `now` stamps each scrape (tests inject a fixed clock). Throws when the TLS settings are unusable.
+    public init(configuration: Configuration, httpClient: HTTPClient, now: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.configuration = configuration
+        self.fetch = HTTPFetch(
+            client: httpClient,
+            authorization: configuration.authorization,
+            tls: try configuration.tls?.configuration(),
+            timeout: configuration.timeout
+        )
+        self.now = now
+    }
+
+    /// The base URL a node is scraped at.
+    public func baseURL(of node: String) -> String {
+        if let explicit = configuration.targets[node] {
+            var url = explicit
+            while url.hasSuffix("/") { url.removeLast() }
+            return url
+        }
+        var host = node.split(separator: "@", maxSplits: 1).last.map(String.init) ?? node
+        if host.contains(":") { host = "[\(host)]" }
+        return "\(configuration.scheme)://\(host):\(configuration.port)"
+    }
+
+    func statsPath(for cluster: ClusterReference) -> String {
+        switch configuration.apiVersion ?? (cluster.kind == .emqxEnterprise ? .v4 : .v5) {
+        case .v5: "/api/v5/prometheus/stats"
+        case .v4: "/api/v4/emqx_prometheus?type=prometheus"
+        }
+    }
+
+    public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
+        let names = request.expectedNodes.isEmpty ? configuration.targets.keys.sorted() : request.expectedNodes.map(\.name)
+        guard !names.isEmpty else {
+            throw EMQXScrapeError.noNodes(cluster: request.cluster.description)
+        }
+        let path = statsPath(for: request.cluster)
+        let results = await withTaskGroup(of: (Int, Result<NodeObservation, ScrapeFailure>).self) { group in
+            for (index, name) in names.enumerated() {
+                group.addTask { (index, await scrape(node: name, path: path)) }
+            }
+            var results: [(Int, Result<NodeObservation, ScrapeFailure>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+
+        var nodes: [NodeObservation] = []
+        var warnings: [String] = []
+        for (name, result) in zip(names, results) {
+            switch result {
+            case .success(var node):
+                if node.role == nil { node.role = request.expectedNodes.first { $0.name == name }?.role }
+                nodes.append(node)
+            case .failure(let failure):
+                warnings.append("node \(name) of \(request.cluster) is missing: \(failure.reason)")
+            }
+        }
+        guard !nodes.isEmpty else {
+            throw EMQXScrapeError.noNodeAnswered(cluster: request.cluster.description, reasons: warnings)
+        }
+        if configuration.fetchNodeInfo {
+            let (info, problem) = await nodeInfo(asking: nodes.map(\.name))
+            if let problem { warnings.append(problem) }
+            for index in nodes.indices {
+                guard let entry = info[nodes[index].name] else { continue }
+                if let uptime = entry.uptimeSeconds { nodes[index].uptimeSeconds = uptime }
+                if let role = entry.role { nodes[index].role = role }
+                if let running = entry.running { nodes[index].running = running }
+            }
+        }
+        return SourceObservation(nodes: nodes, warnings: warnings)
+    }
+
+    struct ScrapeFailure: Error {
+        var reason: String
+    }
+
+    private func scrape(node name: String, path: String) async -> Result<NodeObservation, ScrapeFailure> {
+        let url = baseURL(of: name) + path
+        let response: HTTPFetch.Response
+        do {
+            response = try await fetch.fetch(url, accept: "text/plain")
+        } catch {
+            return .failure(ScrapeFailure(reason: error.description))
+        }
+        let scrapedAt = now()
+        let document = ExpositionParser(mode: .lenient).parseIgnoringErrors(Array(response.body))
+        let observations = EMQXExposition.nodes(from: document, scrapedNode: name, observedAt: scrapedAt)
+        guard var node = observations.first(where: { $0.name == name }),
+              node.liveConnections != nil || node.connections != nil || node.sessions != nil else {
+            let skipped = document.skipped.isEmpty ? "" : " (\(document.skipped.count) unreadable lines, first: \(document.skipped[0]))"
+            return .failure(ScrapeFailure(reason: "\(url) answered without emqx_live_connections_count, emqx_connections_count or emqx_sessions_count\(skipped); check that it is an EMQX stats endpoint"))
+        }
+        node.observedAt = scrapedAt
+        return .success(node)
+    }
+
+    struct NodeInfo {
+        var uptimeSeconds: Double?
+        var role: NodeRole?
+        var running: Bool?
+    }
+
+    /// `/api/v5/nodes` lists every node of the cluster: ask the nodes in turn until one answers.
+    private func nodeInfo(asking names: [String]) async -> ([String: NodeInfo], String?) {
+        var lastProblem: String?
+        for name in names {
+            let url = baseURL(of: name) + "/api/v5/nodes"
+            do {
+                let response = try await fetch.fetch(url, accept: "application/json")
+                guard let list = try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] else {
+                    lastProblem = "\(url) did not answer a JSON array of nodes"
+                    continue
+                }
+                var info: [String: NodeInfo] = [:]
+                for entry in list {
+                    guard let node = entry["node"] as? String else { continue }
+                    info[node] = NodeInfo(
+                        uptimeSeconds: (entry["uptime"] as? NSNumber).map { $0.doubleValue / 1000 },
+                        role: (entry["role"] as? String).flatMap(NodeRole.init(rawValue:)),
+                        running: (entry["node_status"] as? String).map { $0 == "running" }
+                    )
+                }
+                return (info, nil)
+            } catch {
+                lastProblem = "node info (/api/v5/nodes) unavailable: \(error.description)"
+            }
+        }
+        return ([:], lastProblem)
+    }
+}
+
+extension ExpositionParser {
+    /// Lenient parsing never throws; this keeps call sites free of an impossible `catch`.
+    func parseIgnoringErrors(_ bytes: [UInt8]) -> ExpositionDocument {
+        (try? parse(bytes)) ?? ExpositionDocument(families: [])
+    }
+}
+
+/// Why a direct scrape failed as a whole.
+public enum EMQXScrapeError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No expected nodes and no configured targets.
+    case noNodes(cluster: String)
+    /// Every node failed; one reason per node.
+    case noNodeAnswered(cluster: String, reasons: [String])
+
+    public var description: String {
+        switch self {
+        case .noNodes(let cluster):
+            "no nodes to scrape for \(cluster): the EMQX object lists none and no targets are configured"
+        case .noNodeAnswered(let cluster, let reasons):
+            "no EMQX node of \(cluster) answered: " + reasons.joined(separator: "; ")
+        }
+    }
+}

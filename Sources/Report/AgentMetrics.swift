@@ -1,0 +1,267 @@
+import AutorebalancerCore
+import Foundation
+import Prometheus
+import Synchronization
+
+/// The agent's own Prometheus metrics (prefix `emqx_autorebalancer_`), registered with HELP text on a
+/// `PrometheusCollectorRegistry`.
+///
+/// Every family shows its HELP and TYPE from start-up, even a labeled family with no series yet (``render()`` adds
+/// the header of families the registry has no series for). Unknown values remove their series instead of
+/// writing 0: missing data is never zero.
+public final class AgentMetrics: Sendable {
+    public static let prefix = "emqx_autorebalancer_"
+
+    /// The engine states `rule_state` has one series each for.
+    public static let ruleStates = ["inactive", "pending", "firing", "acting", "cooldown", "suspended"]
+
+    /// Buckets (seconds) of the duration histograms.
+    public static let durationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+    /// Every family, in documentation order.
+    public static let families: [AgentMetricFamily] = [
+        .init(prefix + "build_info", .gauge, labels: ["version"], help: "Always 1; the version label says which build runs."),
+        .init(prefix + "leader", .gauge, help: "1 when this replica holds the leader Lease and may act, else 0."),
+        .init(prefix + "node_connections", .gauge, labels: ["cluster", "node"], help: "Live connections observed on an EMQX node (absent when unknown)."),
+        .init(prefix + "node_sessions", .gauge, labels: ["cluster", "node"], help: "Sessions observed on an EMQX node (absent when unknown)."),
+        .init(prefix + "donor_average_connections", .gauge, labels: ["cluster"], help: "Mean live connections of the donor nodes, as EMQX's balance formula partitions them."),
+        .init(prefix + "recipient_average_connections", .gauge, labels: ["cluster"], help: "Mean live connections of the recipient nodes."),
+        .init(prefix + "donor_average_sessions", .gauge, labels: ["cluster"], help: "Mean sessions of the donor nodes."),
+        .init(prefix + "recipient_average_sessions", .gauge, labels: ["cluster"], help: "Mean sessions of the recipient nodes."),
+        .init(prefix + "threshold_excess_connections", .gauge, labels: ["cluster", "rule", "threshold"], help: "avg(donors) minus the rule's connection threshold bound (abs: avg(recipients)+abs, rel: avg(recipients)*rel); above 0 means that inequality fails."),
+        .init(prefix + "threshold_excess_sessions", .gauge, labels: ["cluster", "rule", "threshold"], help: "avg(donors) minus the rule's session threshold bound; above 0 means that inequality fails."),
+        .init(prefix + "cluster_imbalanced", .gauge, labels: ["cluster"], help: "1 when EMQX's balance formula at the strategy thresholds says the cluster is imbalanced, else 0."),
+        .init(prefix + "rule_state", .gauge, labels: ["cluster", "rule", "state"], help: "1 for the rule's current engine state, 0 for the others."),
+        .init(prefix + "rebalances_created_total", .counter, labels: ["cluster", "rule"], help: "Rebalance resources created."),
+        .init(prefix + "rebalances_completed_total", .counter, labels: ["cluster", "outcome"], help: "Rebalances that finished, by judged outcome."),
+        .init(prefix + "rebalances_failed_total", .counter, labels: ["cluster", "reason"], help: "Rebalances that failed, by reason."),
+        .init(prefix + "rebalances_ineffective_total", .counter, labels: ["cluster"], help: "Rebalances that completed without restoring balance."),
+        .init(prefix + "decisions_blocked_total", .counter, labels: ["cluster", "rule", "reason"], help: "Evaluations in which a rule wanted to act but a gate held it back, by reason."),
+        .init(prefix + "blocked_duration_seconds", .gauge, labels: ["cluster", "rule"], help: "How long the rule has been held back continuously; 0 when not blocked."),
+        .init(prefix + "rebalance_in_progress", .gauge, labels: ["cluster"], help: "1 while a Rebalance is running on the cluster, else 0."),
+        .init(prefix + "rebalance_processing_duration_seconds", .gauge, labels: ["cluster"], help: "Age of the running Rebalance; 0 when none runs."),
+        .init(prefix + "source_errors_total", .counter, labels: ["cluster", "source"], help: "Failed observations of a cluster by a metric source."),
+        .init(prefix + "source_duration_seconds", .histogram, labels: ["source"], help: "Time one observation by a metric source took."),
+        .init(prefix + "source_up", .gauge, labels: ["cluster", "source"], help: "1 when the last observation of the cluster by the source succeeded, else 0."),
+        .init(prefix + "evaluation_duration_seconds", .histogram, help: "Time one evaluation cycle over all clusters took."),
+        .init(prefix + "last_evaluation_timestamp_seconds", .gauge, help: "Unix time of the last completed evaluation cycle."),
+        .init(prefix + "config_reloads_total", .counter, labels: ["result"], help: "Configuration and policy reloads, by result (success or failure)."),
+        .init(prefix + "config_last_reload_successful", .gauge, help: "1 when the last configuration reload succeeded, 0 when the last good configuration stays active after a failure."),
+        .init(prefix + "alerts_sent_total", .counter, labels: ["receiver", "result"], help: "Alert and notification deliveries, by receiver and result (success or failure)."),
+        .init(prefix + "notifications_dropped_total", .counter, labels: ["receiver"], help: "Notifications dropped because the receiver's queue was full (the oldest is dropped)."),
+    ]
+
+    public let registry: PrometheusCollectorRegistry
+    private let byName: [String: AgentMetricFamily]
+    private let state = Mutex(SeriesState())
+
+    private struct SeriesState {
+        /// Nodes with series per cluster, to drop series of nodes that left.
+        var nodes: [String: Set<String>] = [:]
+        /// Since when each (cluster, rule) has been blocked.
+        var blockedSince: [String: Date] = [:]
+    }
+
+    /// Registers every family; series without labels (and the `config_reloads_total` results) start at 0.
+    public init(version: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        self.byName = Dictionary(uniqueKeysWithValues: Self.families.map { ($0.name, $0) })
+        gauge("build_info", ["version": version]).set(1.0)
+        gauge("leader").set(0.0)
+        _ = histogram("evaluation_duration_seconds")
+        gauge("config_last_reload_successful").set(1.0)
+        _ = counter("config_reloads_total", ["result": "success"])
+        _ = counter("config_reloads_total", ["result": "failure"])
+    }
+
+    // MARK: Exposition
+
+    /// The text exposition (version 0.0.4) of every family, headers of empty families included.
+    public func render() -> String {
+        var text = registry.emitToString()
+        for family in Self.families where !text.contains("# TYPE \(family.name) ") {
+            text += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.kind.rawValue)\n"
+        }
+        return text
+    }
+
+    // MARK: Recording
+
+    public func setLeader(_ isLeader: Bool) {
+        gauge("leader").set(isLeader ? 1.0 : 0.0)
+    }
+
+    /// Sets the per-node gauges of one cluster; nodes no longer reported lose their series, unknown counts too.
+    public func recordObservation(cluster: String, nodes: [NodeObservation]) {
+        let names = Set(nodes.map(\.name))
+        let gone = state.withLock { state in
+            let previous = state.nodes[cluster] ?? []
+            state.nodes[cluster] = names
+            return previous.subtracting(names)
+        }
+        for node in gone {
+            removeGauge("node_connections", ["cluster": cluster, "node": node])
+            removeGauge("node_sessions", ["cluster": cluster, "node": node])
+        }
+        for node in nodes {
+            setOrRemove("node_connections", ["cluster": cluster, "node": node.name], node.liveConnections)
+            setOrRemove("node_sessions", ["cluster": cluster, "node": node.name], node.sessions)
+        }
+    }
+
+    /// Donor and recipient averages and `cluster_imbalanced`, from EMQX's formula at the strategy thresholds.
+    /// `nil` evaluations (not enough data) remove the series.
+    public func recordBalance(cluster: String, connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
+        setOrRemove("donor_average_connections", ["cluster": cluster], connections?.donorAverage)
+        setOrRemove("recipient_average_connections", ["cluster": cluster], connections?.recipientAverage)
+        setOrRemove("donor_average_sessions", ["cluster": cluster], sessions?.donorAverage)
+        setOrRemove("recipient_average_sessions", ["cluster": cluster], sessions?.recipientAverage)
+        let verdicts = [connections?.verdict, sessions?.verdict].compactMap { $0 }
+        // EMQX starts a rebalance when either quantity fails both inequalities.
+        setOrRemove("cluster_imbalanced", ["cluster": cluster], verdicts.isEmpty ? nil : (verdicts.contains(.imbalanced) ? 1 : 0))
+    }
+
+    /// The distance of avg(donors) to each threshold bound of one rule (`abs` and `rel`).
+    public func recordThresholdExcess(cluster: String, rule: String, connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
+        setOrRemove("threshold_excess_connections", ["cluster": cluster, "rule": rule, "threshold": "abs"], connections?.absoluteExcess)
+        setOrRemove("threshold_excess_connections", ["cluster": cluster, "rule": rule, "threshold": "rel"], connections?.relativeExcess)
+        setOrRemove("threshold_excess_sessions", ["cluster": cluster, "rule": rule, "threshold": "abs"], sessions?.absoluteExcess)
+        setOrRemove("threshold_excess_sessions", ["cluster": cluster, "rule": rule, "threshold": "rel"], sessions?.relativeExcess)
+    }
+
+    /// Sets `rule_state`: 1 for `state` (one of ``ruleStates``), 0 for the others.
+    public func setRuleState(cluster: String, rule: String, state current: String) {
+        for name in Self.ruleStates {
+            gauge("rule_state", ["cluster": cluster, "rule": rule, "state": name]).set(name == current ? 1.0 : 0.0)
+        }
+    }
+
+    public func recordRebalanceCreated(cluster: String, rule: String) {
+        counter("rebalances_created_total", ["cluster": cluster, "rule": rule]).increment()
+    }
+
+    /// `outcome` is the judged outcome, e.g. `effective`, `ineffective`, `aborted`.
+    public func recordRebalanceCompleted(cluster: String, outcome: String) {
+        counter("rebalances_completed_total", ["cluster": cluster, "outcome": outcome]).increment()
+    }
+
+    public func recordRebalanceFailed(cluster: String, reason: String) {
+        counter("rebalances_failed_total", ["cluster": cluster, "reason": reason]).increment()
+    }
+
+    public func recordRebalanceIneffective(cluster: String) {
+        counter("rebalances_ineffective_total", ["cluster": cluster]).increment()
+    }
+
+    /// Counts a blocked decision and keeps `blocked_duration_seconds` growing from the first blocked instant.
+    public func recordBlocked(cluster: String, rule: String, reason: BlockReason, at time: Date) {
+        counter("decisions_blocked_total", ["cluster": cluster, "rule": rule, "reason": reason.rawValue]).increment()
+        let since = state.withLock { state in
+            let key = cluster + "\u{0}" + rule
+            if let since = state.blockedSince[key] { return since }
+            state.blockedSince[key] = time
+            return time
+        }
+        gauge("blocked_duration_seconds", ["cluster": cluster, "rule": rule]).set(max(0, time.timeIntervalSince(since)))
+    }
+
+    /// A rule that is not blocked (acted, or had nothing to do): its blocked duration returns to 0.
+    public func recordNotBlocked(cluster: String, rule: String) {
+        _ = state.withLock { $0.blockedSince.removeValue(forKey: cluster + "\u{0}" + rule) }
+        gauge("blocked_duration_seconds", ["cluster": cluster, "rule": rule]).set(0.0)
+    }
+
+    /// `startedAt` of the running Rebalance, `nil` when none runs.
+    public func recordRebalanceProgress(cluster: String, startedAt: Date?, now: Date) {
+        gauge("rebalance_in_progress", ["cluster": cluster]).set(startedAt == nil ? 0.0 : 1.0)
+        gauge("rebalance_processing_duration_seconds", ["cluster": cluster])
+            .set(startedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+    }
+
+    /// One observation by a source: its duration, and up/error accounting.
+    public func recordSourceObservation(cluster: String, source: String, succeeded: Bool, duration: Duration) {
+        histogram("source_duration_seconds", ["source": source]).record(Self.seconds(duration))
+        gauge("source_up", ["cluster": cluster, "source": source]).set(succeeded ? 1.0 : 0.0)
+        let errors = counter("source_errors_total", ["cluster": cluster, "source": source])
+        if !succeeded { errors.increment() }
+    }
+
+    /// One completed evaluation cycle.
+    public func recordEvaluation(duration: Duration, completedAt: Date) {
+        histogram("evaluation_duration_seconds").record(Self.seconds(duration))
+        gauge("last_evaluation_timestamp_seconds").set(completedAt.timeIntervalSince1970)
+    }
+
+    public func recordConfigReload(succeeded: Bool) {
+        counter("config_reloads_total", ["result": succeeded ? "success" : "failure"]).increment()
+        gauge("config_last_reload_successful").set(succeeded ? 1.0 : 0.0)
+    }
+
+    public func recordAlertSent(receiver: String, succeeded: Bool) {
+        counter("alerts_sent_total", ["receiver": receiver, "result": succeeded ? "success" : "failure"]).increment()
+    }
+
+    public func recordNotificationDropped(receiver: String) {
+        counter("notifications_dropped_total", ["receiver": receiver]).increment()
+    }
+
+    /// Drops the per-node series of a cluster no longer watched.
+    public func forgetCluster(_ cluster: String) {
+        let nodes = state.withLock { $0.nodes.removeValue(forKey: cluster) ?? [] }
+        for node in nodes {
+            removeGauge("node_connections", ["cluster": cluster, "node": node])
+            removeGauge("node_sessions", ["cluster": cluster, "node": node])
+        }
+        for name in ["donor_average_connections", "recipient_average_connections", "donor_average_sessions",
+                     "recipient_average_sessions", "cluster_imbalanced", "rebalance_in_progress",
+                     "rebalance_processing_duration_seconds"] {
+            removeGauge(name, ["cluster": cluster])
+        }
+    }
+
+    // MARK: Registry access
+
+    private func family(_ shortName: String, _ labels: [String: String]) -> (String, [(String, String)], String) {
+        let name = Self.prefix + shortName
+        guard let family = byName[name] else { preconditionFailure("metric \(name) is not declared in AgentMetrics.families") }
+        precondition(Set(labels.keys) == Set(family.labels), "metric \(name) takes labels \(family.labels), got \(labels.keys.sorted())")
+        // Always the declared order: the registry keys series by the ordered label list.
+        return (name, family.labels.map { ($0, labels[$0]!) }, family.help)
+    }
+
+    private func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    private func gauge(_ shortName: String, _ labels: [String: String] = [:]) -> Gauge {
+        let (name, pairs, help) = family(shortName, labels)
+        return registry.makeGauge(descriptor: descriptor(name, help), labels: pairs)
+    }
+
+    private func counter(_ shortName: String, _ labels: [String: String] = [:]) -> Counter {
+        let (name, pairs, help) = family(shortName, labels)
+        return registry.makeCounter(descriptor: descriptor(name, help), labels: pairs)
+    }
+
+    private func histogram(_ shortName: String, _ labels: [String: String] = [:]) -> ValueHistogram {
+        let (name, pairs, help) = family(shortName, labels)
+        return registry.makeValueHistogram(descriptor: descriptor(name, help), labels: pairs, buckets: Self.durationBuckets)
+    }
+
+    private func setOrRemove(_ shortName: String, _ labels: [String: String], _ value: Double?) {
+        if let value, !value.isNaN {
+            gauge(shortName, labels).set(value)
+        } else {
+            removeGauge(shortName, labels)
+        }
+    }
+
+    private func removeGauge(_ shortName: String, _ labels: [String: String]) {
+        // Creating then unregistering is how the registry forgets a series; it is a no-op for one never set.
+        registry.unregisterGauge(gauge(shortName, labels))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Runs a Hummingbird router on 127.0.0.1 on an ephemeral port for the duration of `body`, then stops it.
+func withLoopbackServer<T: Sendable>(
+    _ router: Router<BasicRequestContext>,
+    _ body: @Sendable (Int) async throws -> T
+) async throws -> T {
+    let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+    var logger = Logger(label: "test-server")
+    logger.logLevel = .critical
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in
+            portContinuation.yield(channel.localAddress?.port ?? 0)
+            portContinuation.finish()
+        },
+        logger: logger
+    )
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            try await app.run()
+            return nil
+        }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        let result = try await body(port)
+        group.cancelAll()
+        return result
+    }
+}
+
+/// Locates ../shared/fixtures relative to the package root (absent in a user's clone).
+enum Fixtures {
+    static let root: URL? = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                let shared = url.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+                return FileManager.default.fileExists(atPath: shared.path) ? shared : nil
+            }
+        }
+        return nil
+    }()
+
+    static var available: Bool { root != nil }
+
+    static func data(_ path: String) throws -> Data {
+        guard let root else { throw CocoaError(.fileNoSuchFile) }
+        return try Data(contentsOf: root.appendingPathComponent(path))
+    }
+}
+
+/// Finds an executable via an environment variable or PATH.
+enum Executables {
+    static func find(env: String, names: [String]) -> String? {
+        if let path = ProcessInfo.processInfo.environment[env], FileManager.default.isExecutableFile(atPath: path) { return path }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            for name in names {
+                let candidate = "\(directory)/\(name)"
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            }
+        }
+        return nil
+    }
+
+    static let promtool = find(env: "PROMTOOL", names: ["promtool"])
+    static let alertmanager = find(env: "ALERTMANAGER_BIN", names: ["prometheus-alertmanager", "alertmanager"])
+}
