@@ -79,7 +79,8 @@ public struct KubernetesActuator: RebalanceActuator {
 
     public func follow(_ object: ClusterObject, inputs: FollowInputs) async throws -> [FollowReport] {
         let cluster = try reference(of: object)
-        let rebalances = try await api.rebalances(namespace: cluster.namespace, labelSelector: RebalanceMetadata.selector(for: cluster))
+        // All of the namespace, not only ours: a running foreign Rebalance must hold back a retry.
+        let rebalances = try await api.rebalances(namespace: cluster.namespace, labelSelector: nil)
         var planInputs = RebalanceLifecycle.Inputs(now: inputs.now, clusterReady: inputs.clusterReady, counts: inputs.counts)
         var actions = lifecycle.plan(rebalances, for: cluster, inputs: planInputs)
         if actions.contains(where: { if case .confirmWithEMQX = $0 { true } else { false } }) {
