@@ -232,6 +232,7 @@ struct ActuatorScenarioTests {
                     Self.object(server), inputs: .init(now: time.now, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
                 )
                 #expect(reports.map(\.action) == [.emqxStillRebalancing("emqx-ee-scaleout-20261120t102200")])
+                #expect(try await agent.actuator.blocker(for: Fixtures.cluster)?.name == "emqx-ee-scaleout-20261120t102200")
                 let result = try await agent.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
                 guard case .blocked = result else {
                     Issue.record("expected blocked, got \(result)")
@@ -255,6 +256,59 @@ struct ActuatorScenarioTests {
         #expect(all.count == 1)
         #expect(all.first?.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
         #expect(server.count("GET", "global_status") >= 5)
+    }
+
+    /// An ordinary failure is recorded, retried as `-r2` after the backoff (not while someone else's Rebalance runs),
+    /// and old judged ones are garbage-collected.
+    @Test func failedRebalanceIsRetriedAfterBackoffAndOldOnesAreDeleted() async throws {
+        let time = ManualTime(Fixtures.decisionTime)
+        let server = FakeKubernetesServer(now: time.closure)
+        Self.setUp(server)
+        let logs = CapturedLogs()
+        let lifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(10), retryBackoff: .seconds(20), keepFinished: 1))
+        try await server.withRunning { url in
+            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, lifecycle: lifecycle)
+            let tick = { @Sendable (seconds: Int) async in
+                for _ in 0..<(seconds / 2) {
+                    time.advance(2)
+                    await agent.elector.tick()
+                }
+            }
+            await agent.elector.tick()
+            _ = try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .failed, message: "Failed to start rebalance: already_started", at: time.now)
+            var reports = try await agent.actuator.follow(Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
+            #expect(reports.map(\.action) == [.record("emqx-ee-scaleout-20261120t102200", outcome: .failed, detail: "Failed to start rebalance: already_started", retriesExhausted: false)])
+            // Someone starts a Rebalance by hand: the retry waits for it.
+            server.put(Fixtures.foreign("manual", phase: .processing, created: time.now), at: "\(Self.rebalances)/manual")
+            await tick(30)
+            reports = try await agent.actuator.follow(Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
+            #expect(reports.contains { if case .retryLater = $0.action { true } else { false } })
+            server.remove(at: "\(Self.rebalances)/manual")
+            reports = try await agent.actuator.follow(Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
+            #expect(reports.map(\.action) == [.retry(failed: "emqx-ee-scaleout-20261120t102200", attempt: 2)])
+            #expect(reports.first?.performed == true)
+            // The retry completes and is judged; on the next cycle the older judged one is deleted (keep 1).
+            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200-r2", .completed, at: time.now)
+            await tick(12)
+            reports = try await agent.actuator.follow(
+                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            )
+            #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } })
+            await tick(2)
+            reports = try await agent.actuator.follow(
+                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            )
+            #expect(reports.contains { $0.action == .delete("emqx-ee-scaleout-20261120t102200") && $0.performed })
+            await agent.shutdown()
+        }
+        let left = Self.ours(server)
+        #expect(left.map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200-r2"])
+        #expect(left.first?.metadata.annotations?[RebalanceMetadata.attemptKey] == "2")
+        #expect(left.first?.metadata.annotations?[RebalanceMetadata.originKey] == "emqx-ee-scaleout-20261120t102200")
+        #expect(left.first?.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
+        let reasons = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events").compactMap(\.reason)
+        #expect(Set(reasons) == ["RebalanceCreated", "RebalanceFailed", "RebalanceCompleted"])
     }
 
     @Test func dryRunWritesNothing() async throws {

@@ -71,3 +71,32 @@ struct LeaderElectorTests {
         }
     }
 }
+
+import ServiceLifecycle
+
+/// The elector as a Service: leads, reports the change, and releases the Lease on graceful shutdown.
+struct LeaderElectorServiceTests {
+    @Test func runLeadsAndReleasesOnGracefulShutdown() async throws {
+        let server = FakeKubernetesServer()
+        try await HTTPKubernetesClientTests.withClient(server) { client in
+            let elector = LeaderElector(
+                api: client,
+                configuration: .init(namespace: "emqx", identity: "agent-a", retryPeriod: .milliseconds(20)),
+                clock: ContinuousClock(), logger: CapturedLogs().logger()
+            )
+            let group = ServiceGroup(services: [elector], gracefulShutdownSignals: [], logger: CapturedLogs().logger())
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                var changes = elector.leadershipChanges.makeAsyncIterator()
+                #expect(await changes.next() == true)
+                #expect(elector.isLeader)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            #expect(!elector.isLeader)
+        }
+        let lease = server.get(Lease.self, at: "/apis/coordination.k8s.io/v1/namespaces/emqx/leases/emqx-autorebalancer")
+        #expect(lease?.spec?.holderIdentity == nil)
+        #expect(lease?.spec?.leaseDurationSeconds == 1)
+    }
+}

@@ -27,6 +27,11 @@ public final class DryRunActuator: RebalanceActuator {
         return RebalanceHistory.build(from: try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
     }
 
+    public func blocker(for cluster: ClusterReference) async throws -> RebalanceLifecycle.Blocker? {
+        guard let api else { return nil }
+        return lifecycle.blocker(try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
+    }
+
     public func create(_ decision: DecisionRecord, on object: ClusterObject, at now: Date) async throws -> CreateResult {
         let rebalance = try RebalanceFactory.make(decision, for: object)
         if let api, let cluster = object.clusterReference {
@@ -44,7 +49,8 @@ public final class DryRunActuator: RebalanceActuator {
 
     public func follow(_ object: ClusterObject, inputs: FollowInputs) async throws -> [FollowReport] {
         guard let api, let cluster = object.clusterReference else { return [] }
-        let rebalances = try await api.rebalances(namespace: cluster.namespace, labelSelector: RebalanceMetadata.selector(for: cluster))
+        // All of the namespace, not only ours: a running foreign Rebalance must hold back a retry.
+        let rebalances = try await api.rebalances(namespace: cluster.namespace, labelSelector: nil)
         let actions = lifecycle.plan(
             rebalances, for: cluster,
             inputs: .init(now: inputs.now, clusterReady: inputs.clusterReady, counts: inputs.counts, probe: .unreachable("dry run"))

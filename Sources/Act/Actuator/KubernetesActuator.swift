@@ -37,6 +37,10 @@ public struct KubernetesActuator: RebalanceActuator {
         RebalanceHistory.build(from: try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
     }
 
+    public func blocker(for cluster: ClusterReference) async throws -> RebalanceLifecycle.Blocker? {
+        lifecycle.blocker(try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
+    }
+
     public func create(_ decision: DecisionRecord, on object: ClusterObject, at now: Date) async throws -> CreateResult {
         let cluster = try reference(of: object)
         let rebalance = try RebalanceFactory.make(decision, for: object)
@@ -75,7 +79,8 @@ public struct KubernetesActuator: RebalanceActuator {
 
     public func follow(_ object: ClusterObject, inputs: FollowInputs) async throws -> [FollowReport] {
         let cluster = try reference(of: object)
-        let rebalances = try await api.rebalances(namespace: cluster.namespace, labelSelector: RebalanceMetadata.selector(for: cluster))
+        // All of the namespace, not only ours: a running foreign Rebalance must hold back a retry.
+        let rebalances = try await api.rebalances(namespace: cluster.namespace, labelSelector: nil)
         var planInputs = RebalanceLifecycle.Inputs(now: inputs.now, clusterReady: inputs.clusterReady, counts: inputs.counts)
         var actions = lifecycle.plan(rebalances, for: cluster, inputs: planInputs)
         if actions.contains(where: { if case .confirmWithEMQX = $0 { true } else { false } }) {

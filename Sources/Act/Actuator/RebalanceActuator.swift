@@ -8,6 +8,11 @@ public protocol RebalanceActuator: Sendable {
     /// The cluster's rebalance history, rebuilt from the Rebalances the API lists (ours and others').
     func history(for cluster: ClusterReference) async throws -> ActionHistory
 
+    /// The Rebalance that blocks a new one for this cluster right now, if any (a `Processing` one, one of ours not yet
+    /// picked up, or one of ours `Failed ... not ready` not yet confirmed). The agent loop sets
+    /// `ClusterFacts.rebalanceRunning` from it.
+    func blocker(for cluster: ClusterReference) async throws -> RebalanceLifecycle.Blocker?
+
     /// Creates the Rebalance of a `rebalance` decision unless another one blocks it. Idempotent: the name is
     /// deterministic and AlreadyExists for our own name is success.
     func create(_ decision: DecisionRecord, on object: ClusterObject, at now: Date) async throws -> CreateResult

@@ -1,0 +1,73 @@
+import AutorebalancerCore
+import Foundation
+import Testing
+
+@testable import Kubernetes
+
+/// The RBAC permissions the agent declares are exactly those its client uses, and the shipped Roles grant them.
+struct KubernetesPermissionTests {
+    /// Calls every `KubernetesAPI` method once and maps each request the server saw to (group, resource, verb).
+    @Test func declaredPermissionsAreExactlyTheOnesTheClientUses() async throws {
+        let server = FakeKubernetesServer()
+        server.put(EMQXResource(metadata: ObjectMeta(name: "e", namespace: "ns")), at: "/apis/apps.emqx.io/v2beta1/namespaces/ns/emqxes/e")
+        server.put(EmqxEnterpriseResource(metadata: ObjectMeta(name: "e", namespace: "ns")), at: "/apis/apps.emqx.io/v1beta4/namespaces/ns/emqxenterprises/e")
+        try await HTTPKubernetesClientTests.withClient(server) { api in
+            _ = try await api.emqx(namespace: "ns", name: "e")
+            _ = try await api.emqxes(namespace: "ns")
+            _ = try await api.emqxEnterprise(namespace: "ns", name: "e")
+            _ = try await api.emqxEnterprises(namespace: "ns")
+            let spec = RebalanceSpec(instanceKind: .emqx, instanceName: "e", rebalanceStrategy: .init(connEvictRate: 1))
+            _ = try await api.createRebalance(Rebalance(metadata: ObjectMeta(name: "r", namespace: "ns"), spec: spec))
+            _ = try await api.rebalance(namespace: "ns", name: "r")
+            _ = try await api.rebalances(namespace: "ns", labelSelector: "a=b")
+            _ = try await api.patchRebalanceMetadata(namespace: "ns", name: "r", labels: [:], annotations: ["a": "b"])
+            try await api.deleteRebalance(namespace: "ns", name: "r")
+            let lease = try await api.createLease(Lease(metadata: ObjectMeta(name: "l", namespace: "ns"), spec: .init()))
+            _ = try await api.lease(namespace: "ns", name: "l")
+            _ = try await api.updateLease(lease)
+            let event = KubernetesEvent(
+                metadata: ObjectMeta(name: "ev", namespace: "ns"), involvedObject: ObjectReference(apiVersion: nil, kind: nil, name: "e", namespace: "ns"),
+                reason: "R", message: "m", type: "Normal"
+            )
+            _ = try await api.createEvent(event)
+            _ = try await api.patchEvent(namespace: "ns", name: "ev", count: 2, lastTimestamp: "2026-11-20T10:22:00Z")
+            _ = try await api.servedResources(groupVersion: "apps.emqx.io/v2beta1")
+        }
+        var used = Set<KubernetesPermission>()
+        for line in server.log {
+            let parts = line.split(separator: " ")
+            let method = String(parts[0])
+            let segments = parts[1].split(separator: "/").map(String.init)
+            guard let ns = segments.firstIndex(of: "namespaces") else { continue }  // discovery
+            let group = segments[0] == "api" ? "" : segments[1]
+            let named = segments.count > ns + 3
+            let verb = switch method {
+            case "GET": named ? "get" : "list"
+            case "POST": "create"
+            case "PUT": "update"
+            case "PATCH": "patch"
+            default: "delete"
+            }
+            used.insert(KubernetesPermission(group: group, resource: segments[ns + 2], verb: verb))
+        }
+        #expect(used == KubernetesPermission.required)
+    }
+
+    /// deploy/rbac-verbs.txt (what the shipped Roles grant) covers every permission the client needs.
+    @Test(.enabled(if: Self.rbacVerbs != nil, "deploy/rbac-verbs.txt not found"))
+    func shippedRolesGrantEveryRequiredPermission() throws {
+        let granted = Set(try #require(Self.rbacVerbs).split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map(String.init))
+        let missing = KubernetesPermission.required.map(\.description).filter { !granted.contains($0) }
+        #expect(missing.isEmpty, "deploy/rbac-verbs.txt lacks: \(missing.sorted())")
+    }
+
+    static let rbacVerbs: String? = {
+        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while url.path != "/" {
+            let file = url.appendingPathComponent("deploy/rbac-verbs.txt")
+            if let data = FileManager.default.contents(atPath: file.path) { return String(decoding: data, as: UTF8.self) }
+            url = url.deletingLastPathComponent()
+        }
+        return nil
+    }()
+}
