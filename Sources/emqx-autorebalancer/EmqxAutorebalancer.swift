@@ -7,6 +7,6 @@ struct EmqxAutorebalancer: AsyncParsableCommand {
         commandName: "emqx-autorebalancer",
         abstract: "Keeps EMQX clusters on Kubernetes balanced by creating Rebalance resources when policy rules fire.",
         version: AgentVersion.current,
-        subcommands: [RunCommand.self, CheckCommand.self, TestCommand.self]
+        subcommands: [RunCommand.self, DemoCommand.self, CheckCommand.self, TestCommand.self]
     )
 }

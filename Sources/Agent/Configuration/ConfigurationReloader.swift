@@ -33,12 +33,16 @@ public struct ConfigurationReloader<C: Clock>: Service where C.Duration == Durat
 
     public func run() async throws {
         let initial = ConfigurationFiles.load(configPath: configPath).fingerprints
-        try await cancelWhenGracefulShutdown {
-            var known = initial
-            while !Task.isCancelled {
-                try await clock.sleep(until: clock.now.advanced(by: interval), tolerance: nil)
-                known = checkOnce(known: known)
+        do {
+            try await cancelWhenGracefulShutdown {
+                var known = initial
+                while !Task.isCancelled {
+                    try await clock.sleep(until: clock.now.advanced(by: interval), tolerance: nil)
+                    known = checkOnce(known: known)
+                }
             }
+        } catch is CancellationError {
+            // Graceful shutdown (or cancellation) ends the loop; that is a normal stop, not a failure.
         }
     }
 

@@ -66,14 +66,18 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     // MARK: Service
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let started = self.clock.now
-                let report = await self.tick(at: self.now())
-                for sink in self.sinks { await sink.publish(report) }
-                let interval = Duration.seconds(self.store.current.evaluationInterval)
-                try await self.clock.sleep(until: started.advanced(by: interval), tolerance: nil)
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let started = self.clock.now
+                    let report = await self.tick(at: self.now())
+                    for sink in self.sinks { await sink.publish(report) }
+                    let interval = Duration.seconds(self.store.current.evaluationInterval)
+                    try await self.clock.sleep(until: started.advanced(by: interval), tolerance: nil)
+                }
             }
+        } catch is CancellationError {
+            // Graceful shutdown (or cancellation) ends the loop; that is a normal stop, not a failure.
         }
     }
 
@@ -154,7 +158,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         do {
             history = try await dependencies.actuator.history(for: cluster)
             report.history = history
-            facts.rebalanceRunning = history.rebalances.contains { $0.isActive }
+            // The actuator's blocker also sees one of ours that failed "not ready" while EMQX may still rebalance.
+            let blocker = try await dependencies.actuator.blocker(for: cluster)
+            facts.rebalanceRunning = blocker != nil || history.rebalances.contains { $0.isActive }
         } catch {
             facts.rebalanceRunning = nil  // unknown: the engine blocks on it
             report.errors.append("cannot list the Rebalances of \(cluster): \(error)")

@@ -47,6 +47,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
 
     /// - Parameters:
     ///   - extraSinks: more consumers of cycle reports (the demo's display).
+    ///   - sourceOverride: builds the metric sources instead of the configuration (the demo points the scrape at the
+    ///     simulated nodes' loopback addresses).
     public init(
         configuration: AgentConfiguration,
         policies: [Policy],
@@ -57,7 +59,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         clock: C,
         now: @escaping @Sendable () -> Date,
         logger: Logger,
-        extraSinks: [any TickReportSink] = []
+        extraSinks: [any TickReportSink] = [],
+        sourceOverride: (@Sendable (ClusterSettings, ClusterReference) -> [any MetricSource])? = nil
     ) {
         self.store = ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: policies))
         self.kubernetes = kubernetes
@@ -148,7 +151,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         ] + extraSinks
         loop = EvaluationLoop(
             store: store,
-            dependencies: .init(kubernetes: kubernetes, actuator: self.actuator, makeSources: factory.sources(for:cluster:)),
+            dependencies: .init(kubernetes: kubernetes, actuator: self.actuator, makeSources: sourceOverride ?? factory.sources(for:cluster:)),
             sinks: sinks, clock: clock, now: now, logger: logger)
     }
 

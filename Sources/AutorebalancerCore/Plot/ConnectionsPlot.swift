@@ -142,3 +142,18 @@ public struct ConnectionsPlot: Sendable {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
+
+extension ConnectionsPlot {
+    /// A self-contained HTML page holding the SVG chart.
+    public func html() -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head><meta charset="utf-8"><title>\(Self.escape(title))</title></head>
+        <body style="font-family: sans-serif; margin: 24px;">
+        \(svg().replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", with: ""))</body>
+        </html>
+
+        """
+    }
+}

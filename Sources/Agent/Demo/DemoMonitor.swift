@@ -1,0 +1,151 @@
+import Act
+import AutorebalancerCore
+import Foundation
+import ServiceLifecycle
+import Simulation
+import Synchronization
+
+/// Watches the demo world every simulated second: samples the nodes, follows the Rebalance, tells the display, and
+/// ends the demo once the agent has judged its rebalance (or the scenario's time is up).
+final class DemoMonitor: Service, Sendable {
+    struct State {
+        var timeline: [(seconds: Double, nodes: [String: (connections: Int, sessions: Int)])] = []
+        var markers: [(seconds: Double, label: String, kind: String)] = []
+        var phase = "observing"
+        var lastPhase: String?
+        var seenDecisions = 0
+        var rebalancePhases: [String: String] = [:]
+        var createdSeconds: Double?
+        var completedSeconds: Double?
+        var finished = false
+        var outcome: String?
+        var nodeOrder: [String] = []
+    }
+
+    let cluster: SimulatedEMQXCluster
+    let api: SimulatedKubernetesAPI
+    let reference: ClusterReference
+    let recorder: DemoRecorder
+    let clock: SimulationClock
+    let plan: DemoScenario.Plan
+    let scenario: DemoScenario
+    let maxDuration: Duration
+    let progress: @Sendable (DemoRunner.Progress) -> Void
+    let state = Mutex(State())
+
+    init(
+        cluster: SimulatedEMQXCluster, api: SimulatedKubernetesAPI, reference: ClusterReference, recorder: DemoRecorder,
+        clock: SimulationClock, plan: DemoScenario.Plan, scenario: DemoScenario, maxDuration: Duration, progress: @escaping @Sendable (DemoRunner.Progress) -> Void
+    ) {
+        self.cluster = cluster
+        self.api = api
+        self.reference = reference
+        self.recorder = recorder
+        self.clock = clock
+        self.plan = plan
+        self.scenario = scenario
+        self.maxDuration = maxDuration
+        self.progress = progress
+    }
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var next = SimulationClock.Instant(offset: .zero)
+            while true {
+                try await self.clock.sleep(until: next, tolerance: nil)
+                let seconds = next.offset.seconds
+                if self.sample(at: seconds) { return }
+                if next.offset >= self.maxDuration { return }
+                next = next.advanced(by: .seconds(1))
+            }
+        }
+    }
+
+    /// One look at the world; `true` when the demo is over.
+    func sample(at seconds: Double) -> Bool {
+        let nodes = cluster.nodes.filter(\.isRunning).sorted { $0.ordinal < $1.ordinal }
+        let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
+            .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
+        let decisions = recorder.decisions
+        let leading = recorder.leadingEvaluation
+        var notes: [String] = []
+        var newDecisions: [DecisionRecord] = []
+        let (phase, done) = state.withLock { state -> (String, Bool) in
+            state.timeline.append((seconds, Dictionary(nodes.map { ($0.name, ($0.liveConnections, $0.sessions)) }, uniquingKeysWith: { a, _ in a })))
+            for node in nodes where !state.nodeOrder.contains(node.name) { state.nodeOrder.append(node.name) }
+            newDecisions = Array(decisions.dropFirst(state.seenDecisions))
+            state.seenDecisions = decisions.count
+            for decision in newDecisions {
+                state.markers.append((seconds, "\(decision.rule): \(decision.action.rawValue)", decision.action.rawValue))
+            }
+            for rebalance in ours {
+                let name = rebalance.metadata.name ?? ""
+                let phase = rebalance.status?.phase ?? "created"
+                if state.rebalancePhases[name] != phase {
+                    state.rebalancePhases[name] = phase
+                    notes.append("Rebalance \(name): \(phase)")
+                    state.markers.append((seconds, "\(name): \(phase)", "phase"))
+                }
+                if state.createdSeconds == nil, let created = KubernetesTime.parse(rebalance.metadata.creationTimestamp) {
+                    state.createdSeconds = created.timeIntervalSince(clock.startDate)
+                }
+                if let completed = KubernetesTime.parse(rebalance.status?.completedTime) {
+                    state.completedSeconds = completed.timeIntervalSince(clock.startDate)
+                }
+                if let outcome = rebalance.metadata.annotations?[RebalanceMetadata.outcomeKey] {
+                    if state.outcome != outcome { notes.append("outcome judged from metrics: \(outcome)") }
+                    state.outcome = outcome
+                }
+            }
+            let latest = ours.last
+            let phase: String
+            switch (latest?.status?.phaseValue, state.outcome) {
+            case (_, .some(let outcome)): phase = "done (\(outcome))"
+            case (.completed?, nil): phase = "completed, judging"
+            case (.failed?, nil): phase = "failed"
+            case (.processing?, _): phase = "evicting"
+            case (nil, _) where latest != nil: phase = "Rebalance created"
+            default:
+                if let leading, leading.phase == .pending {
+                    phase = "pending" + (leading.forRemaining.map { " (\(DurationText.format($0)) left on for)" } ?? "")
+                } else {
+                    phase = "observing"
+                }
+            }
+            state.phase = phase
+            let done = plan.expectsRebalance && state.outcome != nil
+            state.finished = done
+            return (phase, done)
+        }
+        for decision in newDecisions { progress(.decision(seconds: seconds, decision)) }
+        for note in notes { progress(.note(seconds: seconds, note)) }
+        progress(.sample(seconds: seconds, phase: phase, nodes: nodes.map { ($0.name, $0.liveConnections, $0.sessions) }))
+        return done
+    }
+
+    /// The summary once the demo is over.
+    func result(startDate: Date, decisions: [DecisionRecord]) throws -> DemoRunner.Result {
+        let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
+            .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
+        return state.withLock { state in
+            // "Before" is what the agent acted on (at the Rebalance's creation), or the onset when nothing was created.
+            let beforeAt = state.createdSeconds ?? plan.onset.seconds + 1
+            let before = state.timeline.last { $0.seconds <= beforeAt } ?? state.timeline.first
+            let after = state.timeline.last
+            func counts(_ entry: (seconds: Double, nodes: [String: (connections: Int, sessions: Int)])?) -> [String: DemoSummary.Counts] {
+                (entry?.nodes ?? [:]).mapValues { DemoSummary.Counts(connections: $0.connections, sessions: $0.sessions) }
+            }
+            let summary = DemoSummary(
+                scenario: scenario.rawValue,
+                before: counts(before), after: counts(after),
+                rebalances: ours.map { DemoSummary.CreatedRebalance(name: $0.metadata.name ?? "", phase: $0.status?.phase, spec: $0.spec) },
+                times: .init(onsetSeconds: plan.onset.seconds, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
+                decisions: decisions, outcome: state.outcome)
+            let met = plan.expectsRebalance ? state.outcome != nil : ours.isEmpty
+            return DemoRunner.Result(
+                summary: summary,
+                timeline: state.timeline.map { ($0.seconds, $0.nodes.mapValues(\.connections)) },
+                markers: state.markers, startDate: startDate, nodeOrder: state.nodeOrder, expectationMet: met)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import AutorebalancerCore
+import Foundation
+import Synchronization
+
+/// Keeps what the agent decided during the demo, for the display and the summary.
+final class DemoRecorder: TickReportSink {
+    struct State {
+        var decisions: [DecisionRecord] = []
+        /// The newest evaluation of each rule.
+        var latest: [String: RuleEvaluation] = [:]
+    }
+
+    let state = Mutex(State())
+
+    func publish(_ report: TickReport) async {
+        state.withLock { state in
+            for cluster in report.clusters {
+                state.decisions += cluster.decisions
+                for evaluation in cluster.evaluations { state.latest[evaluation.rule] = evaluation }
+            }
+        }
+    }
+
+    var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
+
+    /// The most advanced rule: one that acted, else one pending (with its `for` countdown), else nil.
+    var leadingEvaluation: RuleEvaluation? {
+        state.withLock { state in
+            let evaluations = state.latest.values.sorted { $0.rule < $1.rule }
+            return evaluations.first { $0.decision != nil } ?? evaluations.first { $0.phase == .pending }
+                ?? evaluations.first { $0.phase == .firing }
+        }
+    }
+}

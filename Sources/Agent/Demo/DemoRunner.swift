@@ -1,0 +1,196 @@
+import Act
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import Kubernetes
+import Logging
+import Observe
+import ServiceLifecycle
+import Simulation
+import Synchronization
+
+/// `emqx-autorebalancer demo`: a simulated EMQX cluster and a simulated Kubernetes API with the EMQX Operator on
+/// loopback, and the real agent (the same loop, sources, actuator and leader election as `run`) driving them over
+/// HTTP, on simulated time that runs faster than wall time.
+public struct DemoRunner: Sendable {
+    public struct Options: Sendable {
+        public var scenario: DemoScenario
+        /// Simulated seconds per wall second.
+        public var speed: Double
+        public var seed: UInt64
+        /// The policy the agent runs (YAML text) and the name it is reported under.
+        public var policyText: String
+        public var policyFile: String
+        /// Stop after this much simulated time at the latest (default: the scenario's).
+        public var maxDuration: Duration?
+        /// Time after `Completed` before the agent judges the outcome.
+        public var settleTime: TimeInterval
+
+        public init(
+            scenario: DemoScenario = .scaleOut, speed: Double = 10, seed: UInt64 = 1, policyText: String = DemoPolicy.text,
+            policyFile: String = DemoPolicy.file, maxDuration: Duration? = nil, settleTime: TimeInterval = 10
+        ) {
+            self.scenario = scenario
+            self.speed = speed
+            self.seed = seed
+            self.policyText = policyText
+            self.policyFile = policyFile
+            self.maxDuration = maxDuration
+            self.settleTime = settleTime
+        }
+    }
+
+    /// What the display is told, as it happens.
+    public enum Progress: Sendable {
+        /// Every simulated second: elapsed seconds, phase, per-node (name, live connections, sessions).
+        case sample(seconds: Double, phase: String, nodes: [(name: String, connections: Int, sessions: Int)])
+        /// The agent decided something.
+        case decision(seconds: Double, DecisionRecord)
+        /// A line of narration (scenario events, Rebalance phase changes).
+        case note(seconds: Double, String)
+    }
+
+    /// What the demo produced.
+    public struct Result: Sendable {
+        public var summary: DemoSummary
+        public var timeline: [(seconds: Double, nodes: [String: Int])]
+        public var markers: [(seconds: Double, label: String, kind: String)]
+        public var startDate: Date
+        public var nodeOrder: [String]
+        /// `true` when the scenario's expectation was met (a rebalance judged, or none for flapping).
+        public var expectationMet: Bool
+    }
+
+    public struct DemoError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public let options: Options
+    public let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The date the simulation starts at: the scale-out happens at 10:22:00 UTC.
+    public static let startDate = Date(timeIntervalSince1970: 1_795_170_115)  // 2026-11-20T10:21:55Z
+
+    public func run(progress: @escaping @Sendable (Progress) -> Void) async throws -> Result {
+        let loaded = PolicyLoader.load(text: options.policyText, file: options.policyFile)
+        guard let policy = loaded.policy else {
+            throw DemoError(description: "the demo policy is invalid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
+        }
+        let plan = options.scenario.plan(seed: options.seed)
+        let clock = SimulationClock(speed: options.speed, startDate: Self.startDate)
+        let quiet = Logger(label: "simulation", factory: { _ in SwiftLogNoOpLogHandler() })
+
+        // The simulated world: EMQX nodes, the Kubernetes API and the operator, all on loopback.
+        let emqx = SimulatedEMQXCluster(configuration: plan.cluster, logger: quiet)
+        let api = SimulatedKubernetesAPI(configuration: .init(now: { clock.date }), logger: quiet)
+        let credentials = plan.cluster.credentials
+        api.addEMQX(EMQXBinding(
+            kind: plan.cluster.kind == .emqx ? .emqx : .emqxEnterprise, namespace: plan.cluster.namespace, name: plan.cluster.name,
+            endpoints: [], username: credentials.key, password: credentials.secret))
+        api.setEMQXEndpointProvider(namespace: plan.cluster.namespace, name: plan.cluster.name) { emqx.endpoints }
+        let simulatedOperator = SimulatedEMQXOperator(api: api, clock: clock, logger: quiet)
+        let director = DemoDirector(cluster: emqx, events: plan.events, clock: clock, progress: progress)
+        let world = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: emqx), .init(service: EMQXClusterDriver(cluster: emqx, clock: clock)), .init(service: api),
+                .init(service: simulatedOperator), .init(service: director),
+            ],
+            logger: quiet))
+
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await world.run() }
+            defer { group.cancelAll() }
+            let baseURL = try await api.baseURL()
+            try await emqx.waitUntilServing(timeout: .seconds(10))
+
+            // The real agent, configured as a user would, reaching the world over HTTP.
+            let reference = ClusterReference(namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind)
+            let configuration = AgentConfiguration(
+                listen: ListenAddress(host: "127.0.0.1", port: 0),
+                // Simulated time runs fast: longer Lease timings keep wall-clock hiccups from costing the Lease.
+                leaderElection: LeaderElectionSettings(
+                    enabled: true, leaseNamespace: plan.cluster.namespace, leaseDuration: 150, renewDeadline: 100, retryPeriod: 10),
+                clusters: [ClusterSettings(target: .named(reference), sources: [.emqx(EMQXScrapeSettings())])],
+                rebalances: RebalanceSettings(keepFinished: 5, settleTime: options.settleTime, stuckAfter: 600))
+            let kubernetes = try HTTPKubernetesClient(
+                configuration: KubernetesClientConfiguration(
+                    server: baseURL.absoluteString, namespace: plan.cluster.namespace,
+                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), origin: "simulated API \(baseURL)"),
+                logger: logger)
+            let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+            let recorder = DemoRecorder()
+            let assembly = AgentAssembly(
+                configuration: configuration, policies: [policy], kubernetes: kubernetes,
+                kubernetesNamespace: plan.cluster.namespace, httpClient: httpClient,
+                options: .init(hostname: "demo", environment: [:]),
+                clock: clock, now: { clock.date }, logger: logger, extraSinks: [recorder],
+                sourceOverride: { _, _ in
+                    // The simulated nodes' addresses play the part of the pods' DNS names.
+                    let targets = emqx.endpoints.mapValues(\.absoluteString)
+                    return [(try? EMQXScrapeSource(configuration: .init(targets: targets), httpClient: httpClient, now: { clock.date }))
+                        .map { $0 as any MetricSource } ?? FailingSource(kind: "emqx", message: "cannot build the scrape source")]
+                })
+            let monitor = DemoMonitor(
+                cluster: emqx, api: api, reference: reference, recorder: recorder, clock: clock, plan: plan, scenario: options.scenario,
+                maxDuration: options.maxDuration ?? plan.observeFor, progress: progress)
+            let agent = ServiceGroup(configuration: .init(
+                services: assembly.services(listen: configuration.listen, configPath: nil, reloadClock: clock)
+                    + [.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: logger))
+            var agentError: (any Error)?
+            do {
+                try await agent.run()
+            } catch {
+                agentError = error
+            }
+            await assembly.elector?.release()
+            try? await httpClient.shutdown()
+            try? await kubernetes.shutdown()
+            await world.triggerGracefulShutdown()
+            try? await group.next()
+            if let agentError { throw DemoError(description: "the agent stopped: \(agentError)") }
+            return try monitor.result(startDate: Self.startDate, decisions: recorder.decisions)
+        }
+    }
+}
+
+/// Applies the scenario's events at their simulated times.
+struct DemoDirector: Service {
+    let cluster: SimulatedEMQXCluster
+    let events: [DemoScenario.TimedEvent]
+    let clock: SimulationClock
+    let progress: @Sendable (DemoRunner.Progress) -> Void
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            for timed in events.sorted(by: { $0.at < $1.at }) {
+                try await clock.sleep(until: SimulationClock.Instant(offset: timed.at), tolerance: nil)
+                do {
+                    try cluster.apply(timed.event)
+                    progress(.note(seconds: timed.at.seconds, DemoDirector.describe(timed.event)))
+                } catch {
+                    progress(.note(seconds: timed.at.seconds, "scenario event failed: \(error)"))
+                }
+            }
+            try await Task.sleep(for: .seconds(86_400))
+        }
+    }
+
+    static func describe(_ event: EMQXScenarioEvent) -> String {
+        switch event {
+        case .scaleOut(let count, _): "scale-out: \(count) node(s) join with 0 connections"
+        case .scaleIn(let count, _): "scale-in: \(count) node(s) leave"
+        case .restart(let node, _): "\(ConnectionsPlot.shortName(node)) restarts: its clients reconnect to the others"
+        case .stop(let node): "\(ConnectionsPlot.shortName(node)) stops"
+        case .start(let node): "\(ConnectionsPlot.shortName(node)) starts"
+        case .connect(let clients): "\(clients) new clients connect"
+        case .organicSkew(let node, let rate, let duration): "clients drift to \(ConnectionsPlot.shortName(node)) (\(rate)/s for \(DurationText.format(duration.seconds)))"
+        case .churn(let rate, let duration, _, _): "client churn \(rate)/s for \(DurationText.format(duration.seconds))"
+        }
+    }
+}

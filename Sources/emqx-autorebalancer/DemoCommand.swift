@@ -1,0 +1,194 @@
+import Agent
+import ArgumentParser
+import AutorebalancerCore
+import Foundation
+import Logging
+import Synchronization
+
+/// `demo`: the seed scenario (or another) end to end on loopback, with the real agent.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the real agent against a simulated EMQX cluster and Kubernetes API (with the EMQX Operator) on loopback.",
+        discussion: """
+            The default reproduces the seed case: an EMQX Enterprise 4.4 cluster default/emqx-ee whose nodes hold 3333, \
+            3333 and 3334 connections when a fourth node joins empty. Simulated time runs --speed times faster than wall \
+            time. Exit code 0 when the scenario ended as expected (a rebalance created, completed and judged; none for \
+            flapping), 1 otherwise.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text
+        case json
+    }
+
+    @Option(help: "Scenario: \(DemoScenario.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var scenario: DemoScenario = .scaleOut
+
+    @Option(help: "Simulated seconds per wall second.")
+    var speed: Double = 10
+
+    @Option(help: "Seed of the simulation's random choices.")
+    var seed: UInt64 = 1
+
+    @Option(help: "A policy file to run instead of the built-in demo policy (e.g. rules/default.yaml).")
+    var policy: String?
+
+    @Option(help: "Output: text (live bars and a before/after table) or json (one JSON object per line, the summary last).")
+    var format: Format = .text
+
+    @Option(help: "Write a chart of per-node connections with the decisions marked (.svg, or .html for a page).")
+    var plot: String?
+
+    @Option(help: "Stop after this many simulated seconds at the latest (default: the scenario's).")
+    var maxSeconds: Int?
+
+    @Flag(help: "Show the agent's own log lines (on standard error).")
+    var verbose = false
+
+    func validate() throws {
+        guard speed > 0, speed <= 1000 else { throw ValidationError("--speed must be between 0 and 1000") }
+    }
+
+    func run() async throws {
+        var options = DemoRunner.Options(scenario: scenario, speed: speed, seed: seed)
+        if let policy {
+            guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else {
+                throw ValidationError("cannot read the policy file \(policy)")
+            }
+            options.policyText = text
+            options.policyFile = policy
+        }
+        if let maxSeconds { options.maxDuration = .seconds(maxSeconds) }
+        let level: Logger.Level = verbose ? .info : .critical
+        let logger = Logger(label: "emqx-autorebalancer") { label in AgentLogHandler(label: label, format: .text, level: level) }
+        let display = DemoDisplay(json: format == .json)
+        if format == .text {
+            print("""
+                emqx-autorebalancer demo: scenario \(scenario.rawValue), simulated time \(BalanceEvaluation.format(speed))× wall time
+                A simulated EMQX Enterprise cluster default/emqx-ee and a simulated Kubernetes API with the EMQX Operator run on
+                loopback; the real agent (policy \(options.policyFile)) watches them over HTTP.
+
+                """)
+        }
+        let result: DemoRunner.Result
+        do {
+            result = try await DemoRunner(options: options, logger: logger).run { display.show($0) }
+        } catch {
+            FileHandle.standardError.write(Data("demo failed: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        display.finish(result)
+        if let plot { try writePlot(result, to: plot) }
+        if !result.expectationMet {
+            FileHandle.standardError.write(Data((scenario == .flapping
+                ? "unexpected: a Rebalance was created although the imbalance never lasted the rule's for\n"
+                : "unexpected: no rebalance was created, completed and judged within the demo's time\n").utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    func writePlot(_ result: DemoRunner.Result, to path: String) throws {
+        let series = result.nodeOrder.map { node in
+            ConnectionsPlot.Series(node: node, points: result.timeline.map { entry in
+                (result.startDate.addingTimeInterval(entry.seconds), entry.nodes[node].map(Double.init))
+            })
+        }
+        let markers = result.markers.map {
+            ConnectionsPlot.Marker(time: result.startDate.addingTimeInterval($0.seconds), label: $0.label, kind: $0.kind)
+        }
+        let plot = ConnectionsPlot(title: "emqx-autorebalancer demo: \(scenario.rawValue) (default/emqx-ee)", series: series, markers: markers)
+        let document = path.hasSuffix(".html") ? plot.html() : plot.svg()
+        do {
+            try document.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write the plot to \(path): \(error.localizedDescription)")
+        }
+        if format == .text { print("plot written to \(path)") }
+    }
+}
+
+extension DemoScenario: ExpressibleByArgument {}
+
+/// Renders the demo's progress: bars whenever the phase changes (and every 15 simulated seconds), narration, and the
+/// final table; or JSON lines.
+final class DemoDisplay: Sendable {
+    let json: Bool
+    let state = Mutex<(phase: String, lastBars: Double, scale: Double)>(("", -100, 0))
+
+    init(json: Bool) { self.json = json }
+
+    func show(_ progress: DemoRunner.Progress) {
+        switch progress {
+        case .note(let seconds, let text):
+            emit(json: ["seconds": seconds, "note": text], text: "[\(stamp(seconds))] \(text)")
+        case .decision(let seconds, let record):
+            if json {
+                print(#"{"seconds":\#(BalanceEvaluation.format(seconds)),"decision":\#(record.jsonLine())}"#)
+            } else {
+                print("[\(stamp(seconds))] decision: rule \(record.rule) (\(record.trigger.rawValue)) -> \(record.action.rawValue): \(record.formula)")
+            }
+        case .sample(let seconds, let phase, let nodes):
+            let (changed, due, scale) = state.withLock { state -> (Bool, Bool, Double) in
+                let changed = state.phase != phase
+                let due = seconds - state.lastBars >= 15
+                state.scale = max(state.scale, Double(nodes.map(\.connections).max() ?? 0))
+                if changed || due {
+                    state.phase = phase
+                    state.lastBars = seconds
+                }
+                return (changed, due, state.scale)
+            }
+            guard changed || due else { return }
+            if json {
+                let counts = Dictionary(nodes.map { ($0.name, ["connections": $0.connections, "sessions": $0.sessions]) }, uniquingKeysWith: { a, _ in a })
+                emit(json: ["seconds": seconds, "phase": phase, "nodes": counts], text: "")
+            } else {
+                print("[\(stamp(seconds))] phase: \(phase)")
+                for line in NodeCountsTable.bars(nodes.map { ($0.name, Double($0.connections), Double($0.sessions)) }, scale: scale) {
+                    print("        \(line)")
+                }
+            }
+        }
+    }
+
+    func finish(_ result: DemoRunner.Result) {
+        if json {
+            print(result.summary.jsonLine())
+            return
+        }
+        let summary = result.summary
+        func counts(_ map: [String: DemoSummary.Counts]) -> [String: (connections: Double?, sessions: Double?)] {
+            map.mapValues { (Double($0.connections), Double($0.sessions)) }
+        }
+        print("")
+        for line in NodeCountsTable.beforeAfter(nodes: result.nodeOrder, before: counts(summary.before), after: counts(summary.after)) {
+            print(line)
+        }
+        print("")
+        for rebalance in summary.rebalances {
+            let strategy = rebalance.spec.rebalanceStrategy
+            print("Rebalance \(rebalance.name): \(rebalance.phase ?? "not started") (instanceKind \(rebalance.spec.instanceKind), connEvictRate \(strategy.connEvictRate), relConnThreshold \(strategy.relConnThreshold ?? "1.1"))")
+        }
+        if summary.rebalances.isEmpty { print("No Rebalance was created.") }
+        let times = summary.times
+        print("times (simulated): onset \(stamp(times.onsetSeconds)), Rebalance created \(stamp(times.createdSeconds)), completed \(stamp(times.completedSeconds))")
+        if let outcome = summary.outcome { print("outcome judged by the agent from metrics: \(outcome)") }
+    }
+
+    func stamp(_ seconds: Double?) -> String {
+        guard let seconds else { return "-" }
+        return String(repeating: " ", count: max(0, 4 - String(Int(seconds)).count)) + "\(Int(seconds))s"
+    }
+
+    func emit(json object: [String: Any], text: String) {
+        if json {
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+        } else {
+            print(text)
+        }
+    }
+}
