@@ -5,6 +5,6 @@ struct EmqxAutorebalancer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emqx-autorebalancer",
         abstract: "Keeps EMQX clusters on Kubernetes balanced by creating Rebalance resources when policy rules fire.",
-        subcommands: [CheckCommand.self, TestCommand.self]
+        subcommands: [CheckCommand.self, TestCommand.self, BacktestCommand.self]
     )
 }
