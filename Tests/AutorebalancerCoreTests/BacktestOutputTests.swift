@@ -52,7 +52,7 @@ struct BacktestOutputTests {
         #expect(BacktestOutput.jsonSummary(report) == #"{"summary":{"steps":240,"decisions":{"scale-out":1},"blocked":{"cooldown":40,"missing-data":12}}}"#)
         var skipped = report
         skipped.sessionsSkipped = true
-        #expect(BacktestOutput.jsonSummary(skipped).hasSuffix(#","note":"no session data (--sessions not given): session thresholds skipped (no rule of the policy watches sessions)"}}"#))
+        #expect(BacktestOutput.jsonSummary(skipped).hasSuffix(#","note":"no session data: session thresholds skipped (no rule of the policy watches sessions)"}}"#))
         #expect(BacktestOutput.textSummary(report) == "summary: 240 steps (2026-11-20T10:00:00Z .. 2026-11-20T11:59:30Z); decisions: scale-out 1; held back: cooldown 40, missing-data 12")
     }
 

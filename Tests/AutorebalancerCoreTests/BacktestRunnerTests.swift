@@ -108,6 +108,14 @@ struct BacktestRunnerTests {
         #expect(object["summary"]?["note"] as? String == note)
     }
 
+    @Test func aClusterTooSmallToMatterIsNotHeldBack() throws {
+        // 300 connections in all, below the rule's minConnections of 1000: the condition does not hold.
+        let data = F.matrix(nodes: 3, steps: 10) { node, _ in node == 2 ? 0 : 150 }
+        let report = try F.run(F.policy([F.rule("skew", .skew, forDuration: 0)]), connections: data)
+        #expect(report.decisions.isEmpty)
+        #expect(report.blocked.isEmpty)
+    }
+
     @Test func aGridStepSamplesTheLatestValueWithinTheLookback() throws {
         let data = F.matrix(nodes: 2, steps: 5) { node, i in Double(1000 * (node + 1) + i) }
         let report = try F.run(F.policy([F.rule("skew", .skew)]), connections: data, step: 45)

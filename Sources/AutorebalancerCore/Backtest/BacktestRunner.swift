@@ -46,7 +46,7 @@ public enum BacktestRunner {
         public var end: Date?
         /// Rebalance and alert decisions, in time order.
         public var decisions: [DecisionRecord]
-        /// Held-back evaluations (a gate, missing data or `for` stopped a rule), in time order.
+        /// Held-back evaluations (missing or stale data, a pending `for` or a closed gate stopped a rule), in time order.
         public var blocked: [DecisionRecord]
         /// `true` when no session series were given, so session thresholds were skipped.
         public var sessionsSkipped: Bool
@@ -72,7 +72,7 @@ public enum BacktestRunner {
         /// The one-line note about skipped session thresholds, `nil` when sessions were given.
         public var sessionsNote: String? {
             guard sessionsSkipped else { return nil }
-            var text = "no session data (--sessions not given): session thresholds skipped"
+            var text = "no session data: session thresholds skipped"
             if rulesWithoutSessions.isEmpty && rulesNotEvaluated.isEmpty {
                 text += " (no rule of the policy watches sessions)"
             }
@@ -86,8 +86,10 @@ public enum BacktestRunner {
         }
     }
 
-    /// Reasons that mean "nothing to do" rather than "held back".
-    static let quietReasons: Set<BlockReason> = [.balanced, .notTriggered]
+    /// Reasons that mean "the rule's condition does not hold, nothing to do" rather than "held back": the trigger did
+    /// not happen, the cluster is too small to matter, or it is balanced. Missing data, `for` and the gates are
+    /// held-back steps.
+    static let quietReasons: Set<BlockReason> = [.balanced, .notTriggered, .belowMinimumConnections, .belowMinimumNodes]
 
     /// Replays `connections` (and `sessions`, when given) through `policy`.
     /// - Parameter progress: called after every step with (steps done, steps in all); for progress lines on long runs.
