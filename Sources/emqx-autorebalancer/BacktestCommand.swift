@@ -23,25 +23,25 @@ struct BacktestCommand: AsyncParsableCommand {
     }
 
     // Optional to the parser so that a missing policy is reported like every other usage problem (exit 2).
-    @Option(help: "The policy file (kind: Policy). Required.")
+    @Option(help: ArgumentHelp("The policy file (kind: Policy). Required.", valueName: "file"))
     var policy: String?
 
-    @Option(help: "A saved /api/v1/query_range answer of live connections, one series per node.")
+    @Option(help: ArgumentHelp("A saved /api/v1/query_range answer of live connections, one series per node.", valueName: "file.json"))
     var connections: String?
 
-    @Option(help: "A saved /api/v1/query_range answer of sessions, same nodes (optional: without it, session thresholds are skipped).")
+    @Option(help: ArgumentHelp("A saved /api/v1/query_range answer of sessions, same nodes (optional: without it, session thresholds are skipped).", valueName: "file.json"))
     var sessions: String?
 
-    @Option(help: "The label naming the node (default: node, else pod, else instance).")
+    @Option(help: ArgumentHelp("The label naming the node (default: node, else pod, else instance).", valueName: "label"))
     var nodeLabel: String?
 
-    @Option(help: "The cluster as NAMESPACE/NAME (default: from the series' namespace and cluster labels, or the --config's only cluster).")
+    @Option(help: ArgumentHelp("The cluster as NAMESPACE/NAME (default: the --config's only cluster, else the series' namespace and cluster labels, else default/emqx).", valueName: "ns/name"))
     var cluster: String?
 
-    @Option(help: "Evaluation step, e.g. 30s (default: every timestamp of the input; with --prometheus, the query step).")
+    @Option(help: ArgumentHelp("Evaluation step, e.g. 30s (default: every timestamp of the input). With --prometheus, also the query resolution (required).", valueName: "duration"))
     var step: String?
 
-    @Option(help: "How long a sample stays usable after its time, like Prometheus's lookback.")
+    @Option(help: ArgumentHelp("How long a sample stays usable after its time, like Prometheus's lookback.", valueName: "duration"))
     var lookback: String = "5m"
 
     @Option(help: "Output format: text or json (one decision record per line, then one summary line).")
@@ -50,19 +50,19 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(help: "Also show the steps where a rule was held back (action blocked, with the reason).")
     var explain = false
 
-    @Option(help: "Write a chart of per-node connections with the decisions marked: FILE.svg, or FILE.html for a page.")
+    @Option(help: ArgumentHelp("Write a chart of per-node connections with the decisions marked: FILE.svg, or FILE.html for a page.", valueName: "file"))
     var plot: String?
 
-    @Option(help: "Fetch the history live from this Prometheus server instead of --connections/--sessions.")
+    @Option(help: ArgumentHelp("Fetch the history live from this Prometheus server instead of --connections/--sessions.", valueName: "url"))
     var prometheus: String?
 
-    @Option(help: "With --prometheus: start time (RFC 3339, Unix seconds, or now-DURATION such as now-6h).")
+    @Option(help: ArgumentHelp("With --prometheus: start time (RFC 3339, Unix seconds, or now-DURATION such as now-6h).", valueName: "time"))
     var start: String?
 
-    @Option(help: "With --prometheus: end time (RFC 3339, Unix seconds, now, or now-DURATION; default now).")
+    @Option(help: ArgumentHelp("With --prometheus: end time (RFC 3339, Unix seconds, now, or now-DURATION; default now).", valueName: "time"))
     var end: String?
 
-    @Option(help: "With --prometheus: the agent configuration whose Prometheus source (URL, selector, queries, auth) to use.")
+    @Option(help: ArgumentHelp("Fetch live using the Prometheus source (URL, selector, node label, queries, auth, TLS) of this agent configuration's cluster.", valueName: "agent.yaml"))
     var config: String?
 
     func run() async throws {
