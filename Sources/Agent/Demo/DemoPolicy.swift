@@ -5,7 +5,7 @@ public enum DemoPolicy {
     public static let text = #"""
 # yaml-language-server: $schema=../schema/policy.schema.json
 # The demo's policy: the seed scenario's strategy, with detection thresholds that fire on 3333/3333/3334/0
-# within about 30 s of simulated time.
+# within about 30 s of simulated time; a restarted node likewise.
 apiVersion: autorebalancer.emqx.io/v1alpha1
 kind: Policy
 metadata:
@@ -34,6 +34,17 @@ spec:
         absSessThreshold: 100
         relConnThreshold: "1.1"
         relSessThreshold: "1.1"
+    - name: restart
+      description: A node restarted, lost its clients to the others and came back empty.
+      trigger: {type: restart, window: 10m}
+      imbalance:
+        connections: {abs: 200, rel: 1.2}
+        sessions: {abs: 200, rel: 1.2}
+      for: 20s
+      cooldown: 5m
+      minConnections: 100
+      priority: 10
+      rebalanceStrategy: *seed
     - name: skew
       description: Any lasting imbalance (the demo agent may start after the node joined).
       trigger: skew

@@ -9,8 +9,8 @@ public enum DemoScenario: String, Sendable, CaseIterable {
     case restart
     /// Four balanced nodes; from 5 s clients drift to one node (cached DNS, sticky clients) until it is overloaded.
     case skew
-    /// Four balanced nodes; clients drift to one node and back every 20 s: the imbalance never lasts the rule's `for`,
-    /// so nothing is created.
+    /// Four balanced nodes; clients drift to one node, then churn spreads them out again, every 20 s: the imbalance
+    /// never lasts the rule's `for`, so nothing is created.
     case flapping
 
     /// One scheduled event, at a simulated offset from the start.
@@ -58,15 +58,13 @@ public enum DemoScenario: String, Sendable, CaseIterable {
                 events: [TimedEvent(at: .seconds(5), event: .organicSkew(node: Self.node(0), clientsPerSecond: 40, duration: .seconds(45)))],
                 onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
         case .flapping:
-            // 60 clients/s drift to node 0 for 10 s, then 20/s to each other node for 10 s, and again: the imbalance
-            // holds for a few seconds at a time, never for the demo policy's 20 s `for`.
+            // Every 20 s: 50 clients/s drift to node 0 for 10 s, then heavy client churn for 10 s spreads them out
+            // again through the load balancer. The imbalance holds about 15 s at a time, never the policy's 20 s `for`.
             var events: [TimedEvent] = []
             for cycle in 0..<6 {
                 let start = 5 + cycle * 20
-                events.append(TimedEvent(at: .seconds(start), event: .organicSkew(node: Self.node(0), clientsPerSecond: 60, duration: .seconds(10))))
-                for other in 1...3 {
-                    events.append(TimedEvent(at: .seconds(start + 10), event: .organicSkew(node: Self.node(other), clientsPerSecond: 20, duration: .seconds(10))))
-                }
+                events.append(TimedEvent(at: .seconds(start), event: .organicSkew(node: Self.node(0), clientsPerSecond: 50, duration: .seconds(10))))
+                events.append(TimedEvent(at: .seconds(start + 10), event: .churn(clientsPerSecond: 1000, duration: .seconds(10))))
             }
             return Plan(
                 cluster: cluster([2500, 2500, 2500, 2500]), events: events,

@@ -73,12 +73,15 @@ public enum PolicyEngine {
         // MARK: Node memory (scale-out and restart detection)
         let nearZero = policy.rules.filter { $0.trigger == .restart }.map(\.nearZeroConnections).min() ?? Rule.Defaults.nearZeroConnections
         var memory: [String: NodeMemory] = [:]
+        // Nodes seen before the cluster's node list first became known (an agent started beside an empty status) are
+        // the cluster as it is, not nodes joining it.
+        let knewNodes = !state.nodes.isEmpty
         for name in expected {
             var m = state.nodes[name] ?? NodeMemory()
             let isNew = state.nodes[name] == nil
             let node = fresh.contains(name) ? snapshot.node(named: name) : nil
             if isNew {
-                if !restarted { m.joinedAt = now }
+                if !restarted, knewNodes { m.joinedAt = now }
                 if restarted, let uptime = node?.uptimeSeconds {
                     // Fresh engine: an uptime is the only way to know the node (re)started recently.
                     m.restartedAt = now.addingTimeInterval(-uptime)
@@ -106,6 +109,15 @@ public enum PolicyEngine {
                 m.vanished = true
             }
             memory[name] = m
+        }
+        // A node that left the set (stopped, restarting) is remembered for a while, so its return reads as a restart or
+        // rejoin rather than as a new node joining.
+        let keepDeparted = max(3600, policy.rules.map(\.triggerWindow).max() ?? 0)
+        for (name, old) in state.nodes where memory[name] == nil {
+            guard let lastSeen = old.lastSeenAt, now.timeIntervalSince(lastSeen) <= keepDeparted else { continue }
+            var departed = old
+            departed.vanished = true
+            memory[name] = departed
         }
         state.nodes = memory
 
