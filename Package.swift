@@ -121,10 +121,20 @@ let package = Package(
             name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
             swiftSettings: sharedSettings),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore"], swiftSettings: sharedSettings),
-        .testTarget(name: "ObserveTests", dependencies: ["Observe", "Simulation"], swiftSettings: sharedSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(name: "ObserveTests", dependencies: ["Observe", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation"], swiftSettings: sharedSettings),
         .testTarget(name: "ActTests", dependencies: ["Act", "Kubernetes", "Simulation"], swiftSettings: sharedSettings),
-        .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: sharedSettings),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: sharedSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Simulation"], swiftSettings: sharedSettings),
     ]
 )

@@ -1,3 +1,4 @@
+import TestSupport
 import AutorebalancerCore
 import Foundation
 import Testing

@@ -3,8 +3,11 @@ import Hummingbird
 import Logging
 import NIOCore
 
+/// Helpers shared by the test targets that talk HTTP on loopback.
+
 /// Runs a Hummingbird router on 127.0.0.1 on an ephemeral port for the duration of `body`, then stops it.
-func withLoopbackServer<T: Sendable>(
+@discardableResult
+public func withLoopbackServer<T: Sendable>(
     _ router: Router<BasicRequestContext>,
     _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
@@ -34,8 +37,8 @@ func withLoopbackServer<T: Sendable>(
 }
 
 /// Locates ../shared/fixtures relative to the package root (absent in a user's clone).
-enum Fixtures {
-    static let root: URL? = {
+public enum Fixtures {
+    public static let root: URL? = {
         var url = URL(fileURLWithPath: #filePath)
         while url.path != "/" {
             url.deleteLastPathComponent()
@@ -47,17 +50,17 @@ enum Fixtures {
         return nil
     }()
 
-    static var available: Bool { root != nil }
+    public static var available: Bool { root != nil }
 
-    static func data(_ path: String) throws -> Data {
+    public static func data(_ path: String) throws -> Data {
         guard let root else { throw CocoaError(.fileNoSuchFile) }
         return try Data(contentsOf: root.appendingPathComponent(path))
     }
 }
 
 /// Finds an executable via an environment variable or PATH.
-enum Executables {
-    static func find(env: String, names: [String]) -> String? {
+public enum Executables {
+    public static func find(env: String, names: [String]) -> String? {
         if let path = ProcessInfo.processInfo.environment[env], FileManager.default.isExecutableFile(atPath: path) { return path }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") {
@@ -69,6 +72,6 @@ enum Executables {
         return nil
     }
 
-    static let promtool = find(env: "PROMTOOL", names: ["promtool"])
-    static let alertmanager = find(env: "ALERTMANAGER_BIN", names: ["prometheus-alertmanager", "alertmanager"])
+    public static let promtool = find(env: "PROMTOOL", names: ["promtool"])
+    public static let alertmanager = find(env: "ALERTMANAGER_BIN", names: ["prometheus-alertmanager", "alertmanager"])
 }
