@@ -202,7 +202,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             }
         }
         do {
-            let inputs = FollowInputs(now: now, clusterReady: facts.ready, counts: Self.counts(snapshot))
+            let inputs = FollowInputs(now: now, clusterReady: facts.ready, counts: snapshot.completeCounts)
             report.follow = try await dependencies.actuator.follow(object, inputs: inputs)
         } catch {
             report.errors.append("cannot follow the Rebalances of \(cluster): \(error)")
@@ -226,18 +226,6 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             report.errors.append("every metric source of \(request.cluster) failed: " + report.sources.compactMap { a in a.error.map { "\(a.source): \($0)" } }.joined(separator: "; "))
         }
         return nil
-    }
-
-    /// The counts the actuator judges outcomes from; `nil` unless every expected node has live connections.
-    static func counts(_ snapshot: ClusterSnapshot) -> [BalanceMath.NodeCounts]? {
-        let nodes = snapshot.rebalancedNodes
-        guard !nodes.isEmpty, snapshot.missingNodes.isEmpty else { return nil }
-        var counts: [BalanceMath.NodeCounts] = []
-        for node in nodes {
-            guard let live = node.liveConnections else { return nil }
-            counts.append(BalanceMath.NodeCounts(name: node.name, liveConnections: live, sessions: node.sessions))
-        }
-        return counts
     }
 
     func forgetStates(keeping clusters: Set<ClusterReference>) {
@@ -287,5 +275,20 @@ extension ClusterSettings.Target: CustomStringConvertible {
         case .selector(let namespace, let kind, let labels):
             "\(kind.rawValue) objects in \(namespace ?? "default") with labels \(labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
         }
+    }
+}
+
+extension ClusterSnapshot {
+    /// The counts outcomes are judged from (and balance metrics computed on): every expected node of the rebalanced
+    /// set with its live connections, or `nil` when any is unknown.
+    public var completeCounts: [BalanceMath.NodeCounts]? {
+        let nodes = rebalancedNodes
+        guard !nodes.isEmpty, missingNodes.isEmpty else { return nil }
+        var counts: [BalanceMath.NodeCounts] = []
+        for node in nodes {
+            guard let live = node.liveConnections else { return nil }
+            counts.append(BalanceMath.NodeCounts(name: node.name, liveConnections: live, sessions: node.sessions))
+        }
+        return counts
     }
 }

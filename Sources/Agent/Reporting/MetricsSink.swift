@@ -76,7 +76,7 @@ public final class MetricsSink: TickReportSink {
 
     /// EMQX's formula on the snapshot at the given thresholds; `nil` parts when counts are incomplete.
     static func balance(_ snapshot: ClusterSnapshot, connections: BalanceThreshold, sessions: BalanceThreshold) -> (connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
-        guard let counts = EvaluationLoop<ContinuousClock>.counts(snapshot) else { return (nil, nil) }
+        guard let counts = snapshot.completeCounts else { return (nil, nil) }
         return (BalanceMath.evaluateConnections(counts, threshold: connections), BalanceMath.evaluateSessions(counts, threshold: sessions))
     }
 

@@ -3,14 +3,23 @@ import AutorebalancerCore
 import Foundation
 import Kubernetes
 import Observe
+import Synchronization
 
 /// Builds the metric sources of a cluster entry from the configuration (the only place configuration meets the
 /// source implementations).
-public struct MetricSourceFactory: Sendable {
+public final class MetricSourceFactory: Sendable {
     public let httpClient: HTTPClient
     public let kubernetes: any KubernetesAPI
     public let environment: [String: String]
     public let now: @Sendable () -> Date
+    /// Sources already built, so CA files and secrets are read once per configuration, not every cycle. A reload that
+    /// changes a source's settings gets a new key and so a new source.
+    private let built = Mutex<[SourceKey: any MetricSource]>([:])
+
+    struct SourceKey: Hashable {
+        var settings: SourceSettings
+        var cluster: ClusterReference
+    }
 
     public init(httpClient: HTTPClient, kubernetes: any KubernetesAPI, environment: [String: String], now: @escaping @Sendable () -> Date) {
         self.httpClient = httpClient
@@ -23,11 +32,17 @@ public struct MetricSourceFactory: Sendable {
     /// becomes a source that fails every cycle with that message, so the problem shows in logs, metrics and alerts.
     public func sources(for settings: ClusterSettings, cluster: ClusterReference) -> [any MetricSource] {
         settings.sources.map { source in
+            let key = SourceKey(settings: source, cluster: cluster)
+            if let existing = built.withLock({ $0[key] }) { return existing }
+            let made: any MetricSource
             do {
-                return try make(source)
+                made = try make(source)
             } catch {
+                // Not cached: a secret file that appears later is picked up on the next cycle.
                 return FailingSource(kind: source.kind, message: "\(error)")
             }
+            built.withLock { $0[key] = made }
+            return made
         }
     }
 
