@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import Foundation
 
 @main
 struct EmqxAutorebalancer: AsyncParsableCommand {
@@ -9,4 +10,23 @@ struct EmqxAutorebalancer: AsyncParsableCommand {
         version: AgentVersion.current,
         subcommands: [RunCommand.self, DemoCommand.self, CheckCommand.self, TestCommand.self, BacktestCommand.self]
     )
+
+    /// Runs the chosen command. Usage errors exit 2 (like a bad configuration), not ArgumentParser's 64, so scripts
+    /// see one code for "you asked for something wrong".
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
