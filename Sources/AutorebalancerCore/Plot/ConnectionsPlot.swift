@@ -96,7 +96,10 @@ public struct ConnectionsPlot: Sendable {
             let colour = marker.kind == "rebalance" ? "#d62728" : marker.kind == "blocked" ? "#7f7f7f" : "#ff7f0e"
             let xx = Self.fmt(x(marker.time))
             out += "<line x1=\"\(xx)\" y1=\"\(Self.fmt(top))\" x2=\"\(xx)\" y2=\"\(Self.fmt(top + plotHeight))\" stroke=\"\(colour)\" stroke-dasharray=\"4 3\"><title>\(Self.escape(marker.label))</title></line>\n"
-            out += "<text x=\"\(xx)\" y=\"\(Self.fmt(top + 12 + Double(index % 4) * 13))\" fill=\"\(colour)\" dx=\"3\">\(Self.escape(marker.label))</text>\n"
+            // Labels right of the middle grow leftwards, so they stay inside the plot area.
+            let rightHalf = x(marker.time) > left + plotWidth / 2
+            let anchor = rightHalf ? " text-anchor=\"end\" dx=\"-3\"" : " dx=\"3\""
+            out += "<text x=\"\(xx)\" y=\"\(Self.fmt(top + 12 + Double(index % 4) * 13))\" fill=\"\(colour)\"\(anchor)>\(Self.escape(marker.label))</text>\n"
         }
 
         // Lines and legend.
