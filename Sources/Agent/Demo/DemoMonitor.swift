@@ -55,7 +55,7 @@ final class DemoMonitor: Service, Sendable {
                 try await self.clock.sleep(until: next, tolerance: nil)
                 let seconds = next.offset.seconds
                 if self.sample(at: seconds) { return }
-                if next.offset >= self.maxDuration { return }
+                if next.offset >= self.maxDuration + self.recorder.scenarioDelay { return }
                 next = next.advanced(by: .seconds(1))
             }
         }
@@ -129,7 +129,8 @@ final class DemoMonitor: Service, Sendable {
             .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
         return state.withLock { state in
             // "Before" is what the agent acted on (at the Rebalance's creation), or the onset when nothing was created.
-            let beforeAt = state.createdSeconds ?? plan.onset.seconds + 1
+            let onset = (plan.onset + recorder.scenarioDelay).seconds
+            let beforeAt = state.createdSeconds ?? onset + 1
             let before = state.timeline.last { $0.seconds <= beforeAt } ?? state.timeline.first
             let after = state.timeline.last
             func counts(_ entry: (seconds: Double, nodes: [String: (connections: Int, sessions: Int)])?) -> [String: DemoSummary.Counts] {
@@ -139,7 +140,7 @@ final class DemoMonitor: Service, Sendable {
                 scenario: scenario.rawValue,
                 before: counts(before), after: counts(after),
                 rebalances: ours.map { DemoSummary.CreatedRebalance(name: $0.metadata.name ?? "", phase: $0.status?.phase, spec: $0.spec) },
-                times: .init(onsetSeconds: plan.onset.seconds, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
+                times: .init(onsetSeconds: onset, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
                 decisions: decisions, outcome: state.outcome)
             let met = plan.expectsRebalance ? state.outcome != nil : ours.isEmpty
             return DemoRunner.Result(

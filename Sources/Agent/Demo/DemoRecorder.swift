@@ -8,6 +8,10 @@ final class DemoRecorder: TickReportSink {
         var decisions: [DecisionRecord] = []
         /// The newest evaluation of each rule.
         var latest: [String: RuleEvaluation] = [:]
+        /// The agent has observed the cluster's nodes at least once.
+        var observed = false
+        /// How late the scenario's events run because the agent's first observation came late (see `DemoDirector`).
+        var scenarioDelay: Duration = .zero
     }
 
     let state = Mutex(State())
@@ -15,6 +19,7 @@ final class DemoRecorder: TickReportSink {
     func publish(_ report: TickReport) async {
         state.withLock { state in
             for cluster in report.clusters {
+                if cluster.observed, cluster.snapshot?.nodes.isEmpty == false { state.observed = true }
                 state.decisions += cluster.decisions
                 for evaluation in cluster.evaluations { state.latest[evaluation.rule] = evaluation }
             }
@@ -22,6 +27,13 @@ final class DemoRecorder: TickReportSink {
     }
 
     var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
+
+    var hasObserved: Bool { state.withLock { $0.observed } }
+
+    var scenarioDelay: Duration {
+        get { state.withLock { $0.scenarioDelay } }
+        set { state.withLock { $0.scenarioDelay = newValue } }
+    }
 
     /// The most advanced rule: one that acted, else one pending (with its `for` countdown), else nil.
     var leadingEvaluation: RuleEvaluation? {
