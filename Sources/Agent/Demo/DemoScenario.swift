@@ -50,9 +50,11 @@ public enum DemoScenario: String, Sendable, CaseIterable {
                 events: [TimedEvent(at: .seconds(5), event: .scaleOut(count: 1))],
                 onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
         case .restart:
+            // Down for 12 s (a pod restart is rarely quicker): at least two of the agent's 5 s evaluations see the
+            // node gone, so its return reads as a restart even when one evaluation runs late.
             return Plan(
                 cluster: cluster([2500, 2500, 2500, 2500]),
-                events: [TimedEvent(at: .seconds(5), event: .restart(node: Self.node(2), downtime: .seconds(5)))],
+                events: [TimedEvent(at: .seconds(5), event: .restart(node: Self.node(2), downtime: .seconds(12)))],
                 onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
         case .skew:
             return Plan(
