@@ -114,7 +114,7 @@ public struct DemoRunner: Sendable {
             endpoints: [], username: credentials.key, password: credentials.secret))
         api.setEMQXEndpointProvider(namespace: plan.cluster.namespace, name: plan.cluster.name) { emqx.endpoints }
         let simulatedOperator = SimulatedEMQXOperator(api: api, clock: clock, logger: quiet)
-        let recorder = DemoRecorder()
+        let recorder = DemoRecorder(now: { clock.now.offset }, firstEvent: plan.events.map(\.at).min() ?? plan.onset)
         let director = DemoDirector(cluster: emqx, events: plan.events, clock: clock, recorder: recorder, progress: progress)
         let world = ServiceGroup(configuration: .init(
             services: [
@@ -177,12 +177,13 @@ public struct DemoRunner: Sendable {
             await world.triggerGracefulShutdown()
             try? await group.next()
             if let agentError { throw DemoError(description: "the agent stopped: \(agentError)") }
-            return try monitor.result(startDate: Self.startDate, decisions: recorder.decisions)
+            return try monitor.result(decisions: recorder.decisions)
         }
     }
 }
 
-/// Applies the scenario's events at their simulated times, once the agent has seen the cluster as it was before them.
+/// Applies the scenario's events at their simulated times, counted from the timeline's origin (the agent has seen the
+/// cluster as it was before them).
 struct DemoDirector: Service {
     let cluster: SimulatedEMQXCluster
     let events: [DemoScenario.TimedEvent]
@@ -192,26 +193,14 @@ struct DemoDirector: Service {
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            let sorted = events.sorted { $0.at < $1.at }
-            // On a loaded machine the agent's first observation can come late in simulated time; an event before it
-            // would be part of what the agent first sees (a joined node would not read as a join). Every event then
-            // runs that much later, and the summary's onset says so.
-            while !recorder.hasObserved {
-                try await clock.sleep(until: clock.now.advanced(by: .milliseconds(100)), tolerance: nil)
-            }
-            let delay = max(.zero, clock.now.offset - (sorted.first?.at ?? .zero))
-            if delay > .zero {
-                recorder.scenarioDelay = .seconds((delay / .seconds(1)).rounded(.up))
-            }
-            let shift = recorder.scenarioDelay
-            for timed in sorted {
-                let at = timed.at + shift
-                try await clock.sleep(until: SimulationClock.Instant(offset: at), tolerance: nil)
+            let origin = try await recorder.waitForOrigin(clock: clock)
+            for timed in events.sorted(by: { $0.at < $1.at }) {
+                try await clock.sleep(until: SimulationClock.Instant(offset: origin + timed.at), tolerance: nil)
                 do {
                     try cluster.apply(timed.event)
-                    progress(.note(seconds: at.seconds, DemoDirector.describe(timed.event)))
+                    progress(.note(seconds: timed.at.seconds, DemoDirector.describe(timed.event)))
                 } catch {
-                    progress(.note(seconds: at.seconds, "scenario event failed: \(error)"))
+                    progress(.note(seconds: timed.at.seconds, "scenario event failed: \(error)"))
                 }
             }
             try await Task.sleep(for: .seconds(86_400))
