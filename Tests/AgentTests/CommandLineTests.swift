@@ -40,15 +40,22 @@ struct CommandLineTests {
             #expect(out.contains("source emqx: ok"))
             #expect(out.contains("live 0, sessions 0"), "the joined node at 0: \(out)")
             #expect(out.contains("policy demo"))
-            for rule in ["scale-out", "restart", "skew"] {
-                let line = out.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(rule) [") }
+            // Every rule of the policy with its trigger, action and phase.
+            let lines = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let phases = RulePhase.allCases.map(\.rawValue)
+            for (rule, trigger) in [("scale-out", "scaleOut"), ("restart", "restart"), ("skew", "skew")] {
+                let line = lines.first { $0.hasPrefix("\(rule) [\(trigger), rebalance]: ") }
                 #expect(line != nil, "rule \(rule) missing from:\n\(out)")
-                #expect(line.map { $0.contains("]: ") } == true)
+                let phase = line?.dropFirst("\(rule) [\(trigger), rebalance]: ".count).prefix { $0 != "," && $0 != " " }
+                #expect(phase.map { phases.contains(String($0)) } == true, "no phase in \(line ?? "")")
             }
+            #expect(lines.contains("scale-out [scaleOut, rebalance]: inactive"))
+            #expect(lines.contains("skew [skew, rebalance]: pending, 20s left on for"))
+            // The node list appears for the first time in this one cycle: the new node is no join yet.
+            #expect(lines.contains("why not: not-triggered: no node joined in the last 10m"))
+            #expect(lines.contains("why not: pending: for not yet elapsed: 0s of 20s"))
             // The formula with the node counts, and the reason nothing is done yet.
             #expect(out.contains("connections: avg(3333,3333,3334)=3333.3 > 0*1.2=0.0 and > 0+200=200.0 (imbalanced)"))
-            #expect(out.contains("why not: "))
-            #expect(out.contains("left on for"))
             // `--once` never writes.
             #expect(world.api.rebalances(namespace: "default").isEmpty)
         }
@@ -58,7 +65,7 @@ struct CommandLineTests {
         try await SimulatedWorld.withSeedCluster { world in
             // Port 1 on loopback: nothing listens there, every scrape is refused.
             let unreachable = world.targets.mapValues { _ in "http://127.0.0.1:1" }
-            let config = try world.writeConfig(targets: unreachable)
+            let config = try world.writeConfig(targets: unreachable, timeout: "1s")
             let result = try await CommandLineBinary.run(["run", "--once", "--config", config, "--kubeconfig", world.kubeconfig])
             #expect(result.status == 1, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             #expect(result.stdout.contains("source emqx: failed"))
@@ -132,7 +139,7 @@ struct SimulatedWorld: Sendable {
     }
 
     /// An agent config watching default/emqx-ee with the demo policy and a direct scrape of `targets`.
-    func writeConfig(targets: [String: String]) throws -> String {
+    func writeConfig(targets: [String: String], timeout: String = "5s") throws -> String {
         let lines = targets.sorted { $0.key < $1.key }.map { "              \"\($0.key)\": \"\($0.value)\"" }
         let text = """
             apiVersion: autorebalancer.emqx.io/v1alpha1
@@ -146,7 +153,7 @@ struct SimulatedWorld: Sendable {
                 kind: EmqxEnterprise
                 sources:
                   - emqx:
-                      timeout: 5s
+                      timeout: \(timeout)
                       targets:
             \(lines.joined(separator: "\n"))
 
