@@ -51,7 +51,10 @@ final class DemoMonitor: Service, Sendable {
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             // Samples count from the timeline's origin (the agent's first look at the cluster, normally 0).
-            let origin = try await self.recorder.waitForOrigin(clock: self.clock)
+            guard let origin = try await self.recorder.waitForOrigin(clock: self.clock, limit: self.maxDuration) else {
+                self.progress(.note(seconds: self.clock.now.offset.seconds, "the agent never observed the cluster: its metric source kept failing"))
+                return
+            }
             var elapsed = Duration.zero
             while true {
                 try await self.clock.sleep(until: SimulationClock.Instant(offset: origin + elapsed), tolerance: nil)

@@ -49,10 +49,12 @@ final class DemoRecorder: TickReportSink {
     /// The simulated instant the demo's timeline counts from, once the agent has seen the cluster; `nil` before.
     var origin: Duration? { state.withLock { $0.origin } }
 
-    /// Waits (on simulated time) until the agent has seen the cluster; returns the timeline's origin.
-    func waitForOrigin(clock: SimulationClock) async throws -> Duration {
+    /// Waits (on simulated time) until the agent has seen the cluster; returns the timeline's origin, or `nil` when
+    /// the agent has not seen it by `limit` (its sources keep failing).
+    func waitForOrigin(clock: SimulationClock, limit: Duration) async throws -> Duration? {
         while true {
             if let origin { return origin }
+            if clock.now.offset > limit { return nil }
             try await clock.sleep(until: clock.now.advanced(by: .milliseconds(100)), tolerance: nil)
         }
     }

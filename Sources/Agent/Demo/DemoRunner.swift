@@ -193,7 +193,7 @@ struct DemoDirector: Service {
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            let origin = try await recorder.waitForOrigin(clock: clock)
+            guard let origin = try await recorder.waitForOrigin(clock: clock, limit: .seconds(86_400)) else { return }
             for timed in events.sorted(by: { $0.at < $1.at }) {
                 try await clock.sleep(until: SimulationClock.Instant(offset: origin + timed.at), tolerance: nil)
                 do {
