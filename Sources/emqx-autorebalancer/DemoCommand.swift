@@ -90,15 +90,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func writePlot(_ result: DemoRunner.Result, to path: String) throws {
-        let series = result.nodeOrder.map { node in
-            ConnectionsPlot.Series(node: node, points: result.timeline.map { entry in
-                (result.startDate.addingTimeInterval(entry.seconds), entry.nodes[node].map(Double.init))
-            })
-        }
-        let markers = result.markers.map {
-            ConnectionsPlot.Marker(time: result.startDate.addingTimeInterval($0.seconds), label: $0.label, kind: $0.kind)
-        }
-        let plot = ConnectionsPlot(title: "emqx-autorebalancer demo: \(scenario.rawValue) (default/emqx-ee)", series: series, markers: markers)
+        let plot = result.plot
         let document = path.hasSuffix(".html") ? plot.html() : plot.svg()
         do {
             try document.write(toFile: path, atomically: true, encoding: .utf8)

@@ -50,19 +50,23 @@ final class DemoMonitor: Service, Sendable {
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
-            var next = SimulationClock.Instant(offset: .zero)
+            // Samples count from the timeline's origin (the agent's first look at the cluster, normally 0).
+            guard let origin = try await self.recorder.waitForOrigin(clock: self.clock, limit: self.maxDuration) else {
+                self.progress(.note(seconds: self.clock.now.offset.seconds, "the agent never observed the cluster: its metric source kept failing"))
+                return
+            }
+            var elapsed = Duration.zero
             while true {
-                try await self.clock.sleep(until: next, tolerance: nil)
-                let seconds = next.offset.seconds
-                if self.sample(at: seconds) { return }
-                if next.offset >= self.maxDuration { return }
-                next = next.advanced(by: .seconds(1))
+                try await self.clock.sleep(until: SimulationClock.Instant(offset: origin + elapsed), tolerance: nil)
+                if self.sample(at: elapsed.seconds, origin: origin) { return }
+                if elapsed >= self.maxDuration { return }
+                elapsed += .seconds(1)
             }
         }
     }
 
     /// One look at the world; `true` when the demo is over.
-    func sample(at seconds: Double) -> Bool {
+    func sample(at seconds: Double, origin: Duration) -> Bool {
         let nodes = cluster.nodes.filter(\.isRunning).sorted { $0.ordinal < $1.ordinal }
         let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
             .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
@@ -87,10 +91,10 @@ final class DemoMonitor: Service, Sendable {
                     state.markers.append((seconds, "\(name): \(phase)", "phase"))
                 }
                 if state.createdSeconds == nil, let created = KubernetesTime.parse(rebalance.metadata.creationTimestamp) {
-                    state.createdSeconds = created.timeIntervalSince(clock.startDate)
+                    state.createdSeconds = created.timeIntervalSince(clock.startDate) - origin.seconds
                 }
                 if let completed = KubernetesTime.parse(rebalance.status?.completedTime) {
-                    state.completedSeconds = completed.timeIntervalSince(clock.startDate)
+                    state.completedSeconds = completed.timeIntervalSince(clock.startDate) - origin.seconds
                 }
                 if let outcome = rebalance.metadata.annotations?[RebalanceMetadata.outcomeKey] {
                     if state.outcome != outcome { notes.append("outcome judged from metrics: \(outcome)") }
@@ -124,12 +128,15 @@ final class DemoMonitor: Service, Sendable {
     }
 
     /// The summary once the demo is over.
-    func result(startDate: Date, decisions: [DecisionRecord]) throws -> DemoRunner.Result {
+    func result(decisions: [DecisionRecord]) throws -> DemoRunner.Result {
+        let origin = recorder.origin ?? .zero
+        let startDate = clock.date(of: SimulationClock.Instant(offset: origin))
         let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
             .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
         return state.withLock { state in
             // "Before" is what the agent acted on (at the Rebalance's creation), or the onset when nothing was created.
-            let beforeAt = state.createdSeconds ?? plan.onset.seconds + 1
+            let onset = plan.onset.seconds
+            let beforeAt = state.createdSeconds ?? onset + 1
             let before = state.timeline.last { $0.seconds <= beforeAt } ?? state.timeline.first
             let after = state.timeline.last
             func counts(_ entry: (seconds: Double, nodes: [String: (connections: Int, sessions: Int)])?) -> [String: DemoSummary.Counts] {
@@ -139,7 +146,7 @@ final class DemoMonitor: Service, Sendable {
                 scenario: scenario.rawValue,
                 before: counts(before), after: counts(after),
                 rebalances: ours.map { DemoSummary.CreatedRebalance(name: $0.metadata.name ?? "", phase: $0.status?.phase, spec: $0.spec) },
-                times: .init(onsetSeconds: plan.onset.seconds, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
+                times: .init(onsetSeconds: onset, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
                 decisions: decisions, outcome: state.outcome)
             let met = plan.expectsRebalance ? state.outcome != nil : ours.isEmpty
             return DemoRunner.Result(

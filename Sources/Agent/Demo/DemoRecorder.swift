@@ -1,19 +1,42 @@
 import AutorebalancerCore
 import Foundation
+import Simulation
 import Synchronization
 
-/// Keeps what the agent decided during the demo, for the display and the summary.
+/// Keeps what the agent decided during the demo, for the display and the summary, and when it first saw the cluster.
 final class DemoRecorder: TickReportSink {
     struct State {
         var decisions: [DecisionRecord] = []
         /// The newest evaluation of each rule.
         var latest: [String: RuleEvaluation] = [:]
+        /// Set when the agent has observed the cluster's nodes for the first time: where the demo's timeline starts
+        /// (see `publish`).
+        var origin: Duration?
     }
 
     let state = Mutex(State())
+    /// Simulated time since the clock's origin.
+    let now: @Sendable () -> Duration
+    /// When the scenario's first event is planned.
+    let firstEvent: Duration
+
+    init(now: @escaping @Sendable () -> Duration, firstEvent: Duration) {
+        self.now = now
+        self.firstEvent = firstEvent
+    }
 
     func publish(_ report: TickReport) async {
+        let seen = report.clusters.contains { $0.observed && $0.snapshot?.nodes.isEmpty == false }
+        let now = self.now()
         state.withLock { state in
+            if seen, state.origin == nil {
+                // The scenario must start after the agent's first look at the cluster, with at least a second to
+                // spare: a node present at first sight is no join. On a loaded machine that look can come late in
+                // simulated time; the demo's timeline (events, samples, reported times) then starts that much later,
+                // in whole seconds, so every run of a scenario reads the same.
+                let late = (now + .seconds(1) - firstEvent) / .seconds(1)
+                state.origin = late > 0 ? .seconds(late.rounded(.up)) : .zero
+            }
             for cluster in report.clusters {
                 state.decisions += cluster.decisions
                 for evaluation in cluster.evaluations { state.latest[evaluation.rule] = evaluation }
@@ -22,6 +45,19 @@ final class DemoRecorder: TickReportSink {
     }
 
     var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
+
+    /// The simulated instant the demo's timeline counts from, once the agent has seen the cluster; `nil` before.
+    var origin: Duration? { state.withLock { $0.origin } }
+
+    /// Waits (on simulated time) until the agent has seen the cluster; returns the timeline's origin, or `nil` when
+    /// the agent has not seen it by `limit` (its sources keep failing).
+    func waitForOrigin(clock: SimulationClock, limit: Duration) async throws -> Duration? {
+        while true {
+            if let origin { return origin }
+            if clock.now.offset > limit { return nil }
+            try await clock.sleep(until: clock.now.advanced(by: .milliseconds(100)), tolerance: nil)
+        }
+    }
 
     /// The most advanced rule: one that acted, else one pending (with its `for` countdown), else nil.
     var leadingEvaluation: RuleEvaluation? {

@@ -76,6 +76,26 @@ public struct DemoRunner: Sendable {
     /// The date the simulation starts at: the scale-out happens at 10:22:00 UTC.
     public static let startDate = Date(timeIntervalSince1970: 1_795_170_115)  // 2026-11-20T10:21:55Z
 
+    /// Waits (at most 10 s of wall time) until the operator has published the initial nodes in the EMQX object's status.
+    static func waitForOperatorStatus(api: SimulatedKubernetesAPI, plan: DemoScenario.Plan) async throws {
+        let cluster = plan.cluster
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while ContinuousClock.now < deadline {
+            let count: Int?
+            switch cluster.kind {
+            case .emqxEnterprise:
+                let object = try? api.object(.emqxEnterprises, namespace: cluster.namespace, name: cluster.name)?.decode(EmqxEnterpriseResource.self)
+                count = object?.status?.emqxNodes?.count
+            case .emqx:
+                let object = try? api.object(.emqxes, namespace: cluster.namespace, name: cluster.name)?.decode(EMQXResource.self)
+                count = object.map { ($0.status?.coreNodes?.count ?? 0) + ($0.status?.replicantNodes?.count ?? 0) }
+            }
+            if let count, count >= cluster.nodes.count { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw DemoError(description: "the simulated operator did not publish the status of \(cluster.namespace)/\(cluster.name) within 10 s")
+    }
+
     public func run(progress: @escaping @Sendable (Progress) -> Void) async throws -> Result {
         let loaded = PolicyLoader.load(text: options.policyText, file: options.policyFile)
         guard let policy = loaded.policy else {
@@ -94,7 +114,8 @@ public struct DemoRunner: Sendable {
             endpoints: [], username: credentials.key, password: credentials.secret))
         api.setEMQXEndpointProvider(namespace: plan.cluster.namespace, name: plan.cluster.name) { emqx.endpoints }
         let simulatedOperator = SimulatedEMQXOperator(api: api, clock: clock, logger: quiet)
-        let director = DemoDirector(cluster: emqx, events: plan.events, clock: clock, progress: progress)
+        let recorder = DemoRecorder(now: { clock.now.offset }, firstEvent: plan.events.map(\.at).min() ?? plan.onset)
+        let director = DemoDirector(cluster: emqx, events: plan.events, clock: clock, recorder: recorder, progress: progress)
         let world = ServiceGroup(configuration: .init(
             services: [
                 .init(service: emqx), .init(service: EMQXClusterDriver(cluster: emqx, clock: clock)), .init(service: api),
@@ -107,6 +128,9 @@ public struct DemoRunner: Sendable {
             defer { group.cancelAll() }
             let baseURL = try await api.baseURL()
             try await emqx.waitUntilServing(timeout: .seconds(10))
+            // The agent's first look must find the EMQX object's status filled in by the operator: a node list that
+            // first appears after a scenario event would hide the event (a node present at first sight is no join).
+            try await Self.waitForOperatorStatus(api: api, plan: plan)
 
             // The real agent, configured as a user would, reaching the world over HTTP.
             let reference = ClusterReference(namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind)
@@ -123,7 +147,6 @@ public struct DemoRunner: Sendable {
                     tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), origin: "simulated API \(baseURL)"),
                 logger: logger)
             let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-            let recorder = DemoRecorder()
             let assembly = AgentAssembly(
                 configuration: configuration, policies: [policy], kubernetes: kubernetes,
                 kubernetesNamespace: plan.cluster.namespace, httpClient: httpClient,
@@ -154,22 +177,25 @@ public struct DemoRunner: Sendable {
             await world.triggerGracefulShutdown()
             try? await group.next()
             if let agentError { throw DemoError(description: "the agent stopped: \(agentError)") }
-            return try monitor.result(startDate: Self.startDate, decisions: recorder.decisions)
+            return try monitor.result(decisions: recorder.decisions)
         }
     }
 }
 
-/// Applies the scenario's events at their simulated times.
+/// Applies the scenario's events at their simulated times, counted from the timeline's origin (the agent has seen the
+/// cluster as it was before them).
 struct DemoDirector: Service {
     let cluster: SimulatedEMQXCluster
     let events: [DemoScenario.TimedEvent]
     let clock: SimulationClock
+    let recorder: DemoRecorder
     let progress: @Sendable (DemoRunner.Progress) -> Void
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            guard let origin = try await recorder.waitForOrigin(clock: clock, limit: .seconds(86_400)) else { return }
             for timed in events.sorted(by: { $0.at < $1.at }) {
-                try await clock.sleep(until: SimulationClock.Instant(offset: timed.at), tolerance: nil)
+                try await clock.sleep(until: SimulationClock.Instant(offset: origin + timed.at), tolerance: nil)
                 do {
                     try cluster.apply(timed.event)
                     progress(.note(seconds: timed.at.seconds, DemoDirector.describe(timed.event)))

@@ -29,7 +29,9 @@ public enum DemoScenario: String, Sendable, CaseIterable {
         public var observeFor: Duration
     }
 
-    static let name = "emqx-ee"
+    /// The simulated EMQX object every scenario runs: `default/emqx-ee`.
+    public static let name = "emqx-ee"
+    public static let namespace = "default"
     static func node(_ ordinal: Int) -> String {
         "\(name)@\(name)-\(ordinal).\(name)-headless.default.svc.cluster.local"
     }
@@ -38,7 +40,7 @@ public enum DemoScenario: String, Sendable, CaseIterable {
     public func plan(seed: UInt64) -> Plan {
         func cluster(_ counts: [Int]) -> SimulatedEMQXConfiguration {
             SimulatedEMQXConfiguration(
-                name: Self.name, namespace: "default", kind: .emqxEnterprise,
+                name: Self.name, namespace: Self.namespace, kind: .emqxEnterprise,
                 nodes: counts.map { SimulatedNodeSpec(liveConnections: $0) }, seed: seed)
         }
         switch self {
@@ -48,9 +50,11 @@ public enum DemoScenario: String, Sendable, CaseIterable {
                 events: [TimedEvent(at: .seconds(5), event: .scaleOut(count: 1))],
                 onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
         case .restart:
+            // Down for 12 s (a pod restart is rarely quicker): at least two of the agent's 5 s evaluations see the
+            // node gone, so its return reads as a restart even when one evaluation runs late.
             return Plan(
                 cluster: cluster([2500, 2500, 2500, 2500]),
-                events: [TimedEvent(at: .seconds(5), event: .restart(node: Self.node(2), downtime: .seconds(5)))],
+                events: [TimedEvent(at: .seconds(5), event: .restart(node: Self.node(2), downtime: .seconds(12)))],
                 onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
         case .skew:
             return Plan(
@@ -58,13 +62,16 @@ public enum DemoScenario: String, Sendable, CaseIterable {
                 events: [TimedEvent(at: .seconds(5), event: .organicSkew(node: Self.node(0), clientsPerSecond: 40, duration: .seconds(45)))],
                 onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
         case .flapping:
-            // Every 20 s: 50 clients/s drift to node 0 for 10 s, then heavy client churn for 10 s spreads them out
-            // again through the load balancer. The imbalance holds about 15 s at a time, never the policy's 20 s `for`.
+            // Every 20 s: 50 clients/s drift to node 0 for 14 s, then heavy client churn for 6 s spreads them out
+            // again through the load balancer (churn of r clients/s undoes the excess by about r/10,000 per second, so
+            // 3000/s leaves about an eighth of it). Node 0 stays over the rule's threshold (1.2× the others, about 360
+            // clients of excess) for roughly 8 to 11 s per cycle, well short of the policy's 20 s `for` even with the
+            // agent's 5 s evaluation interval; a weaker churn would let the excess pile up from cycle to cycle.
             var events: [TimedEvent] = []
             for cycle in 0..<6 {
                 let start = 5 + cycle * 20
-                events.append(TimedEvent(at: .seconds(start), event: .organicSkew(node: Self.node(0), clientsPerSecond: 50, duration: .seconds(10))))
-                events.append(TimedEvent(at: .seconds(start + 10), event: .churn(clientsPerSecond: 1000, duration: .seconds(10))))
+                events.append(TimedEvent(at: .seconds(start), event: .organicSkew(node: Self.node(0), clientsPerSecond: 50, duration: .seconds(14))))
+                events.append(TimedEvent(at: .seconds(start + 14), event: .churn(clientsPerSecond: 3000, duration: .seconds(6))))
             }
             return Plan(
                 cluster: cluster([2500, 2500, 2500, 2500]), events: events,
