@@ -187,7 +187,7 @@ public struct PrometheusSettings: Sendable, Hashable {
     public var url: String
     /// PromQL label matchers added to every default query, e.g. `namespace="emqx", cluster="emqx-ee"`.
     public var selector: String?
-    /// The label naming the node (`node`, `pod`, `instance`); default: `node`, else `pod`, else `instance`.
+    /// The label naming the node (`node`, `pod` or `instance`); default `node`.
     public var nodeLabel: String?
     /// Full PromQL overrides; each must return one series per node.
     public var liveConnectionsQuery: String?
