@@ -115,6 +115,29 @@ let package = Package(
             path: "Benchmarks/parser-benchmark",
             swiftSettings: sharedSettings
         ),
+        // Footprint: the agent's `run` beside a minimal server built from the same libraries (docs/benchmarks.md).
+        .executableTarget(
+            name: "footprint-probe",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Benchmarks/footprint-probe",
+            swiftSettings: sharedSettings
+        ),
+        .executableTarget(
+            name: "footprint",
+            dependencies: [
+                "AutorebalancerCore", "Simulation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/footprint",
+            swiftSettings: sharedSettings
+        ),
 
         // MARK: Tests, one target per module
         .testTarget(
