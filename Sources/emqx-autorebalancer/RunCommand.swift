@@ -35,6 +35,16 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    /// The client for metric sources and notifiers. Connections idle longer than a short while are closed, so an
+    /// agent watching many nodes does not hold one open connection (and its buffers) per node between cycles; and a
+    /// refused connection fails at once, so a down node is reported missing instead of using up its whole timeout.
+    static var metricsClientConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(10))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
     func run() async throws {
         let logger = logging.makeLogger()
         let loaded = ConfigurationFiles.load(configPath: config)
@@ -55,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         for warning in kubernetesConfiguration.warnings { logger.warning("\(warning)") }
         let api = try HTTPKubernetesClient(configuration: kubernetesConfiguration, logger: logger)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.metricsClientConfiguration)
         let assembly = AgentAssembly(
             configuration: configuration, policies: loaded.policies, kubernetes: api,
             kubernetesNamespace: kubernetesConfiguration.namespace, httpClient: httpClient,
