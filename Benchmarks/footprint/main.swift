@@ -28,20 +28,38 @@ struct Options {
     var probe = ".build/release/footprint-probe"
     var policy = "rules/default.yaml"
 
+    static let usage = """
+        usage: footprint [--clusters N (10)] [--nodes N (20)] [--warmup SECONDS (45)] [--measure SECONDS (120)]
+                         [--agent PATH] [--probe PATH] [--policy FILE]
+        Run from the package root after `swift build -c release`.
+        """
+
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
         var iterator = arguments.makeIterator()
+        func fail(_ message: String) -> Never {
+            FileHandle.standardError.write(Data("footprint: \(message)\n\(usage)\n".utf8))
+            exit(2)
+        }
+        func number(_ flag: String, _ value: String) -> Int {
+            guard let number = Int(value), number > 0 else { fail("\(flag) needs a positive whole number, got \(value)") }
+            return number
+        }
         while let flag = iterator.next() {
-            guard let value = iterator.next() else { fatalError("\(flag) needs a value") }
+            if flag == "--help" || flag == "-h" {
+                print(usage)
+                exit(0)
+            }
+            guard let value = iterator.next() else { fail("\(flag) needs a value") }
             switch flag {
-            case "--clusters": options.clusters = Int(value)!
-            case "--nodes": options.nodes = Int(value)!
-            case "--warmup": options.warmup = Int(value)!
-            case "--measure": options.measure = Int(value)!
+            case "--clusters": options.clusters = number(flag, value)
+            case "--nodes": options.nodes = number(flag, value)
+            case "--warmup": options.warmup = number(flag, value)
+            case "--measure": options.measure = number(flag, value)
             case "--agent": options.agent = value
             case "--probe": options.probe = value
             case "--policy": options.policy = value
-            default: fatalError("unknown option \(flag)")
+            default: fail("unknown option \(flag)")
             }
         }
         return options

@@ -35,12 +35,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    /// The client for metric sources and notifiers. Connections idle longer than a short while are closed, so an
-    /// agent watching many nodes does not hold one open connection (and its buffers) per node between cycles; and a
-    /// refused connection fails at once, so a down node is reported missing instead of using up its whole timeout.
+    /// The client for metric sources and notifiers. A refused connection fails at once, so a down node is reported
+    /// missing instead of using up its whole timeout. (Closing idle connections between cycles was measured and did
+    /// not lower memory, while it raised CPU per cycle: docs/benchmarks.md.)
     static var metricsClientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(10))
         configuration.connectionPool.retryConnectionEstablishment = false
         return configuration
     }
