@@ -163,7 +163,7 @@ public struct RebalanceLifecycle: Sendable {
         guard let name = rebalance.metadata.name else { return nil }
         if RebalanceMetadata.outcome(of: rebalance) != nil { return nil }
         let created = KubernetesTime.parse(rebalance.metadata.creationTimestamp) ?? inputs.now
-        let stuckAfter = configuration.stuckAfter.inSeconds
+        let stuckAfter = configuration.stuckAfter.seconds
         switch rebalance.status?.phaseValue {
         case nil:
             return inputs.now.timeIntervalSince(created) > stuckAfter ? .stuck(name, since: created) : .awaitOperator(name)
@@ -199,7 +199,7 @@ public struct RebalanceLifecycle: Sendable {
     }
 
     private func judge(_ rebalance: Rebalance, name: String, finished: Date, inputs: Inputs) -> Action {
-        let until = finished.addingTimeInterval(configuration.settleTime.inSeconds)
+        let until = finished.addingTimeInterval(configuration.settleTime.seconds)
         guard inputs.now >= until else { return .settling(name, until: until) }
         guard let counts = inputs.counts, !counts.isEmpty else { return .awaitMetrics(name) }
         let decision = RebalanceMetadata.decision(of: rebalance)
@@ -219,8 +219,8 @@ public struct RebalanceLifecycle: Sendable {
         let attempt = RebalanceMetadata.attempt(of: latest)
         guard attempt < configuration.maxAttempts else { return nil }
         let finished = RebalanceHistory.finishedAt(latest) ?? KubernetesTime.parse(latest.metadata.creationTimestamp) ?? inputs.now
-        guard inputs.now.timeIntervalSince(finished) <= configuration.retryWindow.inSeconds else { return nil }
-        let notBefore = finished.addingTimeInterval(configuration.backoff(afterAttempt: attempt).inSeconds)
+        guard inputs.now.timeIntervalSince(finished) <= configuration.retryWindow.seconds else { return nil }
+        let notBefore = finished.addingTimeInterval(configuration.backoff(afterAttempt: attempt).seconds)
         if inputs.now < notBefore || blocker(all, for: cluster) != nil {
             return .retryLater(failed: name, notBefore: notBefore)
         }

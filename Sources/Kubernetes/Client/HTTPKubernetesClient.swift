@@ -36,7 +36,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
         var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
-            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.inSeconds * 1e9))),
+            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))),
             connectionPool: .init()
         )
         httpConfiguration.httpVersion = .http1Only
@@ -281,7 +281,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             }
             http.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.inSeconds * 1e9))
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {

@@ -41,7 +41,7 @@ public struct EMQXStatusSource: MetricSource {
     public static func observation(of object: ClusterObject, readAt: Date, assumedRefreshAge: Duration) -> SourceObservation {
         let reading = ClusterReading.read(object)
         var warnings: [String] = []
-        var observedAt = readAt.addingTimeInterval(-assumedRefreshAge.inSeconds)
+        var observedAt = readAt.addingTimeInterval(-assumedRefreshAge.seconds)
         switch object {
         case .emqx:
             let missingLive = reading.nodes.filter { $0.liveConnections == nil }.map(\.name)

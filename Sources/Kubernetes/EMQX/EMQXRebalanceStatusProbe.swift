@@ -51,7 +51,7 @@ public struct HTTPEMQXRebalanceStatusProbe: EMQXRebalanceStatusProbe {
         request.method = .GET
         let credentials = Data("\(endpoint.username):\(endpoint.password)".utf8).base64EncodedString()
         request.headers.add(name: "Authorization", value: "Basic \(credentials)")
-        let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
+        let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
         let body = try await response.body.collect(upTo: 4 << 20)
         guard response.status == .ok else {
             throw ProbeError(message: "EMQX global_status of \(cluster) answered HTTP \(response.status.code)")

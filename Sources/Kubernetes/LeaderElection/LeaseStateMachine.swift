@@ -39,7 +39,7 @@ public struct LeaseStateMachine: Sendable {
     /// Leading, and the last renewal is recent enough that no one else can have taken over.
     public func isLeading(at now: Date) -> Bool {
         guard isLeader, let lastRenewal else { return false }
-        return now < lastRenewal.addingTimeInterval(configuration.renewDeadline.inSeconds)
+        return now < lastRenewal.addingTimeInterval(configuration.renewDeadline.seconds)
     }
 
     /// The Lease as read (`nil` when it does not exist) → what to write.
@@ -57,7 +57,7 @@ public struct LeaseStateMachine: Sendable {
         }
         let holder = lease.spec?.holderIdentity ?? ""
         if holder == configuration.identity {
-            if isLeader, let lastRenewal, now >= lastRenewal.addingTimeInterval(configuration.renewDeadline.inSeconds) {
+            if isLeader, let lastRenewal, now >= lastRenewal.addingTimeInterval(configuration.renewDeadline.seconds) {
                 return lose("could not renew the Lease within the renew deadline (\(configuration.renewDeadline))")
             }
             return .renew(makeLease(from: lease, at: now, takeover: !isLeader))
@@ -66,7 +66,7 @@ public struct LeaseStateMachine: Sendable {
             return lose(holder.isEmpty ? "the Lease was released by someone else" : "the Lease is now held by \(holder)")
         }
         if holder.isEmpty { return .acquire(makeLease(from: lease, at: now, takeover: true)) }
-        let duration = lease.spec?.leaseDurationSeconds.map { Double($0) } ?? configuration.leaseDuration.inSeconds
+        let duration = lease.spec?.leaseDurationSeconds.map { Double($0) } ?? configuration.leaseDuration.seconds
         if let observedAt, now >= observedAt.addingTimeInterval(duration) {
             return .acquire(makeLease(from: lease, at: now, takeover: true))
         }
@@ -86,7 +86,7 @@ public struct LeaseStateMachine: Sendable {
     /// A read or write failed (conflict, timeout). Returns `.lost` when a leader has now missed its renew deadline.
     public mutating func failed(at now: Date) -> Action? {
         guard isLeader, let lastRenewal else { return nil }
-        if now >= lastRenewal.addingTimeInterval(configuration.renewDeadline.inSeconds) {
+        if now >= lastRenewal.addingTimeInterval(configuration.renewDeadline.seconds) {
             return lose("could not renew the Lease within the renew deadline (\(configuration.renewDeadline))")
         }
         return nil
@@ -117,7 +117,7 @@ public struct LeaseStateMachine: Sendable {
         var spec = lease.spec ?? Lease.Spec()
         let previousHolder = spec.holderIdentity ?? ""
         spec.holderIdentity = configuration.identity
-        spec.leaseDurationSeconds = Int(configuration.leaseDuration.inSeconds.rounded(.up))
+        spec.leaseDurationSeconds = Int(configuration.leaseDuration.seconds.rounded(.up))
         spec.renewTime = time
         if takeover || spec.acquireTime == nil {
             if previousHolder != configuration.identity {
