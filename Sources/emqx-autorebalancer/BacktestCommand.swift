@@ -238,7 +238,7 @@ struct BacktestCommand: AsyncParsableCommand {
         do {
             source = try PrometheusSource(
                 configuration: .init(
-                    baseURL: url, nodeLabel: label, authorization: try authorization(settings?.http.auth),
+                    baseURL: url, nodeLabel: label, authorization: try authorization(settings?.http),
                     tls: try tls(settings?.http), timeout: .milliseconds(Int64((settings?.http.timeout ?? 30) * 1000))),
                 httpClient: HTTPClient.shared)
         } catch let error as UsageProblem {
@@ -327,30 +327,20 @@ struct BacktestCommand: AsyncParsableCommand {
         throw InputProblem("\(file): the cluster \(reference?.description ?? cluster ?? "") has no prometheus source; pass --prometheus URL instead")
     }
 
-    func authorization(_ auth: HTTPAuthSettings?) throws -> HTTPAuthorization {
-        let environment = ProcessInfo.processInfo.environment
+    func authorization(_ http: HTTPClientSettings?) throws -> HTTPAuthorization {
         do {
-            switch auth {
-            case nil: return .none
-            case .bearer(let token): return .bearer(token: try token.resolve(environment: environment))
-            case .basic(let username, let password):
-                return .basic(username: username, password: try password.resolve(environment: environment))
-            }
+            return try http?.authorization(environment: ProcessInfo.processInfo.environment) ?? .none
         } catch {
             throw InputProblem("Prometheus credentials: \(error)")
         }
     }
 
     func tls(_ http: HTTPClientSettings?) throws -> SourceTLS? {
-        guard let http, http.caFile != nil || http.insecureSkipVerify else { return nil }
-        var pem: String?
-        if let caFile = http.caFile {
-            guard let text = try? String(contentsOfFile: caFile, encoding: .utf8) else {
-                throw InputProblem("\(caFile): cannot read the CA file named in the configuration")
-            }
-            pem = text
+        do {
+            return try http?.sourceTLS()
+        } catch {
+            throw InputProblem("\(error)")
         }
-        return SourceTLS(caPEM: pem, insecureSkipVerify: http.insecureSkipVerify)
     }
 
     /// RFC 3339, Unix seconds, `now`, or `now-DURATION`.

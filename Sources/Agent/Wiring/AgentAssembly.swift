@@ -113,14 +113,14 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         if notifiers.alertmanagerURLs.isEmpty {
             alertmanager = nil
         } else {
-            let header: String? = {
-                switch notifiers.alertmanagerHTTP.auth {
-                case .bearer(let token)?: return (try? token.resolve(environment: options.environment)).map { "Bearer \($0)" }
-                case .basic(let user, let password)?:
-                    return (try? password.resolve(environment: options.environment)).map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
-                case nil: return nil
-                }
-            }()
+            let header: String?
+            do {
+                header = try notifiers.alertmanagerHTTP.authorization(environment: options.environment).headerValue
+            } catch {
+                // Sent without credentials, Alertmanager will refuse the alerts; say why once, at start-up.
+                logger.error("Alertmanager credentials cannot be read; alerts are sent without them", metadata: ["error": "\(error)"])
+                header = nil
+            }
             let targets = notifiers.alertmanagerURLs.enumerated().map { index, url in
                 AlertmanagerTarget(name: "alertmanager-\(index)", url: url, authorizationHeader: header)
             }
@@ -131,11 +131,20 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         }
         self.alertmanager = alertmanager
         let webhooks = notifiers.webhooks.enumerated().map { index, hook in
-            WebhookNotifier(
+            let name = "webhook-\(index)"
+            func secret(_ reference: SecretReference?, _ what: String) -> String? {
+                do {
+                    return try reference?.resolve(environment: options.environment)
+                } catch {
+                    logger.error("webhook \(what) cannot be read; messages are sent without it", metadata: ["webhook": "\(name)", "error": "\(error)"])
+                    return nil
+                }
+            }
+            return WebhookNotifier(
                 configuration: .init(
-                    name: "webhook-\(index)", url: hook.url,
-                    bearerToken: try? hook.bearerToken?.resolve(environment: options.environment),
-                    signingSecret: try? hook.hmacSecret?.resolve(environment: options.environment),
+                    name: name, url: hook.url,
+                    bearerToken: secret(hook.bearerToken, "bearer token"),
+                    signingSecret: secret(hook.hmacSecret, "HMAC secret"),
                     timeout: .seconds(hook.timeout)),
                 httpClient: httpClient, metrics: metrics, logger: logger)
         }

@@ -54,8 +54,8 @@ public final class MetricSourceFactory: Sendable {
             var configuration = PrometheusSource.Configuration(
                 baseURL: settings.url,
                 nodeLabel: settings.nodeLabel ?? "node",
-                authorization: try authorization(settings.http.auth),
-                tls: try tls(settings.http),
+                authorization: try settings.http.authorization(environment: environment),
+                tls: try settings.http.sourceTLS(),
                 timeout: .seconds(settings.http.timeout))
             if let selector = settings.selector { configuration.selector = PrometheusSelector(template: selector) }
             var queries = PrometheusQueries.emqxDefault
@@ -67,31 +67,10 @@ public final class MetricSourceFactory: Sendable {
         case .emqx(let settings):
             let configuration = EMQXScrapeSource.Configuration(
                 scheme: settings.scheme, port: settings.port, targets: settings.targets,
-                authorization: try authorization(settings.http.auth), tls: try tls(settings.http),
+                authorization: try settings.http.authorization(environment: environment), tls: try settings.http.sourceTLS(),
                 timeout: .seconds(settings.http.timeout), fetchNodeInfo: settings.readUptime)
             return try EMQXScrapeSource(configuration: configuration, httpClient: httpClient, now: now)
         }
-    }
-
-    func authorization(_ auth: HTTPAuthSettings?) throws -> HTTPAuthorization {
-        switch auth {
-        case nil: return .none
-        case .bearer(let token)?: return .bearer(token: try token.resolve(environment: environment))
-        case .basic(let username, let password)?: return .basic(username: username, password: try password.resolve(environment: environment))
-        }
-    }
-
-    func tls(_ http: HTTPClientSettings) throws -> SourceTLS? {
-        guard http.caFile != nil || http.insecureSkipVerify else { return nil }
-        var caPEM: String?
-        if let file = http.caFile {
-            do {
-                caPEM = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw ConfigurationError("cannot read the CA file \(file): \(error.localizedDescription)")
-            }
-        }
-        return SourceTLS(caPEM: caPEM, insecureSkipVerify: http.insecureSkipVerify)
     }
 }
 
