@@ -103,13 +103,9 @@ public enum EvictRate: Sendable, Hashable, Codable {
 /// left out of the created `Rebalance` so the CRD default applies.
 public struct StrategyTemplate: Sendable, Hashable, Codable {
     public var connEvictRate: EvictRate
-    public var sessEvictRate: Int?
-    public var waitTakeover: Int?
-    public var waitHealthCheck: Int?
-    public var absConnThreshold: Int?
-    public var absSessThreshold: Int?
-    public var relConnThreshold: String?
-    public var relSessThreshold: String?
+    /// Every other field of `spec.rebalanceStrategy`, as the created Rebalance carries it; its `connEvictRate` is
+    /// replaced when the rate is resolved.
+    public var fields: RebalanceStrategy
 
     /// EMQX's own default eviction rate when the rule names none.
     public static let defaultConnEvictRate = 500
@@ -125,30 +121,20 @@ public struct StrategyTemplate: Sendable, Hashable, Codable {
         relSessThreshold: String? = nil
     ) {
         self.connEvictRate = connEvictRate
-        self.sessEvictRate = sessEvictRate
-        self.waitTakeover = waitTakeover
-        self.waitHealthCheck = waitHealthCheck
-        self.absConnThreshold = absConnThreshold
-        self.absSessThreshold = absSessThreshold
-        self.relConnThreshold = relConnThreshold
-        self.relSessThreshold = relSessThreshold
+        self.fields = RebalanceStrategy(
+            connEvictRate: 1, sessEvictRate: sessEvictRate, waitTakeover: waitTakeover, waitHealthCheck: waitHealthCheck,
+            absConnThreshold: absConnThreshold, absSessThreshold: absSessThreshold,
+            relConnThreshold: relConnThreshold, relSessThreshold: relSessThreshold)
     }
 
     /// The strategy with `rate` as the connection evict rate.
     public func resolved(connEvictRate rate: Int) -> RebalanceStrategy {
-        RebalanceStrategy(
-            connEvictRate: rate,
-            sessEvictRate: sessEvictRate,
-            waitTakeover: waitTakeover,
-            waitHealthCheck: waitHealthCheck,
-            absConnThreshold: absConnThreshold,
-            absSessThreshold: absSessThreshold,
-            relConnThreshold: relConnThreshold,
-            relSessThreshold: relSessThreshold
-        )
+        var strategy = fields
+        strategy.connEvictRate = rate
+        return strategy
     }
 
     /// The thresholds EMQX will use to stop (CRD defaults applied).
-    public var fixConnectionThreshold: BalanceThreshold { resolved(connEvictRate: 1).effectiveConnectionThreshold }
-    public var fixSessionThreshold: BalanceThreshold { resolved(connEvictRate: 1).effectiveSessionThreshold }
+    public var fixConnectionThreshold: BalanceThreshold { fields.effectiveConnectionThreshold }
+    public var fixSessionThreshold: BalanceThreshold { fields.effectiveSessionThreshold }
 }
