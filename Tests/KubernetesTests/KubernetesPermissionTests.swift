@@ -32,6 +32,13 @@ struct KubernetesPermissionTests {
             _ = try await api.createEvent(event)
             _ = try await api.patchEvent(namespace: "ns", name: "ev", count: 2, lastTimestamp: "2026-11-20T10:22:00Z")
             _ = try await api.servedResources(groupVersion: "apps.emqx.io/v2beta1")
+            let record = EMQXRebalance(metadata: ObjectMeta(name: "x", namespace: "ns"), spec: .init(cluster: "e", strategy: .init(connEvictRate: 1)))
+            _ = try await api.createEMQXRebalance(record)
+            _ = try await api.emqxRebalance(namespace: "ns", name: "x")
+            _ = try await api.emqxRebalances(namespace: "ns")
+            _ = try await api.patchEMQXRebalanceStatus(namespace: "ns", name: "x", status: .init(phase: .running))
+            _ = try await api.patchEMQXRebalanceMetadata(namespace: "ns", name: "x", annotations: ["a": "b"], finalizers: [])
+            try await api.deleteEMQXRebalance(namespace: "ns", name: "x")
         }
         var used = Set<KubernetesPermission>()
         for line in server.log {
@@ -48,7 +55,8 @@ struct KubernetesPermissionTests {
             case "PATCH": "patch"
             default: "delete"
             }
-            used.insert(KubernetesPermission(group: group, resource: segments[ns + 2], verb: verb))
+            let resource = segments.count > ns + 4 ? "\(segments[ns + 2])/\(segments[ns + 4])" : segments[ns + 2]
+            used.insert(KubernetesPermission(group: group, resource: resource, verb: verb))
         }
         #expect(used == KubernetesPermission.required)
     }
