@@ -57,13 +57,22 @@ public enum RebalanceMetadata {
     }
 
     /// The decision record stored on one of ours, if readable.
-    public static func decision(of rebalance: Rebalance) -> DecisionRecord? {
-        guard let text = rebalance.metadata.annotations?[decisionKey] else { return nil }
+    public static func decision(of rebalance: Rebalance) -> DecisionRecord? { decision(in: rebalance.metadata) }
+
+    /// The decision record stored on one of our `EMQXRebalance` records, if readable.
+    public static func decision(of record: EMQXRebalance) -> DecisionRecord? { decision(in: record.metadata) }
+
+    public static func outcome(of rebalance: Rebalance) -> RebalanceOutcome? { outcome(in: rebalance.metadata) }
+
+    public static func outcome(of record: EMQXRebalance) -> RebalanceOutcome? { outcome(in: record.metadata) }
+
+    static func decision(in metadata: ObjectMeta) -> DecisionRecord? {
+        guard let text = metadata.annotations?[decisionKey] else { return nil }
         return try? JSONDecoder().decode(DecisionRecord.self, from: Data(text.utf8))
     }
 
-    public static func outcome(of rebalance: Rebalance) -> RebalanceOutcome? {
-        rebalance.metadata.annotations?[outcomeKey].flatMap(RebalanceOutcome.init(rawValue:))
+    static func outcome(in metadata: ObjectMeta) -> RebalanceOutcome? {
+        metadata.annotations?[outcomeKey].flatMap(RebalanceOutcome.init(rawValue:))
     }
 
     public static func attempt(of rebalance: Rebalance) -> Int {
