@@ -52,22 +52,33 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         try await httpClient.shutdown()
     }
 
-    // MARK: EMQX objects
+    // MARK: EMQX objects and pods
 
-    public func emqx(namespace: String, name: String) async throws -> EMQXResource {
-        try await get(.emqxes, namespace: namespace, name: name)
+    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject {
+        let resource = KubernetesResource.emqxObjects(version)
+        switch version {
+        case .v2beta1: return .emqx(try await get(resource, namespace: namespace, name: name))
+        case .v2: return .emqxV2(try await get(resource, namespace: namespace, name: name))
+        case .v3beta1: return .emqxV3beta1(try await get(resource, namespace: namespace, name: name))
+        case .v1beta4: return .emqxEnterprise(try await get(resource, namespace: namespace, name: name))
+        }
     }
 
-    public func emqxes(namespace: String) async throws -> [EMQXResource] {
-        try await list(.emqxes, namespace: namespace, labelSelector: nil)
+    public func emqxObjects(_ version: EMQXObjectVersion, namespace: String) async throws -> [ObjectMeta] {
+        let items: [MetadataOnly] = try await list(.emqxObjects(version), namespace: namespace, labelSelector: nil)
+        return items.map(\.metadata)
     }
 
-    public func emqxEnterprise(namespace: String, name: String) async throws -> EmqxEnterpriseResource {
-        try await get(.emqxEnterprises, namespace: namespace, name: name)
+    public func emqxScale(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> Scale {
+        let resource = KubernetesResource.emqxObjects(version)
+        let scale = KubernetesResource(group: resource.group, version: resource.version, plural: "\(resource.plural)/scale")
+        let request = KubernetesError.Request(verb: "get", resource: scale, namespace: namespace, name: name)
+        return try decode(
+            try await send(.GET, path: resource.path(namespace: namespace, name: name) + "/scale", request: request), request: request)
     }
 
-    public func emqxEnterprises(namespace: String) async throws -> [EmqxEnterpriseResource] {
-        try await list(.emqxEnterprises, namespace: namespace, labelSelector: nil)
+    public func pods(namespace: String, labelSelector: String?) async throws -> [Pod] {
+        try await list(.pods, namespace: namespace, labelSelector: labelSelector)
     }
 
     // MARK: Rebalances
@@ -160,6 +171,20 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: nil, name: "discovery")
         let list: ResourceList = try decode(try await send(.GET, path: resource.groupVersionPath, request: request), request: request)
         return (list.resources ?? []).map(\.name)
+    }
+
+    public func servedVersions(group: String) async throws -> [String] {
+        struct APIGroup: Decodable {
+            struct Version: Decodable { var version: String }
+            var versions: [Version]?
+            var preferredVersion: Version?
+        }
+        let resource = KubernetesResource(group: group, version: "", plural: "")
+        let request = KubernetesError.Request(verb: "get", resource: resource, namespace: nil, name: "discovery")
+        let document: APIGroup = try decode(try await send(.GET, path: "/apis/\(group)", request: request), request: request)
+        let versions = (document.versions ?? []).map(\.version)
+        guard let preferred = document.preferredVersion?.version, versions.contains(preferred) else { return versions }
+        return [preferred] + versions.filter { $0 != preferred }
     }
 
     // MARK: Typed helpers

@@ -28,6 +28,10 @@ public struct KubernetesPermission: Sendable, Hashable, Comparable, CustomString
             .init(group: emqx, resource: "emqxes", verb: "list"),
             .init(group: emqx, resource: "emqxenterprises", verb: "get"),
             .init(group: emqx, resource: "emqxenterprises", verb: "list"),
+            // What an HPA sees (`check --kubeconfig` and the start-up check only).
+            .init(group: emqx, resource: "emqxes/scale", verb: "get"),
+            // Operator 3.0 marks pods it removes (`apps.emqx.io/scaling-down`).
+            .init(group: "", resource: "pods", verb: "list"),
             .init(group: emqx, resource: "rebalances", verb: "create"),
             .init(group: emqx, resource: "rebalances", verb: "get"),
             .init(group: emqx, resource: "rebalances", verb: "list"),

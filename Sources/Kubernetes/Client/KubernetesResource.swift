@@ -16,6 +16,12 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
 
     public static let emqxes = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "emqxes")
     public static let emqxEnterprises = KubernetesResource(group: "apps.emqx.io", version: "v1beta4", plural: "emqxenterprises")
+    public static let pods = KubernetesResource(group: "", version: "v1", plural: "pods")
+
+    /// The EMQX resource served at a version: `emqxes`, or `emqxenterprises` at `v1beta4`.
+    public static func emqxObjects(_ version: EMQXObjectVersion) -> KubernetesResource {
+        KubernetesResource(group: OperatorAPIs.group, version: version.rawValue, plural: version == .v1beta4 ? "emqxenterprises" : "emqxes")
+    }
     public static let rebalances = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "rebalances")
     /// The agent's own record of a rebalance through EMQX's API (deploy/crds).
     public static let emqxRebalances = KubernetesResource(group: EMQXRebalance.group, version: EMQXRebalance.version, plural: EMQXRebalance.resource)
