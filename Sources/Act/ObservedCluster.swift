@@ -20,11 +20,9 @@ public struct ObservedCluster: Sendable {
         self.rebalancesError = rebalancesError
     }
 
-    /// Reads the view: one GET of the EMQX object and one LIST of the namespace's Rebalances.
-    /// - Throws: when the EMQX object cannot be read (nothing can be decided without it). A failed list is kept in
-    ///   `rebalancesError`: the engine then treats a running rebalance as unknown.
-    public static func read(_ reference: ClusterReference, from api: any KubernetesAPI) async throws -> ObservedCluster {
-        let object = try await ClusterObject.fetch(reference, from: api)
+    /// Completes the view of a cluster whose EMQX object the cycle has read: one LIST of the namespace's Rebalances.
+    /// A failed list is kept in `rebalancesError`: the engine then treats a running rebalance as unknown.
+    public static func read(_ reference: ClusterReference, object: ClusterObject, from api: any KubernetesAPI) async -> ObservedCluster {
         do {
             let rebalances = try await api.rebalances(namespace: reference.namespace, labelSelector: nil)
             return ObservedCluster(reference: reference, object: object, rebalances: rebalances)

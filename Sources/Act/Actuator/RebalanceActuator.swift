@@ -64,19 +64,29 @@ public struct ActedObject: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(kind) \(namespace)/\(name)" }
 }
 
-/// Which actuator acts on a cluster in a cycle. Dry run (from the command line, or `dryRun:` in the configuration,
-/// which a reload can flip) takes the dry-run actuator at once; otherwise the live one.
+/// Which actuator acts on a cluster in a cycle: the one of its plan's way of acting (the `Rebalance` resource, EMQX's
+/// API), or, in dry run (from the command line, or `dryRun:` in the configuration, which a reload can flip), the
+/// dry-run one; none for an alert-only cluster.
 public struct ActuatorChoice: Sendable {
-    public var live: any RebalanceActuator
+    public var rebalanceResource: any RebalanceActuator
+    public var emqxAPI: (any RebalanceActuator)?
     public var dryRun: any RebalanceActuator
 
-    public init(live: any RebalanceActuator, dryRun: any RebalanceActuator) {
-        self.live = live
+    public init(rebalanceResource: any RebalanceActuator, emqxAPI: (any RebalanceActuator)? = nil, dryRun: any RebalanceActuator) {
+        self.rebalanceResource = rebalanceResource
+        self.emqxAPI = emqxAPI
         self.dryRun = dryRun
     }
 
-    public func actuator(for cluster: ObservedCluster, dryRun isDryRun: Bool) -> any RebalanceActuator {
-        isDryRun ? dryRun : live
+    public func actuator(for acting: ActingMode, dryRun isDryRun: Bool) -> (any RebalanceActuator)? {
+        let live: (any RebalanceActuator)?
+        switch acting {
+        case .rebalanceResource: live = rebalanceResource
+        case .emqxAPI: live = emqxAPI
+        case .alertOnly: live = nil
+        }
+        guard live != nil else { return nil }
+        return isDryRun ? dryRun : live
     }
 }
 

@@ -15,11 +15,15 @@ import Synchronization
 public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration == Duration {
     /// Everything the loop reaches the outside through.
     public struct Dependencies: Sendable {
-        public var kubernetes: any KubernetesAPI
-        /// Which actuator acts on a cluster (dry run or live, per cycle).
+        /// What the API server serves; reads each cluster's object at the version it picks.
+        public var discovery: OperatorDiscovery
+        /// Which actuator acts on a cluster: by its plan's way of acting, or the dry-run one, per cycle.
         public var actuators: ActuatorChoice
         /// Builds the metric sources of a cluster entry, in fallback order.
         public var makeSources: @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource]
+        /// Whether a cluster can be acted on through EMQX's own API; with `.available` its plan is
+        /// `ActingMode.emqxAPI` and `actuators.emqxAPI` acts.
+        public var directActing: @Sendable (ClusterReference) -> DirectActing
         /// Upper bound for one cluster's whole cycle and for each source.
         public var clusterTimeout: Duration
         /// Where the Event about repeatedly failing creates goes (`nil`: none).
@@ -29,20 +33,24 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         public var dryRunLock: String?
 
         public init(
-            kubernetes: any KubernetesAPI,
+            discovery: OperatorDiscovery,
             actuators: ActuatorChoice,
             makeSources: @escaping @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource],
+            directActing: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
             clusterTimeout: Duration = .seconds(20),
             events: EventRecorder? = nil,
             dryRunLock: String? = nil
         ) {
-            self.kubernetes = kubernetes
+            self.discovery = discovery
             self.actuators = actuators
             self.makeSources = makeSources
+            self.directActing = directActing
             self.clusterTimeout = clusterTimeout
             self.events = events
             self.dryRunLock = dryRunLock
         }
+
+        public var kubernetes: any KubernetesAPI { discovery.api }
     }
 
     struct StateKey: Hashable {
@@ -57,6 +65,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     let now: @Sendable () -> Date
     let logger: Logger
     let engineStates = Mutex<[StateKey: (policy: Policy, state: ClusterEngineState)]>([:])
+    /// The configuration generation discovery last ran for (discovery runs again after each reload).
+    let discoveredFor = Mutex<Int?>(nil)
+    /// The last plan line logged per cluster: a new one is logged when it changes (start-up, reload, rediscovery, an
+    /// EMQX upgrade).
+    let loggedPlans = Mutex<[ClusterReference: String]>([:])
 
     public init(
         store: ConfigurationStore,
@@ -107,6 +120,14 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         let dryRun = isDryRun(active)
         var errors: [String] = []
         var work: [(ClusterReference, ClusterSettings)] = []
+        if discoveredFor.withLock({ $0 }) != active.generation {
+            do {
+                try await dependencies.discovery.refresh()
+                discoveredFor.withLock { $0 = active.generation }
+            } catch {
+                errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(error)")
+            }
+        }
         for settings in active.configuration.clusters {
             do {
                 for reference in try await resolve(settings.target) { work.append((reference, settings)) }
@@ -126,6 +147,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             for await report in group { reports.append(report) }
             return reports.sorted { $0.cluster < $1.cluster }
         }
+        logPlanChanges(clusterReports, settings: Dictionary(work.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }))
         forgetStates(keeping: Set(work.map(\.0)), policies: Set(active.policies.map(\.name)))
         return TickReport(at: now, duration: started.duration(to: clock.now), clusters: clusterReports, errors: errors, dryRun: dryRun)
     }
@@ -137,11 +159,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             return [reference]
         case .selector(let namespace, let kind, let labels):
             let namespace = namespace ?? "default"
-            let metas: [ObjectMeta]
-            switch kind {
-            case .emqx: metas = try await dependencies.kubernetes.emqxes(namespace: namespace).map(\.metadata)
-            case .emqxEnterprise: metas = try await dependencies.kubernetes.emqxEnterprises(namespace: namespace).map(\.metadata)
+            let served = try await dependencies.discovery.served()
+            guard let version = served.objectVersion(for: kind) else {
+                throw OperatorDiscovery.notServed(ClusterReference(namespace: namespace, name: "*", kind: kind), served: served)
             }
+            let metas = try await dependencies.kubernetes.emqxObjects(version, namespace: namespace)
             return metas.filter { meta in labels.allSatisfy { meta.labels?[$0.key] == $0.value } }.compactMap { meta in
                 meta.name.map { ClusterReference(namespace: meta.namespace ?? namespace, name: $0, kind: kind) }
             }
@@ -167,26 +189,46 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     ) async -> ClusterCycleReport {
         var report = ClusterCycleReport(cluster: cluster, at: now)
 
-        // Observe, once: the EMQX object (facts, node set) and the namespace's Rebalances (history, blocker); then
-        // the metrics.
-        let view: ObservedCluster
+        // Observe, once: the EMQX object (facts, node set), on 3.0 its pods, and where the plan acts through the
+        // `Rebalance` resource the namespace's Rebalances (history, blocker); then the metrics.
+        let object: ClusterObject
+        let plan: ClusterPlan
         do {
-            view = try await ObservedCluster.read(cluster, from: dependencies.kubernetes)
+            object = try await dependencies.discovery.object(of: cluster)
+            plan = ClusterPlan.make(for: cluster, served: try await dependencies.discovery.served(), direct: dependencies.directActing(cluster))
         } catch {
             report.errors.append("cannot read the \(cluster.kind.rawValue) object \(cluster): \(error)")
             return report
         }
-        let reading = ClusterReading.read(view.object)
+        report.plan = plan
+        var pods: [Pod]?
+        var podsError: String?
+        if object.version == .v3beta1 {
+            // 3.0 marks the pods it removes (apps.emqx.io/scaling-down) before their nodes show as evacuating.
+            do {
+                pods = try await dependencies.kubernetes.pods(namespace: cluster.namespace, labelSelector: "\(Pod.instanceLabel)=\(cluster.name)")
+            } catch {
+                podsError = "\(error)"
+                report.errors.append("cannot list the pods of \(cluster): \(error)")
+            }
+        }
+        let view = plan.acting == .rebalanceResource
+            ? await ObservedCluster.read(cluster, object: object, from: dependencies.kubernetes)
+            : ObservedCluster(reference: cluster, object: object, rebalances: nil)
+        let reading = ClusterReading.read(object, pods: pods)
         report.notes = reading.notes
+        report.emqxVersions = reading.emqxVersions
         var facts = reading.facts
+        facts.podsUnreadable = podsError
+        facts.cannotAct = plan.acting.alertOnlyReason
         let history = view.history ?? .empty
         if let history = view.history {
             report.history = history
             // The blocker also sees one of ours that failed "not ready" while EMQX may still rebalance.
             facts.rebalanceRunning = view.blocker != nil || history.rebalances.contains { $0.isActive }
-        } else {
+        } else if let error = view.rebalancesError {
             facts.rebalanceRunning = nil  // unknown: the engine blocks on it
-            report.errors.append("cannot list the Rebalances of \(cluster): \(view.rebalancesError ?? "unknown error")")
+            report.errors.append("cannot list the Rebalances of \(cluster): \(error)")
         }
         let request = ObservationRequest(cluster: cluster, expectedNodes: reading.expectedNodes)
         let nodes = await observe(request, view: view, sources: dependencies.makeSources(settings, cluster), report: &report)
@@ -218,9 +260,10 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             results.append((policy, result))
         }
 
-        // Act: at most one rebalance per cluster per cycle, whatever the number of policies; then confirm.
-        if let first = results.firstIndex(where: { $0.result.rebalance != nil }), let decision = results[first].result.rebalance {
-            let actuator = dependencies.actuators.actuator(for: view, dryRun: dryRun)
+        // Act: at most one rebalance per cluster per cycle, whatever the number of policies; then confirm. An
+        // alert-only cluster has no actuator (its `cannot-act` gate keeps rules from deciding).
+        let actuator = dependencies.actuators.actuator(for: plan.acting, dryRun: dryRun)
+        if let actuator, let first = results.firstIndex(where: { $0.result.rebalance != nil }), let decision = results[first].result.rebalance {
             let action = await actuator.act(decision, on: view, at: now)
             report.action = action
             results[first].result = PolicyEngine.confirm(results[first].result, action.result, at: now, retryPolicy: retryPolicy)
@@ -241,8 +284,10 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             report.policies.append(PolicyOutcome(policy: policy, result: result))
         }
 
-        let inputs = FollowInputs(now: now, clusterReady: facts.ready, counts: snapshot.completeCounts)
-        report.follow = await dependencies.actuators.actuator(for: view, dryRun: dryRun).follow(view, inputs: inputs)
+        if let actuator {
+            let inputs = FollowInputs(now: now, clusterReady: facts.ready, counts: snapshot.completeCounts)
+            report.follow = await actuator.follow(view, inputs: inputs)
+        }
         return report
     }
 
@@ -270,6 +315,18 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             report.errors.append("every metric source of \(request.cluster) failed: " + report.sources.compactMap { a in a.error.map { "\(a.source): \($0)" } }.joined(separator: "; "))
         }
         return nil
+    }
+
+    /// Logs each cluster's plan line when it is new or changed.
+    func logPlanChanges(_ reports: [ClusterCycleReport], settings: [ClusterReference: ClusterSettings]) {
+        for report in reports {
+            guard let line = report.planLine(sources: settings[report.cluster]?.sources.map(\.kind) ?? []) else { continue }
+            let changed = loggedPlans.withLock { logged -> Bool in
+                defer { logged[report.cluster] = line }
+                return logged[report.cluster] != line
+            }
+            if changed { logger.info("cluster \(line)") }
+        }
     }
 
     /// Drops the state of clusters no longer watched and of policies no longer loaded.

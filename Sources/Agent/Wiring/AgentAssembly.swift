@@ -34,6 +34,10 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
 
     public let store: ConfigurationStore
     public let kubernetes: any KubernetesAPI
+    /// What the API server serves in apps.emqx.io, shared by the loop, the status source and the start-up check.
+    public let discovery: OperatorDiscovery
+    /// Whether each cluster can be acted on through EMQX's own API (no such actuator in this build).
+    public let directActing: @Sendable (ClusterReference) -> DirectActing
     public let httpClient: HTTPClient
     public let metrics: AgentMetrics
     public let health: AgentHealth
@@ -66,6 +70,10 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     ) {
         self.store = ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: policies))
         self.kubernetes = kubernetes
+        let discovery = OperatorDiscovery(api: kubernetes)
+        self.discovery = discovery
+        let directActing: @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt }
+        self.directActing = directActing
         self.httpClient = httpClient
         self.logger = logger
         let interval = ActiveConfiguration(configuration: configuration, policies: policies).evaluationInterval
@@ -113,7 +121,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         let events = EventRecorder(api: kubernetes, canWrite: canWrite, instance: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname), logger: logger)
         let dryRun = DryRunActuator(lifecycle: lifecycle, logger: logger)
         actuators = ActuatorChoice(
-            live: dryRunLock != nil ? dryRun : KubernetesActuator(
+            rebalanceResource: dryRunLock != nil ? dryRun : KubernetesActuator(
                 api: kubernetes, lifecycle: lifecycle, events: events,
                 probe: Self.probe(configuration, httpClient: httpClient, environment: options.environment),
                 canWrite: canWrite, logger: logger),
@@ -161,7 +169,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         }
         self.webhooks = webhooks
 
-        let factory = MetricSourceFactory(httpClient: httpClient, kubernetes: kubernetes, environment: options.environment, now: now)
+        let factory = MetricSourceFactory(httpClient: httpClient, discovery: discovery, environment: options.environment, now: now)
         let sinks: [any TickReportSink] = [
             TickLogger(logger: logger),
             // Without an elector: the only replica leads when leader election is off; a replica locked in dry run
@@ -174,8 +182,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         loop = EvaluationLoop(
             store: store,
             dependencies: .init(
-                kubernetes: kubernetes, actuators: actuators, makeSources: sourceOverride ?? factory.sources(for:cluster:),
-                events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock),
+                discovery: discovery, actuators: actuators, makeSources: sourceOverride ?? factory.sources(for:cluster:),
+                directActing: directActing, events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock),
             sinks: sinks, clock: clock, now: now, logger: logger)
     }
 

@@ -10,6 +10,7 @@ enum KubernetesDiscovery {
     static let groups: [(name: String, versions: [String])] = [
         ("apps.emqx.io", ["v2beta1", "v1beta4"]),
         ("coordination.k8s.io", ["v1"]),
+        ("autorebalancer.emqx.io", ["v1alpha1"]),
     ]
 
     static func groupDocument(_ name: String, _ versions: [String]) -> KubernetesJSON {
