@@ -128,6 +128,21 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     // MARK: Events
 
+    public func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event {
+        try await create(.eventsV1, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
+    }
+
+    public func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event {
+        struct Patch: Encodable { var series: EventSeries }
+        let request = KubernetesError.Request(verb: "patch", resource: .eventsV1, namespace: namespace, name: name)
+        return try decode(
+            try await send(.PATCH, path: KubernetesResource.eventsV1.path(namespace: namespace, name: name),
+                           body: try JSONEncoder().encode(Patch(series: series)),
+                           contentType: "application/merge-patch+json", request: request),
+            request: request
+        )
+    }
+
     public func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent {
         try await create(.events, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
     }

@@ -36,7 +36,13 @@ public struct ResourceType: Sendable, Hashable {
         group: "", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
         verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
 
-    static let all: [ResourceType] = [.rebalances, .emqxes, .emqxEnterprises, .leases, .events]
+    /// `events.k8s.io/v1` Events (stored apart from core/v1 ones here; ``SimulatedKubernetesAPI/events(namespace:)``
+    /// shows both, as the real API server's shared storage does).
+    public static let eventsV1 = ResourceType(
+        group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+
+    static let all: [ResourceType] = [.rebalances, .emqxes, .emqxEnterprises, .leases, .events, .eventsV1]
 }
 
 /// An error answered as a `metav1.Status` object, worded like the real API server's.
