@@ -30,6 +30,11 @@ public enum RebalanceMetadata {
         "\(managedByKey)=\(managedByValue),\(clusterKey)=\(labelValue(cluster.name))"
     }
 
+    /// The labels of everything the agent creates for a decision (Rebalances and EMQXRebalance records alike).
+    public static func labels(cluster: String, rule: String, trigger: Trigger) -> [String: String] {
+        [managedByKey: managedByValue, clusterKey: labelValue(cluster), ruleKey: labelValue(rule), triggerKey: trigger.rawValue]
+    }
+
     /// A valid label value (≤ 63 characters of `[A-Za-z0-9-_.]`, alphanumeric at both ends).
     public static func labelValue(_ text: String) -> String {
         var value = String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "-" })
@@ -57,13 +62,22 @@ public enum RebalanceMetadata {
     }
 
     /// The decision record stored on one of ours, if readable.
-    public static func decision(of rebalance: Rebalance) -> DecisionRecord? {
-        guard let text = rebalance.metadata.annotations?[decisionKey] else { return nil }
+    public static func decision(of rebalance: Rebalance) -> DecisionRecord? { decision(in: rebalance.metadata) }
+
+    /// The decision record stored on one of our `EMQXRebalance` records, if readable.
+    public static func decision(of record: EMQXRebalance) -> DecisionRecord? { decision(in: record.metadata) }
+
+    public static func outcome(of rebalance: Rebalance) -> RebalanceOutcome? { outcome(in: rebalance.metadata) }
+
+    public static func outcome(of record: EMQXRebalance) -> RebalanceOutcome? { outcome(in: record.metadata) }
+
+    static func decision(in metadata: ObjectMeta) -> DecisionRecord? {
+        guard let text = metadata.annotations?[decisionKey] else { return nil }
         return try? JSONDecoder().decode(DecisionRecord.self, from: Data(text.utf8))
     }
 
-    public static func outcome(of rebalance: Rebalance) -> RebalanceOutcome? {
-        rebalance.metadata.annotations?[outcomeKey].flatMap(RebalanceOutcome.init(rawValue:))
+    static func outcome(in metadata: ObjectMeta) -> RebalanceOutcome? {
+        metadata.annotations?[outcomeKey].flatMap(RebalanceOutcome.init(rawValue:))
     }
 
     public static func attempt(of rebalance: Rebalance) -> Int {

@@ -88,7 +88,8 @@ struct RunCommand: AsyncParsableCommand {
                     if case .named(let reference) = cluster.target { return reference }
                     return nil
                 }
-                for finding in await CompatibilityCheck(api: api).run(clusters: named) {
+                // Each cluster's line (generation, EMQX versions, source, how it acts) is logged by the loop's first cycle.
+                for finding in await CompatibilityCheck(discovery: assembly.discovery, direct: assembly.directActing).run(clusters: named).findings {
                     logger.warning("compatibility: \(finding)")
                 }
                 let group = ServiceGroup(configuration: .init(

@@ -14,23 +14,44 @@ import Synchronization
 public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration == Duration {
     /// Everything the loop reaches the outside through.
     public struct Dependencies: Sendable {
-        public var kubernetes: any KubernetesAPI
+        /// What the API server serves; reads each cluster's object at the version it picks.
+        public var discovery: OperatorDiscovery
+        /// Acts on clusters whose plan is `ActingMode.rebalanceResource`.
         public var actuator: any RebalanceActuator
         /// Builds the metric sources of a cluster entry, in fallback order.
         public var makeSources: @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource]
+        /// Whether a cluster can be acted on through EMQX's own API; with `.available` its plan is
+        /// `ActingMode.emqxAPI` and `emqxAPIActuator` acts.
+        public var directActing: @Sendable (ClusterReference) -> DirectActing
+        public var emqxAPIActuator: (any RebalanceActuator)?
         /// Upper bound for one cluster's whole cycle and for each source.
         public var clusterTimeout: Duration
 
         public init(
-            kubernetes: any KubernetesAPI,
+            discovery: OperatorDiscovery,
             actuator: any RebalanceActuator,
             makeSources: @escaping @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource],
+            directActing: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
+            emqxAPIActuator: (any RebalanceActuator)? = nil,
             clusterTimeout: Duration = .seconds(20)
         ) {
-            self.kubernetes = kubernetes
+            self.discovery = discovery
             self.actuator = actuator
             self.makeSources = makeSources
+            self.directActing = directActing
+            self.emqxAPIActuator = emqxAPIActuator
             self.clusterTimeout = clusterTimeout
+        }
+
+        public var kubernetes: any KubernetesAPI { discovery.api }
+
+        /// The actuator of a plan's way of acting; `nil` for alert-only.
+        func actuator(for acting: ActingMode) -> (any RebalanceActuator)? {
+            switch acting {
+            case .rebalanceResource: actuator
+            case .emqxAPI: emqxAPIActuator
+            case .alertOnly: nil
+            }
         }
     }
 
@@ -46,6 +67,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     let now: @Sendable () -> Date
     let logger: Logger
     let engineStates = Mutex<[StateKey: (policy: Policy, state: ClusterEngineState)]>([:])
+    /// The configuration generation discovery last ran for (discovery runs again after each reload).
+    let discoveredFor = Mutex<Int?>(nil)
+    /// The last plan line logged per cluster: a new one is logged when it changes (start-up, reload, rediscovery, an
+    /// EMQX upgrade).
+    let loggedPlans = Mutex<[ClusterReference: String]>([:])
 
     public init(
         store: ConfigurationStore,
@@ -90,6 +116,14 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         let active = store.current
         var errors: [String] = []
         var work: [(ClusterReference, ClusterSettings)] = []
+        if discoveredFor.withLock({ $0 }) != active.generation {
+            do {
+                try await dependencies.discovery.refresh()
+                discoveredFor.withLock { $0 = active.generation }
+            } catch {
+                errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(error)")
+            }
+        }
         for settings in active.configuration.clusters {
             do {
                 for reference in try await resolve(settings.target) { work.append((reference, settings)) }
@@ -106,6 +140,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             for await report in group { reports.append(report) }
             return reports.sorted { $0.cluster < $1.cluster }
         }
+        logPlanChanges(clusterReports, settings: Dictionary(work.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }))
         forgetStates(keeping: Set(work.map(\.0)))
         return TickReport(at: now, duration: started.duration(to: clock.now), clusters: clusterReports, errors: errors)
     }
@@ -117,11 +152,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             return [reference]
         case .selector(let namespace, let kind, let labels):
             let namespace = namespace ?? "default"
-            let metas: [ObjectMeta]
-            switch kind {
-            case .emqx: metas = try await dependencies.kubernetes.emqxes(namespace: namespace).map(\.metadata)
-            case .emqxEnterprise: metas = try await dependencies.kubernetes.emqxEnterprises(namespace: namespace).map(\.metadata)
+            let served = try await dependencies.discovery.served()
+            guard let version = served.objectVersion(for: kind) else {
+                throw OperatorDiscovery.notServed(ClusterReference(namespace: namespace, name: "*", kind: kind), served: served)
             }
+            let metas = try await dependencies.kubernetes.emqxObjects(version, namespace: namespace)
             return metas.filter { meta in labels.allSatisfy { meta.labels?[$0.key] == $0.value } }.compactMap { meta in
                 meta.name.map { ClusterReference(namespace: meta.namespace ?? namespace, name: $0, kind: kind) }
             }
@@ -143,27 +178,47 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     func unboundedCycle(_ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], at now: Date) async -> ClusterCycleReport {
         var report = ClusterCycleReport(cluster: cluster, at: now)
 
-        // Observe: the EMQX object (facts, node set), the rebalance history, and the metrics.
+        // Observe: the EMQX object (facts, node set), on 3.0 its pods, the rebalance history, and the metrics.
         let object: ClusterObject
+        let plan: ClusterPlan
         do {
-            object = try await ClusterObject.fetch(cluster, from: dependencies.kubernetes)
+            object = try await dependencies.discovery.object(of: cluster)
+            plan = ClusterPlan.make(for: cluster, served: try await dependencies.discovery.served(), direct: dependencies.directActing(cluster))
         } catch {
             report.errors.append("cannot read the \(cluster.kind.rawValue) object \(cluster): \(error)")
             return report
         }
-        let reading = ClusterReading.read(object)
+        report.plan = plan
+        var pods: [Pod]?
+        var podsError: String?
+        if object.version == .v3beta1 {
+            // 3.0 marks the pods it removes (apps.emqx.io/scaling-down) before their nodes show as evacuating.
+            do {
+                pods = try await dependencies.kubernetes.pods(namespace: cluster.namespace, labelSelector: "\(Pod.instanceLabel)=\(cluster.name)")
+            } catch {
+                podsError = "\(error)"
+                report.errors.append("cannot list the pods of \(cluster): \(error)")
+            }
+        }
+        let reading = ClusterReading.read(object, pods: pods)
         report.notes = reading.notes
+        report.emqxVersions = reading.emqxVersions
         var history = ActionHistory.empty
         var facts = reading.facts
-        do {
-            history = try await dependencies.actuator.history(for: cluster)
-            report.history = history
-            // The actuator's blocker also sees one of ours that failed "not ready" while EMQX may still rebalance.
-            let blocker = try await dependencies.actuator.blocker(for: cluster)
-            facts.rebalanceRunning = blocker != nil || history.rebalances.contains { $0.isActive }
-        } catch {
-            facts.rebalanceRunning = nil  // unknown: the engine blocks on it
-            report.errors.append("cannot list the Rebalances of \(cluster): \(error)")
+        facts.podsUnreadable = podsError
+        facts.cannotAct = plan.acting.alertOnlyReason
+        let actuator = dependencies.actuator(for: plan.acting)
+        if let actuator {
+            do {
+                history = try await actuator.history(for: cluster)
+                report.history = history
+                // The actuator's blocker also sees one of ours that failed "not ready" while EMQX may still rebalance.
+                let blocker = try await actuator.blocker(for: cluster)
+                facts.rebalanceRunning = blocker != nil || history.rebalances.contains { $0.isActive }
+            } catch {
+                facts.rebalanceRunning = nil  // unknown: the engine blocks on it
+                report.errors.append("cannot list the Rebalances of \(cluster): \(error)")
+            }
         }
         let request = ObservationRequest(cluster: cluster, expectedNodes: reading.expectedNodes)
         let nodes = await observe(request, sources: dependencies.makeSources(settings, cluster), report: &report)
@@ -194,16 +249,17 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         }
 
         // Act: at most one rebalance per cluster per cycle, whatever the number of policies.
+        guard let actuator else { return report }
         if let decision = report.decisions.first(where: { $0.action == .rebalance }) {
             do {
-                report.create = try await dependencies.actuator.create(decision, on: object, at: now)
+                report.create = try await actuator.create(decision, on: object, at: now)
             } catch {
                 report.errors.append("cannot create the Rebalance for rule \(decision.rule) on \(cluster): \(error)")
             }
         }
         do {
             let inputs = FollowInputs(now: now, clusterReady: facts.ready, counts: snapshot.completeCounts)
-            report.follow = try await dependencies.actuator.follow(object, inputs: inputs)
+            report.follow = try await actuator.follow(object, inputs: inputs)
         } catch {
             report.errors.append("cannot follow the Rebalances of \(cluster): \(error)")
         }
@@ -226,6 +282,18 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             report.errors.append("every metric source of \(request.cluster) failed: " + report.sources.compactMap { a in a.error.map { "\(a.source): \($0)" } }.joined(separator: "; "))
         }
         return nil
+    }
+
+    /// Logs each cluster's plan line when it is new or changed.
+    func logPlanChanges(_ reports: [ClusterCycleReport], settings: [ClusterReference: ClusterSettings]) {
+        for report in reports {
+            guard let line = report.planLine(sources: settings[report.cluster]?.sources.map(\.kind) ?? []) else { continue }
+            let changed = loggedPlans.withLock { logged -> Bool in
+                defer { logged[report.cluster] = line }
+                return logged[report.cluster] != line
+            }
+            if changed { logger.info("cluster \(line)") }
+        }
     }
 
     func forgetStates(keeping clusters: Set<ClusterReference>) {

@@ -59,6 +59,11 @@ public struct ClusterCycleReport: Sendable {
     public var follow: [FollowReport]
     /// Human notes from reading the EMQX object (why scaling-in, why upgrading).
     public var notes: [String]
+    /// Which operator generation serves the cluster, the version its object is read at and how the agent acts on it;
+    /// `nil` when the object could not be read.
+    public var plan: ClusterPlan?
+    /// The EMQX versions the nodes report.
+    public var emqxVersions: [String]
     /// Failures of this cycle, worded for a person (Kubernetes unreachable, every source failed, a write failed).
     public var errors: [String]
 
@@ -69,7 +74,13 @@ public struct ClusterCycleReport: Sendable {
         self.policies = []
         self.follow = []
         self.notes = []
+        self.emqxVersions = []
         self.errors = []
+    }
+
+    /// The one line per cluster the start-up log and `run --once` print (see `ClusterPlan.line`).
+    public func planLine(sources: [String]) -> String? {
+        plan?.line(emqxVersions: emqxVersions, sources: sources)
     }
 
     /// Every decision (rebalance or alert) of every policy.

@@ -9,7 +9,7 @@ public enum OnceReport {
         var lines: [String] = []
         for error in report.errors { lines.append("error: \(error)") }
         for cluster in report.clusters {
-            lines.append("cluster \(cluster.cluster) (\(cluster.cluster.kind.rawValue))")
+            lines.append("cluster " + (cluster.planLine(sources: cluster.sources.map(\.source)) ?? "\(cluster.cluster) (\(cluster.cluster.kind.rawValue))"))
             for error in cluster.errors { lines.append("  error: \(error)") }
             for attempt in cluster.sources {
                 let status = attempt.error.map { "failed: \($0)" } ?? "ok"
@@ -21,7 +21,7 @@ public enum OnceReport {
                 lines.append("  facts: " + [
                     "ready=\(text(facts.ready))", "upgrading=\(text(facts.upgrading))", "evacuating=\(text(facts.evacuating))",
                     "scaling-in=\(text(facts.scalingIn))", "rebalance-running=\(text(facts.rebalanceRunning))",
-                ].joined(separator: " "))
+                ].joined(separator: " ") + extraFacts(facts))
                 for note in cluster.notes { lines.append("    note: \(note)") }
                 let expected = snapshot.expectedNodes ?? snapshot.nodes.map(\.name)
                 for name in expected {
@@ -59,6 +59,21 @@ public enum OnceReport {
         case .notLeader: "not created: not the leader"
         case .wouldCreate(let rebalance): "would create Rebalance \(rebalance.metadata.name ?? "") (nothing written)"
         }
+    }
+
+    /// The facts only some operator generations have, shown where known.
+    static func extraFacts(_ facts: ClusterFacts) -> String {
+        var parts: [String] = []
+        if let paused = facts.operatorPaused { parts.append("operator-paused=\(text(paused))") }
+        if facts.podsUnreadable != nil {
+            parts.append("scaling-down=unknown")
+        } else if let pods = facts.podsBeingRemoved {
+            parts.append("scaling-down=" + (pods.isEmpty ? "no" : pods.joined(separator: ",")))
+        }
+        if let pending = facts.nodesPending, pending.count > 0 {
+            parts.append("nodes-pending=\(pending.count) (\(pending.running) of \(pending.wanted) \(pending.role.rawValue)s running)")
+        }
+        return parts.isEmpty ? "" : " " + parts.joined(separator: " ")
     }
 
     static func text(_ value: Bool?) -> String { value.map { $0 ? "yes" : "no" } ?? "unknown" }

@@ -34,6 +34,10 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
 
     public let store: ConfigurationStore
     public let kubernetes: any KubernetesAPI
+    /// What the API server serves in apps.emqx.io, shared by the loop, the status source and the start-up check.
+    public let discovery: OperatorDiscovery
+    /// Whether each cluster can be acted on through EMQX's own API (no such actuator in this build).
+    public let directActing: @Sendable (ClusterReference) -> DirectActing
     public let httpClient: HTTPClient
     public let metrics: AgentMetrics
     public let health: AgentHealth
@@ -64,6 +68,10 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     ) {
         self.store = ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: policies))
         self.kubernetes = kubernetes
+        let discovery = OperatorDiscovery(api: kubernetes)
+        self.discovery = discovery
+        let directActing: @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt }
+        self.directActing = directActing
         self.httpClient = httpClient
         self.logger = logger
         let interval = ActiveConfiguration(configuration: configuration, policies: policies).evaluationInterval
@@ -150,7 +158,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         }
         self.webhooks = webhooks
 
-        let factory = MetricSourceFactory(httpClient: httpClient, kubernetes: kubernetes, environment: options.environment, now: now)
+        let factory = MetricSourceFactory(httpClient: httpClient, discovery: discovery, environment: options.environment, now: now)
         let sinks: [any TickReportSink] = [
             TickLogger(logger: logger),
             MetricsSink(metrics: metrics, health: self.health, isLeader: { canWrite() && !dryRun }),
@@ -160,7 +168,9 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         ] + extraSinks
         loop = EvaluationLoop(
             store: store,
-            dependencies: .init(kubernetes: kubernetes, actuator: self.actuator, makeSources: sourceOverride ?? factory.sources(for:cluster:)),
+            dependencies: .init(
+                discovery: discovery, actuator: self.actuator, makeSources: sourceOverride ?? factory.sources(for:cluster:),
+                directActing: directActing),
             sinks: sinks, clock: clock, now: now, logger: logger)
     }
 

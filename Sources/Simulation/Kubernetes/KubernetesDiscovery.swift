@@ -11,6 +11,7 @@ enum KubernetesDiscovery {
         ("apps.emqx.io", ["v2beta1", "v1beta4"]),
         ("coordination.k8s.io", ["v1"]),
         ("events.k8s.io", ["v1"]),
+        ("autorebalancer.emqx.io", ["v1alpha1"]),
     ]
 
     static func groupDocument(_ name: String, _ versions: [String]) -> KubernetesJSON {

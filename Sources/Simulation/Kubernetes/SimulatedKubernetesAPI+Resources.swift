@@ -9,7 +9,10 @@ extension SimulatedKubernetesAPI {
         query: [String: String], body: Data, contentType: String
     ) throws(KubernetesAPIError) -> Response {
         let readOnly = type == .emqxes || type == .emqxEnterprises
-        if subresource != nil && verb != "get" { throw KubernetesAPIError.methodNotAllowed(verb) }
+        let statusOnly = subresource == "status"
+        if subresource != nil && verb != "get" && !(statusOnly && type.servesStatusWrites && (verb == "update" || verb == "patch")) {
+            throw KubernetesAPIError.methodNotAllowed(verb)
+        }
         switch verb {
         case "get":
             guard let namespace, let name else { throw KubernetesAPIError.pathNotFound() }
@@ -25,7 +28,7 @@ extension SimulatedKubernetesAPI {
         case "update" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let object = try decodeBody(body)
-            return try replace(type, namespace: namespace, name: name, with: object, requireName: true)
+            return try replace(type, namespace: namespace, name: name, with: object, requireName: true, statusOnly: statusOnly)
         case "patch" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let patch = try decodeBody(body)
@@ -49,7 +52,7 @@ extension SimulatedKubernetesAPI {
             if patch.value(atPath: "metadata.resourceVersion") == nil, mediaType != "application/json-patch+json" {
                 patched["metadata"]?["resourceVersion"] = current.value(atPath: "metadata.resourceVersion")
             }
-            return try replace(type, namespace: namespace, name: name, with: patched, requireName: false)
+            return try replace(type, namespace: namespace, name: name, with: patched, requireName: false, statusOnly: statusOnly)
         case "delete" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let options = body.isEmpty ? nil : try? KubernetesJSON.parse(body)
@@ -141,6 +144,11 @@ extension SimulatedKubernetesAPI {
             let admitted = try RebalanceAdmission.admitCreate(object, name: name)
             object = admitted.object
             warnings = admitted.warnings
+        } else if let schema = Self.schema(of: type) {
+            object["status"] = nil  // the status subresource: status is not writable on create
+            warnings = schema.pruneAndDefault(&object)
+            let errors = schema.errors(object)
+            if !errors.isEmpty { throw KubernetesAPIError.invalid(type, name, errors) }
         }
         if var metadata = object["metadata"]?.objectValue {
             for field in ["resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "generation"] {
@@ -153,7 +161,10 @@ extension SimulatedKubernetesAPI {
     }
 
     /// PUT, and the last step of PATCH: optimistic concurrency on `metadata.resourceVersion`, admission, status kept.
-    private func replace(_ type: ResourceType, namespace: String, name: String, with object: KubernetesJSON, requireName: Bool) throws(KubernetesAPIError) -> Response {
+    /// With `statusOnly` (a write to `…/status`), only the status is taken from `object`; otherwise the status is kept.
+    private func replace(
+        _ type: ResourceType, namespace: String, name: String, with object: KubernetesJSON, requireName: Bool, statusOnly: Bool = false
+    ) throws(KubernetesAPIError) -> Response {
         var object = object
         guard object.objectValue != nil else { throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))") }
         let bodyName = object.value(atPath: "metadata.name")?.stringValue
@@ -182,6 +193,17 @@ extension SimulatedKubernetesAPI {
                 let admitted = try RebalanceAdmission.admitUpdate(new, old: old, name: name)
                 new = admitted.object
                 warnings = admitted.warnings
+            } else if let schema = Self.schema(of: type) {
+                if statusOnly {
+                    let status = new["status"]
+                    new = old
+                    new["status"] = status
+                } else {
+                    new["status"] = old["status"]
+                }
+                warnings = schema.pruneAndDefault(&new)
+                let errors = schema.errors(new, old: old)
+                if !errors.isEmpty { throw KubernetesAPIError.invalid(type, name, errors) }
             }
             // Keep the stored resourceVersion for the comparison "changed or not"; the store bumps it on change.
             new["metadata"]?["resourceVersion"] = old.value(atPath: "metadata.resourceVersion")
@@ -217,6 +239,20 @@ extension SimulatedKubernetesAPI {
         }
         return problems
     }
+
+    /// The structural schema custom resources of `type` are admitted against (the agent's own CRD), if any.
+    static func schema(of type: ResourceType) -> StructuralSchema? {
+        type == .emqxRebalances ? emqxRebalanceSchema : nil
+    }
+
+    /// Loaded from the very CRD text shipped in deploy/crds (tests keep the two equal).
+    static let emqxRebalanceSchema: StructuralSchema = {
+        do {
+            return try StructuralSchema.load(crdYAML: EMQXRebalanceDefinition.yaml, version: EMQXRebalance.version)
+        } catch {
+            fatalError("the EMQXRebalance CRD shipped with the agent does not load: \(error)")
+        }
+    }()
 
     /// `nil` when `name` is a valid DNS-1123 subdomain, else the API server's explanation.
     static func dnsSubdomainProblem(_ name: String) -> String? {
