@@ -117,7 +117,7 @@ public struct RebalanceLifecycle: Sendable {
     /// The Rebalance that blocks creating another one for the cluster, if any: any `Processing` one targeting it
     /// (ours or not), one of ours not yet picked up, or one of ours `Failed ... not ready` whose outcome is not yet
     /// judged (EMQX may still be rebalancing).
-    public func blocker(_ rebalances: [Rebalance], for cluster: ClusterReference) -> Blocker? {
+    public static func blocker(_ rebalances: [Rebalance], for cluster: ClusterReference) -> Blocker? {
         for rebalance in sorted(rebalances) {
             let ours = RebalanceMetadata.isOurs(rebalance, cluster: cluster)
             guard ours || RebalanceMetadata.targets(rebalance, cluster: cluster), let name = rebalance.metadata.name else { continue }
@@ -141,7 +141,7 @@ public struct RebalanceLifecycle: Sendable {
 
     /// Everything to do about the cluster's Rebalances of ours now, oldest first, then retries, then deletions.
     public func plan(_ rebalances: [Rebalance], for cluster: ClusterReference, inputs: Inputs) -> [Action] {
-        let ours = sorted(rebalances).filter { RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil }
+        let ours = Self.sorted(rebalances).filter { RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil }
         var actions: [Action] = []
         for rebalance in ours {
             if let action = follow(rebalance, cluster: cluster, inputs: inputs) { actions.append(action) }
@@ -202,11 +202,10 @@ public struct RebalanceLifecycle: Sendable {
         let until = finished.addingTimeInterval(configuration.settleTime.seconds)
         guard inputs.now >= until else { return .settling(name, until: until) }
         guard let counts = inputs.counts, !counts.isEmpty else { return .awaitMetrics(name) }
-        let decision = RebalanceMetadata.decision(of: rebalance)
-        let strategy = decision?.strategy ?? rebalance.spec.rebalanceStrategy
-        let before = decision.map { OutcomeJudge.evaluations(OutcomeJudge.counts(of: $0), strategy: strategy) } ?? []
-        let after = OutcomeJudge.evaluations(counts, strategy: strategy)
-        guard let judgement = OutcomeJudge.judge(before: before, after: after, minimumImprovement: configuration.minimumImprovement) else {
+        guard let judgement = OutcomeJudge.judge(
+            decision: RebalanceMetadata.decision(of: rebalance), strategy: rebalance.spec.rebalanceStrategy, counts: counts,
+            minimumImprovement: configuration.minimumImprovement)
+        else {
             return .awaitMetrics(name)
         }
         return .record(name, outcome: judgement.outcome, detail: judgement.detail, retriesExhausted: false)
@@ -221,17 +220,11 @@ public struct RebalanceLifecycle: Sendable {
         let finished = RebalanceHistory.finishedAt(latest) ?? KubernetesTime.parse(latest.metadata.creationTimestamp) ?? inputs.now
         guard inputs.now.timeIntervalSince(finished) <= configuration.retryWindow.seconds else { return nil }
         let notBefore = finished.addingTimeInterval(configuration.backoff(afterAttempt: attempt).seconds)
-        if inputs.now < notBefore || blocker(all, for: cluster) != nil {
+        if inputs.now < notBefore || Self.blocker(all, for: cluster) != nil {
             return .retryLater(failed: name, notBefore: notBefore)
         }
         return .retry(failed: name, attempt: attempt + 1)
     }
 
-    private func sorted(_ rebalances: [Rebalance]) -> [Rebalance] {
-        rebalances.sorted {
-            let a = KubernetesTime.parse($0.metadata.creationTimestamp) ?? .distantPast
-            let b = KubernetesTime.parse($1.metadata.creationTimestamp) ?? .distantPast
-            return a == b ? ($0.metadata.name ?? "") < ($1.metadata.name ?? "") : a < b
-        }
-    }
+    private static func sorted(_ rebalances: [Rebalance]) -> [Rebalance] { CreationOrder.oldestFirst(rebalances, \.metadata) }
 }

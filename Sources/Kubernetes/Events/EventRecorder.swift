@@ -21,6 +21,8 @@ public final class EventRecorder: Sendable {
         case rebalanceCompleted = "RebalanceCompleted"
         case rebalanceFailed = "RebalanceFailed"
         case rebalanceBlocked = "RebalanceBlocked"
+        /// Creating a decided Rebalance failed as many times in a row as `rebalances.alertAfterCreateFailures`.
+        case rebalanceCreateFailed = "RebalanceCreateFailed"
         case rebalanceIneffective = "RebalanceIneffective"
         case rebalanceStuck = "RebalanceStuck"
 
@@ -34,7 +36,7 @@ public final class EventRecorder: Sendable {
         /// What the agent did or tried (`events.k8s.io/v1` `action`, machine-readable).
         public var action: String {
             switch self {
-            case .rebalanceCreated: "CreateRebalance"
+            case .rebalanceCreated, .rebalanceCreateFailed: "CreateRebalance"
             case .rebalanceBlocked: "Decide"
             case .rebalanceCompleted, .rebalanceIneffective: "JudgeOutcome"
             case .rebalanceFailed, .rebalanceStuck: "FollowRebalance"
