@@ -250,7 +250,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                     }
                 }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
@@ -294,7 +294,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 }
                 guard error.isTransient, attempt < policy.maxAttempts else { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("\(KubernetesError.describe(request)): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
