@@ -197,6 +197,13 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         return lease
     }
 
+    // Discovery serves no events.k8s.io/v1 here: the recorder writes core/v1 Events.
+    func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event { throw Self.notFound("events.k8s.io/v1") }
+
+    func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event {
+        throw Self.notFound("events.k8s.io/v1")
+    }
+
     func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent {
         try await enter(.createEvent)
         return state.withLock { state in
