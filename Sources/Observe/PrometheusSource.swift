@@ -46,6 +46,8 @@ public struct PrometheusSource: MetricSource {
     public let kind = "prometheus"
     public let configuration: Configuration
     private let fetch: HTTPFetch
+    /// Shared by every cluster with this configuration: one query per quantity per cycle for all of them.
+    public var batch: PrometheusBatch?
 
     /// Throws when the TLS settings are unusable (a CA PEM without a certificate).
     public init(configuration: Configuration, httpClient: HTTPClient) throws {
@@ -59,7 +61,18 @@ public struct PrometheusSource: MetricSource {
     }
 
     public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
-        let selector = configuration.selector.selector(for: request.cluster)
+        let answers: PrometheusBatch.Answers
+        if let batch, let batched = try await batch.answers(for: request.cluster) {
+            answers = batched
+        } else {
+            answers = try await ask(for: request.cluster)
+        }
+        return try observation(from: answers, request)
+    }
+
+    /// The cluster's own three queries.
+    func ask(for cluster: ClusterReference) async throws -> PrometheusBatch.Answers {
+        let selector = configuration.selector.selector(for: cluster)
         let label = configuration.nodeLabel
         let queries = configuration.queries
         let liveQuery = queries.liveConnections.map { PrometheusQueries.render($0, selector: selector, label: label) }
@@ -68,8 +81,16 @@ public struct PrometheusSource: MetricSource {
         async let live = optionalQuery(liveQuery)
         async let connections = optionalQuery(connectionsQuery)
         async let sessions = optionalQuery(sessionsQuery)
-        let answers = (live: try await live, connections: try await connections, sessions: try await sessions)
+        return PrometheusBatch.Answers(
+            live: try await live, connections: try await connections, sessions: try await sessions,
+            sent: (liveQuery, connectionsQuery, sessionsQuery))
+    }
 
+    /// The nodes (and warnings) the answers of one cluster give.
+    func observation(from answers: PrometheusBatch.Answers, _ request: ObservationRequest) throws -> SourceObservation {
+        let label = configuration.nodeLabel
+        let selector = configuration.selector.selector(for: request.cluster)
+        let (liveQuery, connectionsQuery, sessionsQuery) = answers.sent
         let expected = request.expectedNodes.map(\.name)
         var warnings: [String] = []
         var nodes: [String: NodeObservation] = [:]
@@ -143,7 +164,8 @@ public struct PrometheusSource: MetricSource {
         let form = QueryEncoding.form(pairs)
         // Prometheus sends its error envelope (errorType, error) with 400, 422 and 503: decode those too.
         let passThrough: Set<Int> = [400, 422, 503]
-        let response = configuration.usePOST
+        // A query for many clusters at once is long: POST it (Prometheus takes both; proxies limit URL lengths).
+        let response = configuration.usePOST || form.utf8.count > 2048
             ? try await fetch.fetch(base + path, form: form, accept: "application/json", passThrough: passThrough)
             : try await fetch.fetch(base + path + "?" + form, accept: "application/json", passThrough: passThrough)
         if !(200..<300).contains(response.status), (try? JSONSerialization.jsonObject(with: response.body)) == nil {

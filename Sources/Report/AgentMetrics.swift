@@ -23,6 +23,8 @@ public final class AgentMetrics: Sendable {
         .init(prefix + "build_info", .gauge, labels: ["version"], help: "Always 1; the version label says which build runs."),
         .init(prefix + "leader", .gauge, help: "1 when this replica holds the leader Lease (or leader election is off), else 0; dry_run says whether it writes."),
         .init(prefix + "dry_run", .gauge, help: "1 while this replica writes nothing (dry run from the configuration or the command line), else 0."),
+        .init(prefix + "shard_owned", .gauge, labels: ["shard"], help: "1 for each shard whose Lease this replica holds (it writes for that shard's clusters), 0 for the others; one shard without sharding."),
+        .init(prefix + "cluster_owned", .gauge, labels: ["cluster"], help: "1 when this replica writes for the cluster (it holds its shard's Lease), 0 when another replica does."),
         .init(prefix + "node_connections", .gauge, labels: ["cluster", "node"], help: "Live connections observed on an EMQX node (absent when unknown)."),
         .init(prefix + "node_sessions", .gauge, labels: ["cluster", "node"], help: "Sessions observed on an EMQX node (absent when unknown)."),
         .init(prefix + "donor_average_connections", .gauge, labels: ["cluster"], help: "Mean live connections of the donor nodes, as EMQX's balance formula partitions them."),
@@ -66,6 +68,7 @@ public final class AgentMetrics: Sendable {
         /// rules that no longer exist.
         var rules: [String: Set<String>] = [:]
         var ruleReasons: [String: Set<RuleReason>] = [:]
+        var shardCount = 0
     }
 
     private struct RuleReason: Hashable {
@@ -101,6 +104,20 @@ public final class AgentMetrics: Sendable {
 
     public func setLeader(_ isLeader: Bool) {
         gauge("leader").set(isLeader ? 1.0 : 0.0)
+    }
+
+    /// `shard_owned` for every shard (series of shards beyond `count` are dropped after a change of count).
+    public func setShards(count: Int, owned: Set<Int>) {
+        let previous = state.withLock { state -> Int in
+            defer { state.shardCount = count }
+            return state.shardCount
+        }
+        for shard in max(count, 0)..<max(previous, count) { removeGauge("shard_owned", ["shard": String(shard)]) }
+        for shard in 0..<max(count, 0) { gauge("shard_owned", ["shard": String(shard)]).set(owned.contains(shard) ? 1.0 : 0.0) }
+    }
+
+    public func setClusterOwned(_ cluster: String, _ owned: Bool) {
+        gauge("cluster_owned", ["cluster": cluster]).set(owned ? 1.0 : 0.0)
     }
 
     public func setDryRun(_ dryRun: Bool) {
@@ -267,7 +284,7 @@ public final class AgentMetrics: Sendable {
         }
         for name in ["donor_average_connections", "recipient_average_connections", "donor_average_sessions",
                      "recipient_average_sessions", "cluster_imbalanced", "rebalance_in_progress",
-                     "rebalance_processing_duration_seconds"] {
+                     "rebalance_processing_duration_seconds", "cluster_owned"] {
             removeGauge(name, ["cluster": cluster])
         }
     }

@@ -111,7 +111,7 @@ struct AgentConfigurationParser {
 
     func leaderElection(_ mapping: Node.Mapping) -> LeaderElectionSettings {
         let path = "leaderElection"
-        reader.checkKeys(mapping, allowed: ["enabled", "leaseName", "leaseNamespace", "leaseDuration", "renewDeadline", "retryPeriod"], path)
+        reader.checkKeys(mapping, allowed: ["enabled", "leaseName", "leaseNamespace", "leaseDuration", "renewDeadline", "retryPeriod", "shards"], path)
         var settings = LeaderElectionSettings()
         settings.enabled = reader.bool(reader.value(mapping, "enabled"), "\(path).enabled") ?? true
         if let name = reader.string(reader.value(mapping, "leaseName"), "\(path).leaseName") {
@@ -122,6 +122,13 @@ struct AgentConfigurationParser {
             }
         }
         settings.leaseNamespace = reader.string(reader.value(mapping, "leaseNamespace"), "\(path).leaseNamespace")
+        if let node = reader.value(mapping, "shards"), let shards = reader.int(node, "\(path).shards", minimum: 1) {
+            if shards > 256 {
+                reader.error("\(path).shards: at most 256 (each shard is a Lease every replica renews or watches), got \(shards)", at: node)
+            } else {
+                settings.shards = shards
+            }
+        }
         settings.leaseDuration = reader.duration(reader.value(mapping, "leaseDuration"), "\(path).leaseDuration", allowZero: false) ?? settings.leaseDuration
         settings.renewDeadline = reader.duration(reader.value(mapping, "renewDeadline"), "\(path).renewDeadline", allowZero: false) ?? settings.renewDeadline
         settings.retryPeriod = reader.duration(reader.value(mapping, "retryPeriod"), "\(path).retryPeriod", allowZero: false) ?? settings.retryPeriod
@@ -242,8 +249,23 @@ struct AgentConfigurationParser {
         case "emqx":
             let sub = "\(path).emqx"
             let e = reader.value(mapping, "emqx").flatMap { reader.mapping($0, sub) } ?? Node.Mapping([])
-            reader.checkKeys(e, allowed: ["scheme", "port", "targets", "readUptime"] + Self.httpKeys, sub)
+            reader.checkKeys(e, allowed: ["mode", "url", "scheme", "port", "targets", "readUptime"] + Self.httpKeys, sub)
+            var mode = EMQXScrapeSettings.Mode.scrape
+            if let node = reader.value(e, "mode"), let text = reader.string(node, "\(sub).mode") {
+                if let parsed = EMQXScrapeSettings.Mode(rawValue: text) {
+                    mode = parsed
+                } else {
+                    reader.error("\(sub).mode: expected scrape (every node's Prometheus endpoint) or nodes (one GET /api/v5/nodes per cluster), got \"\(text)\"", at: node)
+                }
+            }
+            var url: String?
+            if let node = reader.value(e, "url"), let text = reader.string(node, "\(sub).url") {
+                checkURL(text, node, "\(sub).url")
+                url = text
+                if mode != .nodes { reader.warning("\(sub).url is used in mode nodes only; mode is scrape", at: node) }
+            }
             return .emqx(EMQXScrapeSettings(
+                mode: mode, url: url,
                 scheme: scheme(e, sub),
                 port: reader.int(reader.value(e, "port"), "\(sub).port", minimum: 1) ?? 18083,
                 targets: urlMap(reader.value(e, "targets"), "\(sub).targets"),

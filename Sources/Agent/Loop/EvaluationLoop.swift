@@ -31,6 +31,10 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         /// Why this process stays in dry run whatever the configuration says (`--dry-run`, `--once`, or started in
         /// dry run with leader election, which needs a restart to join); `nil` when `dryRun:` alone decides.
         public var dryRunLock: String?
+        /// Told which clusters a cycle covers before any is observed (sources that ask once for all of them).
+        public var cycleWillStart: @Sendable ([(ClusterReference, ClusterSettings)]) -> Void
+        /// Whether this replica observes a cluster at all: with shards, only the clusters of the shards it holds.
+        public var observes: @Sendable (ClusterReference) -> Bool
 
         public init(
             discovery: OperatorDiscovery,
@@ -39,7 +43,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             directActing: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
             clusterTimeout: Duration = .seconds(20),
             events: EventRecorder? = nil,
-            dryRunLock: String? = nil
+            dryRunLock: String? = nil,
+            cycleWillStart: @escaping @Sendable ([(ClusterReference, ClusterSettings)]) -> Void = { _ in },
+            observes: @escaping @Sendable (ClusterReference) -> Bool = { _ in true }
         ) {
             self.discovery = discovery
             self.actuators = actuators
@@ -48,6 +54,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             self.clusterTimeout = clusterTimeout
             self.events = events
             self.dryRunLock = dryRunLock
+            self.cycleWillStart = cycleWillStart
+            self.observes = observes
         }
 
         public var kubernetes: any KubernetesAPI { discovery.api }
@@ -97,6 +105,12 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                     let report = await self.tick(at: self.now())
                     for sink in self.sinks { await sink.publish(report) }
                     let interval = Duration.seconds(self.store.current.evaluationInterval)
+                    let took = started.duration(to: self.clock.now)
+                    if took > interval, interval > .zero {
+                        // The next cycle starts at once; the slots this one ran over are lost.
+                        let slots = Int((took / interval).rounded(.down))
+                        self.logger.warning("evaluation cycle took \(took), longer than the evaluation interval \(interval): \(slots) cycle slot(s) skipped")
+                    }
                     try await self.clock.sleep(until: started.advanced(by: interval), tolerance: nil)
                 }
             }
@@ -135,6 +149,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                 errors.append("cannot list EMQX objects for \(settings.target.description): \(error)")
             }
         }
+        work = work.filter { dependencies.observes($0.0) }
+        dependencies.cycleWillStart(work)
         let retryPolicy = active.configuration.rebalances.createRetry
         let clusterReports = await withTaskGroup(of: ClusterCycleReport.self) { group in
             for (reference, settings) in work {
@@ -175,8 +191,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         _ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], dryRun: Bool, retryPolicy: CreateRetryPolicy, at now: Date
     ) async -> ClusterCycleReport {
         let timeout = dependencies.clusterTimeout
-        let result = await withTimeout(timeout) {
-            await self.unboundedCycle(cluster, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+        // Every write of this cycle is for this cluster: the writers' gate asks whether its shard is held.
+        let result = await WriteScope.$cluster.withValue(cluster) {
+            await withTimeout(timeout) {
+                await self.unboundedCycle(cluster, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+            }
         }
         if let result { return result }
         var report = ClusterCycleReport(cluster: cluster, at: now)

@@ -30,19 +30,7 @@ public enum StoredEMQXRebalance: Sendable, Hashable {
 extension HTTPKubernetesClient: EMQXRebalanceStore {
     public func emqxRebalances(namespace: String) async throws -> [StoredEMQXRebalance] {
         let items: [KubernetesJSONItem] = try await list(.emqxRebalances, namespace: namespace, labelSelector: nil)
-        return items.map { item in
-            do {
-                return .valid(try JSONDecoder().decode(EMQXRebalance.self, from: item.data))
-            } catch let DecodingError.keyNotFound(key, context) {
-                return .invalid(name: item.name, field: Self.path(context.codingPath + [key]), problem: "required, missing")
-            } catch let DecodingError.typeMismatch(type, context) {
-                return .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type)")
-            } catch let DecodingError.valueNotFound(type, context) {
-                return .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type), got null")
-            } catch {
-                return .invalid(name: item.name, field: "", problem: "\(error)")
-            }
-        }
+        return items.map(StoredEMQXRebalance.init)
     }
 
     public func emqxRebalance(namespace: String, name: String) async throws -> EMQXRebalance {
@@ -80,9 +68,51 @@ extension HTTPKubernetesClient: EMQXRebalanceStore {
             request: request)
     }
 
+}
+
+extension StoredEMQXRebalance {
+    /// Decodes one listed item on its own; what does not decode names its field.
+    init(_ item: KubernetesJSONItem) {
+        do {
+            self = .valid(try JSONDecoder().decode(EMQXRebalance.self, from: item.data))
+        } catch let DecodingError.keyNotFound(key, context) {
+            self = .invalid(name: item.name, field: Self.path(context.codingPath + [key]), problem: "required, missing")
+        } catch let DecodingError.typeMismatch(type, context) {
+            self = .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type)")
+        } catch let DecodingError.valueNotFound(type, context) {
+            self = .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type), got null")
+        } catch {
+            self = .invalid(name: item.name, field: "", problem: "\(error)")
+        }
+    }
+
     static func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
             .replacingOccurrences(of: ".[", with: "[")
+    }
+
+    var name: String {
+        switch self {
+        case .valid(let record): record.metadata.name ?? ""
+        case .invalid(let name, _, _): name
+        }
+    }
+}
+
+/// A record as the cache holds it: its metadata, and its decoding (valid or why not).
+struct EMQXRebalanceItem: KubernetesObject {
+    var metadata: ObjectMeta
+    var stored: StoredEMQXRebalance
+
+    init(from decoder: any Decoder) throws {
+        let item = try KubernetesJSONItem(from: decoder)
+        metadata = (try? JSONDecoder().decode(MetadataOnly.self, from: item.data).metadata) ?? ObjectMeta(name: item.name)
+        stored = StoredEMQXRebalance(item)
+    }
+
+    init(_ record: EMQXRebalance) {
+        metadata = record.metadata
+        stored = .valid(record)
     }
 }
 

@@ -25,17 +25,25 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         public var tokens: [String: String]
         /// The wall or simulated date written into timestamps (`creationTimestamp`, `deletionTimestamp`).
         public var now: @Sendable () -> Date
+        /// How many changes a watch can resume from (older resourceVersions are answered 410 Gone).
+        public var watchHistory: Int
+        /// How often watches that allow bookmarks get one (wall time); `nil`: only on `sendWatchBookmarks()`.
+        public var watchBookmarkInterval: Duration?
 
         public init(
             host: String = "127.0.0.1",
             port: Int = 0,
             tokens: [String: String] = [SimulatedKubernetesAPI.defaultToken: SimulatedKubernetesAPI.defaultUser],
-            now: @escaping @Sendable () -> Date = { Date() }
+            now: @escaping @Sendable () -> Date = { Date() },
+            watchHistory: Int = 1000,
+            watchBookmarkInterval: Duration? = .seconds(60)
         ) {
             self.host = host
             self.port = port
             self.tokens = tokens
             self.now = now
+            self.watchHistory = watchHistory
+            self.watchBookmarkInterval = watchBookmarkInterval
         }
     }
 
@@ -77,13 +85,17 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     let store: KubernetesObjectStore
     let controls: Mutex<Controls>
     let emqx = Mutex<[String: EMQXBinding]>([:])
+    /// Requests answered, by verb and resource (`requestCounts`).
+    let tally = RequestTally()
+    /// Requests held by the `.hold` fault.
+    let held = HeldRequests()
     let endpointProviders = Mutex<[String: @Sendable () -> [String: URL]]>([:])
     private let binding = Mutex(Binding.starting([]))
 
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "simulated-kubernetes-api")) {
         self.configuration = configuration
         self.logger = logger
-        self.store = KubernetesObjectStore(now: configuration.now)
+        self.store = KubernetesObjectStore(now: configuration.now, watchHistory: configuration.watchHistory)
         self.controls = Mutex(Controls(tokens: configuration.tokens))
     }
 
@@ -111,7 +123,15 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
             logger: logger
         )
         defer { markStopped() }
-        try await app.run()
+        // Open watches would hold a graceful shutdown up forever: they end when it begins.
+        let store = store
+        let held = held
+        try await withGracefulShutdownHandler {
+            try await app.run()
+        } onGracefulShutdown: {
+            store.endWatches(refusingNew: true)
+            held.releaseAll()
+        }
     }
 
     private func markStopped() {
@@ -318,6 +338,8 @@ public enum APIFault: Sendable, Hashable {
     /// For creates only: the object is stored, then the answer is 500 `InternalError` (a client that retries
     /// then meets 409 `AlreadyExists`).
     case storeThenInternalError
+    /// No answer until `releaseHeldRequests()` (or shutdown): a server that keeps the connection busy.
+    case hold
 }
 
 /// The request context: Hummingbird's basics plus the channel, so a fault can close the connection unanswered.
