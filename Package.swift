@@ -143,13 +143,15 @@ let package = Package(
         .testTarget(
             name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
             swiftSettings: sharedSettings),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore"], swiftSettings: sharedSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore", "TestSupport"], swiftSettings: sharedSettings),
         .target(
             name: "TestSupport",
             dependencies: [
+                "AutorebalancerCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: sharedSettings
@@ -158,6 +160,6 @@ let package = Package(
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation"], swiftSettings: sharedSettings),
         .testTarget(name: "ActTests", dependencies: ["Act", "Kubernetes", "Simulation"], swiftSettings: sharedSettings),
         .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: sharedSettings),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Simulation"], swiftSettings: sharedSettings),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
     ]
 )

@@ -2,10 +2,13 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Helpers shared by the test targets that talk HTTP on loopback.
 
-/// Runs a Hummingbird router on 127.0.0.1 on an ephemeral port for the duration of `body`, then stops it.
+/// Runs a Hummingbird router on 127.0.0.1 on an ephemeral port for the duration of `body`, then shuts it down
+/// gracefully. (Cancelling a NIO server instead can trap on a connection accepted but not yet served, apple/swift-nio
+/// #3481; graceful shutdown drains those.)
 @discardableResult
 public func withLoopbackServer<T: Sendable>(
     _ router: Router<BasicRequestContext>,
@@ -23,17 +26,29 @@ public func withLoopbackServer<T: Sendable>(
         },
         logger: logger
     )
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            try await app.run()
-            return nil
-        }
+    let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        let result = try await body(port)
-        group.cancelAll()
-        return result
+        do {
+            let result = try await body(port)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            // Wait for the server to stop rather than leave it to be cancelled (see apple/swift-nio #3481).
+            try? await tasks.waitForAll()
+            throw error
+        }
     }
+}
+
+/// For a request handler that must never answer (a test of a timeout): returns only when the server shuts down, so
+/// the client's timeout is the only way its request ends, and the server still stops promptly after the test.
+public func waitUntilServerShutdown() async {
+    try? await gracefulShutdown()
 }
 
 /// Locates ../shared/fixtures relative to the package root (absent in a user's clone).
@@ -73,5 +88,6 @@ public enum Executables {
     }
 
     public static let promtool = find(env: "PROMTOOL", names: ["promtool"])
+    public static let prometheus = find(env: "PROMETHEUS_BIN", names: ["prometheus"])
     public static let alertmanager = find(env: "ALERTMANAGER_BIN", names: ["prometheus-alertmanager", "alertmanager"])
 }
