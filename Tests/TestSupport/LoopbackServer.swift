@@ -31,17 +31,16 @@ public func withLoopbackServer<T: Sendable>(
         tasks.addTask { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        do {
-            let result = try await body(port)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            // Wait for the server to stop rather than leave it to be cancelled (see apple/swift-nio #3481).
-            try? await tasks.waitForAll()
-            throw error
-        }
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body(port)) } catch { outcome = .failure(error) }
+        await group.triggerGracefulShutdown()
+        // Wait for the server to stop (on the error path too). A handler that never answers should wait with
+        // `waitUntilServerShutdown()`; one that sleeps instead would hold the shutdown open, so the wait is bounded
+        // and only then cancelled.
+        tasks.addTask { try await Task.sleep(for: .seconds(30)) }
+        _ = try? await tasks.next()
+        tasks.cancelAll()
+        return try outcome.get()
     }
 }
 
