@@ -14,7 +14,7 @@ extension SimulatedEMQXOperator {
         let phase = object.value(atPath: "status.phase")?.stringValue ?? ""
         markPolled(uid, object)
 
-        guard let target = api.object(kind.resourceType, namespace: namespace, name: instanceName) else {
+        guard let target = api.object(api.resourceType(for: kind), namespace: namespace, name: instanceName) else {
             if deleting {
                 removeFinalizer(namespace: namespace, name: name, uid: uid)
             } else {
