@@ -36,12 +36,7 @@ public enum RebalanceFactory {
         var metadata = ObjectMeta(
             name: name,
             namespace: object.metadata.namespace,
-            labels: [
-                RebalanceMetadata.managedByKey: RebalanceMetadata.managedByValue,
-                RebalanceMetadata.clusterKey: RebalanceMetadata.labelValue(clusterName),
-                RebalanceMetadata.ruleKey: RebalanceMetadata.labelValue(decision.rule),
-                RebalanceMetadata.triggerKey: decision.trigger.rawValue,
-            ],
+            labels: RebalanceMetadata.labels(cluster: clusterName, rule: decision.rule, trigger: decision.trigger),
             annotations: annotations
         )
         if let owner = object.ownerReference { metadata.ownerReferences = [owner] }

@@ -30,6 +30,11 @@ public enum RebalanceMetadata {
         "\(managedByKey)=\(managedByValue),\(clusterKey)=\(labelValue(cluster.name))"
     }
 
+    /// The labels of everything the agent creates for a decision (Rebalances and EMQXRebalance records alike).
+    public static func labels(cluster: String, rule: String, trigger: Trigger) -> [String: String] {
+        [managedByKey: managedByValue, clusterKey: labelValue(cluster), ruleKey: labelValue(rule), triggerKey: trigger.rawValue]
+    }
+
     /// A valid label value (≤ 63 characters of `[A-Za-z0-9-_.]`, alphanumeric at both ends).
     public static func labelValue(_ text: String) -> String {
         var value = String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "-" })

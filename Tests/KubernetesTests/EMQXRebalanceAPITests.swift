@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Kubernetes
 import NIOCore
@@ -62,6 +65,14 @@ import Testing
         return router
     }
 
+    /// Configured as `run` configures its client: a refused connection fails at once instead of being retried until
+    /// the deadline. Lives as long as the test process.
+    static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     static let emptyGlobalStatus = #"{"evacuations":[],"purges":[],"rebalances":[]}"#
     /// A running rebalance as `global_status` reports it (every field of the documented entry).
     static let runningGlobalStatus = """
@@ -73,7 +84,7 @@ import Testing
 
     func client(_ ports: [Int], authorization: String? = authorization, timeout: Duration = .seconds(10), scheme: String = "http://127.0.0.1") -> HTTPEMQXRebalanceAPI {
         HTTPEMQXRebalanceAPI(
-            httpClient: .shared,
+            httpClient: Self.httpClient,
             endpoint: .init(baseURLs: ports.map { "\(scheme):\($0)" }, authorization: authorization, timeout: timeout))
     }
 
@@ -225,8 +236,7 @@ import Testing
     }
 
     @Test func readsFailOverToTheNextAddress() async throws {
-        // A port nobody listens on: bind and close one to learn it.
-        let closed = try await withLoopbackServer(Router()) { $0 }
+        let closed = try #require(Self.closedLoopbackPort())
         let status = try await withLoopbackServer(Self.router(seen: Seen(), globalStatus: Self.runningGlobalStatus)) { port in
             try await client([closed, port]).globalStatus()
         }
@@ -234,7 +244,7 @@ import Testing
     }
 
     @Test func credentialsInTheURLNeverReachAnError() async throws {
-        let closed = try await withLoopbackServer(Router()) { $0 }
+        let closed = try #require(Self.closedLoopbackPort())
         do {
             _ = try await client([closed], authorization: nil, scheme: "http://agent-key:url-secret@127.0.0.1").globalStatus()
             Issue.record("a closed port answered")
@@ -242,6 +252,23 @@ import Testing
             #expect(error.reasonClass == "unreachable")
             #expect(!error.description.contains("url-secret"))
         }
+    }
+
+    /// A loopback port nobody listens on: bound without listening, read back, closed. (Stopping a server to free its
+    /// port would race a connection against its shutdown.)
+    static func closedLoopbackPort() -> Int? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
     }
 
     @Test func nodesDecodeRolesStatusAndCounts() throws {

@@ -34,6 +34,13 @@ struct KubernetesPermissionTests {
             _ = try await api.createEvent(event)
             _ = try await api.patchEvent(namespace: "ns", name: "ev", count: 2, lastTimestamp: "2026-11-20T10:22:00Z")
             _ = try await api.servedResources(groupVersion: "apps.emqx.io/v2beta1")
+            let record = EMQXRebalance(metadata: ObjectMeta(name: "x", namespace: "ns"), spec: .init(cluster: "e", strategy: .init(connEvictRate: 1)))
+            _ = try await api.createEMQXRebalance(record)
+            _ = try await api.emqxRebalance(namespace: "ns", name: "x")
+            _ = try await api.emqxRebalances(namespace: "ns")
+            _ = try await api.patchEMQXRebalanceStatus(namespace: "ns", name: "x", status: .init(phase: .running))
+            _ = try await api.patchEMQXRebalanceMetadata(namespace: "ns", name: "x", annotations: ["a": "b"], finalizers: [])
+            try await api.deleteEMQXRebalance(namespace: "ns", name: "x")
             _ = try await api.servedVersions(group: "apps.emqx.io")
         }
         var used = Set<KubernetesPermission>()

@@ -268,11 +268,10 @@ public struct EMQXRebalanceLifecycle: Sendable {
         let until = finished.addingTimeInterval(configuration.settleTime.seconds)
         guard inputs.now >= until else { return .settling(name, until: until) }
         guard let counts = inputs.counts, !counts.isEmpty else { return .awaitMetrics(name) }
-        let decision = RebalanceMetadata.decision(of: record)
-        let strategy = decision?.strategy ?? record.spec.strategy
-        let before = decision.map { OutcomeJudge.evaluations(OutcomeJudge.counts(of: $0), strategy: strategy) } ?? []
-        let after = OutcomeJudge.evaluations(counts, strategy: strategy)
-        guard let judgement = OutcomeJudge.judge(before: before, after: after, minimumImprovement: configuration.minimumImprovement) else {
+        guard let judgement = OutcomeJudge.judge(
+            decision: RebalanceMetadata.decision(of: record), strategy: record.spec.strategy, counts: counts,
+            minimumImprovement: configuration.minimumImprovement)
+        else {
             return .awaitMetrics(name)
         }
         return .judge(name, outcome: judgement.outcome, detail: judgement.detail)
@@ -287,13 +286,7 @@ public struct EMQXRebalanceLifecycle: Sendable {
         return ""
     }
 
-    private func sorted(_ records: [EMQXRebalance]) -> [EMQXRebalance] {
-        records.sorted {
-            let a = KubernetesTime.parse($0.metadata.creationTimestamp) ?? .distantPast
-            let b = KubernetesTime.parse($1.metadata.creationTimestamp) ?? .distantPast
-            return a == b ? ($0.metadata.name ?? "") < ($1.metadata.name ?? "") : a < b
-        }
-    }
+    private func sorted(_ records: [EMQXRebalance]) -> [EMQXRebalance] { CreationOrder.oldestFirst(records, \.metadata) }
 }
 
 extension EMQXRebalanceLifecycle.Action {

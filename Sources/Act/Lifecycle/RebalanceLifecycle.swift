@@ -202,11 +202,10 @@ public struct RebalanceLifecycle: Sendable {
         let until = finished.addingTimeInterval(configuration.settleTime.seconds)
         guard inputs.now >= until else { return .settling(name, until: until) }
         guard let counts = inputs.counts, !counts.isEmpty else { return .awaitMetrics(name) }
-        let decision = RebalanceMetadata.decision(of: rebalance)
-        let strategy = decision?.strategy ?? rebalance.spec.rebalanceStrategy
-        let before = decision.map { OutcomeJudge.evaluations(OutcomeJudge.counts(of: $0), strategy: strategy) } ?? []
-        let after = OutcomeJudge.evaluations(counts, strategy: strategy)
-        guard let judgement = OutcomeJudge.judge(before: before, after: after, minimumImprovement: configuration.minimumImprovement) else {
+        guard let judgement = OutcomeJudge.judge(
+            decision: RebalanceMetadata.decision(of: rebalance), strategy: rebalance.spec.rebalanceStrategy, counts: counts,
+            minimumImprovement: configuration.minimumImprovement)
+        else {
             return .awaitMetrics(name)
         }
         return .record(name, outcome: judgement.outcome, detail: judgement.detail, retriesExhausted: false)
@@ -227,11 +226,5 @@ public struct RebalanceLifecycle: Sendable {
         return .retry(failed: name, attempt: attempt + 1)
     }
 
-    private func sorted(_ rebalances: [Rebalance]) -> [Rebalance] {
-        rebalances.sorted {
-            let a = KubernetesTime.parse($0.metadata.creationTimestamp) ?? .distantPast
-            let b = KubernetesTime.parse($1.metadata.creationTimestamp) ?? .distantPast
-            return a == b ? ($0.metadata.name ?? "") < ($1.metadata.name ?? "") : a < b
-        }
-    }
+    private func sorted(_ rebalances: [Rebalance]) -> [Rebalance] { CreationOrder.oldestFirst(rebalances, \.metadata) }
 }

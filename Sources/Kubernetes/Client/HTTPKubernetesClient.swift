@@ -189,12 +189,12 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     // MARK: Typed helpers
 
-    private func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String) async throws -> T {
+    func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String) async throws -> T {
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: namespace, name: name)
         return try decode(try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request), request: request)
     }
 
-    private func list<T: Codable & Hashable & Sendable>(
+    func list<T: Codable & Hashable & Sendable>(
         _ resource: KubernetesResource, namespace: String, labelSelector: String?
     ) async throws -> [T] {
         let request = KubernetesError.Request(verb: "list", resource: resource, namespace: namespace)
@@ -209,7 +209,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     /// Creates a named object without ever creating it twice: when an attempt's answer is lost (transport error,
     /// timeout, 5xx), the object is read back by name before any new attempt. 429 means "not processed" and is
     /// retried directly.
-    private func create<T: Codable>(
+    func create<T: Codable>(
         _ resource: KubernetesResource, object: T, namespace: String?, name: String?
     ) async throws -> T {
         let namespace = namespace ?? configuration.namespace ?? "default"
@@ -242,7 +242,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
     }
 
-    private func decode<T: Decodable>(_ data: Data, request: KubernetesError.Request) throws -> T {
+    func decode<T: Decodable>(_ data: Data, request: KubernetesError.Request) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
@@ -257,7 +257,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     /// Sends one request with retries for transient failures (never for other 4xx), re-fetching the bearer token
     /// once after a 401 (a rotated token).
-    private func send(
+    func send(
         _ method: HTTPMethod,
         path: String,
         body: Data? = nil,

@@ -23,6 +23,8 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
         KubernetesResource(group: OperatorAPIs.group, version: version.rawValue, plural: version == .v1beta4 ? "emqxenterprises" : "emqxes")
     }
     public static let rebalances = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "rebalances")
+    /// The agent's own record of a rebalance through EMQX's API (deploy/crds).
+    public static let emqxRebalances = KubernetesResource(group: EMQXRebalance.group, version: EMQXRebalance.version, plural: EMQXRebalance.resource)
     public static let leases = KubernetesResource(group: "coordination.k8s.io", version: "v1", plural: "leases")
     public static let events = KubernetesResource(group: "", version: "v1", plural: "events")
 
