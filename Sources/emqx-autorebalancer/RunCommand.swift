@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
                 logger.info("starting", metadata: [
                     "version": "\(AgentVersion.current)", "kubernetes": "\(kubernetesConfiguration.origin)",
                     "clusters": "\(configuration.clusters.count)", "policies": "\(loaded.policies.map(\.identifier).joined(separator: ","))",
-                    "dry_run": "\(!assembly.writes)", "listen": "\(configuration.listen)",
+                    "dry_run": "\(assembly.dryRunLock != nil || configuration.dryRun)", "listen": "\(configuration.listen)",
                 ])
                 let named = configuration.clusters.compactMap { cluster -> ClusterReference? in
                     if case .named(let reference) = cluster.target { return reference }

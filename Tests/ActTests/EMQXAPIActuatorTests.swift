@@ -198,6 +198,7 @@ import Testing
             world.advance(15)
             try await world.cycle()
             try world.emqx.apply(.stop(node: world.nodes[0]))
+            try await world.emqx.waitUntilServing()  // never connect to a server that is still shutting down
             try await world.cycle()
             let failed = try #require(world.record(record.metadata.name!))
             #expect(failed.status?.phaseValue == .failed)

@@ -22,21 +22,21 @@ struct RebalanceLifecycleTests {
     // MARK: Gate
 
     @Test func anyProcessingRebalanceBlocks() {
-        let blocker = Self.lifecycle.blocker([Fixtures.foreign("manual", phase: .processing)], for: Fixtures.cluster)
+        let blocker = RebalanceLifecycle.blocker([Fixtures.foreign("manual", phase: .processing)], for: Fixtures.cluster)
         #expect(blocker?.name == "manual" && blocker?.ours == false)
-        #expect(Self.lifecycle.blocker([Fixtures.foreign("manual", phase: .processing, instance: "elsewhere")], for: Fixtures.cluster) == nil)
+        #expect(RebalanceLifecycle.blocker([Fixtures.foreign("manual", phase: .processing, instance: "elsewhere")], for: Fixtures.cluster) == nil)
     }
 
     @Test func oursNotPickedUpBlocksButOthersFinishedDoNot() {
-        #expect(Self.lifecycle.blocker([Fixtures.ours(phase: nil)], for: Fixtures.cluster)?.reason.contains("not yet picked up") == true)
-        #expect(Self.lifecycle.blocker([Fixtures.foreign("old", phase: .failed), Fixtures.ours(phase: .completed, finished: Self.t, outcome: .balanced)], for: Fixtures.cluster) == nil)
+        #expect(RebalanceLifecycle.blocker([Fixtures.ours(phase: nil)], for: Fixtures.cluster)?.reason.contains("not yet picked up") == true)
+        #expect(RebalanceLifecycle.blocker([Fixtures.foreign("old", phase: .failed), Fixtures.ours(phase: .completed, finished: Self.t, outcome: .balanced)], for: Fixtures.cluster) == nil)
     }
 
     @Test func unconfirmedNotReadyFailureBlocks() {
         let failed = Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: Self.t.addingTimeInterval(40))
-        #expect(Self.lifecycle.blocker([failed], for: Fixtures.cluster)?.reason.contains("EMQX may still be rebalancing") == true)
+        #expect(RebalanceLifecycle.blocker([failed], for: Fixtures.cluster)?.reason.contains("EMQX may still be rebalancing") == true)
         let judged = Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: Self.t, outcome: .balanced)
-        #expect(Self.lifecycle.blocker([judged], for: Fixtures.cluster) == nil)
+        #expect(RebalanceLifecycle.blocker([judged], for: Fixtures.cluster) == nil)
     }
 
     // MARK: Follow

@@ -42,7 +42,7 @@ struct CommandLineTests {
             #expect(out.contains("policy demo"))
             // Every rule of the policy with its trigger, action and phase.
             let lines = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            let phases = RulePhase.allCases.map(\.rawValue)
+            let phases = RuleState.allCases.map(\.rawValue)
             for (rule, trigger) in [("scale-out", "scaleOut"), ("restart", "restart"), ("skew", "skew")] {
                 let line = lines.first { $0.hasPrefix("\(rule) [\(trigger), rebalance]: ") }
                 #expect(line != nil, "rule \(rule) missing from:\n\(out)")

@@ -63,6 +63,8 @@ import Testing
             try await api.start(coordinator: names[0], .init(nodes: names, connEvictRate: 10, waitHealthCheck: 0))
             cluster.advance(by: .seconds(2))
             try cluster.apply(.stop(node: names[0]))
+            // Connecting while the node's server is still shutting down would race its shutdown.
+            try await cluster.waitUntilServing()
             let status = try await api.globalStatus()  // node 0 refuses: asked on node 2
             #expect(status.isIdle)
             #expect(cluster.model.finishedRebalances.last?.ending == .aborted)

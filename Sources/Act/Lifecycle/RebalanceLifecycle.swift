@@ -117,7 +117,7 @@ public struct RebalanceLifecycle: Sendable {
     /// The Rebalance that blocks creating another one for the cluster, if any: any `Processing` one targeting it
     /// (ours or not), one of ours not yet picked up, or one of ours `Failed ... not ready` whose outcome is not yet
     /// judged (EMQX may still be rebalancing).
-    public func blocker(_ rebalances: [Rebalance], for cluster: ClusterReference) -> Blocker? {
+    public static func blocker(_ rebalances: [Rebalance], for cluster: ClusterReference) -> Blocker? {
         for rebalance in sorted(rebalances) {
             let ours = RebalanceMetadata.isOurs(rebalance, cluster: cluster)
             guard ours || RebalanceMetadata.targets(rebalance, cluster: cluster), let name = rebalance.metadata.name else { continue }
@@ -141,7 +141,7 @@ public struct RebalanceLifecycle: Sendable {
 
     /// Everything to do about the cluster's Rebalances of ours now, oldest first, then retries, then deletions.
     public func plan(_ rebalances: [Rebalance], for cluster: ClusterReference, inputs: Inputs) -> [Action] {
-        let ours = sorted(rebalances).filter { RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil }
+        let ours = Self.sorted(rebalances).filter { RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil }
         var actions: [Action] = []
         for rebalance in ours {
             if let action = follow(rebalance, cluster: cluster, inputs: inputs) { actions.append(action) }
@@ -220,11 +220,11 @@ public struct RebalanceLifecycle: Sendable {
         let finished = RebalanceHistory.finishedAt(latest) ?? KubernetesTime.parse(latest.metadata.creationTimestamp) ?? inputs.now
         guard inputs.now.timeIntervalSince(finished) <= configuration.retryWindow.seconds else { return nil }
         let notBefore = finished.addingTimeInterval(configuration.backoff(afterAttempt: attempt).seconds)
-        if inputs.now < notBefore || blocker(all, for: cluster) != nil {
+        if inputs.now < notBefore || Self.blocker(all, for: cluster) != nil {
             return .retryLater(failed: name, notBefore: notBefore)
         }
         return .retry(failed: name, attempt: attempt + 1)
     }
 
-    private func sorted(_ rebalances: [Rebalance]) -> [Rebalance] { CreationOrder.oldestFirst(rebalances, \.metadata) }
+    private static func sorted(_ rebalances: [Rebalance]) -> [Rebalance] { CreationOrder.oldestFirst(rebalances, \.metadata) }
 }

@@ -110,7 +110,7 @@ final class DemoMonitor: Service, Sendable {
             case (.processing?, _): phase = "evicting"
             case (nil, _) where latest != nil: phase = "Rebalance created"
             default:
-                if let leading, leading.phase == .pending {
+                if let leading, leading.state == .pending {
                     phase = "pending" + (leading.forRemaining.map { " (\(DurationText.format($0)) left on for)" } ?? "")
                 } else {
                     phase = "observing"

@@ -63,8 +63,8 @@ final class DemoRecorder: TickReportSink {
     var leadingEvaluation: RuleEvaluation? {
         state.withLock { state in
             let evaluations = state.latest.values.sorted { $0.rule < $1.rule }
-            return evaluations.first { $0.decision != nil } ?? evaluations.first { $0.phase == .pending }
-                ?? evaluations.first { $0.phase == .firing }
+            return evaluations.first { $0.decision != nil } ?? evaluations.first { $0.state == .pending }
+                ?? evaluations.first { $0.state == .firing }
         }
     }
 }

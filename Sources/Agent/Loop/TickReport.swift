@@ -55,7 +55,7 @@ public struct ClusterCycleReport: Sendable {
     public var sources: [SourceAttempt]
     public var policies: [PolicyOutcome]
     /// What the actuator did with this cycle's rebalance decision, if any.
-    public var create: CreateResult?
+    public var action: ActionReport?
     public var follow: [FollowReport]
     /// Human notes from reading the EMQX object (why scaling-in, why upgrading).
     public var notes: [String]
@@ -100,12 +100,15 @@ public struct TickReport: Sendable {
     public var clusters: [ClusterCycleReport]
     /// Failures not tied to one cluster (resolving a label selector).
     public var errors: [String]
+    /// This cycle wrote nothing (dry run).
+    public var dryRun: Bool
 
-    public init(at: Date, duration: Duration, clusters: [ClusterCycleReport], errors: [String] = []) {
+    public init(at: Date, duration: Duration, clusters: [ClusterCycleReport], errors: [String] = [], dryRun: Bool = false) {
         self.at = at
         self.duration = duration
         self.clusters = clusters
         self.errors = errors
+        self.dryRun = dryRun
     }
 }
 

@@ -36,7 +36,7 @@ public enum OnceReport {
             for outcome in cluster.policies {
                 lines.append("  policy \(outcome.policy):")
                 for evaluation in outcome.result.evaluations {
-                    var line = "    \(evaluation.rule) [\(evaluation.trigger.rawValue), \(evaluation.action.rawValue)]: \(evaluation.phase.rawValue)"
+                    var line = "    \(evaluation.rule) [\(evaluation.trigger.rawValue), \(evaluation.action.rawValue)]: \(evaluation.state.rawValue)"
                     if let remaining = evaluation.forRemaining { line += ", \(DurationText.format(remaining)) left on for" }
                     if let decision = evaluation.decision { line += " -> \(decision.action.rawValue)" }
                     lines.append(line)
@@ -45,19 +45,21 @@ public enum OnceReport {
                     if let why = evaluation.whyNot { lines.append("      why not: \(why)") }
                 }
             }
-            if let create = cluster.create { lines.append("  action: \(describe(create))") }
+            if let action = cluster.action { lines.append("  action: \(describe(action))") }
             for follow in cluster.follow { lines.append("  rebalance: \(follow.action)") }
         }
         return lines.joined(separator: "\n")
     }
 
-    static func describe(_ result: CreateResult) -> String {
-        switch result {
-        case .created(let rebalance): "created Rebalance \(rebalance.metadata.name ?? "")"
-        case .alreadyExists(let rebalance): "Rebalance \(rebalance.metadata.name ?? "") already exists"
-        case .blocked(let blocker): "not created: \(blocker)"
-        case .notLeader: "not created: not the leader"
-        case .wouldCreate(let rebalance): "would create Rebalance \(rebalance.metadata.name ?? "") (nothing written)"
+    static func describe(_ action: ActionReport) -> String {
+        let object = action.object?.description ?? "the Rebalance"
+        switch action.result {
+        case .confirmed: return action.alreadyExisted ? "\(object) already exists" : "created \(object)"
+        case .failed(let failure): return "creating \(object) failed: \(failure)"
+        case .notMade(.dryRun): return "would create \(object) (dry run: nothing written)"
+        case .notMade(.notLeader): return "not created: not the leader (would create \(object))"
+        case .notMade(.blocked(let why)): return "not created: \(why)"
+        case .notMade(.otherRule(let why)): return "not created: \(why)"
         }
     }
 

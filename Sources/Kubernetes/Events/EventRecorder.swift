@@ -19,6 +19,8 @@ public final class EventRecorder: Sendable {
         case rebalanceCompleted = "RebalanceCompleted"
         case rebalanceFailed = "RebalanceFailed"
         case rebalanceBlocked = "RebalanceBlocked"
+        /// Creating a decided Rebalance failed as many times in a row as `rebalances.alertAfterCreateFailures`.
+        case rebalanceCreateFailed = "RebalanceCreateFailed"
         case rebalanceIneffective = "RebalanceIneffective"
         case rebalanceStuck = "RebalanceStuck"
 
