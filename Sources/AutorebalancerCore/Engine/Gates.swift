@@ -59,6 +59,10 @@ struct Gates: Sendable {
     static let order: [@Sendable (Gates, Rule) -> WhyNot?] = [
         { g, _ in g.paused() },
         { g, rule in g.maintenance(rule) },
+        { g, _ in g.cannotAct() },
+        { g, _ in g.operatorPaused() },
+        { g, _ in g.scalingDown() },
+        { g, _ in g.waitingForNodes() },
         { g, _ in g.notReady() },
         { g, _ in g.notEnterprise() },
         { g, _ in g.upgrading() },
@@ -79,6 +83,35 @@ struct Gates: Sendable {
     func maintenance(_ rule: Rule) -> WhyNot? {
         guard let window, !rule.bypassMaintenance else { return nil }
         return WhyNot(.maintenanceWindow, "inside maintenance window \(window.summary)")
+    }
+
+    func cannotAct() -> WhyNot? {
+        facts.cannotAct.map { WhyNot(.cannotAct, $0) }
+    }
+
+    func operatorPaused() -> WhyNot? {
+        facts.operatorPaused == true ? WhyNot(.operatorPaused, "the operator's reconciliation is paused (condition Paused is True)") : nil
+    }
+
+    func scalingDown() -> WhyNot? {
+        if let unreadable = facts.podsUnreadable {
+            return WhyNot(.scalingDown, "cannot tell whether the operator is removing pods (\(Pod.scalingDownAnnotation)): the pods could not be read: \(unreadable)")
+        }
+        guard let pods = facts.podsBeingRemoved, !pods.isEmpty else { return nil }
+        return WhyNot(.scalingDown, "the operator is removing pod(s) \(pods.joined(separator: ", ")) (\(Pod.scalingDownAnnotation))")
+    }
+
+    func waitingForNodes() -> WhyNot? {
+        facts.nodesPending.flatMap(Self.waiting)
+    }
+
+    /// `waiting for 2 new nodes to be Ready (5 replicants wanted, 3 running)`; `nil` when none is awaited.
+    static func waiting(_ pending: NodesPending) -> WhyNot? {
+        let count = pending.count
+        guard count > 0 else { return nil }
+        return WhyNot(
+            .waitingForNodes,
+            "waiting for \(count) new node\(count == 1 ? "" : "s") to be Ready (\(pending.wanted) \(pending.role.rawValue)s wanted, \(pending.running) running)")
     }
 
     func notReady() -> WhyNot? {

@@ -8,10 +8,12 @@ struct RuleCondition: Sendable {
     /// The first part that does not hold; `nil` when the whole condition holds.
     var fails: WhyNot?
 
-    init(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], at now: Date) {
+    /// - Parameter pending: nodes a scale-out still starts: a scale-out rule waits for them before its trigger counts.
+    init(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], pending: NodesPending? = nil, at now: Date) {
         if let threshold = rule.connections { connections = BalanceMath.evaluateConnections(counts, threshold: threshold) }
         if let threshold = rule.sessions { sessions = BalanceMath.evaluateSessions(counts, threshold: threshold) }
-        fails = Self.trigger(rule, counts: counts, memory: memory, at: now) ?? Self.minimums(rule, counts: counts) ?? imbalance(rule)
+        let waiting = rule.trigger == .scaleOut ? pending.flatMap(Gates.waiting) : nil
+        fails = waiting ?? Self.trigger(rule, counts: counts, memory: memory, at: now) ?? Self.minimums(rule, counts: counts) ?? imbalance(rule)
     }
 
     static func trigger(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], at now: Date) -> WhyNot? {
