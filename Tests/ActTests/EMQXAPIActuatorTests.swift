@@ -46,6 +46,9 @@ import Testing
             let counts = nodes.filter(\.isRunning).map {
                 BalanceMath.NodeCounts(name: $0.name, liveConnections: Double($0.liveConnections), sessions: Double($0.sessions))
             }
+            // The nodes serving now: a stopped node's port may meanwhile belong to another test's server.
+            let urls = nodes.filter(\.isRunning).compactMap { emqx.endpoint(of: $0.name)?.absoluteString }
+            let emqxAPI = HTTPEMQXRebalanceAPI(httpClient: .shared, endpoint: .init(baseURLs: urls, authorization: emqxAPI.endpoint.authorization))
             return .init(
                 cluster: EMQXAPIActuatorTests.cluster, emqx: emqxAPI, rebalancedNodes: nodes.map(\.name), members: members,
                 closedGate: closedGate, counts: counts)

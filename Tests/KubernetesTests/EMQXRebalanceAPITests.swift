@@ -253,7 +253,8 @@ import Testing
     }
 
     @Test func readsFailOverToTheNextAddress() async throws {
-        let closed = try #require(Self.closedLoopbackPort())
+        let (closed, socket) = try #require(Self.closedLoopbackPort())
+        defer { close(socket) }
         let status = try await withLoopbackServer(Self.router(seen: Seen(), globalStatus: Self.runningGlobalStatus)) { port in
             try await client([closed, port]).globalStatus()
         }
@@ -261,7 +262,8 @@ import Testing
     }
 
     @Test func credentialsInTheURLNeverReachAnError() async throws {
-        let closed = try #require(Self.closedLoopbackPort())
+        let (closed, socket) = try #require(Self.closedLoopbackPort())
+        defer { close(socket) }
         do {
             _ = try await client([closed], authorization: nil, scheme: "http://agent-key:url-secret@127.0.0.1").globalStatus()
             Issue.record("a closed port answered")
@@ -271,12 +273,12 @@ import Testing
         }
     }
 
-    /// A loopback port nobody listens on: bound without listening, read back, closed. (Stopping a server to free its
-    /// port would race a connection against its shutdown.)
-    static func closedLoopbackPort() -> Int? {
+    /// A loopback port nobody listens on, and the socket that holds it: bound without listening, so connecting is
+    /// refused, and kept bound (close it after the test) so no other test's server can be given the same port while
+    /// this one connects to it.
+    static func closedLoopbackPort() -> (port: Int, socket: Int32)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -285,7 +287,11 @@ import Testing
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+        guard bound else {
+            close(fd)
+            return nil
+        }
+        return (Int(UInt16(bigEndian: address.sin_port)), fd)
     }
 
     @Test func nodesDecodeRolesStatusAndCounts() throws {
