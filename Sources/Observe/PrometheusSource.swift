@@ -74,15 +74,20 @@ public struct PrometheusSource: MetricSource {
         var warnings: [String] = []
         var nodes: [String: NodeObservation] = [:]
         var unmatched: Set<String> = []
-        let quantities: [(PrometheusResponse?, WritableKeyPath<NodeObservation, Double?>, String)] = [
-            (answers.live, \.liveConnections, "live connections"),
-            (answers.connections, \.connections, "connections"),
-            (answers.sessions, \.sessions, "sessions"),
+        let quantities: [(PrometheusResponse?, WritableKeyPath<NodeObservation, Double?>, String, String?)] = [
+            (answers.live, \.liveConnections, "live connections", liveQuery),
+            (answers.connections, \.connections, "connections", connectionsQuery),
+            (answers.sessions, \.sessions, "sessions", sessionsQuery),
         ]
-        for (answer, keyPath, what) in quantities {
+        var anySeries = false
+        for (answer, keyPath, what, sent) in quantities {
             guard let answer else { continue }
             warnings += answer.warnings.map { "Prometheus warning (\(what) query): \($0)" }
             let vector = try answer.vector()
+            if vector.isEmpty {
+                warnings.append("the \(what) query matched no series; check selector/nodeLabel (query sent: \(sent ?? ""))")
+            }
+            anySeries = anySeries || !vector.isEmpty
             for series in vector {
                 guard let value = series.labels[label] else {
                     warnings.append("a \(what) series has no `\(label)` label (labels \(series.labels.keys.sorted())); group the query by `\(label)`")
@@ -103,7 +108,8 @@ public struct PrometheusSource: MetricSource {
             warnings.append("\(label)=\"\(value)\" matches none of the expected nodes of \(request.cluster); check nodeLabel")
         }
         let missing = expected.filter { nodes[$0] == nil }
-        if !missing.isEmpty {
+        // With no series at all, the lines above already say why; else name the nodes the series left out.
+        if !missing.isEmpty, anySeries {
             warnings.append("no Prometheus series for \(missing.joined(separator: ", ")) of \(request.cluster) (selector {\(selector)})")
         }
         let ordered = expected.isEmpty ? nodes.keys.sorted() : expected.filter { nodes[$0] != nil }

@@ -162,7 +162,7 @@ public final class AgentMetrics: Sendable {
         counter("actions_failed_total", ["cluster": cluster, "rule": rule, "reason": reason]).increment()
     }
 
-    /// `outcome` is the judged outcome, e.g. `effective`, `ineffective`, `aborted`.
+    /// `outcome` is the judged outcome's raw value: `balanced`, `improved`, `ineffective` or `nothing-to-balance`.
     public func recordRebalanceCompleted(cluster: String, outcome: String) {
         counter("rebalances_completed_total", ["cluster": cluster, "outcome": outcome]).increment()
     }

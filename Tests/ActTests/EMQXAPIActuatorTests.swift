@@ -176,6 +176,24 @@ import Testing
         }
     }
 
+    @Test func onlyAConfirmedStartIsConfirmedForTheRuleStateMachine() async throws {
+        try await Self.withWorld { world in
+            world.emqx.setFaults(NodeFaults(lostStartAnswer: .internalError), of: world.nodes[0])
+            let lost = try await start(world)
+            guard case .failed(let failure) = lost.actionResult else { Issue.record("a lost answer counted as \(lost.actionResult)"); return }
+            #expect(failure.kind == .unavailable)
+            // The retry of a new decision is held back by the record at intent: never a second start.
+            let target = world.target()
+            let retry = await world.actuator.start(Self.decision(at: Fixtures.decisionTime.addingTimeInterval(120)), target: target, observation: try await world.actuator.observe(target), at: world.time.now)
+            guard case .notMade(.blocked) = retry.actionResult else { Issue.record("the retry was \(retry.actionResult)"); return }
+            #expect(world.startsEMQXRan == 1)
+        }
+        try await Self.withWorld { world in
+            let result = try await start(world)
+            #expect(result.actionResult == .confirmed(name: "emqx-scaleout-20261120t102200"))
+        }
+    }
+
     @Test func anIntentEMQXNeverSawEndsFailedAfterOneCycle() async throws {
         try await Self.withWorld { world in
             // The agent died between writing the record and calling EMQX.

@@ -163,23 +163,6 @@ import Testing
         #expect(seen.all.filter { $0.path.hasSuffix("/start") }.count == 1)
     }
 
-    @Test func aStartThatIsNeverAnsweredIsUnknownNotRefused() async throws {
-        let router = Router()
-        router.post("/api/v5/load_rebalance/:node/start") { _, _ -> Response in
-            // Never answers: waits until the test's server is cancelled.
-            try await Task.sleep(for: .seconds(3600))
-            return Response(status: .ok)
-        }
-        let failure = try await withLoopbackServer(router) { port in
-            do {
-                try await client([port], timeout: .milliseconds(300)).start(coordinator: Self.coordinator, .init(nodes: ["a", "b"], connEvictRate: 1))
-                return nil as LoadRebalance.Failure?
-            } catch { return error as? LoadRebalance.Failure }
-        }
-        #expect(failure?.reasonClass == "unreachable")
-        #expect(failure?.provesNothingStarted == false)
-    }
-
     @Test func globalStatusDecodesTheDocumentedEntry() async throws {
         let status = try await withLoopbackServer(Self.router(seen: Seen(), globalStatus: Self.runningGlobalStatus)) { port in
             try await client([port]).globalStatus()

@@ -101,6 +101,31 @@ struct HTTPKubernetesClientTests {
         #expect(logs.contains("HTTP 429"))
     }
 
+    /// The retry line as docs/kubernetes.md shows it: the request once, the cause, the attempt, a short delay.
+    @Test func aRetryLineNamesTheRequestOnceAndTheDelayInShortSeconds() async throws {
+        let server = FakeKubernetesServer()
+        let logs = CapturedLogs()
+        server.inject("GET", "rebalances", .status(503))
+        try await Self.withClient(server, logs: logs) { client in
+            _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+        }
+        let line = try #require(logs.all.first { $0.contains("attempt 1 of 4") })
+        let request = "list rebalances.apps.emqx.io in namespace \(Self.namespace)"
+        #expect(line.components(separatedBy: request).count == 2, "the request is named once: \(line)")
+        #expect(line.hasPrefix("warning: \(request): API server unavailable (HTTP 503): injected 503; attempt 1 of 4, retrying in "), "\(line)")
+        #expect(line.range(of: #"retrying in [0-9]+(\.[0-9]{1,2})?s$"#, options: .regularExpression) != nil, "\(line)")
+    }
+
+    @Test(arguments: [(0.15, "0.15s"), (1.6, "1.6s"), (10, "10s"), (0.1742, "0.17s")])
+    func retryDelaysPrintAsShortSeconds(seconds: Double, text: String) {
+        #expect(RetryPolicy.text(.milliseconds(Int64(seconds * 1000))) == text)
+    }
+
+    @Test func aHugeRetryAfterIsCappedNotACrash() {
+        let policy = RetryPolicy(maxDelay: .seconds(10))
+        #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 1e300, random: 0) == .seconds(10))
+    }
+
     @Test func retriesAreBounded() async throws {
         let server = FakeKubernetesServer()
         server.inject("GET", "rebalances", .status(500), times: 10)

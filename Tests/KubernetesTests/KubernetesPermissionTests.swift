@@ -31,6 +31,12 @@ struct KubernetesPermissionTests {
                 metadata: ObjectMeta(name: "ev", namespace: "ns"), involvedObject: ObjectReference(apiVersion: nil, kind: nil, name: "e", namespace: "ns"),
                 reason: "R", message: "m", type: "Normal"
             )
+            let eventV1 = EventsV1Event(
+                metadata: ObjectMeta(name: "ev1", namespace: "ns"), eventTime: "2026-11-20T10:22:00.000000Z",
+                reportingController: "c", reportingInstance: "i", action: "A", reason: "R",
+                regarding: ObjectReference(apiVersion: nil, kind: nil, name: "e", namespace: "ns"), note: "m", type: "Normal")
+            _ = try await api.createEventV1(eventV1)
+            _ = try await api.patchEventV1Series(namespace: "ns", name: "ev1", series: EventSeries(count: 2, lastObservedTime: "2026-11-20T10:23:00.000000Z"))
             _ = try await api.createEvent(event)
             _ = try await api.patchEvent(namespace: "ns", name: "ev", count: 2, lastTimestamp: "2026-11-20T10:22:00Z")
             _ = try await api.servedResources(groupVersion: "apps.emqx.io/v2beta1")

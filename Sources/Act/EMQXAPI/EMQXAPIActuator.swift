@@ -383,3 +383,35 @@ public struct EMQXAPIActuator: Sendable {
         ObjectReference(apiVersion: EMQXRebalance.apiVersion, kind: EMQXRebalance.kind, name: record.metadata.name, namespace: record.metadata.namespace, uid: record.metadata.uid)
     }
 }
+
+extension EMQXAPIActuator.StartResult {
+    /// What the rule state machine `confirm`s. A start whose answer was lost is not counted as done: it is a failed
+    /// attempt (`unavailable`) whose retries the record at intent blocks until `follow` has confirmed or failed it, so
+    /// EMQX is never asked twice and no cooldown starts for a rebalance that may not exist.
+    public var actionResult: ActionResult {
+        switch self {
+        case .confirmed(let record):
+            return .confirmed(name: record.metadata.name ?? "")
+        case .unconfirmed(_, let reason):
+            return .failed(ActionFailure(.unavailable, reason))
+        case .refused(_, let failure):
+            let kind: ActionFailure.Kind
+            switch failure {
+            case .unauthorized: kind = .unauthorized
+            case .forbidden: kind = .forbidden
+            case .badRequest, .nodesUnavailable, .nothingToBalance, .alreadyStarted, .notStarted: kind = .invalid
+            case .server, .unreachable: kind = .unavailable
+            case .apiNotFound, .unexpected: kind = .other
+            }
+            return .failed(ActionFailure(kind, failure.description))
+        case .blocked(let reason):
+            return .notMade(.blocked(reason))
+        case .invalid(let reason):
+            return .failed(ActionFailure(.invalid, reason))
+        case .notLeader:
+            return .notMade(.notLeader(wouldCreate: nil))
+        case .notRecorded(let reason):
+            return .failed(ActionFailure(.unavailable, "the EMQXRebalance record could not be written, so EMQX was not asked: \(reason)"))
+        }
+    }
+}

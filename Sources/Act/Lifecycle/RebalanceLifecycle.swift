@@ -31,7 +31,7 @@ public struct RebalanceLifecycle: Sendable {
             retryBackoffMax: Duration = .seconds(1800),
             maxAttempts: Int = 3,
             retryWindow: Duration = .seconds(7200),
-            keepFinished: Int = 10,
+            keepFinished: Int = 5,
             minimumImprovement: Double = 0.5
         ) {
             self.settleTime = settleTime

@@ -139,6 +139,21 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     // MARK: Events
 
+    public func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event {
+        try await create(.eventsV1, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
+    }
+
+    public func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event {
+        struct Patch: Encodable { var series: EventSeries }
+        let request = KubernetesError.Request(verb: "patch", resource: .eventsV1, namespace: namespace, name: name)
+        return try decode(
+            try await send(.PATCH, path: KubernetesResource.eventsV1.path(namespace: namespace, name: name),
+                           body: try JSONEncoder().encode(Patch(series: series)),
+                           contentType: "application/merge-patch+json", request: request),
+            request: request
+        )
+    }
+
     public func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent {
         try await create(.events, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
     }
@@ -235,7 +250,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                     }
                 }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
@@ -279,7 +294,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 }
                 guard error.isTransient, attempt < policy.maxAttempts else { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("\(KubernetesError.describe(request)): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }

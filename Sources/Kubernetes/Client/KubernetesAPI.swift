@@ -41,8 +41,13 @@ public protocol KubernetesAPI: Sendable {
 
     // MARK: Events
 
+    /// `CREATE events.k8s.io/v1 events`.
+    func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event
+    /// Merge patch of `series` (aggregation of a repeated `events.k8s.io/v1` Event).
+    func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event
+    /// `CREATE core/v1 events`, where `events.k8s.io/v1` is not served.
     func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent
-    /// Merge patch of `count` and `lastTimestamp` (aggregation of a repeated Event).
+    /// Merge patch of `count` and `lastTimestamp` (aggregation of a repeated core/v1 Event).
     func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent
 
     // MARK: Discovery

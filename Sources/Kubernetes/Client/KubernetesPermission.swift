@@ -46,6 +46,8 @@ public struct KubernetesPermission: Sendable, Hashable, Comparable, CustomString
             .init(group: "coordination.k8s.io", resource: "leases", verb: "get"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "create"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "update"),
+            .init(group: "events.k8s.io", resource: "events", verb: "create"),
+            .init(group: "events.k8s.io", resource: "events", verb: "patch"),
             .init(group: "", resource: "events", verb: "create"),
             .init(group: "", resource: "events", verb: "patch"),
         ]

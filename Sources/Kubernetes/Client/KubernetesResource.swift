@@ -27,6 +27,7 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
     public static let emqxRebalances = KubernetesResource(group: EMQXRebalance.group, version: EMQXRebalance.version, plural: EMQXRebalance.resource)
     public static let leases = KubernetesResource(group: "coordination.k8s.io", version: "v1", plural: "leases")
     public static let events = KubernetesResource(group: "", version: "v1", plural: "events")
+    public static let eventsV1 = KubernetesResource(group: "events.k8s.io", version: "v1", plural: "events")
 
     /// `group/version`, or just `version` for the core group.
     public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }

@@ -37,6 +37,12 @@ public struct ResourceType: Sendable, Hashable {
         group: "", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
         verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
 
+    /// `events.k8s.io/v1` Events (stored apart from core/v1 ones here; ``SimulatedKubernetesAPI/events(namespace:)``
+    /// shows both, as the real API server's shared storage does).
+    public static let eventsV1 = ResourceType(
+        group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+
     /// The agent's own record of a rebalance through EMQX's API (deploy/crds), admitted against its CRD schema.
     public static let emqxRebalances = ResourceType(
         group: "autorebalancer.emqx.io", version: "v1alpha1", plural: "emqxrebalances", singular: "emqxrebalance",
@@ -60,7 +66,7 @@ public struct ResourceType: Sendable, Hashable {
     /// still serves the deprecated `v2beta1` through a conversion webhook; the simulation serves the current version
     /// only.)
     public static func served(by generation: OperatorGeneration) -> [ResourceType] {
-        let always: [ResourceType] = [.leases, .events, .pods, .emqxRebalances]
+        let always: [ResourceType] = [.leases, .events, .eventsV1, .pods, .emqxRebalances]
         switch generation {
         case .v2_3: return [.rebalances, .emqxesV2] + always
         case .v3_0: return [.emqxesV3beta1] + always

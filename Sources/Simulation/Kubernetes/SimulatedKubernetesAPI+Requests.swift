@@ -98,6 +98,9 @@ extension SimulatedKubernetesAPI {
 
     func parse(path: String) -> KubernetesAPIPath? {
         let parts = path.split(separator: "/").map(String.init)
+        // A group version switched off (an older API server) is not there at all: 404 for its discovery and paths.
+        let unserved = controls.withLock { $0.unserved }
+        if parts.first == "apis", parts.count >= 3, unserved.contains("\(parts[1])/\(parts[2])") { return nil }
         switch parts.count {
         case 1 where parts[0] == "version": return .version
         case 1 where parts[0] == "api": return .discovery(KubernetesDiscovery.coreVersions)

@@ -141,6 +141,7 @@ extension SimulatedKubernetesAPI {
         } else if let problem = Self.dnsSubdomainProblem(name) {
             metadataErrors.append(FieldError(field: "metadata.name", kind: .invalid(value: "\"\(name)\"", detail: problem)))
         }
+        if type == .eventsV1 { metadataErrors += Self.eventV1Problems(object, creating: true) }
         if !metadataErrors.isEmpty { throw KubernetesAPIError.invalid(type, name, metadataErrors) }
         var warnings: [String] = []
         if type == .rebalances {
@@ -188,6 +189,10 @@ extension SimulatedKubernetesAPI {
                 throw KubernetesAPIError.conflict(type, name)
             }
             var new = object
+            if type == .eventsV1 {
+                let problems = Self.eventV1Problems(new, creating: false)
+                if !problems.isEmpty { throw KubernetesAPIError.invalid(type, name, problems) }
+            }
             if type == .rebalances {
                 new["status"] = old["status"]  // status is written through the status subresource only
                 let admitted = try RebalanceAdmission.admitUpdate(new, old: old, name: name)
@@ -210,6 +215,34 @@ extension SimulatedKubernetesAPI {
             return new
         }
         return json(200, stored, warnings: warnings)
+    }
+
+    /// The API server's validation of an `events.k8s.io/v1` Event (pkg/apis/core/validation/events.go): required
+    /// fields on create, length limits, a series of at least two with its last observation time.
+    static func eventV1Problems(_ event: KubernetesJSON, creating: Bool) -> [FieldError] {
+        var problems: [FieldError] = []
+        func text(_ field: String) -> String? { event.value(atPath: field)?.stringValue }
+        if creating {
+            for field in ["eventTime", "reportingController", "reportingInstance", "action", "reason"] where (text(field) ?? "").isEmpty {
+                problems.append(FieldError(field: field, kind: .required(detail: nil)))
+            }
+        }
+        for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128), ("note", 1024)] {
+            if let value = text(field), value.utf8.count > limit {
+                problems.append(FieldError(field: field, kind: .invalid(value: "\"\(value.prefix(40))…\"", detail: "can have at most \(limit) characters")))
+            }
+        }
+        if let time = text("eventTime"), KubernetesTime.parse(time) == nil {
+            problems.append(FieldError(field: "eventTime", kind: .invalid(value: "\"\(time)\"", detail: "must be a MicroTime")))
+        }
+        if let series = event["series"], !series.isNull {
+            let count = series["count"]?.intValue ?? 0
+            if count < 2 { problems.append(FieldError(field: "series.count", kind: .invalid(value: "\(count)", detail: "should be at least 2"))) }
+            if KubernetesTime.parse(series["lastObservedTime"]?.stringValue) == nil {
+                problems.append(FieldError(field: "series.lastObservedTime", kind: .required(detail: nil)))
+            }
+        }
+        return problems
     }
 
     /// The structural schema custom resources of `type` are admitted against (the agent's own CRD), if any.
