@@ -160,6 +160,9 @@ let package = Package(
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
         .testTarget(name: "ActTests", dependencies: ["Act", "Kubernetes", "Simulation"], swiftSettings: sharedSettings),
         .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: sharedSettings),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Simulation"], swiftSettings: sharedSettings),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "Simulation", .product(name: "InMemoryLogging", package: "swift-log")],
+            swiftSettings: sharedSettings),
     ]
 )

@@ -180,6 +180,18 @@ public struct KubernetesActuator: RebalanceActuator {
                 logger.warning("\(cluster): cannot create the retry of \(failedName): \(error)")
                 return FollowReport(action: action, performed: false, error: "\(error)")
             }
+        case .markStopped(let name, let at):
+            guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
+            do {
+                _ = try await api.patchRebalanceMetadata(
+                    namespace: cluster.namespace, name: name, labels: [:],
+                    annotations: [RebalanceMetadata.stoppedAtKey: KubernetesTime.format(at)])
+                logger.info("\(cluster): EMQX has stopped rebalancing for \(name); judging after the settle time")
+                return FollowReport(action: action, performed: true)
+            } catch {
+                logger.warning("\(cluster): cannot record when EMQX stopped rebalancing for \(name): \(error)")
+                return FollowReport(action: action, performed: false, error: "\(error)")
+            }
         case .delete(let name):
             guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
             do {
