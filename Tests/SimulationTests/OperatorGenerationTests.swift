@@ -171,17 +171,22 @@ final class ManualOperatorClock: Clock, Sendable {
         }
     }
 
-    @Test func scaleInOn30MarksThePodAndEvacuatesItsNodeBeforeRemovingIt() async throws {
-        try await Self.withWorld(.v3_0) { cluster, api, client, operatorService, _ in
+    @Test(arguments: [OperatorGeneration.v2_2, .v2_3, .v3_0])
+    func aScaleInEvacuatesTheReplicantBeforeRemovingIt(generation: OperatorGeneration) async throws {
+        let version: EMQXObjectVersion = generation == .v3_0 ? .v3beta1 : generation == .v2_3 ? .v2 : .v2beta1
+        try await Self.withWorld(generation) { cluster, api, client, operatorService, _ in
             let newest = try #require(cluster.nodes.last)
             try api.scaleReplicants(namespace: "mqtt", name: "emqx", to: 2)
             await operatorService.reconcileOnce()
             await operatorService.reconcileOnce()  // the next refresh sees the evacuation EMQX started
+            // Only 3.0 marks the pod.
             let marked = api.pods(namespace: "mqtt").first { $0.metadata.name == newest.podName }
-            #expect(marked?.metadata.annotations?[Pod.scalingDownAnnotation] == "true")
-            var (json, reading) = try await Self.read(client, .v3beta1, pods: true)
-            #expect(json.value(atPath: "status.nodeEvacuations")?.arrayValue?.first?["nodeName"]?.stringValue == newest.name)
-            #expect(reading.facts.podsBeingRemoved == [newest.podName])
+            #expect((marked?.metadata.annotations?[Pod.scalingDownAnnotation] == "true") == (generation == .v3_0))
+            var (json, reading) = try await Self.read(client, version, pods: generation == .v3_0)
+            let evacuations = generation == .v2_2 ? "status.nodeEvacuationsStatus" : "status.nodeEvacuations"
+            let nameKey = generation == .v2_2 ? "node" : "nodeName"
+            #expect(json.value(atPath: evacuations)?.arrayValue?.first?[nameKey]?.stringValue == newest.name)
+            if generation == .v3_0 { #expect(reading.facts.podsBeingRemoved == [newest.podName]) }
             #expect(reading.facts.evacuating == true)
             #expect(reading.facts.scalingIn == true)
             #expect(!reading.expectedNodes.map(\.name).contains(newest.name))
@@ -192,9 +197,9 @@ final class ManualOperatorClock: Clock, Sendable {
             }
             #expect(!cluster.nodes.contains { $0.name == newest.name })
             await operatorService.reconcileOnce()
-            (json, reading) = try await Self.read(client, .v3beta1, pods: true)
-            #expect(json.value(atPath: "status.nodeEvacuations") == nil)
-            #expect(reading.facts.podsBeingRemoved == [])
+            (json, reading) = try await Self.read(client, version, pods: generation == .v3_0)
+            #expect(json.value(atPath: evacuations) == nil)
+            if generation == .v3_0 { #expect(reading.facts.podsBeingRemoved == []) }
             #expect(reading.facts.scalingIn == false)
             #expect(api.pods(namespace: "mqtt").allSatisfy { $0.metadata.name != newest.podName })
         }

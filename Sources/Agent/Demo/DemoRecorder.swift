@@ -14,6 +14,8 @@ final class DemoRecorder: TickReportSink {
         /// Set when the agent has observed the cluster's nodes for the first time: where the demo's timeline starts
         /// (see `publish`).
         var origin: Duration?
+        /// The cluster facts of the agent's latest look (what it stands back for).
+        var facts: ClusterFacts?
     }
 
     let state = Mutex(State())
@@ -40,6 +42,7 @@ final class DemoRecorder: TickReportSink {
                 state.origin = late > 0 ? .seconds(late.rounded(.up)) : .zero
             }
             for cluster in report.clusters {
+                if let facts = cluster.snapshot?.facts { state.facts = facts }
                 for decision in cluster.decisions {
                     state.decisions.append(decision)
                     state.whyNots.append(cluster.evaluations.filter { $0.rule != decision.rule }.compactMap { evaluation in
@@ -52,6 +55,12 @@ final class DemoRecorder: TickReportSink {
     }
 
     var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
+
+    /// Every rule's newest evaluation.
+    var latestEvaluations: [RuleEvaluation] { state.withLock { $0.latest.values.sorted { $0.rule < $1.rule } } }
+
+    /// The cluster facts the agent saw last.
+    var facts: ClusterFacts? { state.withLock { $0.facts } }
 
     /// Parallel to ``decisions``.
     var whyNots: [[String]] { state.withLock { $0.whyNots } }

@@ -62,7 +62,6 @@ struct Gates: Sendable {
         { g, _ in g.cannotAct() },
         { g, _ in g.operatorPaused() },
         { g, _ in g.scalingDown() },
-        { g, _ in g.waitingForNodes() },
         { g, _ in g.notReady() },
         { g, _ in g.notEnterprise() },
         { g, _ in g.upgrading() },
@@ -99,19 +98,6 @@ struct Gates: Sendable {
         }
         guard let pods = facts.podsBeingRemoved, !pods.isEmpty else { return nil }
         return WhyNot(.scalingDown, "the operator is removing pod(s) \(pods.joined(separator: ", ")) (\(Pod.scalingDownAnnotation))")
-    }
-
-    func waitingForNodes() -> WhyNot? {
-        facts.nodesPending.flatMap(Self.waiting)
-    }
-
-    /// `waiting for 2 new nodes to be Ready (5 replicants wanted, 3 running)`; `nil` when none is awaited.
-    static func waiting(_ pending: NodesPending) -> WhyNot? {
-        let count = pending.count
-        guard count > 0 else { return nil }
-        return WhyNot(
-            .waitingForNodes,
-            "waiting for \(count) new node\(count == 1 ? "" : "s") to be Ready (\(pending.wanted) \(pending.role.rawValue)s wanted, \(pending.running) running)")
     }
 
     func notReady() -> WhyNot? {

@@ -61,8 +61,10 @@ struct EMQX5Status {
         evacuating = (status?.nodeEvacuationsStatus ?? []).compactMap(\.node)
         wantedCores = resource.spec?.coreTemplate?.spec?.replicas
         wantedReplicants = resource.spec?.replicantTemplate?.spec?.replicas
-        observedCores = status?.coreNodesStatus?.replicas
-        observedReplicants = status?.replicantNodesStatus?.replicas
+        // 2.2 writes the *desired* count into `*NodesStatus.replicas` (`update_emqx_status.go`): the nodes listed are
+        // what exists.
+        observedCores = Self.larger(status?.coreNodesStatus?.replicas, status?.coreNodes?.count)
+        observedReplicants = Self.larger(status?.replicantNodesStatus?.replicas, status?.replicantNodes?.count)
         func row(_ node: EMQXResource.Node, _ role: NodeRole) -> Row {
             let running = node.nodeStatus?.lowercased() == "running"
             let version = StatusCount.majorMinor(node.version)
@@ -135,6 +137,12 @@ struct EMQX5Status {
         replicants = (status?.replicantNodes ?? []).map { row($0, .replicant) }
         // Operators 2.3 and 3.0 support EMQX 5.9+ only, which always reports itself as Enterprise.
         enterprise = status == nil ? nil : true
+    }
+
+    static func larger(_ a: Int?, _ b: Int?) -> Int? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return max(a, b)
     }
 
     static func whyUnknown(running: Bool, status: String?, version: String?, since: String?) -> String {

@@ -3,21 +3,21 @@ import Foundation
 
 /// The operator's pod handling, for EMQX objects with an `EMQXPodControl`: the spec's replicas (written by
 /// `kubectl scale` or an HPA through the scale subresource) start new nodes after `podStartDelay`, one
-/// `podStartStagger` apart, and remove surplus ones. On 3.0 a surplus replicant is first marked
-/// `apps.emqx.io/scaling-down` (`api/v3beta1/const.go`) and evacuated through EMQX's API, one at a time, and leaves
-/// once its evacuation is done; 2.x removes it at once. The pods are mirrored as `v1` `Pod` objects.
+/// `podStartStagger` apart, and remove surplus ones. A surplus replicant is first evacuated through EMQX's API, one at
+/// a time, and leaves once its evacuation is done; 3.0 also marks its pod `apps.emqx.io/scaling-down`
+/// (`api/v3beta1/const.go`). Surplus cores leave at once. The pods are mirrored as `v1` `Pod` objects.
 extension SimulatedEMQXOperator {
     func reconcilePods(_ binding: EMQXBinding, generation: OperatorGeneration, evacuations: [KubernetesJSON]) async -> [SimulatedPod] {
         guard let control = api.podControl(binding.key) else { return [] }
         if binding.kind == .emqx, !binding.paused {
             for (role, wanted) in [(NodeRole.core, binding.replicas), (NodeRole.replicant, binding.replicantReplicas)] {
                 guard let wanted else { continue }
-                await scale(binding, role: role, to: wanted, control: control, evacuate: generation == .v3_0 && role == .replicant)
+                await scale(binding, role: role, to: wanted, control: control, evacuate: role == .replicant)
             }
             finishEvacuations(binding, evacuations: evacuations, control: control)
         }
         let pods = control.pods()
-        writePodObjects(binding, pods: pods)
+        writePodObjects(binding, pods: pods, marksScalingDown: generation == .v3_0)
         return pods
     }
 
@@ -91,7 +91,7 @@ extension SimulatedEMQXOperator {
     }
 
     /// Mirrors the cluster's pods as `Pod` objects (labels of `api/v3beta1/const.go`), writing only what changed.
-    private func writePodObjects(_ binding: EMQXBinding, pods: [SimulatedPod]) {
+    private func writePodObjects(_ binding: EMQXBinding, pods: [SimulatedPod], marksScalingDown: Bool) {
         let removing = state.withLock { $0.removing[binding.key] ?? [:] }
         var documents: [String: KubernetesJSON] = [:]
         for pod in pods {
@@ -102,7 +102,7 @@ extension SimulatedEMQXOperator {
                     "apps.emqx.io/db-role": .string(pod.role.rawValue),
                 ],
             ]
-            if removing[pod.node] != nil { metadata["annotations"] = [Pod.scalingDownAnnotation: "true"] }
+            if marksScalingDown, removing[pod.node] != nil { metadata["annotations"] = [Pod.scalingDownAnnotation: "true"] }
             documents[pod.name] = [
                 "apiVersion": "v1", "kind": "Pod", "metadata": .object(metadata),
                 "status": [
