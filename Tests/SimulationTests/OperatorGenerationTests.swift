@@ -21,7 +21,7 @@ final class ManualOperatorClock: Clock, Sendable {
 /// The simulated API server and operator playing each EMQX Operator generation: what is served, the status shape
 /// each writes (zero counts omitted where the Go types say `omitempty`), HPA scale-outs through the scale
 /// subresource, and 3.0's scale-in with the `scaling-down` mark and an evacuation.
-@Suite struct OperatorGenerationTests {
+@Suite(.serialized) struct OperatorGenerationTests {
     /// Two cores and three replicants; the newest replicant has just joined and holds nothing.
     static func cluster(version: String) -> SimulatedEMQXCluster {
         SimulatedEMQXCluster(
