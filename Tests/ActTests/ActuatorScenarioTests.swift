@@ -119,7 +119,8 @@ struct ActuatorScenarioTests {
         try await server.withRunning { url in
             let first = try TestAgent(url: url, identity: "agent-a-1", time: time, logs: logs)
             await first.elector.tick()
-            _ = await first.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            let made = await first.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            try #require(made.created, "the first agent's create: \(made.result)")
             await first.elector.release()  // the pod is restarted (graceful)
             await first.shutdown()
 

@@ -115,6 +115,21 @@ struct CommandLineTests {
         }
     }
 
+    /// Usage errors are found before the demo starts: exit 2 at once, naming what to fix, nothing written.
+    @Test(arguments: [
+        (["--plot", "x.png"], "name the file .svg or .html"),
+        (["--plot", "/nonexistent/x.svg"], "the folder /nonexistent does not exist"),
+        (["--speed", "0"], "more than 0 and at most 1000"),
+        (["--policy", "/nonexistent/policy.yaml"], "cannot read the file"),
+    ])
+    func demoUsageErrorsExitTwoBeforeTheDemoStarts(arguments: [String], message: String) async throws {
+        let result = try await CommandLineBinary.run(["demo"] + arguments, timeout: .seconds(60))
+        #expect(result.status == 2, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+        #expect(!result.stdout.contains("simulated time"), "the demo must not have started: \(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: "x.png"))
+    }
+
     @Test func runWithAnInvalidConfigExitsTwoWithLocatedDiagnostics() async throws {
         let directory = try CommandLineBinary.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -21,13 +21,7 @@ public final class DryRunActuator: RebalanceActuator {
     public var planned: [Rebalance] { plannedRebalances.withLock { $0 } }
 
     public func act(_ decision: DecisionRecord, on cluster: ObservedCluster, at now: Date) async -> ActionReport {
-        let rebalance: Rebalance
-        do {
-            rebalance = try RebalanceFactory.make(decision, for: cluster.object)
-        } catch {
-            return ActionReport(result: .failed(ActionFailure(.invalid, "\(error)")), rule: decision.rule)
-        }
-        let object = ActedObject(rebalance)
+        guard let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else { return .unbuildable(decision, on: cluster) }
         if let blocker = cluster.blocker {
             logger.info("dry run: \(cluster.reference): rule \(decision.rule) would be blocked: \(blocker)")
             return ActionReport(result: .notMade(.blocked("\(blocker)")), rule: decision.rule, object: object)

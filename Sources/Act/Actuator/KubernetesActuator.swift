@@ -34,13 +34,7 @@ public struct KubernetesActuator: RebalanceActuator {
     }
 
     public func act(_ decision: DecisionRecord, on cluster: ObservedCluster, at now: Date) async -> ActionReport {
-        let rebalance: Rebalance
-        do {
-            rebalance = try RebalanceFactory.make(decision, for: cluster.object)
-        } catch {
-            return ActionReport(result: .failed(ActionFailure(.invalid, "\(error)")), rule: decision.rule)
-        }
-        let object = ActedObject(rebalance)
+        guard let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else { return .unbuildable(decision, on: cluster) }
         if let own = cluster.rebalances?.first(where: { $0.metadata.name == rebalance.metadata.name }) {
             return ActionReport(result: .confirmed(name: own.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: true)
         }

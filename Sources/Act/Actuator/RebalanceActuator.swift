@@ -37,6 +37,14 @@ public struct ActionReport: Sendable, Hashable {
         self.alreadyExisted = alreadyExisted
     }
 
+    /// The report for a decision that cannot become a Rebalance on `cluster` (no strategy, a rate below 1, an object
+    /// without a name): a failure of class `invalid`, never retried into a write.
+    static func unbuildable(_ decision: DecisionRecord, on cluster: ObservedCluster) -> ActionReport {
+        var why = "the decision cannot become a Rebalance"
+        do { _ = try RebalanceFactory.make(decision, for: cluster.object) } catch { why = "\(error)" }
+        return ActionReport(result: .failed(ActionFailure(.invalid, why)), rule: decision.rule)
+    }
+
     /// Confirmed and written in this cycle (not found existing).
     public var created: Bool {
         if case .confirmed = result { return !alreadyExisted }
