@@ -24,13 +24,8 @@ enum EMQXObjectSchemas {
         """
 
     /// `spec`: only `image` (required) and the two templates' `spec.replicas` (`*int32`, minimum 0) are spelled out.
-    static let spec = """
-        type: object
-        required: [image]
-        x-kubernetes-preserve-unknown-fields: true
-        properties:
-          image: {type: string}
-          coreTemplate:
+    static var spec: String {
+        let template = """
             type: object
             x-kubernetes-preserve-unknown-fields: true
             properties:
@@ -39,16 +34,19 @@ enum EMQXObjectSchemas {
                 x-kubernetes-preserve-unknown-fields: true
                 properties:
                   replicas: {type: integer, format: int32, minimum: 0}
-          replicantTemplate:
+            """
+        return """
             type: object
+            required: [image]
             x-kubernetes-preserve-unknown-fields: true
             properties:
-              spec:
-                type: object
-                x-kubernetes-preserve-unknown-fields: true
-                properties:
-                  replicas: {type: integer, format: int32, minimum: 0}
-        """
+              image: {type: string}
+              coreTemplate:
+            \(indent(template, by: 4))
+              replicantTemplate:
+            \(indent(template, by: 4))
+            """
+    }
 
     /// `EMQXStatus` of `api/v2/emqx_types_status.go` (every field `omitempty`), or with `v3beta1` the additions and
     /// required fields of `api/v3beta1/emqx_types_status.go`.
