@@ -49,15 +49,8 @@ struct EMQX5Status {
         sessionsField = "connections (sessions)"
         liveZeroCondition = "running, EMQX ≥ 5.1"
         sessionsZeroCondition = "running, EMQX 5"
-        for (label, nodes) in [("core", status?.coreNodesStatus), ("replicant", status?.replicantNodesStatus)] {
-            guard let nodes, let update = nodes.updateRevision, let current = nodes.currentRevision else { continue }
-            if update != current {
-                upgrading = true
-                notes.append("\(label) updateRevision \(update) != currentRevision \(current)")
-            } else if upgrading == nil {
-                upgrading = false
-            }
-        }
+        compareRevisions("core", status?.coreNodesStatus)
+        compareRevisions("replicant", status?.replicantNodesStatus)
         evacuating = (status?.nodeEvacuationsStatus ?? []).compactMap(\.node)
         wantedCores = resource.spec?.coreTemplate?.spec?.replicas
         wantedReplicants = resource.spec?.replicantTemplate?.spec?.replicas
@@ -108,14 +101,7 @@ struct EMQX5Status {
                 if previous > 0 { notes.append("\(previous) core node(s) still run the previous pod template") }
             }
         }
-        if let replicants = status?.replicantNodesStatus, let update = replicants.updateRevision, let current = replicants.currentRevision {
-            if update != current {
-                upgrading = true
-                notes.append("replicant updateRevision \(update) != currentRevision \(current)")
-            } else if upgrading == nil {
-                upgrading = false
-            }
-        }
+        compareRevisions("replicant", status?.replicantNodesStatus)
         evacuating = (status?.nodeEvacuations ?? []).compactMap(\.nodeName)
         wantedCores = resource.spec?.coreTemplate?.spec?.replicas
         wantedReplicants = resource.spec?.replicantTemplate?.spec?.replicas
@@ -137,6 +123,17 @@ struct EMQX5Status {
         replicants = (status?.replicantNodes ?? []).map { row($0, .replicant) }
         // Operators 2.3 and 3.0 support EMQX 5.9+ only, which always reports itself as Enterprise.
         enterprise = status == nil ? nil : true
+    }
+
+    /// An update is in progress while a set's `updateRevision` differs from its `currentRevision`.
+    mutating func compareRevisions(_ label: String, _ nodes: EMQXResource.NodesStatus?) {
+        guard let nodes, let update = nodes.updateRevision, let current = nodes.currentRevision else { return }
+        if update != current {
+            upgrading = true
+            notes.append("\(label) updateRevision \(update) != currentRevision \(current)")
+        } else if upgrading == nil {
+            upgrading = false
+        }
     }
 
     static func larger(_ a: Int?, _ b: Int?) -> Int? {
