@@ -16,6 +16,9 @@ final class DemoRecorder: TickReportSink {
         var origin: Duration?
         /// The cluster facts of the agent's latest look (what it stands back for).
         var facts: ClusterFacts?
+        /// When the agent last evaluated, and the longest stretch of simulated time between two evaluations.
+        var lastEvaluation: Duration?
+        var longestEvaluationGap: Duration = .zero
     }
 
     let state = Mutex(State())
@@ -41,6 +44,8 @@ final class DemoRecorder: TickReportSink {
                 let late = (now + .seconds(1) - firstEvent) / .seconds(1)
                 state.origin = late > 0 ? .seconds(late.rounded(.up)) : .zero
             }
+            if let last = state.lastEvaluation { state.longestEvaluationGap = max(state.longestEvaluationGap, now - last) }
+            state.lastEvaluation = now
             for cluster in report.clusters {
                 if let facts = cluster.snapshot?.facts { state.facts = facts }
                 for decision in cluster.decisions {
@@ -61,6 +66,10 @@ final class DemoRecorder: TickReportSink {
 
     /// The cluster facts the agent saw last.
     var facts: ClusterFacts? { state.withLock { $0.facts } }
+    /// The longest stretch of simulated time between two of the agent's evaluations. Simulated time runs on the wall
+    /// clock: on a loaded machine the agent can fall behind it, and a scenario whose events are shorter than that gap
+    /// (a flap the agent never sees) no longer shows what it was written to show.
+    var longestEvaluationGap: Duration { state.withLock { $0.longestEvaluationGap } }
 
     /// Parallel to ``decisions``.
     var whyNots: [[String]] { state.withLock { $0.whyNots } }
