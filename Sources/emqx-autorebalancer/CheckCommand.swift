@@ -27,12 +27,15 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         var diagnostics: [Diagnostic] = []
+        // An agent config reports the problems of the policy files it loads; `check agent.yaml rules/*.yaml` names
+        // those files twice, and each problem is shown once.
+        var seen: Set<Diagnostic> = []
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file"))
                 continue
             }
-            diagnostics += Self.registry.check(text: text, file: file).sortedByLocation()
+            diagnostics += Self.registry.check(text: text, file: file).sortedByLocation().filter { seen.insert($0).inserted }
         }
         switch format {
         case .text:
