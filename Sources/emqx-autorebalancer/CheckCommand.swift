@@ -8,7 +8,16 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate policy, policy-test and agent-config files: every problem as FILE:LINE:COL: error|warning: message.",
-        discussion: "Exits 0 when there is no error (warnings allowed), 1 on any error. The document's `kind:` selects the checker."
+        discussion: """
+            The document's `kind:` selects the checker. An agent config (kind: AgentConfig) is loaded as `run` loads \
+            it, with the policy files and directories it names, and reports what `run` would. Exits 0 when there is \
+            no error (warnings allowed), 1 on any error.
+
+            Examples:
+              emqx-autorebalancer check agent.yaml rules/*.yaml
+              emqx-autorebalancer check --format json rules/default.yaml \\
+                | jq '.[] | select(.severity == "error")'
+            """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -16,10 +25,10 @@ struct CheckCommand: ParsableCommand {
         case json
     }
 
-    @Option(help: "Output format: text or json (one array of {file,line,column,severity,message}).")
+    @Option(help: ArgumentHelp("Output format: text or json (one array of {file,line,column,severity,message}).", valueName: "format"))
     var format: Format = .text
 
-    @Argument(help: "The files to check.")
+    @Argument(help: ArgumentHelp("The files to check (kind: Policy, PolicyTest or AgentConfig).", valueName: "file"))
     var files: [String]
 
     /// The checkers for every kind the binary knows; other kinds plug in here.
