@@ -144,10 +144,11 @@ let package = Package(
         .testTarget(
             name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
             swiftSettings: sharedSettings),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore"], swiftSettings: sharedSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore", "TestSupport"], swiftSettings: sharedSettings),
         .target(
             name: "TestSupport",
             dependencies: [
+                "AutorebalancerCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -162,7 +163,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: sharedSettings),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Simulation", .product(name: "InMemoryLogging", package: "swift-log")],
+            dependencies: ["Agent", "Simulation", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log")],
             swiftSettings: sharedSettings),
     ]
 )
