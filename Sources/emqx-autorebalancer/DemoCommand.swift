@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
 import AutorebalancerCore
+import Demo
 import Foundation
 import Logging
 import Synchronization
