@@ -24,13 +24,15 @@ public final class MetricsSink: TickReportSink {
         metrics.setLeader(isLeader())
         health?.heartbeat()
         for cluster in report.clusters { record(cluster) }
+        health?.recordCycle(.init(
+            clusters: report.clusters.count, snapshots: report.clusters.filter(\.observed).count,
+            problems: report.errors + report.clusters.flatMap(\.errors)))
     }
 
     func record(_ report: ClusterCycleReport) {
         let cluster = report.cluster.description
         for attempt in report.sources {
             metrics.recordSourceObservation(cluster: cluster, source: attempt.source, succeeded: attempt.error == nil, duration: attempt.duration)
-            if attempt.error == nil { health?.markSourceReached(attempt.source) }
         }
         if let snapshot = report.snapshot {
             metrics.recordObservation(cluster: cluster, nodes: snapshot.rebalancedNodes)

@@ -71,7 +71,6 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         self.metrics = metrics
         health = AgentHealth(maximumHeartbeatAge: .seconds(max(60, 4 * interval)), now: now)
         health.setConfigLoaded(true)
-        health.expectSources(Set(configuration.clusters.flatMap { $0.sources.map(\.kind) }))
 
         let dryRun = options.dryRun || options.once || configuration.dryRun
         writes = !dryRun

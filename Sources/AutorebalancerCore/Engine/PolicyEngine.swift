@@ -363,7 +363,7 @@ public enum PolicyEngine {
         }.joined(separator: "; ")
         var sessionCounts: [String: Int]?
         if counts.allSatisfy({ $0.sessions != nil }), !counts.isEmpty {
-            sessionCounts = Dictionary(uniqueKeysWithValues: counts.map { ($0.name, Int(($0.sessions ?? 0).rounded())) })
+            sessionCounts = wholeCounts(counts.map { ($0.name, $0.sessions ?? 0) })
         }
         return DecisionRecord(
             time: now,
@@ -375,7 +375,7 @@ public enum PolicyEngine {
             detail: whyNot?.detail,
             donors: partition?.donors ?? [],
             recipients: partition?.recipients ?? [],
-            connections: Dictionary(uniqueKeysWithValues: counts.map { ($0.name, Int($0.liveConnections.rounded())) }),
+            connections: wholeCounts(counts.map { ($0.name, $0.liveConnections) }),
             sessions: sessionCounts,
             formula: formula,
             strategy: nil,
@@ -383,5 +383,15 @@ public enum PolicyEngine {
             labels: rule.labels.isEmpty ? nil : rule.labels,
             annotations: rule.annotations.isEmpty ? nil : rule.annotations
         )
+    }
+
+    /// Per-node counts as whole numbers for the record. A value no `Int` can hold (infinite, NaN, beyond ±2⁶³) is
+    /// left out rather than trapping the process, and a node named twice keeps its last count.
+    static func wholeCounts(_ values: [(String, Double)]) -> [String: Int] {
+        var result: [String: Int] = [:]
+        for (name, value) in values {
+            if let whole = Int(exactly: value.rounded()) { result[name] = whole }
+        }
+        return result
     }
 }

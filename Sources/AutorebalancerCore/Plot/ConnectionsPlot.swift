@@ -63,8 +63,9 @@ public struct ConnectionsPlot: Sendable {
         let t1 = max(times.max() ?? t0, t0.addingTimeInterval(1))
         let maxValue = max(series.flatMap { $0.points.compactMap(\.value) }.max() ?? 1, 1)
         let yMax = Self.niceCeiling(maxValue)
-        func x(_ t: Date) -> Double { left + plotWidth * t.timeIntervalSince(t0) / t1.timeIntervalSince(t0) }
-        func y(_ v: Double) -> Double { top + plotHeight * (1 - v / yMax) }
+        // Coordinates stay inside the drawing whatever the data: a point off the scale sits on its edge.
+        func x(_ t: Date) -> Double { left + plotWidth * Self.unit(t.timeIntervalSince(t0) / t1.timeIntervalSince(t0)) }
+        func y(_ v: Double) -> Double { top + plotHeight * (1 - Self.unit(v / yMax)) }
 
         var out = """
             <?xml version="1.0" encoding="UTF-8"?>
@@ -79,12 +80,12 @@ public struct ConnectionsPlot: Sendable {
             let v = yMax * Double(i) / 4
             let yy = Self.fmt(y(v))
             out += "<line x1=\"\(Self.fmt(left))\" y1=\"\(yy)\" x2=\"\(Self.fmt(left + plotWidth))\" y2=\"\(yy)\" stroke=\"#e0e0e0\"/>\n"
-            out += "<text x=\"\(Self.fmt(left - 8))\" y=\"\(yy)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(Int(v))</text>\n"
+            out += "<text x=\"\(Self.fmt(left - 8))\" y=\"\(yy)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(BalanceEvaluation.format(v.rounded(.towardZero)))</text>\n"
         }
         let span = t1.timeIntervalSince(t0)
         for i in 0...4 {
             let t = t0.addingTimeInterval(span * Double(i) / 4)
-            let label = "+\(Int((t.timeIntervalSince(t0)).rounded()))s"
+            let label = "+\(BalanceEvaluation.format(t.timeIntervalSince(t0).rounded()))s"
             out += "<text x=\"\(Self.fmt(x(t)))\" y=\"\(Self.fmt(top + plotHeight + 18))\" text-anchor=\"middle\">\(label)</text>\n"
         }
         out += "<text x=\"\(Self.fmt(left + plotWidth / 2))\" y=\"\(Self.fmt(Double(height) - 8))\" text-anchor=\"middle\">time since \(Self.escape(KubernetesTime.format(t0)))</text>\n"
@@ -132,7 +133,13 @@ public struct ConnectionsPlot: Sendable {
         return String(host.split(separator: ".").first ?? host[...])
     }
 
+    /// `fraction` clamped to 0…1 (NaN, from an empty or infinite range, as 0).
+    static func unit(_ fraction: Double) -> Double {
+        fraction.isNaN ? 0 : min(1, max(0, fraction))
+    }
+
     static func niceCeiling(_ value: Double) -> Double {
+        guard value.isFinite else { return .greatestFiniteMagnitude }
         let magnitude = pow(10, floor(log10(value)))
         for step in [1.0, 2.0, 2.5, 5.0, 10.0] where step * magnitude >= value { return step * magnitude }
         return 10 * magnitude

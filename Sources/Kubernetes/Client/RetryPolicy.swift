@@ -22,7 +22,9 @@ public struct RetryPolicy: Sendable, Hashable {
     /// - Parameter random: a number in `0..<1` (injected so tests are deterministic).
     public func delay(beforeRetry retry: Int, retryAfterSeconds: Double?, random: Double) -> Duration {
         if let retryAfterSeconds, retryAfterSeconds >= 0 {
-            return min(Duration.milliseconds(Int64(retryAfterSeconds * 1000)), maxDelay)
+            // Capped before converting: a server's `Retry-After: 1e300` (or `inf`) must not overflow Int64.
+            let capped = min(retryAfterSeconds, maxDelay.seconds)
+            return min(Duration.milliseconds(Int64((capped * 1000).rounded(.up))), maxDelay)
         }
         let exponent = min(max(retry - 1, 0), 20)
         let full = min(baseDelay * (1 << exponent), maxDelay)
