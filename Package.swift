@@ -85,6 +85,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: sharedSettings
         ),
@@ -150,14 +151,18 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: sharedSettings
         ),
         .testTarget(name: "ObserveTests", dependencies: ["Observe", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation"], swiftSettings: sharedSettings),
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
         .testTarget(name: "ActTests", dependencies: ["Act", "Kubernetes", "Simulation"], swiftSettings: sharedSettings),
         .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: sharedSettings),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Simulation"], swiftSettings: sharedSettings),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "Simulation", .product(name: "InMemoryLogging", package: "swift-log")],
+            swiftSettings: sharedSettings),
     ]
 )

@@ -33,6 +33,16 @@ public enum OutcomeJudge {
         return Judgement(outcome: improvedAll ? .improved : .ineffective, detail: detail)
     }
 
+    /// Judges now-counts against the decision that asked for the rebalance (its recorded counts and strategy), or,
+    /// without a readable decision (a manual run), against `strategy` alone.
+    public static func judge(
+        decision: DecisionRecord?, strategy: RebalanceStrategy, counts: [BalanceMath.NodeCounts], minimumImprovement: Double
+    ) -> Judgement? {
+        let strategy = decision?.strategy ?? strategy
+        let before = decision.map { evaluations(Self.counts(of: $0), strategy: strategy) } ?? []
+        return judge(before: before, after: evaluations(counts, strategy: strategy), minimumImprovement: minimumImprovement)
+    }
+
     static func gap(_ evaluation: BalanceEvaluation) -> Double? {
         guard let d = evaluation.donorAverage, let r = evaluation.recipientAverage else { return nil }
         return d - r

@@ -36,12 +36,7 @@ public enum RebalanceFactory {
         var metadata = ObjectMeta(
             name: name,
             namespace: object.metadata.namespace,
-            labels: [
-                RebalanceMetadata.managedByKey: RebalanceMetadata.managedByValue,
-                RebalanceMetadata.clusterKey: RebalanceMetadata.labelValue(clusterName),
-                RebalanceMetadata.ruleKey: RebalanceMetadata.labelValue(decision.rule),
-                RebalanceMetadata.triggerKey: decision.trigger.rawValue,
-            ],
+            labels: RebalanceMetadata.labels(cluster: clusterName, rule: decision.rule, trigger: decision.trigger),
             annotations: annotations
         )
         if let owner = object.ownerReference { metadata.ownerReferences = [owner] }
@@ -49,5 +44,14 @@ public enum RebalanceFactory {
             metadata: metadata,
             spec: RebalanceSpec(instanceKind: object.kind, instanceName: clusterName, rebalanceStrategy: strategy)
         )
+    }
+}
+
+extension RebalanceFactory {
+    /// The Rebalance `decision` becomes on the observed cluster, with how reports name it; `nil` when it cannot
+    /// become one (`ActionReport.unbuildable` says why).
+    static func make(_ decision: DecisionRecord, on cluster: ObservedCluster) -> (Rebalance, ActedObject)? {
+        guard let rebalance = try? make(decision, for: cluster.object) else { return nil }
+        return (rebalance, ActedObject(rebalance))
     }
 }

@@ -24,10 +24,19 @@ public enum RebalanceMetadata {
     public static let attemptKey = "autorebalancer.emqx.io/attempt"
     /// Annotation: the name of the first attempt of this decision.
     public static let originKey = "autorebalancer.emqx.io/origin"
+    /// Annotation: when the agent first saw EMQX stopped rebalancing (RFC 3339), where the Rebalance itself does not
+    /// say (a `Failed … not ready` confirmed by `global_status` or by Ready, a `Completed` without a time): the
+    /// settle time counts from it.
+    public static let stoppedAtKey = "autorebalancer.emqx.io/emqx-stopped-at"
 
     /// `app.kubernetes.io/managed-by=emqx-autorebalancer,autorebalancer.emqx.io/cluster=<name>`.
     public static func selector(for cluster: ClusterReference) -> String {
         "\(managedByKey)=\(managedByValue),\(clusterKey)=\(labelValue(cluster.name))"
+    }
+
+    /// The labels of everything the agent creates for a decision (Rebalances and EMQXRebalance records alike).
+    public static func labels(cluster: String, rule: String, trigger: Trigger) -> [String: String] {
+        [managedByKey: managedByValue, clusterKey: labelValue(cluster), ruleKey: labelValue(rule), triggerKey: trigger.rawValue]
     }
 
     /// A valid label value (≤ 63 characters of `[A-Za-z0-9-_.]`, alphanumeric at both ends).
@@ -57,13 +66,27 @@ public enum RebalanceMetadata {
     }
 
     /// The decision record stored on one of ours, if readable.
-    public static func decision(of rebalance: Rebalance) -> DecisionRecord? {
-        guard let text = rebalance.metadata.annotations?[decisionKey] else { return nil }
+    public static func decision(of rebalance: Rebalance) -> DecisionRecord? { decision(in: rebalance.metadata) }
+
+    /// The decision record stored on one of our `EMQXRebalance` records, if readable.
+    public static func decision(of record: EMQXRebalance) -> DecisionRecord? { decision(in: record.metadata) }
+
+    public static func outcome(of rebalance: Rebalance) -> RebalanceOutcome? { outcome(in: rebalance.metadata) }
+
+    public static func outcome(of record: EMQXRebalance) -> RebalanceOutcome? { outcome(in: record.metadata) }
+
+    static func decision(in metadata: ObjectMeta) -> DecisionRecord? {
+        guard let text = metadata.annotations?[decisionKey] else { return nil }
         return try? JSONDecoder().decode(DecisionRecord.self, from: Data(text.utf8))
     }
 
-    public static func outcome(of rebalance: Rebalance) -> RebalanceOutcome? {
-        rebalance.metadata.annotations?[outcomeKey].flatMap(RebalanceOutcome.init(rawValue:))
+    static func outcome(in metadata: ObjectMeta) -> RebalanceOutcome? {
+        metadata.annotations?[outcomeKey].flatMap(RebalanceOutcome.init(rawValue:))
+    }
+
+    /// When EMQX was first seen stopped (`stoppedAtKey`), if recorded.
+    public static func stoppedAt(_ rebalance: Rebalance) -> Date? {
+        KubernetesTime.parse(rebalance.metadata.annotations?[stoppedAtKey])
     }
 
     public static func attempt(of rebalance: Rebalance) -> Int {

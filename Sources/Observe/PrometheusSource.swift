@@ -77,15 +77,20 @@ public struct PrometheusSource: MetricSource {
         var warnings: [String] = []
         var nodes: [String: NodeObservation] = [:]
         var unmatched: Set<String> = []
-        let quantities: [(PrometheusResponse?, WritableKeyPath<NodeObservation, Double?>, String)] = [
-            (answers.live, \.liveConnections, "live connections"),
-            (answers.connections, \.connections, "connections"),
-            (answers.sessions, \.sessions, "sessions"),
+        let quantities: [(PrometheusResponse?, WritableKeyPath<NodeObservation, Double?>, String, String?)] = [
+            (answers.live, \.liveConnections, "live connections", liveQuery),
+            (answers.connections, \.connections, "connections", connectionsQuery),
+            (answers.sessions, \.sessions, "sessions", sessionsQuery),
         ]
-        for (answer, keyPath, what) in quantities {
+        var anySeries = false
+        for (answer, keyPath, what, sent) in quantities {
             guard let answer else { continue }
             warnings += answer.warnings.map { SafeText.forLog("Prometheus warning (\(what) query): \($0)") }
             let vector = try answer.vector()
+            if vector.isEmpty {
+                warnings.append(SafeText.forLog("the \(what) query matched no series; check selector/nodeLabel (query sent: \(sent ?? ""))"))
+            }
+            anySeries = anySeries || !vector.isEmpty
             // A node named by two series of one query: which one is right cannot be told, so neither counts.
             var seen: Set<String> = []
             var twice: Set<String> = []
@@ -115,7 +120,8 @@ public struct PrometheusSource: MetricSource {
         }
         if unmatched.count > 10 { warnings.append("\(unmatched.count - 10) more \(label) values match none of the expected nodes") }
         let missing = expected.filter { nodes[$0] == nil }
-        if !missing.isEmpty {
+        // With no series at all, the lines above already say why; else name the nodes the series left out.
+        if !missing.isEmpty, anySeries {
             warnings.append("no Prometheus series for \(missing.joined(separator: ", ")) of \(request.cluster) (selector {\(selector)})")
         }
         let ordered = expected.isEmpty ? nodes.keys.sorted() : expected.filter { nodes[$0] != nil }

@@ -11,6 +11,7 @@ public struct AgentAlert: Sendable, Hashable {
         case rebalanceIneffective = "EMQXRebalanceIneffective"
         case rebalanceStuck = "EMQXRebalanceStuck"
         case blockedTooLong = "EMQXRebalanceBlocked"
+        case createFailing = "EMQXRebalanceCreateFailing"
         case sourceDown = "EMQXAutorebalancerSourceDown"
 
         /// The `alertname` label.
@@ -77,6 +78,19 @@ public struct AgentAlert: Sendable, Hashable {
         annotations["summary"] = "rule \(record.rule) on \(record.cluster) wants to act but has been blocked (\(reason)) since \(KubernetesTime.format(since))"
         annotations["description"] = [record.detail, record.formula].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
         return AgentAlert(kind: .blockedTooLong, labels: labels, annotations: annotations, startsAt: since, generatorURL: generatorURL)
+    }
+
+    /// A decided Rebalance whose create failed `failures` times in a row (the configured escalation count or more).
+    public static func createFailing(
+        _ record: DecisionRecord, failures: Int, failure: ActionFailure, since: Date, generatorURL: String? = nil
+    ) -> AgentAlert {
+        var labels = baseLabels(kind: .createFailing, cluster: record.cluster, extra: record.labels)
+        labels["rule"] = record.rule
+        var annotations = numbers(of: record)
+        annotations["reason"] = failure.kind.rawValue
+        annotations["summary"] = "rule \(record.rule) on \(record.cluster) cannot create its Rebalance: \(failures) failed attempts in a row (\(failure.kind.rawValue))"
+        annotations["description"] = failure.message
+        return AgentAlert(kind: .createFailing, labels: labels, annotations: annotations, startsAt: since, generatorURL: generatorURL)
     }
 
     /// A Rebalance that ended `Failed`.

@@ -12,8 +12,8 @@ import Synchronization
 public final class AgentMetrics: Sendable {
     public static let prefix = "emqx_autorebalancer_"
 
-    /// The engine states `rule_state` has one series each for.
-    public static let ruleStates = ["inactive", "pending", "firing", "acting", "cooldown", "suspended"]
+    /// The rule states `rule_state` has one series each for: the one vocabulary (`RuleState`).
+    public static let ruleStates = RuleState.allCases.map(\.rawValue)
 
     /// Buckets (seconds) of the duration histograms.
     public static let durationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -21,7 +21,8 @@ public final class AgentMetrics: Sendable {
     /// Every family, in documentation order.
     public static let families: [AgentMetricFamily] = [
         .init(prefix + "build_info", .gauge, labels: ["version"], help: "Always 1; the version label says which build runs."),
-        .init(prefix + "leader", .gauge, help: "1 when this replica holds the leader Lease and may act, else 0."),
+        .init(prefix + "leader", .gauge, help: "1 when this replica holds the leader Lease (or leader election is off), else 0; dry_run says whether it writes."),
+        .init(prefix + "dry_run", .gauge, help: "1 while this replica writes nothing (dry run from the configuration or the command line), else 0."),
         .init(prefix + "node_connections", .gauge, labels: ["cluster", "node"], help: "Live connections observed on an EMQX node (absent when unknown)."),
         .init(prefix + "node_sessions", .gauge, labels: ["cluster", "node"], help: "Sessions observed on an EMQX node (absent when unknown)."),
         .init(prefix + "donor_average_connections", .gauge, labels: ["cluster"], help: "Mean live connections of the donor nodes, as EMQX's balance formula partitions them."),
@@ -33,6 +34,7 @@ public final class AgentMetrics: Sendable {
         .init(prefix + "cluster_imbalanced", .gauge, labels: ["cluster"], help: "1 when EMQX's balance formula at the strategy thresholds says the cluster is imbalanced, else 0."),
         .init(prefix + "rule_state", .gauge, labels: ["cluster", "rule", "state"], help: "1 for the rule's current engine state, 0 for the others."),
         .init(prefix + "rebalances_created_total", .counter, labels: ["cluster", "rule"], help: "Rebalance resources created."),
+        .init(prefix + "actions_failed_total", .counter, labels: ["cluster", "rule", "reason"], help: "Attempts to create a decided Rebalance that failed, by failure class (forbidden, invalid, unavailable, ...)."),
         .init(prefix + "rebalances_completed_total", .counter, labels: ["cluster", "outcome"], help: "Rebalances that finished, by judged outcome."),
         .init(prefix + "rebalances_failed_total", .counter, labels: ["cluster", "reason"], help: "Rebalances that failed, by reason."),
         .init(prefix + "rebalances_ineffective_total", .counter, labels: ["cluster"], help: "Rebalances that completed without restoring balance."),
@@ -60,6 +62,15 @@ public final class AgentMetrics: Sendable {
         var nodes: [String: Set<String>] = [:]
         /// Since when each (cluster, rule) has been blocked.
         var blockedSince: [String: Date] = [:]
+        /// Rules with series per cluster, and the reason labels each rule's counters carry, to drop the series of
+        /// rules that no longer exist.
+        var rules: [String: Set<String>] = [:]
+        var ruleReasons: [String: Set<RuleReason>] = [:]
+    }
+
+    private struct RuleReason: Hashable {
+        var family: String
+        var reason: String
     }
 
     /// Registers every family; series without labels (and the `config_reloads_total` results) start at 0.
@@ -68,6 +79,7 @@ public final class AgentMetrics: Sendable {
         self.byName = Dictionary(uniqueKeysWithValues: Self.families.map { ($0.name, $0) })
         gauge("build_info", ["version": version]).set(1.0)
         gauge("leader").set(0.0)
+        gauge("dry_run").set(0.0)
         _ = histogram("evaluation_duration_seconds")
         gauge("config_last_reload_successful").set(1.0)
         _ = counter("config_reloads_total", ["result": "success"])
@@ -89,6 +101,10 @@ public final class AgentMetrics: Sendable {
 
     public func setLeader(_ isLeader: Bool) {
         gauge("leader").set(isLeader ? 1.0 : 0.0)
+    }
+
+    public func setDryRun(_ dryRun: Bool) {
+        gauge("dry_run").set(dryRun ? 1.0 : 0.0)
     }
 
     /// Sets the per-node gauges of one cluster; nodes no longer reported lose their series, unknown counts too.
@@ -129,10 +145,10 @@ public final class AgentMetrics: Sendable {
         setOrRemove("threshold_excess_sessions", ["cluster": cluster, "rule": rule, "threshold": "rel"], sessions?.relativeExcess)
     }
 
-    /// Sets `rule_state`: 1 for `state` (one of ``ruleStates``), 0 for the others.
-    public func setRuleState(cluster: String, rule: String, state current: String) {
-        for name in Self.ruleStates {
-            gauge("rule_state", ["cluster": cluster, "rule": rule, "state": name]).set(name == current ? 1.0 : 0.0)
+    /// Sets `rule_state`: 1 for `state`, 0 for the others.
+    public func setRuleState(cluster: String, rule: String, state current: RuleState) {
+        for state in RuleState.allCases {
+            gauge("rule_state", ["cluster": cluster, "rule": rule, "state": state.rawValue]).set(state == current ? 1.0 : 0.0)
         }
     }
 
@@ -140,7 +156,13 @@ public final class AgentMetrics: Sendable {
         counter("rebalances_created_total", ["cluster": cluster, "rule": rule]).increment()
     }
 
-    /// `outcome` is the judged outcome, e.g. `effective`, `ineffective`, `aborted`.
+    /// A create that failed; `reason` is the failure class.
+    public func recordActionFailed(cluster: String, rule: String, reason: String) {
+        remember(cluster: cluster, rule: rule, family: "actions_failed_total", reason: reason)
+        counter("actions_failed_total", ["cluster": cluster, "rule": rule, "reason": reason]).increment()
+    }
+
+    /// `outcome` is the judged outcome's raw value: `balanced`, `improved`, `ineffective` or `nothing-to-balance`.
     public func recordRebalanceCompleted(cluster: String, outcome: String) {
         counter("rebalances_completed_total", ["cluster": cluster, "outcome": outcome]).increment()
     }
@@ -155,6 +177,7 @@ public final class AgentMetrics: Sendable {
 
     /// Counts a blocked decision and keeps `blocked_duration_seconds` growing from the first blocked instant.
     public func recordBlocked(cluster: String, rule: String, reason: BlockReason, at time: Date) {
+        remember(cluster: cluster, rule: rule, family: "decisions_blocked_total", reason: reason.rawValue)
         counter("decisions_blocked_total", ["cluster": cluster, "rule": rule, "reason": reason.rawValue]).increment()
         let since = state.withLock { state in
             let key = cluster + "\u{0}" + rule
@@ -205,8 +228,38 @@ public final class AgentMetrics: Sendable {
         counter("notifications_dropped_total", ["receiver": receiver]).increment()
     }
 
-    /// Drops the per-node series of a cluster no longer watched.
+    /// Keeps the per-rule series of `rules` on `cluster` and drops those of every other rule (removed or renamed by
+    /// a reload): `rule_state`, the threshold excesses, the blocked duration and the per-rule counters.
+    public func keepRules(_ rules: Set<String>, on cluster: String) {
+        let gone = state.withLock { state -> [(String, Set<RuleReason>)] in
+            let previous = state.rules[cluster] ?? []
+            state.rules[cluster] = rules
+            return previous.subtracting(rules).map { rule in
+                state.blockedSince.removeValue(forKey: cluster + "\u{0}" + rule)
+                return (rule, state.ruleReasons.removeValue(forKey: cluster + "\u{0}" + rule) ?? [])
+            }
+        }
+        for (rule, reasons) in gone {
+            let labels = ["cluster": cluster, "rule": rule]
+            for state in RuleState.allCases { removeGauge("rule_state", labels.merging(["state": state.rawValue]) { $1 }) }
+            for name in ["threshold_excess_connections", "threshold_excess_sessions"] {
+                for threshold in ["abs", "rel"] { removeGauge(name, labels.merging(["threshold": threshold]) { $1 }) }
+            }
+            removeGauge("blocked_duration_seconds", labels)
+            registry.unregisterCounter(counter("rebalances_created_total", labels))
+            for reason in reasons {
+                registry.unregisterCounter(counter(reason.family, labels.merging(["reason": reason.reason]) { $1 }))
+            }
+        }
+    }
+
+    private func remember(cluster: String, rule: String, family: String, reason: String) {
+        _ = state.withLock { $0.ruleReasons[cluster + "\u{0}" + rule, default: []].insert(RuleReason(family: family, reason: reason)) }
+    }
+
+    /// Drops the per-node and per-rule series of a cluster no longer watched.
     public func forgetCluster(_ cluster: String) {
+        keepRules([], on: cluster)
         let nodes = state.withLock { $0.nodes.removeValue(forKey: cluster) ?? [] }
         for node in nodes {
             removeGauge("node_connections", ["cluster": cluster, "node": node])

@@ -125,10 +125,9 @@ struct BacktestCommand: AsyncParsableCommand {
 
         if let plot {
             let title = "backtest of \(policy.identifier) on \(clusterReference)"
-            let svg = BacktestOutput.plot(report, title: title).svg()
             let document = plot.lowercased().hasSuffix(".html") || plot.lowercased().hasSuffix(".htm")
-                ? BacktestOutput.html(svg: svg, title: title, summary: BacktestOutput.textSummary(report))
-                : svg
+                ? BacktestOutput.html(report, title: title)
+                : BacktestOutput.plot(report, title: title).svg()
             do {
                 try document.write(toFile: plot, atomically: true, encoding: .utf8)
             } catch {

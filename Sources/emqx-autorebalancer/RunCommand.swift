@@ -82,13 +82,14 @@ struct RunCommand: AsyncParsableCommand {
                 logger.info("starting", metadata: [
                     "version": "\(AgentVersion.current)", "kubernetes": "\(kubernetesConfiguration.origin)",
                     "clusters": "\(configuration.clusters.count)", "policies": "\(loaded.policies.map(\.identifier).joined(separator: ","))",
-                    "dry_run": "\(!assembly.writes)", "listen": "\(configuration.listen)",
+                    "dry_run": "\(assembly.dryRunLock != nil || configuration.dryRun)", "listen": "\(configuration.listen)",
                 ])
                 let named = configuration.clusters.compactMap { cluster -> ClusterReference? in
                     if case .named(let reference) = cluster.target { return reference }
                     return nil
                 }
-                for finding in await CompatibilityCheck(api: api).run(clusters: named) {
+                // Each cluster's line (generation, EMQX versions, source, how it acts) is logged by the loop's first cycle.
+                for finding in await CompatibilityCheck(discovery: assembly.discovery, direct: assembly.directActing).run(clusters: named).findings {
                     logger.warning("compatibility: \(finding)")
                 }
                 let group = ServiceGroup(configuration: .init(

@@ -29,6 +29,11 @@ struct ActuatorScenarioTests {
 
     static func ours(_ server: FakeKubernetesServer) -> [Rebalance] { server.list(Rebalance.self, in: rebalances) }
 
+    /// The cluster as a cycle observes it: the EMQX object and every Rebalance of the namespace.
+    static func observed(_ server: FakeKubernetesServer) -> ObservedCluster {
+        ObservedCluster(reference: Fixtures.cluster, object: object(server), rebalances: ours(server))
+    }
+
     @Test func twoAgentsOneLeaseExactlyOneRebalance() async throws {
         let time = ManualTime(Fixtures.decisionTime)
         let server = FakeKubernetesServer(now: time.closure)
@@ -37,19 +42,19 @@ struct ActuatorScenarioTests {
         try await server.withRunning { url in
             let a = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
             let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
-            var results: [CreateResult] = []
+            var results: [ActionReport] = []
             for cycle in 0..<5 {
                 await a.elector.tick()
                 await b.elector.tick()
                 // Both evaluate the same policy on the same metrics and reach the same decision.
                 let decision = Fixtures.decision(at: Fixtures.decisionTime)
-                results.append(try await b.actuator.create(decision, on: Self.object(server), at: time.now))
-                results.append(try await a.actuator.create(decision, on: Self.object(server), at: time.now))
+                results.append(await b.actuator.act(decision, on: Self.observed(server), at: time.now))
+                results.append(await a.actuator.act(decision, on: Self.observed(server), at: time.now))
                 if cycle == 1 { Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.now) }
                 time.advance(2)
             }
-            #expect(results.filter { if case .created = $0 { true } else { false } }.count == 1)
-            #expect(results.contains(.notLeader))
+            #expect(results.filter(\.created).count == 1)
+            #expect(results.contains { $0.result == .notMade(.notLeader(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200")) })
             await a.shutdown()
             await b.shutdown()
         }
@@ -69,21 +74,21 @@ struct ActuatorScenarioTests {
             let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
             await a.elector.tick()
             await b.elector.tick()
-            _ = try await a.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            _ = await a.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.now)
             // a dies here (no more ticks). b keeps evaluating; the rule still fires with a newer decision time.
             var takeover = false
             for _ in 0..<15 {
                 time.advance(2)
                 await b.elector.tick()
-                let result = try await b.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
+                let result = await b.actuator.act(Fixtures.decision(at: time.now), on: Self.observed(server), at: time.now)
                 if b.elector.isLeader {
                     takeover = true
-                    guard case .blocked(let blocker) = result else {
+                    guard case .notMade(.blocked(let blocker)) = result.result else {
                         Issue.record("expected blocked while the first Rebalance is Processing, got \(result)")
                         break
                     }
-                    #expect(blocker.name == "emqx-ee-scaleout-20261120t102200")
+                    #expect(blocker.contains("Rebalance emqx-ee-scaleout-20261120t102200 "))
                 }
             }
             #expect(takeover)
@@ -93,8 +98,7 @@ struct ActuatorScenarioTests {
                 time.advance(2)
                 await b.elector.tick()
             }
-            let reports = try await b.actuator.follow(
-                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            let reports = await b.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
             await a.shutdown()
@@ -115,7 +119,8 @@ struct ActuatorScenarioTests {
         try await server.withRunning { url in
             let first = try TestAgent(url: url, identity: "agent-a-1", time: time, logs: logs)
             await first.elector.tick()
-            _ = try await first.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            let made = await first.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            try #require(made.created, "the first agent's create: \(made.result)")
             await first.elector.release()  // the pod is restarted (graceful)
             await first.shutdown()
 
@@ -123,19 +128,16 @@ struct ActuatorScenarioTests {
             let second = try TestAgent(url: url, identity: "agent-a-2", time: time, logs: logs)
             await second.elector.tick()
             #expect(second.elector.isLeader)
-            let history = try await second.actuator.history(for: Fixtures.cluster)
+            let history = try #require(Self.observed(server).history)
             #expect(history.rebalances.count == 1)
             #expect(history.rebalances.first?.createdAt == Fixtures.decisionTime)  // the cooldown's anchor survives
             #expect(history.rebalances.first?.rule == "scale-out")
             #expect(history.rebalances.first?.isActive == true)
             // Not yet picked up by the operator: a fresh decision is blocked; the same decision is already done.
-            let fresh = try await second.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
-            #expect(fresh == .blocked(.init(name: "emqx-ee-scaleout-20261120t102200", ours: true, reason: "was created and is not yet picked up by the operator")))
-            let same = try await second.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
-            guard case .alreadyExists = same else {
-                Issue.record("expected alreadyExists, got \(same)")
-                return
-            }
+            let fresh = await second.actuator.act(Fixtures.decision(at: time.now), on: Self.observed(server), at: time.now)
+            #expect(fresh.result == .notMade(.blocked("Rebalance emqx-ee-scaleout-20261120t102200 (created by the agent) was created and is not yet picked up by the operator")))
+            let same = await second.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            #expect(same.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200") && same.alreadyExisted)
             await second.shutdown()
         }
         #expect(Self.ours(server).count == 1)
@@ -157,11 +159,8 @@ struct ActuatorScenarioTests {
         try await server.withRunning { url in
             let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
             await agent.elector.tick()
-            let result = try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
-            guard case .created = result else {
-                Issue.record("expected created, got \(result)")
-                return
-            }
+            let result = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            #expect(result.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200"), "\(result)")
             await agent.shutdown()
         }
         #expect(Self.ours(server).count == 1)
@@ -196,10 +195,13 @@ struct ActuatorScenarioTests {
         try await server.withRunning { url in
             let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
             await agent.elector.tick()
-            let error = await #expect(throws: KubernetesError.self) {
-                try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            let report = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            guard case .failed(let failure) = report.result else {
+                Issue.record("expected a failure, got \(report)")
+                return
             }
-            #expect(error?.description.contains("may not create rebalances.apps.emqx.io in namespace \"default\"") == true)
+            #expect(failure.kind == .forbidden)
+            #expect(failure.message.contains("may not create rebalances.apps.emqx.io in namespace \"default\""))
             await agent.shutdown()
         }
         #expect(Self.ours(server).isEmpty)
@@ -219,7 +221,7 @@ struct ActuatorScenarioTests {
             )
             let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
             await agent.elector.tick()
-            _ = try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            _ = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             server.emqxRebalancing.withLock { $0 = true }
             Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.now)
             time.advance(40)
@@ -228,27 +230,36 @@ struct ActuatorScenarioTests {
             for _ in 0..<5 {
                 time.advance(2)
                 await agent.elector.tick()
-                let reports = try await agent.actuator.follow(
-                    Self.object(server), inputs: .init(now: time.now, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
+                let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
                 )
                 #expect(reports.map(\.action) == [.emqxStillRebalancing("emqx-ee-scaleout-20261120t102200")])
-                #expect(try await agent.actuator.blocker(for: Fixtures.cluster)?.name == "emqx-ee-scaleout-20261120t102200")
-                let result = try await agent.actuator.create(Fixtures.decision(at: time.now), on: Self.object(server), at: time.now)
-                guard case .blocked = result else {
+                #expect(Self.observed(server).blocker?.name == "emqx-ee-scaleout-20261120t102200")
+                let result = await agent.actuator.act(Fixtures.decision(at: time.now), on: Self.observed(server), at: time.now)
+                guard case .notMade(.blocked) = result.result else {
                     Issue.record("expected blocked, got \(result)")
                     break
                 }
             }
-            // EMQX finishes; after the settle time the outcome is judged from metrics.
+            // EMQX finishes, 50 s after the Failed time. The settle time (30 s) counts from when the agent sees it
+            // stopped, not from the Failed time: no judgement before then.
             server.emqxRebalancing.withLock { $0 = false }
-            for _ in 0..<16 {
+            let balanced = Fixtures.counts([2553, 2553, 2554, 2340])
+            let stoppedAt = time.now
+            let seen = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: false, counts: balanced))
+            #expect(seen.map(\.action) == [.markStopped("emqx-ee-scaleout-20261120t102200", at: stoppedAt)])
+            #expect(seen.first?.performed == true)
+            var judgedAt: Date?
+            for _ in 0..<20 where judgedAt == nil {
                 time.advance(2)
                 await agent.elector.tick()
+                let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: balanced))
+                if reports.contains(where: { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }) {
+                    judgedAt = time.now
+                } else {
+                    #expect(reports.map(\.action) == [.settling("emqx-ee-scaleout-20261120t102200", until: stoppedAt.addingTimeInterval(30))])
+                }
             }
-            let reports = try await agent.actuator.follow(
-                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
-            )
-            #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
+            #expect(judgedAt == stoppedAt.addingTimeInterval(30))
             try await http.shutdown()
             await agent.shutdown()
         }
@@ -275,29 +286,27 @@ struct ActuatorScenarioTests {
                 }
             }
             await agent.elector.tick()
-            _ = try await agent.actuator.create(Fixtures.decision(), on: Self.object(server), at: time.now)
+            _ = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .failed, message: "Failed to start rebalance: already_started", at: time.now)
-            var reports = try await agent.actuator.follow(Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
+            var reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
             #expect(reports.map(\.action) == [.record("emqx-ee-scaleout-20261120t102200", outcome: .failed, detail: "Failed to start rebalance: already_started", retriesExhausted: false)])
             // Someone starts a Rebalance by hand: the retry waits for it.
             server.put(Fixtures.foreign("manual", phase: .processing, created: time.now), at: "\(Self.rebalances)/manual")
             await tick(30)
-            reports = try await agent.actuator.follow(Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
+            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
             #expect(reports.contains { if case .retryLater = $0.action { true } else { false } })
             server.remove(at: "\(Self.rebalances)/manual")
-            reports = try await agent.actuator.follow(Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
+            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
             #expect(reports.map(\.action) == [.retry(failed: "emqx-ee-scaleout-20261120t102200", attempt: 2)])
             #expect(reports.first?.performed == true)
             // The retry completes and is judged; on the next cycle the older judged one is deleted (keep 1).
             Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200-r2", .completed, at: time.now)
             await tick(12)
-            reports = try await agent.actuator.follow(
-                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } })
             await tick(2)
-            reports = try await agent.actuator.follow(
-                Self.object(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { $0.action == .delete("emqx-ee-scaleout-20261120t102200") && $0.performed })
             await agent.shutdown()
@@ -316,20 +325,14 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.closure)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let client = try HTTPKubernetesClient(configuration: .init(server: url), logger: logs.logger())
-            let dryRun = DryRunActuator(api: client, logger: logs.logger())
-            let result = try await dryRun.create(Fixtures.decision(), on: Self.object(server), at: time.now)
-            guard case .wouldCreate(let rebalance) = result else {
-                Issue.record("expected wouldCreate, got \(result)")
-                return
-            }
-            #expect(rebalance.metadata.name == "emqx-ee-scaleout-20261120t102200")
-            #expect(dryRun.planned.count == 1)
-            try await client.shutdown()
-        }
+        let dryRun = DryRunActuator(logger: logs.logger())
+        let result = await dryRun.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+        #expect(result.result == .notMade(.dryRun(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200")))
+        #expect(result.object?.name == "emqx-ee-scaleout-20261120t102200")
+        #expect(dryRun.planned.count == 1)
+        let follow = await dryRun.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: nil))
+        #expect(follow.isEmpty)
         #expect(Self.ours(server).isEmpty)
-        #expect(server.log.allSatisfy { $0.hasPrefix("GET ") })
-        #expect(logs.contains("dry run: would create Rebalance default/emqx-ee-scaleout-20261120t102200"))
+        #expect(server.log.isEmpty, "a dry run reads nothing itself and writes nothing: \(server.log)")
     }
 }

@@ -22,21 +22,21 @@ struct RebalanceLifecycleTests {
     // MARK: Gate
 
     @Test func anyProcessingRebalanceBlocks() {
-        let blocker = Self.lifecycle.blocker([Fixtures.foreign("manual", phase: .processing)], for: Fixtures.cluster)
+        let blocker = RebalanceLifecycle.blocker([Fixtures.foreign("manual", phase: .processing)], for: Fixtures.cluster)
         #expect(blocker?.name == "manual" && blocker?.ours == false)
-        #expect(Self.lifecycle.blocker([Fixtures.foreign("manual", phase: .processing, instance: "elsewhere")], for: Fixtures.cluster) == nil)
+        #expect(RebalanceLifecycle.blocker([Fixtures.foreign("manual", phase: .processing, instance: "elsewhere")], for: Fixtures.cluster) == nil)
     }
 
     @Test func oursNotPickedUpBlocksButOthersFinishedDoNot() {
-        #expect(Self.lifecycle.blocker([Fixtures.ours(phase: nil)], for: Fixtures.cluster)?.reason.contains("not yet picked up") == true)
-        #expect(Self.lifecycle.blocker([Fixtures.foreign("old", phase: .failed), Fixtures.ours(phase: .completed, finished: Self.t, outcome: .balanced)], for: Fixtures.cluster) == nil)
+        #expect(RebalanceLifecycle.blocker([Fixtures.ours(phase: nil)], for: Fixtures.cluster)?.reason.contains("not yet picked up") == true)
+        #expect(RebalanceLifecycle.blocker([Fixtures.foreign("old", phase: .failed), Fixtures.ours(phase: .completed, finished: Self.t, outcome: .balanced)], for: Fixtures.cluster) == nil)
     }
 
     @Test func unconfirmedNotReadyFailureBlocks() {
         let failed = Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: Self.t.addingTimeInterval(40))
-        #expect(Self.lifecycle.blocker([failed], for: Fixtures.cluster)?.reason.contains("EMQX may still be rebalancing") == true)
+        #expect(RebalanceLifecycle.blocker([failed], for: Fixtures.cluster)?.reason.contains("EMQX may still be rebalancing") == true)
         let judged = Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: Self.t, outcome: .balanced)
-        #expect(Self.lifecycle.blocker([judged], for: Fixtures.cluster) == nil)
+        #expect(RebalanceLifecycle.blocker([judged], for: Fixtures.cluster) == nil)
     }
 
     // MARK: Follow
@@ -79,8 +79,28 @@ struct RebalanceLifecycleTests {
         #expect(plan(.notAsked, false) == [.confirmWithEMQX(Self.name)])
         #expect(plan(.running, false) == [.emqxStillRebalancing(Self.name)])
         #expect(plan(.unreachable("timeout"), false) == [.awaitReady(Self.name)])
-        #expect(plan(.unreachable("timeout"), true).first.map { if case .record(_, .balanced, _, _) = $0 { true } else { false } } == true)
-        #expect(plan(.idle, nil).first.map { if case .record(_, .balanced, _, _) = $0 { true } else { false } } == true)
+        // Seen stopped at 200 s (by EMQX's answer, or by Ready when EMQX cannot be asked): that instant is written.
+        #expect(plan(.unreachable("timeout"), true) == [.markStopped(Self.name, at: Self.t.addingTimeInterval(200))])
+        #expect(plan(.idle, nil) == [.markStopped(Self.name, at: Self.t.addingTimeInterval(200))])
+    }
+
+    /// The settle time counts from when EMQX was seen stopped, not from the `Failed` time (40 s) nor the creation.
+    @Test func theSettleTimeStartsWhenEMQXIsSeenStopped() {
+        var failed = Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: Self.t.addingTimeInterval(40))
+        failed.metadata.annotations?[RebalanceMetadata.stoppedAtKey] = KubernetesTime.format(Self.t.addingTimeInterval(200))
+        let settling = Self.lifecycle.plan([failed], for: Fixtures.cluster, inputs: Self.inputs(at: 230, ready: true, probe: .notAsked))
+        #expect(settling == [.settling(Self.name, until: Self.t.addingTimeInterval(260))], "no second question to EMQX once seen stopped")
+        let judged = Self.lifecycle.plan([failed], for: Fixtures.cluster, inputs: Self.inputs(at: 260, ready: true, probe: .notAsked))
+        #expect(judged.first.map { if case .record(_, .balanced, _, _) = $0 { true } else { false } } == true)
+        // Still blocking new Rebalances until judged.
+        #expect(RebalanceLifecycle.blocker([failed], for: Fixtures.cluster) != nil)
+        // A Completed Rebalance that says no time: the agent's record of the instant, written first.
+        var completed = Fixtures.ours(phase: .completed)
+        completed.status?.completedTime = nil
+        completed.status?.conditions = []
+        #expect(Self.lifecycle.plan([completed], for: Fixtures.cluster, inputs: Self.inputs(at: 90)) == [.markStopped(Self.name, at: Self.t.addingTimeInterval(90))])
+        completed.metadata.annotations?[RebalanceMetadata.stoppedAtKey] = KubernetesTime.format(Self.t.addingTimeInterval(90))
+        #expect(Self.lifecycle.plan([completed], for: Fixtures.cluster, inputs: Self.inputs(at: 100)) == [.settling(Self.name, until: Self.t.addingTimeInterval(150))])
     }
 
     @Test func ordinaryFailureIsRetriedWithGrowingBackoffThenExhausted() {

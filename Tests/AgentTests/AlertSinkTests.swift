@@ -10,12 +10,12 @@ import Testing
     let cluster = ClusterReference(namespace: "default", name: "emqx-ee", kind: .emqx)
     let start = Date(timeIntervalSince1970: 1_795_170_000)
 
-    func evaluation(rule: String, action: RuleAction, phase: RulePhase, why: WhyNot?, at time: Date) -> RuleEvaluation {
+    func evaluation(rule: String, action: RuleAction, phase: RuleState, why: WhyNot?, at time: Date) -> RuleEvaluation {
         let record = DecisionRecord(
             time: time, cluster: cluster.description, rule: rule, trigger: .skew, action: .blocked, reason: why?.reason,
             detail: why?.detail, formula: "avg(3000)=3000.0 > 0*1.2=0.0 and > 0+200=200.0 (imbalanced)")
         return RuleEvaluation(
-            rule: rule, trigger: .skew, action: action, phase: phase, conditionHolds: true, connections: nil, sessions: nil,
+            rule: rule, trigger: .skew, action: action, state: phase, conditionHolds: true, connections: nil, sessions: nil,
             forRemaining: nil, whyNot: why, decision: nil, record: record)
     }
 
@@ -24,8 +24,8 @@ import Testing
         var cluster = ClusterCycleReport(cluster: cluster, at: time)
         cluster.sources = [SourceAttempt(source: "prometheus", duration: .zero, error: sourcesFail ? "connection refused" : nil)]
         var state = ClusterEngineState(cluster: self.cluster)
-        for evaluation in evaluations where evaluation.phase != .inactive {
-            state.rules[evaluation.rule] = RuleState(phase: evaluation.phase, activeSince: start)
+        for evaluation in evaluations where evaluation.state != .inactive {
+            state.rules[evaluation.rule] = evaluation.state == .pending ? .pending(since: start) : .firing(since: start, alerted: true, retry: nil)
         }
         cluster.policies = [PolicyOutcome(policy: "p", result: EngineResult(state: state, evaluations: evaluations, decisions: []))]
         return TickReport(at: time, duration: .zero, clusters: [cluster])

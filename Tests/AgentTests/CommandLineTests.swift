@@ -42,7 +42,7 @@ struct CommandLineTests {
             #expect(out.contains("policy demo"))
             // Every rule of the policy with its trigger, action and phase.
             let lines = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            let phases = RulePhase.allCases.map(\.rawValue)
+            let phases = RuleState.allCases.map(\.rawValue)
             for (rule, trigger) in [("scale-out", "scaleOut"), ("restart", "restart"), ("skew", "skew")] {
                 let line = lines.first { $0.hasPrefix("\(rule) [\(trigger), rebalance]: ") }
                 #expect(line != nil, "rule \(rule) missing from:\n\(out)")
@@ -70,6 +70,21 @@ struct CommandLineTests {
             #expect(result.status == 1, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             #expect(result.stdout.contains("source emqx: failed"))
         }
+    }
+
+    /// Usage errors are found before the demo starts: exit 2 at once, naming what to fix, nothing written.
+    @Test(arguments: [
+        (["--plot", "x.png"], "name the file .svg or .html"),
+        (["--plot", "/nonexistent/x.svg"], "the folder /nonexistent does not exist"),
+        (["--speed", "0"], "more than 0 and at most 1000"),
+        (["--policy", "/nonexistent/policy.yaml"], "cannot read the file"),
+    ])
+    func demoUsageErrorsExitTwoBeforeTheDemoStarts(arguments: [String], message: String) async throws {
+        let result = try await CommandLineBinary.run(["demo"] + arguments, timeout: .seconds(60))
+        #expect(result.status == 2, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+        #expect(!result.stdout.contains("simulated time"), "the demo must not have started: \(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: "x.png"))
     }
 
     @Test func runWithAnInvalidConfigExitsTwoWithLocatedDiagnostics() async throws {

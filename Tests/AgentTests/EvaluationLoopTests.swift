@@ -72,10 +72,10 @@ import Testing
                 let first = try #require(reports.first)
                 #expect(first.errors.isEmpty, "\(first.errors)")
                 #expect(first.sources.map(\.source) == ["emqx"])
-                #expect(first.evaluations.first { $0.rule == "skew" }?.phase == .pending)
-                #expect(first.create == nil)
+                #expect(first.evaluations.first { $0.rule == "skew" }?.state == .pending)
+                #expect(first.action == nil)
                 // Exactly one cycle created the Rebalance; later ones were held back by it.
-                let creations = reports.filter { if case .created = $0.create { return true } else { return false } }
+                let creations = reports.filter { $0.action?.created == true }
                 #expect(creations.count == 1)
                 let created = try #require(creations.first)
                 // Node 3 reports an uptime of seconds: to a freshly started agent that reads as a node that just
@@ -83,7 +83,7 @@ import Testing
                 #expect(created.decisions.first?.rule == "restart")
                 #expect(created.decisions.first?.formula.contains("(imbalanced)") == true)
                 let after = reports.drop { $0.at <= created.at }
-                #expect(after.allSatisfy { $0.create == nil })
+                #expect(after.allSatisfy { $0.action == nil })
                 #expect(after.contains { report in report.evaluations.contains { $0.whyNot?.reason == .rebalanceRunning } })
 
                 // One Rebalance, completed, judged balanced from the metrics, with the decision in its annotations.

@@ -94,8 +94,10 @@ import Testing
         metrics.recordObservation(cluster: cluster, nodes: [NodeObservation(name: "emqx@a", liveConnections: 3000, sessions: 3000)])
         metrics.recordBalance(cluster: cluster, connections: evaluation, sessions: evaluation)
         metrics.recordThresholdExcess(cluster: cluster, rule: "scale-out", connections: evaluation, sessions: evaluation)
-        metrics.setRuleState(cluster: cluster, rule: "scale-out", state: "firing")
+        metrics.setRuleState(cluster: cluster, rule: "scale-out", state: .firing)
         metrics.recordRebalanceCreated(cluster: cluster, rule: "scale-out")
+        metrics.recordActionFailed(cluster: cluster, rule: "scale-out", reason: "forbidden")
+        metrics.setDryRun(false)
         metrics.recordRebalanceCompleted(cluster: cluster, outcome: "effective")
         metrics.recordRebalanceFailed(cluster: cluster, reason: "Failed")
         metrics.recordRebalanceIneffective(cluster: cluster)
@@ -122,6 +124,25 @@ import Testing
         #expect(extra.isEmpty, "in deploy/metrics-contract.txt but never exposed by the agent: \(extra)")
         for name in Set(contract.keys).intersection(exposed.keys).sorted() {
             #expect(contract[name] == exposed[name], "deploy/metrics-contract.txt says `\(contract[name]!)`, the agent exposes `\(exposed[name]!)`")
+        }
+    }
+
+    /// The rule states are one vocabulary: the dashboard's state timeline lists the agent's states, in its order,
+    /// and the alert rules and dashboard name no other `state` label value.
+    @Test func deployUsesTheOneVocabularyOfRuleStates() throws {
+        let generator = try String(contentsOf: Self.packageRoot.appendingPathComponent("deploy/grafana/generate.py"), encoding: .utf8)
+        let line = try #require(generator.split(separator: "\n").first { $0.hasPrefix("STATES = [") })
+        let listed = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        #expect(listed == RuleState.allCases.map(\.rawValue))
+        for file in ["deploy/grafana/emqx-autorebalancer.json", "deploy/prometheus/emqx-autorebalancer.rules.yaml"] {
+            let text = try String(contentsOf: Self.packageRoot.appendingPathComponent(file), encoding: .utf8)
+            // `state="x"` in YAML, `state=\"x\"` inside the dashboard's JSON strings.
+            let pattern = try NSRegularExpression(pattern: #"state=\\?"([a-z-]+)"#)
+            let used = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { match in
+                Range(match.range(at: 1), in: text).map { String(text[$0]) }
+            }
+            #expect(!used.isEmpty || file.hasSuffix(".yaml"), "no rule state found in \(file)")
+            #expect(Set(used).isSubset(of: RuleState.allCases.map(\.rawValue)), "\(file) uses \(Set(used).sorted())")
         }
     }
 

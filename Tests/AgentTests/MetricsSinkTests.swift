@@ -19,7 +19,7 @@ import Testing
         let evaluation = BalanceMath.evaluateConnections(counts, threshold: BalanceThreshold(absolute: 200, relative: 1.2))
         let record = DecisionRecord(time: now, cluster: "default/emqx-ee", rule: "skew", trigger: .skew, action: .blocked, reason: .notReady)
         let ruleEvaluation = RuleEvaluation(
-            rule: "skew", trigger: .skew, action: .rebalance, phase: .firing, conditionHolds: true, connections: evaluation,
+            rule: "skew", trigger: .skew, action: .rebalance, state: .firing, conditionHolds: true, connections: evaluation,
             sessions: nil, forRemaining: nil, whyNot: WhyNot(.notReady, "cluster not Ready"), decision: nil, record: record)
         cycle.policies = [PolicyOutcome(
             policy: "p", result: EngineResult(state: ClusterEngineState(cluster: cluster), evaluations: [ruleEvaluation], decisions: []),

@@ -94,18 +94,34 @@ struct BacktestOutputTests {
         #expect(plot.series.first?.points.last?.time == report.timeline.last?.time)
     }
 
-    @Test func theHTMLPageEmbedsTheSVG() throws {
+    @Test func theHTMLPageShowsTheTitleOnceTheChartTheDecisionsAndTheSummary() throws {
         let report = try scaleOutReport()
-        let svg = BacktestOutput.plot(report, title: "a <title>").svg()
-        let html = BacktestOutput.html(svg: svg, title: "a <title>", summary: BacktestOutput.textSummary(report))
+        let html = BacktestOutput.html(report, title: "a <title>")
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(!html.contains("<?xml"))
-        #expect(html.contains("<h1>a &lt;title&gt;</h1>"))
+        #expect(html.components(separatedBy: "<h1>a &lt;title&gt;</h1>").count == 2)
         let start = try #require(html.range(of: "<svg"))
         let end = try #require(html.range(of: "</svg>"))
         let embedded = String(html[start.lowerBound..<end.upperBound])
-        #expect(svg.contains(embedded))
-        #expect(parse(embedded).ok)
+        let (ok, collector) = parse(embedded)
+        #expect(ok)
+        #expect(!collector.texts.contains("a <title>"), "the heading shows the title; the chart does not repeat it")
+        // One table row per decision, with its formula.
+        let decision = try #require(report.decisions.first)
+        #expect(html.components(separatedBy: "<tr id=\"marker-").count - 1 == report.decisions.count)
+        #expect(html.contains("<td>\(ConnectionsPlot.escape(decision.formula))</td>"))
         #expect(html.contains("decisions: scale-out 1"))
+    }
+
+    @Test func aDecisionMarkerCarriesItsFormulaAndTheOtherRulesWhyNot() throws {
+        let connections = F.matrix(nodes: 4, steps: 40) { node, i in node == 3 ? (i >= 10 ? 0 : nil) : 3333 }
+        let report = try F.run(
+            F.policy([F.rule("scale-out", .scaleOut), F.rule("skew", .skew, forDuration: 600)]), connections: connections)
+        let plot = BacktestOutput.plot(report, title: "t")
+        let marker = try #require(plot.markers.first { $0.label == "scale-out: rebalance" })
+        let decision = try #require(report.decisions.first { $0.rule == "scale-out" })
+        #expect(marker.formula == decision.formula)
+        #expect(marker.whyNot.contains { $0.hasPrefix("skew: ") }, "\(marker.whyNot)")
+        #expect(!marker.whyNot.contains { $0.hasPrefix("scale-out: ") }, "the decided rule is not its own why-not")
     }
 }

@@ -34,7 +34,7 @@ struct EngineReplayTests {
         replay.reload(F.policy([rule, renamed]))
         let result = replay.evaluate(F.snapshot(F.imbalanced, at: F.time(30)))
         #expect(result.rebalance?.rule == "skew")
-        #expect(result.evaluations[1].phase == .pending)
+        #expect(result.evaluations[1].state == .pending)
     }
 
     @Test func decisionRecordsEncodeAsTheDocumentedJSON() throws {

@@ -50,7 +50,9 @@ enum EngineFixture {
         var results: [EngineResult] = []
         for (i, counts) in steps.enumerated() {
             let at = time(start + Double(i) * policy.evaluationInterval)
+            // As `test` and `backtest` do: no actuator, a decided rebalance is confirmed at once.
             let result = PolicyEngine.evaluate(policy, snapshot: snapshot(counts, at: at, facts: facts(i)), history: history, at: at, previous: state)
+                .confirmedAtOnce()
             state = result.state
             results.append(result)
         }
@@ -64,10 +66,10 @@ enum EngineFixture {
 struct EngineTransitionTests {
     typealias F = EngineFixture
 
-    /// Each row: the input sequence (`true` imbalanced, `false` balanced), and the phase after each step, with
+    /// Each row: the input sequence (`true` imbalanced, `false` balanced), and the state after each step, with
     /// `for` = 30s on a 10s clock.
     @Test(arguments: [
-        ([true], [RulePhase.pending]),
+        ([true], [RuleState.pending]),
         ([false], [.inactive]),
         ([true, true, true], [.pending, .pending, .pending]),
         ([true, true, true, true], [.pending, .pending, .pending, .acted]),
@@ -75,10 +77,10 @@ struct EngineTransitionTests {
         ([true, true, false, true, true, true], [.pending, .pending, .inactive, .pending, .pending, .pending]),
         ([true, true, true, true, false], [.pending, .pending, .pending, .acted, .coolingDown]),
     ])
-    func phases(_ imbalance: [Bool], _ expected: [RulePhase]) {
+    func states(_ imbalance: [Bool], _ expected: [RuleState]) {
         let policy = F.policy([F.skewRule(forDuration: 30)])
         let results = F.run(policy, imbalance.map { $0 ? F.imbalanced : F.balanced })
-        #expect(results.map { $0.evaluations[0].phase } == expected)
+        #expect(results.map { $0.evaluations[0].state } == expected)
         #expect(results.filter { $0.rebalance != nil }.count == (expected.contains(.acted) ? 1 : 0))
     }
 
@@ -86,7 +88,7 @@ struct EngineTransitionTests {
         let policy = F.policy([F.skewRule(forDuration: 120)])
         let results = F.run(policy, Array(repeating: F.imbalanced, count: 5))
         let last = results[4].evaluations[0]
-        #expect(last.phase == .pending)
+        #expect(last.state == .pending)
         #expect(last.forRemaining == 80)
         #expect(last.whyNot == WhyNot(.pending, "for not yet elapsed: 40s of 2m"))
     }
@@ -115,7 +117,7 @@ struct EngineTransitionTests {
         let steps = (0..<200).map { ($0 / period) % 2 == 0 ? F.imbalanced : F.balanced }
         let results = F.run(policy, steps)
         #expect(results.allSatisfy { $0.decisions.isEmpty })
-        #expect(results.allSatisfy { $0.evaluations[0].phase != .firing })
+        #expect(results.allSatisfy { $0.evaluations[0].state != .firing })
     }
 
     /// Balanced by either inequality alone does not fire.
@@ -139,7 +141,7 @@ struct EngineTransitionTests {
         let result = F.run(policy, [[3333, 3333, 3334, nil]])[0]
         #expect(result.decisions.isEmpty)
         #expect(result.evaluations[0].whyNot == WhyNot(.missingData, "node n3 has no fresh sample"))
-        #expect(result.evaluations[0].phase == .inactive)
+        #expect(result.evaluations[0].state == .inactive)
     }
 
     @Test func staleSampleBlocks() {
@@ -167,7 +169,7 @@ struct EngineTransitionTests {
             #expect(r.evaluations[0].whyNot?.reason == .missingData)
         }
         // Data back at step 6: `for` starts then, so the rule acts at step 8, not at once.
-        #expect(results[6].evaluations[0].phase == .pending)
+        #expect(results[6].evaluations[0].state == .pending)
         #expect(results[7].decisions.isEmpty)
         #expect(results[8].rebalance?.rule == "scale-out")
     }
@@ -217,7 +219,7 @@ struct EngineTransitionTests {
         let result = F.run(policy, [F.imbalanced], facts: { _ in facts })[0]
         #expect(result.decisions.isEmpty)
         #expect(result.evaluations[0].whyNot?.reason == reason)
-        #expect(result.evaluations[0].phase == .firing)
+        #expect(result.evaluations[0].state == .firing)
     }
 
     @Test func unknownFactsOtherThanReadyDoNotBlock() {
@@ -243,7 +245,7 @@ struct EngineTransitionTests {
         let result = F.run(policy, [F.imbalanced])[0]
         #expect(result.decisions.map(\.rule) == ["urgent"])
         #expect(result.evaluations.map { $0.whyNot?.reason } == [.otherRuleActing, nil, .otherRuleActing])
-        #expect(result.evaluations.map(\.phase) == [.firing, .acted, .firing])
+        #expect(result.evaluations.map(\.state) == [.firing, .acted, .firing])
     }
 
     @Test func dailyLimitCountsOurRebalances() {
@@ -276,7 +278,7 @@ struct EngineTransitionTests {
         let results = F.run(policy, Array(repeating: F.imbalanced, count: 5))
         #expect(results.flatMap(\.decisions).map(\.action) == [.alert])
         #expect(results.allSatisfy { $0.rebalance == nil })
-        #expect(results.last?.evaluations[0].phase == .firing)
+        #expect(results.last?.evaluations[0].state == .firing)
     }
 
     @Test func reloadKeepsTheStateOfUnchangedRules() {
@@ -286,13 +288,13 @@ struct EngineTransitionTests {
         changed.priority = 1
         let new = F.policy([F.skewRule(name: "same", forDuration: 60), changed])
         let carried = pending.last!.state.carryingOver(from: old, to: new)
-        #expect(carried.rules["same"]?.activeSince == F.time(0))
+        #expect(carried.rules["same"]?.conditionSince == F.time(0))
         #expect(carried.rules["changed"] == nil)
         let next = F.run(new, [F.imbalanced, F.imbalanced, F.imbalanced], previous: carried, startingAt: 40)
         // "same" held since 0s: acts at 60s; "changed" restarted its `for` at 40s.
         #expect(next[1].decisions.isEmpty)
         #expect(next[2].rebalance?.rule == "same")
-        #expect(next[2].evaluations[1].phase == .pending)
+        #expect(next[2].evaluations[1].state == .pending)
     }
 
     @Test func restartDetectedFromUptimeReset() {

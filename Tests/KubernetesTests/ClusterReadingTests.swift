@@ -28,8 +28,10 @@ struct ClusterReadingTests {
     }
 
     @Test func readyEnterpriseCoresOnly() {
-        let reading = ClusterReading.read(Self.emqx())
-        #expect(reading.facts == ClusterFacts(ready: true, upgrading: false, evacuating: false, scalingIn: false, enterprise: true))
+        let reading = ClusterReading.read(.emqx(Self.emqx()))
+        #expect(reading.facts == ClusterFacts(
+            ready: true, upgrading: false, evacuating: false, scalingIn: false, enterprise: true,
+            nodesPending: NodesPending(wanted: 3, running: 3, role: .core)))
         #expect(reading.expectedNodes.map(\.name) == ["emqx@emqx-core-0", "emqx@emqx-core-1", "emqx@emqx-core-2"])
         #expect(reading.expectedNodes.allSatisfy { $0.role == .core })
         // `connections` in status counts sessions; `live_connections` counts connections.
@@ -38,20 +40,21 @@ struct ClusterReadingTests {
     }
 
     @Test func replicantsAreTheRebalancedSet() {
-        let reading = ClusterReading.read(Self.emqx(replicants: [EMQXResource.Node(node: "emqx@10.0.0.9", role: "replicant", connections: 5)]))
+        let reading = ClusterReading.read(.emqx(Self.emqx(replicants: [EMQXResource.Node(node: "emqx@10.0.0.9", role: "replicant", connections: 5)])))
         #expect(reading.expectedNodes == [ExpectedNode(name: "emqx@10.0.0.9", role: .replicant)])
         #expect(reading.nodes.first?.liveConnections == nil)  // EMQX < 5.1: unknown, not zero
     }
 
     @Test func upgradeEvacuationScaleInAndEdition() {
-        #expect(ClusterReading.read(Self.emqx(conditions: [])).facts.ready == false)
-        #expect(ClusterReading.read(Self.emqx(coreRevision: ("a", "b"))).facts.upgrading == true)
-        let evacuating = ClusterReading.read(Self.emqx(evacuations: [.init(node: "emqx@emqx-core-0", state: "evicting_conns")])).facts
-        #expect(evacuating.evacuating == true && evacuating.upgrading == true)
-        let shrinking = ClusterReading.read(Self.emqx(coreReplicas: (2, 3)))
+        #expect(ClusterReading.read(.emqx(Self.emqx(conditions: []))).facts.ready == false)
+        #expect(ClusterReading.read(.emqx(Self.emqx(coreRevision: ("a", "b")))).facts.upgrading == true)
+        let evacuating = ClusterReading.read(.emqx(Self.emqx(evacuations: [.init(node: "emqx@emqx-core-0", state: "evicting_conns")]))).facts
+        // An evacuation is its own fact (3.0 evacuates on scale-in too), not an upgrade.
+        #expect(evacuating.evacuating == true && evacuating.upgrading == false)
+        let shrinking = ClusterReading.read(.emqx(Self.emqx(coreReplicas: (2, 3))))
         #expect(shrinking.facts.scalingIn == true)
         #expect(shrinking.notes.contains { $0.contains("spec 2 < status 3") })
-        #expect(ClusterReading.read(Self.emqx(edition: "Opensource")).facts.enterprise == false)
+        #expect(ClusterReading.read(.emqx(Self.emqx(edition: "Opensource"))).facts.enterprise == false)
     }
 
     @Test func emqxEnterprise44() {

@@ -101,6 +101,31 @@ struct HTTPKubernetesClientTests {
         #expect(logs.contains("HTTP 429"))
     }
 
+    /// The retry line as docs/kubernetes.md shows it: the request once, the cause, the attempt, a short delay.
+    @Test func aRetryLineNamesTheRequestOnceAndTheDelayInShortSeconds() async throws {
+        let server = FakeKubernetesServer()
+        let logs = CapturedLogs()
+        server.inject("GET", "rebalances", .status(503))
+        try await Self.withClient(server, logs: logs) { client in
+            _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+        }
+        let line = try #require(logs.all.first { $0.contains("attempt 1 of 4") })
+        let request = "list rebalances.apps.emqx.io in namespace \(Self.namespace)"
+        #expect(line.components(separatedBy: request).count == 2, "the request is named once: \(line)")
+        #expect(line.hasPrefix("warning: \(request): API server unavailable (HTTP 503): injected 503; attempt 1 of 4, retrying in "), "\(line)")
+        #expect(line.range(of: #"retrying in [0-9]+(\.[0-9]{1,2})?s$"#, options: .regularExpression) != nil, "\(line)")
+    }
+
+    @Test(arguments: [(0.15, "0.15s"), (1.6, "1.6s"), (10, "10s"), (0.1742, "0.17s")])
+    func retryDelaysPrintAsShortSeconds(seconds: Double, text: String) {
+        #expect(RetryPolicy.text(.milliseconds(Int64(seconds * 1000))) == text)
+    }
+
+    @Test func aHugeRetryAfterIsCappedNotACrash() {
+        let policy = RetryPolicy(maxDelay: .seconds(10))
+        #expect(policy.delay(beforeRetry: 1, retryAfterSeconds: 1e300, random: 0) == .seconds(10))
+    }
+
     @Test func retriesAreBounded() async throws {
         let server = FakeKubernetesServer()
         server.inject("GET", "rebalances", .status(500), times: 10)
@@ -192,20 +217,37 @@ struct HTTPKubernetesClientTests {
 
     @Test func compatibilityCheckSaysWhatIsWrong() async throws {
         let server = FakeKubernetesServer()
-        server.serve("apps.emqx.io/v2beta1", nil)  // operator 2.1.x
+        server.serve("apps.emqx.io/v2beta1", nil)  // operator 2.1.x: Rebalance only as v1beta4
         server.put(
             EmqxEnterpriseResource(metadata: ObjectMeta(name: "emqx-ee", namespace: Self.namespace), status: .init(emqxNodes: [.init(node: "a")])),
             at: "/apis/apps.emqx.io/v1beta4/namespaces/emqx/emqxenterprises/emqx-ee"
         )
-        let findings = try await Self.withClient(server) { client in
-            await CompatibilityCheck(api: client).run(clusters: [
+        let report = try await Self.withClient(server) { client in
+            await CompatibilityCheck(discovery: OperatorDiscovery(api: client)).run(clusters: [
                 ClusterReference(namespace: Self.namespace, name: "emqx-ee", kind: .emqxEnterprise),
-                ClusterReference(namespace: Self.namespace, name: "missing", kind: .emqx),
+                ClusterReference(namespace: Self.namespace, name: "emqx", kind: .emqx),
             ])
         }
-        #expect(findings.contains { $0.severity == .error && $0.cluster == nil && $0.message.contains("2.1.x") })
+        let findings = report.findings
+        #expect(report.served?.generation == .v2_1)
+        #expect(report.clusters.map(\.plan.generation) == [.v2_1, .v2_1])
+        #expect(findings.contains {
+            $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("2.1 serves Rebalance only as apps.emqx.io/v1beta4")
+        })
         #expect(findings.contains { $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("session rules only") })
-        #expect(findings.contains { $0.severity == .error && $0.cluster?.name == "missing" && $0.message.contains("no EMQX object missing") })
+        // 2.1 serves no EMQX resource the agent reads here (the fake serves v1beta4 only).
+        #expect(findings.contains { $0.severity == .error && $0.cluster?.name == "emqx" && $0.message.contains("emqxes.apps.emqx.io is served at no version") })
+    }
+
+    @Test func compatibilityCheckNamesAMissingObject() async throws {
+        let server = FakeKubernetesServer()  // operator 2.2
+        let report = try await Self.withClient(server) { client in
+            await CompatibilityCheck(discovery: OperatorDiscovery(api: client)).run(clusters: [
+                ClusterReference(namespace: Self.namespace, name: "missing", kind: .emqx)
+            ])
+        }
+        #expect(report.clusters.first?.plan.acting == .rebalanceResource)
+        #expect(report.findings.contains { $0.severity == .error && $0.cluster?.name == "missing" && $0.message.contains("no EMQX object missing") })
     }
 
     @Test func eventsAreAggregated() async throws {

@@ -12,10 +12,12 @@ struct KubernetesPermissionTests {
         server.put(EMQXResource(metadata: ObjectMeta(name: "e", namespace: "ns")), at: "/apis/apps.emqx.io/v2beta1/namespaces/ns/emqxes/e")
         server.put(EmqxEnterpriseResource(metadata: ObjectMeta(name: "e", namespace: "ns")), at: "/apis/apps.emqx.io/v1beta4/namespaces/ns/emqxenterprises/e")
         try await HTTPKubernetesClientTests.withClient(server) { api in
-            _ = try await api.emqx(namespace: "ns", name: "e")
-            _ = try await api.emqxes(namespace: "ns")
-            _ = try await api.emqxEnterprise(namespace: "ns", name: "e")
-            _ = try await api.emqxEnterprises(namespace: "ns")
+            _ = try await api.emqxObject(.v2beta1, namespace: "ns", name: "e")
+            _ = try await api.emqxObjects(.v2beta1, namespace: "ns")
+            _ = try await api.emqxObject(.v1beta4, namespace: "ns", name: "e")
+            _ = try await api.emqxObjects(.v1beta4, namespace: "ns")
+            _ = try await api.emqxScale(.v2beta1, namespace: "ns", name: "e")
+            _ = try await api.pods(namespace: "ns", labelSelector: "apps.emqx.io/instance=e")
             let spec = RebalanceSpec(instanceKind: .emqx, instanceName: "e", rebalanceStrategy: .init(connEvictRate: 1))
             _ = try await api.createRebalance(Rebalance(metadata: ObjectMeta(name: "r", namespace: "ns"), spec: spec))
             _ = try await api.rebalance(namespace: "ns", name: "r")
@@ -29,9 +31,23 @@ struct KubernetesPermissionTests {
                 metadata: ObjectMeta(name: "ev", namespace: "ns"), involvedObject: ObjectReference(apiVersion: nil, kind: nil, name: "e", namespace: "ns"),
                 reason: "R", message: "m", type: "Normal"
             )
+            let eventV1 = EventsV1Event(
+                metadata: ObjectMeta(name: "ev1", namespace: "ns"), eventTime: "2026-11-20T10:22:00.000000Z",
+                reportingController: "c", reportingInstance: "i", action: "A", reason: "R",
+                regarding: ObjectReference(apiVersion: nil, kind: nil, name: "e", namespace: "ns"), note: "m", type: "Normal")
+            _ = try await api.createEventV1(eventV1)
+            _ = try await api.patchEventV1Series(namespace: "ns", name: "ev1", series: EventSeries(count: 2, lastObservedTime: "2026-11-20T10:23:00.000000Z"))
             _ = try await api.createEvent(event)
             _ = try await api.patchEvent(namespace: "ns", name: "ev", count: 2, lastTimestamp: "2026-11-20T10:22:00Z")
             _ = try await api.servedResources(groupVersion: "apps.emqx.io/v2beta1")
+            let record = EMQXRebalance(metadata: ObjectMeta(name: "x", namespace: "ns"), spec: .init(cluster: "e", strategy: .init(connEvictRate: 1)))
+            _ = try await api.createEMQXRebalance(record)
+            _ = try await api.emqxRebalance(namespace: "ns", name: "x")
+            _ = try await api.emqxRebalances(namespace: "ns")
+            _ = try await api.patchEMQXRebalanceStatus(namespace: "ns", name: "x", status: .init(phase: .running))
+            _ = try await api.patchEMQXRebalanceMetadata(namespace: "ns", name: "x", annotations: ["a": "b"], finalizers: [])
+            try await api.deleteEMQXRebalance(namespace: "ns", name: "x")
+            _ = try await api.servedVersions(group: "apps.emqx.io")
         }
         var used = Set<KubernetesPermission>()
         for line in server.log {
@@ -41,6 +57,8 @@ struct KubernetesPermissionTests {
             guard let ns = segments.firstIndex(of: "namespaces") else { continue }  // discovery
             let group = segments[0] == "api" ? "" : segments[1]
             let named = segments.count > ns + 3
+            // A subresource is its own RBAC resource (`emqxes/scale`).
+            let resource = segments.count > ns + 4 ? "\(segments[ns + 2])/\(segments[ns + 4])" : segments[ns + 2]
             let verb = switch method {
             case "GET": named ? "get" : "list"
             case "POST": "create"
@@ -48,7 +66,7 @@ struct KubernetesPermissionTests {
             case "PATCH": "patch"
             default: "delete"
             }
-            used.insert(KubernetesPermission(group: group, resource: segments[ns + 2], verb: verb))
+            used.insert(KubernetesPermission(group: group, resource: resource, verb: verb))
         }
         #expect(used == KubernetesPermission.required)
     }

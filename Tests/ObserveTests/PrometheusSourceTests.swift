@@ -103,6 +103,19 @@ struct PrometheusSourceTests {
         #expect(queries.count == 3)
     }
 
+    @Test func aQueryMatchingNoSeriesSaysSoWithTheQuerySent() async throws {
+        // No answers at all: every query returns an empty vector (a selector with a `cluster` label the scrape lacks).
+        let fake = FakePrometheus(answers: [:])
+        let observation = try await withLoopbackServer(fake.router) { port in
+            try await Self.source(port: port).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
+        }
+        #expect(observation.nodes.isEmpty)
+        let sent = #"max by (node) (emqx_live_connections_count{namespace="default", cluster="emqx-ee"})"#
+        #expect(observation.warnings.contains("the live connections query matched no series; check selector/nodeLabel (query sent: \(sent))"))
+        #expect(observation.warnings.filter { $0.contains("matched no series") }.count == 3)
+        #expect(!observation.warnings.contains { $0.contains("no Prometheus series for") }, "no second line saying the same")
+    }
+
     @Test func defaultSelectorAndPOST() async throws {
         let fake = FakePrometheus(answers: [
             "emqx_live_connections_count": PromBodies.vector([(["node": Self.nodes[0].name], "7")]),

@@ -22,7 +22,7 @@ struct AgentMetricsTests {
         ])
         metrics.recordBalance(cluster: "default/emqx-ee", connections: sampleEvaluation(), sessions: nil)
         metrics.recordThresholdExcess(cluster: "default/emqx-ee", rule: "scale-out", connections: sampleEvaluation(), sessions: sampleEvaluation())
-        metrics.setRuleState(cluster: "default/emqx-ee", rule: "scale-out", state: "pending")
+        metrics.setRuleState(cluster: "default/emqx-ee", rule: "scale-out", state: .pending)
         metrics.recordRebalanceCreated(cluster: "default/emqx-ee", rule: "scale-out")
         metrics.recordRebalanceCompleted(cluster: "default/emqx-ee", outcome: "effective")
         metrics.recordRebalanceFailed(cluster: "default/emqx-ee", reason: "Failed")

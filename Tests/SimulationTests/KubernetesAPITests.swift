@@ -15,7 +15,7 @@ import Testing
             let groups = try await client.send("GET", "/apis")
             #expect(groups.body["kind"] == "APIGroupList")
             let names = (groups.body["groups"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-            #expect(names == ["apps.emqx.io", "coordination.k8s.io"])
+            #expect(names == ["apps.emqx.io", "coordination.k8s.io", "events.k8s.io", "autorebalancer.emqx.io"])
             let resources = try await client.send("GET", "/apis/apps.emqx.io/v2beta1")
             #expect(resources.body["groupVersion"] == "apps.emqx.io/v2beta1")
             let plurals = (resources.body["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }

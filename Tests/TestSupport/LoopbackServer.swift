@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Helpers shared by the test targets that talk HTTP on loopback.
 
@@ -23,16 +24,22 @@ public func withLoopbackServer<T: Sendable>(
         },
         logger: logger
     )
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            try await app.run()
-            return nil
-        }
+    // Stopped by a graceful shutdown, not by cancelling app.run(): cancelling the serving task while an accepted
+    // connection is still queued traps in NIO ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio
+    // #3481), which a busy machine makes likely.
+    let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await services.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        let result = try await body(port)
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body(port)) } catch { outcome = .failure(error) }
+        await services.triggerGracefulShutdown()
+        // A handler that never answers (the timeout tests' servers) would hold the shutdown open: bound it.
+        group.addTask { try? await Task.sleep(for: .seconds(5)) }
+        _ = try? await group.next()
         group.cancelAll()
-        return result
+        return try outcome.get()
     }
 }
 

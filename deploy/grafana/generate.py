@@ -11,9 +11,10 @@ import sys
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'cluster=~"$cluster"'
-# Rule states as numbers for the state timeline, in the engine's order.
-STATES = ["inactive", "pending", "firing", "acting", "cooldown", "suspended"]
-STATE_COLORS = ["green", "yellow", "orange", "blue", "purple", "red"]
+# Rule states as numbers for the state timeline: the agent's one vocabulary (RuleState), in its order. A Swift test
+# (MetricsContractTests) fails when this list and the agent's differ.
+STATES = ["inactive", "pending", "firing", "creating", "acted", "cooling-down", "suspended"]
+STATE_COLORS = ["green", "yellow", "orange", "light-blue", "blue", "purple", "red"]
 
 _next_id = [0]
 _y = [0]
@@ -81,6 +82,15 @@ def threshold_zero():
     return {"defaults": {"thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None},
                                                                       {"color": "red", "value": 0}]}},
             "custom": {"thresholdsStyle": {"mode": "line"}}}
+
+
+def flag_stat(title, description, expr, legend, x, w, zero, one):
+    """A stat of a 0/1 value, shown as words: `zero` and `one` are (text, color)."""
+    return panel(
+        "stat", title, description, [(expr, legend, True)], x, w, 4, unit="none", extra={"defaults": {
+            "mappings": [{"type": "value", "options": {"0": {"text": zero[0], "color": zero[1], "index": 0},
+                                                        "1": {"text": one[0], "color": one[1], "index": 1}}}]},
+            "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}})
 
 
 def rule_state_expr():
@@ -156,9 +166,10 @@ def build():
     panels.append(row("Decisions"))
     panels.append(panel(
         "state-timeline", "Rule state (leader)",
-        "The engine state of each rule per cluster, as the leader sees it: inactive, pending (condition holds, "
-        "waiting for `for`), firing, acting (Rebalance running), cooldown, suspended (after repeated ineffective "
-        "outcomes, until reset).",
+        "The state of each rule per cluster, as the leader sees it: inactive, pending (condition holds, waiting "
+        "for `for`), firing (wants to act; a gate, a failed create's backoff or dry run holds it back), creating "
+        "(decided, not yet confirmed), acted (the Rebalance was created), cooling-down (after its own rebalance), "
+        "suspended (paused, or after repeated ineffective outcomes until reset).",
         [(rule_state_expr(), "{{cluster}} {{rule}}")],
         0, 24, 8, unit="none",
         extra={"defaults": {"mappings": [{"type": "value", "options": {
@@ -182,9 +193,13 @@ def build():
           f"[$__rate_interval]))", "{{cluster}} ineffective (total)")],
         8, 8, 8, extra=bars()))
     panels.append(panel(
-        "timeseries", "Rebalances failed, by reason", "Rebalances that ended Failed or could not be created.",
+        "timeseries", "Rebalances failed, by reason",
+        "Rebalances that ended Failed, and attempts to create a decided Rebalance that failed (by failure class: "
+        "forbidden, invalid, unavailable, ...; retried with backoff, never counted toward a limit).",
         [(f"sum by (cluster, reason) (increase(emqx_autorebalancer_rebalances_failed_total{{{SEL}}}"
-          f"[$__rate_interval]))", "{{cluster}} {{reason}}")],
+          f"[$__rate_interval]))", "{{cluster}} {{reason}}"),
+         (f"sum by (cluster, rule, reason) (increase(emqx_autorebalancer_actions_failed_total{{{SEL}}}"
+          f"[$__rate_interval]))", "{{cluster}} {{rule}} create {{reason}}")],
         16, 8, 8, extra=bars()))
     advance(8)
     panels.append(panel(
@@ -211,27 +226,29 @@ def build():
     panels.append(panel(
         "stat", "Replicas reporting", "Agent replicas whose /metrics is scraped, by version.",
         [("count by (version) (emqx_autorebalancer_build_info)", "{{version}}", True)],
-        0, 6, 4, extra={"options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value_and_name"}}))
+        0, 5, 4, extra={"options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value_and_name"}}))
     panels.append(panel(
         "stat", "Leaders", "Replicas holding the leader Lease: 1 expected.",
         [("sum(emqx_autorebalancer_leader)", "leaders", True)],
-        6, 6, 4, extra={"defaults": {"thresholds": {"mode": "absolute", "steps": [
+        5, 5, 4, extra={"defaults": {"thresholds": {"mode": "absolute", "steps": [
             {"color": "red", "value": None}, {"color": "green", "value": 1}, {"color": "red", "value": 2}]}},
             "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
+    panels.append(flag_stat(
+        "Dry run (leader)", "1: the leader writes nothing (dryRun in its configuration, or --dry-run); "
+        "a reload of dryRun takes effect on the next cycle.",
+        "max(emqx_autorebalancer_dry_run and on (instance) emqx_autorebalancer_leader == 1)", "dry run",
+        10, 4, ("writes", "green"), ("dry run", "orange")))
     panels.append(panel(
         "stat", "Since last evaluation", "Time since the latest completed evaluation of any replica.",
         [("time() - max(emqx_autorebalancer_last_evaluation_timestamp_seconds)", "age", True)],
-        12, 6, 4, unit="s", extra={"defaults": {"thresholds": {"mode": "absolute", "steps": [
+        14, 5, 4, unit="s", extra={"defaults": {"thresholds": {"mode": "absolute", "steps": [
             {"color": "green", "value": None}, {"color": "orange", "value": 120}, {"color": "red", "value": 300}]}},
             "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
-    panels.append(panel(
-        "stat", "Last config reload", "1: the last reload of the agent config and policies succeeded on every "
+    panels.append(flag_stat(
+        "Last config reload", "1: the last reload of the agent config and policies succeeded on every "
         "replica; 0: a replica runs on its previous configuration (see its logs).",
-        [("min(emqx_autorebalancer_config_last_reload_successful)", "successful", True)],
-        18, 6, 4, unit="none", extra={"defaults": {
-            "mappings": [{"type": "value", "options": {"0": {"text": "failed", "color": "red", "index": 0},
-                                                        "1": {"text": "ok", "color": "green", "index": 1}}}]},
-            "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
+        "min(emqx_autorebalancer_config_last_reload_successful)", "successful",
+        19, 5, ("failed", "red"), ("ok", "green")))
     advance(4)
     panels.append(panel(
         "timeseries", "Metric sources up", "1 while the cluster's metric source answers; rules of a cluster whose "

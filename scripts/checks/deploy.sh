@@ -44,31 +44,96 @@ have_kubectl=false; command -v kubectl >/dev/null 2>&1 && kubectl kustomize --he
 have_yaml=false; have_python_yaml && have_yaml=true
 promtool=${PROMTOOL:-$(command -v promtool || true)}
 
-# --- kustomize: the base, every overlay, and the sidecar patch on its stand-in host ------------------------------
+# --- kustomize: every kustomization under deploy/, as a user renders it (plain `kubectl kustomize`) ------------------
+# Structure first (needs only Python): every file a kustomization reads lies inside its own folder (kustomize's load
+# restrictor; folders of other kustomizations may be anywhere), every path exists, every Component is used.
+cat >"$work/structure.py" <<'EOF2'
+import os, sys, yaml
+root = sys.argv[1]
+problems, kinds, used_components = [], {}, set()
+def inside(base, path):
+    return os.path.commonpath([base, os.path.realpath(path)]) == base
+for folder, _, files in sorted(os.walk(os.path.join(root, "deploy"))):
+    if "kustomization.yaml" not in files:
+        continue
+    base = os.path.realpath(folder)
+    rel = os.path.relpath(folder, root)
+    k = yaml.safe_load(open(os.path.join(folder, "kustomization.yaml")))
+    kinds[rel] = k.get("kind", "Kustomization")
+    def need_file(entry, what):
+        path = os.path.join(folder, entry)
+        if not os.path.exists(path):
+            problems.append(f"{rel}: {what} {entry} does not exist")
+        elif not os.path.isdir(path) and not inside(base, path):
+            problems.append(f"{rel}: {what} {entry} is outside the kustomization's folder "
+                            "(plain `kubectl kustomize` refuses it; use a Component)")
+    for entry in k.get("resources", []):
+        need_file(entry, "resource")
+        if os.path.isdir(os.path.join(folder, entry)) and \
+                not os.path.exists(os.path.join(folder, entry, "kustomization.yaml")):
+            problems.append(f"{rel}: resource folder {entry} has no kustomization.yaml")
+    for entry in k.get("components", []):
+        need_file(entry, "component")
+        used_components.add(os.path.relpath(os.path.realpath(os.path.join(folder, entry)), root))
+    for patch in k.get("patches", []) + k.get("patchesStrategicMerge", []):
+        if isinstance(patch, str):
+            need_file(patch, "patch")
+        elif "path" in patch:
+            need_file(patch["path"], "patch")
+    for generator in k.get("configMapGenerator", []) + k.get("secretGenerator", []):
+        for entry in generator.get("files", []):
+            need_file(entry.split("=", 1)[-1], "generator file")
+for rel, kind in kinds.items():
+    if kind == "Component" and rel not in used_components:
+        problems.append(f"{rel}: a Component no kustomization under deploy/ uses (nothing renders it)")
+with open(os.path.join(sys.argv[2], "kustomizations.txt"), "w") as out:
+    for rel, kind in sorted(kinds.items()):
+        out.write(f"{kind} {rel}\n")
+print(f"{len(kinds)} kustomizations ({sum(k == 'Component' for k in kinds.values())} Components)")
+for p in problems:
+    print(p)
+sys.exit(1 if problems else 0)
+EOF2
+if $have_yaml; then
+    run "kustomizations read only files inside their folders; every Component is used" \
+        python3 "$work/structure.py" "$root" "$work"
+else
+    skip "kustomization structure: PyYAML is not installed and pip could not install it"
+fi
+
+# Then the real rendering, of every Kustomization (a Component renders through the kustomizations that use it).
+# Debian's kubernetes-client (kubectl 1.20, kustomize 2.0) predates Components: a kubectl with kustomize v4 or later
+# is needed, else the structure check above is all there is.
 variants=(base overlays/cluster-wide overlays/monitoring overlays/sidecar overlays/sidecar/example)
 rendered=()
-if $have_kubectl; then
-    for v in "${variants[@]}"; do
-        out="$work/$(echo "$v" | tr / _).yaml"
-        args=()
-        # The example reads ../sidecar-patch.yaml, outside its folder; the shipped variants need no such thing.
-        [ "$v" = overlays/sidecar/example ] && args=(--load-restrictor LoadRestrictionsNone)
-        if kubectl kustomize "${args[@]}" "deploy/$v" >"$out" 2>"$work/err"; then
-            ok "kubectl kustomize deploy/$v ($(grep -c '^kind:' "$out") objects)"
+# rendered_all: true when every variant the manifest checks read was rendered.
+rendered_all() {
+    local v
+    for v in "${variants[@]}"; do [ -f "$work/$(echo "$v" | tr / _).yaml" ] || return 1; done
+}
+kustomize_version=$($have_kubectl && kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')
+if $have_kubectl && [ "${kustomize_version:-0}" -ge 4 ] && [ -f "$work/kustomizations.txt" ]; then
+    while read -r kind dir; do
+        [ "$kind" = Kustomization ] || continue
+        out="$work/$(echo "${dir#deploy/}" | tr / _).yaml"
+        if kubectl kustomize "$dir" >"$out" 2>"$work/err"; then
+            ok "kubectl kustomize $dir ($(grep -c '^kind:' "$out") objects)"
             rendered+=("$out")
         else
-            fail "kubectl kustomize deploy/$v"; sed 's/^/      /' "$work/err"
+            fail "kubectl kustomize $dir"; sed 's/^/      /' "$work/err"
         fi
-    done
+    done <"$work/kustomizations.txt"
 else
-    skip "kubectl kustomize: no kubectl with kustomize on PATH (Debian's kubernetes-client is too old); install a current kubectl"
+    skip "kubectl kustomize: no kubectl with kustomize v4+ on PATH (Debian's kubernetes-client has kustomize 2.0, without Components); the structure check above stands in"
 fi
 
 # --- Kubernetes schemas -------------------------------------------------------------------------------------------
-if [ ${#rendered[@]} -eq 0 ]; then
+# The agent's own CRD (deploy/crds) is applied as a file, not through kustomize: validated as it is.
+validate=("${rendered[@]}" deploy/crds/*.yaml)
+if [ ${#validate[@]} -eq 0 ]; then
     skip "kubernetes-validate: nothing rendered"
 elif pip_tool kubernetes-validate kubernetes-validate; then
-    for f in "${rendered[@]}"; do
+    for f in "${validate[@]}"; do
         # --strict rejects unknown fields. CRD kinds (ServiceMonitor, PrometheusRule) have no schema here: they are
         # reported as warnings and the rules inside go through promtool below.
         if kubernetes-validate --strict --quiet -k "$k8s_version" "$f" >"$work/out" 2>&1 \
@@ -265,6 +330,28 @@ elif check == "pods":
     for o in base:
         if o["kind"] == "Service" and not any(p.get("name") == "metrics" for p in o["spec"]["ports"]):
             problems.append("deploy/base Service: no port named metrics")
+    # Applied from any namespace, the monitoring objects land beside the agent and select its Service there.
+    monitoring = docs("overlays/monitoring")
+    service_ns = {o["metadata"].get("namespace") for o in monitoring if o["kind"] == "Service"}
+    for o in monitoring:
+        if o["kind"] in ("ServiceMonitor", "PrometheusRule"):
+            if {o["metadata"].get("namespace")} != service_ns:
+                problems.append(f"deploy/overlays/monitoring {o['kind']}: namespace {o['metadata'].get('namespace')!r}, "
+                                f"the Service's is {sorted(map(str, service_ns))}")
+        if o["kind"] == "ServiceMonitor":
+            names = o["spec"].get("namespaceSelector", {}).get("matchNames", [])
+            if not service_ns <= set(names):
+                problems.append(f"deploy/overlays/monitoring ServiceMonitor: namespaceSelector.matchNames {names} "
+                                f"misses the Service's namespace {sorted(map(str, service_ns))}")
+    # The shipped image reference names a registry to edit, never the bare placeholder no registry has.
+    for variant, name in (("base", "agent"), ("overlays/sidecar/example", "emqx-autorebalancer")):
+        for o, spec, c in containers(variant, name):
+            if "/" not in c["image"]:
+                problems.append(f"deploy/{variant} container {name}: image {c['image']!r} names no registry")
+    # A first apply never acts: the shipped agent configs are dry runs.
+    for path in ("deploy/base/config/agent.yaml", "deploy/overlays/sidecar/config/agent.yaml"):
+        if yaml.safe_load(open(f"{root}/{path}")).get("dryRun") is not True:
+            problems.append(f"{path}: dryRun must be true as shipped (docs/deploy.md says how to switch it off)")
 elif check == "runbook":
     rules = yaml.safe_load(open(f"{root}/deploy/prometheus/emqx-autorebalancer.rules.yaml"))
     try:
@@ -303,10 +390,10 @@ EOF
 if ! $have_yaml; then
     skip "RBAC verbs, container settings, alert annotations: PyYAML is not installed and pip could not install it"
 else
-    if [ ${#rendered[@]} -eq ${#variants[@]} ]; then
+    if rendered_all; then
         run "Roles grant exactly deploy/rbac-verbs.txt (base, cluster-wide; sidecar without the Lease)" \
             python3 "$work/manifests.py" "$root" "$work" rbac
-        run "agent containers: non-root, read-only, no capabilities, probes, directory mounts" \
+        run "agent containers (non-root, read-only, probes, mounts, image), monitoring namespaces, dry run as shipped" \
             python3 "$work/manifests.py" "$root" "$work" pods
     else
         skip "RBAC verbs and container settings: the manifests were not rendered"

@@ -33,31 +33,31 @@ public struct KubernetesActuator: RebalanceActuator {
         self.logger = logger
     }
 
-    public func history(for cluster: ClusterReference) async throws -> ActionHistory {
-        RebalanceHistory.build(from: try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
-    }
-
-    public func blocker(for cluster: ClusterReference) async throws -> RebalanceLifecycle.Blocker? {
-        lifecycle.blocker(try await api.rebalances(namespace: cluster.namespace, labelSelector: nil), for: cluster)
-    }
-
-    public func create(_ decision: DecisionRecord, on object: ClusterObject, at now: Date) async throws -> CreateResult {
-        let cluster = try reference(of: object)
-        let rebalance = try RebalanceFactory.make(decision, for: object)
-        let existing = try await api.rebalances(namespace: cluster.namespace, labelSelector: nil)
-        if let own = existing.first(where: { $0.metadata.name == rebalance.metadata.name }) {
-            return .alreadyExists(own)
+    public func act(_ decision: DecisionRecord, on cluster: ObservedCluster, at now: Date) async -> ActionReport {
+        guard let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else { return .unbuildable(decision, on: cluster) }
+        if let own = cluster.rebalances?.first(where: { $0.metadata.name == rebalance.metadata.name }) {
+            return ActionReport(result: .confirmed(name: own.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: true)
         }
-        if let blocker = lifecycle.blocker(existing, for: cluster) {
-            logger.info("\(cluster): rule \(decision.rule) blocked: \(blocker)")
-            await events?.record(.rebalanceBlocked, "rule \(decision.rule) (\(decision.trigger.rawValue)) blocked: \(blocker)", on: object.objectReference, at: now)
-            return .blocked(blocker)
+        if let blocker = cluster.blocker {
+            logger.info("\(cluster.reference): rule \(decision.rule) blocked: \(blocker)")
+            await events?.record(.rebalanceBlocked, "rule \(decision.rule) (\(decision.trigger.rawValue)) blocked: \(blocker)", on: cluster.object.objectReference, at: now)
+            return ActionReport(result: .notMade(.blocked("\(blocker)")), rule: decision.rule, object: object)
         }
-        guard canWrite() else { return .notLeader }
-        return try await write(rebalance, object: object, decision: decision, at: now, note: "")
+        guard canWrite() else {
+            return ActionReport(result: .notMade(.notLeader(wouldCreate: object.description)), rule: decision.rule, object: object)
+        }
+        do {
+            let (created, existed) = try await write(rebalance, object: cluster.object, decision: decision, at: now, note: "")
+            return ActionReport(result: .confirmed(name: created.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: existed)
+        } catch {
+            let failure = Self.classify(error)
+            logger.warning("\(cluster.reference): cannot create \(object) for rule \(decision.rule): \(failure)")
+            return ActionReport(result: .failed(failure), rule: decision.rule, object: object)
+        }
     }
 
-    private func write(_ rebalance: Rebalance, object: ClusterObject, decision: DecisionRecord, at now: Date, note: String) async throws -> CreateResult {
+    /// Creates `rebalance`; our own name existing already counts as done. - Returns: the object and whether it existed.
+    private func write(_ rebalance: Rebalance, object: ClusterObject, decision: DecisionRecord, at now: Date, note: String) async throws -> (Rebalance, Bool) {
         let name = rebalance.metadata.name ?? ""
         let namespace = rebalance.metadata.namespace ?? ""
         do {
@@ -69,27 +69,42 @@ public struct KubernetesActuator: RebalanceActuator {
                 "created Rebalance \(name)\(note) for rule \(decision.rule) (\(decision.trigger.rawValue)): \(decision.formula); connEvictRate \(strategy.connEvictRate)",
                 on: object.objectReference, at: now
             )
-            return .created(created)
+            return (created, false)
         } catch let error as KubernetesError where error.code == .alreadyExists {
             let found = try await api.rebalance(namespace: namespace, name: name)
             logger.info("Rebalance \(namespace)/\(name) already exists: treating the create as done")
-            return .alreadyExists(found)
+            return (found, true)
         }
     }
 
-    public func follow(_ object: ClusterObject, inputs: FollowInputs) async throws -> [FollowReport] {
-        let cluster = try reference(of: object)
+    /// The failure class of a create that threw.
+    static func classify(_ error: any Error) -> ActionFailure {
+        guard let error = error as? KubernetesError else { return ActionFailure(.other, "\(error)") }
+        let kind: ActionFailure.Kind
+        switch error.code {
+        case .forbidden: kind = .forbidden
+        case .unauthorized: kind = .unauthorized
+        case .invalid: kind = .invalid
+        case .conflict: kind = .conflict
+        // HTTPKubernetesClient words a request that got no answer in time "no answer within …".
+        case .unavailable: kind = error.statusCode == nil && error.detail.hasPrefix("no answer within") ? .timeout : .unavailable
+        default: kind = .other
+        }
+        return ActionFailure(kind, "\(error)")
+    }
+
+    public func follow(_ cluster: ObservedCluster, inputs: FollowInputs) async -> [FollowReport] {
         // All of the namespace, not only ours: a running foreign Rebalance must hold back a retry.
-        let rebalances = try await api.rebalances(namespace: cluster.namespace, labelSelector: nil)
+        guard let rebalances = cluster.rebalances else { return [] }
         var planInputs = RebalanceLifecycle.Inputs(now: inputs.now, clusterReady: inputs.clusterReady, counts: inputs.counts)
-        var actions = lifecycle.plan(rebalances, for: cluster, inputs: planInputs)
+        var actions = lifecycle.plan(rebalances, for: cluster.reference, inputs: planInputs)
         if actions.contains(where: { if case .confirmWithEMQX = $0 { true } else { false } }) {
-            planInputs.probe = await askEMQX(cluster)
-            actions = lifecycle.plan(rebalances, for: cluster, inputs: planInputs)
+            planInputs.probe = await askEMQX(cluster.reference)
+            actions = lifecycle.plan(rebalances, for: cluster.reference, inputs: planInputs)
         }
         var reports: [FollowReport] = []
         for action in actions {
-            reports.append(await perform(action, rebalances: rebalances, object: object, cluster: cluster, now: inputs.now))
+            reports.append(await perform(action, rebalances: rebalances, object: cluster.object, cluster: cluster.reference, now: inputs.now))
         }
         return reports
     }
@@ -159,6 +174,18 @@ public struct KubernetesActuator: RebalanceActuator {
                 logger.warning("\(cluster): cannot create the retry of \(failedName): \(error)")
                 return FollowReport(action: action, performed: false, error: "\(error)")
             }
+        case .markStopped(let name, let at):
+            guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
+            do {
+                _ = try await api.patchRebalanceMetadata(
+                    namespace: cluster.namespace, name: name, labels: [:],
+                    annotations: [RebalanceMetadata.stoppedAtKey: KubernetesTime.format(at)])
+                logger.info("\(cluster): EMQX has stopped rebalancing for \(name); judging after the settle time")
+                return FollowReport(action: action, performed: true)
+            } catch {
+                logger.warning("\(cluster): cannot record when EMQX stopped rebalancing for \(name): \(error)")
+                return FollowReport(action: action, performed: false, error: "\(error)")
+            }
         case .delete(let name):
             guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
             do {
@@ -175,13 +202,6 @@ public struct KubernetesActuator: RebalanceActuator {
             return FollowReport(action: action, performed: true)
         }
     }
-
-    private func reference(of object: ClusterObject) throws -> ClusterReference {
-        guard let name = object.metadata.name, let namespace = object.metadata.namespace else {
-            throw RebalanceFactory.InvalidDecision(description: "the EMQX object lacks a name or namespace")
-        }
-        return ClusterReference(namespace: namespace, name: name, kind: object.kind)
-    }
 }
 
 extension ClusterObject {
@@ -189,5 +209,13 @@ extension ClusterObject {
     public var clusterReference: ClusterReference? {
         guard let name = metadata.name, let namespace = metadata.namespace else { return nil }
         return ClusterReference(namespace: namespace, name: name, kind: kind)
+    }
+}
+
+extension ActedObject {
+    /// The Rebalance as the report names it.
+    public init(_ rebalance: Rebalance) {
+        let spec = (try? String(decoding: JSONEncoder().encode(rebalance.spec), as: UTF8.self)) ?? ""
+        self.init(kind: "Rebalance", namespace: rebalance.metadata.namespace ?? "", name: rebalance.metadata.name ?? "", spec: spec)
     }
 }

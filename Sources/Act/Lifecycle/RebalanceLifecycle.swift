@@ -31,7 +31,7 @@ public struct RebalanceLifecycle: Sendable {
             retryBackoffMax: Duration = .seconds(1800),
             maxAttempts: Int = 3,
             retryWindow: Duration = .seconds(7200),
-            keepFinished: Int = 10,
+            keepFinished: Int = 5,
             minimumImprovement: Double = 0.5
         ) {
             self.settleTime = settleTime
@@ -83,6 +83,9 @@ public struct RebalanceLifecycle: Sendable {
         case stuck(String, since: Date)
         /// `Completed` (or confirmed finished); judging after the settle time.
         case settling(String, until: Date)
+        /// EMQX is seen stopped now and the Rebalance does not say when: write the instant (`stoppedAtKey`), from
+        /// which the settle time counts.
+        case markStopped(String, at: Date)
         /// Ready to judge, but current counts are unknown.
         case awaitMetrics(String)
         /// `Failed ... not ready` on EMQX 5: ask EMQX's `global_status`, then plan again with the answer.
@@ -117,7 +120,7 @@ public struct RebalanceLifecycle: Sendable {
     /// The Rebalance that blocks creating another one for the cluster, if any: any `Processing` one targeting it
     /// (ours or not), one of ours not yet picked up, or one of ours `Failed ... not ready` whose outcome is not yet
     /// judged (EMQX may still be rebalancing).
-    public func blocker(_ rebalances: [Rebalance], for cluster: ClusterReference) -> Blocker? {
+    public static func blocker(_ rebalances: [Rebalance], for cluster: ClusterReference) -> Blocker? {
         for rebalance in sorted(rebalances) {
             let ours = RebalanceMetadata.isOurs(rebalance, cluster: cluster)
             guard ours || RebalanceMetadata.targets(rebalance, cluster: cluster), let name = rebalance.metadata.name else { continue }
@@ -141,7 +144,7 @@ public struct RebalanceLifecycle: Sendable {
 
     /// Everything to do about the cluster's Rebalances of ours now, oldest first, then retries, then deletions.
     public func plan(_ rebalances: [Rebalance], for cluster: ClusterReference, inputs: Inputs) -> [Action] {
-        let ours = sorted(rebalances).filter { RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil }
+        let ours = Self.sorted(rebalances).filter { RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil }
         var actions: [Action] = []
         for rebalance in ours {
             if let action = follow(rebalance, cluster: cluster, inputs: inputs) { actions.append(action) }
@@ -171,11 +174,13 @@ public struct RebalanceLifecycle: Sendable {
             let since = KubernetesTime.parse(rebalance.status?.startedTime) ?? created
             return inputs.now.timeIntervalSince(since) > stuckAfter ? .stuck(name, since: since) : .processing(name, since: since)
         case .completed?:
-            let finished = RebalanceHistory.finishedAt(rebalance) ?? inputs.now
-            return judge(rebalance, name: name, finished: finished, inputs: inputs)
+            // The operator's completion time is when EMQX was seen done; without one, the agent's own record of it.
+            guard let stopped = RebalanceHistory.finishedAt(rebalance) ?? RebalanceMetadata.stoppedAt(rebalance) else {
+                return .markStopped(name, at: inputs.now)
+            }
+            return judge(rebalance, name: name, finished: stopped, inputs: inputs)
         case .failed?:
             let message = rebalance.status?.failureMessage ?? "no failure message"
-            let finished = RebalanceHistory.finishedAt(rebalance) ?? created
             switch RebalanceFailure.classify(message: message, kind: cluster.kind) {
             case .nothingToBalance:
                 return .record(name, outcome: .nothingToBalance, detail: message, retriesExhausted: false)
@@ -183,16 +188,21 @@ public struct RebalanceLifecycle: Sendable {
                 let attempt = RebalanceMetadata.attempt(of: rebalance)
                 return .record(name, outcome: .failed, detail: message, retriesExhausted: attempt >= configuration.maxAttempts)
             case .notReady:
+                // The `Failed` time is not when EMQX stopped (it may keep rebalancing): the settle time counts from
+                // when the agent first saw it stopped, by EMQX's answer or by Ready.
+                if let stopped = RebalanceMetadata.stoppedAt(rebalance) {
+                    return judge(rebalance, name: name, finished: stopped, inputs: inputs)
+                }
                 switch inputs.probe {
                 case .notAsked:
                     return .confirmWithEMQX(name)
                 case .running:
                     return .emqxStillRebalancing(name)
                 case .idle:
-                    return judge(rebalance, name: name, finished: finished, inputs: inputs)
+                    return .markStopped(name, at: inputs.now)
                 case .unreachable:
                     guard inputs.clusterReady == true else { return .awaitReady(name) }
-                    return judge(rebalance, name: name, finished: finished, inputs: inputs)
+                    return .markStopped(name, at: inputs.now)
                 }
             }
         }
@@ -202,11 +212,10 @@ public struct RebalanceLifecycle: Sendable {
         let until = finished.addingTimeInterval(configuration.settleTime.seconds)
         guard inputs.now >= until else { return .settling(name, until: until) }
         guard let counts = inputs.counts, !counts.isEmpty else { return .awaitMetrics(name) }
-        let decision = RebalanceMetadata.decision(of: rebalance)
-        let strategy = decision?.strategy ?? rebalance.spec.rebalanceStrategy
-        let before = decision.map { OutcomeJudge.evaluations(OutcomeJudge.counts(of: $0), strategy: strategy) } ?? []
-        let after = OutcomeJudge.evaluations(counts, strategy: strategy)
-        guard let judgement = OutcomeJudge.judge(before: before, after: after, minimumImprovement: configuration.minimumImprovement) else {
+        guard let judgement = OutcomeJudge.judge(
+            decision: RebalanceMetadata.decision(of: rebalance), strategy: rebalance.spec.rebalanceStrategy, counts: counts,
+            minimumImprovement: configuration.minimumImprovement)
+        else {
             return .awaitMetrics(name)
         }
         return .record(name, outcome: judgement.outcome, detail: judgement.detail, retriesExhausted: false)
@@ -221,17 +230,11 @@ public struct RebalanceLifecycle: Sendable {
         let finished = RebalanceHistory.finishedAt(latest) ?? KubernetesTime.parse(latest.metadata.creationTimestamp) ?? inputs.now
         guard inputs.now.timeIntervalSince(finished) <= configuration.retryWindow.seconds else { return nil }
         let notBefore = finished.addingTimeInterval(configuration.backoff(afterAttempt: attempt).seconds)
-        if inputs.now < notBefore || blocker(all, for: cluster) != nil {
+        if inputs.now < notBefore || Self.blocker(all, for: cluster) != nil {
             return .retryLater(failed: name, notBefore: notBefore)
         }
         return .retry(failed: name, attempt: attempt + 1)
     }
 
-    private func sorted(_ rebalances: [Rebalance]) -> [Rebalance] {
-        rebalances.sorted {
-            let a = KubernetesTime.parse($0.metadata.creationTimestamp) ?? .distantPast
-            let b = KubernetesTime.parse($1.metadata.creationTimestamp) ?? .distantPast
-            return a == b ? ($0.metadata.name ?? "") < ($1.metadata.name ?? "") : a < b
-        }
-    }
+    private static func sorted(_ rebalances: [Rebalance]) -> [Rebalance] { CreationOrder.oldestFirst(rebalances, \.metadata) }
 }

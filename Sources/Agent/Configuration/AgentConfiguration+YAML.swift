@@ -79,11 +79,21 @@ struct AgentConfigurationParser {
             configuration.notifiers = notifiers(mapping)
         }
         if let node = reader.value(top, "rebalances"), let mapping = reader.mapping(node, "rebalances") {
-            reader.checkKeys(mapping, allowed: ["keepFinished", "settleTime", "stuckAfter"], "rebalances")
+            reader.checkKeys(
+                mapping, allowed: ["keepFinished", "settleTime", "stuckAfter", "createRetryBackoff", "createRetryBackoffMax", "alertAfterCreateFailures"],
+                "rebalances")
             var settings = RebalanceSettings()
             settings.keepFinished = reader.int(reader.value(mapping, "keepFinished"), "rebalances.keepFinished", minimum: 0) ?? settings.keepFinished
             settings.settleTime = reader.duration(reader.value(mapping, "settleTime"), "rebalances.settleTime") ?? settings.settleTime
             settings.stuckAfter = reader.duration(reader.value(mapping, "stuckAfter"), "rebalances.stuckAfter", allowZero: false) ?? settings.stuckAfter
+            let retry = settings.createRetry
+            let backoff = reader.duration(reader.value(mapping, "createRetryBackoff"), "rebalances.createRetryBackoff", allowZero: false) ?? retry.initialBackoff
+            let backoffMax = reader.duration(reader.value(mapping, "createRetryBackoffMax"), "rebalances.createRetryBackoffMax", allowZero: false) ?? max(retry.maximumBackoff, backoff)
+            if backoffMax < backoff {
+                reader.error("rebalances.createRetryBackoffMax (\(DurationText.format(backoffMax))) is below createRetryBackoff (\(DurationText.format(backoff)))", at: mapping["createRetryBackoffMax"])
+            }
+            let alertAfter = reader.int(reader.value(mapping, "alertAfterCreateFailures"), "rebalances.alertAfterCreateFailures", minimum: 1) ?? retry.escalateAfter
+            settings.createRetry = CreateRetryPolicy(initialBackoff: backoff, maximumBackoff: backoffMax, escalateAfter: alertAfter)
             configuration.rebalances = settings
         }
         return configuration

@@ -298,11 +298,17 @@ public struct RebalanceSettings: Sendable, Hashable {
     public var settleTime: TimeInterval
     /// A Rebalance in `Processing` longer than this is reported as stuck (alerted, never deleted). Default 30 m.
     public var stuckAfter: TimeInterval
+    /// How a failed create of a decided Rebalance is retried while the rule keeps firing (`createRetryBackoff`
+    /// default 30 s, doubling up to `createRetryBackoffMax` default 10 m), and after how many failures in a row an
+    /// Event and an alert are raised (`alertAfterCreateFailures`, default 3). Takes effect on the next cycle after a
+    /// reload.
+    public var createRetry: CreateRetryPolicy
 
-    public init(keepFinished: Int = 5, settleTime: TimeInterval = 60, stuckAfter: TimeInterval = 1800) {
+    public init(keepFinished: Int = 5, settleTime: TimeInterval = 60, stuckAfter: TimeInterval = 1800, createRetry: CreateRetryPolicy = .default) {
         self.keepFinished = keepFinished
         self.settleTime = settleTime
         self.stuckAfter = stuckAfter
+        self.createRetry = createRetry
     }
 }
 

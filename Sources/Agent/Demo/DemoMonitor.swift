@@ -10,7 +10,7 @@ import Synchronization
 final class DemoMonitor: Service, Sendable {
     struct State {
         var timeline: [(seconds: Double, nodes: [String: (connections: Int, sessions: Int)])] = []
-        var markers: [(seconds: Double, label: String, kind: String)] = []
+        var markers: [DemoRunner.Marker] = []
         var phase = "observing"
         var lastPhase: String?
         var seenDecisions = 0
@@ -71,6 +71,7 @@ final class DemoMonitor: Service, Sendable {
         let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
             .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
         let decisions = recorder.decisions
+        let whyNots = recorder.whyNots
         let leading = recorder.leadingEvaluation
         var notes: [String] = []
         var newDecisions: [DecisionRecord] = []
@@ -78,17 +79,20 @@ final class DemoMonitor: Service, Sendable {
             state.timeline.append((seconds, Dictionary(nodes.map { ($0.name, ($0.liveConnections, $0.sessions)) }, uniquingKeysWith: { a, _ in a })))
             for node in nodes where !state.nodeOrder.contains(node.name) { state.nodeOrder.append(node.name) }
             newDecisions = Array(decisions.dropFirst(state.seenDecisions))
-            state.seenDecisions = decisions.count
-            for decision in newDecisions {
-                state.markers.append((seconds, "\(decision.rule): \(decision.action.rawValue)", decision.action.rawValue))
+            for (offset, decision) in newDecisions.enumerated() {
+                let index = state.seenDecisions + offset
+                state.markers.append(.init(
+                    seconds: seconds, label: "\(decision.rule): \(decision.action.rawValue)", kind: decision.action.rawValue,
+                    formula: decision.formula, whyNot: index < whyNots.count ? whyNots[index] : []))
             }
+            state.seenDecisions = decisions.count
             for rebalance in ours {
                 let name = rebalance.metadata.name ?? ""
                 let phase = rebalance.status?.phase ?? "created"
                 if state.rebalancePhases[name] != phase {
                     state.rebalancePhases[name] = phase
                     notes.append("Rebalance \(name): \(phase)")
-                    state.markers.append((seconds, "\(name): \(phase)", "phase"))
+                    state.markers.append(.init(seconds: seconds, label: "\(name): \(phase)", kind: "phase", formula: nil, whyNot: []))
                 }
                 if state.createdSeconds == nil, let created = KubernetesTime.parse(rebalance.metadata.creationTimestamp) {
                     state.createdSeconds = created.timeIntervalSince(clock.startDate) - origin.seconds
@@ -110,7 +114,7 @@ final class DemoMonitor: Service, Sendable {
             case (.processing?, _): phase = "evicting"
             case (nil, _) where latest != nil: phase = "Rebalance created"
             default:
-                if let leading, leading.phase == .pending {
+                if let leading, leading.state == .pending {
                     phase = "pending" + (leading.forRemaining.map { " (\(DurationText.format($0)) left on for)" } ?? "")
                 } else {
                     phase = "observing"

@@ -11,7 +11,8 @@ extension DemoRunner.Result {
             })
         }
         let markers = markers.map {
-            ConnectionsPlot.Marker(time: startDate.addingTimeInterval($0.seconds), label: $0.label, kind: $0.kind)
+            ConnectionsPlot.Marker(
+                time: startDate.addingTimeInterval($0.seconds), label: $0.label, kind: $0.kind, formula: $0.formula, whyNot: $0.whyNot)
         }
         return ConnectionsPlot(
             title: "emqx-autorebalancer demo: \(summary.scenario) (\(DemoScenario.namespace)/\(DemoScenario.name))",

@@ -7,6 +7,8 @@ import Synchronization
 final class DemoRecorder: TickReportSink {
     struct State {
         var decisions: [DecisionRecord] = []
+        /// For each decision, why the cycle's other rules did not act (`rule: reason: detail`).
+        var whyNots: [[String]] = []
         /// The newest evaluation of each rule.
         var latest: [String: RuleEvaluation] = [:]
         /// Set when the agent has observed the cluster's nodes for the first time: where the demo's timeline starts
@@ -38,13 +40,21 @@ final class DemoRecorder: TickReportSink {
                 state.origin = late > 0 ? .seconds(late.rounded(.up)) : .zero
             }
             for cluster in report.clusters {
-                state.decisions += cluster.decisions
+                for decision in cluster.decisions {
+                    state.decisions.append(decision)
+                    state.whyNots.append(cluster.evaluations.filter { $0.rule != decision.rule }.compactMap { evaluation in
+                        evaluation.whyNot.map { "\(evaluation.rule): \($0)" }
+                    })
+                }
                 for evaluation in cluster.evaluations { state.latest[evaluation.rule] = evaluation }
             }
         }
     }
 
     var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
+
+    /// Parallel to ``decisions``.
+    var whyNots: [[String]] { state.withLock { $0.whyNots } }
 
     /// The simulated instant the demo's timeline counts from, once the agent has seen the cluster; `nil` before.
     var origin: Duration? { state.withLock { $0.origin } }
@@ -63,8 +73,8 @@ final class DemoRecorder: TickReportSink {
     var leadingEvaluation: RuleEvaluation? {
         state.withLock { state in
             let evaluations = state.latest.values.sorted { $0.rule < $1.rule }
-            return evaluations.first { $0.decision != nil } ?? evaluations.first { $0.phase == .pending }
-                ?? evaluations.first { $0.phase == .firing }
+            return evaluations.first { $0.decision != nil } ?? evaluations.first { $0.state == .pending }
+                ?? evaluations.first { $0.state == .firing }
         }
     }
 }

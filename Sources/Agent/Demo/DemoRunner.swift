@@ -50,11 +50,22 @@ public struct DemoRunner: Sendable {
         case note(seconds: Double, String)
     }
 
+    /// A moment the chart marks: a decision (with its formula and why the other rules did not act), or a Rebalance
+    /// phase change.
+    public struct Marker: Sendable, Hashable {
+        public var seconds: Double
+        public var label: String
+        /// `rebalance`, `alert` or `phase`.
+        public var kind: String
+        public var formula: String?
+        public var whyNot: [String]
+    }
+
     /// What the demo produced.
     public struct Result: Sendable {
         public var summary: DemoSummary
         public var timeline: [(seconds: Double, nodes: [String: Int])]
-        public var markers: [(seconds: Double, label: String, kind: String)]
+        public var markers: [Marker]
         public var startDate: Date
         public var nodeOrder: [String]
         /// `true` when the scenario's expectation was met (a rebalance judged, or none for flapping).

@@ -6,33 +6,52 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The agent's main loop: every cycle it observes every watched cluster concurrently, evaluates the policies, acts
-/// through the actuator (which writes only when leading and not in dry run), and hands one `TickReport` to the sinks
-/// (metrics, logs, alerts).
+/// The agent's main loop: every cycle it observes every watched cluster concurrently (the EMQX object and its
+/// Rebalances once each, then the metrics), steps every policy's rule state machines, lets the cluster's actuator
+/// carry out at most one rebalance, confirms what the actuator really did, follows the cluster's Rebalances, and
+/// hands one `TickReport` to the sinks (metrics, logs, alerts).
 ///
 /// `tick(at:)` is one cycle and is what tests, `run --once` and the demo call; `run()` only adds the timer.
 public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration == Duration {
     /// Everything the loop reaches the outside through.
     public struct Dependencies: Sendable {
-        public var kubernetes: any KubernetesAPI
-        public var actuator: any RebalanceActuator
+        /// What the API server serves; reads each cluster's object at the version it picks.
+        public var discovery: OperatorDiscovery
+        /// Which actuator acts on a cluster: by its plan's way of acting, or the dry-run one, per cycle.
+        public var actuators: ActuatorChoice
         /// Builds the metric sources of a cluster entry, in fallback order.
         public var makeSources: @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource]
+        /// Whether a cluster can be acted on through EMQX's own API; with `.available` its plan is
+        /// `ActingMode.emqxAPI` and `actuators.emqxAPI` acts.
+        public var directActing: @Sendable (ClusterReference) -> DirectActing
         /// The time one cluster's cycle gets for Kubernetes reads and writes, and the budget of a source that states
-        /// none (the EMQX status source). The cycle's whole budget adds every source's budget of the fallback list.
+        /// none. The cycle's whole budget adds every source's budget of the fallback list.
         public var clusterTimeout: Duration
+        /// Where the Event about repeatedly failing creates goes (`nil`: none).
+        public var events: EventRecorder?
+        /// Why this process stays in dry run whatever the configuration says (`--dry-run`, `--once`, or started in
+        /// dry run with leader election, which needs a restart to join); `nil` when `dryRun:` alone decides.
+        public var dryRunLock: String?
 
         public init(
-            kubernetes: any KubernetesAPI,
-            actuator: any RebalanceActuator,
+            discovery: OperatorDiscovery,
+            actuators: ActuatorChoice,
             makeSources: @escaping @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource],
-            clusterTimeout: Duration = .seconds(20)
+            directActing: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
+            clusterTimeout: Duration = .seconds(20),
+            events: EventRecorder? = nil,
+            dryRunLock: String? = nil
         ) {
-            self.kubernetes = kubernetes
-            self.actuator = actuator
+            self.discovery = discovery
+            self.actuators = actuators
             self.makeSources = makeSources
+            self.directActing = directActing
             self.clusterTimeout = clusterTimeout
+            self.events = events
+            self.dryRunLock = dryRunLock
         }
+
+        public var kubernetes: any KubernetesAPI { discovery.api }
     }
 
     struct StateKey: Hashable {
@@ -47,6 +66,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     let now: @Sendable () -> Date
     let logger: Logger
     let engineStates = Mutex<[StateKey: (policy: Policy, state: ClusterEngineState)]>([:])
+    /// The configuration generation discovery last ran for (discovery runs again after each reload).
+    let discoveredFor = Mutex<Int?>(nil)
+    /// The last plan line logged per cluster: a new one is logged when it changes (start-up, reload, rediscovery, an
+    /// EMQX upgrade).
+    let loggedPlans = Mutex<[ClusterReference: String]>([:])
 
     public init(
         store: ConfigurationStore,
@@ -84,13 +108,27 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
 
     // MARK: One cycle
 
+    /// Whether this cycle writes nothing: `dryRun:` as the configuration in force says it, or a lock.
+    func isDryRun(_ active: ActiveConfiguration) -> Bool {
+        dependencies.dryRunLock != nil || active.configuration.dryRun
+    }
+
     /// Runs one evaluation cycle over every watched cluster at `now` and returns what happened. Never throws: every
     /// failure is in the report.
     public func tick(at now: Date) async -> TickReport {
         let started = clock.now
         let active = store.current
+        let dryRun = isDryRun(active)
         var errors: [String] = []
         var work: [(ClusterReference, ClusterSettings)] = []
+        if discoveredFor.withLock({ $0 }) != active.generation {
+            do {
+                try await dependencies.discovery.refresh()
+                discoveredFor.withLock { $0 = active.generation }
+            } catch {
+                errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(error)")
+            }
+        }
         for settings in active.configuration.clusters {
             do {
                 for reference in try await resolve(settings.target) { work.append((reference, settings)) }
@@ -98,17 +136,21 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                 errors.append("cannot list EMQX objects for \(settings.target.description): \(error)")
             }
         }
+        let retryPolicy = active.configuration.rebalances.createRetry
         let clusterReports = await withTaskGroup(of: ClusterCycleReport.self) { group in
             for (reference, settings) in work {
                 let policies = active.policies(for: settings)
-                group.addTask { await self.cycle(reference, settings: settings, policies: policies, at: now) }
+                group.addTask {
+                    await self.cycle(reference, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+                }
             }
             var reports: [ClusterCycleReport] = []
             for await report in group { reports.append(report) }
             return reports.sorted { $0.cluster < $1.cluster }
         }
-        forgetStates(keeping: Set(work.map(\.0)))
-        return TickReport(at: now, duration: started.duration(to: clock.now), clusters: clusterReports, errors: errors)
+        logPlanChanges(clusterReports, settings: Dictionary(work.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }))
+        forgetStates(keeping: Set(work.map(\.0)), policies: Set(active.policies.map(\.name)))
+        return TickReport(at: now, duration: started.duration(to: clock.now), clusters: clusterReports, errors: errors, dryRun: dryRun)
     }
 
     /// Named clusters as they are; selectors listed (in their namespace) and filtered by labels.
@@ -118,11 +160,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             return [reference]
         case .selector(let namespace, let kind, let labels):
             let namespace = namespace ?? "default"
-            let metas: [ObjectMeta]
-            switch kind {
-            case .emqx: metas = try await dependencies.kubernetes.emqxes(namespace: namespace).map(\.metadata)
-            case .emqxEnterprise: metas = try await dependencies.kubernetes.emqxEnterprises(namespace: namespace).map(\.metadata)
+            let served = try await dependencies.discovery.served()
+            guard let version = served.objectVersion(for: kind) else {
+                throw OperatorDiscovery.notServed(ClusterReference(namespace: namespace, name: "*", kind: kind), served: served)
             }
+            let metas = try await dependencies.kubernetes.emqxObjects(version, namespace: namespace)
             return metas.filter { meta in labels.allSatisfy { meta.labels?[$0.key] == $0.value } }.compactMap { meta in
                 meta.name.map { ClusterReference(namespace: meta.namespace ?? namespace, name: $0, kind: kind) }
             }
@@ -132,11 +174,14 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     /// One cluster's cycle, bounded so one slow cluster does not hold the others: the cluster timeout for the
     /// Kubernetes calls plus every source's budget, so the last source of a fallback list still gets its turn when
     /// the ones before it hang.
-    func cycle(_ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], at now: Date) async -> ClusterCycleReport {
+    func cycle(
+        _ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], dryRun: Bool, retryPolicy: CreateRetryPolicy, at now: Date
+    ) async -> ClusterCycleReport {
         let sources = dependencies.makeSources(settings, cluster)
         let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
         let result = await withTimeout(timeout) {
-            await self.unboundedCycle(cluster, settings: settings, sources: sources, policies: policies, at: now)
+            await self.unboundedCycle(
+                cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
         }
         if let result { return result }
         var report = ClusterCycleReport(cluster: cluster, at: now)
@@ -150,34 +195,54 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     }
 
     func unboundedCycle(
-        _ cluster: ClusterReference, settings: ClusterSettings, sources: [any MetricSource], policies: [Policy], at now: Date
+        _ cluster: ClusterReference, settings: ClusterSettings, sources: [any MetricSource], policies: [Policy], dryRun: Bool,
+        retryPolicy: CreateRetryPolicy, at now: Date
     ) async -> ClusterCycleReport {
         var report = ClusterCycleReport(cluster: cluster, at: now)
 
-        // Observe: the EMQX object (facts, node set), the rebalance history, and the metrics.
+        // Observe, once: the EMQX object (facts, node set), on 3.0 its pods, and where the plan acts through the
+        // `Rebalance` resource the namespace's Rebalances (history, blocker); then the metrics.
         let object: ClusterObject
+        let plan: ClusterPlan
         do {
-            object = try await ClusterObject.fetch(cluster, from: dependencies.kubernetes)
+            object = try await dependencies.discovery.object(of: cluster)
+            plan = ClusterPlan.make(for: cluster, served: try await dependencies.discovery.served(), direct: dependencies.directActing(cluster))
         } catch {
             report.errors.append("cannot read the \(cluster.kind.rawValue) object \(cluster): \(error)")
             return report
         }
-        let reading = ClusterReading.read(object)
+        report.plan = plan
+        var pods: [Pod]?
+        var podsError: String?
+        if object.version == .v3beta1 {
+            // 3.0 marks the pods it removes (apps.emqx.io/scaling-down) before their nodes show as evacuating.
+            do {
+                pods = try await dependencies.kubernetes.pods(namespace: cluster.namespace, labelSelector: "\(Pod.instanceLabel)=\(cluster.name)")
+            } catch {
+                podsError = "\(error)"
+                report.errors.append("cannot list the pods of \(cluster): \(error)")
+            }
+        }
+        let view = plan.acting == .rebalanceResource
+            ? await ObservedCluster.read(cluster, object: object, from: dependencies.kubernetes)
+            : ObservedCluster(reference: cluster, object: object, rebalances: nil)
+        let reading = ClusterReading.read(object, pods: pods)
         report.notes = reading.notes
-        var history = ActionHistory.empty
+        report.emqxVersions = reading.emqxVersions
         var facts = reading.facts
-        do {
-            history = try await dependencies.actuator.history(for: cluster)
+        facts.podsUnreadable = podsError
+        facts.cannotAct = plan.acting.alertOnlyReason
+        let history = view.history ?? .empty
+        if let history = view.history {
             report.history = history
-            // The actuator's blocker also sees one of ours that failed "not ready" while EMQX may still rebalance.
-            let blocker = try await dependencies.actuator.blocker(for: cluster)
-            facts.rebalanceRunning = blocker != nil || history.rebalances.contains { $0.isActive }
-        } catch {
+            // The blocker also sees one of ours that failed "not ready" while EMQX may still rebalance.
+            facts.rebalanceRunning = view.blocker != nil || history.rebalances.contains { $0.isActive }
+        } else if let error = view.rebalancesError {
             facts.rebalanceRunning = nil  // unknown: the engine blocks on it
             report.errors.append("cannot list the Rebalances of \(cluster): \(error)")
         }
         let request = ObservationRequest(cluster: cluster, expectedNodes: reading.expectedNodes)
-        let nodes = await observe(request, sources: sources, at: now, report: &report)
+        let nodes = await observe(request, view: view, sources: sources, at: now, report: &report)
         let roles = Dictionary(reading.expectedNodes.map { ($0.name, $0.role) }, uniquingKeysWith: { first, _ in first })
         let snapshot = ClusterSnapshot(
             cluster: cluster,
@@ -192,7 +257,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         )
         report.snapshot = snapshot
 
-        // Decide.
+        // Decide: step every policy's rules. The step's state is kept at once, so a cycle cut short while acting
+        // leaves the winner `creating` (unconfirmed), never `acted`.
+        var results: [(policy: Policy, result: EngineResult)] = []
         for policy in policies {
             let key = StateKey(cluster: cluster, policy: policy.name)
             let previous = engineStates.withLock { states -> ClusterEngineState? in
@@ -201,22 +268,36 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             }
             let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history, at: now, previous: previous)
             engineStates.withLock { $0[key] = (policy, result.state) }
+            results.append((policy, result))
+        }
+
+        // Act: at most one rebalance per cluster per cycle, whatever the number of policies; then confirm. An
+        // alert-only cluster has no actuator (its `cannot-act` gate keeps rules from deciding).
+        let actuator = dependencies.actuators.actuator(for: plan.acting, dryRun: dryRun)
+        if let actuator, let first = results.firstIndex(where: { $0.result.rebalance != nil }), let decision = results[first].result.rebalance {
+            let action = await actuator.act(decision, on: view, at: now)
+            report.action = action
+            results[first].result = PolicyEngine.confirm(results[first].result, action.result, at: now, retryPolicy: retryPolicy)
+            let acting = NotMadeReason.otherRule("rule \(decision.rule) of policy \(results[first].policy.identifier) acts on this cluster now (one rebalance at a time)")
+            for index in results.indices where index != first && results[index].result.rebalance != nil {
+                results[index].result = PolicyEngine.confirm(results[index].result, .notMade(acting), at: now, retryPolicy: retryPolicy)
+            }
+            if case .failed(let failure) = action.result,
+                let retry = results[first].result.evaluations.first(where: { $0.rule == decision.rule })?.retry, retry.escalated {
+                await dependencies.events?.record(
+                    .rebalanceCreateFailed,
+                    "rule \(decision.rule): creating the Rebalance keeps failing (\(failure.kind.rawValue)); retried with backoff while the rule fires: \(failure.message)",
+                    on: view.object.objectReference, at: now)
+            }
+        }
+        for (policy, result) in results {
+            engineStates.withLock { $0[StateKey(cluster: cluster, policy: policy.name)] = (policy, result.state) }
             report.policies.append(PolicyOutcome(policy: policy, result: result))
         }
 
-        // Act: at most one rebalance per cluster per cycle, whatever the number of policies.
-        if let decision = report.decisions.first(where: { $0.action == .rebalance }) {
-            do {
-                report.create = try await dependencies.actuator.create(decision, on: object, at: now)
-            } catch {
-                report.errors.append("cannot create the Rebalance for rule \(decision.rule) on \(cluster): \(error)")
-            }
-        }
-        do {
+        if let actuator {
             let inputs = FollowInputs(now: now, clusterReady: facts.ready, counts: snapshot.completeCounts)
-            report.follow = try await dependencies.actuator.follow(object, inputs: inputs)
-        } catch {
-            report.errors.append("cannot follow the Rebalances of \(cluster): \(error)")
+            report.follow = await actuator.follow(view, inputs: inputs)
         }
         return report
     }
@@ -224,13 +305,19 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     /// Tries the sources in order; the first that answers supplies the nodes. `nil` when every source failed. Every
     /// answer passes ``ObservationCheck`` first: an implausible number is unknown (with a warning), never a count.
     func observe(
-        _ request: ObservationRequest, sources: [any MetricSource], at now: Date, report: inout ClusterCycleReport
+        _ request: ObservationRequest, view: ObservedCluster, sources: [any MetricSource], at now: Date, report: inout ClusterCycleReport
     ) async -> [NodeObservation]? {
         for source in sources {
             let started = clock.now
             let budget = budget(of: source)
             do {
-                let answer = try await withThrowingTimeout(budget) { try await source.observe(request) }
+                let answer: SourceObservation
+                if let status = source as? EMQXStatusSource {
+                    // The status source reads the EMQX object the cycle has already read: no second GET.
+                    answer = EMQXStatusSource.observation(of: view.object, readAt: self.now(), assumedRefreshAge: status.assumedRefreshAge)
+                } else {
+                    answer = try await withThrowingTimeout(budget) { try await source.observe(request) }
+                }
                 let observation = ObservationCheck.validate(answer, at: now)
                 report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), warnings: observation.warnings))
                 return observation.nodes
@@ -247,8 +334,21 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         return nil
     }
 
-    func forgetStates(keeping clusters: Set<ClusterReference>) {
-        engineStates.withLock { states in states = states.filter { clusters.contains($0.key.cluster) } }
+    /// Logs each cluster's plan line when it is new or changed.
+    func logPlanChanges(_ reports: [ClusterCycleReport], settings: [ClusterReference: ClusterSettings]) {
+        for report in reports {
+            guard let line = report.planLine(sources: settings[report.cluster]?.sources.map(\.kind) ?? []) else { continue }
+            let changed = loggedPlans.withLock { logged -> Bool in
+                defer { logged[report.cluster] = line }
+                return logged[report.cluster] != line
+            }
+            if changed { logger.info("cluster \(line)") }
+        }
+    }
+
+    /// Drops the state of clusters no longer watched and of policies no longer loaded.
+    func forgetStates(keeping clusters: Set<ClusterReference>, policies: Set<String>) {
+        engineStates.withLock { states in states = states.filter { clusters.contains($0.key.cluster) && policies.contains($0.key.policy) } }
     }
 
     /// Runs `body`, giving up (and cancelling it) after `timeout` on the loop's clock.

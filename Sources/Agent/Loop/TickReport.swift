@@ -55,10 +55,15 @@ public struct ClusterCycleReport: Sendable {
     public var sources: [SourceAttempt]
     public var policies: [PolicyOutcome]
     /// What the actuator did with this cycle's rebalance decision, if any.
-    public var create: CreateResult?
+    public var action: ActionReport?
     public var follow: [FollowReport]
     /// Human notes from reading the EMQX object (why scaling-in, why upgrading).
     public var notes: [String]
+    /// Which operator generation serves the cluster, the version its object is read at and how the agent acts on it;
+    /// `nil` when the object could not be read.
+    public var plan: ClusterPlan?
+    /// The EMQX versions the nodes report.
+    public var emqxVersions: [String]
     /// Failures of this cycle, worded for a person (Kubernetes unreachable, every source failed, a write failed).
     public var errors: [String]
 
@@ -69,7 +74,13 @@ public struct ClusterCycleReport: Sendable {
         self.policies = []
         self.follow = []
         self.notes = []
+        self.emqxVersions = []
         self.errors = []
+    }
+
+    /// The one line per cluster the start-up log and `run --once` print (see `ClusterPlan.line`).
+    public func planLine(sources: [String]) -> String? {
+        plan?.line(emqxVersions: emqxVersions, sources: sources)
     }
 
     /// Every decision (rebalance or alert) of every policy.
@@ -89,12 +100,15 @@ public struct TickReport: Sendable {
     public var clusters: [ClusterCycleReport]
     /// Failures not tied to one cluster (resolving a label selector).
     public var errors: [String]
+    /// This cycle wrote nothing (dry run).
+    public var dryRun: Bool
 
-    public init(at: Date, duration: Duration, clusters: [ClusterCycleReport], errors: [String] = []) {
+    public init(at: Date, duration: Duration, clusters: [ClusterCycleReport], errors: [String] = [], dryRun: Bool = false) {
         self.at = at
         self.duration = duration
         self.clusters = clusters
         self.errors = errors
+        self.dryRun = dryRun
     }
 }
 

@@ -8,8 +8,11 @@ import Synchronization
 /// Alertmanager keeper re-sends and resolves from that set). Webhooks also receive every decision.
 ///
 /// Active alerts: `alert` rules pending or firing; a rule held back by a gate longer than `blockedAfter` (at once when
-/// it is suspended after ineffective rebalances); every source of a cluster down; a Rebalance stuck; a Rebalance that
-/// failed or was ineffective (active for `outcomeAlertDuration` after it was judged).
+/// it is suspended after ineffective rebalances); a rule whose creates keep failing (from the configured number of
+/// failures in a row, while it fires); every source of a cluster down; a Rebalance stuck; a Rebalance that failed or
+/// was ineffective (active for `outcomeAlertDuration` after it was judged). Webhooks receive every decision that was
+/// carried out (a confirmed rebalance) and every alert decision; a rebalance not made (dry run, not the leader, a
+/// failed create) is no decision.
 public final class AlertSink: TickReportSink {
     public struct Configuration: Sendable {
         public var blockedAfter: TimeInterval
@@ -74,12 +77,17 @@ public final class AlertSink: TickReportSink {
                 for outcome in cluster.policies {
                     for evaluation in outcome.result.evaluations {
                         let key = "\(name)|\(outcome.policy)|\(evaluation.rule)"
-                        let since = outcome.result.state.rules[evaluation.rule]?.activeSince ?? report.at
-                        if evaluation.action == .alert, [.pending, .firing, .acted].contains(evaluation.phase) {
-                            active.append(.imbalance(evaluation.record, firing: evaluation.phase != .pending, since: since, generatorURL: url))
+                        let since = outcome.result.state.rules[evaluation.rule]?.conditionSince ?? report.at
+                        if evaluation.action == .alert, [.pending, .firing].contains(evaluation.state) {
+                            active.append(.imbalance(evaluation.record, firing: evaluation.state != .pending, since: since, generatorURL: url))
+                        }
+                        if let retry = evaluation.retry, retry.escalated {
+                            active.append(.createFailing(
+                                evaluation.record, failures: retry.failures, failure: retry.lastFailure, since: since, generatorURL: url))
+                            continue
                         }
                         guard let why = evaluation.whyNot, evaluation.decision == nil,
-                            ![.balanced, .notTriggered, .pending].contains(why.reason)
+                            !why.reason.isQuiet, why.reason != .pending
                         else { continue }
                         seenBlocked.insert(key)
                         let blockedSince = memory.blockedSince[key] ?? report.at

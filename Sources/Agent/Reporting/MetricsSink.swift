@@ -2,12 +2,15 @@ import Act
 import AutorebalancerCore
 import Foundation
 import Report
+import Synchronization
 
 /// Records every cycle in the agent's own metrics and feeds the health probes.
 public final class MetricsSink: TickReportSink {
     let metrics: AgentMetrics
     let health: AgentHealth?
     let isLeader: @Sendable () -> Bool
+    /// The clusters the last report had, to drop the series of clusters no longer watched.
+    let clusters = Mutex<Set<String>>([])
 
     /// - Parameter isLeader: whether this replica writes now (the Lease holder, or the only replica).
     public init(metrics: AgentMetrics, health: AgentHealth?, isLeader: @escaping @Sendable () -> Bool) {
@@ -16,17 +19,21 @@ public final class MetricsSink: TickReportSink {
         self.isLeader = isLeader
     }
 
-    /// Reasons that describe the cluster rather than hold a wanted action back.
-    static let quietReasons: Set<BlockReason> = [.balanced, .notTriggered]
-
     public func publish(_ report: TickReport) async {
         metrics.recordEvaluation(duration: report.duration, completedAt: report.at)
         metrics.setLeader(isLeader())
+        metrics.setDryRun(report.dryRun)
         health?.heartbeat()
         for cluster in report.clusters { record(cluster) }
         health?.recordCycle(.init(
             clusters: report.clusters.count, snapshots: report.clusters.filter(\.observed).count,
             problems: report.errors + report.clusters.flatMap(\.errors)))
+        let current = Set(report.clusters.map(\.cluster.description))
+        let gone = clusters.withLock { seen in
+            defer { seen = current }
+            return seen.subtracting(current)
+        }
+        for cluster in gone { metrics.forgetCluster(cluster) }
     }
 
     func record(_ report: ClusterCycleReport) {
@@ -40,19 +47,26 @@ public final class MetricsSink: TickReportSink {
             let balance = Self.balance(snapshot, connections: fix?.fixConnections ?? .emqxDefault, sessions: fix?.fixSessions ?? .emqxDefault)
             metrics.recordBalance(cluster: cluster, connections: balance.connections, sessions: balance.sessions)
         }
+        if report.snapshot != nil {
+            // Rules removed or renamed by a reload leave /metrics (a cycle cut short keeps them).
+            metrics.keepRules(Set(report.evaluations.map(\.rule)), on: cluster)
+        }
         for outcome in report.policies {
             for evaluation in outcome.result.evaluations {
                 metrics.recordThresholdExcess(cluster: cluster, rule: evaluation.rule, connections: evaluation.connections, sessions: evaluation.sessions)
-                metrics.setRuleState(cluster: cluster, rule: evaluation.rule, state: Self.state(evaluation))
-                if let why = evaluation.whyNot, !Self.quietReasons.contains(why.reason), evaluation.decision == nil {
+                metrics.setRuleState(cluster: cluster, rule: evaluation.rule, state: evaluation.state)
+                if let why = evaluation.whyNot, !why.reason.isQuiet, evaluation.decision == nil {
                     metrics.recordBlocked(cluster: cluster, rule: evaluation.rule, reason: why.reason, at: report.at)
                 } else {
                     metrics.recordNotBlocked(cluster: cluster, rule: evaluation.rule)
                 }
             }
         }
-        if case .created(let rebalance)? = report.create {
-            metrics.recordRebalanceCreated(cluster: cluster, rule: rebalance.metadata.labels?[RebalanceMetadata.ruleKey] ?? "unknown")
+        if let action = report.action {
+            if action.created { metrics.recordRebalanceCreated(cluster: cluster, rule: action.rule) }
+            if case .failed(let failure) = action.result {
+                metrics.recordActionFailed(cluster: cluster, rule: action.rule, reason: failure.kind.rawValue)
+            }
         }
         var processingSince: Date?
         for follow in report.follow {
@@ -80,17 +94,5 @@ public final class MetricsSink: TickReportSink {
     static func balance(_ snapshot: ClusterSnapshot, connections: BalanceThreshold, sessions: BalanceThreshold) -> (connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
         guard let counts = snapshot.completeCounts else { return (nil, nil) }
         return (BalanceMath.evaluateConnections(counts, threshold: connections), BalanceMath.evaluateSessions(counts, threshold: sessions))
-    }
-
-    /// The metric's state name for an evaluation.
-    static func state(_ evaluation: RuleEvaluation) -> String {
-        if let reason = evaluation.whyNot?.reason, reason == .ineffectiveLimit || reason == .paused { return "suspended" }
-        switch evaluation.phase {
-        case .inactive: return "inactive"
-        case .pending: return "pending"
-        case .firing: return "firing"
-        case .acted: return "acting"
-        case .coolingDown: return "cooldown"
-        }
     }
 }

@@ -9,7 +9,7 @@ public enum OnceReport {
         var lines: [String] = []
         for error in report.errors { lines.append("error: \(error)") }
         for cluster in report.clusters {
-            lines.append("cluster \(cluster.cluster) (\(cluster.cluster.kind.rawValue))")
+            lines.append("cluster " + (cluster.planLine(sources: cluster.sources.map(\.source)) ?? "\(cluster.cluster) (\(cluster.cluster.kind.rawValue))"))
             for error in cluster.errors { lines.append("  error: \(error)") }
             for attempt in cluster.sources {
                 let status = attempt.error.map { "failed: \($0)" } ?? "ok"
@@ -21,7 +21,7 @@ public enum OnceReport {
                 lines.append("  facts: " + [
                     "ready=\(text(facts.ready))", "upgrading=\(text(facts.upgrading))", "evacuating=\(text(facts.evacuating))",
                     "scaling-in=\(text(facts.scalingIn))", "rebalance-running=\(text(facts.rebalanceRunning))",
-                ].joined(separator: " "))
+                ].joined(separator: " ") + extraFacts(facts))
                 for note in cluster.notes { lines.append("    note: \(note)") }
                 let expected = snapshot.expectedNodes ?? snapshot.nodes.map(\.name)
                 for name in expected {
@@ -36,7 +36,7 @@ public enum OnceReport {
             for outcome in cluster.policies {
                 lines.append("  policy \(outcome.policy):")
                 for evaluation in outcome.result.evaluations {
-                    var line = "    \(evaluation.rule) [\(evaluation.trigger.rawValue), \(evaluation.action.rawValue)]: \(evaluation.phase.rawValue)"
+                    var line = "    \(evaluation.rule) [\(evaluation.trigger.rawValue), \(evaluation.action.rawValue)]: \(evaluation.state.rawValue)"
                     if let remaining = evaluation.forRemaining { line += ", \(DurationText.format(remaining)) left on for" }
                     if let decision = evaluation.decision { line += " -> \(decision.action.rawValue)" }
                     lines.append(line)
@@ -45,20 +45,37 @@ public enum OnceReport {
                     if let why = evaluation.whyNot { lines.append("      why not: \(why)") }
                 }
             }
-            if let create = cluster.create { lines.append("  action: \(describe(create))") }
+            if let action = cluster.action { lines.append("  action: \(describe(action))") }
             for follow in cluster.follow { lines.append("  rebalance: \(follow.action)") }
         }
         return lines.joined(separator: "\n")
     }
 
-    static func describe(_ result: CreateResult) -> String {
-        switch result {
-        case .created(let rebalance): "created Rebalance \(rebalance.metadata.name ?? "")"
-        case .alreadyExists(let rebalance): "Rebalance \(rebalance.metadata.name ?? "") already exists"
-        case .blocked(let blocker): "not created: \(blocker)"
-        case .notLeader: "not created: not the leader"
-        case .wouldCreate(let rebalance): "would create Rebalance \(rebalance.metadata.name ?? "") (nothing written)"
+    static func describe(_ action: ActionReport) -> String {
+        let object = action.object?.description ?? "the Rebalance"
+        switch action.result {
+        case .confirmed: return action.alreadyExisted ? "\(object) already exists" : "created \(object)"
+        case .failed(let failure): return "creating \(object) failed: \(failure)"
+        case .notMade(.dryRun): return "would create \(object) (dry run: nothing written)"
+        case .notMade(.notLeader): return "not created: not the leader (would create \(object))"
+        case .notMade(.blocked(let why)): return "not created: \(why)"
+        case .notMade(.otherRule(let why)): return "not created: \(why)"
         }
+    }
+
+    /// The facts only some operator generations have, shown where known.
+    static func extraFacts(_ facts: ClusterFacts) -> String {
+        var parts: [String] = []
+        if let paused = facts.operatorPaused { parts.append("operator-paused=\(text(paused))") }
+        if facts.podsUnreadable != nil {
+            parts.append("scaling-down=unknown")
+        } else if let pods = facts.podsBeingRemoved {
+            parts.append("scaling-down=" + (pods.isEmpty ? "no" : pods.joined(separator: ",")))
+        }
+        if let pending = facts.nodesPending, pending.count > 0 {
+            parts.append("nodes-pending=\(pending.count) (\(pending.running) of \(pending.wanted) \(pending.role.rawValue)s running)")
+        }
+        return parts.isEmpty ? "" : " " + parts.joined(separator: " ")
     }
 
     static func text(_ value: Bool?) -> String { value.map { $0 ? "yes" : "no" } ?? "unknown" }

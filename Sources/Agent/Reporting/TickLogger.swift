@@ -5,7 +5,8 @@ import Logging
 import Synchronization
 
 /// Logs what each cycle did: one line per decision with its reason, one per write, every failure. Held-back rules are
-/// logged when their reason changes (not every cycle), so a rule blocked for an hour writes one line, not 240.
+/// logged when their state or reason changes (not every cycle), so a rule blocked for an hour writes one line, not
+/// 240; dry-run and not-the-leader actions likewise.
 public final class TickLogger: TickReportSink {
     private let logger: Logger
     private let lastWhyNot = Mutex<[String: String]>([:])
@@ -39,13 +40,14 @@ public final class TickLogger: TickReportSink {
                     lastWhyNot.withLock { $0[key] = nil }
                     continue
                 }
-                let why = evaluation.whyNot.map(\.description) ?? evaluation.phase.rawValue
+                // The state and the reason code, not the detail: "40s of 2m" changes every cycle, the news does not.
+                let why = "\(evaluation.state.rawValue) \(evaluation.whyNot?.reason.rawValue ?? "")"
                 let changed = lastWhyNot.withLock { seen -> Bool in
                     defer { seen[key] = why }
                     return seen[key] != why
                 }
                 var metadata = Self.metadata(evaluation.record, policy: outcome.policy)
-                metadata["phase"] = "\(evaluation.phase.rawValue)"
+                metadata["state"] = "\(evaluation.state.rawValue)"
                 if let remaining = evaluation.forRemaining { metadata["for_remaining"] = "\(DurationText.format(remaining))" }
                 if changed {
                     logger.info("rule held back", metadata: metadata)
@@ -54,23 +56,7 @@ public final class TickLogger: TickReportSink {
                 }
             }
         }
-        switch report.create {
-        case .created(let rebalance)?:
-            logger.notice("Rebalance created", metadata: ["rebalance": "\(rebalance.metadata.name ?? "")"])
-        case .alreadyExists(let rebalance)?:
-            logger.info("Rebalance already exists (created earlier)", metadata: ["rebalance": "\(rebalance.metadata.name ?? "")"])
-        case .blocked(let blocker)?:
-            logger.info("Rebalance not created", metadata: ["blocked_by": "\(blocker)"])
-        case .notLeader?:
-            logger.info("Rebalance not created: this replica is not the leader")
-        case .wouldCreate(let rebalance)?:
-            logger.notice("dry run: would create Rebalance", metadata: [
-                "rebalance": "\(rebalance.metadata.name ?? "")",
-                "spec": "\(String(decoding: (try? JSONEncoder().encode(rebalance.spec)) ?? Data(), as: UTF8.self))",
-            ])
-        case nil:
-            break
-        }
+        if let action = report.action { log(action, cluster: report.cluster, logger: logger) }
         for follow in report.follow {
             switch follow.action {
             case .awaitOperator, .processing, .settling, .awaitMetrics, .awaitReady, .retryLater:
@@ -82,6 +68,37 @@ public final class TickLogger: TickReportSink {
                     logger.info("Rebalance follow-up", metadata: ["action": "\(follow.action)", "performed": "\(follow.performed)"])
                 }
             }
+        }
+    }
+
+    /// A write is logged every time; an action not made (dry run, not the leader) when it starts being so.
+    func log(_ action: ActionReport, cluster: ClusterReference, logger: Logger) {
+        var metadata: Logger.Metadata = ["rule": "\(action.rule)"]
+        if let object = action.object { metadata["rebalance"] = "\(object.name)" }
+        let key = "\(cluster)|action"
+        let kind: String
+        switch action.result {
+        case .confirmed: kind = "confirmed"
+        case .failed: kind = "failed"
+        case .notMade(let reason): kind = "not-made \(action.rule) \(reason.whyNot.reason.rawValue)"
+        }
+        let changed = lastWhyNot.withLock { seen -> Bool in
+            defer { seen[key] = kind }
+            return seen[key] != kind
+        }
+        switch action.result {
+        case .confirmed:
+            logger.notice(action.alreadyExisted ? "Rebalance already exists (created earlier): counted as done" : "Rebalance created", metadata: metadata)
+        case .failed(let failure):
+            metadata["reason"] = "\(failure.kind.rawValue)"
+            metadata["error"] = "\(failure.message)"
+            logger.warning("Rebalance not created: the create failed", metadata: metadata)
+        case .notMade(.dryRun):
+            metadata["spec"] = "\(action.object?.spec ?? "")"
+            if changed { logger.notice("dry run: would create Rebalance", metadata: metadata) } else { logger.debug("dry run: would create Rebalance", metadata: metadata) }
+        case .notMade(let reason):
+            metadata["reason"] = "\(reason.whyNot)"
+            if changed { logger.info("Rebalance not created", metadata: metadata) } else { logger.debug("Rebalance not created", metadata: metadata) }
         }
     }
 

@@ -34,15 +34,21 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
 
     public let store: ConfigurationStore
     public let kubernetes: any KubernetesAPI
+    /// What the API server serves in apps.emqx.io, shared by the loop, the status source and the start-up check.
+    public let discovery: OperatorDiscovery
+    /// Whether each cluster can be acted on through EMQX's own API (no such actuator in this build).
+    public let directActing: @Sendable (ClusterReference) -> DirectActing
     public let httpClient: HTTPClient
     public let metrics: AgentMetrics
     public let health: AgentHealth
     public let elector: LeaderElector<C>?
-    public let actuator: any RebalanceActuator
+    public let actuators: ActuatorChoice
     public let loop: EvaluationLoop<C>
     public let alertmanager: AlertmanagerNotifier?
     public let webhooks: [WebhookNotifier]
-    public let writes: Bool
+    /// Why this process never writes whatever the configuration says (`--dry-run`, `--once`, or started in dry run
+    /// with leader election on); `nil` when `dryRun:` in the configuration decides, cycle by cycle.
+    public let dryRunLock: String?
     let logger: Logger
 
     /// - Parameters:
@@ -64,6 +70,10 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     ) {
         self.store = ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: policies))
         self.kubernetes = kubernetes
+        let discovery = OperatorDiscovery(api: kubernetes)
+        self.discovery = discovery
+        let directActing: @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt }
+        self.directActing = directActing
         self.httpClient = httpClient
         self.logger = logger
         let interval = ActiveConfiguration(configuration: configuration, policies: policies).evaluationInterval
@@ -72,10 +82,20 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         health = AgentHealth(maximumHeartbeatAge: .seconds(max(60, 4 * interval)), now: now)
         health.setConfigLoaded(true)
 
-        let dryRun = options.dryRun || options.once || configuration.dryRun
-        writes = !dryRun
+        // The command line's dry run is final. `dryRun:` in the file is read every cycle, so a reload brakes at once;
+        // a replica started in dry run with leader election on never joined the election, so it stays dry until
+        // restarted rather than write without the Lease.
         let settings = configuration.leaderElection
-        if settings.enabled, !dryRun {
+        if options.once {
+            dryRunLock = "run --once never writes"
+        } else if options.dryRun {
+            dryRunLock = "started with --dry-run"
+        } else if configuration.dryRun, settings.enabled {
+            dryRunLock = "started in dry run with leader election on: restart to take part in the election and write"
+        } else {
+            dryRunLock = nil
+        }
+        if settings.enabled, dryRunLock == nil {
             elector = LeaderElector(
                 api: kubernetes,
                 configuration: LeaderElectionConfiguration(
@@ -97,15 +117,14 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             settleTime: .seconds(configuration.rebalances.settleTime),
             stuckAfter: .seconds(configuration.rebalances.stuckAfter),
             keepFinished: configuration.rebalances.keepFinished))
-        if dryRun {
-            actuator = DryRunActuator(api: kubernetes, lifecycle: lifecycle, logger: logger)
-        } else {
-            actuator = KubernetesActuator(
-                api: kubernetes, lifecycle: lifecycle,
-                events: EventRecorder(api: kubernetes, canWrite: canWrite, instance: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname), logger: logger),
+        let events = EventRecorder(api: kubernetes, canWrite: canWrite, instance: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname), logger: logger)
+        let dryRun = DryRunActuator(lifecycle: lifecycle, logger: logger)
+        actuators = ActuatorChoice(
+            rebalanceResource: dryRunLock != nil ? dryRun : KubernetesActuator(
+                api: kubernetes, lifecycle: lifecycle, events: events,
                 probe: Self.probe(configuration, httpClient: httpClient, environment: options.environment),
-                canWrite: canWrite, logger: logger)
-        }
+                canWrite: canWrite, logger: logger),
+            dryRun: dryRun)
 
         let notifiers = configuration.notifiers
         let alertmanager: AlertmanagerNotifier?
@@ -149,17 +168,21 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         }
         self.webhooks = webhooks
 
-        let factory = MetricSourceFactory(httpClient: httpClient, kubernetes: kubernetes, environment: options.environment, now: now)
+        let factory = MetricSourceFactory(httpClient: httpClient, discovery: discovery, environment: options.environment, now: now)
         let sinks: [any TickReportSink] = [
             TickLogger(logger: logger),
-            MetricsSink(metrics: metrics, health: self.health, isLeader: { canWrite() && !dryRun }),
+            // Without an elector: the only replica leads when leader election is off; a replica locked in dry run
+            // with leader election on takes no part in the election.
+            MetricsSink(metrics: metrics, health: self.health, isLeader: { elector?.isLeader ?? !settings.enabled }),
             AlertSink(
                 configuration: .init(stuckAfter: .seconds(configuration.rebalances.stuckAfter), generatorURL: notifiers.externalURL),
                 alertmanager: alertmanager, webhooks: webhooks),
         ] + extraSinks
         loop = EvaluationLoop(
             store: store,
-            dependencies: .init(kubernetes: kubernetes, actuator: self.actuator, makeSources: sourceOverride ?? factory.sources(for:cluster:)),
+            dependencies: .init(
+                discovery: discovery, actuators: actuators, makeSources: sourceOverride ?? factory.sources(for:cluster:),
+                directActing: directActing, events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock),
             sinks: sinks, clock: clock, now: now, logger: logger)
     }
 
@@ -190,7 +213,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             let metrics = self.metrics
             let health = self.health
             services.append(.init(service: ConfigurationReloader(
-                configPath: configPath, store: store, clock: reloadClock, logger: logger,
+                configPath: configPath, store: store, clock: reloadClock, logger: logger, dryRunLock: dryRunLock,
                 onReload: { ok, _ in
                     metrics.recordConfigReload(succeeded: ok)
                     if ok { health.setConfigLoaded(true) }

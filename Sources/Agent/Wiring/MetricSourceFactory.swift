@@ -9,7 +9,8 @@ import Synchronization
 /// source implementations).
 public final class MetricSourceFactory: Sendable {
     public let httpClient: HTTPClient
-    public let kubernetes: any KubernetesAPI
+    /// Picks the version the `status` source reads each cluster's object at (shared with the loop).
+    public let discovery: OperatorDiscovery
     public let environment: [String: String]
     public let now: @Sendable () -> Date
     /// Sources already built, so CA files and secrets are read once per configuration, not every cycle. A reload that
@@ -21,9 +22,9 @@ public final class MetricSourceFactory: Sendable {
         var cluster: ClusterReference
     }
 
-    public init(httpClient: HTTPClient, kubernetes: any KubernetesAPI, environment: [String: String], now: @escaping @Sendable () -> Date) {
+    public init(httpClient: HTTPClient, discovery: OperatorDiscovery, environment: [String: String], now: @escaping @Sendable () -> Date) {
         self.httpClient = httpClient
-        self.kubernetes = kubernetes
+        self.discovery = discovery
         self.environment = environment
         self.now = now
     }
@@ -49,7 +50,7 @@ public final class MetricSourceFactory: Sendable {
     func make(_ source: SourceSettings) throws -> any MetricSource {
         switch source {
         case .status:
-            return EMQXStatusSource(api: kubernetes, now: now)
+            return EMQXStatusSource(discovery: discovery, now: now)
         case .prometheus(let settings):
             var configuration = PrometheusSource.Configuration(
                 baseURL: settings.url,

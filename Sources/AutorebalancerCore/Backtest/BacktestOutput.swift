@@ -88,7 +88,8 @@ public enum BacktestOutput {
     // MARK: Plot
 
     /// Per-node live connections with the decisions marked. Long replays are thinned to about `maxPoints` points per
-    /// node so the document stays small; decisions are always marked at their exact time.
+    /// node so the document stays small; decisions are always marked at their exact time, each with its formula and
+    /// why the other rules were held back at that step.
     public static func plot(_ report: BacktestRunner.Report, title: String, maxPoints: Int = 2000) -> ConnectionsPlot {
         let stride = max(1, (report.timeline.count + maxPoints - 1) / max(maxPoints, 1))
         var steps: [BacktestRunner.Step] = []
@@ -97,32 +98,24 @@ public enum BacktestOutput {
         let series = report.nodes.map { node in
             ConnectionsPlot.Series(node: node, points: steps.map { (time: $0.time, value: $0.connections[node]) })
         }
-        let markers = report.decisions.map {
-            ConnectionsPlot.Marker(time: $0.time, label: "\($0.rule): \($0.action.rawValue)", kind: $0.action.rawValue)
+        let heldBack = Dictionary(grouping: report.blocked, by: \.time)
+        let markers = report.decisions.map { decision in
+            ConnectionsPlot.Marker(
+                time: decision.time, label: "\(decision.rule): \(decision.action.rawValue)", kind: decision.action.rawValue,
+                formula: decision.formula,
+                whyNot: (heldBack[decision.time] ?? []).filter { $0.rule != decision.rule }.map(whyNotLine))
         }
         return ConnectionsPlot(title: title, series: series, markers: markers)
     }
 
-    /// A self-contained HTML page embedding the chart's SVG, with the summary under it.
-    public static func html(svg: String, title: String, summary: String) -> String {
-        // The XML declaration is not allowed inside HTML.
-        let body = svg.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.hasPrefix("<?xml") }.joined(separator: "\n")
-        return """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>\(ConnectionsPlot.escape(title))</title>
-            <style>body { font-family: sans-serif; margin: 2em; } pre { white-space: pre-wrap; }</style>
-            </head>
-            <body>
-            <h1>\(ConnectionsPlot.escape(title))</h1>
-            \(body)
-            <pre>\(ConnectionsPlot.escape(summary))</pre>
-            </body>
-            </html>
+    /// `rule: reason: detail` of a held-back record.
+    static func whyNotLine(_ record: DecisionRecord) -> String {
+        let reason = record.reason?.rawValue ?? "held back"
+        return "\(record.rule): \(reason)" + (record.detail.map { ": " + $0 } ?? "")
+    }
 
-            """
+    /// The backtest's chart as a self-contained HTML page: hover tooltips, the table of decisions, the summary.
+    public static func html(_ report: BacktestRunner.Report, title: String) -> String {
+        plot(report, title: title).html(summary: textSummary(report))
     }
 }

@@ -14,6 +14,18 @@ public struct ClusterFacts: Sendable, Hashable, Codable {
     public var rebalanceRunning: Bool?
     /// Every node reports the Enterprise edition (rebalance is Enterprise-only).
     public var enterprise: Bool?
+    /// The operator's reconciliation of the cluster is paused (3.0: condition `Paused` True).
+    public var operatorPaused: Bool?
+    /// Pods the operator is removing: marked `apps.emqx.io/scaling-down` (3.0) or terminating. `nil` when not read.
+    public var podsBeingRemoved: [String]?
+    /// Why the pods could not be read where the agent needs them (3.0): then it cannot tell whether any is being
+    /// removed, and holds back.
+    public var podsUnreadable: String?
+    /// Nodes of the rebalanced role the spec wants but that are not running yet (an HPA or manual scale-out still
+    /// starting), with the wanted and running counts; `nil` when the spec does not say.
+    public var nodesPending: NodesPending?
+    /// Why the agent cannot rebalance this cluster at all (`ActingMode.alertOnly`); `nil` when it can.
+    public var cannotAct: String?
 
     public init(
         ready: Bool? = nil,
@@ -21,7 +33,10 @@ public struct ClusterFacts: Sendable, Hashable, Codable {
         evacuating: Bool? = nil,
         scalingIn: Bool? = nil,
         rebalanceRunning: Bool? = nil,
-        enterprise: Bool? = nil
+        enterprise: Bool? = nil,
+        operatorPaused: Bool? = nil,
+        podsBeingRemoved: [String]? = nil,
+        nodesPending: NodesPending? = nil
     ) {
         self.ready = ready
         self.upgrading = upgrading
@@ -29,12 +44,31 @@ public struct ClusterFacts: Sendable, Hashable, Codable {
         self.scalingIn = scalingIn
         self.rebalanceRunning = rebalanceRunning
         self.enterprise = enterprise
+        self.operatorPaused = operatorPaused
+        self.podsBeingRemoved = podsBeingRemoved
+        self.nodesPending = nodesPending
     }
 
     /// Facts assumed when nothing but metrics is known (backtests): ready, no upgrade, no evacuation, nothing running.
     public static let assumedFine = ClusterFacts(
         ready: true, upgrading: false, evacuating: false, scalingIn: false, rebalanceRunning: false, enterprise: true
     )
+}
+
+/// Nodes a scale-out still waits for: the spec wants `wanted` nodes of the rebalanced role, `running` run.
+public struct NodesPending: Sendable, Hashable, Codable {
+    public var wanted: Int
+    public var running: Int
+    public var role: NodeRole
+
+    public init(wanted: Int, running: Int, role: NodeRole) {
+        self.wanted = wanted
+        self.running = running
+        self.role = role
+    }
+
+    /// How many more nodes must be Ready (never negative).
+    public var count: Int { wanted > running ? wanted - running : 0 }
 }
 
 /// Everything the engine sees about one cluster at one evaluation instant.

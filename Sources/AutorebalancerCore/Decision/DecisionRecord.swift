@@ -40,6 +40,21 @@ public enum BlockReason: String, Sendable, Hashable, Codable, CaseIterable {
     case balanced
     /// The rule's trigger did not happen (no node joined or restarted within the window).
     case notTriggered = "not-triggered"
+    /// The last attempt to create the Rebalance failed; the next one waits for its backoff.
+    case createFailed = "create-failed"
+    /// This replica is not the leader: it reports what it would do, the leader acts.
+    case notLeader = "not-leader"
+    /// Dry run: the rule would act, nothing is written.
+    case dryRun = "dry-run"
+}
+
+extension BlockReason {
+    /// Reasons only a person lifts (`spec.paused`, the ineffective-outcome limit): the rule is `suspended`.
+    public var suspends: Bool { self == .paused || self == .ineffectiveLimit }
+
+    /// Reasons that describe the cluster or the agent's mode rather than a gate holding a wanted action back: they
+    /// neither count as blocked in metrics nor raise the blocked-too-long alert.
+    public var isQuiet: Bool { [.balanced, .notTriggered, .notLeader, .dryRun].contains(self) }
 }
 
 /// One decision (or held-back decision) of one rule for one cluster at one instant: the single record type that

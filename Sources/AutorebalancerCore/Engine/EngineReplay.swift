@@ -42,10 +42,12 @@ public struct EngineReplay: Sendable {
         return ActionHistory(rebalances: baseHistory.rebalances + ours, ineffectiveResetAt: baseHistory.ineffectiveResetAt)
     }
 
-    /// Evaluates the policy on `snapshot` at `snapshot.takenAt` and records a decided rebalance.
+    /// Evaluates the policy on `snapshot` at `snapshot.takenAt` and records a decided rebalance, confirmed at once
+    /// (a replay has no actuator).
     public mutating func evaluate(_ snapshot: ClusterSnapshot) -> EngineResult {
         let now = snapshot.takenAt
         let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history(at: now), at: now, previous: state)
+            .confirmedAtOnce()
         state = result.state
         if let rebalance = result.rebalance {
             let past = PastRebalance(

@@ -1,37 +1,5 @@
 import Foundation
 
-/// Where one rule stands on one cluster: `inactive → pending → firing → acted → coolingDown`.
-public enum RulePhase: String, Sendable, Hashable, Codable, CaseIterable {
-    /// The condition does not hold (or cannot be evaluated).
-    case inactive
-    /// The condition holds, but not yet for the rule's `for`.
-    case pending
-    /// The condition has held for `for`; an alert rule alerts, a rebalance rule is held back by a gate.
-    case firing
-    /// The rule created its decision at this evaluation.
-    case acted
-    /// The cluster is in the cooldown that followed this rule's own rebalance.
-    case coolingDown = "cooling-down"
-}
-
-/// The state machine of one rule on one cluster, as a value.
-public struct RuleState: Sendable, Hashable, Codable {
-    public var phase: RulePhase
-    /// Since when the condition has held without interruption (the start of `pending`).
-    public var activeSince: Date?
-    /// When this rule last decided a rebalance on this cluster.
-    public var lastActedAt: Date?
-    /// An alert has been emitted for the current firing episode (alert rules, ineffective-limit alerts).
-    public var alertSent: Bool
-
-    public init(phase: RulePhase = .inactive, activeSince: Date? = nil, lastActedAt: Date? = nil, alertSent: Bool = false) {
-        self.phase = phase
-        self.activeSince = activeSince
-        self.lastActedAt = lastActedAt
-        self.alertSent = alertSent
-    }
-}
-
 /// What the engine remembers about one node between evaluations, to recognise scale-outs and restarts.
 public struct NodeMemory: Sendable, Hashable, Codable {
     /// When the node joined the rebalanced node set; `nil` when it was already there when the engine started.
@@ -70,31 +38,31 @@ public struct NodeMemory: Sendable, Hashable, Codable {
 public struct ClusterEngineState: Sendable, Hashable, Codable {
     public var cluster: ClusterReference
     /// Per rule name.
-    public var rules: [String: RuleState]
+    public var rules: [String: RuleInstance]
     /// Per node name.
     public var nodes: [String: NodeMemory]
     public var lastEvaluatedAt: Date?
-    /// Rebalances this engine decided (kept 24 h), so cooldowns and daily limits hold before `ActionHistory` shows
-    /// the created objects.
-    public var recentActions: [Date]
+    /// Rebalances the actuator confirmed for this policy (kept 24 h), so cooldowns and the daily limit hold before
+    /// the `ActionHistory` shows the created objects. Decided-but-unconfirmed actions are never here.
+    public var confirmed: [ConfirmedAction]
 
     public init(
         cluster: ClusterReference,
-        rules: [String: RuleState] = [:],
+        rules: [String: RuleInstance] = [:],
         nodes: [String: NodeMemory] = [:],
         lastEvaluatedAt: Date? = nil,
-        recentActions: [Date] = []
+        confirmed: [ConfirmedAction] = []
     ) {
         self.cluster = cluster
         self.rules = rules
         self.nodes = nodes
         self.lastEvaluatedAt = lastEvaluatedAt
-        self.recentActions = recentActions
+        self.confirmed = confirmed
     }
 
     /// The state to keep across a policy reload: rules whose definition did not change keep their state (pending
-    /// time, alert episodes); changed, renamed and removed rules start over. Node memory and recent actions are
-    /// cluster facts and are always kept.
+    /// time, alert episodes, create backoff); changed, renamed and removed rules start over. Node memory and
+    /// confirmed actions are cluster facts and are always kept.
     public func carryingOver(from old: Policy, to new: Policy) -> ClusterEngineState {
         var copy = self
         copy.rules = [:]

@@ -20,7 +20,8 @@ public struct RuleEvaluation: Sendable, Hashable, Codable {
     public var rule: String
     public var trigger: Trigger
     public var action: RuleAction
-    public var phase: RulePhase
+    /// The rule's state after this evaluation (and, in the agent, after the actuator's confirmation).
+    public var state: RuleState
     /// `true` when trigger, minimums and imbalance all hold; `nil` when data was missing or stale.
     public var conditionHolds: Bool?
     /// The connection formula at the rule's detection thresholds (when the rule watches connections and data was
@@ -32,28 +33,32 @@ public struct RuleEvaluation: Sendable, Hashable, Codable {
     public var forRemaining: TimeInterval?
     /// Why the rule did not act; `nil` when it acted (or alerted).
     public var whyNot: WhyNot?
-    /// The rebalance or alert decided at this instant, if any (also in `EngineResult.decisions`).
+    /// The rebalance or alert decided at this instant, if any (also in `EngineResult.decisions`); a rebalance that was
+    /// not made (failed, not the leader, dry run) is not a decision: its record says `blocked` with the why-not.
     public var decision: DecisionRecord?
     /// The full record of this evaluation: the decision when there is one, else `action: blocked` with the why-not.
     public var record: DecisionRecord
+    /// The failed creates of the current firing episode, if any.
+    public var retry: CreateRetry?
 
     public init(
         rule: String,
         trigger: Trigger,
         action: RuleAction,
-        phase: RulePhase,
+        state: RuleState,
         conditionHolds: Bool?,
         connections: BalanceEvaluation?,
         sessions: BalanceEvaluation?,
         forRemaining: TimeInterval?,
         whyNot: WhyNot?,
         decision: DecisionRecord?,
-        record: DecisionRecord
+        record: DecisionRecord,
+        retry: CreateRetry? = nil
     ) {
         self.rule = rule
         self.trigger = trigger
         self.action = action
-        self.phase = phase
+        self.state = state
         self.conditionHolds = conditionHolds
         self.connections = connections
         self.sessions = sessions
@@ -61,11 +66,12 @@ public struct RuleEvaluation: Sendable, Hashable, Codable {
         self.whyNot = whyNot
         self.decision = decision
         self.record = record
+        self.retry = retry
     }
 
     /// One line for `run --once` and logs: `scale-out: pending (for not yet elapsed: 40s of 120s) avg(…)…`.
     public var summary: String {
-        var text = "\(rule): \(phase.rawValue)"
+        var text = "\(rule): \(state.rawValue)"
         if let decision { text += " -> \(decision.action.rawValue)" }
         if let whyNot { text += " (\(whyNot))" }
         if !record.formula.isEmpty { text += " \(record.formula)" }
@@ -90,4 +96,11 @@ public struct EngineResult: Sendable, Hashable, Codable {
 
     /// The rebalance decided at this instant, if any.
     public var rebalance: DecisionRecord? { decisions.first { $0.action == .rebalance } }
+
+    /// The result as `test` and `backtest` see it: they have no actuator, so a decided rebalance is confirmed at once
+    /// (`test` can declare create failures instead, see ``PolicyEngine/confirm(_:_:at:retryPolicy:)``).
+    public func confirmedAtOnce() -> EngineResult {
+        guard let decided = rebalance else { return self }
+        return PolicyEngine.confirm(self, .confirmed(name: "\(decided.rule)@\(KubernetesTime.format(decided.time))"), at: decided.time, retryPolicy: .default)
+    }
 }

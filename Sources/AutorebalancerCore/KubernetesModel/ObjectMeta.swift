@@ -153,3 +153,10 @@ public enum KubernetesTime {
         return base.addingTimeInterval(fraction)
     }
 }
+
+/// Any object read for its metadata only (list items whose kind-specific fields the reader does not need).
+public struct MetadataOnly: Sendable, Hashable, Codable {
+    public var metadata: ObjectMeta
+
+    public init(metadata: ObjectMeta) { self.metadata = metadata }
+}

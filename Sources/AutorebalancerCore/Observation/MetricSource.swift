@@ -4,10 +4,13 @@ import Foundation
 public struct ExpectedNode: Sendable, Hashable, Codable {
     public var name: String
     public var role: NodeRole?
+    /// The node's pod, where the EMQX object says (`podName` on operators 2.3 and 3.0).
+    public var podName: String?
 
-    public init(name: String, role: NodeRole? = nil) {
+    public init(name: String, role: NodeRole? = nil, podName: String? = nil) {
         self.name = name
         self.role = role
+        self.podName = podName
     }
 }
 

@@ -26,7 +26,24 @@ public struct PolicyTestCase: Sendable, Hashable {
     public var agentRebalanceDuration: TimeInterval
     public var agentRebalanceOutcome: RebalanceOutcome
     public var ineffectiveResetAt: TimeInterval?
+    /// Creates that fail: a rebalance decided inside one of these windows is confirmed as failed (the test has no
+    /// actuator; every other decided rebalance is confirmed at once).
+    public var createFailures: [DeclaredCreateFailure]
+    /// How failed creates are retried (the agent's `rebalances.createRetryBackoff`/`createRetryBackoffMax`).
+    public var createRetry: CreateRetryPolicy
     public var expectations: [Expectation]
+}
+
+/// A window in which creating the decided Rebalance fails with `kind`.
+public struct DeclaredCreateFailure: Sendable, Hashable {
+    public var from: TimeInterval
+    /// `nil`: until the end of the test.
+    public var until: TimeInterval?
+    public var kind: ActionFailure.Kind
+
+    public func covers(_ offset: TimeInterval) -> Bool {
+        offset >= from - 1e-9 && until.map { offset < $0 - 1e-9 } ?? true
+    }
 }
 
 /// The input series of one node.
@@ -68,8 +85,8 @@ public struct Expectation: Sendable, Hashable {
     public var decisions: [ExpectedDecision]?
     /// Per rule: the expected why-not (`reason == nil` means "no why-not": the rule acted or alerted).
     public var whyNot: [String: ExpectedWhyNot]
-    /// Per rule: the expected phase.
-    public var phases: [String: RulePhase]
+    /// Per rule: the expected state (`state:`, or `phase:` as in older files).
+    public var states: [String: RuleState]
 }
 
 public struct ExpectedDecision: Sendable, Hashable, CustomStringConvertible {

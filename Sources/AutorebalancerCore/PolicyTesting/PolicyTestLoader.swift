@@ -10,13 +10,15 @@ public enum PolicyTestLoader {
     static let topKeys = ["apiVersion", "kind", "policies", "evaluationInterval", "tests"]
     static let testKeys = [
         "name", "cluster", "instanceKind", "start", "duration", "series", "facts", "rebalances", "agentRebalances",
-        "ineffectiveResetAt", "expect",
+        "ineffectiveResetAt", "createFailures", "createRetryBackoff", "createRetryBackoffMax", "expect",
     ]
     static let seriesKeys = ["node", "role", "connections", "sessions", "uptime", "restartCounter", "joinAt", "leaveAt"]
     static let factKeys = ["at", "ready", "upgrading", "evacuating", "scalingIn", "rebalanceRunning", "enterprise"]
     static let rebalanceKeys = ["name", "at", "duration", "ours", "rule", "outcome"]
     static let agentKeys = ["duration", "outcome"]
-    static let expectKeys = ["at", "decisions", "whyNot", "phase"]
+    static let createFailureKeys = ["from", "until", "reason"]
+    /// `phase` is the older name of `state`, still accepted.
+    static let expectKeys = ["at", "decisions", "whyNot", "state", "phase"]
     static let decisionKeys = ["rule", "action", "connEvictRate", "donors", "recipients"]
     static let whyNotKeys = ["reason", "detail"]
 
@@ -81,7 +83,8 @@ public enum PolicyTestLoader {
             name: name, location: r.location(of: node), cluster: cluster, start: start,
             duration: r.duration(r.value(m, "duration"), "\(label): duration"), series: [], facts: [], rebalances: [],
             agentRebalanceDuration: 60, agentRebalanceOutcome: .balanced,
-            ineffectiveResetAt: r.duration(r.value(m, "ineffectiveResetAt"), "\(label): ineffectiveResetAt", allowNegative: true), expectations: [])
+            ineffectiveResetAt: r.duration(r.value(m, "ineffectiveResetAt"), "\(label): ineffectiveResetAt", allowNegative: true),
+            createFailures: [], createRetry: .default, expectations: [])
 
         func series(_ node: Node?, _ p: String, _ quantity: SampleCheck.Quantity = .count) -> [SeriesValue]? {
             guard let node else { return nil }
@@ -185,6 +188,32 @@ public enum PolicyTestLoader {
             if let o = outcome(r.value(am, "outcome"), "\(label): agentRebalances.outcome") { test.agentRebalanceOutcome = o }
         }
 
+        if let list = r.sequence(r.value(m, "createFailures"), "\(label): createFailures") {
+            for (i, fn) in list.enumerated() {
+                let p = "\(label): createFailures[\(i)]"
+                guard let fm = r.mapping(fn, p) else { continue }
+                r.checkKeys(fm, allowed: createFailureKeys, p)
+                let from = r.duration(r.value(fm, "from"), "\(p).from") ?? 0
+                let until = r.duration(r.value(fm, "until"), "\(p).until")
+                if let until, until <= from { r.error("\(p): until (\(DurationText.format(until))) must be after from (\(DurationText.format(from)))", at: fm["until"]) }
+                var kind = ActionFailure.Kind.forbidden
+                if let text = r.string(r.value(fm, "reason"), "\(p).reason") {
+                    let all = ActionFailure.Kind.allCases.map(\.rawValue)
+                    if let value = ActionFailure.Kind(rawValue: text) { kind = value } else {
+                        r.error("\(p).reason \"\(text)\"\(Suggestion.didYouMean(text, among: all)) is not one of \(all.joined(separator: ", "))", at: fm["reason"])
+                    }
+                }
+                test.createFailures.append(DeclaredCreateFailure(from: from, until: until, kind: kind))
+            }
+        }
+        let backoff = r.duration(r.value(m, "createRetryBackoff"), "\(label): createRetryBackoff", allowZero: false) ?? test.createRetry.initialBackoff
+        let backoffMax = r.duration(r.value(m, "createRetryBackoffMax"), "\(label): createRetryBackoffMax", allowZero: false)
+            ?? max(test.createRetry.maximumBackoff, backoff)
+        if backoffMax < backoff {
+            r.error("\(label): createRetryBackoffMax (\(DurationText.format(backoffMax))) is below createRetryBackoff (\(DurationText.format(backoff)))", at: m["createRetryBackoffMax"])
+        }
+        test.createRetry = CreateRetryPolicy(initialBackoff: backoff, maximumBackoff: backoffMax, escalateAfter: test.createRetry.escalateAfter)
+
         if let list = r.sequence(r.value(m, "expect"), "\(label): expect") {
             for (i, en) in list.enumerated() {
                 let p = "\(label): expect[\(i)]"
@@ -194,7 +223,7 @@ public enum PolicyTestLoader {
                     if r.value(em, "at") == nil { r.error("\(p).at is required", at: en) }
                     continue
                 }
-                var expectation = Expectation(at: at, location: r.location(of: en), decisions: nil, whyNot: [:], phases: [:])
+                var expectation = Expectation(at: at, location: r.location(of: en), decisions: nil, whyNot: [:], states: [:])
                 if let decisionsNode = r.value(em, "decisions") {
                     expectation.decisions = []
                     for (j, dn) in (r.sequence(decisionsNode, "\(p).decisions") ?? []).enumerated() {
@@ -242,14 +271,19 @@ public enum PolicyTestLoader {
                         }
                     }
                 }
-                if let pm = r.mapping(r.value(em, "phase"), "\(p).phase") {
-                    for (key, value) in pm {
-                        guard let rule = key.string, let text = r.string(value, "\(p).phase.\(rule)") else { continue }
-                        if let phase = RulePhase(rawValue: text) {
-                            expectation.phases[rule] = phase
+                if r.value(em, "state") != nil, r.value(em, "phase") != nil {
+                    r.error("\(p): give either state or phase (its older name), not both", at: em["phase"])
+                }
+                let stateKey = r.value(em, "state") != nil ? "state" : "phase"
+                if let sm = r.mapping(r.value(em, stateKey), "\(p).\(stateKey)") {
+                    for (key, value) in sm {
+                        guard let rule = key.string, let text = r.string(value, "\(p).\(stateKey).\(rule)") else { continue }
+                        if let state = RuleState(name: text) {
+                            expectation.states[rule] = state
                         } else {
-                            let all = RulePhase.allCases.map(\.rawValue)
-                            r.error("\(p).phase.\(rule): unknown phase \"\(text)\"\(Suggestion.didYouMean(text, among: all)); expected one of \(all.joined(separator: ", "))", at: value)
+                            let all = RuleState.allCases.map(\.rawValue)
+                            let known = all + RuleState.aliases.keys.sorted()
+                            r.error("\(p).\(stateKey).\(rule): unknown state \"\(text)\"\(Suggestion.didYouMean(text, among: known)); expected one of \(all.joined(separator: ", "))", at: value)
                         }
                     }
                 }

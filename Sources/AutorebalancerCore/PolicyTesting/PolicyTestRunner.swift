@@ -47,7 +47,7 @@ public struct PolicyTestFileResult: Sendable, Hashable {
 }
 
 /// Runs `kind: PolicyTest` files: replays the input series through `PolicyEngine` on a synthetic evaluation clock and
-/// compares decisions, why-nots and phases at the expected instants.
+/// compares decisions, why-nots and rule states at the expected instants.
 public enum PolicyTestRunner {
     /// Runs every test of one file.
     /// - Parameters:
@@ -165,7 +165,15 @@ public enum PolicyTestRunner {
 
             var step = Step(offset: offset, time: now, evaluations: [], decisions: [])
             for (p, policy) in policies.enumerated() {
-                let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history, at: now, previous: states[p])
+                // No actuator: a decided rebalance is confirmed at once, unless the test declares its create fails.
+                let decided = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history, at: now, previous: states[p])
+                let result: EngineResult
+                if let failure = test.createFailures.first(where: { $0.covers(offset) }) {
+                    let text = "creating the Rebalance fails (declared by the test from \(DurationText.format(failure.from)))"
+                    result = PolicyEngine.confirm(decided, .failed(ActionFailure(failure.kind, text)), at: now, retryPolicy: test.createRetry)
+                } else {
+                    result = decided.confirmedAtOnce()
+                }
                 states[p] = result.state
                 step.evaluations += result.evaluations
                 step.decisions += result.decisions
@@ -191,7 +199,7 @@ public enum PolicyTestRunner {
                 problems.append(Diagnostic(.error, at: expectation.location,
                     "test \"\(test.name)\": at \(DurationText.format(expectation.at)) is not an evaluation instant (every \(DurationText.format(interval)))"))
             }
-            for rule in Set(expectation.whyNot.keys).union(expectation.phases.keys).union((expectation.decisions ?? []).map(\.rule))
+            for rule in Set(expectation.whyNot.keys).union(expectation.states.keys).union((expectation.decisions ?? []).map(\.rule))
             where !ruleNames.contains(rule) {
                 problems.append(Diagnostic(.error, at: expectation.location,
                     "test \"\(test.name)\": no rule \"\(rule)\" in the tested policies\(Suggestion.didYouMean(rule, among: Array(ruleNames)))"))
@@ -248,11 +256,11 @@ public enum PolicyTestRunner {
                 lines.append("  got:      \(got.map(\.description) ?? "none")")
             }
         }
-        for (rule, phase) in expectation.phases.sorted(by: { $0.key < $1.key }) {
-            guard let evaluation = step.evaluations.first(where: { $0.rule == rule }), evaluation.phase != phase else { continue }
-            lines.append("phase of \(rule):")
+        for (rule, phase) in expectation.states.sorted(by: { $0.key < $1.key }) {
+            guard let evaluation = step.evaluations.first(where: { $0.rule == rule }), evaluation.state != phase else { continue }
+            lines.append("state of \(rule):")
             lines.append("  expected: \(phase.rawValue)")
-            lines.append("  got:      \(evaluation.phase.rawValue)")
+            lines.append("  got:      \(evaluation.state.rawValue)")
         }
         if !lines.isEmpty {
             lines.append("rules at this instant:")

@@ -52,22 +52,33 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         try await httpClient.shutdown()
     }
 
-    // MARK: EMQX objects
+    // MARK: EMQX objects and pods
 
-    public func emqx(namespace: String, name: String) async throws -> EMQXResource {
-        try await get(.emqxes, namespace: namespace, name: name)
+    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject {
+        let resource = KubernetesResource.emqxObjects(version)
+        switch version {
+        case .v2beta1: return .emqx(try await get(resource, namespace: namespace, name: name))
+        case .v2: return .emqxV2(try await get(resource, namespace: namespace, name: name))
+        case .v3beta1: return .emqxV3beta1(try await get(resource, namespace: namespace, name: name))
+        case .v1beta4: return .emqxEnterprise(try await get(resource, namespace: namespace, name: name))
+        }
     }
 
-    public func emqxes(namespace: String) async throws -> [EMQXResource] {
-        try await list(.emqxes, namespace: namespace, labelSelector: nil)
+    public func emqxObjects(_ version: EMQXObjectVersion, namespace: String) async throws -> [ObjectMeta] {
+        let items: [MetadataOnly] = try await list(.emqxObjects(version), namespace: namespace, labelSelector: nil)
+        return items.map(\.metadata)
     }
 
-    public func emqxEnterprise(namespace: String, name: String) async throws -> EmqxEnterpriseResource {
-        try await get(.emqxEnterprises, namespace: namespace, name: name)
+    public func emqxScale(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> Scale {
+        let resource = KubernetesResource.emqxObjects(version)
+        let scale = KubernetesResource(group: resource.group, version: resource.version, plural: "\(resource.plural)/scale")
+        let request = KubernetesError.Request(verb: "get", resource: scale, namespace: namespace, name: name)
+        return try decode(
+            try await send(.GET, path: resource.path(namespace: namespace, name: name) + "/scale", request: request), request: request)
     }
 
-    public func emqxEnterprises(namespace: String) async throws -> [EmqxEnterpriseResource] {
-        try await list(.emqxEnterprises, namespace: namespace, labelSelector: nil)
+    public func pods(namespace: String, labelSelector: String?) async throws -> [Pod] {
+        try await list(.pods, namespace: namespace, labelSelector: labelSelector)
     }
 
     // MARK: Rebalances
@@ -128,6 +139,21 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     // MARK: Events
 
+    public func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event {
+        try await create(.eventsV1, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
+    }
+
+    public func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event {
+        struct Patch: Encodable { var series: EventSeries }
+        let request = KubernetesError.Request(verb: "patch", resource: .eventsV1, namespace: namespace, name: name)
+        return try decode(
+            try await send(.PATCH, path: KubernetesResource.eventsV1.path(namespace: namespace, name: name),
+                           body: try JSONEncoder().encode(Patch(series: series)),
+                           contentType: "application/merge-patch+json", request: request),
+            request: request
+        )
+    }
+
     public func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent {
         try await create(.events, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
     }
@@ -162,14 +188,28 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         return (list.resources ?? []).map(\.name)
     }
 
+    public func servedVersions(group: String) async throws -> [String] {
+        struct APIGroup: Decodable {
+            struct Version: Decodable { var version: String }
+            var versions: [Version]?
+            var preferredVersion: Version?
+        }
+        let resource = KubernetesResource(group: group, version: "", plural: "")
+        let request = KubernetesError.Request(verb: "get", resource: resource, namespace: nil, name: "discovery")
+        let document: APIGroup = try decode(try await send(.GET, path: "/apis/\(group)", request: request), request: request)
+        let versions = (document.versions ?? []).map(\.version)
+        guard let preferred = document.preferredVersion?.version, versions.contains(preferred) else { return versions }
+        return [preferred] + versions.filter { $0 != preferred }
+    }
+
     // MARK: Typed helpers
 
-    private func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String) async throws -> T {
+    func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String) async throws -> T {
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: namespace, name: name)
         return try decode(try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request), request: request)
     }
 
-    private func list<T: Codable & Hashable & Sendable>(
+    func list<T: Codable & Hashable & Sendable>(
         _ resource: KubernetesResource, namespace: String, labelSelector: String?
     ) async throws -> [T] {
         let request = KubernetesError.Request(verb: "list", resource: resource, namespace: namespace)
@@ -184,7 +224,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     /// Creates a named object without ever creating it twice: when an attempt's answer is lost (transport error,
     /// timeout, 5xx), the object is read back by name before any new attempt. 429 means "not processed" and is
     /// retried directly.
-    private func create<T: Codable>(
+    func create<T: Codable>(
         _ resource: KubernetesResource, object: T, namespace: String?, name: String?
     ) async throws -> T {
         let namespace = namespace ?? configuration.namespace ?? "default"
@@ -210,14 +250,14 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                     }
                 }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
         }
     }
 
-    private func decode<T: Decodable>(_ data: Data, request: KubernetesError.Request) throws -> T {
+    func decode<T: Decodable>(_ data: Data, request: KubernetesError.Request) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
@@ -232,7 +272,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     /// Sends one request with retries for transient failures (never for other 4xx), re-fetching the bearer token
     /// once after a 401 (a rotated token).
-    private func send(
+    func send(
         _ method: HTTPMethod,
         path: String,
         body: Data? = nil,
@@ -254,7 +294,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 }
                 guard error.isTransient, attempt < policy.maxAttempts else { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("\(KubernetesError.describe(request)): \(error); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay)")
+                logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }

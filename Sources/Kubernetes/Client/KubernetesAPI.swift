@@ -6,16 +6,17 @@ import Foundation
 ///
 /// Every method throws `KubernetesError`.
 public protocol KubernetesAPI: Sendable {
-    // MARK: EMQX objects (read only)
+    // MARK: EMQX objects and their pods (read only)
 
-    /// `GET apps.emqx.io/v2beta1 emqxes/<name>`.
-    func emqx(namespace: String, name: String) async throws -> EMQXResource
-    /// `LIST apps.emqx.io/v2beta1 emqxes`.
-    func emqxes(namespace: String) async throws -> [EMQXResource]
-    /// `GET apps.emqx.io/v1beta4 emqxenterprises/<name>`.
-    func emqxEnterprise(namespace: String, name: String) async throws -> EmqxEnterpriseResource
-    /// `LIST apps.emqx.io/v1beta4 emqxenterprises`.
-    func emqxEnterprises(namespace: String) async throws -> [EmqxEnterpriseResource]
+    /// `GET apps.emqx.io/<version> emqxes/<name>` (`emqxenterprises` for `v1beta4`), decoded in that version's wire
+    /// format.
+    func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject
+    /// `LIST apps.emqx.io/<version> emqxes` (`emqxenterprises` for `v1beta4`): the objects' metadata.
+    func emqxObjects(_ version: EMQXObjectVersion, namespace: String) async throws -> [ObjectMeta]
+    /// `GET apps.emqx.io/<version> emqxes/<name>/scale`: the scale subresource an HPA drives.
+    func emqxScale(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> Scale
+    /// `LIST v1 pods`, optionally filtered by a label selector.
+    func pods(namespace: String, labelSelector: String?) async throws -> [Pod]
 
     // MARK: Rebalances
 
@@ -40,8 +41,13 @@ public protocol KubernetesAPI: Sendable {
 
     // MARK: Events
 
+    /// `CREATE events.k8s.io/v1 events`.
+    func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event
+    /// Merge patch of `series` (aggregation of a repeated `events.k8s.io/v1` Event).
+    func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event
+    /// `CREATE core/v1 events`, where `events.k8s.io/v1` is not served.
     func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent
-    /// Merge patch of `count` and `lastTimestamp` (aggregation of a repeated Event).
+    /// Merge patch of `count` and `lastTimestamp` (aggregation of a repeated core/v1 Event).
     func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent
 
     // MARK: Discovery
@@ -49,4 +55,7 @@ public protocol KubernetesAPI: Sendable {
     /// The plural resource names a group version serves (`GET /apis/<group>/<version>`); `.notFound` when the group
     /// version is not served at all.
     func servedResources(groupVersion: String) async throws -> [String]
+    /// The versions an API group serves, preferred first (`GET /apis/<group>`); `.notFound` when the group is not
+    /// served at all.
+    func servedVersions(group: String) async throws -> [String]
 }

@@ -116,6 +116,13 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What went wrong without the request (which a retry line already names): `API server unavailable (HTTP 503):
+    /// etcdserver: request timed out`.
+    public var summary: String {
+        guard code == .unavailable else { return description }
+        return "API server unavailable\(statusCode.map { " (HTTP \($0))" } ?? ""): \(detail)"
+    }
+
     static func describe(_ request: Request) -> String {
         switch (request.namespace, request.name) {
         case let (namespace?, name?): "\(request.verb) \(request.resource) \(namespace)/\(name)"

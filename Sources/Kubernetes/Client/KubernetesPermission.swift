@@ -1,3 +1,5 @@
+import AutorebalancerCore
+
 /// One RBAC permission the agent needs: a verb on a resource of an API group (`""` is the core group).
 public struct KubernetesPermission: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var group: String
@@ -17,7 +19,7 @@ public struct KubernetesPermission: Sendable, Hashable, Comparable, CustomString
         (lhs.group, lhs.resource, lhs.verb) < (rhs.group, rhs.resource, rhs.verb)
     }
 
-    /// Every (verb, resource) `HTTPKubernetesClient` calls, one per `KubernetesAPI` method (discovery excepted: it is
+    /// Every (verb, resource) `HTTPKubernetesClient` calls, one per `KubernetesAPI` and `EMQXRebalanceStore` method (discovery excepted: it is
     /// granted to every authenticated user). Tests check this against the requests the client really sends.
     public static let required: Set<KubernetesPermission> = {
         let emqx = "apps.emqx.io"
@@ -26,14 +28,26 @@ public struct KubernetesPermission: Sendable, Hashable, Comparable, CustomString
             .init(group: emqx, resource: "emqxes", verb: "list"),
             .init(group: emqx, resource: "emqxenterprises", verb: "get"),
             .init(group: emqx, resource: "emqxenterprises", verb: "list"),
+            // What an HPA sees (`check --kubeconfig` and the start-up check only).
+            .init(group: emqx, resource: "emqxes/scale", verb: "get"),
+            // Operator 3.0 marks pods it removes (`apps.emqx.io/scaling-down`).
+            .init(group: "", resource: "pods", verb: "list"),
             .init(group: emqx, resource: "rebalances", verb: "create"),
             .init(group: emqx, resource: "rebalances", verb: "get"),
             .init(group: emqx, resource: "rebalances", verb: "list"),
             .init(group: emqx, resource: "rebalances", verb: "patch"),
             .init(group: emqx, resource: "rebalances", verb: "delete"),
+            .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "create"),
+            .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "get"),
+            .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "list"),
+            .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "patch"),
+            .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "delete"),
+            .init(group: EMQXRebalance.group, resource: "emqxrebalances/status", verb: "patch"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "get"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "create"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "update"),
+            .init(group: "events.k8s.io", resource: "events", verb: "create"),
+            .init(group: "events.k8s.io", resource: "events", verb: "patch"),
             .init(group: "", resource: "events", verb: "create"),
             .init(group: "", resource: "events", verb: "patch"),
         ]

@@ -1,3 +1,5 @@
+import AutorebalancerCore
+
 /// One kind of API resource the agent touches: its group, version and plural, and how to write its paths.
 public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
     /// API group; empty for the core group (`v1` Events).
@@ -14,9 +16,18 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
 
     public static let emqxes = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "emqxes")
     public static let emqxEnterprises = KubernetesResource(group: "apps.emqx.io", version: "v1beta4", plural: "emqxenterprises")
+    public static let pods = KubernetesResource(group: "", version: "v1", plural: "pods")
+
+    /// The EMQX resource served at a version: `emqxes`, or `emqxenterprises` at `v1beta4`.
+    public static func emqxObjects(_ version: EMQXObjectVersion) -> KubernetesResource {
+        KubernetesResource(group: OperatorAPIs.group, version: version.rawValue, plural: version == .v1beta4 ? "emqxenterprises" : "emqxes")
+    }
     public static let rebalances = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "rebalances")
+    /// The agent's own record of a rebalance through EMQX's API (deploy/crds).
+    public static let emqxRebalances = KubernetesResource(group: EMQXRebalance.group, version: EMQXRebalance.version, plural: EMQXRebalance.resource)
     public static let leases = KubernetesResource(group: "coordination.k8s.io", version: "v1", plural: "leases")
     public static let events = KubernetesResource(group: "", version: "v1", plural: "events")
+    public static let eventsV1 = KubernetesResource(group: "events.k8s.io", version: "v1", plural: "events")
 
     /// `group/version`, or just `version` for the core group.
     public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }

@@ -22,13 +22,20 @@ public struct RetryPolicy: Sendable, Hashable {
     /// - Parameter random: a number in `0..<1` (injected so tests are deterministic).
     public func delay(beforeRetry retry: Int, retryAfterSeconds: Double?, random: Double) -> Duration {
         if let retryAfterSeconds, retryAfterSeconds >= 0 {
-            // Capped before converting: a server's `Retry-After: 1e300` (or `inf`) must not overflow Int64.
-            let capped = min(retryAfterSeconds, maxDelay.seconds)
-            return min(Duration.milliseconds(Int64((capped * 1000).rounded(.up))), maxDelay)
+            // A server's number: capped before it becomes a Duration, so no value of it can overflow.
+            return min(Duration.milliseconds(Int64(min(retryAfterSeconds, 1e6) * 1000)), maxDelay)
         }
         let exponent = min(max(retry - 1, 0), 20)
         let full = min(baseDelay * (1 << exponent), maxDelay)
         let jitter = max(0, min(random, 1))
         return full / 2 + full / 2 * jitter
+    }
+
+    /// A delay as the retry lines print it: `0.15s`, `1.6s`, `10s`.
+    public static func text(_ delay: Duration) -> String {
+        var text = String(format: "%.2f", delay.seconds)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text + "s"
     }
 }

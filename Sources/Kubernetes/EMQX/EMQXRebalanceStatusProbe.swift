@@ -1,8 +1,6 @@
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
-import NIOCore
-import NIOHTTP1
 
 /// Asks EMQX itself whether a rebalance is running: the operator can mark an EMQX 5 Rebalance `Failed ... is not
 /// ready` while EMQX is still rebalancing (the donors' readiness gate drops `Ready`), so that phase is confirmed here.
@@ -38,26 +36,19 @@ public struct HTTPEMQXRebalanceStatusProbe: EMQXRebalanceStatusProbe {
         self.timeout = timeout
     }
 
-    struct GlobalStatus: Decodable {
-        struct Entry: Decodable { var state: String? }
-        var rebalances: [Entry]?
-    }
-
     public func isRebalancing(_ cluster: ClusterReference) async throws -> Bool {
         guard let endpoint = endpoints[cluster] else {
             throw ProbeError(message: "no EMQX API endpoint configured for \(cluster)")
         }
-        var request = HTTPClientRequest(url: endpoint.baseURL + "/api/v5/load_rebalance/global_status")
-        request.method = .GET
-        let credentials = Data("\(endpoint.username):\(endpoint.password)".utf8).base64EncodedString()
-        request.headers.add(name: "Authorization", value: "Basic \(credentials)")
-        let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
-        let body = try await response.body.collect(upTo: 4 << 20)
-        guard response.status == .ok else {
-            throw ProbeError(message: "EMQX global_status of \(cluster) answered HTTP \(response.status.code)")
+        let api = HTTPEMQXRebalanceAPI(httpClient: httpClient, endpoint: .init(
+            baseURLs: [endpoint.baseURL],
+            authorization: HTTPBasic.header(username: endpoint.username, password: endpoint.password),
+            timeout: timeout))
+        do {
+            return try await !api.globalStatus().rebalances.isEmpty
+        } catch {
+            throw ProbeError(message: "EMQX global_status of \(cluster): \(error)")
         }
-        let status = try JSONDecoder().decode(GlobalStatus.self, from: Data(body.readableBytesView))
-        return !(status.rebalances ?? []).isEmpty
     }
 
     public struct ProbeError: Error, Sendable, CustomStringConvertible {

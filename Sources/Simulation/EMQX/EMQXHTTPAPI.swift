@@ -65,6 +65,12 @@ public enum EMQXHTTPAPI {
                 ? .error(401, "BAD_API_KEY_OR_SECRET", "Check api_key/api_secret")
                 : EMQXHTTPResponse(status: 401, body: "", headers: ["WWW-Authenticate": "Basic Realm=\"minirest-server\""])
         }
+        /// EMQX 6's API-key scopes: `load_rebalance` and `/api/v5/nodes` need `cluster_operations`.
+        func requireClusterOperations() -> EMQXHTTPResponse? {
+            if let denied = requireAuth() { return denied }
+            guard isV5, let scopes = model.configuration.credentials.scopes, !scopes.contains(EMQXAPICredentials.clusterOperations) else { return nil }
+            return .error(403, "FORBIDDEN", "the API key has no \(EMQXAPICredentials.clusterOperations) scope")
+        }
 
         let method = request.method
         if method == "GET", route == ["prometheus", "stats"], isV5 {
@@ -82,7 +88,7 @@ public enum EMQXHTTPAPI {
             return EMQXHTTPResponse(status: 200, body: EMQXPrometheusText.emqx44JSON(model: model, node: node))
         }
         if method == "GET", route == ["nodes"] {
-            if let denied = requireAuth() { return denied }
+            if let denied = requireClusterOperations() { return denied }
             return isV5 ? .json(200, .array(nodesV5(model))) : .json(200, .object([("code", .int(0)), ("data", .array(nodesV4(model)))]))
         }
         if method == "GET", route == ["load_rebalance", "availability_check"] {
@@ -94,14 +100,14 @@ public enum EMQXHTTPAPI {
             return .json(200, localStatus(model: model, node: node, isV5: isV5))
         }
         if method == "GET", route == ["load_rebalance", "global_status"] {
-            if let denied = requireAuth() { return denied }
+            if let denied = requireClusterOperations() { return denied }
             return .json(200, globalStatus(model: model, isV5: isV5))
         }
         if method == "POST", route.count >= 3, route[0] == "load_rebalance" {
             let target = route[1]
             let action = route.dropFirst(2).joined(separator: "/")
             guard ["start", "stop", "evacuation/start", "evacuation/stop"].contains(action) else { return notFound(isV5: isV5) }
-            if let denied = requireAuth() { return denied }
+            if let denied = requireClusterOperations() { return denied }
             switch action {
             case "start":
                 return perform(isV5: isV5) { () throws(RebalanceRequestError) in

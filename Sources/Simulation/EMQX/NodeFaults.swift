@@ -11,19 +11,32 @@ public struct NodeFaults: Sendable, Hashable {
     /// cleared or `unresponsiveLimit` passes (then 503), while everything else keeps working.
     public var metricsUnresponsive: Bool
     public var unresponsiveLimit: Duration
+    /// `POST …/load_rebalance/{node}/start` is carried out, then its answer is lost this way: the crash window
+    /// where EMQX has started a rebalance but the caller cannot know.
+    public var lostStartAnswer: LostAnswer?
+
+    /// How an answer is lost after the request took effect.
+    public enum LostAnswer: Sendable, Hashable {
+        /// 500 `INTERNAL_ERROR`.
+        case internalError
+        /// The connection is closed without an answer.
+        case dropConnection
+    }
 
     public init(
         latency: Duration = .zero,
         serverErrors: Bool = false,
         refuseConnections: Bool = false,
         metricsUnresponsive: Bool = false,
-        unresponsiveLimit: Duration = .seconds(120)
+        unresponsiveLimit: Duration = .seconds(120),
+        lostStartAnswer: LostAnswer? = nil
     ) {
         self.latency = latency
         self.serverErrors = serverErrors
         self.refuseConnections = refuseConnections
         self.metricsUnresponsive = metricsUnresponsive
         self.unresponsiveLimit = unresponsiveLimit
+        self.lostStartAnswer = lostStartAnswer
     }
 
     /// No faults.

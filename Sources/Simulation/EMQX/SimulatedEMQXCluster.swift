@@ -288,8 +288,8 @@ public final class SimulatedEMQXCluster: Service, Sendable {
 
     private func serve(_ node: String, handle: ServerHandle, port: Int) async {
         let application = Application(
-            responder: CallbackResponder<BasicRequestContext> { request, _ in
-                try await self.respond(to: request, node: node)
+            responder: CallbackResponder<SimulatedAPIRequestContext> { request, context in
+                try await self.respond(to: request, node: node, context: context)
             },
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { channel in
@@ -326,7 +326,7 @@ public final class SimulatedEMQXCluster: Service, Sendable {
 
     // MARK: Requests
 
-    private func respond(to request: Request, node: String) async throws -> Response {
+    private func respond(to request: Request, node: String, context: SimulatedAPIRequestContext) async throws -> Response {
         let faults = self.faults(of: node)
         if faults.latency > .zero { try await Task.sleep(for: faults.latency) }
         let isV5 = configuration.kind == .emqx
@@ -355,6 +355,15 @@ public final class SimulatedEMQXCluster: Service, Sendable {
         )
         let answer = state.withLock { state in
             EMQXHTTPAPI.handle(simulated, node: node, model: &state.model)
+        }
+        if let lost = faults.lostStartAnswer, simulated.method == "POST", path.hasSuffix("/start"), !path.contains("/evacuation/"), answer.status == 200 {
+            switch lost {
+            case .internalError:
+                return Self.response(EMQXHTTPResponse.error(500, "INTERNAL_ERROR", "simulated fault: the rebalance started, the answer was lost"))
+            case .dropConnection:
+                context.channel.close(promise: nil)
+                return Response(status: .internalServerError)
+            }
         }
         return Self.response(answer)
     }

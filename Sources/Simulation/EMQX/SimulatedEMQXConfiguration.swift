@@ -12,11 +12,17 @@ public enum LoadBalancerPolicy: String, Sendable, Hashable, Codable {
 public struct EMQXAPICredentials: Sendable, Hashable {
     public var key: String
     public var secret: String
+    /// EMQX 6 API-key scopes (`cluster_operations`, `monitoring`, …); `nil` grants everything, as before EMQX 6.0.3.
+    public var scopes: Set<String>?
 
-    public init(key: String, secret: String) {
+    public init(key: String, secret: String, scopes: Set<String>? = nil) {
         self.key = key
         self.secret = secret
+        self.scopes = scopes
     }
+
+    /// The EMQX 6 scope `load_rebalance` and `/api/v5/nodes` need.
+    public static let clusterOperations = "cluster_operations"
 
     /// The operator's bootstrap key names (`emqx-operator-controller` on EMQX 5, `emqx_operator_controller` on 4.4).
     public static func operatorBootstrap(for kind: InstanceKind) -> EMQXAPICredentials {

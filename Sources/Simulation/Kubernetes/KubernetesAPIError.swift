@@ -36,7 +36,22 @@ public struct ResourceType: Sendable, Hashable {
         group: "", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
         verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
 
-    static let all: [ResourceType] = [.rebalances, .emqxes, .emqxEnterprises, .leases, .events]
+    /// `events.k8s.io/v1` Events (stored apart from core/v1 ones here; ``SimulatedKubernetesAPI/events(namespace:)``
+    /// shows both, as the real API server's shared storage does).
+    public static let eventsV1 = ResourceType(
+        group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+
+    /// The agent's own record of a rebalance through EMQX's API (deploy/crds), admitted against its CRD schema.
+    public static let emqxRebalances = ResourceType(
+        group: "autorebalancer.emqx.io", version: "v1alpha1", plural: "emqxrebalances", singular: "emqxrebalance",
+        kind: "EMQXRebalance", shortNames: ["emqxrb"],
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+
+    static let all: [ResourceType] = [.rebalances, .emqxes, .emqxEnterprises, .leases, .events, .eventsV1, .emqxRebalances]
+
+    /// Resources whose CRD has a status subresource the simulation serves writes to (`…/status`).
+    var servesStatusWrites: Bool { self == .emqxRebalances }
 }
 
 /// An error answered as a `metav1.Status` object, worded like the real API server's.

@@ -10,6 +10,8 @@ enum KubernetesDiscovery {
     static let groups: [(name: String, versions: [String])] = [
         ("apps.emqx.io", ["v2beta1", "v1beta4"]),
         ("coordination.k8s.io", ["v1"]),
+        ("events.k8s.io", ["v1"]),
+        ("autorebalancer.emqx.io", ["v1alpha1"]),
     ]
 
     static func groupDocument(_ name: String, _ versions: [String]) -> KubernetesJSON {
@@ -20,10 +22,13 @@ enum KubernetesDiscovery {
         ]
     }
 
-    static var groupList: KubernetesJSON {
+    /// Every group with a served version; `unserved` holds `group/version`s switched off.
+    static func groupList(unserved: Set<String>) -> KubernetesJSON {
         var documents: [KubernetesJSON] = []
         for group in groups {
-            var document = groupDocument(group.name, group.versions)
+            let versions = group.versions.filter { !unserved.contains("\(group.name)/\($0)") }
+            guard !versions.isEmpty else { continue }
+            var document = groupDocument(group.name, versions)
             document["kind"] = nil
             document["apiVersion"] = nil
             documents.append(document)
@@ -31,8 +36,10 @@ enum KubernetesDiscovery {
         return ["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(documents)]
     }
 
-    static func group(_ name: String) -> KubernetesJSON? {
-        groups.first { $0.name == name }.map { groupDocument($0.name, $0.versions) }
+    static func group(_ name: String, unserved: Set<String>) -> KubernetesJSON? {
+        guard let group = groups.first(where: { $0.name == name }) else { return nil }
+        let versions = group.versions.filter { !unserved.contains("\(name)/\($0)") }
+        return versions.isEmpty ? nil : groupDocument(name, versions)
     }
 
     static func resourceList(group: String, version: String) -> KubernetesJSON {

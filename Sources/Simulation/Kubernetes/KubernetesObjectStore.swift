@@ -29,14 +29,14 @@ final class KubernetesObjectStore: Sendable {
     var revision: Int64 { state.withLock { $0.revision } }
 
     func get(_ type: ResourceType, namespace: String, name: String) -> KubernetesJSON? {
-        state.withLock { $0.objects[Key(resource: type.plural, namespace: namespace, name: name)] }
+        state.withLock { $0.objects[Key(resource: type.qualifiedName, namespace: namespace, name: name)] }
     }
 
     /// Objects of a type, sorted by namespace then name; `namespace == nil` lists every namespace.
     func list(_ type: ResourceType, namespace: String?) -> (items: [KubernetesJSON], revision: Int64) {
         state.withLock { state in
             let items = state.objects.filter { key, _ in
-                key.resource == type.plural && (namespace == nil || key.namespace == namespace)
+                key.resource == type.qualifiedName && (namespace == nil || key.namespace == namespace)
             }.sorted { $0.key < $1.key }.map(\.value)
             return (items, state.revision)
         }
@@ -47,7 +47,7 @@ final class KubernetesObjectStore: Sendable {
         let name = object.value(atPath: "metadata.name")?.stringValue ?? ""
         let timestamp = KubernetesTimeText.seconds(now())
         return try state.withLock { state throws(KubernetesAPIError) -> KubernetesJSON in
-            let key = Key(resource: type.plural, namespace: namespace, name: name)
+            let key = Key(resource: type.qualifiedName, namespace: namespace, name: name)
             if state.objects[key] != nil { throw KubernetesAPIError.alreadyExists(type, name) }
             state.revision += 1
             var object = object
@@ -74,7 +74,7 @@ final class KubernetesObjectStore: Sendable {
         _ transform: (KubernetesJSON) throws(KubernetesAPIError) -> KubernetesJSON
     ) throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) {
         try state.withLock { state throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) in
-            let key = Key(resource: type.plural, namespace: namespace, name: name)
+            let key = Key(resource: type.qualifiedName, namespace: namespace, name: name)
             guard let old = state.objects[key] else { throw KubernetesAPIError.notFound(type, name) }
             var new = try transform(old)
             if new == old { return (old, false) }
@@ -103,7 +103,7 @@ final class KubernetesObjectStore: Sendable {
     func delete(_ type: ResourceType, namespace: String, name: String, preconditions: KubernetesJSON?) throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) {
         let timestamp = KubernetesTimeText.seconds(now())
         return try state.withLock { state throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) in
-            let key = Key(resource: type.plural, namespace: namespace, name: name)
+            let key = Key(resource: type.qualifiedName, namespace: namespace, name: name)
             guard var object = state.objects[key] else { throw KubernetesAPIError.notFound(type, name) }
             if let uid = preconditions?["uid"]?.stringValue, let actual = object.value(atPath: "metadata.uid")?.stringValue, uid != actual {
                 throw KubernetesAPIError.conflict(type, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(actual)")
@@ -134,7 +134,7 @@ final class KubernetesObjectStore: Sendable {
         let timestamp = KubernetesTimeText.seconds(now())
         return state.withLock { state in
             let name = object.value(atPath: "metadata.name")?.stringValue ?? ""
-            let key = Key(resource: type.plural, namespace: namespace, name: name)
+            let key = Key(resource: type.qualifiedName, namespace: namespace, name: name)
             state.revision += 1
             var object = object
             var metadata = object["metadata"]?.objectValue ?? [:]
@@ -156,7 +156,7 @@ final class KubernetesObjectStore: Sendable {
     func remove(_ type: ResourceType, namespace: String, name: String) {
         state.withLock { state in
             state.revision += 1
-            state.objects.removeValue(forKey: Key(resource: type.plural, namespace: namespace, name: name))
+            state.objects.removeValue(forKey: Key(resource: type.qualifiedName, namespace: namespace, name: name))
         }
     }
 }

@@ -98,12 +98,15 @@ extension SimulatedKubernetesAPI {
 
     func parse(path: String) -> KubernetesAPIPath? {
         let parts = path.split(separator: "/").map(String.init)
+        // A group version switched off (an older API server) is not there at all: 404 for its discovery and paths.
+        let unserved = controls.withLock { $0.unserved }
+        if parts.first == "apis", parts.count >= 3, unserved.contains("\(parts[1])/\(parts[2])") { return nil }
         switch parts.count {
         case 1 where parts[0] == "version": return .version
         case 1 where parts[0] == "api": return .discovery(KubernetesDiscovery.coreVersions)
-        case 1 where parts[0] == "apis": return .discovery(KubernetesDiscovery.groupList)
+        case 1 where parts[0] == "apis": return .discovery(KubernetesDiscovery.groupList(unserved: unserved))
         case 2 where parts[0] == "api" && parts[1] == "v1": return .discovery(KubernetesDiscovery.resourceList(group: "", version: "v1"))
-        case 2 where parts[0] == "apis": return KubernetesDiscovery.group(parts[1]).map { .discovery($0) }
+        case 2 where parts[0] == "apis": return KubernetesDiscovery.group(parts[1], unserved: unserved).map { .discovery($0) }
         case 3 where parts[0] == "apis":
             guard ResourceType.all.contains(where: { $0.group == parts[1] && $0.version == parts[2] }) else { return nil }
             return .discovery(KubernetesDiscovery.resourceList(group: parts[1], version: parts[2]))

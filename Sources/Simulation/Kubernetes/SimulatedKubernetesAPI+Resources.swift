@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 import Hummingbird
 
@@ -8,7 +9,10 @@ extension SimulatedKubernetesAPI {
         query: [String: String], body: Data, contentType: String
     ) throws(KubernetesAPIError) -> Response {
         let readOnly = type == .emqxes || type == .emqxEnterprises
-        if subresource != nil && verb != "get" { throw KubernetesAPIError.methodNotAllowed(verb) }
+        let statusOnly = subresource == "status"
+        if subresource != nil && verb != "get" && !(statusOnly && type.servesStatusWrites && (verb == "update" || verb == "patch")) {
+            throw KubernetesAPIError.methodNotAllowed(verb)
+        }
         switch verb {
         case "get":
             guard let namespace, let name else { throw KubernetesAPIError.pathNotFound() }
@@ -24,7 +28,7 @@ extension SimulatedKubernetesAPI {
         case "update" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let object = try decodeBody(body)
-            return try replace(type, namespace: namespace, name: name, with: object, requireName: true)
+            return try replace(type, namespace: namespace, name: name, with: object, requireName: true, statusOnly: statusOnly)
         case "patch" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let patch = try decodeBody(body)
@@ -48,7 +52,7 @@ extension SimulatedKubernetesAPI {
             if patch.value(atPath: "metadata.resourceVersion") == nil, mediaType != "application/json-patch+json" {
                 patched["metadata"]?["resourceVersion"] = current.value(atPath: "metadata.resourceVersion")
             }
-            return try replace(type, namespace: namespace, name: name, with: patched, requireName: false)
+            return try replace(type, namespace: namespace, name: name, with: patched, requireName: false, statusOnly: statusOnly)
         case "delete" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let options = body.isEmpty ? nil : try? KubernetesJSON.parse(body)
@@ -132,6 +136,7 @@ extension SimulatedKubernetesAPI {
         } else if let problem = Self.dnsSubdomainProblem(name) {
             metadataErrors.append(FieldError(field: "metadata.name", kind: .invalid(value: "\"\(name)\"", detail: problem)))
         }
+        if type == .eventsV1 { metadataErrors += Self.eventV1Problems(object, creating: true) }
         if !metadataErrors.isEmpty { throw KubernetesAPIError.invalid(type, name, metadataErrors) }
         var warnings: [String] = []
         if type == .rebalances {
@@ -139,6 +144,11 @@ extension SimulatedKubernetesAPI {
             let admitted = try RebalanceAdmission.admitCreate(object, name: name)
             object = admitted.object
             warnings = admitted.warnings
+        } else if let schema = Self.schema(of: type) {
+            object["status"] = nil  // the status subresource: status is not writable on create
+            warnings = schema.pruneAndDefault(&object)
+            let errors = schema.errors(object)
+            if !errors.isEmpty { throw KubernetesAPIError.invalid(type, name, errors) }
         }
         if var metadata = object["metadata"]?.objectValue {
             for field in ["resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "generation"] {
@@ -151,7 +161,10 @@ extension SimulatedKubernetesAPI {
     }
 
     /// PUT, and the last step of PATCH: optimistic concurrency on `metadata.resourceVersion`, admission, status kept.
-    private func replace(_ type: ResourceType, namespace: String, name: String, with object: KubernetesJSON, requireName: Bool) throws(KubernetesAPIError) -> Response {
+    /// With `statusOnly` (a write to `…/status`), only the status is taken from `object`; otherwise the status is kept.
+    private func replace(
+        _ type: ResourceType, namespace: String, name: String, with object: KubernetesJSON, requireName: Bool, statusOnly: Bool = false
+    ) throws(KubernetesAPIError) -> Response {
         var object = object
         guard object.objectValue != nil else { throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))") }
         let bodyName = object.value(atPath: "metadata.name")?.stringValue
@@ -171,11 +184,26 @@ extension SimulatedKubernetesAPI {
                 throw KubernetesAPIError.conflict(type, name)
             }
             var new = object
+            if type == .eventsV1 {
+                let problems = Self.eventV1Problems(new, creating: false)
+                if !problems.isEmpty { throw KubernetesAPIError.invalid(type, name, problems) }
+            }
             if type == .rebalances {
                 new["status"] = old["status"]  // status is written through the status subresource only
                 let admitted = try RebalanceAdmission.admitUpdate(new, old: old, name: name)
                 new = admitted.object
                 warnings = admitted.warnings
+            } else if let schema = Self.schema(of: type) {
+                if statusOnly {
+                    let status = new["status"]
+                    new = old
+                    new["status"] = status
+                } else {
+                    new["status"] = old["status"]
+                }
+                warnings = schema.pruneAndDefault(&new)
+                let errors = schema.errors(new, old: old)
+                if !errors.isEmpty { throw KubernetesAPIError.invalid(type, name, errors) }
             }
             // Keep the stored resourceVersion for the comparison "changed or not"; the store bumps it on change.
             new["metadata"]?["resourceVersion"] = old.value(atPath: "metadata.resourceVersion")
@@ -183,6 +211,48 @@ extension SimulatedKubernetesAPI {
         }
         return json(200, stored, warnings: warnings)
     }
+
+    /// The API server's validation of an `events.k8s.io/v1` Event (pkg/apis/core/validation/events.go): required
+    /// fields on create, length limits, a series of at least two with its last observation time.
+    static func eventV1Problems(_ event: KubernetesJSON, creating: Bool) -> [FieldError] {
+        var problems: [FieldError] = []
+        func text(_ field: String) -> String? { event.value(atPath: field)?.stringValue }
+        if creating {
+            for field in ["eventTime", "reportingController", "reportingInstance", "action", "reason"] where (text(field) ?? "").isEmpty {
+                problems.append(FieldError(field: field, kind: .required(detail: nil)))
+            }
+        }
+        for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128), ("note", 1024)] {
+            if let value = text(field), value.utf8.count > limit {
+                problems.append(FieldError(field: field, kind: .invalid(value: "\"\(value.prefix(40))…\"", detail: "can have at most \(limit) characters")))
+            }
+        }
+        if let time = text("eventTime"), KubernetesTime.parse(time) == nil {
+            problems.append(FieldError(field: "eventTime", kind: .invalid(value: "\"\(time)\"", detail: "must be a MicroTime")))
+        }
+        if let series = event["series"], !series.isNull {
+            let count = series["count"]?.intValue ?? 0
+            if count < 2 { problems.append(FieldError(field: "series.count", kind: .invalid(value: "\(count)", detail: "should be at least 2"))) }
+            if KubernetesTime.parse(series["lastObservedTime"]?.stringValue) == nil {
+                problems.append(FieldError(field: "series.lastObservedTime", kind: .required(detail: nil)))
+            }
+        }
+        return problems
+    }
+
+    /// The structural schema custom resources of `type` are admitted against (the agent's own CRD), if any.
+    static func schema(of type: ResourceType) -> StructuralSchema? {
+        type == .emqxRebalances ? emqxRebalanceSchema : nil
+    }
+
+    /// Loaded from the very CRD text shipped in deploy/crds (tests keep the two equal).
+    static let emqxRebalanceSchema: StructuralSchema = {
+        do {
+            return try StructuralSchema.load(crdYAML: EMQXRebalanceDefinition.yaml, version: EMQXRebalance.version)
+        } catch {
+            fatalError("the EMQXRebalance CRD shipped with the agent does not load: \(error)")
+        }
+    }()
 
     /// `nil` when `name` is a valid DNS-1123 subdomain, else the API server's explanation.
     static func dnsSubdomainProblem(_ name: String) -> String? {

@@ -62,6 +62,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         var denials: Set<Denial> = []
         var latency: Duration = .zero
         var faults: [FaultRule] = []
+        /// `group/version`s not served (discovery and paths answer 404).
+        var unserved: Set<String> = []
     }
 
     private enum Binding {
@@ -268,9 +270,32 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     }
 
     /// Stored Events, decoded, oldest first.
+    /// Stops serving a group version (`events.k8s.io/v1`), as an older API server would not serve it.
+    public func stopServing(groupVersion: String) {
+        _ = controls.withLock { $0.unserved.insert(groupVersion) }
+    }
+
+    /// Every Event as core/v1 shows it: core/v1 ones, and `events.k8s.io/v1` ones converted as the API server does
+    /// (`regarding` → `involvedObject`, `note` → `message`, `series` → `count` and `lastTimestamp`).
     public func events(namespace: String? = nil) -> [KubernetesEvent] {
-        objects(.events, namespace: namespace).compactMap { try? $0.decode(KubernetesEvent.self) }
-            .sorted { ($0.firstTimestamp ?? "", $0.metadata.name ?? "") < ($1.firstTimestamp ?? "", $1.metadata.name ?? "") }
+        let core = objects(.events, namespace: namespace).compactMap { try? $0.decode(KubernetesEvent.self) }
+        let v1 = eventsV1(namespace: namespace).map(Self.coreView)
+        return (core + v1).sorted { ($0.firstTimestamp ?? "", $0.metadata.name ?? "") < ($1.firstTimestamp ?? "", $1.metadata.name ?? "") }
+    }
+
+    static func coreView(_ event: EventsV1Event) -> KubernetesEvent {
+        let count: Int = event.series?.count ?? 1
+        let last: String = event.series?.lastObservedTime ?? event.eventTime
+        return KubernetesEvent(
+            metadata: event.metadata, involvedObject: event.regarding, reason: event.reason, message: event.note ?? "",
+            type: event.type ?? "", count: count, firstTimestamp: event.eventTime, lastTimestamp: last, source: nil,
+            reportingComponent: event.reportingController, reportingInstance: event.reportingInstance, action: event.action)
+    }
+
+    /// The `events.k8s.io/v1` Events as written.
+    public func eventsV1(namespace: String? = nil) -> [EventsV1Event] {
+        objects(.eventsV1, namespace: namespace).compactMap { try? $0.decode(EventsV1Event.self) }
+            .sorted { ($0.eventTime, $0.metadata.name ?? "") < ($1.eventTime, $1.metadata.name ?? "") }
     }
 
     /// A stored Lease, decoded.

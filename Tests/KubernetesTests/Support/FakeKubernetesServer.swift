@@ -168,6 +168,17 @@ final class FakeKubernetesServer: Sendable {
             return response(200, Data(body.utf8))
         }
         let parts = path.split(separator: "/").map(String.init)
+        // Discovery: /apis/<group>
+        if parts.count == 2, parts[0] == "apis" {
+            let versions = state.withLock { $0.served }.filter { $0.key.hasPrefix(parts[1] + "/") }.keys
+                .map { String($0.dropFirst(parts[1].count + 1)) }.sorted()
+            guard !versions.isEmpty else { return status(404, reason: "NotFound", message: "the server could not find the requested resource") }
+            let group: [String: Any] = [
+                "kind": "APIGroup", "name": parts[1],
+                "versions": versions.map { ["groupVersion": "\(parts[1])/\($0)", "version": $0] },
+            ]
+            return response(200, try JSONSerialization.data(withJSONObject: group))
+        }
         // Discovery: /apis/<group>/<version>
         if parts.count == 3, parts[0] == "apis" {
             let groupVersion = "\(parts[1])/\(parts[2])"
