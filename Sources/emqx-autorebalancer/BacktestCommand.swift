@@ -385,6 +385,7 @@ struct BacktestCommand: AsyncParsableCommand {
     }
 
     static func standardError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        let safe = line.split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.forLog(String($0)) }
+        FileHandle.standardError.write(Data((safe.joined(separator: "\n") + "\n").utf8))
     }
 }

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import AutorebalancerCore
 import Foundation
@@ -16,8 +17,11 @@ struct TestCommand: ParsableCommand {
     func run() throws {
         var passed = 0, failed = 0
         for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                print("\(file):1:1: error: cannot read the file")
+            let text: String
+            switch TextFile.read(file) {
+            case .success(let read): text = read
+            case .failure(let problem):
+                print(SafeText.forLog("\(file):1:1: error: cannot read the file: it \(problem)"))
                 failed += 1
                 continue
             }
@@ -25,17 +29,17 @@ struct TestCommand: ParsableCommand {
             let result = PolicyTestRunner.run(text: text, file: file) { name in
                 let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : directory.appendingPathComponent(name)
                 let path = url.standardizedFileURL.path
-                guard let policyText = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+                guard case .success(let policyText) = TextFile.read(path) else { return nil }
                 let shown = name.hasPrefix("/") ? name : (directory.path == "." ? name : "\(directory.relativePath)/\(name)")
                 return PolicySource(text: policyText, file: shown)
             }
-            for diagnostic in result.diagnostics.sortedByLocation() { print(diagnostic.description) }
+            for diagnostic in result.diagnostics.sortedByLocation() { print(SafeText.forLog(diagnostic.description)) }
             for testCase in result.cases {
                 if testCase.passed {
                     print("ok   \(file): \(testCase.name)")
                 } else {
                     print("FAIL \(file): \(testCase.name)")
-                    for failure in testCase.failures { print(failure.description) }
+                    for failure in testCase.failures { print(failure.description.split(separator: "\n").map { SafeText.forLog(String($0)) }.joined(separator: "\n")) }
                 }
             }
             passed += result.passed

@@ -57,8 +57,8 @@ public enum SafeText {
     nonisolated(unsafe) static let userInfo = #/([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@]+@/#
     /// `Authorization: value`, `"authorization":"value"`, `authorization=value` up to the end of the value.
     nonisolated(unsafe) static let authorizationHeader = #/(?i)((?:proxy-)?authorization)(["']?\s*[:=]\s*["']?)[^\r\n"',;}]+/#
-    /// `Bearer token`, `Basic base64`.
-    nonisolated(unsafe) static let schemeToken = #/(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{4,}/#
+    /// `Bearer token`, `Basic base64` (as headers write them; lower-case "basic" is too common in prose).
+    nonisolated(unsafe) static let schemeToken = #/\b(Bearer|bearer|BEARER|Basic|BASIC)\s+[A-Za-z0-9._~+/=\-]{6,}/#
     /// `password=…`, `token=…` and similar in query strings and form bodies.
     nonisolated(unsafe) static let secretParameter =
         #/(?i)\b(password|passwd|secret|token|access_token|api_key|apikey|api-key)=[^&\s"']+/#

@@ -47,12 +47,29 @@ public final class YAMLReader {
             }
             return root
         } catch let error as YamlError {
-            diagnostics.append(Self.diagnostic(for: error, file: file))
+            var diagnostic = Self.diagnostic(for: error, file: file)
+            if let hint = Self.tabHint(text, line: diagnostic.location.line) { diagnostic.message += hint }
+            diagnostics.append(diagnostic)
             return nil
         } catch {
             diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read YAML: \(error)"))
             return nil
         }
+    }
+
+    /// A hint when the line of a syntax error (or the one before it) starts with a tab: YAML forbids tabs for
+    /// indentation, and libyaml's message does not say so.
+    static func tabHint(_ text: String, line: Int) -> String? {
+        var number = 0
+        for row in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            guard number >= line - 1 else { continue }
+            if number > line { break }
+            if row.prefix { $0 == " " || $0 == "\t" }.contains("\t") {
+                return "; line \(number) is indented with a tab: YAML allows only spaces for indentation"
+            }
+        }
+        return nil
     }
 
     static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
