@@ -41,6 +41,12 @@ public struct PolicyTestFileResult: Sendable, Hashable {
     public var diagnostics: [Diagnostic]
     public var cases: [PolicyTestCaseResult]
 
+    public init(file: String, diagnostics: [Diagnostic], cases: [PolicyTestCaseResult]) {
+        self.file = file
+        self.diagnostics = diagnostics
+        self.cases = cases
+    }
+
     public var passed: Int { cases.filter(\.passed).count }
     /// Failed tests; a file that could not be loaded (no test ran) counts as one failure.
     public var failed: Int { cases.filter { !$0.passed }.count + (diagnostics.hasErrors && cases.isEmpty ? 1 : 0) }
@@ -147,6 +153,10 @@ public enum PolicyTestRunner {
                 facts.scalingIn = f.scalingIn ?? facts.scalingIn
                 facts.rebalanceRunning = f.rebalanceRunning ?? facts.rebalanceRunning
                 facts.enterprise = f.enterprise ?? facts.enterprise
+                facts.operatorPaused = f.operatorPaused ?? facts.operatorPaused
+                facts.podsBeingRemoved = f.podsBeingRemoved ?? facts.podsBeingRemoved
+                facts.nodesPending = f.nodesPending ?? facts.nodesPending
+                facts.cannotAct = f.cannotAct ?? facts.cannotAct
             }
             // History as the cluster would show it now.
             let pasts = (test.rebalances + agentRebalances).filter { $0.at <= offset }.map { r -> PastRebalance in
