@@ -288,13 +288,20 @@ public final class PrometheusBatch: Sendable {
             queries.sessions.map { PrometheusQueries.render($0, selector: selector, label: label) })
     }
 
+    /// The most bytes one batched answer may have: 64 KiB per cluster on average (one series is about 150 bytes, so
+    /// some 400 nodes per cluster), at least what one cluster alone may get, and never over 32 MiB.
+    static func bodyLimit(members: Int) -> Int {
+        min(max(PrometheusSource.queryBodyLimit, min(members, 100_000) * (64 << 10)), 32 << 20)
+    }
+
     /// One query per quantity for every member, split by cluster.
     private func fetch(_ members: [ClusterReference]) async throws -> [[String]: Answers] {
         let sent = renderedQueries(members)
         let source = source
+        let limit = Self.bodyLimit(members: members.count)
         @Sendable func ask(_ query: String?) async throws -> PrometheusResponse? {
             guard let query else { return nil }
-            return try await source.query(query)
+            return try await source.query(query, bodyLimit: limit)
         }
         async let live = ask(sent.live)
         async let connections = ask(sent.connections)

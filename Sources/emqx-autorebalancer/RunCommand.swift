@@ -12,19 +12,25 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the agent: watch the configured EMQX clusters and create Rebalances when policy rules fire.",
         discussion: """
-            In a pod the agent uses its service account; elsewhere --kubeconfig, else KUBECONFIG, else ~/.kube/config.
-            Exit codes: 0 stopped cleanly; 1 a source failed (--once) or the agent stopped on an error (e.g. the Lease
-            was lost); 2 the configuration is invalid (nothing was started).
+            In a pod the agent uses its service account; elsewhere --kubeconfig, else KUBECONFIG, else ~/.kube/config. \
+            Exit codes: 0 stopped cleanly; 1 a source failed (--once) or the agent stopped on an error (e.g. the \
+            Lease was lost); 2 the configuration or the kubeconfig is invalid (nothing was started). See \
+            docs/configuration.md.
+
+            Examples:
+              emqx-autorebalancer run --config agent.yaml --once --context staging
+              emqx-autorebalancer run --config agent.yaml --kubeconfig ./kubeconfig \\
+                --log-format json --log-level debug
             """
     )
 
-    @Option(help: "The agent configuration file (kind: AgentConfig).")
+    @Option(help: ArgumentHelp("The agent configuration file (kind: AgentConfig).", valueName: "file"))
     var config: String
 
-    @Option(help: "A kubeconfig file instead of the in-cluster service account.")
+    @Option(help: ArgumentHelp("A kubeconfig file instead of the in-cluster service account.", valueName: "file"))
     var kubeconfig: String?
 
-    @Option(help: "The kubeconfig context (default: its current-context).")
+    @Option(help: ArgumentHelp("The kubeconfig context (default: its current-context).", valueName: "name"))
     var context: String?
 
     @Flag(help: "Never write to Kubernetes: log and export what would be done.")
@@ -48,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = logging.makeLogger()
         let loaded = ConfigurationFiles.load(configPath: config)
         for diagnostic in loaded.diagnostics.sortedByLocation() {
-            FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
+            FileHandle.standardError.write(Data("\(SafeText.forLog(diagnostic.description))\n".utf8))
         }
         guard loaded.isValid, let configuration = loaded.configuration else {
             FileHandle.standardError.write(Data("the configuration is invalid; nothing was started\n".utf8))
@@ -59,11 +65,18 @@ struct RunCommand: AsyncParsableCommand {
         do {
             kubernetesConfiguration = try KubernetesClientConfiguration.load(kubeconfigPath: kubeconfig, context: context, environment: environment)
         } catch {
-            FileHandle.standardError.write(Data("cannot configure the Kubernetes client: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("cannot configure the Kubernetes client: \(SafeText.forLog("\(error)"))\n".utf8))
             throw ExitCode(2)
         }
         for warning in kubernetesConfiguration.warnings { logger.warning("\(warning)") }
         let api = try HTTPKubernetesClient(configuration: kubernetesConfiguration, logger: logger)
+        // A certificate the configured CA does not sign will not start to verify on a retry: stop now, saying which
+        // CA file was used, rather than log "API server unavailable" every cycle.
+        if let untrusted = await api.untrustedServerError() {
+            FileHandle.standardError.write(Data("cannot use the Kubernetes API at \(kubernetesConfiguration.server): \(SafeText.forLog(untrusted.description))\n".utf8))
+            try? await api.shutdown()
+            throw ExitCode(2)
+        }
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.metricsClientConfiguration)
         let assembly = AgentAssembly(
             configuration: configuration, policies: loaded.policies, kubernetes: api,
@@ -74,7 +87,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             if once {
                 let report = await assembly.loop.tick(at: Date())
-                print(OnceReport.render(report))
+                // Line by line: what sources answered is outside text, made safe like a log line.
+                print(OnceReport.render(report).split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.forLog(String($0)) }.joined(separator: "\n"))
                 let failed = report.clusters.contains { !$0.sources.isEmpty && $0.sources.contains { $0.error != nil } && !$0.observed }
                     || report.clusters.contains { !$0.errors.isEmpty } || !report.errors.isEmpty
                 exitCode = failed ? 1 : 0

@@ -145,7 +145,7 @@ struct ActuatorScenarioTests {
 
     @Test(arguments: [
         FakeKubernetesServer.FaultKind.applyThenStatus(500),
-        .applyThenDelay(.seconds(1)),
+        .applyThenDelay(.seconds(3600)),  // never answers: only the client's timeout ends the attempt
         .applyThenDrop,
         .status(429, retryAfter: "0"),
         .status(503),
@@ -156,8 +156,9 @@ struct ActuatorScenarioTests {
         Self.setUp(server)
         server.inject("POST", "rebalances", fault)
         let logs = CapturedLogs()
+        let timeout: Duration = if case .applyThenDelay = fault { .seconds(2) } else { .seconds(30) }
         try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, requestTimeout: timeout)
             await agent.elector.tick()
             let result = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             #expect(result.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200"), "\(result)")

@@ -5,7 +5,9 @@ import Foundation
 import Report
 import Synchronization
 
-/// Records every cycle in the agent's own metrics and feeds the health probes.
+/// Records every cycle in the agent's own metrics and feeds the health probes: the mapping from the loop's
+/// `TickReport` to the calls of `AgentMetrics` (Report), where the families and their series are declared. It lives
+/// here because the report is the loop's type; Report does not depend on the loop.
 public final class MetricsSink: TickReportSink {
     let metrics: AgentMetrics
     let health: AgentHealth?
@@ -34,6 +36,9 @@ public final class MetricsSink: TickReportSink {
         metrics.setDryRun(report.dryRun)
         health?.heartbeat()
         for cluster in report.clusters { record(cluster) }
+        health?.recordCycle(.init(
+            clusters: report.clusters.count, snapshots: report.clusters.filter(\.observed).count,
+            problems: report.errors + report.clusters.flatMap(\.errors)))
         let current = Set(report.clusters.map(\.cluster.description))
         let gone = clusters.withLock { seen in
             defer { seen = current }
@@ -46,7 +51,6 @@ public final class MetricsSink: TickReportSink {
         let cluster = report.cluster.description
         for attempt in report.sources {
             metrics.recordSourceObservation(cluster: cluster, source: attempt.source, succeeded: attempt.error == nil, duration: attempt.duration)
-            if attempt.error == nil { health?.markSourceReached(attempt.source) }
         }
         if let snapshot = report.snapshot {
             metrics.recordObservation(cluster: cluster, nodes: snapshot.rebalancedNodes)

@@ -47,6 +47,7 @@ extension HTTPKubernetesClient: KubernetesWatching {
             // The server ends the stream after `timeoutSeconds`; the client's deadline only bounds a server that does not.
             response = try await watchHTTPClient.execute(http, timeout: .seconds(Int64(seconds) + 30), logger: nil)
         } catch {
+            if let untrusted = untrustedServer(error, request: request) { throw untrusted }
             throw KubernetesError(code: .unavailable, request: request, detail: "transport error: \(error)")
         }
         guard response.status == .ok else {

@@ -28,6 +28,8 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     let leaseHTTPClient: HTTPClient
     let watchHTTPClient: HTTPClient
     let logger: Logger
+    /// The server URL requests go to: the configured one, with the host replaced by `tls-server-name` when set.
+    let baseURL: String
 
     /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
     /// - Throws: `KubernetesError` (`.unsupported`) when the CA or client certificate cannot be parsed.
@@ -49,14 +51,29 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         if configuration.insecureSkipTLSVerify {
             tls.certificateVerification = .none
         }
+        var httpConfiguration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))),
+            connectionPool: .init()
+        )
+        httpConfiguration.httpVersion = .http1Only
+        // `tls-server-name`: the certificate is verified (and SNI sent) for that name while the connection goes to the
+        // server's own address, as kubectl does. AsyncHTTPClient does exactly this for a DNS override.
+        var baseURL = configuration.server
+        if let name = configuration.tlsServerName, !name.isEmpty,
+            var components = URLComponents(string: configuration.server), let host = components.host, host != name
+        {
+            components.host = name
+            if let url = components.string {
+                baseURL = url
+                httpConfiguration.dnsOverride = [name: host]
+            }
+        }
+        self.baseURL = baseURL
         func pool(connections: Int) -> HTTPClient {
-            var httpConfiguration = HTTPClient.Configuration(
-                tlsConfiguration: tls,
-                timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))),
-                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
-            )
-            httpConfiguration.httpVersion = .http1Only
-            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+            var pooled = httpConfiguration
+            pooled.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: pooled)
         }
         self.httpClient = pool(connections: 8)
         self.leaseHTTPClient = pool(connections: 2)
@@ -334,6 +351,37 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
     }
 
+    /// A certificate the configured CA does not vouch for (or one for another name) is a configuration error, not
+    /// an outage: retrying cannot fix it. The error names where the trusted CA came from.
+    func untrustedServer(_ error: any Error, request: KubernetesError.Request) -> KubernetesError? {
+        let text = String(describing: error)
+        let nameMismatch = error is NIOSSLExtraError || text.contains("failedToValidateHostname")
+        let verification = text.contains("CERTIFICATE_VERIFY_FAILED") || text.localizedCaseInsensitiveContains("certificate verify failed")
+            || (error is NIOSSLError && text.localizedCaseInsensitiveContains("certificate"))
+        guard nameMismatch || verification else { return nil }
+        let trust = configuration.certificateAuthorityOrigin.map { "the CA file \($0)" } ?? "the system trust store (no CA configured)"
+        let host = URLComponents(string: baseURL)?.host ?? baseURL
+        let detail = nameMismatch
+            ? "the API server's certificate is not valid for the name \(host) (\(text)); check the server URL or set tls-server-name in the kubeconfig"
+            : "the API server's certificate is not signed by \(trust) (\(text)); check that it is this cluster's CA"
+        return KubernetesError(code: .untrusted, request: request, detail: detail)
+    }
+
+    /// Makes one request to learn whether the API server can be trusted at all (`GET /version`, no retries). `nil` when
+    /// TLS is fine (whatever the answer), the ``KubernetesError/Code/untrusted`` error otherwise; other failures
+    /// (unreachable, timeouts) are left to the agent's retries and return `nil` too.
+    public func untrustedServerError() async -> KubernetesError? {
+        let request = KubernetesError.Request(verb: "get", resource: KubernetesResource(group: "", version: "", plural: "version"), namespace: nil, name: nil)
+        do {
+            _ = try await sendOnce(.GET, path: "/version", body: nil, contentType: "application/json", request: request, lane: .requests)
+            return nil
+        } catch let error as KubernetesError where error.code == .untrusted {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
     private func sendOnce(
         _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request, lane: Lane
     ) async throws -> Data {
@@ -347,6 +395,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout) (\(error))")
         } catch {
+            if let untrusted = untrustedServer(error, request: request) { throw untrusted }
             throw KubernetesError(code: .unavailable, request: request, detail: "transport error: \(error)")
         }
         let data = Data(bytes.readableBytesView)
@@ -357,7 +406,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     /// A request with the agent's headers and credentials.
     func makeRequest(_ method: HTTPMethod, path: String, body: Data?, contentType: String = "application/json", request: KubernetesError.Request) async throws -> HTTPClientRequest {
-        var http = HTTPClientRequest(url: configuration.server + path)
+        var http = HTTPClientRequest(url: baseURL + path)
         http.method = method
         http.headers.add(name: "Accept", value: "application/json")
         http.headers.add(name: "User-Agent", value: "emqx-autorebalancer")

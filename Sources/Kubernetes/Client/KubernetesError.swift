@@ -7,7 +7,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, gone, other
+            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, gone, other
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -30,6 +30,9 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         public static let gone = Code(.gone)
         /// The configuration cannot be used (bad kubeconfig, unreadable token file, exec plugin failure).
         public static let unsupported = Code(.unsupported)
+        /// The API server's TLS certificate is not trusted (another CA, another name): a configuration error that
+        /// retries cannot fix.
+        public static let untrusted = Code(.untrusted)
         /// Any other HTTP status.
         public static let other = Code(.other)
 
@@ -114,6 +117,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
             return "API server unavailable\(status) for \(target): \(detail)"
         case .unsupported:
             return "Kubernetes client configuration: \(detail)"
+        case .untrusted:
+            return "TLS: \(detail)"
         case .gone:
             return "expired\(status): \(target) asked for a resourceVersion the API server no longer holds (listed again). \(detail)"
         default:

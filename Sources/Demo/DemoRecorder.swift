@@ -1,3 +1,4 @@
+import Agent
 import AutorebalancerCore
 import Foundation
 import Simulation
@@ -14,6 +15,11 @@ final class DemoRecorder: TickReportSink {
         /// Set when the agent has observed the cluster's nodes for the first time: where the demo's timeline starts
         /// (see `publish`).
         var origin: Duration?
+        /// The cluster facts of the agent's latest look (what it stands back for).
+        var facts: ClusterFacts?
+        /// When the agent last evaluated, and the longest stretch of simulated time between two evaluations.
+        var lastEvaluation: Duration?
+        var longestEvaluationGap: Duration = .zero
     }
 
     let state = Mutex(State())
@@ -39,7 +45,10 @@ final class DemoRecorder: TickReportSink {
                 let late = (now + .seconds(1) - firstEvent) / .seconds(1)
                 state.origin = late > 0 ? .seconds(late.rounded(.up)) : .zero
             }
+            if let last = state.lastEvaluation { state.longestEvaluationGap = max(state.longestEvaluationGap, now - last) }
+            state.lastEvaluation = now
             for cluster in report.clusters {
+                if let facts = cluster.snapshot?.facts { state.facts = facts }
                 for decision in cluster.decisions {
                     state.decisions.append(decision)
                     state.whyNots.append(cluster.evaluations.filter { $0.rule != decision.rule }.compactMap { evaluation in
@@ -52,6 +61,16 @@ final class DemoRecorder: TickReportSink {
     }
 
     var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
+
+    /// Every rule's newest evaluation.
+    var latestEvaluations: [RuleEvaluation] { state.withLock { $0.latest.values.sorted { $0.rule < $1.rule } } }
+
+    /// The cluster facts the agent saw last.
+    var facts: ClusterFacts? { state.withLock { $0.facts } }
+    /// The longest stretch of simulated time between two of the agent's evaluations. Simulated time runs on the wall
+    /// clock: on a loaded machine the agent can fall behind it, and a scenario whose events are shorter than that gap
+    /// (a flap the agent never sees) no longer shows what it was written to show.
+    var longestEvaluationGap: Duration { state.withLock { $0.longestEvaluationGap } }
 
     /// Parallel to ``decisions``.
     var whyNots: [[String]] { state.withLock { $0.whyNots } }
