@@ -117,11 +117,10 @@ public final class PrometheusBatch: Sendable {
         case done(Result<[[String]: Answers], any Error>)
     }
 
-    /// What a waiting cluster is told.
+    /// What a waiting cluster is told: look again (the answers are in, or the one fetching was cut short and the
+    /// next in line fetches).
     private enum Outcome: Sendable {
-        case answers([[String]: Answers])
-        /// The one fetching was cut short: fetch yourself.
-        case fetch
+        case lookAgain
     }
 
     private struct Round {
@@ -168,17 +167,24 @@ public final class PrometheusBatch: Sendable {
             return []
         }
         // Clusters still waiting on the last cycle's fetch take part in this one.
-        for waiter in stranded { waiter.resume(returning: .fetch) }
+        for waiter in stranded { waiter.resume(returning: .lookAgain) }
     }
 
     /// This round's answers for a cluster, or `nil` when the cluster is not in the round (it then asks alone).
     public func answers(for cluster: ClusterReference) async throws -> Answers? {
+        let key = template.key(for: cluster)
         while true {
-            enum Step { case notMember, have([[String]: Answers]), failed(any Error), fetch([ClusterReference]), wait }
+            enum Step { case notMember, have(Answers?), failed(any Error), fetch([ClusterReference]), wait }
             let step = round.withLock { round -> Step in
                 guard round.memberSet.contains(cluster) else { return .notMember }
                 switch round.fetch {
-                case .done(.success(let answers)): return .have(answers)
+                case .done(.success(var answers)):
+                    // Each cluster takes its part once (a second ask this cycle asks alone), so the round's answers
+                    // are let go as the clusters take them instead of being held until the next cycle.
+                    let mine = answers.removeValue(forKey: key)
+                    round.fetch = .done(.success(answers))
+                    round.memberSet.remove(cluster)
+                    return .have(mine)
                 case .done(.failure(let error)): return .failed(error)
                 case .idle:
                     round.fetch = .fetching(waiters: [:])
@@ -190,14 +196,12 @@ public final class PrometheusBatch: Sendable {
             case .notMember:
                 return nil
             case .have(let answers):
-                return answers[template.key(for: cluster)] ?? empty()
+                return answers ?? empty()
             case .failed(let error):
                 throw error
             case .fetch(let members):
                 do {
-                    let answers = try await fetch(members)
-                    finish(.success(answers), members: members)
-                    return answers[template.key(for: cluster)] ?? empty()
+                    finish(.success(try await fetch(members)), members: members)
                 } catch {
                     // Cut short (this cluster's time is up): not an answer for the others.
                     if Task.isCancelled || error is CancellationError {
@@ -208,10 +212,7 @@ public final class PrometheusBatch: Sendable {
                     throw error
                 }
             case .wait:
-                switch try await wait(members: round.withLock { $0.members }) {
-                case .answers(let answers): return answers[template.key(for: cluster)] ?? empty()
-                case .fetch: continue
-                }
+                try await wait(members: round.withLock { $0.members })
             }
         }
     }
@@ -224,25 +225,19 @@ public final class PrometheusBatch: Sendable {
             sent: renderedQueries(round.withLock { $0.members }))
     }
 
-    private func wait(members: [ClusterReference]) async throws -> Outcome {
+    private func wait(members: [ClusterReference]) async throws {
         let id = round.withLock { round -> Int in
             defer { round.nextWaiter += 1 }
             return round.nextWaiter
         }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+        _ = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
                 let immediate = round.withLock { round -> Result<Outcome, any Error>? in
                     if Task.isCancelled { return .failure(CancellationError()) }
-                    guard round.members == members else { return .success(.fetch) }
-                    switch round.fetch {
-                    case .fetching(var waiters):
-                        waiters[id] = continuation
-                        round.fetch = .fetching(waiters: waiters)
-                        return nil
-                    case .done(.success(let answers)): return .success(.answers(answers))
-                    case .done(.failure(let error)): return .failure(error)
-                    case .idle: return .success(.fetch)
-                    }
+                    guard round.members == members, case .fetching(var waiters) = round.fetch else { return .success(.lookAgain) }
+                    waiters[id] = continuation
+                    round.fetch = .fetching(waiters: waiters)
+                    return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
@@ -262,21 +257,18 @@ public final class PrometheusBatch: Sendable {
             round.fetch = .done(result)
             return Array(waiters.values)
         }
-        for waiter in waiters { waiter.resume(with: result.map { .answers($0) }) }
+        for waiter in waiters { waiter.resume(returning: .lookAgain) }
     }
 
-    /// The one fetching gave up (its cluster's time was up): the longest-waiting cluster fetches instead.
+    /// The one fetching gave up (its cluster's time was up): the waiting clusters look again, and the first of them
+    /// to do so fetches.
     private func handOver(members: [ClusterReference]) {
-        let next = round.withLock { round -> CheckedContinuation<Outcome, any Error>? in
-            guard round.members == members, case .fetching(var waiters) = round.fetch else { return nil }
-            guard let first = waiters.keys.min(), let waiter = waiters.removeValue(forKey: first) else {
-                round.fetch = .idle
-                return nil
-            }
-            round.fetch = .fetching(waiters: waiters)
-            return waiter
+        let waiting = round.withLock { round -> [CheckedContinuation<Outcome, any Error>] in
+            guard round.members == members, case .fetching(let waiters) = round.fetch else { return [] }
+            round.fetch = .idle
+            return Array(waiters.values)
         }
-        next?.resume(returning: .fetch)
+        for waiter in waiting { waiter.resume(returning: .lookAgain) }
     }
 
     func renderedQueries(_ members: [ClusterReference]) -> (live: String?, connections: String?, sessions: String?) {

@@ -267,9 +267,9 @@ public final class AgentMetrics: Sendable {
                 for threshold in ["abs", "rel"] { removeGauge(name, labels.merging(["threshold": threshold]) { $1 }) }
             }
             removeGauge("blocked_duration_seconds", labels)
-            registry.unregisterCounter(counter("rebalances_created_total", labels))
+            removeCounter("rebalances_created_total", labels)
             for reason in reasons {
-                registry.unregisterCounter(counter(reason.family, labels.merging(["reason": reason.reason]) { $1 }))
+                removeCounter(reason.family, labels.merging(["reason": reason.reason]) { $1 })
             }
         }
     }
@@ -307,19 +307,47 @@ public final class AgentMetrics: Sendable {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
+    /// One series of one family, as the recording methods name it.
+    private struct SeriesKey: Hashable {
+        var family: String
+        var labels: [String: String]
+    }
+
+    /// The series made so far: the registry is asked (and the family and labels checked) once per series, not on
+    /// every update; a cycle over many clusters sets thousands of gauges.
+    private struct Series {
+        var gauges: [SeriesKey: Gauge] = [:]
+        var counters: [SeriesKey: Counter] = [:]
+        var histograms: [SeriesKey: ValueHistogram] = [:]
+    }
+
+    private let series = Mutex(Series())
+
     private func gauge(_ shortName: String, _ labels: [String: String] = [:]) -> Gauge {
+        let key = SeriesKey(family: shortName, labels: labels)
+        if let made = series.withLock({ $0.gauges[key] }) { return made }
         let (name, pairs, help) = family(shortName, labels)
-        return registry.makeGauge(descriptor: descriptor(name, help), labels: pairs)
+        let made = registry.makeGauge(descriptor: descriptor(name, help), labels: pairs)
+        series.withLock { $0.gauges[key] = made }
+        return made
     }
 
     private func counter(_ shortName: String, _ labels: [String: String] = [:]) -> Counter {
+        let key = SeriesKey(family: shortName, labels: labels)
+        if let made = series.withLock({ $0.counters[key] }) { return made }
         let (name, pairs, help) = family(shortName, labels)
-        return registry.makeCounter(descriptor: descriptor(name, help), labels: pairs)
+        let made = registry.makeCounter(descriptor: descriptor(name, help), labels: pairs)
+        series.withLock { $0.counters[key] = made }
+        return made
     }
 
     private func histogram(_ shortName: String, _ labels: [String: String] = [:]) -> ValueHistogram {
+        let key = SeriesKey(family: shortName, labels: labels)
+        if let made = series.withLock({ $0.histograms[key] }) { return made }
         let (name, pairs, help) = family(shortName, labels)
-        return registry.makeValueHistogram(descriptor: descriptor(name, help), labels: pairs, buckets: Self.durationBuckets)
+        let made = registry.makeValueHistogram(descriptor: descriptor(name, help), labels: pairs, buckets: Self.durationBuckets)
+        series.withLock { $0.histograms[key] = made }
+        return made
     }
 
     private func setOrRemove(_ shortName: String, _ labels: [String: String], _ value: Double?) {
@@ -331,8 +359,14 @@ public final class AgentMetrics: Sendable {
     }
 
     private func removeGauge(_ shortName: String, _ labels: [String: String]) {
-        // Creating then unregistering is how the registry forgets a series; it is a no-op for one never set.
-        registry.unregisterGauge(gauge(shortName, labels))
+        // Every series is made through `gauge`, so one that is not known was never set.
+        guard let made = series.withLock({ $0.gauges.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) }) else { return }
+        registry.unregisterGauge(made)
+    }
+
+    private func removeCounter(_ shortName: String, _ labels: [String: String]) {
+        guard let made = series.withLock({ $0.counters.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) }) else { return }
+        registry.unregisterCounter(made)
     }
 
     static func seconds(_ duration: Duration) -> Double {

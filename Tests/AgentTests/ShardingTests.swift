@@ -105,6 +105,15 @@ import Testing
             #expect(allOwned(by: agents))
             #expect(agents.allSatisfy { !$0.elector.ownedShards.isEmpty }, "6 shards over 3 agents: each has work")
 
+            // The writers' gate, for the cluster a cycle works on: open for the agent's own clusters only.
+            for agent in agents {
+                for cluster in Self.clusters {
+                    let open = WriteScope.$cluster.withValue(cluster) { agent.assembly.canWrite() }
+                    #expect(open == agent.elector.owns(cluster), "\(agent.name) may write for \(cluster): \(open)")
+                }
+                #expect(!agent.assembly.canWrite(), "a write outside any cluster's cycle is refused")
+            }
+
             // Cycles on every agent: each observes and acts on exactly the clusters of its shards.
             var actedBy: [ClusterReference: [String]] = [:]
             for _ in 0..<3 where actedBy.count < Self.clusters.count {

@@ -1,5 +1,7 @@
 import AutorebalancerCore
 import Foundation
+import Hummingbird
+import NIOCore
 import Synchronization
 import Testing
 import TestSupport
@@ -94,13 +96,36 @@ struct PrometheusBatchTests {
         #expect(fake.queries.withLock { $0.count } == 3, "the failure is not asked again by every cluster")
     }
 
+    /// Holds the first `held` requests unanswered (until the server stops), answers the others with the batch.
+    final class HoldingPrometheus: Sendable {
+        let held: Int
+        let count = Mutex(0)
+        init(held: Int) { self.held = held }
+
+        var router: Router<BasicRequestContext> {
+            let router = Router()
+            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
+                let index = self.count.withLock { count -> Int in
+                    defer { count += 1 }
+                    return count
+                }
+                if index < self.held { await waitUntilServerShutdown() }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: PrometheusBatchTests.batchAnswer)))
+            }
+            router.get("/api/v1/query", use: handler)
+            router.post("/api/v1/query", use: handler)
+            return router
+        }
+    }
+
     @Test func whenTheClusterFetchingIsCutShortTheNextOneFetches() async throws {
-        let fake = FakePrometheus(answers: ["emqx_": Self.batchAnswer], delay: .milliseconds(300))
+        let fake = HoldingPrometheus(held: 3)
         let observation = try await withLoopbackServer(fake.router) { port in
             let source = try Self.batch(port: port)
             source.batch?.begin(Self.clusters)
             let first = Task { try await source.observe(ObservationRequest(cluster: Self.clusters[0], expectedNodes: Self.nodes(Self.clusters[0]))) }
-            while fake.queries.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
+            while fake.count.withLock({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(5)) }
+            // The second waits for the first's answer (or, if it comes later, finds the fetch free and makes it).
             async let second = source.observe(ObservationRequest(cluster: Self.clusters[1], expectedNodes: Self.nodes(Self.clusters[1])))
             try await Task.sleep(for: .milliseconds(50))
             first.cancel()
@@ -108,6 +133,7 @@ struct PrometheusBatchTests {
             return try await second
         }
         #expect(observation.nodes.map(\.liveConnections) == [1000, 2000], "the waiting cluster got its answer after the first gave up")
+        #expect(fake.count.withLock { $0 } == 6, "the second fetched once more, for everyone")
     }
 
     @Test(arguments: [

@@ -53,6 +53,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     /// Why this process never writes whatever the configuration says (`--dry-run`, `--once`, or started in dry run
     /// with leader election on); `nil` when `dryRun:` in the configuration decides, cycle by cycle.
     public let dryRunLock: String?
+    /// The gate every writer checks before a write (Rebalances, records, Events).
+    let canWrite: @Sendable () -> Bool
     let logger: Logger
 
     /// - Parameters:
@@ -139,6 +141,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             if let shardElector { return WriteScope.cluster.map(shardElector.owns) ?? false }
             return elector?.isLeader ?? true
         }
+        self.canWrite = canWrite
 
         let lifecycle = RebalanceLifecycle(configuration: .init(
             settleTime: .seconds(configuration.rebalances.settleTime),

@@ -1,6 +1,7 @@
 /// How watched clusters are split across replicas: every cluster belongs to one of `count` shards (a stable hash of
-/// its namespace and name), and every shard to one live replica (rendezvous hashing: the replica with the highest
-/// hash of shard and identity). When a replica joins or leaves, only the shards it wins or held move.
+/// its namespace and name), and every shard to one live replica by rendezvous hashing with bounded loads
+/// (`assignment(among:)`): each replica gets an even share, and when one joins or leaves few shards other than its
+/// own move.
 ///
 /// The hashes are FNV-1a over UTF-8, the same in every process and version (Swift's `Hasher` is seeded per process).
 public struct ShardMap: Sendable, Hashable {
@@ -15,12 +16,27 @@ public struct ShardMap: Sendable, Hashable {
         Int(Self.mix(Self.fnv1a("\(cluster.namespace)/\(cluster.name)")) % UInt64(count))
     }
 
-    /// The replica that should own `shard` among the live ones (`nil` when there is none).
-    public static func owner(of shard: Int, among identities: some Collection<String>) -> String? {
-        identities.max { lhs, rhs in
-            let (l, r) = (weight(shard, lhs), weight(shard, rhs))
-            return l != r ? l < r : lhs < rhs
+    /// Which live replica should own each shard. Pairs of (shard, replica) are taken in order of their rendezvous
+    /// weight, highest first, each giving the shard to the replica unless the shard already has an owner or the
+    /// replica already holds its share (`count / replicas`, rounded up): every replica gets an even share, and every
+    /// replica computes the same answer from the same members. Empty without members.
+    public func assignment(among identities: some Collection<String>) -> [Int: String] {
+        let members = Array(Set(identities)).sorted()
+        guard !members.isEmpty else { return [:] }
+        let share = (count + members.count - 1) / members.count
+        var pairs: [(weight: UInt64, shard: Int, member: Int)] = []
+        pairs.reserveCapacity(count * members.count)
+        for shard in 0..<count {
+            for (index, member) in members.enumerated() { pairs.append((Self.weight(shard, member), shard, index)) }
         }
+        pairs.sort { ($0.weight, $1.shard, $1.member) > ($1.weight, $0.shard, $0.member) }
+        var owners: [Int: String] = [:]
+        var load = Array(repeating: 0, count: members.count)
+        for pair in pairs where owners[pair.shard] == nil && load[pair.member] < share {
+            owners[pair.shard] = members[pair.member]
+            load[pair.member] += 1
+        }
+        return owners
     }
 
     static func weight(_ shard: Int, _ identity: String) -> UInt64 {

@@ -38,9 +38,9 @@ public struct ShardElectionConfiguration: Sendable, Hashable {
 
 /// Sharded leader election as a value. Each replica that takes part holds one member Lease (a fixed pool of slots,
 /// so no Lease is left behind when a replica goes away); the live members are the holders of the member Leases no
-/// one has let expire. Each shard has its own Lease, and belongs to the live member with the highest rendezvous
-/// hash (`ShardMap.owner`): a replica acquires the shards it should own once they are free or expired, renews
-/// them, and releases the ones that now belong to another member, which then acquires them.
+/// one has let expire. Each shard has its own Lease, and belongs to the member the rendezvous assignment over the
+/// live members names (`ShardMap.assignment`): a replica acquires the shards it should own once they are free or
+/// expired, renews them, and releases the ones that now belong to another member, which then acquires them.
 ///
 /// Every Lease is judged by its own `LeaseStateMachine` (expiry as seen locally, renew deadline), so a shard has at
 /// most one owner at a time: its owner stops writing for it at its renew deadline, before anyone else may take it
@@ -125,11 +125,12 @@ public struct ShardElectionStateMachine: Sendable {
         if slot != nil { live.insert(identity) }
         liveMembers = live.sorted()
 
-        // Shards: the live member with the highest weight owns each.
+        // Shards: as the members' rendezvous assignment says.
+        let owners = ShardMap(count: configuration.shards).assignment(among: live)
         for index in shards.indices {
             let name = configuration.shardLease(index)
             let observed = leases[name]
-            let wanted = slot != nil && ShardMap.owner(of: index, among: live) == identity
+            let wanted = slot != nil && owners[index] == identity
             let wasLeading = shards[index].isLeader
             let action = shards[index].observed(observed, at: now)
             if wasLeading {

@@ -9,6 +9,11 @@ public final class RequestTally: Sendable {
         /// The resource plural (`rebalances`), or `discovery` for discovery and `/version`.
         public var resource: String
 
+        public init(verb: String, resource: String) {
+            self.verb = verb
+            self.resource = resource
+        }
+
         public var description: String { "\(verb) \(resource)" }
     }
 
