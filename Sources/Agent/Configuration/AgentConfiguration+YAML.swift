@@ -136,7 +136,7 @@ struct AgentConfigurationParser {
 
     func cluster(_ node: Node, _ path: String) -> ClusterSettings? {
         guard let mapping = reader.mapping(node, path) else { return nil }
-        reader.checkKeys(mapping, allowed: ["namespace", "name", "kind", "selector", "policies", "source", "sources", "emqxAPI"], path)
+        reader.checkKeys(mapping, allowed: ["namespace", "name", "kind", "selector", "policies", "source", "sources", "emqxAPI", "emqx", "actuator"], path)
         let namespace = reader.string(reader.value(mapping, "namespace"), "\(path).namespace")
         var kind = InstanceKind.emqx
         if let kindNode = reader.value(mapping, "kind"), let text = reader.string(kindNode, "\(path).kind") {
@@ -191,15 +191,113 @@ struct AgentConfigurationParser {
                 "\(path): an EmqxEnterprise (EMQX 4.4) status has no live-connection counts, so the \"status\" source serves session rules only; add a prometheus or emqx source for connection rules",
                 at: reader.value(mapping, "source") ?? reader.value(mapping, "sources") ?? node)
         }
-        if let apiNode = reader.value(mapping, "emqxAPI"), let api = reader.mapping(apiNode, "\(path).emqxAPI") {
-            reader.checkKeys(api, allowed: ["scheme", "port", "targets"] + Self.httpKeys, "\(path).emqxAPI")
-            settings.emqxAPI = EMQXAPISettings(
-                scheme: scheme(api, "\(path).emqxAPI"),
-                port: reader.int(reader.value(api, "port"), "\(path).emqxAPI.port", minimum: 1) ?? 18083,
-                targets: urlMap(reader.value(api, "targets"), "\(path).emqxAPI.targets"),
-                http: http(api, "\(path).emqxAPI"))
+        emqxAPI(mapping, path, into: &settings, node: node)
+        return settings
+    }
+
+    /// `emqxAPI:` (EMQX's management API of a cluster with an EMQX object) or `emqx:` (a cluster without one: the
+    /// API is all there is), and `actuator:`.
+    func emqxAPI(_ mapping: Node.Mapping, _ path: String, into settings: inout ClusterSettings, node: Node) {
+        let apiNode = reader.value(mapping, "emqxAPI")
+        let emqxNode = reader.value(mapping, "emqx")
+        if let apiNode, emqxNode != nil {
+            reader.error("\(path): give either \"emqxAPI\" (a cluster with an EMQX object) or \"emqx\" (a cluster without one), not both", at: apiNode)
+        }
+        if let emqxNode {
+            settings.hasObject = false
+            if case .selector = settings.target {
+                reader.error("\(path): \"emqx\" describes one cluster without an EMQX object: give \"name\" and \"namespace\", not a selector", at: emqxNode)
+            }
+            if let kind = reader.value(mapping, "kind") {
+                reader.error("\(path).kind: a cluster given as \"emqx\" is an EMQX 5 cluster read through its own API; remove \"kind\"", at: kind)
+            }
+            if let api = reader.mapping(emqxNode, "\(path).emqx") {
+                settings.emqxAPI = emqxAPISettings(api, "\(path).emqx", withoutObject: true, node: emqxNode)
+            }
+        } else if let apiNode, let api = reader.mapping(apiNode, "\(path).emqxAPI") {
+            settings.emqxAPI = emqxAPISettings(api, "\(path).emqxAPI", withoutObject: false, node: apiNode)
+        }
+        if let actuatorNode = reader.value(mapping, "actuator"), let text = reader.string(actuatorNode, "\(path).actuator") {
+            let names = ActuatorSetting.allCases.map(\.rawValue)
+            if let setting = ActuatorSetting(rawValue: text) {
+                settings.actuator = setting
+                if setting == .rebalanceResource, !settings.hasObject {
+                    reader.error("\(path).actuator: rebalanceResource needs an EMQX object for the Rebalance to target; a cluster given as \"emqx\" is acted on through EMQX's API (emqxAPI or auto)", at: actuatorNode)
+                }
+                if setting == .emqxAPI, settings.hasObject, settings.emqxAPI == nil, apiNode == nil {
+                    reader.error("\(path).actuator: emqxAPI needs \"emqxAPI\" with the API key (apiKey, or username and passwordFile)", at: actuatorNode)
+                }
+            } else {
+                reader.error("\(path).actuator: \"\(text)\" is not an actuator\(Suggestion.didYouMean(text, among: names)); expected one of \(names.joined(separator: ", "))", at: actuatorNode)
+            }
+        }
+    }
+
+    func emqxAPISettings(_ api: Node.Mapping, _ path: String, withoutObject: Bool, node: Node) -> EMQXAPISettings {
+        reader.checkKeys(api, allowed: ["scheme", "port", "targets", "service", "apiKey"] + Self.httpKeys, path)
+        var settings = EMQXAPISettings(
+            scheme: scheme(api, path),
+            port: port(api, path),
+            targets: urlMap(reader.value(api, "targets"), "\(path).targets"),
+            http: http(api, path))
+        if let serviceNode = reader.value(api, "service"), let service = reader.string(serviceNode, "\(path).service") {
+            checkURL(service, serviceNode, "\(path).service")
+            settings.service = service
+            if !settings.targets.isEmpty {
+                reader.error("\(path): give either \"targets\" (one URL per node) or \"service\" (one URL for all), not both", at: serviceNode)
+            }
+        }
+        if withoutObject, settings.targets.isEmpty, settings.service == nil {
+            reader.error("\(path): a cluster without an EMQX object needs \"service\" (e.g. http://emqx.mqtt.svc:18083) or \"targets\"", at: node)
+        }
+        if case .bearer? = settings.http.auth {
+            reader.error("\(path): EMQX API keys are sent as username and password; use \"apiKey\", or \"username\" with passwordFile/passwordEnv, instead of a bearer token", at: reader.value(api, "bearerTokenFile") ?? reader.value(api, "bearerTokenEnv"))
+        }
+        if let keyNode = reader.value(api, "apiKey") {
+            settings.apiKey = apiKey(keyNode, "\(path).apiKey")
+            if settings.apiKey != nil, settings.http.auth != nil {
+                reader.error("\(path): give either \"apiKey\" or \"username\" with a password, not both", at: keyNode)
+            }
+        } else if settings.http.auth == nil {
+            reader.error("\(path): no API key: give \"apiKey\" (emqxAPIKey: NAME, or secretDirectory: PATH), or \"username\" with passwordFile/passwordEnv", at: node)
         }
         return settings
+    }
+
+    func port(_ mapping: Node.Mapping, _ path: String) -> Int {
+        guard let port = reader.int(reader.value(mapping, "port"), "\(path).port", minimum: 1) else { return 18083 }
+        guard port <= 65535 else {
+            reader.error("\(path).port: \(port) is not a TCP port (1-65535)", at: reader.value(mapping, "port"))
+            return 18083
+        }
+        return port
+    }
+
+    func apiKey(_ node: Node, _ path: String) -> EMQXAPIKeySource? {
+        guard let mapping = reader.mapping(node, path) else { return nil }
+        reader.checkKeys(mapping, allowed: ["emqxAPIKey", "secretDirectory"], path)
+        let key = reader.string(reader.value(mapping, "emqxAPIKey"), "\(path).emqxAPIKey")
+        let directory = reader.string(reader.value(mapping, "secretDirectory"), "\(path).secretDirectory")
+        switch (key, directory) {
+        case (let key?, nil):
+            if !Self.isDNSLabel(key, maxLength: 253, allowDots: true) {
+                reader.error("\(path).emqxAPIKey: \"\(key)\" is not a valid object name (lowercase letters, digits, '-', '.')", at: reader.value(mapping, "emqxAPIKey"))
+                return nil
+            }
+            return .emqxAPIKey(name: key)
+        case (nil, let directory?):
+            if !directory.hasPrefix("/") {
+                reader.error("\(path).secretDirectory: \"\(directory)\" must be an absolute path (where the Secret is mounted)", at: reader.value(mapping, "secretDirectory"))
+                return nil
+            }
+            return .secretDirectory(directory)
+        case (.some, .some):
+            reader.error("\(path): give either \"emqxAPIKey\" or \"secretDirectory\", not both", at: reader.value(mapping, "secretDirectory"))
+            return nil
+        case (nil, nil):
+            reader.error("\(path): give \"emqxAPIKey\" (an EMQXAPIKey in the cluster's namespace) or \"secretDirectory\" (a mounted Secret with apiKey and apiSecret)", at: node)
+            return nil
+        }
     }
 
     static let httpKeys = ["bearerTokenFile", "bearerTokenEnv", "username", "passwordFile", "passwordEnv", "caFile", "insecureSkipVerify", "timeout"]
