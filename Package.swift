@@ -144,10 +144,11 @@ let package = Package(
         .testTarget(
             name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
             swiftSettings: sharedSettings),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore"], swiftSettings: sharedSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore", "TestSupport"], swiftSettings: sharedSettings),
         .target(
             name: "TestSupport",
             dependencies: [
+                "AutorebalancerCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -160,6 +161,9 @@ let package = Package(
         .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
         .testTarget(name: "ActTests", dependencies: ["Act", "Kubernetes", "Simulation"], swiftSettings: sharedSettings),
         .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: sharedSettings),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Simulation"], swiftSettings: sharedSettings),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "Simulation", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log")],
+            swiftSettings: sharedSettings),
     ]
 )

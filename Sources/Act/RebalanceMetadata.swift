@@ -24,6 +24,10 @@ public enum RebalanceMetadata {
     public static let attemptKey = "autorebalancer.emqx.io/attempt"
     /// Annotation: the name of the first attempt of this decision.
     public static let originKey = "autorebalancer.emqx.io/origin"
+    /// Annotation: when the agent first saw EMQX stopped rebalancing (RFC 3339), where the Rebalance itself does not
+    /// say (a `Failed … not ready` confirmed by `global_status` or by Ready, a `Completed` without a time): the
+    /// settle time counts from it.
+    public static let stoppedAtKey = "autorebalancer.emqx.io/emqx-stopped-at"
 
     /// `app.kubernetes.io/managed-by=emqx-autorebalancer,autorebalancer.emqx.io/cluster=<name>`.
     public static func selector(for cluster: ClusterReference) -> String {
@@ -78,6 +82,11 @@ public enum RebalanceMetadata {
 
     static func outcome(in metadata: ObjectMeta) -> RebalanceOutcome? {
         metadata.annotations?[outcomeKey].flatMap(RebalanceOutcome.init(rawValue:))
+    }
+
+    /// When EMQX was first seen stopped (`stoppedAtKey`), if recorded.
+    public static func stoppedAt(_ rebalance: Rebalance) -> Date? {
+        KubernetesTime.parse(rebalance.metadata.annotations?[stoppedAtKey])
     }
 
     public static func attempt(of rebalance: Rebalance) -> Int {

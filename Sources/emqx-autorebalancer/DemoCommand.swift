@@ -14,7 +14,13 @@ struct DemoCommand: AsyncParsableCommand {
             The default reproduces the seed case: an EMQX Enterprise 4.4 cluster default/emqx-ee whose nodes hold 3333, \
             3333 and 3334 connections when a fourth node joins empty. Simulated time runs --speed times faster than wall \
             time. Exit code 0 when the scenario ended as expected (a rebalance created, completed and judged; none for \
-            flapping), 1 otherwise.
+            flapping), 1 otherwise; 2 for a usage error, found before the demo starts.
+
+            Examples:
+              emqx-autorebalancer demo
+              emqx-autorebalancer demo --scenario restart --speed 30
+              emqx-autorebalancer demo --plot demo.html
+              emqx-autorebalancer demo --policy rules/default.yaml --format json
             """
     )
 
@@ -32,13 +38,13 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Seed of the simulation's random choices.")
     var seed: UInt64 = 1
 
-    @Option(help: "A policy file to run instead of the built-in demo policy (e.g. rules/default.yaml).")
+    @Option(help: ArgumentHelp("A policy file to run instead of the built-in demo policy (e.g. rules/default.yaml).", valueName: "file"))
     var policy: String?
 
     @Option(help: "Output: text (live bars and a before/after table) or json (one JSON object per line, the summary last).")
     var format: Format = .text
 
-    @Option(help: "Write a chart of per-node connections with the decisions marked (.svg, or .html for a page).")
+    @Option(help: ArgumentHelp("Write a chart of per-node connections with the decisions marked: file.svg, or file.html for a page with tooltips and a table of decisions.", valueName: "file"))
     var plot: String?
 
     @Option(help: "Stop after this many simulated seconds at the latest (default: the scenario's).")
@@ -48,7 +54,13 @@ struct DemoCommand: AsyncParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard speed > 0, speed <= 1000 else { throw ValidationError("--speed must be between 0 and 1000") }
+        guard speed > 0, speed <= 1000 else {
+            throw ValidationError("--speed \(BalanceEvaluation.format(speed)): give simulated seconds per wall second, more than 0 and at most 1000 (default 10)")
+        }
+        if let plot { try ChartFile.validate(plot) }
+        if let policy, !FileManager.default.isReadableFile(atPath: policy) {
+            throw ValidationError("--policy \(policy): cannot read the file")
+        }
     }
 
     func run() async throws {
@@ -91,7 +103,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func writePlot(_ result: DemoRunner.Result, to path: String) throws {
         let plot = result.plot
-        let document = path.hasSuffix(".html") ? plot.html() : plot.svg()
+        let document = try ChartFile.kind(of: path) == .html ? plot.html() : plot.svg()
         do {
             try document.write(toFile: path, atomically: true, encoding: .utf8)
         } catch {

@@ -119,7 +119,8 @@ struct ActuatorScenarioTests {
         try await server.withRunning { url in
             let first = try TestAgent(url: url, identity: "agent-a-1", time: time, logs: logs)
             await first.elector.tick()
-            _ = await first.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            let made = await first.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
+            try #require(made.created, "the first agent's create: \(made.result)")
             await first.elector.release()  // the pod is restarted (graceful)
             await first.shutdown()
 
@@ -144,7 +145,7 @@ struct ActuatorScenarioTests {
 
     @Test(arguments: [
         FakeKubernetesServer.FaultKind.applyThenStatus(500),
-        .applyThenDelay(.seconds(1)),
+        .applyThenDelay(.seconds(3600)),  // never answers: only the client's timeout ends the attempt
         .applyThenDrop,
         .status(429, retryAfter: "0"),
         .status(503),
@@ -155,8 +156,9 @@ struct ActuatorScenarioTests {
         Self.setUp(server)
         server.inject("POST", "rebalances", fault)
         let logs = CapturedLogs()
+        let timeout: Duration = if case .applyThenDelay = fault { .seconds(2) } else { .seconds(30) }
         try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, requestTimeout: timeout)
             await agent.elector.tick()
             let result = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             #expect(result.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200"), "\(result)")
@@ -239,15 +241,26 @@ struct ActuatorScenarioTests {
                     break
                 }
             }
-            // EMQX finishes; after the settle time the outcome is judged from metrics.
+            // EMQX finishes, 50 s after the Failed time. The settle time (30 s) counts from when the agent sees it
+            // stopped, not from the Failed time: no judgement before then.
             server.emqxRebalancing.withLock { $0 = false }
-            for _ in 0..<16 {
+            let balanced = Fixtures.counts([2553, 2553, 2554, 2340])
+            let stoppedAt = time.now
+            let seen = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: false, counts: balanced))
+            #expect(seen.map(\.action) == [.markStopped("emqx-ee-scaleout-20261120t102200", at: stoppedAt)])
+            #expect(seen.first?.performed == true)
+            var judgedAt: Date?
+            for _ in 0..<20 where judgedAt == nil {
                 time.advance(2)
                 await agent.elector.tick()
+                let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: balanced))
+                if reports.contains(where: { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }) {
+                    judgedAt = time.now
+                } else {
+                    #expect(reports.map(\.action) == [.settling("emqx-ee-scaleout-20261120t102200", until: stoppedAt.addingTimeInterval(30))])
+                }
             }
-            let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
-            )
-            #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
+            #expect(judgedAt == stoppedAt.addingTimeInterval(30))
             try await http.shutdown()
             await agent.shutdown()
         }

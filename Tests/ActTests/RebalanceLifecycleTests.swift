@@ -79,8 +79,28 @@ struct RebalanceLifecycleTests {
         #expect(plan(.notAsked, false) == [.confirmWithEMQX(Self.name)])
         #expect(plan(.running, false) == [.emqxStillRebalancing(Self.name)])
         #expect(plan(.unreachable("timeout"), false) == [.awaitReady(Self.name)])
-        #expect(plan(.unreachable("timeout"), true).first.map { if case .record(_, .balanced, _, _) = $0 { true } else { false } } == true)
-        #expect(plan(.idle, nil).first.map { if case .record(_, .balanced, _, _) = $0 { true } else { false } } == true)
+        // Seen stopped at 200 s (by EMQX's answer, or by Ready when EMQX cannot be asked): that instant is written.
+        #expect(plan(.unreachable("timeout"), true) == [.markStopped(Self.name, at: Self.t.addingTimeInterval(200))])
+        #expect(plan(.idle, nil) == [.markStopped(Self.name, at: Self.t.addingTimeInterval(200))])
+    }
+
+    /// The settle time counts from when EMQX was seen stopped, not from the `Failed` time (40 s) nor the creation.
+    @Test func theSettleTimeStartsWhenEMQXIsSeenStopped() {
+        var failed = Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: Self.t.addingTimeInterval(40))
+        failed.metadata.annotations?[RebalanceMetadata.stoppedAtKey] = KubernetesTime.format(Self.t.addingTimeInterval(200))
+        let settling = Self.lifecycle.plan([failed], for: Fixtures.cluster, inputs: Self.inputs(at: 230, ready: true, probe: .notAsked))
+        #expect(settling == [.settling(Self.name, until: Self.t.addingTimeInterval(260))], "no second question to EMQX once seen stopped")
+        let judged = Self.lifecycle.plan([failed], for: Fixtures.cluster, inputs: Self.inputs(at: 260, ready: true, probe: .notAsked))
+        #expect(judged.first.map { if case .record(_, .balanced, _, _) = $0 { true } else { false } } == true)
+        // Still blocking new Rebalances until judged.
+        #expect(RebalanceLifecycle.blocker([failed], for: Fixtures.cluster) != nil)
+        // A Completed Rebalance that says no time: the agent's record of the instant, written first.
+        var completed = Fixtures.ours(phase: .completed)
+        completed.status?.completedTime = nil
+        completed.status?.conditions = []
+        #expect(Self.lifecycle.plan([completed], for: Fixtures.cluster, inputs: Self.inputs(at: 90)) == [.markStopped(Self.name, at: Self.t.addingTimeInterval(90))])
+        completed.metadata.annotations?[RebalanceMetadata.stoppedAtKey] = KubernetesTime.format(Self.t.addingTimeInterval(90))
+        #expect(Self.lifecycle.plan([completed], for: Fixtures.cluster, inputs: Self.inputs(at: 100)) == [.settling(Self.name, until: Self.t.addingTimeInterval(150))])
     }
 
     @Test func ordinaryFailureIsRetriedWithGrowingBackoffThenExhausted() {

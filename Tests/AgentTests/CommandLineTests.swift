@@ -2,6 +2,7 @@ import AutorebalancerCore
 import Foundation
 import Logging
 import Simulation
+import TestSupport
 import Testing
 
 @testable import Agent
@@ -26,8 +27,8 @@ struct CommandLineTests {
         #expect(summary.after.values.map(\.connections).sorted() == [2340, 2553, 2553, 2554])
         #expect(summary.rebalances.map(\.phase) == ["Completed"])
         // Progress lines carry the phases the display shows, from observing to done.
-        #expect(lines.contains { $0.contains(#""phase":"observing""#) })
-        #expect(lines.contains { $0.contains(#""decision":{"#) })
+        #expect(lines.contains { $0.contains(#""phase":"observing""#) }, "stdout:\n\(result.stdout)")
+        #expect(lines.contains { $0.contains(#""decision":{"#) }, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
     }
 
     @Test func runOnceOnAScaleOutInProgressPrintsEveryRuleAndExitsZero() async throws {
@@ -70,6 +71,21 @@ struct CommandLineTests {
             #expect(result.status == 1, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             #expect(result.stdout.contains("source emqx: failed"))
         }
+    }
+
+    /// Usage errors are found before the demo starts: exit 2 at once, naming what to fix, nothing written.
+    @Test(arguments: [
+        (["--plot", "x.png"], "name the file .svg or .html"),
+        (["--plot", "/nonexistent/x.svg"], "the folder /nonexistent does not exist"),
+        (["--speed", "0"], "more than 0 and at most 1000"),
+        (["--policy", "/nonexistent/policy.yaml"], "cannot read the file"),
+    ])
+    func demoUsageErrorsExitTwoBeforeTheDemoStarts(arguments: [String], message: String) async throws {
+        let result = try await CommandLineBinary.run(["demo"] + arguments, timeout: .seconds(60))
+        #expect(result.status == 2, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+        #expect(!result.stdout.contains("simulated time"), "the demo must not have started: \(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: "x.png"))
     }
 
     @Test func runWithAnInvalidConfigExitsTwoWithLocatedDiagnostics() async throws {
@@ -165,12 +181,6 @@ struct SimulatedWorld: Sendable {
 }
 
 enum CommandLineBinary {
-    struct Result: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
     /// The built executable: next to the test bundle, else in the package's `.build/debug`.
     static let url: URL? = {
         let name = "emqx-autorebalancer"
@@ -190,52 +200,8 @@ enum CommandLineBinary {
         return directory
     }
 
-    /// Runs the binary to completion (killed after `timeout`), capturing both outputs through files so a chatty child
-    /// never blocks on a full pipe.
-    static func run(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> Result {
-        let binary = try #require(url)
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("stdout")
-        let errURL = directory.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        nonisolated(unsafe) let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withThrowingTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                    do {
-                        try process.run()
-                    } catch {
-                        process.terminationHandler = nil
-                        continuation.resume(returning: -1)
-                    }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            if first == nil, process.isRunning { process.terminate() }
-            group.cancelAll()
-            if let first { return first }
-            return try await group.next().flatMap { $0 } ?? -1
-        }
-        let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        return Result(status: status, stdout: stdout, stderr: stderr)
+    /// Runs the binary to completion (stopped after `timeout`), without blocking a thread of the cooperative pool.
+    static func run(_ arguments: [String], timeout: Duration = .seconds(120)) async throws -> ChildProcess.Result {
+        try await ChildProcess.run(try #require(url), arguments, timeout: timeout)
     }
 }

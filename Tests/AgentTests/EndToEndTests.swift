@@ -8,6 +8,7 @@ import NIOCore
 import ServiceLifecycle
 import Simulation
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -67,11 +68,11 @@ import Glibc
         """
 
     @Test(
-        .enabled(if: ExternalTools.prometheus != nil && ExternalTools.alertmanager != nil, ExternalTools.missingMessage),
-        .timeLimit(.minutes(3)))
+        .enabled(if: Executables.prometheus != nil && Executables.alertmanager != nil, ExternalTools.missingMessage),
+        .timeLimit(.minutes(5)))
     func realPrometheusAndAlertmanager() async throws {
-        let prometheusBinary = try #require(ExternalTools.prometheus)
-        let alertmanagerBinary = try #require(ExternalTools.alertmanager)
+        let prometheusBinary = try #require(Executables.prometheus)
+        let alertmanagerBinary = try #require(Executables.alertmanager)
         let loaded = PolicyLoader.load(text: Self.policyText, file: "e2e.yaml")
         let policy = try #require(loaded.policy, "\(loaded.diagnostics)")
         let work = try TemporaryDirectory()
@@ -106,14 +107,14 @@ import Glibc
             logger: quiet))
 
         var processes: [ManagedProcess] = []
-        defer { for process in processes { process.stop() } }
+        defer { for process in processes { process.kill() } }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await world.run() }
             var kubernetes: HTTPKubernetesClient?
             do {
                 let baseURL = try await api.baseURL()
-                try await emqx.waitUntilServing(timeout: .seconds(10))
+                try await emqx.waitUntilServing(timeout: .seconds(60))
                 let endpoints = emqx.endpoints
                 #expect(endpoints.count == 4)
 
@@ -152,14 +153,14 @@ import Glibc
                     log: work.url.appendingPathComponent("alertmanager.log")))
                 let alertmanagerURL = "http://127.0.0.1:\(alertmanagerPort)"
 
-                try await Self.waitUntil("Prometheus ready at \(prometheusURL) (log: \(processes[0].logTail()))", timeout: .seconds(30)) {
+                try await Self.waitUntil("Prometheus ready at \(prometheusURL) (log: \(processes[0].logTail()))", timeout: .seconds(60)) {
                     (try? await Self.get(http, prometheusURL + "/-/ready"))?.status == 200
                 }
-                try await Self.waitUntil("Alertmanager ready at \(alertmanagerURL) (log: \(processes[1].logTail()))", timeout: .seconds(30)) {
+                try await Self.waitUntil("Alertmanager ready at \(alertmanagerURL) (log: \(processes[1].logTail()))", timeout: .seconds(60)) {
                     (try? await Self.get(http, alertmanagerURL + "/-/ready"))?.status == 200
                 }
                 // Every node scraped at least once, under its node label.
-                try await Self.waitUntil("Prometheus to scrape all four nodes", timeout: .seconds(20)) {
+                try await Self.waitUntil("Prometheus to scrape all four nodes", timeout: .seconds(60)) {
                     let body = try? await Self.get(
                         http, prometheusURL + "/api/v1/query?query=" + Self.formEncode(#"count(emqx_live_connections_count{cluster="emqx-e2e",node=~"emqx@.+"})"#)
                     ).body
@@ -192,19 +193,27 @@ import Glibc
                 let agent = ServiceGroup(configuration: .init(
                     services: assembly.services(listen: configuration.listen, configPath: nil, reloadClock: clock, onListening: { adminPort.set($0) }),
                     logger: logger))
-                group.addTask { try await agent.run() }
-                do {
-                    try await Self.scenario(
-                        http: http, api: api, emqx: emqx, reference: reference, alertmanagerURL: alertmanagerURL, adminPort: adminPort)
-                } catch {
+                // The agent stops (and is waited for) before the world it talks to, and Prometheus stops scraping the
+                // nodes before they shut down: a connection arriving at a NIO server while it shuts down can trap
+                // (apple/swift-nio #3481), so nothing is cancelled and nothing connects to a stopping server.
+                try await withThrowingTaskGroup(of: Void.self) { agentTasks in
+                    agentTasks.addTask { try await agent.run() }
+                    do {
+                        try await Self.scenario(
+                            http: http, api: api, emqx: emqx, reference: reference, alertmanagerURL: alertmanagerURL, adminPort: adminPort)
+                    } catch {
+                        await agent.triggerGracefulShutdown()
+                        try? await agentTasks.waitForAll()
+                        throw error
+                    }
                     await agent.triggerGracefulShutdown()
-                    throw error
+                    try await agentTasks.waitForAll()
                 }
-                await agent.triggerGracefulShutdown()
+                for process in processes { await process.stop() }
             } catch {
+                for process in processes { await process.stop() }
                 try? await kubernetes?.shutdown()
                 await world.triggerGracefulShutdown()
-                group.cancelAll()
                 try? await group.waitForAll()
                 try? await http.shutdown()
                 throw error
@@ -214,7 +223,7 @@ import Glibc
             try await group.waitForAll()
         }
         try await http.shutdown()
-        for process in processes { process.stop() }
+        for process in processes { await process.stop() }
         for process in processes { #expect(!process.isRunning, "\(process.name) (pid \(process.pid)) still runs") }
     }
 
@@ -231,7 +240,7 @@ import Glibc
             return "Rebalances [\(phases.joined(separator: ", "))], outcome \(outcome ?? "not judged"), alert \(alertSeen == nil ? "not seen" : "seen"), "
                 + "nodes \(emqx.nodes.map(\.liveConnections))"
         }
-        try await waitUntil("the Rebalance to complete and be judged and the alert to reach Alertmanager; \(progress())", timeout: .seconds(60)) {
+        try await waitUntil("the Rebalance to complete and be judged and the alert to reach Alertmanager; \(progress())", timeout: .seconds(180)) {
             if alertSeen == nil, let alerts = try? await Self.get(http, alertmanagerURL + "/api/v2/alerts").body,
                let list = (try? JSONSerialization.jsonObject(with: Data(alerts.utf8))) as? [[String: Any]] {
                 alertSeen = list.first { alert in
@@ -285,8 +294,8 @@ import Glibc
         #expect(sample(metrics.body, #"emqx_autorebalancer_source_up{cluster="default/emqx-e2e",source="prometheus"}"#) == 1)
         #expect(sample(metrics.body, #"emqx_autorebalancer_rebalances_created_total{cluster="default/emqx-e2e",rule="rebalance-skew"}"#) == 1)
         #expect((sample(metrics.body, #"emqx_autorebalancer_alerts_sent_total{receiver="alertmanager-0",result="success"}"#) ?? 0) >= 1)
-        if let promtool = ExternalTools.promtool {
-            let check = try ManagedProcess.run(promtool, ["check", "metrics"], input: metrics.body, timeout: .seconds(30))
+        if let promtool = Executables.promtool {
+            let check = try await ChildProcess.run(promtool, ["check", "metrics"], input: metrics.body, timeout: .seconds(60))
             #expect(check.status == 0, "promtool check metrics exited \(check.status):\n\(check.output)")
         } else {
             print("EndToEndTests: promtool not found (set PROMTOOL or install Debian's prometheus); skipping `promtool check metrics`")
@@ -356,30 +365,12 @@ final class PortBox: Sendable {
     var value: Int? { port.withLock { $0 } }
 }
 
-/// The binaries of Debian's `prometheus` and `prometheus-alertmanager`: from the environment, else from PATH.
+/// What to install when Debian's `prometheus` and `prometheus-alertmanager` are missing (found by `Executables`).
 enum ExternalTools {
-    static let prometheus = locate(env: "PROMETHEUS_BIN", names: ["prometheus"])
-    static let alertmanager = locate(env: "ALERTMANAGER_BIN", names: ["prometheus-alertmanager", "alertmanager"])
-    static let promtool = locate(env: "PROMTOOL", names: ["promtool"])
     static let missingMessage: Comment = """
         Prometheus or Alertmanager not found: install Debian's `prometheus` and `prometheus-alertmanager` \
         (scripts/test does) or set PROMETHEUS_BIN and ALERTMANAGER_BIN
         """
-
-    static func locate(env: String, names: [String]) -> String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment[env], !explicit.isEmpty {
-            return FileManager.default.isExecutableFile(atPath: explicit) ? explicit : nil
-        }
-        let path = (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
-        for name in names {
-            for directory in path {
-                let candidate = "\(directory)/\(name)"
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            }
-        }
-        return nil
-    }
 }
 
 /// A child process the test started; `stop()` ends it by its PID (SIGTERM, then SIGKILL after 5 s).
@@ -416,44 +407,19 @@ final class ManagedProcess: @unchecked Sendable {
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
-    func stop() {
+    /// SIGTERM by PID, then waits for the exit without blocking a thread (SIGKILL after 10 s).
+    func stop() async {
         guard process.isRunning else { return }
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
+        Glibc.kill(pid, SIGTERM)
+        await ChildProcess.waitForExit(process)
     }
 
-    deinit { stop() }
-
-    /// Runs a command to completion with `input` on its standard input; kills it by PID after `timeout`.
-    static func run(_ binary: String, _ arguments: [String], input: String, timeout: Duration) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardInput = stdin
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? handle.close()
-        return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    /// The last resort when a test ends by an error: SIGKILL by PID, without waiting.
+    func kill() {
+        if process.isRunning { Glibc.kill(pid, SIGKILL) }
     }
+
+    deinit { kill() }
 }
 
 /// A loopback port free at the time of asking (bound to port 0, read back, released).

@@ -16,10 +16,12 @@ struct HTTPKubernetesClientTests {
         )
     }
 
+    /// The request timeout is generous: on loopback a request that is answered is always answered within it, even on
+    /// a loaded machine, so retries happen only where a test injects a fault.
     static func withClient<T: Sendable>(
         _ server: FakeKubernetesServer,
         token: (any BearerTokenProvider)? = nil,
-        timeout: Duration = .seconds(2),
+        timeout: Duration = .seconds(30),
         logs: CapturedLogs = CapturedLogs(),
         _ body: @Sendable @escaping (HTTPKubernetesClient) async throws -> T
     ) async throws -> T {
@@ -145,23 +147,25 @@ struct HTTPKubernetesClientTests {
         #expect(server.count("GET", "rebalances") == 1)
     }
 
-    /// A create that went through but whose answer was lost (500, timeout, dropped connection) is read back, never
-    /// repeated: exactly one object, and a clear log line.
+    /// A create that went through but whose answer was lost (500, no answer at all, dropped connection) is read back,
+    /// never repeated: exactly one object, one POST, and a clear log line. (How many GETs the read-back takes is not
+    /// the point: on a loaded machine one of them may be retried.)
     @Test(arguments: [
         FakeKubernetesServer.FaultKind.applyThenStatus(500),
-        .applyThenDelay(.seconds(1)),
+        .applyThenDelay(.seconds(3600)),  // never answers: only the client's timeout ends the attempt
         .applyThenDrop,
     ])
     func lostCreateAnswerCreatesNoDuplicate(fault: FakeKubernetesServer.FaultKind) async throws {
         let server = FakeKubernetesServer()
         let logs = CapturedLogs()
         server.inject("POST", "rebalances", fault)
-        let created = try await Self.withClient(server, timeout: .milliseconds(300), logs: logs) { client in
+        let timeout: Duration = if case .applyThenDelay = fault { .seconds(2) } else { .seconds(30) }
+        let created = try await Self.withClient(server, timeout: timeout, logs: logs) { client in
             try await client.createRebalance(Self.rebalance("r1"))
         }
         #expect(created.metadata.name == "r1")
         #expect(server.count("POST", "rebalances") == 1)
-        #expect(server.count("GET", "rebalances/r1") == 1)
+        #expect(server.count("GET", "rebalances/r1") >= 1)
         #expect(server.list(Rebalance.self, in: Self.rebalancesPath).count == 1)
         #expect(logs.contains("the object exists, so it was created"))
     }
@@ -171,7 +175,7 @@ struct HTTPKubernetesClientTests {
         server.inject("POST", "rebalances", .status(503))
         _ = try await Self.withClient(server) { client in try await client.createRebalance(Self.rebalance("r1")) }
         #expect(server.count("POST", "rebalances") == 2)
-        #expect(server.count("GET", "rebalances/r1") == 1)
+        #expect(server.count("GET", "rebalances/r1") >= 1)  // looked before creating again
         #expect(server.list(Rebalance.self, in: Self.rebalancesPath).count == 1)
     }
 

@@ -32,7 +32,8 @@ struct EMQXScrapeSourceTests {
         """
     }
 
-    /// Three simulated nodes under path prefixes /a, /b, /c of one loopback server; /c is slow.
+    /// Three simulated nodes under path prefixes /a, /b, /c of one loopback server; /c never answers (it waits until
+    /// the server stops), so a scrape of it can only end by the source's timeout, however loaded the machine is.
     static func router(requireAuth: String? = nil, log: PathLog = PathLog()) -> Router<BasicRequestContext> {
         let router = Router()
         let bodies = ["a": stats(live: 3333, connections: 3400, sessions: 3500), "b": stats(live: 10, connections: 12, sessions: 14)]
@@ -40,7 +41,7 @@ struct EMQXScrapeSourceTests {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
                 log.paths.withLock { $0.append(request.uri.description) }
                 if let requireAuth, request.headers[.authorization] != requireAuth { return Response(status: .unauthorized) }
-                if node == "c" { try await Task.sleep(for: .seconds(3)) }
+                if node == "c" { await waitUntilServerShutdown() }
                 return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: bodies[node] ?? "")))
             }
             router.get("/\(node)/api/v5/prometheus/stats", use: handler)
@@ -56,10 +57,12 @@ struct EMQXScrapeSourceTests {
         return router
     }
 
+    /// The timeout is generous: a node that answers always answers within it, even on a busy machine; only /c, which
+    /// never answers, runs into it.
     static func source(port: Int, nodes: [String] = ["a", "b", "c"], _ change: (inout EMQXScrapeSource.Configuration) -> Void = { _ in }) throws -> EMQXScrapeSource {
         var configuration = EMQXScrapeSource.Configuration(
             targets: Dictionary(uniqueKeysWithValues: nodes.map { ("emqx@\($0)", "http://127.0.0.1:\(port)/\($0)") }),
-            timeout: .milliseconds(500)
+            timeout: .seconds(5)
         )
         change(&configuration)
         return try EMQXScrapeSource(configuration: configuration, httpClient: .shared, now: { scrapeTime })
@@ -117,7 +120,7 @@ struct EMQXScrapeSourceTests {
             var configuration = EMQXScrapeSource.Configuration(targets: [
                 "emqx@a": "http://127.0.0.1:\(port)/a", "emqx@g": "http://127.0.0.1:\(port)/garbage",
             ])
-            configuration.timeout = .seconds(2)
+            configuration.timeout = .seconds(10)
             return try await EMQXScrapeSource(configuration: configuration, httpClient: .shared)
                 .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0], ExpectedNode(name: "emqx@g")]))
         }

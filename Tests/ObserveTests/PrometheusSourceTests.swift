@@ -12,14 +12,15 @@ import Testing
 final class FakePrometheus: Sendable {
     let answers: [String: String]
     let requiredAuthorization: String?
-    let delay: Duration?
+    /// Never answers (waits until the server shuts down).
+    let hangs: Bool
     let queries = Mutex<[String]>([])
     let methods = Mutex<[String]>([])
 
-    init(answers: [String: String], requiredAuthorization: String? = nil, delay: Duration? = nil) {
+    init(answers: [String: String], requiredAuthorization: String? = nil, hangs: Bool = false) {
         self.answers = answers
         self.requiredAuthorization = requiredAuthorization
-        self.delay = delay
+        self.hangs = hangs
     }
 
     var router: Router<BasicRequestContext> {
@@ -28,7 +29,7 @@ final class FakePrometheus: Sendable {
             if let required = self.requiredAuthorization, request.headers[.authorization] != required {
                 return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: "Unauthorized")))
             }
-            if let delay = self.delay { try await Task.sleep(for: delay) }
+            if self.hangs { await waitUntilServerShutdown() }
             var query = request.uri.queryParameters.get("query") ?? ""
             if request.method == .post {
                 let body = try await request.body.collect(upTo: 1 << 20)
@@ -194,7 +195,8 @@ struct PrometheusSourceTests {
     }
 
     @Test func timeout() async throws {
-        let fake = FakePrometheus(answers: [:], delay: .seconds(3))
+        // A Prometheus that never answers: only the timeout can end the query.
+        let fake = FakePrometheus(answers: [:], hangs: true)
         let error = await #expect(throws: SourceFetchError.self) {
             try await withLoopbackServer(fake.router) { port in
                 try await Self.source(port: port) { $0.timeout = .milliseconds(300) }

@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Observe
+import TestSupport
 import Testing
 
 /// A throw-away self-signed certificate for 127.0.0.1, made with the openssl command.
@@ -16,21 +17,16 @@ struct SelfSignedCertificate {
     static let openssl: String? = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/opt/homebrew/bin/openssl"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    static func make() throws -> SelfSignedCertificate {
+    static func make() async throws -> SelfSignedCertificate {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: openssl!)
-        process.arguments = [
+        let result = try await ChildProcess.run(openssl!, [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
             "-addext", "subjectAltName=IP:127.0.0.1",
             "-keyout", directory.appendingPathComponent("key.pem").path, "-out", directory.appendingPathComponent("cert.pem").path,
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        ])
+        guard result.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "openssl failed: \(result.output)"]) }
         return SelfSignedCertificate(
             certificatePEM: try String(contentsOf: directory.appendingPathComponent("cert.pem"), encoding: .utf8),
             keyPEM: try String(contentsOf: directory.appendingPathComponent("key.pem"), encoding: .utf8)
@@ -86,16 +82,16 @@ struct TLSTests {
 
     @Test(.enabled(if: SelfSignedCertificate.openssl != nil, "openssl not found; TLS tests skipped"))
     func untrustedServerFailsAndCustomCAWorks() async throws {
-        let certificate = try SelfSignedCertificate.make()
+        let certificate = try await SelfSignedCertificate.make()
         try await Self.withTLSServer(certificate, body: Self.vector) { port in
             let request = ObservationRequest(cluster: ClusterReference(namespace: "ns", name: "c"), expectedNodes: [ExpectedNode(name: "emqx@a")])
-            let untrusted = try PrometheusSource(configuration: .init(baseURL: "https://127.0.0.1:\(port)", timeout: .seconds(5)), httpClient: .shared)
+            let untrusted = try PrometheusSource(configuration: .init(baseURL: "https://127.0.0.1:\(port)", timeout: .seconds(30)), httpClient: .shared)
             let error = await #expect(throws: SourceFetchError.self) { try await untrusted.observe(request) }
             guard case .transport(_, let reason) = error else { Issue.record("not a transport error: \(String(describing: error))"); return }
             #expect(reason.contains("TLS failure"))
 
             let trusted = try PrometheusSource(
-                configuration: .init(baseURL: "https://127.0.0.1:\(port)", tls: SourceTLS(caPEM: certificate.certificatePEM), timeout: .seconds(5)),
+                configuration: .init(baseURL: "https://127.0.0.1:\(port)", tls: SourceTLS(caPEM: certificate.certificatePEM), timeout: .seconds(30)),
                 httpClient: .shared
             )
             let observation = try await trusted.observe(request)

@@ -101,26 +101,10 @@ struct AgentMetricsTests {
 
     @Test(.enabled(if: Executables.promtool != nil, "promtool not found (set PROMTOOL or install prometheus); check skipped"),
           arguments: [false, true])
-    func promtoolAcceptsTheOutput(populated: Bool) throws {
+    func promtoolAcceptsTheOutput(populated: Bool) async throws {
         let text = populated ? Self.populated().render() : AgentMetrics(version: "1.2.3").render()
-        let (status, output) = try Self.run(Executables.promtool!, ["check", "metrics"], input: text)
-        #expect(status == 0, "promtool check metrics failed: \(output)")
-        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "promtool lint output: \(output)")
-    }
-
-    static func run(_ executable: String, _ arguments: [String], input: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        let result = try await ChildProcess.run(Executables.promtool!, ["check", "metrics"], input: text)
+        #expect(result.status == 0, "promtool check metrics failed: \(result.output)")
+        #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "promtool lint output: \(result.output)")
     }
 }

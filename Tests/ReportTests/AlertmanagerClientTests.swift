@@ -38,9 +38,10 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Polls `/-/ready` for up to 20 s.
+    /// Polls `/-/ready` for up to a minute (a bound for a broken install, not a speed requirement: on a loaded machine
+    /// Alertmanager can take many seconds to start).
     func waitUntilReady() async throws {
-        for _ in 0..<100 {
+        for _ in 0..<300 {
             if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/-/ready"), timeout: .seconds(1)),
                response.status == .ok {
                 return
@@ -50,12 +51,26 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "Alertmanager on \(url) never became ready"])
     }
 
-    func stop() {
+    /// Stops it by its PID and waits for it to exit without blocking a thread.
+    func stop() async {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+            await ChildProcess.waitForExit(process)
         }
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts one, waits until it is ready, runs `body`, and stops it whatever happens.
+    static func with(binary: String, _ body: (RealAlertmanager) async throws -> Void) async throws {
+        let alertmanager = try RealAlertmanager(binary: binary)
+        do {
+            try await alertmanager.waitUntilReady()
+            try await body(alertmanager)
+        } catch {
+            await alertmanager.stop()
+            throw error
+        }
+        await alertmanager.stop()
     }
 
     func alerts() async throws -> [[String: Any]] {
@@ -82,12 +97,9 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
 
 struct AlertmanagerClientTests {
     @Test(.enabled(if: Executables.alertmanager != nil, "Alertmanager not found (set ALERTMANAGER_BIN or install prometheus-alertmanager); skipped"),
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(3)))
     func postsToEveryAlertmanagerAndResolves() async throws {
-        let alertmanager = try RealAlertmanager(binary: Executables.alertmanager!)
-        defer { alertmanager.stop() }
-        try await alertmanager.waitUntilReady()
-
+        try await RealAlertmanager.with(binary: Executables.alertmanager!) { alertmanager in
         // A second receiver that records what it gets: every configured Alertmanager must receive the alerts.
         let received = Mutex<[String]>([])
         let router = Router()
@@ -139,6 +151,7 @@ struct AlertmanagerClientTests {
         let text = metrics.render()
         #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="real",result="success"} 2"#))
         #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="real",result="failure"} 1"#))
+        }
     }
 
     @Test func unreachableAlertmanagerIsReported() async {

@@ -23,8 +23,11 @@ struct WebhookNotifierTests {
         DecisionRecord(time: Date(timeIntervalSince1970: 1_800_000_000), cluster: "default/emqx-ee", rule: rule, trigger: .scaleOut, action: .rebalance)
     }
 
-    @Test func signsRetriesAndDelivers() async throws {
+    /// Each test waits for what the receiver got through a stream, never by polling against wall time; the time
+    /// limit only ends a test that would otherwise hang on a broken notifier.
+    @Test(.timeLimit(.minutes(1))) func signsRetriesAndDelivers() async throws {
         let received = Mutex<[Received]>([])
+        let (deliveries, delivered) = AsyncStream.makeStream(of: Void.self)
         let failuresLeft = Mutex(2)
         let router = Router()
         router.post("/hook") { request, _ -> Response in
@@ -35,6 +38,7 @@ struct WebhookNotifierTests {
                 $0.append(Received(body: String(buffer: body), signature: request.headers.first { $0.name.rawName.lowercased() == "x-autorebalancer-signature" }?.value,
                                    authorization: request.headers[.authorization]))
             }
+            delivered.yield()
             return Response(status: .noContent)
         }
         let metrics = AgentMetrics(version: "test")
@@ -47,7 +51,8 @@ struct WebhookNotifierTests {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 notifier.submit(.decision(Self.record("scale-out")))
-                for _ in 0..<200 where received.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+                var iterator = deliveries.makeAsyncIterator()
+                _ = await iterator.next()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
@@ -63,12 +68,14 @@ struct WebhookNotifierTests {
         #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="hook",result="success"} 1"#))
     }
 
-    @Test func fullQueueDropsTheOldest() async throws {
+    @Test(.timeLimit(.minutes(1))) func fullQueueDropsTheOldest() async throws {
         let received = Mutex<[String]>([])
+        let (deliveries, delivered) = AsyncStream.makeStream(of: Void.self)
         let router = Router()
         router.post("/hook") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             received.withLock { $0.append(String(buffer: body)) }
+            delivered.yield()
             return Response(status: .ok)
         }
         let metrics = AgentMetrics(version: "test")
@@ -82,7 +89,9 @@ struct WebhookNotifierTests {
             let group = ServiceGroup(configuration: .init(services: [notifier], logger: Self.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                for _ in 0..<200 where received.withLock({ $0.count < 2 }) { try await Task.sleep(for: .milliseconds(20)) }
+                var iterator = deliveries.makeAsyncIterator()
+                _ = await iterator.next()
+                _ = await iterator.next()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
@@ -94,12 +103,18 @@ struct WebhookNotifierTests {
         #expect(metrics.render().contains(#"emqx_autorebalancer_notifications_dropped_total{receiver="hook"} 1"#))
     }
 
-    @Test func clientErrorsAreNotRetried() async throws {
-        let attempts = Mutex(0)
+    /// A 400 is final. Proven without waiting to see that nothing more comes: the notifier delivers in order, so once
+    /// the message queued after the rejected one has arrived, every attempt at the rejected one has been made.
+    @Test(.timeLimit(.minutes(1))) func clientErrorsAreNotRetried() async throws {
+        let attempts = Mutex<[String: Int]>([:])
+        let (deliveries, delivered) = AsyncStream.makeStream(of: Void.self)
         let router = Router()
-        router.post("/hook") { _, _ -> Response in
-            attempts.withLock { $0 += 1 }
-            return Response(status: .badRequest)
+        router.post("/hook") { request, _ -> Response in
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            let rule = body.contains(#""rule":"bad""#) ? "bad" : "good"
+            attempts.withLock { $0[rule, default: 0] += 1 }
+            if rule == "good" { delivered.yield() }
+            return Response(status: rule == "bad" ? .badRequest : .ok)
         }
         try await withLoopbackServer(router) { port in
             let notifier = WebhookNotifier(configuration: .init(name: "hook", url: "http://127.0.0.1:\(port)/hook", maxAttempts: 5, initialBackoff: .milliseconds(5)),
@@ -107,13 +122,14 @@ struct WebhookNotifierTests {
             let group = ServiceGroup(configuration: .init(services: [notifier], logger: Self.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                notifier.submit(.decision(Self.record("r")))
-                for _ in 0..<100 where attempts.withLock({ $0 == 0 }) { try await Task.sleep(for: .milliseconds(20)) }
-                try await Task.sleep(for: .milliseconds(100))
+                notifier.submit(.decision(Self.record("bad")))
+                notifier.submit(.decision(Self.record("good")))
+                var iterator = deliveries.makeAsyncIterator()
+                _ = await iterator.next()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
         }
-        #expect(attempts.withLock { $0 } == 1)
+        #expect(attempts.withLock { $0 } == ["bad": 1, "good": 1])
     }
 }

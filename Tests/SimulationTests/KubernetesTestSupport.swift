@@ -152,6 +152,8 @@ final class ScriptedEMQX: Sendable {
                 return result
             } catch {
                 await group.triggerGracefulShutdown()
+                // Wait for the server to stop rather than leave it to be cancelled (see apple/swift-nio #3481).
+                try? await tasks.waitForAll()
                 throw error
             }
         }

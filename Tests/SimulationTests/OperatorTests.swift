@@ -2,14 +2,17 @@ import AutorebalancerCore
 import Foundation
 import Logging
 import Simulation
+import TestSupport
 import Testing
 
-/// A simulated API, a scripted EMQX cluster bound to an EMQX object, and an operator stepped by hand.
+/// A simulated API, a scripted EMQX cluster bound to an EMQX object, and an operator stepped by hand on a clock
+/// moved by hand.
 struct OperatorHarness: Sendable {
     let api: SimulatedKubernetesAPI
     let client: SimulatedAPIClient
     let emqx: ScriptedEMQX
-    let operatorService: SimulatedEMQXOperator<SimulationClock>
+    let clock: ManualClock
+    let operatorService: SimulatedEMQXOperator<ManualClock>
     let kind: EMQXBinding.Kind
     let name: String
 
@@ -17,7 +20,7 @@ struct OperatorHarness: Sendable {
 
     static func with<T: Sendable>(
         kind: EMQXBinding.Kind = .emqx, nodes: [ScriptedEMQX.Node]? = nil, faults: OperatorFaults = OperatorFaults(),
-        pollInterval: Duration = .zero, clockSpeed: Double = 1000,
+        pollInterval: Duration = .zero,
         _ body: @Sendable (OperatorHarness) async throws -> T
     ) async throws -> T {
         let name = kind == .emqx ? "emqx" : "emqx-ee"
@@ -37,12 +40,13 @@ struct OperatorHarness: Sendable {
             try await withSimulatedAPI { api, client in
                 api.addEMQX(EMQXBinding(
                     kind: kind, name: name, endpoints: emqx.endpoints(port: port), username: emqx.username, password: emqx.password))
+                let clock = ManualClock()
                 let operatorService = SimulatedEMQXOperator(
-                    api: api, clock: SimulationClock(speed: clockSpeed),
+                    api: api, clock: clock,
                     configuration: .init(rebalancePollInterval: pollInterval, emqxRefreshInterval: .zero, faults: faults),
                     logger: Logger(label: "test-operator"))
                 await operatorService.reconcileOnce()
-                return try await body(OperatorHarness(api: api, client: client, emqx: emqx, operatorService: operatorService, kind: kind, name: name))
+                return try await body(OperatorHarness(api: api, client: client, emqx: emqx, clock: clock, operatorService: operatorService, kind: kind, name: name))
             }
         }
     }
@@ -268,8 +272,10 @@ struct OperatorHarness: Sendable {
                 group.addTask { try await service.run() }
                 defer { group.cancelAll() }
                 try await harness.create("rb-loop")
+                // Polls the stored object; the bound (a minute of wall time) only ends a test whose operator is broken.
                 func waitFor(_ phase: RebalancePhase) async throws {
-                    for _ in 0..<400 where try harness.rebalance("rb-loop").status?.phaseValue != phase {
+                    let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+                    while try harness.rebalance("rb-loop").status?.phaseValue != phase, ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(10))
                     }
                 }
@@ -286,8 +292,8 @@ struct OperatorHarness: Sendable {
     }
 
     @Test func processingRebalancesArePolledOnlyEveryPollInterval() async throws {
-        // Wall-speed clock and a 5 s interval: passes in quick succession do not poll again.
-        try await OperatorHarness.with(kind: .emqxEnterprise, pollInterval: .seconds(5), clockSpeed: 1) { harness in
+        // A 5 s interval on a clock that stands still: passes in quick succession do not poll again.
+        try await OperatorHarness.with(kind: .emqxEnterprise, pollInterval: .seconds(5)) { harness in
             try await harness.create("rb-cadence")
             await harness.step()
             #expect(try harness.rebalance("rb-cadence").status?.phaseValue == .processing)
@@ -300,6 +306,12 @@ struct OperatorHarness: Sendable {
                 contentType: "application/merge-patch+json")
             await harness.step()
             #expect(harness.emqx.state.withLock { $0.globalStatusCalls } == before + 1)
+            // Once the interval has passed, the next pass polls again.
+            await harness.step()
+            #expect(harness.emqx.state.withLock { $0.globalStatusCalls } == before + 1)
+            harness.clock.advance(by: .seconds(5))
+            await harness.step()
+            #expect(harness.emqx.state.withLock { $0.globalStatusCalls } == before + 2)
         }
     }
 

@@ -6,7 +6,9 @@ import ServiceLifecycle
 
 /// Helpers shared by the test targets that talk HTTP on loopback.
 
-/// Runs a Hummingbird router on 127.0.0.1 on an ephemeral port for the duration of `body`, then stops it.
+/// Runs a Hummingbird router on 127.0.0.1 on an ephemeral port for the duration of `body`, then shuts it down
+/// gracefully. (Cancelling a NIO server instead can trap on a connection accepted but not yet served, apple/swift-nio
+/// #3481; graceful shutdown drains those.)
 @discardableResult
 public func withLoopbackServer<T: Sendable>(
     _ router: Router<BasicRequestContext>,
@@ -24,23 +26,28 @@ public func withLoopbackServer<T: Sendable>(
         },
         logger: logger
     )
-    // Stopped by a graceful shutdown, not by cancelling app.run(): cancelling the serving task while an accepted
-    // connection is still queued traps in NIO ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio
-    // #3481), which a busy machine makes likely.
-    let services = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await services.run() }
+    let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
         let outcome: Result<T, any Error>
         do { outcome = .success(try await body(port)) } catch { outcome = .failure(error) }
-        await services.triggerGracefulShutdown()
-        // A handler that never answers (the timeout tests' servers) would hold the shutdown open: bound it.
-        group.addTask { try? await Task.sleep(for: .seconds(5)) }
-        _ = try? await group.next()
-        group.cancelAll()
+        await group.triggerGracefulShutdown()
+        // Wait for the server to stop (on the error path too). A handler that never answers should wait with
+        // `waitUntilServerShutdown()`; one that sleeps instead would hold the shutdown open, so the wait is bounded
+        // and only then cancelled.
+        tasks.addTask { try await Task.sleep(for: .seconds(30)) }
+        _ = try? await tasks.next()
+        tasks.cancelAll()
         return try outcome.get()
     }
+}
+
+/// For a request handler that must never answer (a test of a timeout): returns only when the server shuts down, so
+/// the client's timeout is the only way its request ends, and the server still stops promptly after the test.
+public func waitUntilServerShutdown() async {
+    try? await gracefulShutdown()
 }
 
 /// Locates ../shared/fixtures relative to the package root (absent in a user's clone).
@@ -80,5 +87,6 @@ public enum Executables {
     }
 
     public static let promtool = find(env: "PROMTOOL", names: ["promtool"])
+    public static let prometheus = find(env: "PROMETHEUS_BIN", names: ["prometheus"])
     public static let alertmanager = find(env: "ALERTMANAGER_BIN", names: ["prometheus-alertmanager", "alertmanager"])
 }

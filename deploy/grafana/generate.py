@@ -84,6 +84,15 @@ def threshold_zero():
             "custom": {"thresholdsStyle": {"mode": "line"}}}
 
 
+def flag_stat(title, description, expr, legend, x, w, zero, one):
+    """A stat of a 0/1 value, shown as words: `zero` and `one` are (text, color)."""
+    return panel(
+        "stat", title, description, [(expr, legend, True)], x, w, 4, unit="none", extra={"defaults": {
+            "mappings": [{"type": "value", "options": {"0": {"text": zero[0], "color": zero[1], "index": 0},
+                                                        "1": {"text": one[0], "color": one[1], "index": 1}}}]},
+            "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}})
+
+
 def rule_state_expr():
     parts = []
     for code, state in enumerate(STATES):
@@ -224,28 +233,22 @@ def build():
         5, 5, 4, extra={"defaults": {"thresholds": {"mode": "absolute", "steps": [
             {"color": "red", "value": None}, {"color": "green", "value": 1}, {"color": "red", "value": 2}]}},
             "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
-    panels.append(panel(
-        "stat", "Dry run (leader)", "1: the leader writes nothing (dryRun in its configuration, or --dry-run); "
+    panels.append(flag_stat(
+        "Dry run (leader)", "1: the leader writes nothing (dryRun in its configuration, or --dry-run); "
         "a reload of dryRun takes effect on the next cycle.",
-        [("max(emqx_autorebalancer_dry_run and on (instance) emqx_autorebalancer_leader == 1)", "dry run", True)],
-        10, 4, 4, unit="none", extra={"defaults": {
-            "mappings": [{"type": "value", "options": {"0": {"text": "writes", "color": "green", "index": 0},
-                                                        "1": {"text": "dry run", "color": "orange", "index": 1}}}]},
-            "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
+        "max(emqx_autorebalancer_dry_run and on (instance) emqx_autorebalancer_leader == 1)", "dry run",
+        10, 4, ("writes", "green"), ("dry run", "orange")))
     panels.append(panel(
         "stat", "Since last evaluation", "Time since the latest completed evaluation of any replica.",
         [("time() - max(emqx_autorebalancer_last_evaluation_timestamp_seconds)", "age", True)],
         14, 5, 4, unit="s", extra={"defaults": {"thresholds": {"mode": "absolute", "steps": [
             {"color": "green", "value": None}, {"color": "orange", "value": 120}, {"color": "red", "value": 300}]}},
             "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
-    panels.append(panel(
-        "stat", "Last config reload", "1: the last reload of the agent config and policies succeeded on every "
+    panels.append(flag_stat(
+        "Last config reload", "1: the last reload of the agent config and policies succeeded on every "
         "replica; 0: a replica runs on its previous configuration (see its logs).",
-        [("min(emqx_autorebalancer_config_last_reload_successful)", "successful", True)],
-        19, 5, 4, unit="none", extra={"defaults": {
-            "mappings": [{"type": "value", "options": {"0": {"text": "failed", "color": "red", "index": 0},
-                                                        "1": {"text": "ok", "color": "green", "index": 1}}}]},
-            "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
+        "min(emqx_autorebalancer_config_last_reload_successful)", "successful",
+        19, 5, ("failed", "red"), ("ok", "green")))
     advance(4)
     panels.append(panel(
         "timeseries", "Metric sources up", "1 while the cluster's metric source answers; rules of a cluster whose "

@@ -25,16 +25,7 @@ public final class DryRunActuator: RebalanceActuator {
 
     public func act(_ decision: DecisionRecord, on cluster: ObservedCluster, at now: Date) async -> ActionReport {
         if let view = cluster.emqxAPI { return act(decision, through: view, cluster: cluster.reference) }
-        guard let clusterObject = cluster.object else {
-            return ActionReport(result: .failed(ActionFailure(.invalid, "\(cluster.reference) has no EMQX object for a Rebalance to target")), rule: decision.rule)
-        }
-        let rebalance: Rebalance
-        do {
-            rebalance = try RebalanceFactory.make(decision, for: clusterObject)
-        } catch {
-            return ActionReport(result: .failed(ActionFailure(.invalid, "\(error)")), rule: decision.rule)
-        }
-        let object = ActedObject(rebalance)
+        guard let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else { return .unbuildable(decision, on: cluster) }
         if let blocker = cluster.blocker {
             logger.info("dry run: \(cluster.reference): rule \(decision.rule) would be blocked: \(blocker)")
             return ActionReport(result: .notMade(.blocked("\(blocker)")), rule: decision.rule, object: object)

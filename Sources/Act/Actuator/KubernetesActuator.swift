@@ -34,16 +34,9 @@ public struct KubernetesActuator: RebalanceActuator {
     }
 
     public func act(_ decision: DecisionRecord, on cluster: ObservedCluster, at now: Date) async -> ActionReport {
-        guard let clusterObject = cluster.object else {
-            return ActionReport(result: .failed(ActionFailure(.invalid, "\(cluster.reference) has no EMQX object for a Rebalance to target")), rule: decision.rule)
+        guard let clusterObject = cluster.object, let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else {
+            return .unbuildable(decision, on: cluster)
         }
-        let rebalance: Rebalance
-        do {
-            rebalance = try RebalanceFactory.make(decision, for: clusterObject)
-        } catch {
-            return ActionReport(result: .failed(ActionFailure(.invalid, "\(error)")), rule: decision.rule)
-        }
-        let object = ActedObject(rebalance)
         if let own = cluster.rebalances?.first(where: { $0.metadata.name == rebalance.metadata.name }) {
             return ActionReport(result: .confirmed(name: own.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: true)
         }
@@ -181,6 +174,18 @@ public struct KubernetesActuator: RebalanceActuator {
                 return FollowReport(action: action, performed: true)
             } catch {
                 logger.warning("\(cluster): cannot create the retry of \(failedName): \(error)")
+                return FollowReport(action: action, performed: false, error: "\(error)")
+            }
+        case .markStopped(let name, let at):
+            guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
+            do {
+                _ = try await api.patchRebalanceMetadata(
+                    namespace: cluster.namespace, name: name, labels: [:],
+                    annotations: [RebalanceMetadata.stoppedAtKey: KubernetesTime.format(at)])
+                logger.info("\(cluster): EMQX has stopped rebalancing for \(name); judging after the settle time")
+                return FollowReport(action: action, performed: true)
+            } catch {
+                logger.warning("\(cluster): cannot record when EMQX stopped rebalancing for \(name): \(error)")
                 return FollowReport(action: action, performed: false, error: "\(error)")
             }
         case .delete(let name):

@@ -38,6 +38,17 @@ public struct ActionReport: Sendable, Hashable {
         self.alreadyExisted = alreadyExisted
     }
 
+    /// The report for a decision that cannot become a Rebalance on `cluster` (no strategy, a rate below 1, an object
+    /// without a name): a failure of class `invalid`, never retried into a write.
+    static func unbuildable(_ decision: DecisionRecord, on cluster: ObservedCluster) -> ActionReport {
+        guard let object = cluster.object else {
+            return ActionReport(result: .failed(ActionFailure(.invalid, "\(cluster.reference) has no EMQX object for a Rebalance to target")), rule: decision.rule)
+        }
+        var why = "the decision cannot become a Rebalance"
+        do { _ = try RebalanceFactory.make(decision, for: object) } catch { why = "\(error)" }
+        return ActionReport(result: .failed(ActionFailure(.invalid, why)), rule: decision.rule)
+    }
+
     /// Confirmed and written in this cycle (not found existing).
     public var created: Bool {
         if case .confirmed = result { return !alreadyExisted }
@@ -223,7 +234,7 @@ extension RebalanceLifecycle.Action {
         switch self {
         case .awaitOperator(let name), .processing(let name, _), .stuck(let name, _), .settling(let name, _), .awaitMetrics(let name),
             .confirmWithEMQX(let name), .emqxStillRebalancing(let name), .awaitReady(let name), .record(let name, _, _, _),
-            .retry(let name, _), .retryLater(let name, _), .delete(let name):
+            .retry(let name, _), .retryLater(let name, _), .delete(let name), .markStopped(let name, _):
             name
         }
     }

@@ -83,6 +83,9 @@ public struct RebalanceLifecycle: Sendable {
         case stuck(String, since: Date)
         /// `Completed` (or confirmed finished); judging after the settle time.
         case settling(String, until: Date)
+        /// EMQX is seen stopped now and the Rebalance does not say when: write the instant (`stoppedAtKey`), from
+        /// which the settle time counts.
+        case markStopped(String, at: Date)
         /// Ready to judge, but current counts are unknown.
         case awaitMetrics(String)
         /// `Failed ... not ready` on EMQX 5: ask EMQX's `global_status`, then plan again with the answer.
@@ -171,11 +174,13 @@ public struct RebalanceLifecycle: Sendable {
             let since = KubernetesTime.parse(rebalance.status?.startedTime) ?? created
             return inputs.now.timeIntervalSince(since) > stuckAfter ? .stuck(name, since: since) : .processing(name, since: since)
         case .completed?:
-            let finished = RebalanceHistory.finishedAt(rebalance) ?? inputs.now
-            return judge(rebalance, name: name, finished: finished, inputs: inputs)
+            // The operator's completion time is when EMQX was seen done; without one, the agent's own record of it.
+            guard let stopped = RebalanceHistory.finishedAt(rebalance) ?? RebalanceMetadata.stoppedAt(rebalance) else {
+                return .markStopped(name, at: inputs.now)
+            }
+            return judge(rebalance, name: name, finished: stopped, inputs: inputs)
         case .failed?:
             let message = rebalance.status?.failureMessage ?? "no failure message"
-            let finished = RebalanceHistory.finishedAt(rebalance) ?? created
             switch RebalanceFailure.classify(message: message, kind: cluster.kind) {
             case .nothingToBalance:
                 return .record(name, outcome: .nothingToBalance, detail: message, retriesExhausted: false)
@@ -183,16 +188,21 @@ public struct RebalanceLifecycle: Sendable {
                 let attempt = RebalanceMetadata.attempt(of: rebalance)
                 return .record(name, outcome: .failed, detail: message, retriesExhausted: attempt >= configuration.maxAttempts)
             case .notReady:
+                // The `Failed` time is not when EMQX stopped (it may keep rebalancing): the settle time counts from
+                // when the agent first saw it stopped, by EMQX's answer or by Ready.
+                if let stopped = RebalanceMetadata.stoppedAt(rebalance) {
+                    return judge(rebalance, name: name, finished: stopped, inputs: inputs)
+                }
                 switch inputs.probe {
                 case .notAsked:
                     return .confirmWithEMQX(name)
                 case .running:
                     return .emqxStillRebalancing(name)
                 case .idle:
-                    return judge(rebalance, name: name, finished: finished, inputs: inputs)
+                    return .markStopped(name, at: inputs.now)
                 case .unreachable:
                     guard inputs.clusterReady == true else { return .awaitReady(name) }
-                    return judge(rebalance, name: name, finished: finished, inputs: inputs)
+                    return .markStopped(name, at: inputs.now)
                 }
             }
         }

@@ -9,7 +9,9 @@ public enum ConfigurationFiles {
         public var configuration: AgentConfiguration?
         public var policies: [Policy]
         public var diagnostics: [Diagnostic]
-        /// Every file read, with a fingerprint of its content, so a reloader can tell when something changed.
+        /// Every file read, with a fingerprint of its content, and every policy directory (key ``directoryPrefix``
+        /// plus its path), with a fingerprint of the policy files it lists, so a reloader can tell when something
+        /// changed, was added or was removed.
         public var fingerprints: [String: Int]
 
         public var isValid: Bool { configuration != nil && !diagnostics.hasErrors }
@@ -17,6 +19,9 @@ public enum ConfigurationFiles {
 
     /// Loads `configPath` and every policy file it names (files, or directories of `*.yaml`/`*.yml`, relative to the
     /// config file's directory). Policy names must be unique; every cluster's `policies` must name loaded policies.
+    /// Marks a fingerprint key as a directory's listing rather than a file's content.
+    public static let directoryPrefix = "directory:"
+
     public static func load(configPath: String) -> Loaded {
         var fingerprints: [String: Int] = [:]
         guard let text = read(configPath, into: &fingerprints) else {
@@ -35,6 +40,7 @@ public enum ConfigurationFiles {
         for path in configuration.policyPaths {
             let resolved = path.hasPrefix("/") ? path : base.appendingPathComponent(path).path
             let files = policyFiles(at: resolved)
+            if isDirectory(resolved) { fingerprints[directoryPrefix + resolved] = listingFingerprint(files) }
             if files.isEmpty {
                 diagnostics.append(Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1),
                     "policies: \(path) (\(resolved)) is neither a policy file nor a directory holding *.yaml files"))
@@ -67,14 +73,32 @@ public enum ConfigurationFiles {
         return Loaded(configuration: valid ? configuration : nil, policies: valid ? policies : [], diagnostics: diagnostics, fingerprints: fingerprints)
     }
 
-    /// The fingerprints of the files `loaded` read, as they are on disk now (a missing file has fingerprint 0).
-    public static func currentFingerprints(of files: some Sequence<String>) -> [String: Int] {
+    /// The fingerprints of the files and directories `load` read, as they are on disk now (a missing file has
+    /// fingerprint 0).
+    public static func currentFingerprints(of keys: some Sequence<String>) -> [String: Int] {
         var result: [String: Int] = [:]
-        for file in files {
+        for key in keys {
+            if key.hasPrefix(directoryPrefix) {
+                result[key] = listingFingerprint(policyFiles(at: String(key.dropFirst(directoryPrefix.count))))
+                continue
+            }
             var scratch: [String: Int] = [:]
-            result[file] = read(file, into: &scratch) == nil ? 0 : scratch[file] ?? 0
+            result[key] = read(key, into: &scratch) == nil ? 0 : scratch[key] ?? 0
         }
         return result
+    }
+
+    /// A fingerprint of which policy files a directory holds (names only: their content has fingerprints of its own).
+    static func listingFingerprint(_ files: [String]) -> Int {
+        var hasher = Hasher()
+        for file in files { hasher.combine(file) }
+        hasher.combine(files.count)
+        return hasher.finalize()
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
     static func read(_ path: String, into fingerprints: inout [String: Int]) -> String? {

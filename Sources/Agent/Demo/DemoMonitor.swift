@@ -50,8 +50,10 @@ final class DemoMonitor: Service, Sendable {
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
-            // Samples count from the timeline's origin (the agent's first look at the cluster, normally 0).
-            guard let origin = try await self.recorder.waitForOrigin(clock: self.clock, limit: self.maxDuration) else {
+            // Samples count from the timeline's origin (the agent's first look at the cluster, normally 0). The agent
+            // gets at least a minute of wall time for that first look: on a loaded machine it can be that late.
+            let limit = max(self.maxDuration, .seconds(60) * self.clock.speed)
+            guard let origin = try await self.recorder.waitForOrigin(clock: self.clock, limit: limit) else {
                 self.progress(.note(seconds: self.clock.now.offset.seconds, "the agent never observed the cluster: its metric source kept failing"))
                 return
             }
@@ -156,7 +158,8 @@ final class DemoMonitor: Service, Sendable {
             return DemoRunner.Result(
                 summary: summary,
                 timeline: state.timeline.map { ($0.seconds, $0.nodes.mapValues(\.connections)) },
-                markers: state.markers, startDate: startDate, nodeOrder: state.nodeOrder, expectationMet: met)
+                markers: state.markers, startDate: startDate, nodeOrder: state.nodeOrder, expectationMet: met,
+                longestEvaluationGap: recorder.longestEvaluationGap)
         }
     }
 }

@@ -14,6 +14,9 @@ final class DemoRecorder: TickReportSink {
         /// Set when the agent has observed the cluster's nodes for the first time: where the demo's timeline starts
         /// (see `publish`).
         var origin: Duration?
+        /// When the agent last evaluated, and the longest stretch of simulated time between two evaluations.
+        var lastEvaluation: Duration?
+        var longestEvaluationGap: Duration = .zero
     }
 
     let state = Mutex(State())
@@ -39,6 +42,8 @@ final class DemoRecorder: TickReportSink {
                 let late = (now + .seconds(1) - firstEvent) / .seconds(1)
                 state.origin = late > 0 ? .seconds(late.rounded(.up)) : .zero
             }
+            if let last = state.lastEvaluation { state.longestEvaluationGap = max(state.longestEvaluationGap, now - last) }
+            state.lastEvaluation = now
             for cluster in report.clusters {
                 for decision in cluster.decisions {
                     state.decisions.append(decision)
@@ -52,6 +57,11 @@ final class DemoRecorder: TickReportSink {
     }
 
     var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
+
+    /// The longest stretch of simulated time between two of the agent's evaluations. Simulated time runs on the wall
+    /// clock: on a loaded machine the agent can fall behind it, and a scenario whose events are shorter than that gap
+    /// (a flap the agent never sees) no longer shows what it was written to show.
+    var longestEvaluationGap: Duration { state.withLock { $0.longestEvaluationGap } }
 
     /// Parallel to ``decisions``.
     var whyNots: [[String]] { state.withLock { $0.whyNots } }

@@ -216,7 +216,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             let metrics = self.metrics
             let health = self.health
             services.append(.init(service: ConfigurationReloader(
-                configPath: configPath, store: store, clock: reloadClock, logger: logger,
+                configPath: configPath, store: store, clock: reloadClock, logger: logger, dryRunLock: dryRunLock,
                 onReload: { ok, _ in
                     metrics.recordConfigReload(succeeded: ok)
                     if ok { health.setConfigLoaded(true) }

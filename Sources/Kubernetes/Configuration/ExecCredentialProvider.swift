@@ -107,7 +107,7 @@ public final class ExecCredentialProvider: BearerTokenProvider {
         // Read both pipes to the end, so a chatty plugin cannot block on a full pipe.
         let running = RunningProcess(process: process, stdout: stdout, stderr: stderr)
         let (output, errorOutput, status) = try await withThrowingTaskGroup(of: (Data, Data, Int32)?.self) { group in
-            group.addTask { running.collect() }
+            group.addTask { await running.collect() }
             let timeout = self.timeout
             group.addTask {
                 try await Task.sleep(for: timeout)
@@ -181,10 +181,21 @@ private final class RunningProcess: @unchecked Sendable {
         self.stderr = stderr
     }
 
-    func collect() -> (Data, Data, Int32) {
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (out, err, process.terminationStatus)
+    /// Reads both outputs to the end (at the same time, so neither pipe fills up) and waits for the exit. The reads
+    /// and the wait block, so they run on Dispatch's threads: a blocked thread of Swift's cooperative pool (as many
+    /// threads as cores) would stall every other task of the agent meanwhile.
+    func collect() async -> (Data, Data, Int32) {
+        await withCheckedContinuation { continuation in
+            let queue = DispatchQueue.global()
+            let group = DispatchGroup()
+            nonisolated(unsafe) var errorOutput = Data()
+            queue.async(group: group) { errorOutput = self.stderr.fileHandleForReading.readDataToEndOfFile() }
+            queue.async {
+                let output = self.stdout.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                self.process.waitUntilExit()
+                continuation.resume(returning: (output, errorOutput, self.process.terminationStatus))
+            }
+        }
     }
 }

@@ -179,8 +179,9 @@ public final class SimulatedEMQXCluster: Service, Sendable {
     // MARK: Running the servers
 
     /// Starts the servers in a task of their own and returns once every node that should serve is listening.
-    /// For callers without a `ServiceGroup`; pair with `stop()`.
-    public func start(timeout: Duration = .seconds(10)) async throws {
+    /// For callers without a `ServiceGroup`; pair with `stop()`. The timeout only catches a broken environment:
+    /// binding loopback ports is quick, but on a loaded machine (a CI runner, a test suite) it can take seconds.
+    public func start(timeout: Duration = .seconds(60)) async throws {
         let task = try state.withLock { state throws(ServerError) -> Task<Void, any Error> in
             guard state.runTask == nil else { throw .alreadyRunning }
             let task = Task { try await self.run() }
@@ -212,7 +213,7 @@ public final class SimulatedEMQXCluster: Service, Sendable {
     }
 
     /// Waits until exactly the nodes that should serve are listening (after `start()`, an event or a fault change).
-    public func waitUntilServing(timeout: Duration = .seconds(10)) async throws {
+    public func waitUntilServing(timeout: Duration = .seconds(60)) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while true {
@@ -301,18 +302,28 @@ public final class SimulatedEMQXCluster: Service, Sendable {
             },
             logger: serverLogger
         )
-        // Stopping drops the server at once, as a node that dies or is cut off: the listener closes and open
-        // connections are reset (HummingbirdCore's complaints about that go to `serverLogger`).
+        // Stopping drops the server at once, as a node that dies or is cut off: the listener and idle connections
+        // close, and requests held by a fault end unanswered (see `respond`). It is a graceful shutdown, not a
+        // cancellation, because cancelling a NIO server can trap on a connection accepted but not yet served
+        // (apple/swift-nio #3481).
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [application], logger: serverLogger))
+        enum Ended { case served, stopRequested }
         do {
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await withThrowingTaskGroup(of: Ended.self) { tasks in
+                tasks.addTask {
+                    try await group.run()
+                    return .served
+                }
                 tasks.addTask {
                     await handle.stopRequested.wait()
-                    throw CancellationError()
+                    return .stopRequested
                 }
-                defer { tasks.cancelAll() }
-                _ = try await tasks.next()
+                if try await tasks.next() == .stopRequested {
+                    await group.triggerGracefulShutdown()
+                    _ = try await tasks.next()
+                } else {
+                    tasks.cancelAll()
+                }
             }
         } catch is CancellationError {
         } catch {
@@ -328,7 +339,8 @@ public final class SimulatedEMQXCluster: Service, Sendable {
 
     private func respond(to request: Request, node: String, context: SimulatedAPIRequestContext) async throws -> Response {
         let faults = self.faults(of: node)
-        if faults.latency > .zero { try await Task.sleep(for: faults.latency) }
+        // A stopping node answers nothing more: delays end at its shutdown, unanswered.
+        if faults.latency > .zero { try await cancelWhenGracefulShutdown { try await Task.sleep(for: faults.latency) } }
         let isV5 = configuration.kind == .emqx
         if faults.serverErrors {
             return Self.response(EMQXHTTPResponse.error(500, "INTERNAL_ERROR", "simulated fault: node \(node) answers 500"))
@@ -338,6 +350,7 @@ public final class SimulatedEMQXCluster: Service, Sendable {
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: faults.unresponsiveLimit)
             while self.faults(of: node).metricsUnresponsive, state.withLock({ $0.listening.contains(node) }) {
+                if Task.isShuttingDownGracefully { throw CancellationError() }
                 guard clock.now < deadline else {
                     return Self.response(isV5 ? .error(503, "SERVICE_UNAVAILABLE", "metrics collection timed out") : EMQXHTTPResponse(status: 503, body: ""))
                 }

@@ -161,6 +161,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
                 return result
             } catch {
                 await group.triggerGracefulShutdown()
+                // Wait for the server to stop rather than leave it to be cancelled (see apple/swift-nio #3481).
+                try? await tasks.waitForAll()
                 throw error
             }
         }

@@ -13,10 +13,12 @@ final class TestAgent: Sendable {
     let actuator: KubernetesActuator
     let events: EventRecorder
 
+    /// `requestTimeout` is generous by default: an answered request is always answered within it on a loaded machine.
     init(url: String, identity: String, time: ManualTime, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
-         lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30)))) throws {
+         lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
+         requestTimeout: Duration = .seconds(30)) throws {
         client = try HTTPKubernetesClient(
-            configuration: .init(server: url, namespace: "default", requestTimeout: .milliseconds(500),
+            configuration: .init(server: url, namespace: "default", requestTimeout: requestTimeout,
                                  retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50))),
             logger: logs.logger(identity)
         )

@@ -114,15 +114,24 @@ final class FakeKubernetesServer: Sendable {
             },
             logger: logger
         )
+        // Shut down gracefully, never by cancelling: cancelling a NIO server can trap on a connection accepted but not
+        // yet served (apple/swift-nio #3481). Delays end at shutdown, so a request that "never answers" cannot hold it up.
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CancellationError() }
-            defer { tasks.cancelAll() }
-            let result = try await body("http://127.0.0.1:\(port)")
-            await group.triggerGracefulShutdown()
-            return result
+            do {
+                let result = try await body("http://127.0.0.1:\(port)")
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                // Wait for the server to stop rather than leave it to be cancelled (see apple/swift-nio #3481).
+                try? await tasks.waitForAll()
+                throw error
+            }
         }
     }
 
@@ -218,13 +227,13 @@ final class FakeKubernetesServer: Sendable {
                 let body = try! JSONEncoder().encode(KubernetesStatus(status: "Failure", message: "injected \(code)", reason: "InternalError", code: code))
                 return response(code, body, headers: headers)
             case .delay(let duration):
-                try await Task.sleep(for: duration)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
             case .applyThenStatus(let code):
                 _ = apply(verb: verb, collection: collection, name: name, body: bodyData, query: query.map { (String($0.key), String($0.value)) })
                 return status(code, reason: "InternalError", message: "injected \(code) after applying")
             case .applyThenDelay(let duration):
                 let answer = apply(verb: verb, collection: collection, name: name, body: bodyData, query: query.map { (String($0.key), String($0.value)) })
-                try await Task.sleep(for: duration)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
                 return answer
             case .applyThenDrop:
                 _ = apply(verb: verb, collection: collection, name: name, body: bodyData, query: query.map { (String($0.key), String($0.value)) })
