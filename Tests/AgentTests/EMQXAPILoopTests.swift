@@ -163,14 +163,7 @@ import Testing
             httpClient: httpClient, options: .init(once: once, hostname: "test", environment: environment),
             clock: ContinuousClock(), now: { calendar.now }, logger: logs.logger, sourceOverride: withObject ? scrape : nil)
         let world = World(calendar: calendar, emqx: emqx, api: api, simulatedOperator: simulatedOperator, assembly: assembly, logs: logs)
-        do {
-            let result = try await body(world)
-            try? await client.shutdown()
-            return result
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
+        return try await client.shuttingDown { try await body(world) }
     }
 
     static let reference = ClusterReference(namespace: namespace, name: "emqx", kind: .emqx)
