@@ -2,14 +2,27 @@ import Agent
 import ArgumentParser
 import AutorebalancerCore
 import Foundation
+import Kubernetes
 
-/// `check FILE...`: validates policy, policy-test (and other registered) files; every problem at once.
-struct CheckCommand: ParsableCommand {
+/// `check FILE...`: validates policy, policy-test (and other registered) files; every problem at once. With
+/// `--kubeconfig`, also checks each agent configuration's clusters against that Kubernetes API, without running.
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate policy, policy-test and agent-config files: every problem as FILE:LINE:COL: error|warning: message.",
-        discussion: "Exits 0 when there is no error (warnings allowed), 1 on any error. The document's `kind:` selects the checker."
+        discussion: """
+            Exits 0 when there is no error (warnings allowed), 1 on any error. The document's `kind:` selects the checker.
+            With --kubeconfig FILE, every valid AgentConfig file is also checked against that API server: what it serves in \
+            apps.emqx.io (the EMQX Operator generation), and per watched cluster the line `run --once` prints (generation, \
+            EMQX versions, metric source, how the agent acts), what an HPA can do there, and what is missing. Nothing is written.
+            """
     )
+
+    @Option(help: "Also check each AgentConfig file's clusters against the Kubernetes API of this kubeconfig (read only).")
+    var kubeconfig: String?
+
+    @Option(help: "The kubeconfig context for --kubeconfig (default: its current-context).")
+    var context: String?
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case text
@@ -25,7 +38,7 @@ struct CheckCommand: ParsableCommand {
     /// The checkers for every kind the binary knows; other kinds plug in here.
     static var registry: DocumentCheckerRegistry { DocumentCheckerRegistry.builtIn.adding(AgentConfigurationChecker()) }
 
-    func run() throws {
+    func run() async throws {
         var diagnostics: [Diagnostic] = []
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
@@ -45,6 +58,41 @@ struct CheckCommand: ParsableCommand {
             encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
             print(String(decoding: try encoder.encode(diagnostics), as: UTF8.self))
         }
-        if diagnostics.hasErrors { throw ExitCode(1) }
+        var clustersFailed = false
+        if let kubeconfig, !diagnostics.hasErrors {
+            clustersFailed = try await checkClusters(kubeconfig: kubeconfig)
+        }
+        if diagnostics.hasErrors || clustersFailed { throw ExitCode(1) }
+    }
+
+    /// Checks the clusters of every AgentConfig file; `true` when any check found an error.
+    func checkClusters(kubeconfig: String) async throws -> Bool {
+        let configurations = files.compactMap { file -> (String, AgentConfiguration)? in
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8), text.contains(AgentConfiguration.kind) else { return nil }
+            let loaded = ConfigurationFiles.load(configPath: file)
+            return loaded.configuration.map { (file, $0) }
+        }
+        guard !configurations.isEmpty else {
+            FileHandle.standardError.write(Data("--kubeconfig: none of the files is an AgentConfig; no cluster was checked\n".utf8))
+            return false
+        }
+        let client: HTTPKubernetesClient
+        do {
+            let settings = try KubernetesClientConfiguration.load(
+                kubeconfigPath: kubeconfig, context: context, environment: ProcessInfo.processInfo.environment)
+            client = try HTTPKubernetesClient(configuration: settings, logger: LoggingOptions.quietLogger)
+        } catch {
+            print("error: cannot configure the Kubernetes client from \(kubeconfig): \(error)")
+            return true
+        }
+        var failed = false
+        for (file, configuration) in configurations {
+            let output = await CompatibilityReport.run(configuration: configuration, api: client)
+            print("\(file): clusters checked against \(client.configuration.server)")
+            for line in output.lines { print(line) }
+            failed = failed || output.hasErrors
+        }
+        try? await client.shutdown()
+        return failed
     }
 }

@@ -12,13 +12,19 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Run the real agent against a simulated EMQX cluster and Kubernetes API (with the EMQX Operator) on loopback.",
         discussion: """
             The default reproduces the seed case: an EMQX Enterprise 4.4 cluster default/emqx-ee whose nodes hold 3333, \
-            3333 and 3334 connections when a fourth node joins empty. Simulated time runs --speed times faster than wall \
-            time. Exit code 0 when the scenario ended as expected (a rebalance created, completed and judged; none for \
+            3333 and 3334 connections when a fourth node joins empty. With --operator 2.3 or 3.0 (which serve no \
+            EmqxEnterprise) the same four nodes and counts are an EMQX 5 `EMQX` object; on 3.0 the agent has no Rebalance \
+            resource to create and says so (alert-only). Scenario hpa: an HPA scales the replicants 3 → 5 through the scale \
+            subresource, the agent waits for both new nodes and rebalances, then a scale-in evacuates one while it stands \
+            back. Simulated time runs --speed times faster than wall time. Exit code 0 when the scenario ended as expected \
+            (a rebalance created, completed and judged, or refused with its reason where the agent cannot act; none for \
             flapping), 1 otherwise; 2 for a usage error, found before the demo starts.
 
             Examples:
               emqx-autorebalancer demo
               emqx-autorebalancer demo --scenario restart --speed 30
+              emqx-autorebalancer demo --operator 3.0
+              emqx-autorebalancer demo --scenario hpa --operator 2.3
               emqx-autorebalancer demo --plot demo.html
               emqx-autorebalancer demo --policy rules/default.yaml --format json
             """
@@ -31,6 +37,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Scenario: \(DemoScenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: DemoScenario = .scaleOut
+
+    @Option(help: "The EMQX Operator generation the simulated Kubernetes API plays: 2.2 (EmqxEnterprise 4.4), 2.3 or 3.0 (EMQX 5 `EMQX` objects).")
+    var `operator`: DemoOperator = .v2_2
 
     @Option(help: "Simulated seconds per wall second.")
     var speed: Double = 10
@@ -64,7 +73,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = DemoRunner.Options(scenario: scenario, speed: speed, seed: seed)
+        var options = DemoRunner.Options(scenario: scenario, speed: speed, seed: seed, operatorGeneration: `operator`.generation)
         if let policy {
             guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else {
                 throw ValidationError("cannot read the policy file \(policy)")
@@ -77,10 +86,13 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = Logger(label: "emqx-autorebalancer") { label in AgentLogHandler(label: label, format: .text, level: level) }
         let display = DemoDisplay(json: format == .json)
         if format == .text {
+            let plan = scenario.plan(seed: seed, operator: options.operatorGeneration)
+            let object = plan.cluster.kind == .emqx
+                ? "an EMQX \(plan.cluster.version) `EMQX` object" : "an EMQX Enterprise \(plan.cluster.version) `EmqxEnterprise` object"
             print("""
                 emqx-autorebalancer demo: scenario \(scenario.rawValue), simulated time \(BalanceEvaluation.format(speed))× wall time
-                A simulated EMQX Enterprise cluster default/emqx-ee and a simulated Kubernetes API with the EMQX Operator run on
-                loopback; the real agent (policy \(options.policyFile)) watches them over HTTP.
+                A simulated EMQX cluster default/emqx-ee (\(object)) and a simulated Kubernetes API with \(options.operatorGeneration)
+                run on loopback; the real agent (policy \(options.policyFile)) watches them over HTTP.
 
                 """)
         }
@@ -94,9 +106,12 @@ struct DemoCommand: AsyncParsableCommand {
         display.finish(result)
         if let plot { try writePlot(result, to: plot) }
         if !result.expectationMet {
-            FileHandle.standardError.write(Data((scenario == .flapping
-                ? "unexpected: a Rebalance was created although the imbalance never lasted the rule's for\n"
-                : "unexpected: no rebalance was created, completed and judged within the demo's time\n").utf8))
+            let message = switch scenario {
+            case .flapping: "unexpected: a Rebalance was created although the imbalance never lasted the rule's for\n"
+            case .hpa: "unexpected: the HPA scale-out was not rebalanced (or refused) and judged, or the agent did not stand back during the scale-in\n"
+            default: "unexpected: no rebalance was created, completed and judged (or refused where the agent cannot act) within the demo's time\n"
+            }
+            FileHandle.standardError.write(Data(message.utf8))
             throw ExitCode(1)
         }
     }
@@ -115,6 +130,21 @@ struct DemoCommand: AsyncParsableCommand {
 
 extension DemoScenario: ExpressibleByArgument {}
 
+/// `--operator 2.2|2.3|3.0`.
+enum DemoOperator: String, ExpressibleByArgument, CaseIterable {
+    case v2_2 = "2.2"
+    case v2_3 = "2.3"
+    case v3_0 = "3.0"
+
+    var generation: OperatorGeneration {
+        switch self {
+        case .v2_2: .v2_2
+        case .v2_3: .v2_3
+        case .v3_0: .v3_0
+        }
+    }
+}
+
 /// Renders the demo's progress: bars whenever the phase changes (and every 15 simulated seconds), narration, and the
 /// final table; or JSON lines.
 final class DemoDisplay: Sendable {
@@ -131,7 +161,8 @@ final class DemoDisplay: Sendable {
             if json {
                 print(#"{"seconds":\#(BalanceEvaluation.format(seconds)),"decision":\#(record.jsonLine())}"#)
             } else {
-                print("[\(stamp(seconds))] decision: rule \(record.rule) (\(record.trigger.rawValue)) -> \(record.action.rawValue): \(record.formula)")
+                let why = record.reason.map { " (\($0.rawValue): \(record.detail ?? ""))" } ?? ""
+                print("[\(stamp(seconds))] decision: rule \(record.rule) (\(record.trigger.rawValue)) -> \(record.action.rawValue)\(why): \(record.formula)")
             }
         case .sample(let seconds, let phase, let nodes):
             let (changed, due, scale) = state.withLock { state -> (Bool, Bool, Double) in
@@ -176,6 +207,9 @@ final class DemoDisplay: Sendable {
             print("Rebalance \(rebalance.name): \(rebalance.phase ?? "not started") (instanceKind \(rebalance.spec.instanceKind), connEvictRate \(strategy.connEvictRate), relConnThreshold \(strategy.relConnThreshold ?? "1.1"))")
         }
         if summary.rebalances.isEmpty { print("No Rebalance was created.") }
+        if let refused = summary.decisions.first(where: { $0.reason == .cannotAct }) {
+            print("The agent cannot rebalance this cluster: \(refused.detail ?? "")")
+        }
         let times = summary.times
         print("times (simulated): onset \(stamp(times.onsetSeconds)), Rebalance created \(stamp(times.createdSeconds)), completed \(stamp(times.completedSeconds))")
         if let outcome = summary.outcome { print("outcome judged by the agent from metrics: \(outcome)") }

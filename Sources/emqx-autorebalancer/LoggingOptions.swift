@@ -18,5 +18,12 @@ struct LoggingOptions: ParsableArguments {
     }
 }
 
+extension LoggingOptions {
+    /// Warnings only, on standard error: for commands whose output is their report (`check --kubeconfig`).
+    static var quietLogger: Logger {
+        Logger(label: "emqx-autorebalancer") { label in AgentLogHandler(label: label, format: .text, level: .warning) }
+    }
+}
+
 extension AgentLogHandler.Format: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -73,6 +73,49 @@ struct CommandLineTests {
         }
     }
 
+    @Test func checkWithAKubeconfigPrintsOneLinePerClusterWithoutRunning() async throws {
+        try await SimulatedWorld.withSeedCluster { world in
+            let config = try world.writeConfig(targets: world.targets)
+            let result = try await CommandLineBinary.run(["check", "--kubeconfig", world.kubeconfig, config])
+            #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains {
+                $0.hasPrefix("API server: EMQX Operator 2.2 (serves apps.emqx.io/v2beta1, apps.emqx.io/v1beta4")
+                    || $0.hasPrefix("API server: EMQX Operator 2.2 (serves apps.emqx.io/v1beta4, apps.emqx.io/v2beta1")
+            }, "\(result.stdout)")
+            #expect(lines.contains(
+                "cluster default/emqx-ee (EmqxEnterprise): EMQX Operator 2.2 (apps.emqx.io/v1beta4), EMQX 4.4.19, source emqx, creates apps.emqx.io/v2beta1 Rebalances"),
+                "\(result.stdout)")
+            #expect(world.api.rebalances(namespace: "default").isEmpty)
+        }
+    }
+
+    /// The case the status source exists for: a node that just joined has no count keys at all on 2.2 (`omitempty`).
+    @Test func runOnceWithTheStatusSourceReadsTheOmittedCountsOfANewNodeAsZeroAndSaysSo() async throws {
+        try await SimulatedWorld.withSeedCluster(emqx5: true) { world in
+            let config = try world.writeConfig(targets: [:], kind: "EMQX", name: "emqx", statusSource: true)
+            let result = try await CommandLineBinary.run(["run", "--once", "--config", config, "--kubeconfig", world.kubeconfig])
+            #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+            let out = result.stdout
+            #expect(out.contains("cluster default/emqx (EMQX): EMQX Operator 2.2 (apps.emqx.io/v2beta1), EMQX 5.8.6, source status, creates apps.emqx.io/v2beta1 Rebalances"), "\(out)")
+            #expect(out.contains("read as 0, the operator omits zero counts"), "\(out)")
+            #expect(out.contains("live 0, sessions 0"), "\(out)")
+            #expect(!out.contains("missing-data"), "\(out)")
+        }
+    }
+
+    @Test func checkWithAKubeconfigOnOperator30SaysAlertOnlyAndWhatAnHPACanDo() async throws {
+        try await SimulatedWorld.withSeedCluster(generation: .v3_0) { world in
+            let config = try world.writeConfig(targets: world.targets, kind: "EMQX", name: "emqx")
+            let result = try await CommandLineBinary.run(["check", "--kubeconfig", world.kubeconfig, config])
+            #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+            let out = result.stdout
+            #expect(out.contains("cluster default/emqx (EMQX): EMQX Operator 3.0 (apps.emqx.io/v3beta1), EMQX 6.0.1, source emqx, alert-only: EMQX Operator 3.0 has no Rebalance resource; "), "\(out)")
+            #expect(out.contains("autoscaling: the scale subresource answers replicas 0 (status 0"), "\(out)")
+            #expect(out.contains("warning: alert-only: EMQX Operator 3.0 has no Rebalance resource"), "\(out)")
+        }
+    }
+
     /// Usage errors are found before the demo starts: exit 2 at once, naming what to fix, nothing written.
     @Test(arguments: [
         (["--plot", "x.png"], "name the file .svg or .html"),
@@ -124,18 +167,30 @@ struct SimulatedWorld: Sendable {
 
     var targets: [String: String] { cluster.endpoints.mapValues(\.absoluteString) }
 
-    static func withSeedCluster(_ body: @Sendable (SimulatedWorld) async throws -> Void) async throws {
+    /// With `generation` 2.3 or 3.0, the same four nodes as an EMQX 6.0.1 `EMQX` object `default/emqx` (those
+    /// operators serve no EmqxEnterprise).
+    /// `emqx5` (default on 2.3 and 3.0) plays it as an EMQX 5 `EMQX` object on 2.2.
+    static func withSeedCluster(
+        generation: OperatorGeneration = .v2_2, emqx5: Bool? = nil, _ body: @Sendable (SimulatedWorld) async throws -> Void
+    ) async throws {
         let quiet = Logger(label: "simulation") { _ in SwiftLogNoOpLogHandler() }
-        let cluster = SimulatedEMQXCluster(configuration: .seedScenario(), logger: quiet)
+        var configuration = SimulatedEMQXConfiguration.seedScenario()
+        let emqx5 = emqx5 ?? (generation != .v2_2)
+        if emqx5 {
+            configuration = SimulatedEMQXConfiguration(
+                name: "emqx", kind: .emqx, nodes: configuration.nodes, version: generation == .v2_2 ? "5.8.6" : "6.0.1")
+        }
+        let cluster = SimulatedEMQXCluster(configuration: configuration, logger: quiet)
         try await cluster.start()
         let directory = try CommandLineBinary.temporaryDirectory()
         do {
-            let api = SimulatedKubernetesAPI(configuration: .init(), logger: quiet)
+            let api = SimulatedKubernetesAPI(configuration: .init(operatorGeneration: generation), logger: quiet)
             try await api.withRunning { api in
                 let credentials = cluster.configuration.credentials
                 api.addEMQX(EMQXBinding(
-                    kind: .emqxEnterprise, name: "emqx-ee", endpoints: cluster.endpoints,
+                    kind: emqx5 ? .emqx : .emqxEnterprise, name: cluster.configuration.name, endpoints: cluster.endpoints,
                     username: credentials.key, password: credentials.secret))
+                api.setEMQXPodControl(namespace: "default", name: cluster.configuration.name, .cluster(cluster))
                 let simulatedOperator = SimulatedEMQXOperator(
                     api: api, clock: SimulationClock(speed: 1000),
                     configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero), logger: quiet)
@@ -155,8 +210,15 @@ struct SimulatedWorld: Sendable {
     }
 
     /// An agent config watching default/emqx-ee with the demo policy and a direct scrape of `targets`.
-    func writeConfig(targets: [String: String], timeout: String = "5s") throws -> String {
+    /// `statusSource` reads the counts from the EMQX object's status instead.
+    func writeConfig(
+        targets: [String: String], timeout: String = "5s", kind: String = "EmqxEnterprise", name: String = "emqx-ee", statusSource: Bool = false
+    ) throws -> String {
         let lines = targets.sorted { $0.key < $1.key }.map { "              \"\($0.key)\": \"\($0.value)\"" }
+        // Indented as the list under `sources:` (6 spaces), the targets under `targets:` (14, as `lines` are).
+        let sources = statusSource
+            ? "      - status: {}"
+            : "      - emqx:\n          timeout: \(timeout)\n          targets:\n" + lines.joined(separator: "\n")
         let text = """
             apiVersion: autorebalancer.emqx.io/v1alpha1
             kind: AgentConfig
@@ -165,13 +227,10 @@ struct SimulatedWorld: Sendable {
             policies: [demo.yaml]
             clusters:
               - namespace: default
-                name: emqx-ee
-                kind: EmqxEnterprise
+                name: \(name)
+                kind: \(kind)
                 sources:
-                  - emqx:
-                      timeout: \(timeout)
-                      targets:
-            \(lines.joined(separator: "\n"))
+            \(sources)
 
             """
         let path = directory.appendingPathComponent("agent.yaml").path

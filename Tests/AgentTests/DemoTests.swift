@@ -125,6 +125,41 @@ import FoundationXML
         #expect(html.contains(ConnectionsPlot.shortName(Self.seedNodes[3])))
     }
 
+    /// 2.3 serves no EmqxEnterprise: the same four nodes as an EMQX 5 `EMQX` object (v2), rebalanced the same way.
+    @Test func onOperator23TheSeedCaseIsAnEMQX5ObjectRebalancedTheSameWay() async throws {
+        let result = try await DemoRuns.shared.result(.scaleOut, operator: .v2_3)
+        #expect(result.expectationMet)
+        #expect(result.summary.rebalances.map(\.spec.instanceKind) == ["EMQX"])
+        #expect(result.summary.rebalances.map(\.phase) == ["Completed"])
+        #expect(result.summary.after.mapValues(\.connections) == Dictionary(uniqueKeysWithValues: zip(Self.seedNodes, [2553, 2553, 2554, 2340])))
+    }
+
+    /// 3.0 has no Rebalance resource, and this build no EMQX-API actuator: the rule alerts once with the reason.
+    @Test func onOperator30TheAgentIsAlertOnlyAndSaysWhy() async throws {
+        let result = try await DemoRuns.shared.result(.scaleOut, operator: .v3_0)
+        #expect(result.expectationMet)
+        #expect(result.summary.rebalances.isEmpty)
+        let refused = result.summary.decisions.filter { $0.reason == .cannotAct }
+        #expect(refused.map(\.rule).contains("scale-out"))
+        #expect(refused.allSatisfy { $0.action == .alert && $0.detail?.hasPrefix("EMQX Operator 3.0 has no Rebalance resource") == true })
+    }
+
+    /// An HPA scales the replicants 3 → 5: the agent waits for both new nodes, rebalances once with the scale-out
+    /// rule, and creates nothing while the later scale-in evacuates a replicant.
+    @Test func hpaScaleOutIsRebalancedOnceAndTheScaleInIsLeftAlone() async throws {
+        let result = try await DemoRuns.shared.result(.hpa, operator: .v2_3)
+        #expect(result.expectationMet, "markers: \(result.markers.map(\.label))")
+        #expect(result.summary.rebalances.count == 1)
+        let rebalancing = result.summary.decisions.filter { $0.action == .rebalance }
+        #expect(rebalancing.map(\.rule) == ["scale-out"])
+        #expect(rebalancing.first?.recipients.count == 2)
+        #expect(result.summary.outcome == "balanced")
+        // The two new replicants were empty when the agent acted, and took their share.
+        #expect(result.summary.before.values.map(\.connections).sorted() == [0, 0, 1500, 1500, 1500])
+        #expect(result.summary.after.values.map(\.connections).reduce(0, +) == 4500)
+        #expect(result.summary.after.values.allSatisfy { $0.connections >= 800 })
+    }
+
     @Test func shippedDemoPolicyFileEqualsTheEmbeddedText() throws {
         let url = DemoTestPaths.packageRoot.appendingPathComponent(DemoPolicy.file)
         let text = try String(contentsOf: url, encoding: .utf8)
@@ -148,16 +183,19 @@ actor DemoRuns {
     static let slowestSpeed = 3.0
     /// The demo policy evaluates every 5 s; a gap under the quiet phase's length means every quiet phase was seen.
     static let flappingMaximumGap: Duration = .seconds(8)
-    var results: [DemoScenario: DemoRunner.Result] = [:]
+    var results: [String: DemoRunner.Result] = [:]
 
-    func result(_ scenario: DemoScenario) async throws -> DemoRunner.Result {
-        if let result = results[scenario] { return result }
+    func result(_ scenario: DemoScenario, operator generation: OperatorGeneration = .v2_2) async throws -> DemoRunner.Result {
+        let key = "\(scenario.rawValue)@\(generation.rawValue)"
+        if let result = results[key] { return result }
         let logger = Logger(label: "demo-test") { _ in SwiftLogNoOpLogHandler() }
         var speed = Self.speed
         while true {
-            let result = try await DemoRunner(options: .init(scenario: scenario, speed: speed), logger: logger).run { _ in }
+            let result = try await DemoRunner(
+                options: .init(scenario: scenario, speed: speed, operatorGeneration: generation), logger: logger
+            ).run { _ in }
             if scenario != .flapping || result.longestEvaluationGap <= Self.flappingMaximumGap {
-                results[scenario] = result
+                results[key] = result
                 return result
             }
             guard speed / 2 >= Self.slowestSpeed else {

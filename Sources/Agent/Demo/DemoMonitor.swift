@@ -20,6 +20,13 @@ final class DemoMonitor: Service, Sendable {
         var finished = false
         var outcome: String?
         var nodeOrder: [String] = []
+        /// The agent refused with `cannot-act` (an alert-only cluster) instead of rebalancing.
+        var refused = false
+        /// `hpa`: when the scale-in started and ended (seconds), and whether the agent saw the node leave.
+        var scaleInAt: Double?
+        var scaleInDoneAt: Double?
+        var sawRemoval = false
+        var rebalancesAtScaleIn = 0
     }
 
     let cluster: SimulatedEMQXCluster
@@ -69,12 +76,16 @@ final class DemoMonitor: Service, Sendable {
 
     /// One look at the world; `true` when the demo is over.
     func sample(at seconds: Double, origin: Duration) -> Bool {
-        let nodes = cluster.nodes.filter(\.isRunning).sorted { $0.ordinal < $1.ordinal }
+        // Only the rebalanced set: replicants where the cluster has any.
+        let running = cluster.nodes.filter(\.isRunning)
+        let nodes = (running.contains { $0.role == .replicant } ? running.filter { $0.role == .replicant } : running)
+            .sorted { ($0.role == .core ? 0 : 1, $0.ordinal) < ($1.role == .core ? 0 : 1, $1.ordinal) }
         let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
             .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
         let decisions = recorder.decisions
         let whyNots = recorder.whyNots
         let leading = recorder.leadingEvaluation
+        let waiting = recorder.latestEvaluations.compactMap(\.whyNot).first { $0.reason == .waitingForNodes }
         var notes: [String] = []
         var newDecisions: [DecisionRecord] = []
         let (phase, done) = state.withLock { state -> (String, Bool) in
@@ -92,8 +103,10 @@ final class DemoMonitor: Service, Sendable {
                 let name = rebalance.metadata.name ?? ""
                 let phase = rebalance.status?.phase ?? "created"
                 if state.rebalancePhases[name] != phase {
+                    let judged = rebalance.metadata.annotations?[RebalanceMetadata.outcomeKey] != nil
                     state.rebalancePhases[name] = phase
-                    notes.append("Rebalance \(name): \(phase)")
+                    notes.append("Rebalance \(name): \(phase)" + (judged && phase == "Failed"
+                        ? " (the operator rewrites a finished Rebalance while the cluster is not Ready; the judged outcome stands)" : ""))
                     state.markers.append(.init(seconds: seconds, label: "\(name): \(phase)", kind: "phase", formula: nil, whyNot: []))
                 }
                 if state.createdSeconds == nil, let created = KubernetesTime.parse(rebalance.metadata.creationTimestamp) {
@@ -107,6 +120,8 @@ final class DemoMonitor: Service, Sendable {
                     state.outcome = outcome
                 }
             }
+            if decisions.contains(where: { $0.action == .alert && $0.reason == .cannotAct }) { state.refused = true }
+            scaleIn(&state, at: seconds, rebalances: ours.count, notes: &notes)
             let latest = ours.last
             let phase: String
             switch (latest?.status?.phaseValue, state.outcome) {
@@ -115,6 +130,8 @@ final class DemoMonitor: Service, Sendable {
             case (.failed?, nil): phase = "failed"
             case (.processing?, _): phase = "evicting"
             case (nil, _) where latest != nil: phase = "Rebalance created"
+            case _ where state.refused: phase = "alert-only: the agent cannot rebalance here"
+            case _ where waiting != nil: phase = waiting?.detail ?? ""
             default:
                 if let leading, leading.state == .pending {
                     phase = "pending" + (leading.forRemaining.map { " (\(DurationText.format($0)) left on for)" } ?? "")
@@ -122,15 +139,53 @@ final class DemoMonitor: Service, Sendable {
                     phase = "observing"
                 }
             }
-            state.phase = phase
-            let done = plan.expectsRebalance && state.outcome != nil
+            state.phase = state.scaleInAt != nil && state.scaleInDoneAt == nil ? "scale-in: evacuating, the agent stands back" : phase
+            let done = isDone(state, at: seconds)
             state.finished = done
-            return (phase, done)
+            return (state.phase, done)
         }
         for decision in newDecisions { progress(.decision(seconds: seconds, decision)) }
         for note in notes { progress(.note(seconds: seconds, note)) }
         progress(.sample(seconds: seconds, phase: phase, nodes: nodes.map { ($0.name, $0.liveConnections, $0.sessions) }))
         return done
+    }
+
+    /// `hpa`: once the scale-out is dealt with (judged, or refused where the agent cannot act), the HPA scales the
+    /// replicants in; the scale-in is over when the operator has removed the evacuated node.
+    func scaleIn(_ state: inout State, at seconds: Double, rebalances: Int, notes: inout [String]) {
+        guard let target = plan.scaleInTo else { return }
+        if state.scaleInAt == nil, state.outcome != nil || state.refused {
+            state.scaleInAt = seconds
+            state.rebalancesAtScaleIn = rebalances
+            state.markers.append(.init(seconds: seconds, label: "HPA: replicants → \(target)", kind: "phase", formula: nil, whyNot: []))
+            do {
+                try api.scaleReplicants(namespace: reference.namespace, name: reference.name, to: target)
+                notes.append("HPA scales the replicants in to \(target): the operator evacuates one before removing it")
+            } catch {
+                notes.append("scale-in failed: \(error)")
+            }
+        }
+        guard let started = state.scaleInAt, state.scaleInDoneAt == nil, seconds > started else { return }
+        if let facts = recorder.facts, facts.evacuating == true || facts.podsBeingRemoved?.isEmpty == false {
+            if !state.sawRemoval {
+                let pods = facts.podsBeingRemoved.map { $0.isEmpty ? "" : ", pod(s) \($0.joined(separator: ", ")) marked apps.emqx.io/scaling-down" } ?? ""
+                notes.append("the agent sees the node being removed (evacuating\(pods)): it leaves it out and stands back")
+            }
+            state.sawRemoval = true
+        }
+        if cluster.nodes.filter({ $0.role == .replicant }).count == target {
+            state.scaleInDoneAt = seconds
+            notes.append("scale-in done: the evacuated replicant left the cluster")
+        }
+    }
+
+    /// Whether the demo is over: the scenario's expectation can be judged.
+    func isDone(_ state: State, at seconds: Double) -> Bool {
+        if plan.scaleInTo != nil {
+            guard let doneAt = state.scaleInDoneAt else { return false }
+            return seconds >= doneAt + 10  // an agent cycle after the node left
+        }
+        return plan.expectsRebalance && (state.outcome != nil || state.refused)
     }
 
     /// The summary once the demo is over.
@@ -144,7 +199,8 @@ final class DemoMonitor: Service, Sendable {
             let onset = plan.onset.seconds
             let beforeAt = state.createdSeconds ?? onset + 1
             let before = state.timeline.last { $0.seconds <= beforeAt } ?? state.timeline.first
-            let after = state.timeline.last
+            // With a scale-in after the rebalance (`hpa`), "after" is the cluster as the rebalance left it.
+            let after = state.scaleInAt.flatMap { at in state.timeline.last { $0.seconds <= at } } ?? state.timeline.last
             func counts(_ entry: (seconds: Double, nodes: [String: (connections: Int, sessions: Int)])?) -> [String: DemoSummary.Counts] {
                 (entry?.nodes ?? [:]).mapValues { DemoSummary.Counts(connections: $0.connections, sessions: $0.sessions) }
             }
@@ -154,7 +210,11 @@ final class DemoMonitor: Service, Sendable {
                 rebalances: ours.map { DemoSummary.CreatedRebalance(name: $0.metadata.name ?? "", phase: $0.status?.phase, spec: $0.spec) },
                 times: .init(onsetSeconds: onset, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
                 decisions: decisions, outcome: state.outcome)
-            let met = plan.expectsRebalance ? state.outcome != nil : ours.isEmpty
+            var met = plan.expectsRebalance ? state.outcome != nil || (state.refused && ours.isEmpty) : ours.isEmpty
+            if plan.scaleInTo != nil {
+                // Nothing created during the scale-in, and the agent saw the node leave.
+                met = met && state.scaleInDoneAt != nil && state.sawRemoval && ours.count == state.rebalancesAtScaleIn
+            }
             return DemoRunner.Result(
                 summary: summary,
                 timeline: state.timeline.map { ($0.seconds, $0.nodes.mapValues(\.connections)) },

@@ -14,6 +14,8 @@ final class DemoRecorder: TickReportSink {
         /// Set when the agent has observed the cluster's nodes for the first time: where the demo's timeline starts
         /// (see `publish`).
         var origin: Duration?
+        /// The cluster facts of the agent's latest look (what it stands back for).
+        var facts: ClusterFacts?
         /// When the agent last evaluated, and the longest stretch of simulated time between two evaluations.
         var lastEvaluation: Duration?
         var longestEvaluationGap: Duration = .zero
@@ -45,6 +47,7 @@ final class DemoRecorder: TickReportSink {
             if let last = state.lastEvaluation { state.longestEvaluationGap = max(state.longestEvaluationGap, now - last) }
             state.lastEvaluation = now
             for cluster in report.clusters {
+                if let facts = cluster.snapshot?.facts { state.facts = facts }
                 for decision in cluster.decisions {
                     state.decisions.append(decision)
                     state.whyNots.append(cluster.evaluations.filter { $0.rule != decision.rule }.compactMap { evaluation in
@@ -58,6 +61,11 @@ final class DemoRecorder: TickReportSink {
 
     var decisions: [DecisionRecord] { state.withLock { $0.decisions } }
 
+    /// Every rule's newest evaluation.
+    var latestEvaluations: [RuleEvaluation] { state.withLock { $0.latest.values.sorted { $0.rule < $1.rule } } }
+
+    /// The cluster facts the agent saw last.
+    var facts: ClusterFacts? { state.withLock { $0.facts } }
     /// The longest stretch of simulated time between two of the agent's evaluations. Simulated time runs on the wall
     /// clock: on a loaded machine the agent can fall behind it, and a scenario whose events are shorter than that gap
     /// (a flap the agent never sees) no longer shows what it was written to show.

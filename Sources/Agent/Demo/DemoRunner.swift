@@ -25,11 +25,15 @@ public struct DemoRunner: Sendable {
         public var maxDuration: Duration?
         /// Time after `Completed` before the agent judges the outcome.
         public var settleTime: TimeInterval
+        /// The EMQX Operator generation the simulated Kubernetes API plays (2.2, 2.3 or 3.0).
+        public var operatorGeneration: OperatorGeneration
 
         public init(
             scenario: DemoScenario = .scaleOut, speed: Double = 10, seed: UInt64 = 1, policyText: String = DemoPolicy.text,
-            policyFile: String = DemoPolicy.file, maxDuration: Duration? = nil, settleTime: TimeInterval = 10
+            policyFile: String = DemoPolicy.file, maxDuration: Duration? = nil, settleTime: TimeInterval = 10,
+            operatorGeneration: OperatorGeneration = .v2_2
         ) {
+            self.operatorGeneration = operatorGeneration
             self.scenario = scenario
             self.speed = speed
             self.seed = seed
@@ -93,18 +97,13 @@ public struct DemoRunner: Sendable {
     /// the operator has published the initial nodes in the EMQX object's status.
     static func waitForOperatorStatus(api: SimulatedKubernetesAPI, plan: DemoScenario.Plan) async throws {
         let cluster = plan.cluster
+        let type = api.resourceType(for: cluster.kind == .emqx ? .emqx : .emqxEnterprise)
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while ContinuousClock.now < deadline {
-            let count: Int?
-            switch cluster.kind {
-            case .emqxEnterprise:
-                let object = try? api.object(.emqxEnterprises, namespace: cluster.namespace, name: cluster.name)?.decode(EmqxEnterpriseResource.self)
-                count = object?.status?.emqxNodes?.count
-            case .emqx:
-                let object = try? api.object(.emqxes, namespace: cluster.namespace, name: cluster.name)?.decode(EMQXResource.self)
-                count = object.map { ($0.status?.coreNodes?.count ?? 0) + ($0.status?.replicantNodes?.count ?? 0) }
-            }
-            if let count, count >= cluster.nodes.count { return }
+            // Whatever the generation's status shape: its node lists.
+            let status = api.object(type, namespace: cluster.namespace, name: cluster.name)?["status"]
+            let count = ["emqxNodes", "coreNodes", "replicantNodes"].compactMap { status?[$0]?.arrayValue?.count }.reduce(0, +)
+            if count >= cluster.nodes.count { return }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw DemoError(description: "the simulated operator did not publish the status of \(cluster.namespace)/\(cluster.name) within 60 s")
@@ -115,21 +114,28 @@ public struct DemoRunner: Sendable {
         guard let policy = loaded.policy else {
             throw DemoError(description: "the demo policy is invalid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
         }
-        let plan = options.scenario.plan(seed: options.seed)
+        let plan = options.scenario.plan(seed: options.seed, operator: options.operatorGeneration)
         let clock = SimulationClock(speed: options.speed, startDate: Self.startDate)
         let quiet = Logger(label: "simulation", factory: { _ in SwiftLogNoOpLogHandler() })
 
         // The simulated world: EMQX nodes, the Kubernetes API and the operator, all on loopback.
         let emqx = SimulatedEMQXCluster(configuration: plan.cluster, logger: quiet)
-        let api = SimulatedKubernetesAPI(configuration: .init(now: { clock.date }), logger: quiet)
+        let api = SimulatedKubernetesAPI(configuration: .init(now: { clock.date }, operatorGeneration: options.operatorGeneration), logger: quiet)
         let credentials = plan.cluster.credentials
+        // With an HPA the replicas live in the spec (the scale subresource writes there); otherwise the nodes are moved
+        // by the scenario itself.
+        let replicants = plan.cluster.nodes.filter { $0.role == .replicant }.count
         api.addEMQX(EMQXBinding(
             kind: plan.cluster.kind == .emqx ? .emqx : .emqxEnterprise, namespace: plan.cluster.namespace, name: plan.cluster.name,
-            endpoints: [], username: credentials.key, password: credentials.secret))
+            endpoints: [], username: credentials.key, password: credentials.secret,
+            replicas: plan.scaleOuts.isEmpty ? nil : plan.cluster.nodes.count - replicants,
+            replicantReplicas: plan.scaleOuts.isEmpty ? nil : replicants))
         api.setEMQXEndpointProvider(namespace: plan.cluster.namespace, name: plan.cluster.name) { emqx.endpoints }
+        api.setEMQXPodControl(namespace: plan.cluster.namespace, name: plan.cluster.name, .cluster(emqx))
         let simulatedOperator = SimulatedEMQXOperator(api: api, clock: clock, logger: quiet)
         let recorder = DemoRecorder(now: { clock.now.offset }, firstEvent: plan.events.map(\.at).min() ?? plan.onset)
-        let director = DemoDirector(cluster: emqx, events: plan.events, clock: clock, recorder: recorder, progress: progress)
+        let director = DemoDirector(
+            cluster: emqx, api: api, events: plan.events, scaleOuts: plan.scaleOuts, clock: clock, recorder: recorder, progress: progress)
         let world = ServiceGroup(configuration: .init(
             services: [
                 .init(service: emqx), .init(service: EMQXClusterDriver(cluster: emqx, clock: clock)), .init(service: api),
@@ -200,7 +206,10 @@ public struct DemoRunner: Sendable {
 /// cluster as it was before them).
 struct DemoDirector: Service {
     let cluster: SimulatedEMQXCluster
+    let api: SimulatedKubernetesAPI
     let events: [DemoScenario.TimedEvent]
+    /// What an HPA does through the scale subresource.
+    let scaleOuts: [(at: Duration, replicants: Int)]
     let clock: SimulationClock
     let recorder: DemoRecorder
     let progress: @Sendable (DemoRunner.Progress) -> Void
@@ -208,13 +217,22 @@ struct DemoDirector: Service {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             guard let origin = try await recorder.waitForOrigin(clock: clock, limit: .seconds(86_400)) else { return }
-            for timed in events.sorted(by: { $0.at < $1.at }) {
-                try await clock.sleep(until: SimulationClock.Instant(offset: origin + timed.at), tolerance: nil)
+            // Cluster events and HPA writes, in time order; each says what it did.
+            var steps: [(at: Duration, apply: () throws -> String)] = events.map { timed in
+                (timed.at, { try cluster.apply(timed.event); return DemoDirector.describe(timed.event) })
+            }
+            for scale in scaleOuts {
+                steps.append((scale.at, {
+                    try api.scaleReplicants(namespace: DemoScenario.namespace, name: DemoScenario.name, to: scale.replicants)
+                    return "HPA scales the replicants to \(scale.replicants) through the scale subresource: new pods start, empty"
+                }))
+            }
+            for step in steps.sorted(by: { $0.at < $1.at }) {
+                try await clock.sleep(until: SimulationClock.Instant(offset: origin + step.at), tolerance: nil)
                 do {
-                    try cluster.apply(timed.event)
-                    progress(.note(seconds: timed.at.seconds, DemoDirector.describe(timed.event)))
+                    progress(.note(seconds: step.at.seconds, try step.apply()))
                 } catch {
-                    progress(.note(seconds: timed.at.seconds, "scenario event failed: \(error)"))
+                    progress(.note(seconds: step.at.seconds, "scenario event failed: \(error)"))
                 }
             }
             try await Task.sleep(for: .seconds(86_400))

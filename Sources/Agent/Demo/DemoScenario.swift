@@ -12,6 +12,11 @@ public enum DemoScenario: String, Sendable, CaseIterable {
     /// Four balanced nodes; clients drift to one node, then churn spreads them out again, every 20 s: the imbalance
     /// never lasts the rule's `for`, so nothing is created.
     case flapping
+    /// An EMQX 5 cluster with two cores and three replicants (1500 clients each); at 5 s an HPA scales the replicants
+    /// to 5 through the scale subresource; the new pods start 15 s and 20 s later, empty. The agent waits for both,
+    /// then rebalances. Once that is judged, the HPA scales in to 4: the operator evacuates one replicant (3.0 marks its
+    /// pod `apps.emqx.io/scaling-down`) and the agent holds back until the node is gone.
+    case hpa
 
     /// One scheduled event, at a simulated offset from the start.
     public struct TimedEvent: Sendable {
@@ -27,6 +32,11 @@ public enum DemoScenario: String, Sendable, CaseIterable {
         /// Whether a rebalance is expected (the demo ends once it is judged) or not (the demo runs `observeFor`).
         public var expectsRebalance: Bool
         public var observeFor: Duration
+        /// Replicant counts an HPA sets through the scale subresource, at offsets (`hpa`).
+        public var scaleOuts: [(at: Duration, replicants: Int)] = []
+        /// After the rebalance is judged (or, where the agent cannot act, refused), the HPA scales in to this many
+        /// replicants (`hpa`).
+        public var scaleInTo: Int?
     }
 
     /// The simulated EMQX object every scenario runs: `default/emqx-ee`.
@@ -36,12 +46,23 @@ public enum DemoScenario: String, Sendable, CaseIterable {
         "\(name)@\(name)-\(ordinal).\(name)-headless.default.svc.cluster.local"
     }
 
-    /// The plan of this scenario (deterministic for a seed).
-    public func plan(seed: UInt64) -> Plan {
+    /// The EMQX version the demo's nodes report on an operator generation: 4.4 (`EmqxEnterprise`) on 2.2, EMQX 5 on
+    /// the others (which serve no EmqxEnterprise).
+    static func emqx5Version(_ generation: OperatorGeneration) -> String {
+        generation == .v3_0 ? "6.0.1" : generation == .v2_3 ? "5.10.1" : "5.8.6"
+    }
+
+    /// The plan of this scenario (deterministic for a seed). On 2.2 the cluster is the seed case's EmqxEnterprise; on
+    /// 2.3 and 3.0 the same four nodes and counts as an EMQX 5 `EMQX` object (same node names). `hpa` is always EMQX 5.
+    public func plan(seed: UInt64, operator generation: OperatorGeneration = .v2_2) -> Plan {
         func cluster(_ counts: [Int]) -> SimulatedEMQXConfiguration {
-            SimulatedEMQXConfiguration(
-                name: Self.name, namespace: Self.namespace, kind: .emqxEnterprise,
-                nodes: counts.map { SimulatedNodeSpec(liveConnections: $0) }, seed: seed)
+            let nodes = counts.map { SimulatedNodeSpec(liveConnections: $0) }
+            guard generation != .v2_2 else {
+                return SimulatedEMQXConfiguration(name: Self.name, namespace: Self.namespace, kind: .emqxEnterprise, nodes: nodes, seed: seed)
+            }
+            return SimulatedEMQXConfiguration(
+                name: Self.name, namespace: Self.namespace, kind: .emqx, nodes: nodes, seed: seed,
+                version: Self.emqx5Version(generation), nodeNamePrefix: Self.name, corePodPrefix: Self.name)
         }
         switch self {
         case .scaleOut:
@@ -76,6 +97,14 @@ public enum DemoScenario: String, Sendable, CaseIterable {
             return Plan(
                 cluster: cluster([2500, 2500, 2500, 2500]), events: events,
                 onset: .seconds(5), expectsRebalance: false, observeFor: .seconds(130))
+        case .hpa:
+            let nodes = [SimulatedNodeSpec(liveConnections: 0), SimulatedNodeSpec(liveConnections: 0)]
+                + (0..<3).map { _ in SimulatedNodeSpec(role: .replicant, liveConnections: 1500) }
+            let configuration = SimulatedEMQXConfiguration(
+                name: Self.name, namespace: Self.namespace, kind: .emqx, nodes: nodes, seed: seed, version: Self.emqx5Version(generation))
+            return Plan(
+                cluster: configuration, events: [], onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(900),
+                scaleOuts: [(at: .seconds(5), replicants: 5)], scaleInTo: 4)
         }
     }
 }

@@ -169,15 +169,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         case .named(let reference):
             return [reference]
         case .selector(let namespace, let kind, let labels):
-            let namespace = namespace ?? "default"
-            let served = try await dependencies.discovery.served()
-            guard let version = served.objectVersion(for: kind) else {
-                throw OperatorDiscovery.notServed(ClusterReference(namespace: namespace, name: "*", kind: kind), served: served)
-            }
-            let metas = try await dependencies.kubernetes.emqxObjects(version, namespace: namespace)
-            return metas.filter { meta in labels.allSatisfy { meta.labels?[$0.key] == $0.value } }.compactMap { meta in
-                meta.name.map { ClusterReference(namespace: meta.namespace ?? namespace, name: $0, kind: kind) }
-            }
+            return try await dependencies.discovery.clusters(kind, namespace: namespace ?? "default", matchLabels: labels)
         }
     }
 

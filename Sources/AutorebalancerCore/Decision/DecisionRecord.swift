@@ -46,11 +46,25 @@ public enum BlockReason: String, Sendable, Hashable, Codable, CaseIterable {
     case notLeader = "not-leader"
     /// Dry run: the rule would act, nothing is written.
     case dryRun = "dry-run"
+    /// The agent cannot rebalance this cluster at all (`ActingMode.alertOnly`, e.g. EMQX Operator 2.1, or 3.0 without
+    /// the EMQX-API actuator): the rule alerts once instead.
+    case cannotAct = "cannot-act"
+    /// The operator's reconciliation of the cluster is paused (3.0: condition `Paused` True).
+    case operatorPaused = "operator-paused"
+    /// A pod of the cluster is marked `apps.emqx.io/scaling-down` (or terminating), or the pods could not be read.
+    case scalingDown = "scaling-down"
+    /// A scale-out (by an HPA or by hand) is still starting nodes: the spec wants more nodes of the rebalanced role than
+    /// run.
+    case waitingForNodes = "waiting-for-nodes"
 }
 
 extension BlockReason {
-    /// Reasons only a person lifts (`spec.paused`, the ineffective-outcome limit): the rule is `suspended`.
-    public var suspends: Bool { self == .paused || self == .ineffectiveLimit }
+    /// Reasons only a person lifts (`spec.paused`, the ineffective-outcome limit, a cluster the agent cannot act on):
+    /// the rule is `suspended`.
+    public var suspends: Bool { self == .paused || self == .ineffectiveLimit || self == .cannotAct }
+
+    /// Suspending reasons that send one alert when a rule reaches them (a person must act).
+    public var alertsOnce: Bool { self == .ineffectiveLimit || self == .cannotAct }
 
     /// Reasons that describe the cluster or the agent's mode rather than a gate holding a wanted action back: they
     /// neither count as blocked in metrics nor raise the blocked-too-long alert.

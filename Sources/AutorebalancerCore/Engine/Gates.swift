@@ -59,6 +59,9 @@ struct Gates: Sendable {
     static let order: [@Sendable (Gates, Rule) -> WhyNot?] = [
         { g, _ in g.paused() },
         { g, rule in g.maintenance(rule) },
+        { g, _ in g.cannotAct() },
+        { g, _ in g.operatorPaused() },
+        { g, _ in g.scalingDown() },
         { g, _ in g.notReady() },
         { g, _ in g.notEnterprise() },
         { g, _ in g.upgrading() },
@@ -79,6 +82,22 @@ struct Gates: Sendable {
     func maintenance(_ rule: Rule) -> WhyNot? {
         guard let window, !rule.bypassMaintenance else { return nil }
         return WhyNot(.maintenanceWindow, "inside maintenance window \(window.summary)")
+    }
+
+    func cannotAct() -> WhyNot? {
+        facts.cannotAct.map { WhyNot(.cannotAct, $0) }
+    }
+
+    func operatorPaused() -> WhyNot? {
+        facts.operatorPaused == true ? WhyNot(.operatorPaused, "the operator's reconciliation is paused (condition Paused is True)") : nil
+    }
+
+    func scalingDown() -> WhyNot? {
+        if let unreadable = facts.podsUnreadable {
+            return WhyNot(.scalingDown, "cannot tell whether the operator is removing pods (\(Pod.scalingDownAnnotation)): the pods could not be read: \(unreadable)")
+        }
+        guard let pods = facts.podsBeingRemoved, !pods.isEmpty else { return nil }
+        return WhyNot(.scalingDown, "the operator is removing pod(s) \(pods.joined(separator: ", ")) (\(Pod.scalingDownAnnotation))")
     }
 
     func notReady() -> WhyNot? {

@@ -45,7 +45,7 @@ public enum PolicyEngine {
         var decisions: [DecisionRecord] = []
         var instances: [String: RuleInstance] = [:]
         for (index, rule) in policy.rules.enumerated() {
-            let condition = data.gap == nil ? RuleCondition(rule, counts: data.counts, memory: state.nodes, at: now) : nil
+            let condition = data.gap == nil ? RuleCondition(rule, counts: data.counts, memory: state.nodes, pending: snapshot.facts.nodesPending, at: now) : nil
             let fails = data.gap ?? condition?.fails
             let observation = RuleObservation(
                 conditionFails: fails,

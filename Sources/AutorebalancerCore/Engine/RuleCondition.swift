@@ -8,10 +8,22 @@ struct RuleCondition: Sendable {
     /// The first part that does not hold; `nil` when the whole condition holds.
     var fails: WhyNot?
 
-    init(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], at now: Date) {
+    /// - Parameter pending: nodes a scale-out still starts. Every rule waits for them first (`waiting-for-nodes`), so
+    ///   no `for` counts on a cluster still growing: once the last new node is Ready, every rule starts together and
+    ///   the scale-out rule's priority decides.
+    init(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], pending: NodesPending? = nil, at now: Date) {
         if let threshold = rule.connections { connections = BalanceMath.evaluateConnections(counts, threshold: threshold) }
         if let threshold = rule.sessions { sessions = BalanceMath.evaluateSessions(counts, threshold: threshold) }
-        fails = Self.trigger(rule, counts: counts, memory: memory, at: now) ?? Self.minimums(rule, counts: counts) ?? imbalance(rule)
+        fails = pending.flatMap(Self.waiting) ?? Self.trigger(rule, counts: counts, memory: memory, at: now) ?? Self.minimums(rule, counts: counts) ?? imbalance(rule)
+    }
+
+    /// `waiting for 2 new nodes to be Ready (5 replicants wanted, 3 running)`; `nil` when none is awaited.
+    static func waiting(_ pending: NodesPending) -> WhyNot? {
+        let count = pending.count
+        guard count > 0 else { return nil }
+        return WhyNot(
+            .waitingForNodes,
+            "waiting for \(count) new node\(count == 1 ? "" : "s") to be Ready (\(pending.wanted) \(pending.role.rawValue)s wanted, \(pending.running) running)")
     }
 
     static func trigger(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], at now: Date) -> WhyNot? {

@@ -60,7 +60,7 @@ extension RuleInstance {
             return Transition(next: .firing(since: since, alerted: true, retry: nil), action: alerted ? .none : .alert, whyNot: nil)
         }
         if let gate, gate.reason.suspends {
-            let alert = gate.reason == .ineffectiveLimit && !alerted
+            let alert = gate.reason.alertsOnce && !alerted
             return Transition(next: .suspended(since: since, alerted: alerted || alert), action: alert ? .alert : .none, whyNot: gate)
         }
         if let gate {

@@ -49,20 +49,15 @@ struct EMQX5Status {
         sessionsField = "connections (sessions)"
         liveZeroCondition = "running, EMQX ≥ 5.1"
         sessionsZeroCondition = "running, EMQX 5"
-        for (label, nodes) in [("core", status?.coreNodesStatus), ("replicant", status?.replicantNodesStatus)] {
-            guard let nodes, let update = nodes.updateRevision, let current = nodes.currentRevision else { continue }
-            if update != current {
-                upgrading = true
-                notes.append("\(label) updateRevision \(update) != currentRevision \(current)")
-            } else if upgrading == nil {
-                upgrading = false
-            }
-        }
+        compareRevisions("core", status?.coreNodesStatus)
+        compareRevisions("replicant", status?.replicantNodesStatus)
         evacuating = (status?.nodeEvacuationsStatus ?? []).compactMap(\.node)
         wantedCores = resource.spec?.coreTemplate?.spec?.replicas
         wantedReplicants = resource.spec?.replicantTemplate?.spec?.replicas
-        observedCores = status?.coreNodesStatus?.replicas
-        observedReplicants = status?.replicantNodesStatus?.replicas
+        // 2.2 writes the *desired* count into `*NodesStatus.replicas` (`update_emqx_status.go`): the nodes listed are
+        // what exists.
+        observedCores = Self.larger(status?.coreNodesStatus?.replicas, status?.coreNodes?.count)
+        observedReplicants = Self.larger(status?.replicantNodesStatus?.replicas, status?.replicantNodes?.count)
         func row(_ node: EMQXResource.Node, _ role: NodeRole) -> Row {
             let running = node.nodeStatus?.lowercased() == "running"
             let version = StatusCount.majorMinor(node.version)
@@ -106,14 +101,7 @@ struct EMQX5Status {
                 if previous > 0 { notes.append("\(previous) core node(s) still run the previous pod template") }
             }
         }
-        if let replicants = status?.replicantNodesStatus, let update = replicants.updateRevision, let current = replicants.currentRevision {
-            if update != current {
-                upgrading = true
-                notes.append("replicant updateRevision \(update) != currentRevision \(current)")
-            } else if upgrading == nil {
-                upgrading = false
-            }
-        }
+        compareRevisions("replicant", status?.replicantNodesStatus)
         evacuating = (status?.nodeEvacuations ?? []).compactMap(\.nodeName)
         wantedCores = resource.spec?.coreTemplate?.spec?.replicas
         wantedReplicants = resource.spec?.replicantTemplate?.spec?.replicas
@@ -135,6 +123,23 @@ struct EMQX5Status {
         replicants = (status?.replicantNodes ?? []).map { row($0, .replicant) }
         // Operators 2.3 and 3.0 support EMQX 5.9+ only, which always reports itself as Enterprise.
         enterprise = status == nil ? nil : true
+    }
+
+    /// An update is in progress while a set's `updateRevision` differs from its `currentRevision`.
+    mutating func compareRevisions(_ label: String, _ nodes: EMQXResource.NodesStatus?) {
+        guard let nodes, let update = nodes.updateRevision, let current = nodes.currentRevision else { return }
+        if update != current {
+            upgrading = true
+            notes.append("\(label) updateRevision \(update) != currentRevision \(current)")
+        } else if upgrading == nil {
+            upgrading = false
+        }
+    }
+
+    static func larger(_ a: Int?, _ b: Int?) -> Int? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return max(a, b)
     }
 
     static func whyUnknown(running: Bool, status: String?, version: String?, since: String?) -> String {

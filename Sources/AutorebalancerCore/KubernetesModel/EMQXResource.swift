@@ -110,9 +110,12 @@ public struct EMQXResource: Sendable, Hashable, Codable {
         }
     }
 
+    /// `coreNodesStatus` / `replicantNodesStatus`. `updatedReplicas` is written by v2 and v3beta1 only (their core
+    /// set), `replicas` by v2beta1 only.
     public struct NodesStatus: Sendable, Hashable, Codable {
         public var replicas: Int?
         public var readyReplicas: Int?
+        public var updatedReplicas: Int?
         public var currentRevision: String?
         public var currentReplicas: Int?
         public var updateRevision: String?

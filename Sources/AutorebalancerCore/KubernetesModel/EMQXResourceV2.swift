@@ -104,27 +104,9 @@ public struct EMQXResourceV2: Sendable, Hashable, Codable {
     }
 
     /// `coreNodesStatus` (`readyReplicas`, `updatedReplicas`, `currentReplicas`) and `replicantNodesStatus`
-    /// (`readyReplicas`, revisions, `currentReplicas`, `updateReplicas`) in one shape; absent fields stay `nil`.
-    public struct NodesStatus: Sendable, Hashable, Codable {
-        public var readyReplicas: Int?
-        public var updatedReplicas: Int?
-        public var currentReplicas: Int?
-        public var currentRevision: String?
-        public var updateRevision: String?
-        public var updateReplicas: Int?
-
-        public init(
-            readyReplicas: Int? = nil, updatedReplicas: Int? = nil, currentReplicas: Int? = nil, currentRevision: String? = nil,
-            updateRevision: String? = nil, updateReplicas: Int? = nil
-        ) {
-            self.readyReplicas = readyReplicas
-            self.updatedReplicas = updatedReplicas
-            self.currentReplicas = currentReplicas
-            self.currentRevision = currentRevision
-            self.updateRevision = updateRevision
-            self.updateReplicas = updateReplicas
-        }
-    }
+    /// (`readyReplicas`, revisions, `currentReplicas`, `updateReplicas`): v2beta1's shape, of which each version writes
+    /// its own fields; absent ones stay `nil`.
+    public typealias NodesStatus = EMQXResource.NodesStatus
 
     /// One entry of `status.nodeEvacuations`.
     public struct NodeEvacuation: Sendable, Hashable, Codable {

@@ -41,9 +41,10 @@ public enum StatusCount {
     public static func majorMinor(_ version: String?) -> (major: Int, minor: Int)? {
         guard let version else { return nil }
         let parts = version.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, let major = Int(parts[0].prefix(4)) else { return nil }
-        let minorDigits = parts[1].prefix { $0.isASCII && $0.isNumber }.prefix(4)
-        guard let minor = Int(minorDigits) else { return nil }
+        // At most four digits each: a longer number is no EMQX version (and cannot overflow).
+        guard parts.count >= 2, parts[0].count <= 4, let major = Int(parts[0]) else { return nil }
+        let minorDigits = parts[1].prefix { $0.isASCII && $0.isNumber }
+        guard minorDigits.count <= 4, let minor = Int(minorDigits) else { return nil }
         return (major, minor)
     }
 

@@ -13,7 +13,10 @@ public enum PolicyTestLoader {
         "ineffectiveResetAt", "createFailures", "createRetryBackoff", "createRetryBackoffMax", "expect",
     ]
     static let seriesKeys = ["node", "role", "connections", "sessions", "uptime", "restartCounter", "joinAt", "leaveAt"]
-    static let factKeys = ["at", "ready", "upgrading", "evacuating", "scalingIn", "rebalanceRunning", "enterprise"]
+    static let factKeys = [
+        "at", "ready", "upgrading", "evacuating", "scalingIn", "rebalanceRunning", "enterprise", "operatorPaused", "scalingDown",
+        "nodesWanted", "nodesRunning", "cannotAct",
+    ]
     static let rebalanceKeys = ["name", "at", "duration", "ours", "rule", "outcome"]
     static let agentKeys = ["duration", "outcome"]
     static let createFailureKeys = ["from", "until", "reason"]
@@ -136,13 +139,27 @@ public enum PolicyTestLoader {
                 guard let fm = r.mapping(fn, p) else { continue }
                 r.checkKeys(fm, allowed: factKeys, p)
                 let at = r.duration(r.value(fm, "at"), "\(p).at") ?? 0
-                let facts = ClusterFacts(
+                var facts = ClusterFacts(
                     ready: r.bool(r.value(fm, "ready"), "\(p).ready"),
                     upgrading: r.bool(r.value(fm, "upgrading"), "\(p).upgrading"),
                     evacuating: r.bool(r.value(fm, "evacuating"), "\(p).evacuating"),
                     scalingIn: r.bool(r.value(fm, "scalingIn"), "\(p).scalingIn"),
                     rebalanceRunning: r.bool(r.value(fm, "rebalanceRunning"), "\(p).rebalanceRunning"),
-                    enterprise: r.bool(r.value(fm, "enterprise"), "\(p).enterprise"))
+                    enterprise: r.bool(r.value(fm, "enterprise"), "\(p).enterprise"),
+                    operatorPaused: r.bool(r.value(fm, "operatorPaused"), "\(p).operatorPaused"))
+                if let pods = r.sequence(r.value(fm, "scalingDown"), "\(p).scalingDown") {
+                    facts.podsBeingRemoved = pods.enumerated().compactMap { r.string($1, "\(p).scalingDown[\($0)]") }
+                }
+                let wanted = r.int(r.value(fm, "nodesWanted"), "\(p).nodesWanted", minimum: 0)
+                let running = r.int(r.value(fm, "nodesRunning"), "\(p).nodesRunning", minimum: 0)
+                if wanted != nil || running != nil {
+                    guard let wanted, let running else {
+                        r.error("\(p): nodesWanted and nodesRunning go together", at: fn)
+                        continue
+                    }
+                    facts.nodesPending = NodesPending(wanted: wanted, running: running, role: .replicant)
+                }
+                facts.cannotAct = r.string(r.value(fm, "cannotAct"), "\(p).cannotAct")
                 test.facts.append(FactChange(at: at, facts: facts))
             }
         }

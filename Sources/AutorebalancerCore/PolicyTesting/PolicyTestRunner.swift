@@ -139,6 +139,10 @@ public enum PolicyTestRunner {
                 facts.scalingIn = f.scalingIn ?? facts.scalingIn
                 facts.rebalanceRunning = f.rebalanceRunning ?? facts.rebalanceRunning
                 facts.enterprise = f.enterprise ?? facts.enterprise
+                facts.operatorPaused = f.operatorPaused ?? facts.operatorPaused
+                facts.podsBeingRemoved = f.podsBeingRemoved ?? facts.podsBeingRemoved
+                facts.nodesPending = f.nodesPending ?? facts.nodesPending
+                facts.cannotAct = f.cannotAct ?? facts.cannotAct
             }
             // History as the cluster would show it now.
             let pasts = (test.rebalances + agentRebalances).filter { $0.at <= offset }.map { r -> PastRebalance in

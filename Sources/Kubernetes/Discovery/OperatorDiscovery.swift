@@ -80,6 +80,19 @@ public final class OperatorDiscovery: Sendable {
         }
     }
 
+    /// The EMQX objects of a kind in a namespace whose labels match (a cluster selector), at the version discovery
+    /// picks for the kind.
+    public func clusters(_ kind: InstanceKind, namespace: String, matchLabels labels: [String: String]) async throws -> [ClusterReference] {
+        let served = try await served()
+        guard let version = served.objectVersion(for: kind) else {
+            throw Self.notServed(ClusterReference(namespace: namespace, name: "*", kind: kind), served: served)
+        }
+        let metas = try await api.emqxObjects(version, namespace: namespace)
+        return metas.filter { meta in labels.allSatisfy { meta.labels?[$0.key] == $0.value } }.compactMap { meta in
+            meta.name.map { ClusterReference(namespace: meta.namespace ?? namespace, name: $0, kind: kind) }
+        }
+    }
+
     private func servedWithGeneration() async throws -> (OperatorAPIs, Int) {
         if let known = state.withLock({ state in state.served.map { ($0, state.generation) } }) { return known }
         try await refresh()

@@ -437,8 +437,11 @@ public struct EMQXClusterModel: Sendable {
     // MARK: Clients
 
     /// Indices of the Service's endpoints, in node order.
+    /// The listeners Service's endpoints: the replicants when the cluster has any (the operator's listeners Service
+    /// selects them then), else the cores.
     private var serviceEndpoints: [Int] {
-        nodes.indices.filter { nodes[$0].inService }
+        let replicantsOnly = nodes.contains { $0.role == .replicant }
+        return nodes.indices.filter { nodes[$0].inService && (!replicantsOnly || nodes[$0].role == .replicant) }
     }
 
     /// The node a new connection lands on, or `nil` when no endpoint accepts it.

@@ -10,7 +10,6 @@ public struct EMQXBinding: Sendable, Hashable {
         /// `apps.emqx.io/v1beta4` `EmqxEnterprise` (EMQX 4.4): status from `/api/v4/nodes`, `Running` condition.
         case emqxEnterprise = "EmqxEnterprise"
 
-        var resourceType: ResourceType { self == .emqx ? .emqxes : .emqxEnterprises }
         /// The operator's name for the kind in messages (`EMQX <n> is not found`, `EMQX Enterprise <n> …`).
         var displayName: String { self == .emqx ? "EMQX" : "EMQX Enterprise" }
     }
@@ -48,6 +47,9 @@ public struct EMQXBinding: Sendable, Hashable {
     public var upgradeStartedAt: Date?
     /// Scenario switch: the cluster is reported not ready whatever the nodes say.
     public var forcedNotReady: Bool
+    /// Scenario switch: the operator's reconciliation is paused (3.0 reports condition `Paused` True and leaves the
+    /// pods alone).
+    public var paused = false
     /// Image written into the object's spec.
     public var image: String
 
@@ -87,8 +89,9 @@ public struct EMQXBinding: Sendable, Hashable {
     /// The REST API prefix the operator uses for this kind.
     var apiPrefix: String { kind == .emqx ? "/api/v5" : "/api/v4" }
 
-    /// The object as first stored: spec from the binding, status empty until the operator's first refresh.
-    func initialObject() -> KubernetesJSON {
+    /// The object as first stored, at the version `type` serves: spec from the binding, status empty (absent on
+    /// v2/v3beta1, whose status has required fields) until the operator's first refresh.
+    func initialObject(_ type: ResourceType) -> KubernetesJSON {
         var spec: KubernetesJSON = ["image": .string(image)]
         switch kind {
         case .emqx:
@@ -97,11 +100,13 @@ public struct EMQXBinding: Sendable, Hashable {
         case .emqxEnterprise:
             if let replicas { spec["replicas"] = .integer(Int64(replicas)) }
         }
-        return [
-            "apiVersion": .string(kind.resourceType.apiVersion), "kind": .string(kind.rawValue),
+        var object: KubernetesJSON = [
+            "apiVersion": .string(type.apiVersion), "kind": .string(kind.rawValue),
             "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": ["apps.emqx.io/instance": .string(name)]],
-            "spec": spec, "status": [:],
+            "spec": spec,
         ]
+        if type.version == "v2beta1" || type.version == "v1beta4" { object["status"] = [:] }
+        return object
     }
 }
 
@@ -109,13 +114,14 @@ extension SimulatedKubernetesAPI {
     /// Adds an EMQX object bound to its nodes' endpoints. Its status is filled by `SimulatedEMQXOperator`.
     public func addEMQX(_ binding: EMQXBinding) {
         emqx.withLock { $0[binding.key] = binding }
-        store.put(binding.kind.resourceType, namespace: binding.namespace, object: binding.initialObject())
+        let type = resourceType(for: binding.kind)
+        store.put(type, namespace: binding.namespace, object: checkedEMQXObject(binding.initialObject(type), type: type))
     }
 
     /// Scenario: the EMQX object is deleted (Rebalances naming it then fail `… is not found`).
     public func removeEMQX(namespace: String, name: String) {
         guard let binding = emqx.withLock({ $0.removeValue(forKey: "\(namespace)/\(name)") }) else { return }
-        store.remove(binding.kind.resourceType, namespace: namespace, name: name)
+        store.remove(resourceType(for: binding.kind), namespace: namespace, name: name)
     }
 
     /// The binding of an EMQX object, if it was added with `addEMQX` (endpoints from its provider, if one is set).
@@ -150,7 +156,8 @@ extension SimulatedKubernetesAPI {
         }
         guard let updated else { return }
         // The desired replicas live in the object's spec, as `kubectl scale` would write them.
-        _ = try? store.update(updated.kind.resourceType, namespace: namespace, name: name) { object throws(KubernetesAPIError) -> KubernetesJSON in
+        let type = resourceType(for: updated.kind)
+        _ = try? store.update(type, namespace: namespace, name: name) { object throws(KubernetesAPIError) -> KubernetesJSON in
             var object = object
             object["spec"]?["image"] = .string(updated.image)
             switch updated.kind {
@@ -193,6 +200,11 @@ extension SimulatedKubernetesAPI {
             $0.currentRevision = $0.updateRevision
             $0.upgradeStartedAt = nil
         }
+    }
+
+    /// Scenario: pause (or resume) the operator's reconciliation of the cluster.
+    public func setEMQXPaused(namespace: String, name: String, _ paused: Bool) {
+        updateEMQX(namespace: namespace, name: name) { $0.paused = paused }
     }
 
     /// Scenario: force the cluster not ready (or clear it).

@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 
 /// The identity of a served resource, as error messages and discovery name it.
@@ -48,7 +49,36 @@ public struct ResourceType: Sendable, Hashable {
         kind: "EMQXRebalance", shortNames: ["emqxrb"],
         verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
 
-    static let all: [ResourceType] = [.rebalances, .emqxes, .emqxEnterprises, .leases, .events, .eventsV1, .emqxRebalances]
+    /// `apps.emqx.io/v2` `EMQX` (operator 2.3).
+    public static let emqxesV2 = ResourceType(
+        group: "apps.emqx.io", version: "v2", plural: "emqxes", singular: "emqx", kind: "EMQX", shortNames: ["emqx"],
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+    /// `apps.emqx.io/v3beta1` `EMQX` (operator 3.0).
+    public static let emqxesV3beta1 = ResourceType(
+        group: "apps.emqx.io", version: "v3beta1", plural: "emqxes", singular: "emqx", kind: "EMQX", shortNames: ["emqx"],
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+    public static let pods = ResourceType(
+        group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", shortNames: ["po"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+
+    /// What an API server with that EMQX Operator generation installed serves (2.2 unless 2.3 or 3.0): 2.3 serves
+    /// `EMQX` as `v2` and drops `EmqxEnterprise`; 3.0 serves `EMQX` as `v3beta1` only and no `Rebalance`. (A real 2.3
+    /// still serves the deprecated `v2beta1` through a conversion webhook; the simulation serves the current version
+    /// only.)
+    public static func served(by generation: OperatorGeneration) -> [ResourceType] {
+        let always: [ResourceType] = [.leases, .events, .eventsV1, .pods, .emqxRebalances]
+        switch generation {
+        case .v2_3: return [.rebalances, .emqxesV2] + always
+        case .v3_0: return [.emqxesV3beta1] + always
+        default: return [.rebalances, .emqxes, .emqxEnterprises] + always
+        }
+    }
+
+    /// The version of the EMQX object this type serves, for EMQX kinds.
+    var emqxObjectVersion: EMQXObjectVersion? {
+        guard group == OperatorAPIs.group, plural == "emqxes" || plural == "emqxenterprises" else { return nil }
+        return EMQXObjectVersion(rawValue: version)
+    }
 
     /// Resources whose CRD has a status subresource the simulation serves writes to (`…/status`).
     var servesStatusWrites: Bool { self == .emqxRebalances }

@@ -4,6 +4,17 @@ import Foundation
 /// compute it.
 extension SimulatedEMQXOperator {
     func refreshEMQX(_ binding: EMQXBinding) async {
+        let type = api.resourceType(for: binding.kind)
+        let generation = api.operatorGeneration
+        let original = binding
+        var binding = binding
+        // The desired replicas live in the object's spec: `kubectl scale` and HPAs (the scale subresource) write there.
+        if let object = api.object(type, namespace: binding.namespace, name: binding.name), binding.kind == .emqx {
+            if let cores = object.value(atPath: "spec.coreTemplate.spec.replicas")?.intValue { binding.replicas = Int(clamping: cores) }
+            if let replicants = object.value(atPath: "spec.replicantTemplate.spec.replicas")?.intValue {
+                binding.replicantReplicas = Int(clamping: replicants)
+            }
+        }
         let auth = (binding.username, binding.password)
         var nodes: [KubernetesJSON]?
         for endpoint in binding.endpoints {
@@ -27,26 +38,30 @@ extension SimulatedEMQXOperator {
         {
             evacuations = answer.body?["evacuations"]?.arrayValue ?? []
         }
+        let pods = await reconcilePods(binding, generation: generation, evacuations: evacuations)
         let faults = self.faults
         let date = api.now
         let timestamp = KubernetesTimeText.seconds(date)
         let status: KubernetesJSON
         let nodeList = Self.sortedByUptime(nodes ?? [])
-        switch binding.kind {
-        case .emqx:
+        switch (binding.kind, generation) {
+        case (.emqx, .v2_3), (.emqx, .v3_0):
+            status = Self.emqxStatusV2(
+                binding, nodes: nodeList, pods: pods, gates: gates, evacuations: evacuations, faults: faults, v3beta1: generation == .v3_0)
+        case (.emqx, _):
             status = Self.emqxStatus(binding, nodes: nodeList, gates: gates, evacuations: evacuations, faults: faults)
-        case .emqxEnterprise:
+        case (.emqxEnterprise, _):
             status = Self.enterpriseStatus(binding, nodes: nodeList, timestamp: timestamp)
         }
-        _ = try? api.store.update(binding.kind.resourceType, namespace: binding.namespace, name: binding.name) { object throws(KubernetesAPIError) -> KubernetesJSON in
+        _ = try? api.store.update(type, namespace: binding.namespace, name: binding.name) { object throws(KubernetesAPIError) -> KubernetesJSON in
             var object = object
             object["status"] = Self.keepingTransitionTimes(status, old: object["status"], timestamp: timestamp)
-            return object
+            return api.checkedEMQXObject(object, type: type)
         }
         let next = clock.now.advanced(by: configuration.emqxRefreshInterval)
         state.withLock {
             $0.nextRefresh[binding.key] = next
-            $0.lastRefreshedBinding[binding.key] = binding
+            $0.lastRefreshedBinding[binding.key] = original
             $0.gates[binding.key] = gates
         }
     }
@@ -72,10 +87,12 @@ extension SimulatedEMQXOperator {
         }.map(\.element)
     }
 
+    /// One `coreNodes`/`replicantNodes` entry of v2beta1 (`api/v2beta1/emqx_types_status.go`): every field
+    /// `omitempty`, so a zero count is left out, and `uptime` is `json:"-"` (never written).
     private static func emqxNodeEntry(_ node: KubernetesJSON, defaultRole: String) -> KubernetesJSON {
         var entry: [String: KubernetesJSON] = [:]
-        for key in ["node", "node_status", "otp_release", "version", "role", "edition", "uptime", "connections", "live_connections"] {
-            if let value = node[key] { entry[key] = value }
+        for key in ["node", "node_status", "otp_release", "version", "role", "edition", "connections", "live_connections"] {
+            if let value = node[key], value != .integer(0), value != .string("") { entry[key] = value }
         }
         if entry["role"] == nil { entry["role"] = .string(defaultRole) }
         let name = node["node"]?.stringValue ?? ""
@@ -94,42 +111,11 @@ extension SimulatedEMQXOperator {
     static func emqxStatus(
         _ binding: EMQXBinding, nodes: [KubernetesJSON], gates: [String: Bool?], evacuations: [KubernetesJSON], faults: OperatorFaults
     ) -> KubernetesJSON {
-        let core = nodes.filter { ($0["role"]?.stringValue ?? "core") == "core" }
-        let replicants = nodes.filter { $0["role"]?.stringValue == "replicant" }
-        func running(_ node: KubernetesJSON) -> Bool { node["node_status"]?.stringValue?.lowercased() == "running" }
-        func serving(_ node: KubernetesJSON) -> Bool {
-            guard faults.readinessGateRemovesReady, let name = node["node"]?.stringValue, let gate = gates[name] else { return true }
-            return gate == true
-        }
-        let desiredCore = binding.replicas ?? core.count
-        let desiredReplicants = binding.replicantReplicas ?? replicants.count
-        let readyCore = core.filter { running($0) && serving($0) }.count
-        let readyReplicants = replicants.filter { running($0) && serving($0) }.count
-        let upgrading = binding.currentRevision != binding.updateRevision
-        let coreReady = !core.isEmpty && core.count == desiredCore && readyCore == desiredCore
-        let replicantsReady = replicants.count == desiredReplicants && readyReplicants == desiredReplicants
-        let ready = coreReady && replicantsReady && !upgrading && !binding.forcedNotReady
-
-        var conditions: [KubernetesJSON] = []
-        func condition(_ type: String, _ reason: String, _ message: String) {
-            conditions.append(["type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message)])
-        }
-        if ready {
-            condition("Ready", "ClusterReady", "Cluster is ready")
-            condition("Available", "ClusterAvailable", "Cluster is available")
-            if desiredReplicants > 0 { condition("ReplicantNodesReady", "ReplicantNodesReady", "Replicant nodes is ready") }
-            condition("CoreNodesReady", "CoreNodesReady", "Core nodes is ready")
-        } else if coreReady && !core.isEmpty {
-            condition("Available", "ClusterAvailable", "Cluster is available")
-            if desiredReplicants > 0 {
-                condition("ReplicantNodesProgressing", "ReplicantNodesProgressing", "Replicant nodes progressing")
-            } else {
-                condition("CoreNodesProgressing", "CoreNodesProgressing", "Core nodes progressing")
-            }
-        } else {
-            condition("CoreNodesProgressing", "CoreNodesProgressing", "Core nodes progressing")
-        }
-        condition("Initialized", "Initialized", "Create EMQX Custom Resource successfully")
+        let readiness = Readiness(binding, nodes: nodes, gates: gates, faults: faults)
+        let (core, replicants) = (readiness.core, readiness.replicants)
+        let (desiredCore, desiredReplicants) = (readiness.desiredCore, readiness.desiredReplicants)
+        let (readyCore, readyReplicants, upgrading) = (readiness.readyCore, readiness.readyReplicants, readiness.upgrading)
+        let conditions = readiness.conditionsV2beta1
 
         func nodesStatus(desired: Int, ready: Int) -> KubernetesJSON {
             [
@@ -214,5 +200,64 @@ extension SimulatedEMQXOperator {
         return (object.value(atPath: "status.conditions")?.arrayValue ?? []).contains {
             $0["type"]?.stringValue == type && $0["status"]?.stringValue == "True"
         }
+    }
+}
+
+/// What the operator's status machine concludes from the nodes' API: per role the nodes, desired and ready counts,
+/// and whether the cluster is Ready. Shared by every generation's status shape.
+struct Readiness {
+    var core: [KubernetesJSON]
+    var replicants: [KubernetesJSON]
+    var desiredCore: Int
+    var desiredReplicants: Int
+    var readyCore: Int
+    var readyReplicants: Int
+    var upgrading: Bool
+    var coreReady: Bool
+    var replicantsReady: Bool
+    var ready: Bool
+
+    init(_ binding: EMQXBinding, nodes: [KubernetesJSON], gates: [String: Bool?], faults: OperatorFaults) {
+        core = nodes.filter { ($0["role"]?.stringValue ?? "core") == "core" }
+        replicants = nodes.filter { $0["role"]?.stringValue == "replicant" }
+        func running(_ node: KubernetesJSON) -> Bool { node["node_status"]?.stringValue?.lowercased() == "running" }
+        func serving(_ node: KubernetesJSON) -> Bool {
+            guard faults.readinessGateRemovesReady, let name = node["node"]?.stringValue, let gate = gates[name] else { return true }
+            return gate == true
+        }
+        desiredCore = binding.replicas ?? core.count
+        desiredReplicants = binding.replicantReplicas ?? replicants.count
+        readyCore = core.filter { running($0) && serving($0) }.count
+        readyReplicants = replicants.filter { running($0) && serving($0) }.count
+        upgrading = binding.currentRevision != binding.updateRevision
+        coreReady = !core.isEmpty && core.count == desiredCore && readyCore == desiredCore
+        replicantsReady = replicants.count == desiredReplicants && readyReplicants == desiredReplicants
+        ready = coreReady && replicantsReady && !upgrading && !binding.forcedNotReady
+    }
+
+    /// The condition set of v2beta1 and v2 (`Initialized`, `…Progressing`, `…Ready`, `Available`, `Ready`), True
+    /// ones only, as that status machine writes them.
+    var conditionsV2beta1: [KubernetesJSON] {
+        var conditions: [KubernetesJSON] = []
+        func condition(_ type: String, _ reason: String, _ message: String) {
+            conditions.append(["type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message)])
+        }
+        if ready {
+            condition("Ready", "ClusterReady", "Cluster is ready")
+            condition("Available", "ClusterAvailable", "Cluster is available")
+            if desiredReplicants > 0 { condition("ReplicantNodesReady", "ReplicantNodesReady", "Replicant nodes is ready") }
+            condition("CoreNodesReady", "CoreNodesReady", "Core nodes is ready")
+        } else if coreReady && !core.isEmpty {
+            condition("Available", "ClusterAvailable", "Cluster is available")
+            if desiredReplicants > 0 {
+                condition("ReplicantNodesProgressing", "ReplicantNodesProgressing", "Replicant nodes progressing")
+            } else {
+                condition("CoreNodesProgressing", "CoreNodesProgressing", "Core nodes progressing")
+            }
+        } else {
+            condition("CoreNodesProgressing", "CoreNodesProgressing", "Core nodes progressing")
+        }
+        condition("Initialized", "Initialized", "Create EMQX Custom Resource successfully")
+        return conditions
     }
 }

@@ -14,7 +14,7 @@ extension SimulatedEMQXOperator {
         let phase = object.value(atPath: "status.phase")?.stringValue ?? ""
         markPolled(uid, object)
 
-        guard let target = api.object(kind.resourceType, namespace: namespace, name: instanceName) else {
+        guard let target = api.object(api.resourceType(for: kind), namespace: namespace, name: instanceName) else {
             if deleting {
                 removeFinalizer(namespace: namespace, name: name, uid: uid)
             } else {
@@ -27,7 +27,10 @@ extension SimulatedEMQXOperator {
             await setFailed(namespace: namespace, name: name, uid: uid, message: "\(kind.displayName) \(instanceName) is not ready")
             return
         }
-        if kind == .emqx, target.value(atPath: "status.coreNodes")?.arrayValue?.first?["edition"]?.stringValue != "Enterprise" {
+        // 2.2 checks the first core's edition; 2.3 reads a status without `edition` (it supports EMQX 5.9+ only, which is
+        // always Enterprise).
+        let v2beta1 = api.operatorGeneration != .v2_3
+        if kind == .emqx, v2beta1, target.value(atPath: "status.coreNodes")?.arrayValue?.first?["edition"]?.stringValue != "Enterprise" {
             await setFailed(namespace: namespace, name: name, uid: uid, message: "Only enterprise edition can be rebalanced")
             return
         }
@@ -88,8 +91,12 @@ extension SimulatedEMQXOperator {
         let nodes: [String]
         switch kind {
         case .emqx:
-            let replicants = (target.value(atPath: "status.replicantNodes")?.arrayValue ?? []).compactMap { $0["node"]?.stringValue }
-            nodes = replicants.isEmpty ? (target.value(atPath: "status.coreNodes")?.arrayValue ?? []).compactMap { $0["node"]?.stringValue } : replicants
+            // The node name is `node` in v2beta1, `name` in v2.
+            func names(_ path: String) -> [String] {
+                (target.value(atPath: path)?.arrayValue ?? []).compactMap { $0["node"]?.stringValue ?? $0["name"]?.stringValue }
+            }
+            let replicants = names("status.replicantNodes")
+            nodes = replicants.isEmpty ? names("status.coreNodes") : replicants
         case .emqxEnterprise:
             nodes = (target.value(atPath: "status.emqxNodes")?.arrayValue ?? []).compactMap { $0["node"]?.stringValue }
         }

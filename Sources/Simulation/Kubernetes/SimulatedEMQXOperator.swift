@@ -27,17 +27,42 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
         /// Wall-time timeout of each request to EMQX.
         public var requestTimeout: Duration
         public var faults: OperatorFaults
+        /// Clock time from a scale-out until a new pod's node runs (image pull, boot, cluster join), and the extra
+        /// delay of each further pod of the same scale-out.
+        public var podStartDelay: Duration
+        public var podStartStagger: Duration
+        /// 3.0's evacuation of a replicant it removes (`evacuationStrategy` defaults, `api/v3beta1/emqx_types_spec.go`).
+        public var evacuation: EvacuationStrategy
 
         public init(
             tickInterval: Duration = .seconds(1), rebalancePollInterval: Duration = .seconds(5),
             emqxRefreshInterval: Duration = .seconds(5), requestTimeout: Duration = .seconds(5),
-            faults: OperatorFaults = OperatorFaults()
+            faults: OperatorFaults = OperatorFaults(), podStartDelay: Duration = .seconds(15),
+            podStartStagger: Duration = .seconds(5), evacuation: EvacuationStrategy = EvacuationStrategy()
         ) {
             self.tickInterval = tickInterval
             self.rebalancePollInterval = rebalancePollInterval
             self.emqxRefreshInterval = emqxRefreshInterval
             self.requestTimeout = requestTimeout
             self.faults = faults
+            self.podStartDelay = podStartDelay
+            self.podStartStagger = podStartStagger
+            self.evacuation = evacuation
+        }
+    }
+
+    /// `spec.updateStrategy.evacuationStrategy` of v3beta1: rates per second, waits in seconds.
+    public struct EvacuationStrategy: Sendable, Hashable {
+        public var connectionEvictionRate: Int
+        public var sessionEvictionRate: Int
+        public var waitTakeover: Int
+        public var waitHealthCheck: Int
+
+        public init(connectionEvictionRate: Int = 1000, sessionEvictionRate: Int = 1000, waitTakeover: Int = 10, waitHealthCheck: Int = 60) {
+            self.connectionEvictionRate = connectionEvictionRate
+            self.sessionEvictionRate = sessionEvictionRate
+            self.waitTakeover = waitTakeover
+            self.waitHealthCheck = waitHealthCheck
         }
     }
 
@@ -49,6 +74,12 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
         var lastRefreshedBinding: [String: EMQXBinding] = [:]
         /// Per EMQX object: node → on-serving gate (`nil`: the check failed, condition Unknown).
         var gates: [String: [String: Bool?]] = [:]
+        /// Per EMQX object: pods of a scale-out not running yet (role, when its node starts).
+        var pendingStarts: [String: [(role: NodeRole, at: C.Instant)]] = [:]
+        /// Per EMQX object: node → pod the operator is removing (3.0: marked `apps.emqx.io/scaling-down`, evacuating).
+        var removing: [String: [String: String]] = [:]
+        /// Per EMQX object: the pod objects last written, by pod name.
+        var podObjects: [String: [String: KubernetesJSON]] = [:]
     }
 
     public static var finalizer: String { "apps.emqx.io/finalizer" }

@@ -104,12 +104,12 @@ extension SimulatedKubernetesAPI {
         switch parts.count {
         case 1 where parts[0] == "version": return .version
         case 1 where parts[0] == "api": return .discovery(KubernetesDiscovery.coreVersions)
-        case 1 where parts[0] == "apis": return .discovery(KubernetesDiscovery.groupList(unserved: unserved))
-        case 2 where parts[0] == "api" && parts[1] == "v1": return .discovery(KubernetesDiscovery.resourceList(group: "", version: "v1"))
-        case 2 where parts[0] == "apis": return KubernetesDiscovery.group(parts[1], unserved: unserved).map { .discovery($0) }
+        case 1 where parts[0] == "apis": return .discovery(discovery.groupList)
+        case 2 where parts[0] == "api" && parts[1] == "v1": return .discovery(discovery.resourceList(group: "", version: "v1"))
+        case 2 where parts[0] == "apis": return discovery.group(parts[1]).map { .discovery($0) }
         case 3 where parts[0] == "apis":
-            guard ResourceType.all.contains(where: { $0.group == parts[1] && $0.version == parts[2] }) else { return nil }
-            return .discovery(KubernetesDiscovery.resourceList(group: parts[1], version: parts[2]))
+            guard served.contains(where: { $0.group == parts[1] && $0.version == parts[2] }) else { return nil }
+            return .discovery(discovery.resourceList(group: parts[1], version: parts[2]))
         default: break
         }
         let group: String
@@ -133,13 +133,13 @@ extension SimulatedKubernetesAPI {
             tail = Array(tail[2...])
         }
         guard let plural = tail.first,
-            let type = ResourceType.all.first(where: { $0.group == group && $0.version == version && $0.plural == plural })
+            let type = served.first(where: { $0.group == group && $0.version == version && $0.plural == plural })
         else { return nil }
         if namespace == nil && tail.count > 1 { return nil }  // namespaced objects need a namespace
         let name = tail.count > 1 ? tail[1] : nil
         let subresource = tail.count > 2 ? tail[2] : nil
         if tail.count > 3 { return nil }
-        if let subresource, subresource != "status" { return nil }
+        if let subresource, subresource != "status", !(subresource == "scale" && type.plural == "emqxes") { return nil }
         return .resource(type, namespace: namespace, name: name, subresource: subresource)
     }
 

@@ -8,15 +8,20 @@ extension SimulatedKubernetesAPI {
         verb: String, type: ResourceType, namespace: String?, name: String?, subresource: String?,
         query: [String: String], body: Data, contentType: String
     ) throws(KubernetesAPIError) -> Response {
-        let readOnly = type == .emqxes || type == .emqxEnterprises
+        let readOnly = type.emqxObjectVersion != nil || type == .pods
         let statusOnly = subresource == "status"
+        if subresource == "scale" {
+            guard let namespace, let name else { throw KubernetesAPIError.pathNotFound() }
+            return try scale(verb: verb, type: type, namespace: namespace, name: name, body: body, contentType: contentType)
+        }
         if subresource != nil && verb != "get" && !(statusOnly && type.servesStatusWrites && (verb == "update" || verb == "patch")) {
             throw KubernetesAPIError.methodNotAllowed(verb)
         }
         switch verb {
         case "get":
             guard let namespace, let name else { throw KubernetesAPIError.pathNotFound() }
-            guard let object = store.get(type, namespace: namespace, name: name) else { throw KubernetesAPIError.notFound(type, name) }
+            guard var object = store.get(type, namespace: namespace, name: name) else { throw KubernetesAPIError.notFound(type, name) }
+            object["apiVersion"] = .string(type.apiVersion)  // served at the version asked for
             return json(200, object)
         case "list":
             return try list(type, namespace: namespace, query: query)

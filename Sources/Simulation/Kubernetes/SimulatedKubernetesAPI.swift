@@ -25,17 +25,29 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         public var tokens: [String: String]
         /// The wall or simulated date written into timestamps (`creationTimestamp`, `deletionTimestamp`).
         public var now: @Sendable () -> Date
+        /// The EMQX Operator generation installed: which `apps.emqx.io` versions and resources are served
+        /// (`ResourceType.served(by:)`) and which status shape the simulated operator writes.
+        public var operatorGeneration: OperatorGeneration
+        /// Structural schemas EMQX objects are checked against, by `plural/version` (e.g. `emqxes/v2beta1`): the
+        /// operator's real CRDs where a caller has them (tests load ../shared/fixtures/crds). Without one, `v2` and
+        /// `v3beta1` objects are checked against the minimal schemas written from the operator's Go types
+        /// (`EMQXObjectSchemas`), and `v2beta1`/`v1beta4` objects are not checked.
+        public var schemas: [String: StructuralSchema]
 
         public init(
             host: String = "127.0.0.1",
             port: Int = 0,
             tokens: [String: String] = [SimulatedKubernetesAPI.defaultToken: SimulatedKubernetesAPI.defaultUser],
-            now: @escaping @Sendable () -> Date = { Date() }
+            now: @escaping @Sendable () -> Date = { Date() },
+            operatorGeneration: OperatorGeneration = .v2_2,
+            schemas: [String: StructuralSchema] = [:]
         ) {
             self.host = host
             self.port = port
             self.tokens = tokens
             self.now = now
+            self.operatorGeneration = operatorGeneration
+            self.schemas = schemas
         }
     }
 
@@ -77,7 +89,12 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     let store: KubernetesObjectStore
     let controls: Mutex<Controls>
     let emqx = Mutex<[String: EMQXBinding]>([:])
+    /// The operator generation installed now (`upgradeOperator(to:)` changes it under running clients).
+    let generation: Mutex<OperatorGeneration>
+    /// EMQX objects that failed their schema when written, worded as the API server's `is invalid` message.
+    let violations = Mutex<[String]>([])
     let endpointProviders = Mutex<[String: @Sendable () -> [String: URL]]>([:])
+    let podControls = Mutex<[String: EMQXPodControl]>([:])
     private let binding = Mutex(Binding.starting([]))
 
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "simulated-kubernetes-api")) {
@@ -85,6 +102,7 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         self.logger = logger
         self.store = KubernetesObjectStore(now: configuration.now)
         self.controls = Mutex(Controls(tokens: configuration.tokens))
+        self.generation = Mutex(configuration.operatorGeneration)
     }
 
     // MARK: Lifecycle
@@ -234,10 +252,11 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
 
     // MARK: Stored objects (direct access for scenarios and assertions)
 
-    /// Stores an object as given, bypassing admission (scenario set-up). Missing system fields are filled in.
+    /// Stores an object as given, bypassing admission (scenario set-up). Missing system fields are filled in. EMQX
+    /// objects are still pruned and checked against their schema, as the API server would (see `schemaViolations`).
     @discardableResult
     public func putObject(_ type: ResourceType, namespace: String, _ object: KubernetesJSON) -> KubernetesJSON {
-        store.put(type, namespace: namespace, object: object)
+        store.put(type, namespace: namespace, object: checkedEMQXObject(object, type: type))
     }
 
     /// Stores a typed object (an `EMQXResource`, `EmqxEnterpriseResource`, `Lease`, …) as given.
@@ -307,6 +326,35 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
 
     /// The current date as the server stamps it.
     public var now: Date { configuration.now() }
+
+    /// The operator generation this server plays.
+    public var operatorGeneration: OperatorGeneration { generation.withLock { $0 } }
+
+    /// What the installed operator generation serves, and its discovery documents.
+    var served: [ResourceType] {
+        let unserved = controls.withLock { $0.unserved }
+        return ResourceType.served(by: operatorGeneration).filter { !unserved.contains($0.apiVersion) }
+    }
+    var discovery: KubernetesDiscovery { KubernetesDiscovery(served: served) }
+
+    /// Scenario: the operator (and its CRDs) is upgraded or replaced under running clients: from now on the API
+    /// serves what `generation` serves, and the simulated operator writes that generation's status. Stored objects
+    /// stay (as the API server's storage does); a client still asking for a version no longer served gets 404.
+    public func upgradeOperator(to generation: OperatorGeneration) {
+        self.generation.withLock { $0 = generation }
+    }
+
+    /// EMQX objects written so far that broke their schema (empty when every write conformed).
+    public var schemaViolations: [String] { violations.withLock { $0 } }
+
+    /// The type a kind of EMQX object is served as by this server's operator generation (EmqxEnterprise keeps its
+    /// only version, served or not).
+    public func resourceType(for kind: EMQXBinding.Kind) -> ResourceType {
+        switch kind {
+        case .emqxEnterprise: .emqxEnterprises
+        case .emqx: served.first { $0.plural == "emqxes" } ?? .emqxes
+        }
+    }
 }
 
 /// A fault the API server can be told to produce.

@@ -1,5 +1,6 @@
 import AutorebalancerCore
 import Foundation
+import Synchronization
 import Yams
 
 /// A CRD version's `openAPIV3Schema`, applied to custom resources as the API server applies it: unknown fields are
@@ -33,15 +34,20 @@ public final class StructuralSchema: Sendable {
         public var description: String
     }
 
-    init(_ node: [String: Any], path: String) throws(LoadError) {
+    /// - Parameter skippedRules: when given, CEL rules other than `self == oldSelf` and patterns Swift's `Regex` cannot
+    ///   compile are not refused but skipped, and collected here (for real CRDs whose rules guard fields the simulation
+    ///   never writes).
+    init(_ node: [String: Any], path: String, skippedRules: SkippedRules? = nil) throws(LoadError) {
         type = node["type"] as? String
         var properties: [String: StructuralSchema] = [:]
         for (key, value) in node["properties"] as? [String: Any] ?? [:] {
             guard let child = value as? [String: Any] else { throw LoadError(description: "\(path).\(key): not a schema") }
-            properties[key] = try StructuralSchema(child, path: "\(path).\(key)")
+            properties[key] = try StructuralSchema(child, path: "\(path).\(key)", skippedRules: skippedRules)
         }
         self.properties = properties
-        items = try (node["items"] as? [String: Any]).map { items throws(LoadError) in try StructuralSchema(items, path: "\(path)[]") }
+        items = try (node["items"] as? [String: Any]).map { items throws(LoadError) in
+            try StructuralSchema(items, path: "\(path)[]", skippedRules: skippedRules)
+        }
         required = node["required"] as? [String] ?? []
         enumValues = (node["enum"] as? [Any])?.compactMap(Self.json)
         minimum = Self.double(node["minimum"])
@@ -49,14 +55,24 @@ public final class StructuralSchema: Sendable {
         minLength = node["minLength"] as? Int
         maxLength = node["maxLength"] as? Int
         maxItems = node["maxItems"] as? Int
-        pattern = node["pattern"] as? String
-        if let pattern, (try? Regex(pattern)) == nil { throw LoadError(description: "\(path): pattern \(pattern) does not compile") }
+        var pattern = node["pattern"] as? String
+        if let text = pattern, (try? Regex(text)) == nil {
+            // Go's RE2 accepts some classes Swift's Regex does not (`[a-zA-Z\d-_]`).
+            guard let skippedRules else { throw LoadError(description: "\(path): pattern \(text) does not compile") }
+            skippedRules.record("\(path): pattern \(text)")
+            pattern = nil
+        }
+        self.pattern = pattern
         format = node["format"] as? String
         defaultValue = node["default"].flatMap(Self.json)
         preservesUnknownFields = node["x-kubernetes-preserve-unknown-fields"] as? Bool ?? (type == "object" && node["properties"] == nil)
         var immutable: String?
         for rule in node["x-kubernetes-validations"] as? [[String: Any]] ?? [] {
             guard (rule["rule"] as? String)?.replacingOccurrences(of: " ", with: "") == "self==oldSelf" else {
+                if let skippedRules {
+                    skippedRules.record("\(path): rule \(rule["rule"] ?? "")")
+                    continue
+                }
                 throw LoadError(description: "\(path): the simulated API supports only the CEL rule `self == oldSelf`, not \(rule["rule"] ?? "")")
             }
             immutable = rule["message"] as? String ?? "Invalid value: \"object\": no such key"
@@ -64,8 +80,17 @@ public final class StructuralSchema: Sendable {
         immutableMessage = immutable
     }
 
-    /// The schema of `version` in a CRD's YAML text.
-    public static func load(crdYAML: String, version: String) throws(LoadError) -> StructuralSchema {
+    /// Where CEL rules were skipped while loading (see `load(crdYAML:version:skippingRules:)`).
+    public final class SkippedRules: Sendable {
+        private let paths = Mutex<[String]>([])
+        public init() {}
+        func record(_ path: String) { paths.withLock { $0.append(path) } }
+        public var all: [String] { paths.withLock { $0 } }
+    }
+
+    /// The schema of `version` in a CRD's YAML text. With `skippingRules`, CEL rules the simulation cannot evaluate
+    /// are skipped (their paths recorded there) instead of refused.
+    public static func load(crdYAML: String, version: String, skippingRules: SkippedRules? = nil) throws(LoadError) -> StructuralSchema {
         let loaded: Any?
         do { loaded = try Yams.load(yaml: crdYAML) } catch { throw LoadError(description: "the CRD is not YAML: \(error)") }
         guard let document = loaded as? [String: Any], let spec = document["spec"] as? [String: Any],
@@ -73,7 +98,7 @@ public final class StructuralSchema: Sendable {
             let entry = versions.first(where: { $0["name"] as? String == version }),
             let schema = (entry["schema"] as? [String: Any])?["openAPIV3Schema"] as? [String: Any]
         else { throw LoadError(description: "the CRD has no openAPIV3Schema for version \(version)") }
-        return try StructuralSchema(schema, path: "")
+        return try StructuralSchema(schema, path: "", skippedRules: skippingRules)
     }
 
     // MARK: Admission
