@@ -59,6 +59,13 @@ import Testing
         #expect(ClusterGates.firstClosed(facts, at: now) == WhyNot(.upgrading, "upgrade in progress"))
         facts.upgrading = false
         #expect(ClusterGates.firstClosed(facts, at: now)?.reason == .evacuating)
+        // Operator 3.0's stand-back facts hold a manual run too.
+        facts = .assumedFine
+        facts.podsBeingRemoved = ["emqx-replicant-2"]
+        #expect(ClusterGates.firstClosed(facts, at: now)?.reason == .scalingDown)
+        facts = .assumedFine
+        facts.operatorPaused = true
+        #expect(ClusterGates.firstClosed(facts, at: now)?.reason == .operatorPaused)
         // A running rebalance is the record lifecycle's to see (from global_status), not a gate here.
         facts = .assumedFine
         facts.rebalanceRunning = true

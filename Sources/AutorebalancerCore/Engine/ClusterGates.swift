@@ -15,6 +15,10 @@ public enum ClusterGates {
     }
 
     static let order: [@Sendable (Gates) -> WhyNot?] = [
+        { $0.operatorPaused() },
+        { $0.scalingDown() },
+        // New nodes still starting: a run now would leave them out of the set.
+        { $0.facts.nodesPending.flatMap(RuleCondition.waiting) },
         { $0.notReady() },
         { $0.notEnterprise() },
         { $0.upgrading() },
