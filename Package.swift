@@ -23,79 +23,58 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: Pure core: no network, no clock, no environment, no logging.
         .target(
             name: "AutorebalancerCore",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: [yams],
             swiftSettings: sharedSettings
         ),
 
         // MARK: Edges
         .target(
             name: "Observe",
-            dependencies: [
-                "AutorebalancerCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ],
+            dependencies: ["AutorebalancerCore", "Kubernetes", asyncHTTPClient, logging, nioCore, nioHTTP1, nioSSL],
             swiftSettings: sharedSettings
         ),
         .target(
             name: "Kubernetes",
-            dependencies: [
-                "AutorebalancerCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
-            ],
+            dependencies: ["AutorebalancerCore", asyncHTTPClient, logging, nioCore, nioHTTP1, nioSSL, serviceLifecycle, yams],
             swiftSettings: sharedSettings
         ),
         .target(
             name: "Act",
-            dependencies: [
-                "AutorebalancerCore",
-                "Kubernetes",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["AutorebalancerCore", "Kubernetes", logging],
             swiftSettings: sharedSettings
         ),
         .target(
             name: "Report",
-            dependencies: [
-                "AutorebalancerCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["AutorebalancerCore", asyncHTTPClient, hummingbird, logging, nioCore, nioSSL, prometheus, serviceLifecycle],
             swiftSettings: sharedSettings
         ),
+        // The simulated EMQX cluster, Kubernetes API and operator: the demo's world and the integration tests'.
         .target(
             name: "Simulation",
-            dependencies: [
-                "AutorebalancerCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
-            ],
+            dependencies: ["AutorebalancerCore", asyncHTTPClient, httpTypes, hummingbird, logging, nioCore, serviceLifecycle, yams],
             swiftSettings: sharedSettings
         ),
+        // The runtime: configuration, the evaluation loop, wiring. It does not carry the simulator.
         .target(
             name: "Agent",
             dependencies: [
-                "AutorebalancerCore", "Observe", "Kubernetes", "Act", "Report", "Simulation",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "AutorebalancerCore", "Observe", "Kubernetes", "Act", "Report",
+                asyncHTTPClient, logging, serviceLifecycle, yams,
+            ],
+            swiftSettings: sharedSettings
+        ),
+        // `demo`: the real agent against the simulated world; only the CLI links it.
+        .target(
+            name: "Demo",
+            dependencies: [
+                "AutorebalancerCore", "Act", "Agent", "Kubernetes", "Observe", "Simulation",
+                asyncHTTPClient, logging, serviceLifecycle,
             ],
             swiftSettings: sharedSettings
         ),
@@ -104,9 +83,8 @@ let package = Package(
         .executableTarget(
             name: "emqx-autorebalancer",
             dependencies: [
-                "AutorebalancerCore", "Agent",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                "AutorebalancerCore", "Agent", "Demo", "Kubernetes", "Observe",
+                argumentParser, asyncHTTPClient, logging, serviceLifecycle,
             ],
             swiftSettings: sharedSettings
         ),
@@ -119,51 +97,81 @@ let package = Package(
         // Footprint: the agent's `run` beside a minimal server built from the same libraries (docs/benchmarks.md).
         .executableTarget(
             name: "footprint-probe",
-            dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Yams", package: "Yams"),
-            ],
+            dependencies: [asyncHTTPClient, hummingbird, nioCore, prometheus, yams],
             path: "Benchmarks/footprint-probe",
             swiftSettings: sharedSettings
         ),
         .executableTarget(
             name: "footprint",
-            dependencies: [
-                "AutorebalancerCore", "Simulation",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["AutorebalancerCore", "Simulation", asyncHTTPClient, logging, nioCore, serviceLifecycle],
             path: "Benchmarks/footprint",
             swiftSettings: sharedSettings
         ),
 
-        // MARK: Tests, one target per module
-        .testTarget(
-            name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
-            swiftSettings: sharedSettings),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Observe", "AutorebalancerCore", "TestSupport"], swiftSettings: sharedSettings),
+        // MARK: Tests, one target per module, and what they share
         .target(
             name: "TestSupport",
-            dependencies: [
-                "AutorebalancerCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["AutorebalancerCore", hummingbird, logging, nioCore, serviceLifecycle],
             path: "Tests/TestSupport",
             swiftSettings: sharedSettings
         ),
-        .testTarget(name: "ObserveTests", dependencies: ["Observe", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
-        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "Simulation", "TestSupport"], swiftSettings: sharedSettings),
-        .testTarget(name: "ActTests", dependencies: ["Act", "Kubernetes", "Simulation"], swiftSettings: sharedSettings),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"], swiftSettings: sharedSettings),
+        .testTarget(
+            name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
+            swiftSettings: sharedSettings),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: [
+                "AutorebalancerCore", "Observe", "Simulation", "TestSupport",
+                asyncHTTPClient, hummingbird, logging, nioCore, nioHTTP1, serviceLifecycle, yams,
+            ],
+            swiftSettings: sharedSettings),
+        .testTarget(
+            name: "ObserveTests",
+            dependencies: [
+                "AutorebalancerCore", "Observe", "Simulation", "TestSupport",
+                asyncHTTPClient, hummingbird, nioCore, nioHTTP1, nioPosix, nioSSL,
+            ],
+            swiftSettings: sharedSettings),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: [
+                "AutorebalancerCore", "Kubernetes", "Simulation", "TestSupport",
+                asyncHTTPClient, hummingbird, logging, nioCore, nioHTTP1, nioPosix, nioSSL, serviceLifecycle,
+            ],
+            swiftSettings: sharedSettings),
+        .testTarget(
+            name: "ActTests",
+            dependencies: ["Act", "AutorebalancerCore", "Kubernetes", "Simulation", asyncHTTPClient, hummingbird, logging, nioCore, serviceLifecycle, yams],
+            swiftSettings: sharedSettings),
+        .testTarget(
+            name: "ReportTests",
+            dependencies: ["AutorebalancerCore", "Report", "TestSupport", asyncHTTPClient, hummingbird, logging, nioCore, serviceLifecycle],
+            swiftSettings: sharedSettings),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Simulation", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log")],
+            dependencies: [
+                "Act", "Agent", "AutorebalancerCore", "Demo", "Kubernetes", "Observe", "Report", "Simulation", "TestSupport",
+                asyncHTTPClient, inMemoryLogging, logging, nioCore, serviceLifecycle,
+            ],
+            swiftSettings: sharedSettings),
+        .testTarget(
+            name: "DemoTests",
+            dependencies: ["AutorebalancerCore", "Demo", "TestSupport", logging],
             swiftSettings: sharedSettings),
     ]
 )
+
+// Products of the package dependencies, named once.
+var argumentParser: Target.Dependency { .product(name: "ArgumentParser", package: "swift-argument-parser") }
+var asyncHTTPClient: Target.Dependency { .product(name: "AsyncHTTPClient", package: "async-http-client") }
+var httpTypes: Target.Dependency { .product(name: "HTTPTypes", package: "swift-http-types") }
+var hummingbird: Target.Dependency { .product(name: "Hummingbird", package: "hummingbird") }
+var inMemoryLogging: Target.Dependency { .product(name: "InMemoryLogging", package: "swift-log") }
+var logging: Target.Dependency { .product(name: "Logging", package: "swift-log") }
+var nioCore: Target.Dependency { .product(name: "NIOCore", package: "swift-nio") }
+var nioHTTP1: Target.Dependency { .product(name: "NIOHTTP1", package: "swift-nio") }
+var nioPosix: Target.Dependency { .product(name: "NIOPosix", package: "swift-nio") }
+var nioSSL: Target.Dependency { .product(name: "NIOSSL", package: "swift-nio-ssl") }
+var prometheus: Target.Dependency { .product(name: "Prometheus", package: "swift-prometheus") }
+var serviceLifecycle: Target.Dependency { .product(name: "ServiceLifecycle", package: "swift-service-lifecycle") }
+var yams: Target.Dependency { .product(name: "Yams", package: "Yams") }

@@ -9,6 +9,10 @@ import Synchronization
 /// Every family shows its HELP and TYPE from start-up, even a labeled family with no series yet (``render()`` adds
 /// the header of families the registry has no series for). Unknown values remove their series instead of
 /// writing 0: missing data is never zero.
+///
+/// The families are declared here (``families``) with the calls that set their series; the agent's `MetricsSink`
+/// (module Agent, beside the loop's report it reads) is the one place that says which part of a cycle feeds which
+/// call.
 public final class AgentMetrics: Sendable {
     public static let prefix = "emqx_autorebalancer_"
 

@@ -10,10 +10,25 @@ struct BacktestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backtest",
         abstract: "Replay Prometheus history (query_range answers) through a policy: the decisions the agent would have made.",
+        usage: """
+            emqx-autorebalancer backtest --policy <file> --connections <file> [--sessions <file>] [<options>]
+            emqx-autorebalancer backtest --policy <file> --prometheus <url> --cluster <namespace/name> --start <time> [--end <time>] --step <duration> [<options>]
+            emqx-autorebalancer backtest --policy <file> --config <file> [--cluster <namespace/name>] --start <time> [--end <time>] --step <duration> [<options>]
+            """,
         discussion: """
             Inputs are saved /api/v1/query_range answers (one series per node), or fetched live with --prometheus \
-            --start --end --step. Cluster facts not in the metrics (Ready, upgrades) are assumed fine. Exits 1 on \
-            unusable input, 2 on wrong options. See docs/backtest.md.
+            (or the Prometheus source of an agent --config). Cluster facts not in the metrics (Ready, upgrades) are \
+            assumed fine. Exits 1 on unusable input (an unreadable file, a bad policy, a failed query), 2 on wrong \
+            options, found before anything is read or fetched. See docs/backtest.md.
+
+            Examples:
+              emqx-autorebalancer backtest --policy rules/default.yaml \\
+                --connections connections.json --sessions sessions.json
+              emqx-autorebalancer backtest --policy rules/default.yaml \\
+                --prometheus http://127.0.0.1:9090 --cluster emqx/emqx-ee \\
+                --start now-7d --step 1m --plot week.html
+              emqx-autorebalancer backtest --policy rules/default.yaml \\
+                --config agent.yaml --start now-1d --step 30s --format json
             """
     )
 
@@ -26,16 +41,16 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The policy file (kind: Policy). Required.", valueName: "file"))
     var policy: String?
 
-    @Option(help: ArgumentHelp("A saved /api/v1/query_range answer of live connections, one series per node.", valueName: "file.json"))
+    @Option(help: ArgumentHelp("A saved /api/v1/query_range answer (JSON) of live connections, one series per node.", valueName: "file"))
     var connections: String?
 
-    @Option(help: ArgumentHelp("A saved /api/v1/query_range answer of sessions, same nodes (optional: without it, session thresholds are skipped).", valueName: "file.json"))
+    @Option(help: ArgumentHelp("A saved /api/v1/query_range answer (JSON) of sessions, same nodes (optional: without it, session thresholds are skipped).", valueName: "file"))
     var sessions: String?
 
     @Option(help: ArgumentHelp("The label naming the node (default: node, else pod, else instance).", valueName: "label"))
     var nodeLabel: String?
 
-    @Option(help: ArgumentHelp("The cluster as NAMESPACE/NAME (default: the --config's only cluster, else the series' namespace and cluster labels, else default/emqx).", valueName: "ns/name"))
+    @Option(help: ArgumentHelp("The cluster as namespace/name (default: the --config's only cluster, else the series' namespace and cluster labels, else default/emqx).", valueName: "namespace/name"))
     var cluster: String?
 
     @Option(help: ArgumentHelp("Evaluation step, e.g. 30s (default: every timestamp of the input). With --prometheus, also the query resolution (required).", valueName: "duration"))
@@ -44,13 +59,13 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long a sample stays usable after its time, like Prometheus's lookback.", valueName: "duration"))
     var lookback: String = "5m"
 
-    @Option(help: "Output format: text or json (one decision record per line, then one summary line).")
+    @Option(help: ArgumentHelp("Output format: text or json (one decision record per line, then one summary line).", valueName: "format"))
     var format: Format = .text
 
     @Flag(help: "Also show the steps where a rule was held back (action blocked, with the reason).")
     var explain = false
 
-    @Option(help: ArgumentHelp("Write a chart of per-node connections with the decisions marked: FILE.svg, or FILE.html for a page.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write a chart of per-node connections with the decisions marked: file.svg, or file.html for a page with tooltips and a table of decisions.", valueName: "file"))
     var plot: String?
 
     @Option(help: ArgumentHelp("Fetch the history live from this Prometheus server instead of --connections/--sessions.", valueName: "url"))
@@ -62,8 +77,58 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --prometheus: end time (RFC 3339, Unix seconds, now, or now-DURATION; default now).", valueName: "time"))
     var end: String?
 
-    @Option(help: ArgumentHelp("Fetch live using the Prometheus source (URL, selector, node label, queries, auth, TLS) of this agent configuration's cluster.", valueName: "agent.yaml"))
+    @Option(help: ArgumentHelp("Fetch live using the Prometheus source (URL, selector, node label, queries, auth, TLS) of this agent configuration's cluster (kind: AgentConfig).", valueName: "file"))
     var config: String?
+
+    /// Every problem of the options themselves, before any file is read or any query sent (exit 2). What needs a
+    /// file's content (a --config without a prometheus source, a policy with errors) is found by `run`.
+    func validate() throws {
+        do {
+            try validateOptions()
+        } catch let problem as UsageProblem {
+            throw ValidationError(problem.message)
+        }
+    }
+
+    func validateOptions() throws {
+        if policy == nil { throw UsageProblem("give --policy <file> (a kind: Policy file, e.g. rules/default.yaml)") }
+        _ = try duration(lookback, option: "--lookback")
+        if let step { _ = try duration(step, option: "--step") }
+        if let cluster { _ = try Self.parseCluster(cluster) }
+        if let plot { try ChartFile.validate(plot) }
+        let live = prometheus != nil || config != nil
+        if live {
+            guard connections == nil, sessions == nil else {
+                throw UsageProblem("use either --connections/--sessions (saved files) or --prometheus/--config (live), not both")
+            }
+            if let prometheus { try Self.checkPrometheusURL(prometheus) }
+            guard let start else { throw UsageProblem("\(prometheus != nil ? "--prometheus" : "--config") needs --start <time> (RFC 3339, Unix seconds or now-6h)") }
+            guard step != nil else { throw UsageProblem("\(prometheus != nil ? "--prometheus" : "--config") needs --step <duration> (e.g. 30s), the resolution of the query") }
+            let now = Date()
+            let startTime = try Self.parseTime(start, option: "--start", now: now)
+            let endTime = try Self.parseTime(end ?? "now", option: "--end", now: now)
+            guard startTime < endTime else { throw UsageProblem("--start \(start) must be before --end \(end ?? "now")") }
+            if config == nil, cluster == nil {
+                throw UsageProblem("--prometheus needs --cluster <namespace/name> to select the cluster's series (e.g. --cluster emqx/emqx-ee)")
+            }
+        } else {
+            guard connections != nil else {
+                throw UsageProblem("give --connections <file> (a saved /api/v1/query_range answer), or --prometheus <url> --cluster <namespace/name> --start <time> --step <duration>")
+            }
+            for (value, name) in [(start, "--start"), (end, "--end")] where value != nil {
+                throw UsageProblem("\(name) only applies with --prometheus or --config; a saved file already covers its own time range")
+            }
+        }
+    }
+
+    /// The base URL of a Prometheus server: http or https, with a host.
+    static func checkPrometheusURL(_ text: String) throws {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty
+        else {
+            throw UsageProblem("--prometheus \(text): expected the Prometheus server's base URL, http:// or https:// and a host, e.g. http://prometheus-operated.monitoring.svc:9090")
+        }
+    }
 
     func run() async throws {
         do {
@@ -83,25 +148,17 @@ struct BacktestCommand: AsyncParsableCommand {
 
     // MARK: Run
 
+    /// Runs after `validate()`: the options are consistent; what remains to fail is input.
     func backtest() async throws {
         let policy = try loadPolicy()
         let lookbackSeconds = try duration(lookback, option: "--lookback")
         var stepSeconds = try step.map { try duration($0, option: "--step") }
         let input: Input
-        if prometheus != nil || config != nil {
-            guard connections == nil, sessions == nil else {
-                throw UsageProblem("use either --connections/--sessions (saved files) or --prometheus/--config (live), not both")
-            }
+        if let connections {
+            input = try loadFiles(connections: connections)
+        } else {
             input = try await fetchLive()
             stepSeconds = stepSeconds ?? input.step
-        } else {
-            guard let connections else {
-                throw UsageProblem("give --connections FILE.json (a saved /api/v1/query_range answer), or --prometheus URL --start T --step D")
-            }
-            for (value, name) in [(start, "--start"), (end, "--end")] where value != nil {
-                throw UsageProblem("\(name) only applies with --prometheus; a saved file already covers its own time range")
-            }
-            input = try loadFiles(connections: connections)
         }
 
         let clusterReference = try clusterReference(inferred: input.cluster)
@@ -143,7 +200,7 @@ struct BacktestCommand: AsyncParsableCommand {
     }
 
     func loadPolicy() throws -> Policy {
-        guard let policy else { throw UsageProblem("give --policy FILE (a kind: Policy file, e.g. rules/default.yaml)") }
+        guard let policy else { throw UsageProblem("give --policy <file> (a kind: Policy file, e.g. rules/default.yaml)") }
         guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else {
             throw InputProblem("\(policy): cannot read the policy file")
         }
@@ -185,7 +242,7 @@ struct BacktestCommand: AsyncParsableCommand {
     static func parseCluster(_ text: String) throws -> ClusterReference {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw UsageProblem("--cluster \(text): expected NAMESPACE/NAME, e.g. default/emqx-ee")
+            throw UsageProblem("--cluster \(text): expected <namespace/name>, e.g. default/emqx-ee")
         }
         return ClusterReference(namespace: String(parts[0]), name: String(parts[1]))
     }
@@ -206,10 +263,9 @@ struct BacktestCommand: AsyncParsableCommand {
             (settings, clusterFromConfig) = try prometheusSettings(fromConfig: config)
         }
         guard let url = prometheus ?? settings?.url else {
-            throw UsageProblem("give --prometheus URL (or a --config with a prometheus source)")
+            throw UsageProblem("give --prometheus <url> (or a --config with a prometheus source)")
         }
-        guard let startText = start else { throw UsageProblem("--prometheus needs --start (RFC 3339, Unix seconds or now-6h)") }
-        guard let stepText = step else { throw UsageProblem("--prometheus needs --step (e.g. 30s), the resolution of the query") }
+        guard let startText = start, let stepText = step else { throw UsageProblem("live fetching needs --start <time> and --step <duration>") }
         let now = Date()
         let startTime = try Self.parseTime(startText, option: "--start", now: now)
         let endTime = try Self.parseTime(end ?? "now", option: "--end", now: now)
@@ -222,7 +278,7 @@ struct BacktestCommand: AsyncParsableCommand {
         } else if let clusterFromConfig {
             clusterReference = clusterFromConfig
         } else {
-            throw UsageProblem("--prometheus needs --cluster NAMESPACE/NAME to select the cluster's series")
+            throw UsageProblem("--prometheus needs --cluster <namespace/name> to select the cluster's series")
         }
         let label = nodeLabel ?? settings?.nodeLabel ?? "node"
         let selector = settings?.selector.map { PrometheusSelector(template: $0) } ?? PrometheusSelector()
@@ -315,15 +371,15 @@ struct BacktestCommand: AsyncParsableCommand {
             }
         }
         guard let (settings, reference) = candidates.first else {
-            throw UsageProblem("\(file): no cluster entry matches \(cluster ?? "(no --cluster)"); pass --cluster NAMESPACE/NAME of a configured cluster")
+            throw UsageProblem("\(file): no cluster entry matches \(cluster ?? "(no --cluster)"); pass --cluster <namespace/name> of a configured cluster")
         }
         if wanted == nil, candidates.count > 1 {
-            throw UsageProblem("\(file) configures several clusters; pass --cluster NAMESPACE/NAME to pick one")
+            throw UsageProblem("\(file) configures several clusters; pass --cluster <namespace/name> to pick one")
         }
         for source in settings.sources {
             if case .prometheus(let prometheus) = source { return (prometheus, reference) }
         }
-        throw InputProblem("\(file): the cluster \(reference?.description ?? cluster ?? "") has no prometheus source; pass --prometheus URL instead")
+        throw InputProblem("\(file): the cluster \(reference?.description ?? cluster ?? "") has no prometheus source; pass --prometheus <url> instead")
     }
 
     func authorization(_ http: HTTPClientSettings?) throws -> HTTPAuthorization {

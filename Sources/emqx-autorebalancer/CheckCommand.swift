@@ -11,17 +11,27 @@ struct CheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Validate policy, policy-test and agent-config files: every problem as FILE:LINE:COL: error|warning: message.",
         discussion: """
-            Exits 0 when there is no error (warnings allowed), 1 on any error. The document's `kind:` selects the checker.
-            With --kubeconfig FILE, every valid AgentConfig file is also checked against that API server: what it serves in \
-            apps.emqx.io (the EMQX Operator generation), and per watched cluster the line `run --once` prints (generation, \
-            EMQX versions, metric source, how the agent acts), what an HPA can do there, and what is missing. Nothing is written.
+            The document's `kind:` selects the checker. An agent config (kind: AgentConfig) is loaded as `run` loads \
+            it, with the policy files and directories it names, and reports what `run` would. Exits 0 when there is \
+            no error (warnings allowed), 1 on any error.
+
+            With --kubeconfig <file>, every valid AgentConfig file is also checked against that API server: what it \
+            serves in apps.emqx.io (the EMQX Operator generation), and per watched cluster the line `run --once` prints \
+            (generation, EMQX versions, metric source, how the agent acts), what an HPA can do there, and what is \
+            missing. Nothing is written.
+
+            Examples:
+              emqx-autorebalancer check agent.yaml rules/*.yaml
+              emqx-autorebalancer check --format json rules/default.yaml \\
+                | jq '.[] | select(.severity == "error")'
+              emqx-autorebalancer check --kubeconfig ~/.kube/config agent.yaml
             """
     )
 
-    @Option(help: "Also check each AgentConfig file's clusters against the Kubernetes API of this kubeconfig (read only).")
+    @Option(help: ArgumentHelp("Also check each AgentConfig file's clusters against the Kubernetes API of this kubeconfig (read only).", valueName: "file"))
     var kubeconfig: String?
 
-    @Option(help: "The kubeconfig context for --kubeconfig (default: its current-context).")
+    @Option(help: ArgumentHelp("The kubeconfig context for --kubeconfig (default: its current-context).", valueName: "name"))
     var context: String?
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -29,10 +39,10 @@ struct CheckCommand: AsyncParsableCommand {
         case json
     }
 
-    @Option(help: "Output format: text or json (one array of {file,line,column,severity,message}).")
+    @Option(help: ArgumentHelp("Output format: text or json (one array of {file,line,column,severity,message}).", valueName: "format"))
     var format: Format = .text
 
-    @Argument(help: "The files to check.")
+    @Argument(help: ArgumentHelp("The files to check (kind: Policy, PolicyTest or AgentConfig).", valueName: "file"))
     var files: [String]
 
     /// The checkers for every kind the binary knows; other kinds plug in here.
@@ -40,12 +50,15 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         var diagnostics: [Diagnostic] = []
+        // An agent config reports the problems of the policy files it loads; `check agent.yaml rules/*.yaml` names
+        // those files twice, and each problem is shown once.
+        var seen: Set<Diagnostic> = []
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file"))
                 continue
             }
-            diagnostics += Self.registry.check(text: text, file: file).sortedByLocation()
+            diagnostics += Self.registry.check(text: text, file: file).sortedByLocation().filter { seen.insert($0).inserted }
         }
         switch format {
         case .text:

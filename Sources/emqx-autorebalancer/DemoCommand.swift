@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
 import AutorebalancerCore
+import Demo
 import Foundation
 import Logging
 import Synchronization
@@ -35,28 +36,28 @@ struct DemoCommand: AsyncParsableCommand {
         case json
     }
 
-    @Option(help: "Scenario: \(DemoScenario.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: ArgumentHelp("Scenario: \(DemoScenario.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
     var scenario: DemoScenario = .scaleOut
 
-    @Option(help: "The EMQX Operator generation the simulated Kubernetes API plays: 2.2 (EmqxEnterprise 4.4), 2.3 or 3.0 (EMQX 5 `EMQX` objects).")
+    @Option(help: ArgumentHelp("The EMQX Operator generation the simulated Kubernetes API plays: 2.2 (EmqxEnterprise 4.4), 2.3 or 3.0 (EMQX 5 `EMQX` objects).", valueName: "version"))
     var `operator`: DemoOperator = .v2_2
 
-    @Option(help: "Simulated seconds per wall second.")
+    @Option(help: ArgumentHelp("Simulated seconds per wall second (more than 0, at most 1000).", valueName: "factor"))
     var speed: Double = 10
 
-    @Option(help: "Seed of the simulation's random choices.")
+    @Option(help: ArgumentHelp("Seed of the simulation's random choices.", valueName: "number"))
     var seed: UInt64 = 1
 
     @Option(help: ArgumentHelp("A policy file to run instead of the built-in demo policy (e.g. rules/default.yaml).", valueName: "file"))
     var policy: String?
 
-    @Option(help: "Output: text (live bars and a before/after table) or json (one JSON object per line, the summary last).")
+    @Option(help: ArgumentHelp("Output: text (live bars and a before/after table) or json (one JSON object per line, the summary last).", valueName: "format"))
     var format: Format = .text
 
     @Option(help: ArgumentHelp("Write a chart of per-node connections with the decisions marked: file.svg, or file.html for a page with tooltips and a table of decisions.", valueName: "file"))
     var plot: String?
 
-    @Option(help: "Stop after this many simulated seconds at the latest (default: the scenario's).")
+    @Option(help: ArgumentHelp("Stop after this many simulated seconds at the latest (default: the scenario's).", valueName: "seconds"))
     var maxSeconds: Int?
 
     @Flag(help: "Show the agent's own log lines (on standard error).")
@@ -65,6 +66,9 @@ struct DemoCommand: AsyncParsableCommand {
     func validate() throws {
         guard speed > 0, speed <= 1000 else {
             throw ValidationError("--speed \(BalanceEvaluation.format(speed)): give simulated seconds per wall second, more than 0 and at most 1000 (default 10)")
+        }
+        if let maxSeconds, maxSeconds <= 0 {
+            throw ValidationError("--max-seconds \(maxSeconds): give the simulated seconds after which the demo stops, more than 0")
         }
         if let plot { try ChartFile.validate(plot) }
         if let policy, !FileManager.default.isReadableFile(atPath: policy) {

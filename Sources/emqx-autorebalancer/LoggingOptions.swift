@@ -4,10 +4,10 @@ import Logging
 
 /// `--log-format` and `--log-level`, shared by the commands that run the agent.
 struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log format: text or json.")
+    @Option(help: ArgumentHelp("Log format: text or json.", valueName: "format"))
     var logFormat: AgentLogHandler.Format = .text
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
 
     /// The process's logger (the only place a handler is chosen).

@@ -12,19 +12,25 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the agent: watch the configured EMQX clusters and create Rebalances when policy rules fire.",
         discussion: """
-            In a pod the agent uses its service account; elsewhere --kubeconfig, else KUBECONFIG, else ~/.kube/config.
-            Exit codes: 0 stopped cleanly; 1 a source failed (--once) or the agent stopped on an error (e.g. the Lease
-            was lost); 2 the configuration is invalid (nothing was started).
+            In a pod the agent uses its service account; elsewhere --kubeconfig, else KUBECONFIG, else ~/.kube/config. \
+            Exit codes: 0 stopped cleanly; 1 a source failed (--once) or the agent stopped on an error (e.g. the \
+            Lease was lost); 2 the configuration or the kubeconfig is invalid (nothing was started). See \
+            docs/configuration.md.
+
+            Examples:
+              emqx-autorebalancer run --config agent.yaml --once --context staging
+              emqx-autorebalancer run --config agent.yaml --kubeconfig ./kubeconfig \\
+                --log-format json --log-level debug
             """
     )
 
-    @Option(help: "The agent configuration file (kind: AgentConfig).")
+    @Option(help: ArgumentHelp("The agent configuration file (kind: AgentConfig).", valueName: "file"))
     var config: String
 
-    @Option(help: "A kubeconfig file instead of the in-cluster service account.")
+    @Option(help: ArgumentHelp("A kubeconfig file instead of the in-cluster service account.", valueName: "file"))
     var kubeconfig: String?
 
-    @Option(help: "The kubeconfig context (default: its current-context).")
+    @Option(help: ArgumentHelp("The kubeconfig context (default: its current-context).", valueName: "name"))
     var context: String?
 
     @Flag(help: "Never write to Kubernetes: log and export what would be done.")

@@ -167,7 +167,7 @@ import Testing
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let loaded = ConfigurationFiles.load(configPath: configPath)
         #expect(!loaded.isValid)
-        #expect(loaded.diagnostics.contains { $0.message.contains("missing.yaml") && $0.message.contains("neither a policy file nor a directory") })
+        #expect(loaded.diagnostics.contains { $0.message.contains("missing.yaml") && $0.message.contains("does not exist") })
         #expect(loaded.diagnostics.contains { $0.message.contains("no loaded policy is named \"p\"") })
     }
 }

@@ -5,6 +5,8 @@ import Simulation
 import TestSupport
 import Testing
 
+import Demo
+
 @testable import Agent
 
 /// The built `emqx-autorebalancer` binary, run as a user runs it: `demo --format json` and `run --once` against a
@@ -248,7 +250,7 @@ enum CommandLineBinary {
             bundle.appendingPathComponent(name),
             bundle.deletingLastPathComponent().appendingPathComponent(name),
             URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent().appendingPathComponent(name),
-            DemoTestPaths.packageRoot.appendingPathComponent(".build/debug").appendingPathComponent(name),
+            PackagePaths.root.appendingPathComponent(".build/debug").appendingPathComponent(name),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()

@@ -9,6 +9,8 @@ import Simulation
 import Synchronization
 import Testing
 
+import Demo
+
 @testable import Agent
 
 /// The agent's loop, one `tick(at:)` at a time on a hand-stepped clock, against the simulated EMQX cluster and the

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AutorebalancerCore
+import Demo
 import Foundation
 import Kubernetes
 import Logging

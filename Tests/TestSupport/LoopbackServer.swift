@@ -50,18 +50,23 @@ public func waitUntilServerShutdown() async {
     try? await gracefulShutdown()
 }
 
-/// Locates ../shared/fixtures relative to the package root (absent in a user's clone).
-public enum Fixtures {
-    public static let root: URL? = {
+/// The package's root folder (where Package.swift is), found from this file's path.
+public enum PackagePaths {
+    public static let root: URL = {
         var url = URL(fileURLWithPath: #filePath)
         while url.path != "/" {
             url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                let shared = url.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-                return FileManager.default.fileExists(atPath: shared.path) ? shared : nil
-            }
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
         }
-        return nil
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+}
+
+/// Locates ../shared/fixtures relative to the package root (absent in a user's clone).
+public enum Fixtures {
+    public static let root: URL? = {
+        let shared = PackagePaths.root.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+        return FileManager.default.fileExists(atPath: shared.path) ? shared : nil
     }()
 
     public static var available: Bool { root != nil }

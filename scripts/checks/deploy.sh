@@ -404,8 +404,9 @@ else
 fi
 
 if [ -f rules/default.yaml ]; then
-    run "deploy/base/config/rules/default.yaml equals rules/default.yaml (else run deploy/sync-rules.sh)" \
-        cmp rules/default.yaml deploy/base/config/rules/default.yaml
+    for copy in deploy/base/rules/default.yaml deploy/overlays/sidecar/rules/default.yaml; do
+        run "$copy equals rules/default.yaml (else run deploy/sync-rules.sh)" cmp rules/default.yaml "$copy"
+    done
 else
     skip "rules/default.yaml not in the repository yet: the ConfigMap's copy is not compared"
 fi
@@ -423,7 +424,7 @@ for candidate in .build/debug/emqx-autorebalancer .build/release/emqx-autorebala
     [ -x "$candidate" ] && bin=$candidate && break
 done
 samples=(deploy/base/config/agent.yaml deploy/overlays/sidecar/config/agent.yaml deploy/overlays/operator-3.0/agent.yaml
-    deploy/base/config/rules/default.yaml)
+    deploy/base/rules/default.yaml)
 if [ -z "$bin" ]; then
     skip "emqx-autorebalancer check: no built binary in .build (run swift build first)"
 elif ! "$bin" check --help >/dev/null 2>&1; then

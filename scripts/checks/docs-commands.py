@@ -193,7 +193,7 @@ def prepare(work):
     for folder in ("rules", "deploy", "schema"):
         shutil.copytree(f"{root}/{folder}", f"{work}/{folder}")
     config = open(f"{root}/deploy/base/config/agent.yaml").read()
-    config = config.replace("/etc/emqx-autorebalancer/rules/default.yaml", "rules/default.yaml")
+    config = config.replace("../rules/default.yaml", "rules/default.yaml")
     open(f"{work}/agent.yaml", "w").write(config)
     os.makedirs(f"{work}/bin")
     os.symlink(binary, f"{work}/bin/emqx-autorebalancer")

@@ -7,27 +7,22 @@ extension AgentConfiguration {
     public struct LoadResult: Sendable {
         public var configuration: AgentConfiguration?
         public var diagnostics: [Diagnostic]
+        /// Where the document names policy files and policies (empty when it could not be parsed).
+        public var references: ConfigurationReferences
     }
 
     /// Parses and validates an agent configuration from text; `file` names it in diagnostics. Never reads files.
     public static func load(text: String, file: String) -> LoadResult {
         let reader = YAMLReader(file: file)
         guard let root = reader.parse(text), let top = reader.mapping(root, "the document") else {
-            return LoadResult(configuration: nil, diagnostics: reader.diagnostics)
+            return LoadResult(configuration: nil, diagnostics: reader.diagnostics, references: .init(document: reader.location(of: nil)))
         }
         let parser = AgentConfigurationParser(reader: reader)
         let configuration = parser.parse(top, root: root)
         let diagnostics = reader.diagnostics.sortedByLocation()
-        return LoadResult(configuration: diagnostics.hasErrors ? nil : configuration, diagnostics: diagnostics)
-    }
-}
-
-/// `check` support: validates `kind: AgentConfig` documents.
-public struct AgentConfigurationChecker: DocumentChecker {
-    public init() {}
-    public var kind: String { AgentConfiguration.kind }
-    public func check(text: String, file: String) -> [Diagnostic] {
-        AgentConfiguration.load(text: text, file: file).diagnostics
+        return LoadResult(
+            configuration: diagnostics.hasErrors ? nil : configuration, diagnostics: diagnostics,
+            references: ConfigurationReferences.read(root: root, reader: reader))
     }
 }
 

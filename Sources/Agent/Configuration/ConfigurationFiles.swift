@@ -17,11 +17,12 @@ public enum ConfigurationFiles {
         public var isValid: Bool { configuration != nil && !diagnostics.hasErrors }
     }
 
-    /// Loads `configPath` and every policy file it names (files, or directories of `*.yaml`/`*.yml`, relative to the
-    /// config file's directory). Policy names must be unique; every cluster's `policies` must name loaded policies.
     /// Marks a fingerprint key as a directory's listing rather than a file's content.
     public static let directoryPrefix = "directory:"
 
+    /// Loads `configPath` and every policy file it names (files, or directories of `*.yaml`/`*.yml`, relative to the
+    /// config file's directory). Policy names must be unique; every cluster's `policies` must name loaded policies.
+    /// `run`, the reloader and `check` all load through here, so they report the same problems.
     public static func load(configPath: String) -> Loaded {
         var fingerprints: [String: Int] = [:]
         guard let text = read(configPath, into: &fingerprints) else {
@@ -29,48 +30,73 @@ public enum ConfigurationFiles {
                 Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1), "cannot read the configuration file"),
             ], fingerprints: fingerprints)
         }
+        return load(text: text, configPath: configPath, fingerprints: fingerprints)
+    }
+
+    /// `load(configPath:)` for a configuration whose text the caller already read (`check`); the policy files it
+    /// names are read from disk.
+    public static func load(text: String, configPath: String) -> Loaded {
+        load(text: text, configPath: configPath, fingerprints: [:])
+    }
+
+    static func load(text: String, configPath: String, fingerprints: [String: Int]) -> Loaded {
+        var fingerprints = fingerprints
         let result = AgentConfiguration.load(text: text, file: configPath)
         var diagnostics = result.diagnostics
         guard let configuration = result.configuration else {
             return Loaded(configuration: nil, policies: [], diagnostics: diagnostics, fingerprints: fingerprints)
         }
-        let base = URL(fileURLWithPath: configPath).deletingLastPathComponent()
+        let references = result.references
         var policies: [Policy] = []
-        var origins: [String: String] = [:]
-        for path in configuration.policyPaths {
-            let resolved = path.hasPrefix("/") ? path : base.appendingPathComponent(path).path
+        var origins: [String: SourceLocation] = [:]
+        for (index, path) in configuration.policyPaths.enumerated() {
+            let resolved = resolve(path, relativeTo: configPath)
             let files = policyFiles(at: resolved)
-            if isDirectory(resolved) { fingerprints[directoryPrefix + resolved] = listingFingerprint(files) }
+            let directory = isDirectory(resolved)
+            if directory { fingerprints[directoryPrefix + resolved] = listingFingerprint(files) }
             if files.isEmpty {
-                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1),
-                    "policies: \(path) (\(resolved)) is neither a policy file nor a directory holding *.yaml files"))
+                let shown = resolved == path ? "" : " (\(resolved))"
+                diagnostics.append(Diagnostic(.error, at: references.policyPath(index), directory
+                    ? "policies[\(index)]: the directory \"\(path)\"\(shown) holds no *.yaml or *.yml policy files"
+                    : "policies[\(index)]: \"\(path)\"\(shown) does not exist; give a policy file or a directory of them (relative paths start at this file's folder)"))
             }
             for file in files {
                 guard let policyText = read(file, into: &fingerprints) else {
-                    diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the policy file"))
+                    diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1),
+                        "cannot read the policy file (listed by \(references.policyPath(index)))"))
                     continue
                 }
                 let loaded = PolicyLoader.load(text: policyText, file: file)
                 diagnostics += loaded.diagnostics
                 guard let policy = loaded.policy else { continue }
+                let location = loaded.nameLocation ?? SourceLocation(file: file, line: 1, column: 1)
                 if let other = origins[policy.name] {
-                    diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1),
-                        "policy name \"\(policy.name)\" is also used by \(other); names must be unique"))
+                    diagnostics.append(Diagnostic(.error, at: location,
+                        "policy name \"\(policy.name)\" is already used at \(other); names must be unique (clusters[].policies selects policies by name)"))
                     continue
                 }
-                origins[policy.name] = file
+                origins[policy.name] = location
                 policies.append(policy)
             }
         }
-        let names = Set(policies.map(\.name))
-        for (index, cluster) in configuration.clusters.enumerated() {
-            for name in cluster.policies where !names.contains(name) {
-                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1),
-                    "clusters[\(index)].policies: no loaded policy is named \"\(name)\"\(Suggestion.didYouMean(name, among: names.sorted())); loaded: \(names.sorted().joined(separator: ", "))"))
+        let names = policies.map(\.name).sorted()
+        let loadedNames = names.isEmpty ? "no policy was loaded" : "loaded: \(names.joined(separator: ", "))"
+        for (clusterIndex, cluster) in configuration.clusters.enumerated() {
+            for (index, name) in cluster.policies.enumerated() where !names.contains(name) {
+                diagnostics.append(Diagnostic(.error, at: references.clusterPolicy(clusterIndex, index),
+                    "clusters[\(clusterIndex)].policies[\(index)]: no loaded policy is named \"\(name)\"\(Suggestion.didYouMean(name, among: names)); \(loadedNames)"))
             }
         }
         let valid = !diagnostics.hasErrors
         return Loaded(configuration: valid ? configuration : nil, policies: valid ? policies : [], diagnostics: diagnostics, fingerprints: fingerprints)
+    }
+
+    /// A policy path as the agent opens it: absolute as written, else below the config file's folder (kept as the
+    /// user wrote it, so messages show `deploy/base/config/../rules/x.yaml`, not an absolute path).
+    static func resolve(_ path: String, relativeTo configPath: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let folder = (configPath as NSString).deletingLastPathComponent
+        return folder.isEmpty ? path : (folder as NSString).appendingPathComponent(path)
     }
 
     /// The fingerprints of the files and directories `load` read, as they are on disk now (a missing file has
@@ -118,6 +144,15 @@ public enum ConfigurationFiles {
         guard isDirectory.boolValue else { return [path] }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         return entries.filter { !$0.hasPrefix(".") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }.sorted()
-            .map { URL(fileURLWithPath: path).appendingPathComponent($0).path }
+            .map { (path as NSString).appendingPathComponent($0) }
+    }
+}
+
+/// `check` for `kind: AgentConfig`: the configuration loaded exactly as `run` loads it, policy files included.
+public struct AgentConfigurationChecker: DocumentChecker {
+    public init() {}
+    public var kind: String { AgentConfiguration.kind }
+    public func check(text: String, file: String) -> [Diagnostic] {
+        ConfigurationFiles.load(text: text, configPath: file).diagnostics
     }
 }

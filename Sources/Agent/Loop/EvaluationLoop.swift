@@ -3,6 +3,7 @@ import AutorebalancerCore
 import Foundation
 import Kubernetes
 import Logging
+import Observe
 import ServiceLifecycle
 import Synchronization
 

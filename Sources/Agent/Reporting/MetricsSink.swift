@@ -4,7 +4,9 @@ import Foundation
 import Report
 import Synchronization
 
-/// Records every cycle in the agent's own metrics and feeds the health probes.
+/// Records every cycle in the agent's own metrics and feeds the health probes: the mapping from the loop's
+/// `TickReport` to the calls of `AgentMetrics` (Report), where the families and their series are declared. It lives
+/// here because the report is the loop's type; Report does not depend on the loop.
 public final class MetricsSink: TickReportSink {
     let metrics: AgentMetrics
     let health: AgentHealth?

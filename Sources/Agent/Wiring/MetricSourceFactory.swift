@@ -76,11 +76,16 @@ public final class MetricSourceFactory: Sendable {
 }
 
 /// A source that could not be built: fails every cycle with the reason.
-struct FailingSource: MetricSource {
-    let kind: String
-    let message: String
+public struct FailingSource: MetricSource {
+    public let kind: String
+    public let message: String
 
-    func observe(_ request: ObservationRequest) async throws -> SourceObservation {
+    public init(kind: String, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
         throw ConfigurationError(message)
     }
 }

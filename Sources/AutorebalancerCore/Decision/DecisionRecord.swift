@@ -1,15 +1,5 @@
 import Foundation
 
-/// What a rule reacts to.
-public enum Trigger: String, Sendable, Hashable, Codable, CaseIterable {
-    /// A node joined the rebalanced node set within the rule's window.
-    case scaleOut
-    /// A node restarted or rejoined within the rule's window.
-    case restart
-    /// Imbalance alone, whatever the cause.
-    case skew
-}
-
 /// What a decision does. `blocked` records a rule that wanted to act but was held back.
 public enum DecisionAction: String, Sendable, Hashable, Codable {
     case rebalance

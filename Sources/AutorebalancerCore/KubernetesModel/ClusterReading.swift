@@ -79,3 +79,16 @@ public struct ClusterReading: Sendable, Hashable {
         )
     }
 }
+
+extension ClusterReading {
+    /// Why the status metric source (per-node counts from the EMQX object's status) cannot serve connection rules
+    /// for a kind, or `nil` when it can. `check` and the source itself say it.
+    public static func statusSourceNote(for kind: InstanceKind) -> String? {
+        switch kind {
+        case .emqx:
+            nil
+        case .emqxEnterprise:
+            "the EmqxEnterprise (EMQX 4.4) status has no live-connection count: the status metric source serves session rules only; use the Prometheus or direct EMQX source for connection rules"
+        }
+    }
+}

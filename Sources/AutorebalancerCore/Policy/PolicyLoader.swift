@@ -5,10 +5,13 @@ import Yams
 public struct PolicyLoadResult: Sendable {
     public var policy: Policy?
     public var diagnostics: [Diagnostic]
+    /// Where `metadata.name` is written, so that a caller holding several policies can point at a clash.
+    public var nameLocation: SourceLocation?
 
-    public init(policy: Policy?, diagnostics: [Diagnostic]) {
+    public init(policy: Policy?, diagnostics: [Diagnostic], nameLocation: SourceLocation? = nil) {
         self.policy = policy
         self.diagnostics = diagnostics
+        self.nameLocation = nameLocation
     }
 }
 
@@ -33,7 +36,8 @@ public enum PolicyLoader {
         var validator = PolicyValidator(file: file)
         let policy = validator.validate(document)
         let diagnostics = reader.diagnostics + validator.diagnostics
-        return PolicyLoadResult(policy: diagnostics.hasErrors ? nil : policy, diagnostics: diagnostics)
+        return PolicyLoadResult(
+            policy: diagnostics.hasErrors ? nil : policy, diagnostics: diagnostics, nameLocation: document.metadata?.name?.location)
     }
 
     /// Checks `apiVersion` and `kind` of a document of kind `expectedKind` (used by other single-layer kinds).

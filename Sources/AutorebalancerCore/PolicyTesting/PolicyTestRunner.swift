@@ -41,6 +41,12 @@ public struct PolicyTestFileResult: Sendable, Hashable {
     public var diagnostics: [Diagnostic]
     public var cases: [PolicyTestCaseResult]
 
+    public init(file: String, diagnostics: [Diagnostic], cases: [PolicyTestCaseResult]) {
+        self.file = file
+        self.diagnostics = diagnostics
+        self.cases = cases
+    }
+
     public var passed: Int { cases.filter(\.passed).count }
     /// Failed tests; a file that could not be loaded (no test ran) counts as one failure.
     public var failed: Int { cases.filter { !$0.passed }.count + (diagnostics.hasErrors && cases.isEmpty ? 1 : 0) }

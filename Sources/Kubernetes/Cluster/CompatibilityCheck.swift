@@ -116,7 +116,7 @@ public struct CompatibilityCheck: Sendable {
             default:
                 break
             }
-            if let note = EMQXStatusSource.compatibilityNote(for: cluster.kind) {
+            if let note = ClusterReading.statusSourceNote(for: cluster.kind) {
                 findings.append(Finding(severity: .warning, cluster: cluster, message: note))
             }
             if cluster.kind == .emqx {

@@ -1,5 +1,6 @@
 import AutorebalancerCore
 import Foundation
+import Kubernetes
 
 /// The third metric source: per-node counts from the EMQX object's status, which the operator refreshes from EMQX's
 /// `/api/v5/nodes` (`/api/v4/nodes`) on every reconcile (about every 30 s while Ready).
@@ -28,12 +29,7 @@ public struct EMQXStatusSource: MetricSource {
 
     /// Why this source cannot serve connection rules for a kind, or `nil` when it can.
     public static func compatibilityNote(for kind: InstanceKind) -> String? {
-        switch kind {
-        case .emqx:
-            nil
-        case .emqxEnterprise:
-            "the EmqxEnterprise (EMQX 4.4) status has no live-connection count: the status metric source serves session rules only; use the Prometheus or direct EMQX source for connection rules"
-        }
+        ClusterReading.statusSourceNote(for: kind)
     }
 
     public func observe(_ request: ObservationRequest) async throws -> SourceObservation {

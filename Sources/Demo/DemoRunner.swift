@@ -1,4 +1,5 @@
 import Act
+import Agent
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation

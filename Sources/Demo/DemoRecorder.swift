@@ -1,3 +1,4 @@
+import Agent
 import AutorebalancerCore
 import Foundation
 import Simulation

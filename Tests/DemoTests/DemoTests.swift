@@ -1,9 +1,10 @@
 import AutorebalancerCore
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
-@testable import Agent
+@testable import Demo
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -169,7 +170,7 @@ import FoundationXML
     }
 
     @Test func shippedDemoPolicyFileEqualsTheEmbeddedText() throws {
-        let url = DemoTestPaths.packageRoot.appendingPathComponent(DemoPolicy.file)
+        let url = PackagePaths.root.appendingPathComponent(DemoPolicy.file)
         let text = try String(contentsOf: url, encoding: .utf8)
         // A Swift multi-line literal ends before its last newline; the file ends with one.
         #expect(text == DemoPolicy.text + "\n", "rules/demo.yaml and DemoPolicy.text differ; keep them identical")
@@ -215,11 +216,6 @@ actor DemoRuns {
             speed /= 2
         }
     }
-}
-
-enum DemoTestPaths {
-    /// The package root, found from this file's path (Tests/AgentTests/DemoTests.swift).
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 }
 
 /// The root element, the `<title>` of every polyline and all text of an SVG document.

@@ -1,4 +1,5 @@
 import Act
+import Agent
 import AutorebalancerCore
 import Foundation
 import ServiceLifecycle
