@@ -1,4 +1,5 @@
 import Foundation
+import Demo
 import Testing
 
 @testable import Agent

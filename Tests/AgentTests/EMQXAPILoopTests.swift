@@ -1,6 +1,7 @@
 import Act
 import AsyncHTTPClient
 import AutorebalancerCore
+import Demo
 import Foundation
 import Kubernetes
 import Logging
