@@ -44,7 +44,7 @@ import Yams
         let volume = try #require(pod.volumes.first { $0.secret?.secretName == secretName }, "the Deployment mounts the key's Secret")
         let mount = try #require(pod.containers.first { $0.name == "agent" }?.volumeMounts.first { $0.name == volume.name })
 
-        let loaded = AgentConfiguration.load(text: try Self.text("agent.yaml"), file: "agent.yaml")
+        let loaded = AgentConfiguration.load(text: try Self.text("config/agent.yaml"), file: "agent.yaml")
         #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
         let cluster = try #require(loaded.configuration?.clusters.first)
         #expect(cluster.emqxAPI?.apiKey == .secretDirectory(mount.mountPath))

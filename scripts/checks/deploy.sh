@@ -350,7 +350,7 @@ elif check == "pods":
             if "/" not in c["image"]:
                 problems.append(f"deploy/{variant} container {name}: image {c['image']!r} names no registry")
     # A first apply never acts: the shipped agent configs are dry runs.
-    for path in ("deploy/base/config/agent.yaml", "deploy/overlays/sidecar/config/agent.yaml", "deploy/overlays/operator-3.0/agent.yaml"):
+    for path in ("deploy/base/config/agent.yaml", "deploy/overlays/sidecar/config/agent.yaml", "deploy/overlays/operator-3.0/config/agent.yaml"):
         if yaml.safe_load(open(f"{root}/{path}")).get("dryRun") is not True:
             problems.append(f"{path}: dryRun must be true as shipped (docs/deploy.md says how to switch it off)")
 elif check == "runbook":
@@ -423,7 +423,7 @@ bin=""
 for candidate in .build/debug/emqx-autorebalancer .build/release/emqx-autorebalancer; do
     [ -x "$candidate" ] && bin=$candidate && break
 done
-samples=(deploy/base/config/agent.yaml deploy/overlays/sidecar/config/agent.yaml deploy/overlays/operator-3.0/agent.yaml
+samples=(deploy/base/config/agent.yaml deploy/overlays/sidecar/config/agent.yaml deploy/overlays/operator-3.0/config/agent.yaml
     deploy/base/rules/default.yaml)
 if [ -z "$bin" ]; then
     skip "emqx-autorebalancer check: no built binary in .build (run swift build first)"
