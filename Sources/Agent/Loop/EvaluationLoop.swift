@@ -28,7 +28,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         public var emqxAPI: @Sendable (ClusterSettings, ClusterReference) -> EMQXAPIAccess
         /// Where `EMQXRebalance` records are kept (the Kubernetes client); `nil`: no acting through EMQX's API.
         public var records: (any EMQXRebalanceStore)?
-        /// Upper bound for one cluster's whole cycle and for each source.
+        /// The time one cluster's cycle gets for Kubernetes reads and writes, and the budget of a source that states
+        /// none. The cycle's whole budget adds every source's budget of the fallback list.
         public var clusterTimeout: Duration
         /// Where the Event about repeatedly failing creates goes (`nil`: none).
         public var events: EventRecorder?
@@ -174,22 +175,32 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         }
     }
 
-    /// One cluster's cycle, bounded by the cluster timeout so one slow cluster does not hold the others.
+    /// One cluster's cycle, bounded so one slow cluster does not hold the others: the cluster timeout for the
+    /// Kubernetes calls plus every source's budget, so the last source of a fallback list still gets its turn when
+    /// the ones before it hang.
     func cycle(
         _ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], dryRun: Bool, retryPolicy: CreateRetryPolicy, at now: Date
     ) async -> ClusterCycleReport {
-        let timeout = dependencies.clusterTimeout
+        let sources = dependencies.makeSources(settings, cluster)
+        let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
         let result = await withTimeout(timeout) {
-            await self.unboundedCycle(cluster, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+            await self.unboundedCycle(
+                cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
         }
         if let result { return result }
         var report = ClusterCycleReport(cluster: cluster, at: now)
-        report.errors.append("cycle of \(cluster) did not finish within \(timeout); skipped")
+        report.errors.append("cycle of \(cluster) did not finish within its budget of \(DurationText.format(timeout.seconds)) (Kubernetes reads or writes hang); skipped")
         return report
     }
 
+    /// What a source may take in one cycle.
+    func budget(of source: any MetricSource) -> Duration {
+        source.budget ?? dependencies.clusterTimeout
+    }
+
     func unboundedCycle(
-        _ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], dryRun: Bool, retryPolicy: CreateRetryPolicy, at now: Date
+        _ cluster: ClusterReference, settings: ClusterSettings, sources: [any MetricSource], policies: [Policy], dryRun: Bool,
+        retryPolicy: CreateRetryPolicy, at now: Date
     ) async -> ClusterCycleReport {
         var report = ClusterCycleReport(cluster: cluster, at: now)
 
@@ -251,7 +262,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             facts.rebalanceRunning = nil  // unknown: the actuator finds the blocker when it acts
         }
         let request = ObservationRequest(cluster: cluster, expectedNodes: reading.expectedNodes)
-        let nodes = await observe(request, view: view, reading: reading, sources: dependencies.makeSources(settings, cluster), report: &report)
+        let nodes = await observe(request, view: view, reading: reading, sources: sources, at: now, report: &report)
         let roles = Dictionary(reading.expectedNodes.map { ($0.name, $0.role) }, uniquingKeysWith: { first, _ in first })
         let snapshot = ClusterSnapshot(
             cluster: cluster,
@@ -339,29 +350,36 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         ObjectReference(apiVersion: object.kind == EMQXRebalance.kind ? EMQXRebalance.apiVersion : nil, kind: object.kind, name: object.name, namespace: object.namespace)
     }
 
-    /// Tries the sources in order; the first that answers supplies the nodes. `nil` when every source failed.
+    /// Tries the sources in order; the first that answers supplies the nodes. `nil` when every source failed. Every
+    /// answer passes ``ObservationCheck`` first: an implausible number is unknown (with a warning), never a count.
     func observe(
-        _ request: ObservationRequest, view: ObservedCluster, reading: ClusterReading, sources: [any MetricSource], report: inout ClusterCycleReport
+        _ request: ObservationRequest, view: ObservedCluster, reading: ClusterReading, sources: [any MetricSource], at now: Date,
+        report: inout ClusterCycleReport
     ) async -> [NodeObservation]? {
         for source in sources {
             let started = clock.now
+            let budget = budget(of: source)
             do {
-                let observation: SourceObservation
+                let answer: SourceObservation
                 if let status = source as? EMQXStatusSource {
                     // The status source reads what the cycle has already read, no second GET: the EMQX object, or for an
                     // entry without one, EMQX's own /api/v5/nodes.
                     if let object = view.object {
-                        observation = EMQXStatusSource.observation(of: object, readAt: now(), assumedRefreshAge: status.assumedRefreshAge)
+                        answer = EMQXStatusSource.observation(of: object, readAt: self.now(), assumedRefreshAge: status.assumedRefreshAge)
                     } else if view.emqxAPI?.observation?.nodes != nil {
-                        observation = SourceObservation(nodes: reading.nodes)
+                        answer = SourceObservation(nodes: reading.nodes)
                     } else {
                         throw ConfigurationError("EMQX's /api/v5/nodes was not read this cycle (see the cluster's errors)")
                     }
                 } else {
-                    observation = try await withThrowingTimeout(dependencies.clusterTimeout) { try await source.observe(request) }
+                    answer = try await withThrowingTimeout(budget) { try await source.observe(request) }
                 }
+                let observation = ObservationCheck.validate(answer, at: now)
                 report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), warnings: observation.warnings))
                 return observation.nodes
+            } catch is TimeoutError {
+                let error = "the \(source.kind) source did not answer within its budget of \(DurationText.format(budget.seconds))"
+                report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: error))
             } catch {
                 report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: "\(error)"))
             }

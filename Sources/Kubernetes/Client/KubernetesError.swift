@@ -7,7 +7,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, other
+            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, other
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -28,6 +28,9 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(.unavailable)
         /// The configuration cannot be used (bad kubeconfig, unreadable token file, exec plugin failure).
         public static let unsupported = Code(.unsupported)
+        /// The API server's TLS certificate is not trusted (another CA, another name): a configuration error that
+        /// retries cannot fix.
+        public static let untrusted = Code(.untrusted)
         /// Any other HTTP status.
         public static let other = Code(.other)
 
@@ -111,6 +114,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
             return "API server unavailable\(status) for \(target): \(detail)"
         case .unsupported:
             return "Kubernetes client configuration: \(detail)"
+        case .untrusted:
+            return "TLS: \(detail)"
         default:
             return "unexpected answer\(status) to \(target): \(detail)"
         }
