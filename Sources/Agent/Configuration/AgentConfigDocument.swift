@@ -4,14 +4,17 @@ import Yams
 
 /// Layer 1: a `kind: AgentConfig` document exactly as written, read leniently from YAML.
 ///
-/// Reading reports YAML syntax, unknown keys (with a "did you mean"), wrong types and unreadable durations, and keeps
-/// every readable value with its position; it checks no meaning (required keys, ranges, URLs, combinations,
+/// Reading reports YAML syntax, unknown keys (with a "did you mean"), wrong types, unreadable durations and numbers
+/// beyond their field's documented maximum (`AgentConfiguration.Limits`: no value read can overflow a clock), and keeps
+/// every readable value with its position; it checks no meaning (required keys, minima, URLs, combinations,
 /// duplicates). That is layer 2, `AgentConfigValidator`, which builds the `AgentConfiguration`, as
 /// `PolicyDocument` → `PolicyValidator` does for policies.
 ///
 /// Every section keeps `written`: where each key that is present has its value, readable or not, so the validator can
 /// tell "missing" from "written but unreadable" (already reported) and point at the right place.
 struct AgentConfigDocument: Sendable, Hashable {
+    typealias Limits = AgentConfiguration.Limits
+
     var location: SourceLocation
     var written: [String: SourceLocation] = [:]
     var apiVersion: Located<String>?
@@ -184,9 +187,9 @@ extension AgentConfigDocument {
         election.enabled = s.bool("enabled")
         election.leaseName = s.string("leaseName")
         election.leaseNamespace = s.string("leaseNamespace")
-        election.leaseDuration = s.duration("leaseDuration")
-        election.renewDeadline = s.duration("renewDeadline")
-        election.retryPeriod = s.duration("retryPeriod")
+        election.leaseDuration = s.duration("leaseDuration", maximum: Limits.hour)
+        election.renewDeadline = s.duration("renewDeadline", maximum: Limits.hour)
+        election.retryPeriod = s.duration("retryPeriod", maximum: Limits.hour)
         election.written = s.locations
         return election
     }
@@ -247,7 +250,7 @@ extension AgentConfigDocument {
     static func endpoint(_ s: YAMLSection, for use: EndpointUse) -> EMQXEndpoint {
         var endpoint = EMQXEndpoint(location: s.location, http: HTTP(location: s.location))
         endpoint.scheme = s.string("scheme")
-        endpoint.port = s.int("port")
+        endpoint.port = s.int("port", maximum: 65535)
         endpoint.targets = s.locatedStringMap("targets")
         switch use {
         case .scrape:
@@ -272,7 +275,7 @@ extension AgentConfigDocument {
         http.passwordEnv = s.string("passwordEnv")
         http.caFile = s.string("caFile")
         http.insecureSkipVerify = s.bool("insecureSkipVerify")
-        http.timeout = s.duration("timeout")
+        http.timeout = s.duration("timeout", maximum: Limits.requestTimeout)
         http.written = s.locations
         return http
     }
@@ -280,7 +283,7 @@ extension AgentConfigDocument {
     static func notifiers(_ s: YAMLSection) -> Notifiers {
         var notifiers = Notifiers(location: s.location)
         notifiers.alertmanager = s.section("alertmanager") { am in
-            Alertmanager(location: am.location, urls: am.strings("urls"), resendInterval: am.duration("resendInterval"), http: http(am))
+            Alertmanager(location: am.location, urls: am.strings("urls"), resendInterval: am.duration("resendInterval", maximum: Limits.day), http: http(am))
         }
         notifiers.webhooks = s.list("webhooks") { node, _, path in
             YAMLSection.read(node, path, s.reader) { hook in
@@ -290,7 +293,7 @@ extension AgentConfigDocument {
                 webhook.bearerTokenEnv = hook.string("bearerTokenEnv")
                 webhook.hmacSecretFile = hook.string("hmacSecretFile")
                 webhook.hmacSecretEnv = hook.string("hmacSecretEnv")
-                webhook.timeout = hook.duration("timeout")
+                webhook.timeout = hook.duration("timeout", maximum: Limits.requestTimeout)
                 return webhook
             }
         }
@@ -301,7 +304,7 @@ extension AgentConfigDocument {
     static func rebalances(_ s: YAMLSection) -> Rebalances {
         var rebalances = Rebalances(location: s.location)
         rebalances.keepFinished = s.int("keepFinished")
-        rebalances.settleTime = s.duration("settleTime")
+        rebalances.settleTime = s.duration("settleTime", maximum: Limits.day)
         rebalances.stuckAfter = s.duration("stuckAfter")
         rebalances.createRetryBackoff = s.duration("createRetryBackoff")
         rebalances.createRetryBackoffMax = s.duration("createRetryBackoffMax")

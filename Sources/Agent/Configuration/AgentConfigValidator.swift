@@ -329,9 +329,16 @@ struct AgentConfigValidator {
     }
 
     mutating func checkURL(_ text: Located<String>, _ path: String) {
+        let shown = SafeText.forLog(text.value)
         guard let url = URL(string: text.value), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            error("\(path): \"\(text.value)\" is not an http(s) URL", at: text.location)
+            error("\(path): \"\(shown)\" is not an http(s) URL", at: text.location)
             return
+        }
+        // A password in the URL would end up in logs, metrics labels and error lines; secrets come from files or env.
+        if url.user != nil || url.password != nil {
+            error(
+                "\(path): \"\(shown)\" has credentials in the URL (user:password@); remove them and use username with passwordFile/passwordEnv (or bearerTokenFile/bearerTokenEnv)",
+                at: text.location)
         }
     }
 

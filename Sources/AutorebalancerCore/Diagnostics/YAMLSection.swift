@@ -66,9 +66,15 @@ public final class YAMLSection {
     }
 
     public func string(_ key: String) -> Located<String>? { located(key) { reader.string($0, path(key)) } }
-    public func int(_ key: String) -> Located<Int>? { located(key) { reader.int($0, path(key)) } }
+    /// An integer, at most `maximum` (the CRDs' `int32` unless the key says less).
+    public func int(_ key: String, maximum: Int = YAMLReader.maximumInteger) -> Located<Int>? {
+        located(key) { reader.int($0, path(key), maximum: maximum) }
+    }
     public func bool(_ key: String) -> Located<Bool>? { located(key) { reader.bool($0, path(key)) } }
-    public func duration(_ key: String) -> Located<TimeInterval>? { located(key) { reader.duration($0, path(key)) } }
+    /// A duration, at most `maximum` long (a year unless the key says less), so none can overflow a clock.
+    public func duration(_ key: String, maximum: TimeInterval = DurationText.maximum) -> Located<TimeInterval>? {
+        located(key) { reader.duration($0, path(key), maximum: maximum) }
+    }
     public func stringMap(_ key: String) -> Located<[String: String]>? { located(key) { reader.stringMap($0, path(key)) } }
 
     /// A mapping of strings to strings whose values each keep their position (URLs a message may point at).
