@@ -97,6 +97,7 @@ import Testing
             "agent.yaml:24:65: error: clusters[5].emqx.apiKey.secretDirectory: \"relative/dir\" must be an absolute path (where the Secret is mounted)",
             "agent.yaml:27:31: error: clusters[6].emqxAPI: EMQX API keys are sent as username and password; use \"apiKey\", or \"username\" with passwordFile/passwordEnv, instead of a bearer token",
             "agent.yaml:27:82: error: clusters[6].emqxAPI.apiKey: give either \"emqxAPIKey\" or \"secretDirectory\", not both",
+            "agent.yaml:30:33: error: clusters[7].emqxAPI.port: must be at most 65535, got 70000",
             "agent.yaml:31:11: error: clusters[7]: give either \"emqxAPI\" (a cluster with an EMQX object) or \"emqx\" (a cluster without one), not both",
         ])
     }
