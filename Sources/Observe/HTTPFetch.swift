@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AutorebalancerCore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -146,7 +147,7 @@ struct HTTPFetch: Sendable {
         if text.localizedCaseInsensitiveContains("certificate") || text.localizedCaseInsensitiveContains("handshake") {
             return "TLS failure (\(text)); check the CA configured for this source"
         }
-        return text
+        return TransportFailureText.describe(error)
     }
 }
 
