@@ -92,17 +92,26 @@ public struct EMQXScrapeSource: MetricSource {
         }
     }
 
+    /// Nodes are scraped concurrently, each within the timeout; `/api/v5/nodes` then asks at most
+    /// ``nodeInfoAttempts`` nodes in turn.
+    public var budget: Duration? {
+        configuration.timeout * (configuration.fetchNodeInfo ? 1 + Self.nodeInfoAttempts : 1) + .seconds(1)
+    }
+
+    /// How many nodes `/api/v5/nodes` is asked before the node info is given up for this cycle.
+    static let nodeInfoAttempts = 2
+
     public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
         let names = request.expectedNodes.isEmpty ? configuration.targets.keys.sorted() : request.expectedNodes.map(\.name)
         guard !names.isEmpty else {
             throw EMQXScrapeError.noNodes(cluster: request.cluster.description)
         }
         let path = statsPath(for: request.cluster)
-        let results = await withTaskGroup(of: (Int, Result<NodeObservation, ScrapeFailure>).self) { group in
+        let results = await withTaskGroup(of: (Int, Result<Scraped, ScrapeFailure>).self) { group in
             for (index, name) in names.enumerated() {
                 group.addTask { (index, await scrape(node: name, path: path)) }
             }
-            var results: [(Int, Result<NodeObservation, ScrapeFailure>)] = []
+            var results: [(Int, Result<Scraped, ScrapeFailure>)] = []
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
@@ -111,9 +120,11 @@ public struct EMQXScrapeSource: MetricSource {
         var warnings: [String] = []
         for (name, result) in zip(names, results) {
             switch result {
-            case .success(var node):
+            case .success(let scraped):
+                var node = scraped.node
                 if node.role == nil { node.role = request.expectedNodes.first { $0.name == name }?.role }
                 nodes.append(node)
+                warnings += scraped.warnings
             case .failure(let failure):
                 warnings.append("node \(name) of \(request.cluster) is missing: \(failure.reason)")
             }
@@ -138,25 +149,79 @@ public struct EMQXScrapeSource: MetricSource {
         var reason: String
     }
 
-    private func scrape(node name: String, path: String) async -> Result<NodeObservation, ScrapeFailure> {
+    /// The most bytes one node's stats answer may have. EMQX 5 writes about 20 KB per node (45 KB for three nodes
+    /// in `mode=all_nodes_unaggregated`); the body is parsed as it streams in and only the families the agent reads
+    /// are built, so this bounds the time a node can keep the agent reading, not its memory.
+    public static let bodyLimit = 8 << 20
+
+    /// Scrapes one node. One unreadable line (or an HTML page, or a duplicated series) makes the whole scrape of that
+    /// node unknown: a body that is not what EMQX writes cannot be trusted in part.
+    /// One node's scrape: its numbers and the values in the body that were not used.
+    struct Scraped: Sendable {
+        var node: NodeObservation
+        var warnings: [String]
+    }
+
+    private func scrape(node name: String, path: String) async -> Result<Scraped, ScrapeFailure> {
         let url = baseURL(of: name) + path
-        let response: HTTPFetch.Response
+        let shownURL = SafeText.redacted(url)
+        let document: ExpositionDocument
         do {
-            response = try await fetch.fetch(url, accept: "text/plain")
+            document = try await fetch.exchange(url, accept: "text/plain") { head, body in
+                try await Self.readExposition(head, body, url: shownURL)
+            }
         } catch {
             return .failure(ScrapeFailure(reason: error.description))
         }
         let scrapedAt = now()
-        let document = ExpositionParser(mode: .lenient).parseIgnoringErrors(Array(response.body))
-        let observations = EMQXExposition.nodes(from: document, scrapedNode: name, observedAt: scrapedAt)
-        guard var node = observations.first(where: { $0.name == name }),
+        let reading = EMQXExposition.read(document, scrapedNode: name, observedAt: scrapedAt)
+        guard var node = reading.nodes.first(where: { $0.name == name }),
               node.liveConnections != nil || node.connections != nil || node.sessions != nil else {
-            let skipped = document.skipped.isEmpty ? "" : " (\(document.skipped.count) unreadable lines, first: \(document.skipped[0]))"
-            return .failure(ScrapeFailure(reason: "\(url) answered without emqx_live_connections_count, emqx_connections_count or emqx_sessions_count\(skipped); check that it is an EMQX stats endpoint"))
+            let problems = reading.problems.isEmpty ? "" : " (\(SafeText.forLog(reading.problems.joined(separator: "; "))))"
+            return .failure(ScrapeFailure(reason: "\(shownURL) answered without a usable emqx_live_connections_count, emqx_connections_count or emqx_sessions_count\(problems); check that it is an EMQX stats endpoint"))
+        }
+        if let duplicate = reading.duplicates.first {
+            return .failure(ScrapeFailure(reason: "\(shownURL): \(SafeText.forLog(duplicate)); a body that contradicts itself cannot be trusted"))
         }
         node.observedAt = scrapedAt
-        return .success(node)
+        return .success(Scraped(node: node, warnings: reading.problems.map { SafeText.forLog("\($0); unknown this cycle") }))
     }
+
+    /// The families a scrape builds; every other line is checked and dropped.
+    static let families: Set<String> = [
+        EMQXExposition.liveConnectionsMetric, EMQXExposition.connectionsMetric, EMQXExposition.sessionsMetric,
+        EMQXExposition.restartCounterMetric, EMQXExposition.wallclockMetric, EMQXExposition.uptimeMetric,
+    ]
+
+    /// Parses a stats body as it arrives: strict (the first broken line fails the node), only ``families`` built,
+    /// at most ``bodyLimit`` bytes.
+    static func readExposition(_ head: HTTPFetch.Head, _ body: HTTPClientResponse.Body, url: String) async throws -> ExpositionDocument {
+        if let type = head.headers.first(name: "Content-Type"), let problem = contentTypeProblem(type) {
+            throw SourceFetchError.invalidBody(url: url, reason: problem)
+        }
+        var stream = ExpositionParser(mode: .strict, families: families, limits: .scrape).stream()
+        do {
+            for try await chunk in body {
+                guard stream.byteCount + chunk.readableBytes <= bodyLimit else {
+                    throw SourceFetchError.bodyTooLarge(url: url, limit: bodyLimit)
+                }
+                try chunk.withUnsafeReadableBytes { bytes throws(ExpositionError) in try stream.feed(bytes) }
+            }
+            return try stream.finish()
+        } catch let error as ExpositionError {
+            throw SourceFetchError.invalidBody(url: url, reason: "line \(SafeText.forLog(error.description)); not the Prometheus text format EMQX writes")
+        }
+    }
+
+    /// Why a `Content-Type` cannot be an exposition (an HTML error page, JSON), or `nil`.
+    static func contentTypeProblem(_ type: String) -> String? {
+        let lowered = type.lowercased()
+        guard ["html", "json", "xml", "javascript"].contains(where: lowered.contains) else { return nil }
+        return "Content-Type \(SafeText.forLog(type)) is not the Prometheus text format (text/plain)"
+    }
+
+    /// `/api/v5/nodes` lists about 1 KB per node.
+    static let nodeInfoLimit = 1 << 20
 
     struct NodeInfo {
         var uptimeSeconds: Double?
@@ -167,19 +232,21 @@ public struct EMQXScrapeSource: MetricSource {
     /// `/api/v5/nodes` lists every node of the cluster: ask the nodes in turn until one answers.
     private func nodeInfo(asking names: [String]) async -> ([String: NodeInfo], String?) {
         var lastProblem: String?
-        for name in names {
+        for name in names.prefix(Self.nodeInfoAttempts) {
             let url = baseURL(of: name) + "/api/v5/nodes"
             do {
-                let response = try await fetch.fetch(url, accept: "application/json")
+                var bounded = fetch
+                bounded.bodyLimit = Self.nodeInfoLimit
+                let response = try await bounded.fetch(url, accept: "application/json")
                 guard let list = try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] else {
-                    lastProblem = "\(url) did not answer a JSON array of nodes"
+                    lastProblem = "\(SafeText.redacted(url)) did not answer a JSON array of nodes"
                     continue
                 }
                 var info: [String: NodeInfo] = [:]
                 for entry in list {
                     guard let node = entry["node"] as? String else { continue }
                     info[node] = NodeInfo(
-                        uptimeSeconds: (entry["uptime"] as? NSNumber).map { $0.doubleValue / 1000 },
+                        uptimeSeconds: entry["uptime"].flatMap(JSONNumber.value).map { $0 / 1000 },
                         role: (entry["role"] as? String).flatMap(NodeRole.init(rawValue:)),
                         running: (entry["node_status"] as? String).map { $0 == "running" }
                     )
@@ -190,13 +257,6 @@ public struct EMQXScrapeSource: MetricSource {
             }
         }
         return ([:], lastProblem)
-    }
-}
-
-extension ExpositionParser {
-    /// Lenient parsing never throws; this keeps call sites free of an impossible `catch`.
-    func parseIgnoringErrors(_ bytes: [UInt8]) -> ExpositionDocument {
-        (try? parse(bytes)) ?? ExpositionDocument(families: [])
     }
 }
 

@@ -17,6 +17,8 @@ public enum SourceFetchError: Error, Sendable, Hashable, CustomStringConvertible
     case transport(url: String, reason: String)
     /// The body was larger than the limit.
     case bodyTooLarge(url: String, limit: Int)
+    /// A 2xx answer whose body is not what the source reads (an HTML page, a broken exposition line).
+    case invalidBody(url: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,14 +31,16 @@ public enum SourceFetchError: Error, Sendable, Hashable, CustomStringConvertible
         case .transport(let url, let reason):
             "could not reach \(url): \(reason)"
         case .bodyTooLarge(let url, let limit):
-            "\(url) answered with a body over \(limit) bytes"
+            "\(url) answered with a body over \(limit) bytes; nothing of it was used"
+        case .invalidBody(let url, let reason):
+            "\(url) answered a body that cannot be used: \(reason)"
         }
     }
 }
 
 enum BalanceFormat {
     static func seconds(_ value: Double) -> String {
-        value == value.rounded() ? "\(Int(value))s" : "\(value)s"
+        "\(BalanceEvaluation.format(value))s"
     }
 }
 
@@ -65,12 +69,23 @@ public struct SourceTLS: Sendable, Hashable {
 }
 
 /// One HTTP exchange with a deadline that covers the whole body, not just the head.
+///
+/// The body is read by the caller as it arrives (``exchange(_:form:accept:passThrough:read:)``), or collected up to
+/// ``bodyLimit`` (``fetch(_:form:accept:passThrough:)``). A non-2xx answer is read only up to a short preview, which is
+/// redacted and escaped before it can reach a log; URLs in errors are redacted too.
 struct HTTPFetch: Sendable {
     var client: HTTPClient
     var authorization: HTTPAuthorization
     var tls: TLSConfiguration?
     var timeout: Duration
+    /// The most bytes a collected body may have.
     var bodyLimit: Int = 32 * 1024 * 1024
+
+    /// The status line and headers of an answer.
+    struct Head: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+    }
 
     struct Response: Sendable {
         var status: Int
@@ -78,10 +93,27 @@ struct HTTPFetch: Sendable {
         var body: Data
     }
 
-    /// GETs `url` (or POSTs a form) and returns a 2xx answer; throws `SourceFetchError` otherwise.
+    /// How much of an error body is kept for the message.
+    static let previewLength = 200
+
+    /// GETs `url` (or POSTs a form) and returns a 2xx answer with its body collected; throws `SourceFetchError`
+    /// otherwise.
     func fetch(
         _ url: String, form: String? = nil, accept: String? = nil, passThrough: Set<Int> = []
     ) async throws(SourceFetchError) -> Response {
+        let limit = bodyLimit
+        return try await exchange(url, form: form, accept: accept, passThrough: passThrough) { head, body in
+            let bytes = try await body.collect(upTo: limit)
+            return Response(status: head.status, headers: head.headers, body: Data(bytes.readableBytesView))
+        }
+    }
+
+    /// GETs `url` (or POSTs a form) and hands a 2xx answer (or a `passThrough` status) to `read`, which consumes the
+    /// body as it streams in, within the same deadline. `read` may throw `SourceFetchError` (e.g. `invalidBody`).
+    func exchange<Result: Sendable>(
+        _ url: String, form: String? = nil, accept: String? = nil, passThrough: Set<Int> = [],
+        read: @escaping @Sendable (Head, HTTPClientResponse.Body) async throws -> Result
+    ) async throws(SourceFetchError) -> Result {
         var request = HTTPClientRequest(url: url)
         request.tlsConfiguration = tls
         if let header = authorization.headerValue { request.headers.add(name: "Authorization", value: header) }
@@ -91,51 +123,62 @@ struct HTTPFetch: Sendable {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: form))
         }
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.seconds
+        let shownURL = SafeText.redacted(url)
         let limit = bodyLimit
         let client = client
         let finalRequest = request
-        let outcome: Result<Response, SourceFetchError> = await withTaskGroup(of: Result<Response, SourceFetchError>?.self) { group in
+        let outcome: Swift.Result<Result, SourceFetchError> = await withTaskGroup(of: Swift.Result<Result, SourceFetchError>?.self) { group in
             group.addTask {
                 do {
                     let response = try await client.execute(finalRequest, timeout: .nanoseconds(Int64(seconds * 1e9)))
-                    let body = try await response.body.collect(upTo: limit)
-                    return .success(Response(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView)))
-                } catch let error as NIOTooManyBytesError {
-                    _ = error
-                    return .failure(.bodyTooLarge(url: url, limit: limit))
+                    let head = Head(status: Int(response.status.code), headers: response.headers)
+                    if !(200..<300).contains(head.status), !passThrough.contains(head.status) {
+                        // Only a preview of an error body is read: it is for the message, and may be endless.
+                        var preview = Data()
+                        for try await chunk in response.body {
+                            preview.append(contentsOf: chunk.readableBytesView.prefix(Self.previewLength - preview.count))
+                            if preview.count >= Self.previewLength { break }
+                        }
+                        return .failure(Self.statusError(head.status, url: shownURL, preview: preview))
+                    }
+                    return .success(try await read(head, response.body))
+                } catch let error as SourceFetchError {
+                    return .failure(error)
+                } catch is NIOTooManyBytesError {
+                    return .failure(.bodyTooLarge(url: shownURL, limit: limit))
                 } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-                    return .failure(.timeout(url: url, seconds: seconds))
+                    return .failure(.timeout(url: shownURL, seconds: seconds))
                 } catch is CancellationError {
                     return nil
                 } catch {
-                    return .failure(.transport(url: url, reason: Self.describe(error)))
+                    return .failure(.transport(url: shownURL, reason: SafeText.forLog(Self.describe(error))))
                 }
             }
             group.addTask {
                 // A little after the client's own deadline: when the client gives up it says why (a TLS failure,
-                // a refused connection), which beats a bare timeout. This guard only bounds a body that never ends.
+                // a refused connection), which beats a bare timeout. This guard bounds a body that never ends or
+                // trickles in byte by byte.
                 try? await Task.sleep(for: timeout + .milliseconds(500))
-                return Task.isCancelled ? nil : .failure(.timeout(url: url, seconds: seconds))
+                return Task.isCancelled ? nil : .failure(.timeout(url: shownURL, seconds: seconds))
             }
-            var first: Result<Response, SourceFetchError>?
+            var first: Swift.Result<Result, SourceFetchError>?
             for await result in group {
                 if let result { first = result; break }
             }
             group.cancelAll()
-            return first ?? .failure(.timeout(url: url, seconds: seconds))
+            return first ?? .failure(.timeout(url: shownURL, seconds: seconds))
         }
-        let response = try outcome.get()
-        if passThrough.contains(response.status) { return response }
-        switch response.status {
-        case 200..<300:
-            return response
+        return try outcome.get()
+    }
+
+    static func statusError(_ status: Int, url: String, preview: Data) -> SourceFetchError {
+        switch status {
         case 401, 403:
-            throw .unauthorized(url: url, status: response.status)
+            return .unauthorized(url: url, status: status)
         default:
-            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            throw .httpStatus(url: url, status: response.status, body: text)
+            let text = String(decoding: preview, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return .httpStatus(url: url, status: status, body: SafeText.forLog(text))
         }
     }
 

@@ -58,6 +58,9 @@ public struct PrometheusSource: MetricSource {
         )
     }
 
+    /// The three queries run concurrently, each bounded by the timeout (plus the fetch's half-second guard).
+    public var budget: Duration? { configuration.timeout + .seconds(1) }
+
     public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
         let selector = configuration.selector.selector(for: request.cluster)
         let label = configuration.nodeLabel
@@ -82,31 +85,40 @@ public struct PrometheusSource: MetricSource {
         var anySeries = false
         for (answer, keyPath, what, sent) in quantities {
             guard let answer else { continue }
-            warnings += answer.warnings.map { "Prometheus warning (\(what) query): \($0)" }
+            warnings += answer.warnings.map { SafeText.forLog("Prometheus warning (\(what) query): \($0)") }
             let vector = try answer.vector()
             if vector.isEmpty {
-                warnings.append("the \(what) query matched no series; check selector/nodeLabel (query sent: \(sent ?? ""))")
+                warnings.append(SafeText.forLog("the \(what) query matched no series; check selector/nodeLabel (query sent: \(sent ?? ""))"))
             }
             anySeries = anySeries || !vector.isEmpty
+            // A node named by two series of one query: which one is right cannot be told, so neither counts.
+            var seen: Set<String> = []
+            var twice: Set<String> = []
             for series in vector {
                 guard let value = series.labels[label] else {
-                    warnings.append("a \(what) series has no `\(label)` label (labels \(series.labels.keys.sorted())); group the query by `\(label)`")
+                    warnings.append(SafeText.forLog("a \(what) series has no `\(label)` label (labels \(series.labels.keys.sorted())); group the query by `\(label)`"))
                     continue
                 }
                 guard let name = PrometheusNodeIdentity.nodeName(forLabelValue: value, expected: expected) else {
                     unmatched.insert(value)
                     continue
                 }
-                guard !series.sample.value.isNaN else { continue }
+                if !seen.insert(name).inserted { twice.insert(name) }
+                // Every value is passed on as answered (NaN included): ObservationCheck makes it unknown and says so.
                 var node = nodes[name] ?? NodeObservation(name: name, role: request.expectedNodes.first { $0.name == name }?.role)
-                node[keyPath: keyPath] = max(node[keyPath: keyPath] ?? -.infinity, series.sample.value)
+                node[keyPath: keyPath] = series.sample.value
                 node.observedAt = min(node.observedAt ?? series.sample.time, series.sample.time)
                 nodes[name] = node
             }
+            for name in twice.sorted() {
+                warnings.append("the \(what) query returned more than one series for node \(name); its \(what) are unknown this cycle (aggregate with max by (\(label)))")
+                nodes[name]?[keyPath: keyPath] = nil
+            }
         }
-        for value in unmatched.sorted() {
-            warnings.append("\(label)=\"\(value)\" matches none of the expected nodes of \(request.cluster); check nodeLabel")
+        for value in unmatched.sorted().prefix(10) {
+            warnings.append(SafeText.forLog("\(label)=\"\(value)\" matches none of the expected nodes of \(request.cluster); check nodeLabel"))
         }
+        if unmatched.count > 10 { warnings.append("\(unmatched.count - 10) more \(label) values match none of the expected nodes") }
         let missing = expected.filter { nodes[$0] == nil }
         // With no series at all, the lines above already say why; else name the nodes the series left out.
         if !missing.isEmpty, anySeries {
@@ -116,11 +128,17 @@ public struct PrometheusSource: MetricSource {
         return SourceObservation(nodes: ordered.compactMap { nodes[$0] }, warnings: warnings)
     }
 
+    /// The most bytes an instant-query answer may have: one series per node is about 250 bytes, so 1 MiB holds
+    /// thousands of nodes, while three such answers decoded at once stay well inside the agent's memory limit.
+    public static let queryBodyLimit = 1 << 20
+    /// The most bytes a range-query answer may have (`backtest` only, never the agent's loop).
+    public static let rangeBodyLimit = 64 << 20
+
     /// Runs one instant query (`/api/v1/query`). Throws ``SourceFetchError`` or ``PrometheusResponseError``.
     public func query(_ promQL: String, at time: Date? = nil) async throws -> PrometheusResponse {
         var pairs = [("query", promQL)]
         if let time { pairs.append(("time", Self.timestamp(time))) }
-        return try await call(path: "/api/v1/query", pairs: pairs)
+        return try await call(path: "/api/v1/query", pairs: pairs, bodyLimit: Self.queryBodyLimit)
     }
 
     /// Runs one range query (`/api/v1/query_range`) and returns its matrix (for backtests over recorded history).
@@ -128,7 +146,7 @@ public struct PrometheusSource: MetricSource {
         let stepSeconds = Double(step.components.seconds) + Double(step.components.attoseconds) / 1e18
         let response = try await call(path: "/api/v1/query_range", pairs: [
             ("query", promQL), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)), ("step", Self.number(stepSeconds)),
-        ])
+        ], bodyLimit: Self.rangeBodyLimit)
         return try response.matrix()
     }
 
@@ -137,18 +155,22 @@ public struct PrometheusSource: MetricSource {
         return try await query(promQL)
     }
 
-    private func call(path: String, pairs: [(String, String)]) async throws -> PrometheusResponse {
+    private func call(path: String, pairs: [(String, String)], bodyLimit: Int) async throws -> PrometheusResponse {
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         let form = QueryEncoding.form(pairs)
         // Prometheus sends its error envelope (errorType, error) with 400, 422 and 503: decode those too.
         let passThrough: Set<Int> = [400, 422, 503]
+        var fetch = fetch
+        fetch.bodyLimit = bodyLimit
         let response = configuration.usePOST
             ? try await fetch.fetch(base + path, form: form, accept: "application/json", passThrough: passThrough)
             : try await fetch.fetch(base + path + "?" + form, accept: "application/json", passThrough: passThrough)
         if !(200..<300).contains(response.status), (try? JSONSerialization.jsonObject(with: response.body)) == nil {
-            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
-            throw SourceFetchError.httpStatus(url: base + path, status: response.status, body: text)
+            throw HTTPFetch.statusError(response.status, url: SafeText.redacted(base + path), preview: response.body.prefix(HTTPFetch.previewLength))
+        }
+        if let type = response.headers.first(name: "Content-Type"), type.lowercased().contains("html") {
+            throw SourceFetchError.invalidBody(url: SafeText.redacted(base + path), reason: "Content-Type \(SafeText.forLog(type)) is not a Prometheus API answer (application/json)")
         }
         return try PrometheusResponse.decode(response.body)
     }

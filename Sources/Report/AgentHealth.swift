@@ -1,8 +1,13 @@
+import AutorebalancerCore
 import Foundation
 import Synchronization
 
 /// What `/healthz` and `/readyz` report: the evaluation loop's heartbeat, whether a configuration is loaded, and
-/// which sources have answered at least once. Updated by the agent loop, read by the admin server.
+/// whether the last evaluation cycle produced a snapshot. Updated by the agent loop, read by the admin server.
+///
+/// Ready means "the agent is doing its job": the last cycle observed at least one cluster through some source of its
+/// fallback list (or had nothing to watch). A fallback source that is never needed does not hold readiness back, so a
+/// rollout or node drain guarded by `maxUnavailable: 0` and a PodDisruptionBudget is not blocked by it.
 public final class AgentHealth: Sendable {
     /// The answer of one probe: healthy/ready, or the reasons why not.
     public struct Verdict: Sendable, Hashable {
@@ -10,11 +15,30 @@ public final class AgentHealth: Sendable {
         public var reasons: [String]
     }
 
+    /// What one completed cycle showed, as readiness needs it.
+    public struct CycleOutcome: Sendable, Hashable {
+        /// Clusters the cycle evaluated.
+        public var clusters: Int
+        /// Clusters whose metrics some source supplied (a snapshot with counts).
+        public var snapshots: Int
+        /// The cycle's failures, worded for a person (the first few are shown by `/readyz`).
+        public var problems: [String]
+
+        public init(clusters: Int, snapshots: Int, problems: [String]) {
+            self.clusters = clusters
+            self.snapshots = snapshots
+            self.problems = problems
+        }
+
+        /// A cycle produced a snapshot when it observed a cluster, or had none to watch and nothing failed.
+        public var producedSnapshot: Bool { clusters == 0 ? problems.isEmpty : snapshots > 0 }
+    }
+
     private struct State {
         var lastHeartbeat: Date
         var configLoaded = false
-        var expectedSources: Set<String> = []
-        var reachedSources: Set<String> = []
+        /// `nil` until the first cycle completes.
+        var lastCycle: CycleOutcome?
     }
 
     /// A heartbeat older than this makes `/healthz` fail.
@@ -39,13 +63,9 @@ public final class AgentHealth: Sendable {
         state.withLock { $0.configLoaded = loaded }
     }
 
-    /// The sources (e.g. `default/emqx-ee via prometheus`) that must answer once before the agent is ready.
-    public func expectSources(_ names: Set<String>) {
-        state.withLock { $0.expectedSources = names }
-    }
-
-    public func markSourceReached(_ name: String) {
-        state.withLock { _ = $0.reachedSources.insert(name) }
+    /// The loop calls this after every cycle.
+    public func recordCycle(_ outcome: CycleOutcome) {
+        state.withLock { $0.lastCycle = outcome }
     }
 
     /// Alive when the last heartbeat is within ``maximumHeartbeatAge``.
@@ -56,23 +76,30 @@ public final class AgentHealth: Sendable {
         let limit = AgentMetrics.seconds(maximumHeartbeatAge)
         if age > limit {
             return Verdict(ok: false, reasons: [
-                "evaluation loop stuck: last heartbeat \(Int(age))s ago, limit \(Self.format(limit))s",
+                "evaluation loop stuck: last heartbeat \(Self.format(age.rounded(.down)))s ago, limit \(Self.format(limit))s",
             ])
         }
         return Verdict(ok: true, reasons: [])
     }
 
-    /// Ready when a configuration is loaded and every expected source answered at least once.
+    /// Ready when a configuration is loaded and the last cycle produced a snapshot.
     public func readiness() -> Verdict {
         let snapshot = state.withLock { $0 }
         var reasons: [String] = []
         if !snapshot.configLoaded { reasons.append("configuration not loaded yet") }
-        let missing = snapshot.expectedSources.subtracting(snapshot.reachedSources).sorted()
-        if !missing.isEmpty { reasons.append("sources never reached: \(missing.joined(separator: ", "))") }
+        if let cycle = snapshot.lastCycle {
+            if !cycle.producedSnapshot {
+                let shown = cycle.problems.prefix(3)
+                let more = cycle.problems.count > shown.count ? " (and \(cycle.problems.count - shown.count) more)" : ""
+                reasons.append("the last evaluation cycle produced no snapshot: \(shown.joined(separator: "; "))\(more)")
+            }
+        } else {
+            reasons.append("no evaluation cycle has completed yet")
+        }
         return Verdict(ok: reasons.isEmpty, reasons: reasons)
     }
 
     private static func format(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(value)
+        BalanceEvaluation.format(value)
     }
 }

@@ -162,6 +162,9 @@ struct BacktestCommand: AsyncParsableCommand {
         }
 
         let clusterReference = try clusterReference(inferred: input.cluster)
+        if let stepSeconds, let steps = BacktestRunner.stepCount(input.connections, step: stepSeconds), steps > Double(BacktestRunner.maximumSteps) {
+            throw UsageProblem("--step \(step ?? ""): the input's time range is \(BalanceEvaluation.format(steps)) steps at that step; at most \(BacktestRunner.maximumSteps) are replayed (choose a longer step)")
+        }
         let report = BacktestRunner.run(
             policy: policy, connections: input.connections, sessions: input.sessions,
             options: .init(cluster: clusterReference, lookback: lookbackSeconds, step: stepSeconds)
@@ -251,6 +254,9 @@ struct BacktestCommand: AsyncParsableCommand {
         guard let seconds = DurationText.parse(text), seconds > 0 else {
             throw UsageProblem("\(option) \(text): expected a positive duration such as 30s, 5m or 1h")
         }
+        guard seconds >= BacktestRunner.minimumStep, seconds <= DurationText.maximum else {
+            throw UsageProblem("\(option) \(text): must be between \(DurationText.format(BacktestRunner.minimumStep)) and \(DurationText.format(DurationText.maximum))")
+        }
         return seconds
     }
 
@@ -271,6 +277,10 @@ struct BacktestCommand: AsyncParsableCommand {
         let endTime = try Self.parseTime(end ?? "now", option: "--end", now: now)
         guard startTime < endTime else { throw UsageProblem("--start must be before --end") }
         let stepSeconds = try duration(stepText, option: "--step")
+        let steps = (endTime.timeIntervalSince(startTime) / stepSeconds).rounded(.down) + 1
+        guard steps <= Double(BacktestRunner.maximumSteps) else {
+            throw UsageProblem("--start/--end/--step: \(BalanceEvaluation.format(steps)) steps; at most \(BacktestRunner.maximumSteps) are replayed (choose a longer step or a shorter range)")
+        }
 
         let clusterReference: ClusterReference
         if let cluster {
@@ -400,13 +410,20 @@ struct BacktestCommand: AsyncParsableCommand {
 
     /// RFC 3339, Unix seconds, `now`, or `now-DURATION`.
     static func parseTime(_ text: String, option: String, now: Date) throws -> Date {
-        if text == "now" { return now }
-        if text.hasPrefix("now-"), let seconds = DurationText.parse(String(text.dropFirst(4))) {
-            return now.addingTimeInterval(-seconds)
+        let time: Date
+        if text == "now" {
+            time = now
+        } else if text.hasPrefix("now-"), let seconds = DurationText.parse(String(text.dropFirst(4))) {
+            time = now.addingTimeInterval(-seconds)
+        } else if let seconds = Double(text) {
+            time = Date(timeIntervalSince1970: seconds)
+        } else if let date = KubernetesTime.parse(text) {
+            time = date
+        } else {
+            throw UsageProblem("\(option) \(text): expected RFC 3339 (2026-11-20T10:00:00Z), Unix seconds, now or now-DURATION")
         }
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        if let date = KubernetesTime.parse(text) { return date }
-        throw UsageProblem("\(option) \(text): expected RFC 3339 (2026-11-20T10:00:00Z), Unix seconds, now or now-DURATION")
+        if let problem = SampleCheck.problem(withRecordedTime: time) { throw UsageProblem("\(option) \(text) \(problem)") }
+        return time
     }
 
     // MARK: Errors
@@ -424,6 +441,7 @@ struct BacktestCommand: AsyncParsableCommand {
     }
 
     static func standardError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        let safe = line.split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.forLog(String($0)) }
+        FileHandle.standardError.write(Data((safe.joined(separator: "\n") + "\n").utf8))
     }
 }

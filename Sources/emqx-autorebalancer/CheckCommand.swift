@@ -54,15 +54,19 @@ struct CheckCommand: AsyncParsableCommand {
         // those files twice, and each problem is shown once.
         var seen: Set<Diagnostic> = []
         for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file"))
+            let text: String
+            switch TextFile.read(file) {
+            case .success(let read): text = read
+            case .failure(let problem):
+                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file: it \(problem)"))
                 continue
             }
             diagnostics += Self.registry.check(text: text, file: file).sortedByLocation().filter { seen.insert($0).inserted }
         }
         switch format {
         case .text:
-            for diagnostic in diagnostics { print(diagnostic.description) }
+            // Messages quote the files (keys, URLs): printed safe, like log lines.
+            for diagnostic in diagnostics { print(SafeText.forLog(diagnostic.description)) }
             let errors = diagnostics.filter { $0.severity == .error }.count
             let warnings = diagnostics.count - errors
             FileHandle.standardError.write(Data("\(files.count) file(s) checked: \(errors) error(s), \(warnings) warning(s)\n".utf8))

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import AutorebalancerCore
 import Foundation
 
 @main
@@ -23,7 +24,8 @@ struct EmqxAutorebalancer: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                let lines = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.forLog(String($0)) }
+                FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)

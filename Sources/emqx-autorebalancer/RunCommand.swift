@@ -54,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
         let logger = logging.makeLogger()
         let loaded = ConfigurationFiles.load(configPath: config)
         for diagnostic in loaded.diagnostics.sortedByLocation() {
-            FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
+            FileHandle.standardError.write(Data("\(SafeText.forLog(diagnostic.description))\n".utf8))
         }
         guard loaded.isValid, let configuration = loaded.configuration else {
             FileHandle.standardError.write(Data("the configuration is invalid; nothing was started\n".utf8))
@@ -66,11 +66,18 @@ struct RunCommand: AsyncParsableCommand {
             kubernetesConfiguration = try KubernetesClientConfiguration.load(kubeconfigPath: kubeconfig, context: context, environment: environment)
         } catch {
             // A KubernetesError says "Kubernetes client configuration: …" itself.
-            FileHandle.standardError.write(Data("\(error is KubernetesError ? "" : "cannot configure the Kubernetes client: ")\(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(error is KubernetesError ? "" : "cannot configure the Kubernetes client: ")\(SafeText.forLog("\(error)"))\n".utf8))
             throw ExitCode(2)
         }
         for warning in kubernetesConfiguration.warnings { logger.warning("\(warning)") }
         let api = try HTTPKubernetesClient(configuration: kubernetesConfiguration, logger: logger)
+        // A certificate the configured CA does not sign will not start to verify on a retry: stop now, saying which
+        // CA file was used, rather than log "API server unavailable" every cycle.
+        if let untrusted = await api.untrustedServerError() {
+            FileHandle.standardError.write(Data("cannot use the Kubernetes API at \(kubernetesConfiguration.server): \(SafeText.forLog(untrusted.description))\n".utf8))
+            try? await api.shutdown()
+            throw ExitCode(2)
+        }
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.metricsClientConfiguration)
         let assembly = AgentAssembly(
             configuration: configuration, policies: loaded.policies, kubernetes: api,
@@ -81,7 +88,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             if once {
                 let report = await assembly.loop.tick(at: Date())
-                print(OnceReport.render(report))
+                // Line by line: what sources answered is outside text, made safe like a log line.
+                print(OnceReport.render(report).split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.forLog(String($0)) }.joined(separator: "\n"))
                 let failed = report.clusters.contains { !$0.sources.isEmpty && $0.sources.contains { $0.error != nil } && !$0.observed }
                     || report.clusters.contains { !$0.errors.isEmpty } || !report.errors.isEmpty
                 exitCode = failed ? 1 : 0

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import AutorebalancerCore
 import Foundation
@@ -50,28 +51,35 @@ struct TestCommand: ParsableCommand {
 
     /// Runs one file; policies it names are read relative to it.
     static func run(file: String) -> PolicyTestFileResult {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        let text: String
+        switch TextFile.read(file) {
+        case .success(let read): text = read
+        case .failure(let problem):
             return PolicyTestFileResult(
-                file: file, diagnostics: [Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file")], cases: [])
+                file: file, diagnostics: [Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file: it \(problem)")],
+                cases: [])
         }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
         return PolicyTestRunner.run(text: text, file: file) { name in
             let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : directory.appendingPathComponent(name)
             let path = url.standardizedFileURL.path
-            guard let policyText = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            guard case .success(let policyText) = TextFile.read(path) else { return nil }
             let shown = name.hasPrefix("/") ? name : (directory.path == "." ? name : "\(directory.relativePath)/\(name)")
             return PolicySource(text: policyText, file: shown)
         }
     }
 
     static func printText(_ result: PolicyTestFileResult) {
-        for diagnostic in result.diagnostics.sortedByLocation() { print(diagnostic.description) }
+        // Messages quote the files: printed safe, like log lines.
+        for diagnostic in result.diagnostics.sortedByLocation() { print(SafeText.forLog(diagnostic.description)) }
         for testCase in result.cases {
             if testCase.passed {
                 print("ok   \(result.file): \(testCase.name)")
             } else {
                 print("FAIL \(result.file): \(testCase.name)")
-                for failure in testCase.failures { print(failure.description) }
+                for failure in testCase.failures {
+                    print(failure.description.split(separator: "\n").map { SafeText.forLog(String($0)) }.joined(separator: "\n"))
+                }
             }
         }
     }

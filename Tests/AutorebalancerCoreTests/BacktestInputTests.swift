@@ -61,6 +61,21 @@ struct BacktestInputTests {
         ("sample not a pair",
          F.body([(["node": "n0"], [])]).replacingValues(with: "[[1795168800]]"),
          ["series 0 {node=\"n0\"} sample 0 is not [time, \"value\"]"]),
+        ("a count no node holds",
+         F.body([(["node": "n0"], [(t, "1e19")])]),
+         ["series 0 {node=\"n0\"}", "1e+19", "above the plausible maximum of 100000000"]),
+        ("the largest double",
+         F.body([(["node": "n0"], [(t, "1e308")])]),
+         ["series 0 {node=\"n0\"}", "above the plausible maximum"]),
+        ("a time far beyond any calendar",
+         F.body([(["node": "n0"], [(t, "1"), (1e300, "1")])]),
+         ["series 0 {node=\"n0\"} sample 1 has the time 1e+300", "after 2200"]),
+        ("a time of 1",
+         F.body([(["node": "n0"], [(1, "1")])]),
+         ["series 0 {node=\"n0\"} sample 0 has the time 1, which is before 2000"]),
+        ("a boolean time",
+         F.body([(["node": "n0"], [])]).replacingValues(with: #"[[true, "1"]]"#),
+         ["sample 0 has a time that is not a number"]),
     ]
 
     @Test(arguments: garbage)

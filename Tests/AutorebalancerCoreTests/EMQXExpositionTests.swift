@@ -101,6 +101,41 @@ import Testing
         #expect(cluster == EMQXClusterCounts(nodesRunning: 3, nodesStopped: nil, isConsistent: false))
     }
 
+    /// Duplicated series (a family written twice, a series repeated) and values no node can hold are never counts.
+    @Test func duplicatesAndImplausibleValuesAreReportedNotCounted() throws {
+        let text = """
+            # TYPE emqx_live_connections_count gauge
+            emqx_live_connections_count 0
+            emqx_live_connections_count 5000
+            # TYPE emqx_sessions_count gauge
+            emqx_sessions_count -1
+            # TYPE emqx_connections_count gauge
+            emqx_connections_count +Inf
+            # TYPE emqx_client_connected counter
+            emqx_client_connected 1e19
+
+            """
+        let reading = EMQXExposition.read(try ExpositionParser().parse(text), scrapedNode: "emqx@a", observedAt: Self.at)
+        #expect(reading.nodes == [NodeObservation(name: "emqx@a", running: true, observedAt: Self.at)])
+        #expect(reading.duplicates == ["emqx_live_connections_count appears more than once for node emqx@a"])
+        #expect(reading.problems == [
+            "node emqx@a: emqx_connections_count +Inf is infinite",
+            "node emqx@a: emqx_sessions_count -1 is negative",
+            "node emqx@a: emqx_client_connected 1e+19 is above the plausible maximum of 100000000000000 for a counter",
+        ])
+        // In unaggregated mode a node labelled twice is a duplicate too; the others stay counted.
+        let twice = unaggregatedWithRepeat()
+        let repeated = EMQXExposition.read(try ExpositionParser().parse(twice), scrapedNode: nil, observedAt: Self.at)
+        #expect(repeated.duplicates == ["emqx_live_connections_count appears more than once for node emqx@b"])
+        #expect(repeated.nodes.map(\.liveConnections) == [9, nil, 29])
+    }
+
+    func unaggregatedWithRepeat() -> String {
+        Self.unaggregated.replacingOccurrences(
+            of: "emqx_live_connections_count{node=\"emqx@a\"} 9",
+            with: "emqx_live_connections_count{node=\"emqx@a\"} 9\nemqx_live_connections_count{node=\"emqx@b\"} 0")
+    }
+
     @Test func emqx44UsesTheWallClockAsUptime() throws {
         let document = try ExpositionParser().parse(Self.emqx44)
         let nodes = EMQXExposition.nodes(from: document, scrapedNode: "emqx@10.0.2.21", observedAt: nil)

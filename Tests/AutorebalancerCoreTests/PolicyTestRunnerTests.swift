@@ -174,6 +174,57 @@ struct PolicyTestRunnerTests {
         #expect(throws: SeriesNotationError.self) { try SeriesNotation.parse(text).get() }
     }
 
+    /// A series too long to replay is refused before anything is allocated (a `3000x999999999999` once took 17 GB).
+    @Test(arguments: ["3000x999999999999", "_x999999999999", ".x100001", "1x99999 2", "0+1x9223372036854775807", "1x99999999999999999999999"])
+    func seriesLongerThanAnyTestAreRefused(_ text: String) {
+        let result = SeriesNotation.parse(text)
+        #expect(throws: SeriesNotationError.self) { try result.get() }
+        if case .failure(let error) = result { #expect(error.description.contains("longer than 100000 steps")) }
+    }
+
+    static func loadTest(series: String, duration: String = "1m", interval: String = "") -> [String] {
+        let text = """
+            apiVersion: autorebalancer.emqx.io/v1alpha1
+            kind: PolicyTest
+            policies: [p.yaml]
+            \(interval)
+            tests:
+              - name: t
+                duration: \(duration)
+                series: [{node: a, connections: "\(series)"}]
+                expect: [{at: 0s, decisions: []}]
+            """
+        return PolicyTestLoader.load(text: text, file: "t.yaml").diagnostics.map(\.description)
+    }
+
+    @Test func seriesValuesNoNodeCouldReportAreRefusedWithTheirPosition() {
+        #expect(Self.loadTest(series: "10 -1 10").first?.contains("t.yaml:8:37: error: test \"t\": series[0].connections: step 1 is -1, which is negative") == true)
+        #expect(Self.loadTest(series: "1 1e400").first?.contains("step 1 is +Inf, which is infinite") == true)
+        #expect(Self.loadTest(series: "1e19").first?.contains("step 0 is 1e+19, which is above the plausible maximum") == true)
+        #expect(Self.loadTest(series: "NaN").first?.contains("step 0 is NaN, which is not a number") == true)
+        #expect(Self.loadTest(series: "1 2", duration: "99999999d").first?.contains("duration: \"99999999d\" is longer than the maximum of 365d") == true)
+        #expect(Self.loadTest(series: "1 2", interval: "evaluationInterval: 2d").first?.contains("evaluationInterval: \"2d\" is longer than the maximum of 1d") == true)
+    }
+
+    @Test func aTestWithMoreStepsThanAnyReplayIsAnErrorNotAHang() {
+        let test = """
+            apiVersion: autorebalancer.emqx.io/v1alpha1
+            kind: PolicyTest
+            policies: [p.yaml]
+            evaluationInterval: 1ms
+            tests:
+              - name: long
+                duration: 365d
+                series: [{node: a, connections: "1"}]
+                expect: [{at: 0s, decisions: []}]
+            """
+        let result = PolicyTestRunner.run(text: test, file: "t.yaml") { _ in PolicySource(text: Self.policy, file: "p.yaml") }
+        #expect(result.diagnostics.map(\.description).contains {
+            $0.contains("test \"long\": 365d at an evaluation interval of 1ms is 31536000000 steps; a test replays at most 100000")
+        })
+        #expect(result.failed == 1)
+    }
+
     @Test func checkerRegistryDispatchesOnKind() {
         let registry = DocumentCheckerRegistry.builtIn
         #expect(registry.kinds == ["Policy", "PolicyTest"])

@@ -46,13 +46,18 @@ struct AdminServerTests {
             health.heartbeat()
             #expect(try await Self.get(base + "/healthz").status == 200)
 
-            health.expectSources(["default/emqx-ee via prometheus"])
             let notReady = try await Self.get(base + "/readyz")
             #expect(notReady.status == 503)
             #expect(notReady.body.contains("configuration not loaded"))
-            #expect(notReady.body.contains("default/emqx-ee via prometheus"))
+            #expect(notReady.body.contains("no evaluation cycle has completed yet"))
             health.setConfigLoaded(true)
-            health.markSourceReached("default/emqx-ee via prometheus")
+            // A cycle that observed no cluster is not ready, and says why.
+            health.recordCycle(.init(clusters: 1, snapshots: 0, problems: ["every metric source of default/emqx-ee failed: status: timed out"]))
+            let noSnapshot = try await Self.get(base + "/readyz")
+            #expect(noSnapshot.status == 503)
+            #expect(noSnapshot.body.contains("the last evaluation cycle produced no snapshot: every metric source of default/emqx-ee failed"))
+            // Ready once a cycle produced a snapshot, whichever source of the fallback list supplied it.
+            health.recordCycle(.init(clusters: 2, snapshots: 1, problems: ["every metric source of default/other failed: prometheus: refused"]))
             #expect(try await Self.get(base + "/readyz").status == 200)
             #expect(try await Self.get(base + "/nothing").status == 404)
 

@@ -79,7 +79,7 @@ struct AgentConfigurationParser {
                 "rebalances")
             var settings = RebalanceSettings()
             settings.keepFinished = reader.int(reader.value(mapping, "keepFinished"), "rebalances.keepFinished", minimum: 0) ?? settings.keepFinished
-            settings.settleTime = reader.duration(reader.value(mapping, "settleTime"), "rebalances.settleTime") ?? settings.settleTime
+            settings.settleTime = reader.duration(reader.value(mapping, "settleTime"), "rebalances.settleTime", maximum: AgentConfiguration.Limits.day) ?? settings.settleTime
             settings.stuckAfter = reader.duration(reader.value(mapping, "stuckAfter"), "rebalances.stuckAfter", allowZero: false) ?? settings.stuckAfter
             let retry = settings.createRetry
             let backoff = reader.duration(reader.value(mapping, "createRetryBackoff"), "rebalances.createRetryBackoff", allowZero: false) ?? retry.initialBackoff
@@ -117,9 +117,9 @@ struct AgentConfigurationParser {
             }
         }
         settings.leaseNamespace = reader.string(reader.value(mapping, "leaseNamespace"), "\(path).leaseNamespace")
-        settings.leaseDuration = reader.duration(reader.value(mapping, "leaseDuration"), "\(path).leaseDuration", allowZero: false) ?? settings.leaseDuration
-        settings.renewDeadline = reader.duration(reader.value(mapping, "renewDeadline"), "\(path).renewDeadline", allowZero: false) ?? settings.renewDeadline
-        settings.retryPeriod = reader.duration(reader.value(mapping, "retryPeriod"), "\(path).retryPeriod", allowZero: false) ?? settings.retryPeriod
+        settings.leaseDuration = reader.duration(reader.value(mapping, "leaseDuration"), "\(path).leaseDuration", allowZero: false, maximum: AgentConfiguration.Limits.hour) ?? settings.leaseDuration
+        settings.renewDeadline = reader.duration(reader.value(mapping, "renewDeadline"), "\(path).renewDeadline", allowZero: false, maximum: AgentConfiguration.Limits.hour) ?? settings.renewDeadline
+        settings.retryPeriod = reader.duration(reader.value(mapping, "retryPeriod"), "\(path).retryPeriod", allowZero: false, maximum: AgentConfiguration.Limits.hour) ?? settings.retryPeriod
         if settings.renewDeadline >= settings.leaseDuration {
             reader.error("\(path).renewDeadline (\(DurationText.format(settings.renewDeadline))) must be shorter than leaseDuration (\(DurationText.format(settings.leaseDuration)))", at: reader.value(mapping, "renewDeadline") ?? reader.value(mapping, "leaseDuration"))
         }
@@ -190,7 +190,7 @@ struct AgentConfigurationParser {
             reader.checkKeys(api, allowed: ["scheme", "port", "targets"] + Self.httpKeys, "\(path).emqxAPI")
             settings.emqxAPI = EMQXAPISettings(
                 scheme: scheme(api, "\(path).emqxAPI"),
-                port: reader.int(reader.value(api, "port"), "\(path).emqxAPI.port", minimum: 1) ?? 18083,
+                port: reader.int(reader.value(api, "port"), "\(path).emqxAPI.port", minimum: 1, maximum: 65535) ?? 18083,
                 targets: urlMap(reader.value(api, "targets"), "\(path).emqxAPI.targets"),
                 http: http(api, "\(path).emqxAPI"))
         }
@@ -240,7 +240,7 @@ struct AgentConfigurationParser {
             reader.checkKeys(e, allowed: ["scheme", "port", "targets", "readUptime"] + Self.httpKeys, sub)
             return .emqx(EMQXScrapeSettings(
                 scheme: scheme(e, sub),
-                port: reader.int(reader.value(e, "port"), "\(sub).port", minimum: 1) ?? 18083,
+                port: reader.int(reader.value(e, "port"), "\(sub).port", minimum: 1, maximum: 65535) ?? 18083,
                 targets: urlMap(reader.value(e, "targets"), "\(sub).targets"),
                 readUptime: reader.bool(reader.value(e, "readUptime"), "\(sub).readUptime") ?? false,
                 http: http(e, sub)))
@@ -265,9 +265,14 @@ struct AgentConfigurationParser {
     }
 
     func checkURL(_ text: String, _ node: Node, _ path: String) {
+        let shown = SafeText.forLog(text)
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            reader.error("\(path): \"\(text)\" is not an http(s) URL", at: node)
+            reader.error("\(path): \"\(shown)\" is not an http(s) URL", at: node)
             return
+        }
+        // A password in the URL would end up in logs, metrics labels and error lines; secrets come from files or env.
+        if url.user != nil || url.password != nil {
+            reader.error("\(path): \"\(shown)\" has credentials in the URL (user:password@); remove them and use username with passwordFile/passwordEnv (or bearerTokenFile/bearerTokenEnv)", at: node)
         }
     }
 
@@ -297,7 +302,7 @@ struct AgentConfigurationParser {
         if settings.insecureSkipVerify {
             reader.warning("\(path).insecureSkipVerify: TLS certificates will not be verified", at: reader.value(mapping, "insecureSkipVerify"))
         }
-        settings.timeout = reader.duration(reader.value(mapping, "timeout"), "\(path).timeout", allowZero: false) ?? settings.timeout
+        settings.timeout = reader.duration(reader.value(mapping, "timeout"), "\(path).timeout", allowZero: false, maximum: AgentConfiguration.Limits.requestTimeout) ?? settings.timeout
         return settings
     }
 
@@ -330,7 +335,7 @@ struct AgentConfigurationParser {
             } else {
                 reader.error("\(path): \"urls\" is required: list every Alertmanager replica", at: node)
             }
-            settings.resendInterval = reader.duration(reader.value(am, "resendInterval"), "\(path).resendInterval", allowZero: false) ?? settings.resendInterval
+            settings.resendInterval = reader.duration(reader.value(am, "resendInterval"), "\(path).resendInterval", allowZero: false, maximum: AgentConfiguration.Limits.day) ?? settings.resendInterval
             settings.alertmanagerHTTP = http(am, path)
         }
         if let node = reader.value(mapping, "webhooks"), let hooks = reader.sequence(node, "notifiers.webhooks") {
@@ -347,7 +352,7 @@ struct AgentConfigurationParser {
                     url: url,
                     bearerToken: secret(hook, fileKey: "bearerTokenFile", envKey: "bearerTokenEnv", path),
                     hmacSecret: secret(hook, fileKey: "hmacSecretFile", envKey: "hmacSecretEnv", path),
-                    timeout: reader.duration(reader.value(hook, "timeout"), "\(path).timeout", allowZero: false) ?? 10)
+                    timeout: reader.duration(reader.value(hook, "timeout"), "\(path).timeout", allowZero: false, maximum: AgentConfiguration.Limits.requestTimeout) ?? 10)
             }
         }
         return settings

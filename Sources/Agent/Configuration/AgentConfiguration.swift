@@ -38,6 +38,16 @@ public struct AgentConfiguration: Sendable, Hashable {
 
     public static let apiVersion = "autorebalancer.emqx.io/v1alpha1"
     public static let kind = "AgentConfig"
+
+    /// The documented maxima of durations (docs/configuration.md); any other duration is at most a year.
+    public enum Limits {
+        /// Per-request timeouts of sources and notifiers: five minutes, so a fallback list's budget stays bounded.
+        public static let requestTimeout: TimeInterval = 300
+        /// Leader-election durations.
+        public static let hour: TimeInterval = 3600
+        /// `settleTime`, `resendInterval`.
+        public static let day: TimeInterval = 86_400
+    }
 }
 
 /// `host:port` the admin server binds.

@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 import Logging
 import Synchronization
@@ -47,15 +48,19 @@ public struct AgentLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         let time = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        // Every value may come from outside (a URL, an error body, a label): credentials are redacted in both formats,
+        // and in text every control character is escaped, so no value can start a line of its own.
         switch format {
         case .text:
-            let pairs = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoteIfNeeded($0.value.description))" }
-            sink.write(([time, event.level.rawValue, "\(label):", event.message.description] + pairs).joined(separator: " "))
+            let pairs = merged.sorted { $0.key < $1.key }.map {
+                "\(Self.quoteIfNeeded(SafeText.forLog($0.key)))=\(Self.quoteIfNeeded(SafeText.forLog($0.value.description)))"
+            }
+            sink.write(([time, event.level.rawValue, "\(label):", SafeText.forLog(event.message.description)] + pairs).joined(separator: " "))
         case .json:
             var object: [String: Any] = [
-                "time": time, "level": event.level.rawValue, "label": label, "message": event.message.description,
+                "time": time, "level": event.level.rawValue, "label": label, "message": SafeText.redacted(event.message.description),
             ]
-            for (key, value) in merged { object[key] = Self.jsonValue(value) }
+            for (key, value) in merged { object[SafeText.redacted(key)] = Self.jsonValue(value) }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
                 sink.write(String(decoding: data, as: UTF8.self))
             }
@@ -68,8 +73,8 @@ public struct AgentLogHandler: LogHandler {
 
     static func jsonValue(_ value: Logger.Metadata.Value) -> Any {
         switch value {
-        case .string(let text): return text
-        case .stringConvertible(let convertible): return convertible.description
+        case .string(let text): return SafeText.redacted(text)
+        case .stringConvertible(let convertible): return SafeText.redacted(convertible.description)
         case .array(let values): return values.map(jsonValue)
         case .dictionary(let dictionary): return dictionary.mapValues(jsonValue)
         }

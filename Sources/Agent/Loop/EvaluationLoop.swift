@@ -25,7 +25,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         /// Whether a cluster can be acted on through EMQX's own API; with `.available` its plan is
         /// `ActingMode.emqxAPI` and `actuators.emqxAPI` acts.
         public var directActing: @Sendable (ClusterReference) -> DirectActing
-        /// Upper bound for one cluster's whole cycle and for each source.
+        /// The time one cluster's cycle gets for Kubernetes reads and writes, and the budget of a source that states
+        /// none. The cycle's whole budget adds every source's budget of the fallback list.
         public var clusterTimeout: Duration
         /// Where the Event about repeatedly failing creates goes (`nil`: none).
         public var events: EventRecorder?
@@ -189,15 +190,19 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         }
     }
 
-    /// One cluster's cycle, bounded by the cluster timeout so one slow cluster does not hold the others.
+    /// One cluster's cycle, bounded so one slow cluster does not hold the others: the cluster timeout for the
+    /// Kubernetes calls plus every source's budget, so the last source of a fallback list still gets its turn when
+    /// the ones before it hang.
     func cycle(
         _ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], dryRun: Bool, retryPolicy: CreateRetryPolicy, at now: Date
     ) async -> ClusterCycleReport {
-        let timeout = dependencies.clusterTimeout
+        let sources = dependencies.makeSources(settings, cluster)
+        let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
         let trail = RequestTrail()
         let result = await RequestTrail.$current.withValue(trail) {
             await withTimeout(timeout) {
-                await self.unboundedCycle(cluster, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+                await self.unboundedCycle(
+                    cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
             }
         }
         if let result { return result }
@@ -206,13 +211,19 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             report.errors.append("cycle of \(cluster) cut short: the agent is stopping")
             return report
         }
-        let cause = trail.latest.map { "; the last Kubernetes request failed: \($0)" } ?? ""
-        report.errors.append("cycle of \(cluster) did not finish within \(timeout.text), the per-cluster cycle budget; skipped\(cause)")
+        let cause = trail.latest.map { "; the last Kubernetes request failed: \($0)" } ?? " (Kubernetes reads or writes hang)"
+        report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text); skipped\(cause)")
         return report
     }
 
+    /// What a source may take in one cycle.
+    func budget(of source: any MetricSource) -> Duration {
+        source.budget ?? dependencies.clusterTimeout
+    }
+
     func unboundedCycle(
-        _ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], dryRun: Bool, retryPolicy: CreateRetryPolicy, at now: Date
+        _ cluster: ClusterReference, settings: ClusterSettings, sources: [any MetricSource], policies: [Policy], dryRun: Bool,
+        retryPolicy: CreateRetryPolicy, at now: Date
     ) async -> ClusterCycleReport {
         var report = ClusterCycleReport(cluster: cluster, at: now)
 
@@ -258,7 +269,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             report.errors.append("cannot list the Rebalances of \(cluster): \(error)")
         }
         let request = ObservationRequest(cluster: cluster, expectedNodes: reading.expectedNodes)
-        let nodes = await observe(request, view: view, sources: dependencies.makeSources(settings, cluster), report: &report)
+        let nodes = await observe(request, view: view, sources: sources, at: now, report: &report)
         let roles = Dictionary(reading.expectedNodes.map { ($0.name, $0.role) }, uniquingKeysWith: { first, _ in first })
         let snapshot = ClusterSnapshot(
             cluster: cluster,
@@ -318,22 +329,28 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         return report
     }
 
-    /// Tries the sources in order; the first that answers supplies the nodes. `nil` when every source failed.
+    /// Tries the sources in order; the first that answers supplies the nodes. `nil` when every source failed. Every
+    /// answer passes ``ObservationCheck`` first: an implausible number is unknown (with a warning), never a count.
     func observe(
-        _ request: ObservationRequest, view: ObservedCluster, sources: [any MetricSource], report: inout ClusterCycleReport
+        _ request: ObservationRequest, view: ObservedCluster, sources: [any MetricSource], at now: Date, report: inout ClusterCycleReport
     ) async -> [NodeObservation]? {
         for source in sources {
             let started = clock.now
+            let budget = budget(of: source)
             do {
-                let observation: SourceObservation
+                let answer: SourceObservation
                 if let status = source as? EMQXStatusSource {
                     // The status source reads the EMQX object the cycle has already read: no second GET.
-                    observation = EMQXStatusSource.observation(of: view.object, readAt: now(), assumedRefreshAge: status.assumedRefreshAge)
+                    answer = EMQXStatusSource.observation(of: view.object, readAt: self.now(), assumedRefreshAge: status.assumedRefreshAge)
                 } else {
-                    observation = try await withThrowingTimeout(dependencies.clusterTimeout) { try await source.observe(request) }
+                    answer = try await withThrowingTimeout(budget) { try await source.observe(request) }
                 }
+                let observation = ObservationCheck.validate(answer, at: now)
                 report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), warnings: observation.warnings))
                 return observation.nodes
+            } catch is TimeoutError {
+                let error = "the \(source.kind) source did not answer within its budget of \(DurationText.format(budget.seconds))"
+                report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: error))
             } catch {
                 report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: "\(error)"))
             }

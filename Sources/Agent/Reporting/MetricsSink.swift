@@ -27,6 +27,9 @@ public final class MetricsSink: TickReportSink {
         metrics.setDryRun(report.dryRun)
         health?.heartbeat()
         for cluster in report.clusters { record(cluster) }
+        health?.recordCycle(.init(
+            clusters: report.clusters.count, snapshots: report.clusters.filter(\.observed).count,
+            problems: report.errors + report.clusters.flatMap(\.errors)))
         let current = Set(report.clusters.map(\.cluster.description))
         let gone = clusters.withLock { seen in
             defer { seen = current }
@@ -39,7 +42,6 @@ public final class MetricsSink: TickReportSink {
         let cluster = report.cluster.description
         for attempt in report.sources {
             metrics.recordSourceObservation(cluster: cluster, source: attempt.source, succeeded: attempt.error == nil, duration: attempt.duration)
-            if attempt.error == nil { health?.markSourceReached(attempt.source) }
         }
         if let snapshot = report.snapshot {
             metrics.recordObservation(cluster: cluster, nodes: snapshot.rebalancedNodes)

@@ -81,7 +81,6 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         self.metrics = metrics
         health = AgentHealth(maximumHeartbeatAge: .seconds(max(60, 4 * interval)), now: now)
         health.setConfigLoaded(true)
-        health.expectSources(Set(configuration.clusters.flatMap { $0.sources.map(\.kind) }))
 
         // The command line's dry run is final. `dryRun:` in the file is read every cycle, so a reload brakes at once;
         // a replica started in dry run with leader election on never joined the election, so it stays dry until

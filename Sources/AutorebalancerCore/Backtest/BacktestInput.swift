@@ -97,10 +97,13 @@ public enum BacktestMatrix {
                 guard let pair = raw as? [Any], pair.count == 2 else {
                     throw fail("\(describe) sample \(sampleIndex) is not [time, \"value\"]")
                 }
-                guard let number = pair[0] as? NSNumber, !(pair[0] is Bool) else {
+                guard let seconds = JSONNumber.value(pair[0]) else {
                     throw fail("\(describe) sample \(sampleIndex) has a time that is not a number (\(pair[0]))")
                 }
-                let time = Date(timeIntervalSince1970: number.doubleValue)
+                let time = Date(timeIntervalSince1970: seconds)
+                if let problem = SampleCheck.problem(withRecordedTime: time) {
+                    throw fail("\(describe) sample \(sampleIndex) has the time \(SampleCheck.describe(seconds)), which \(problem)")
+                }
                 guard let text = pair[1] as? String else {
                     throw fail("\(describe) has a value that is not a string at \(KubernetesTime.format(time)); Prometheus writes values as strings, e.g. \"3333\"")
                 }
@@ -135,8 +138,12 @@ public enum BacktestMatrix {
             seen[node] = describe
             var previous: Date?
             for sample in series.samples {
-                if !sample.value.isFinite || sample.value < 0 {
-                    throw BacktestInputError(file: file, "\(describe) has the value \(PrometheusResponse.formatValue(sample.value)) at \(KubernetesTime.format(sample.time)); counts must be finite numbers, not negative")
+                // The same rule as for live samples (SampleCheck): a value no node could report is refused.
+                if let problem = SampleCheck.problem(withRecordedTime: sample.time) {
+                    throw BacktestInputError(file: file, "\(describe) has a sample whose time (\(SampleCheck.describe(sample.time.timeIntervalSince1970)) s since 1970) \(problem)")
+                }
+                if let problem = SampleCheck.problem(with: sample.value, as: .count) {
+                    throw BacktestInputError(file: file, "\(describe) has the value \(PrometheusResponse.formatValue(sample.value)) at \(KubernetesTime.format(sample.time)), which \(problem); counts must be finite numbers, not negative and at most \(BalanceEvaluation.format(SampleCheck.maximumCount))")
                 }
                 if let previous, sample.time <= previous {
                     throw BacktestInputError(file: file, "\(describe) is out of order at \(KubernetesTime.format(sample.time)) (after \(KubernetesTime.format(previous))); samples must go forward in time")

@@ -160,19 +160,39 @@ public enum BacktestRunner {
             nodes: nodes, timeline: timeline)
     }
 
-    /// Every timestamp of the input, or a regular grid from the first to the last at `step`.
-    static func evaluationInstants(_ series: [BacktestSeries], step: TimeInterval?) -> [Date] {
+    /// The most evaluation instants one backtest replays (a year at a 10 s step is 3.2 million).
+    public static let maximumSteps = 10_000_000
+    /// The shortest grid step (`--step`).
+    public static let minimumStep: TimeInterval = 0.001
+
+    /// The first and last sample time over every series.
+    static func timeRange(_ series: [BacktestSeries]) -> (first: Date, last: Date)? {
         var first: Date?, last: Date?
         for s in series {
             guard let a = s.samples.first?.time, let b = s.samples.last?.time else { continue }
             first = min(first ?? a, a)
             last = max(last ?? b, b)
         }
-        guard let first, let last else { return [] }
+        guard let first, let last else { return nil }
+        return (first, last)
+    }
+
+    /// How many grid steps `step` lays over the input's time range, so a caller can refuse a grid too fine to replay
+    /// before anything is allocated.
+    public static func stepCount(_ series: [BacktestSeries], step: TimeInterval) -> Double? {
+        guard let range = timeRange(series), step > 0 else { return nil }
+        return (range.last.timeIntervalSince(range.first) / step).rounded(.down) + 1
+    }
+
+    /// Every timestamp of the input, or a regular grid from the first to the last at `step` (at most
+    /// ``maximumSteps`` instants).
+    static func evaluationInstants(_ series: [BacktestSeries], step: TimeInterval?) -> [Date] {
+        guard let (first, last) = timeRange(series) else { return [] }
         guard let step, step > 0 else { return Array(Set(series.flatMap { $0.samples.map(\.time) })).sorted() }
         var instants: [Date] = []
         // Multiplying rather than adding keeps long grids free of accumulated rounding.
-        let count = Int((last.timeIntervalSince(first) / step).rounded(.down))
+        let steps = min((last.timeIntervalSince(first) / step).rounded(.down), Double(maximumSteps - 1))
+        let count = steps.isFinite ? Int(max(0, steps)) : 0
         for i in 0...count { instants.append(first.addingTimeInterval(Double(i) * step)) }
         return instants
     }

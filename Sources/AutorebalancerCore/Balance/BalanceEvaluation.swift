@@ -103,8 +103,13 @@ public struct BalanceEvaluation: Sendable, Hashable, Codable {
 }
 
 extension String {
-    /// Three decimals without Foundation's locale-dependent formatting.
+    /// Three decimals without Foundation's locale-dependent formatting. Values no fixed-point form can hold (NaN,
+    /// infinities, beyond ±10¹⁵) print as Swift prints them instead of trapping.
     init(format3 value: Double) {
+        guard value.isFinite, abs(value) < 1e15 else {
+            self = "\(value)"
+            return
+        }
         let scaled = (value * 1000).rounded()
         let negative = scaled < 0
         let magnitude = Int64(abs(scaled))

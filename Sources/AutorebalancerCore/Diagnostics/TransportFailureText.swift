@@ -1,29 +1,38 @@
-/// An HTTP client's transport error in words (`connection refused`, `the host name does not resolve`) instead of the
-/// library's dump (`NIOConnectionError(host: …, connectionErrors: [SingleConnectionFailure(…)])`,
-/// `HTTPClientError.connectTimeout`). Works on the error's description, so the pure core needs no network library.
+/// An HTTP client's transport error in words (`connection refused: nothing listens at that address and port`) instead
+/// of the library's dump (`NIOConnectionError(host: …, connectionErrors: [SingleConnectionFailure(…)])`, errno
+/// numbers, `HTTPClientError.connectTimeout`). Works on the error's description, so the pure core needs no network
+/// library.
 public enum TransportFailureText {
-    /// Why no connection could be made (nothing was sent), or `nil` when that is not what the error says.
+    /// Symptoms of a connection that could not be made (nothing was sent), in words.
+    static let connectionReasons: [(symptom: String, reason: String)] = [
+        ("Connection refused", "connection refused: nothing listens at that address and port"),
+        ("errno: 111", "connection refused: nothing listens at that address and port"),
+        ("No route to host", "no route to the host"),
+        ("Network is unreachable", "the network is unreachable"),
+        ("Name or service not known", "the host name does not resolve (DNS)"),
+        ("nodename nor servname", "the host name does not resolve (DNS)"),
+        ("Temporary failure in name resolution", "the host name does not resolve right now (DNS)"),
+        ("connectTimeout", "no connection within the connect timeout"),
+    ]
+
+    /// Symptoms of a connection lost after it was made.
+    static let exchangeReasons: [(symptom: String, reason: String)] = [
+        ("Connection reset by peer", "the server reset the connection"),
+        ("remoteConnectionClosed", "the server closed the connection before the answer was complete"),
+        ("readTimeout", "no answer within the timeout"),
+        ("deadlineExceeded", "no answer within the timeout"),
+    ]
+
+    /// Why no connection could be made, or `nil` when that is not what the error says.
     public static func connectionFailure(_ error: any Error) -> String? {
         let text = String(describing: error)
-        if text.hasSuffix("connectTimeout") { return "no connection within the connect timeout" }
-        if text.localizedCaseInsensitiveContains("connection refused") || text.contains("errno: 111") { return "connection refused" }
-        if text.contains("dnsAError") || text.contains("dnsAAAAError") || text.localizedCaseInsensitiveContains("name or service not known")
-            || text.localizedCaseInsensitiveContains("nodename nor servname")
-        {
-            return "the host name does not resolve"
-        }
-        if text.localizedCaseInsensitiveContains("network is unreachable") || text.localizedCaseInsensitiveContains("no route to host") {
-            return "no route to the host"
-        }
-        return nil
+        return connectionReasons.first { text.localizedCaseInsensitiveContains($0.symptom) }?.reason
     }
 
-    /// The error in words: a connection failure, a timeout or a closed connection; otherwise its own description.
+    /// The error in words: a connection failure, a lost connection or a timeout; otherwise its own description.
     public static func describe(_ error: any Error) -> String {
         if let failure = connectionFailure(error) { return failure }
         let text = String(describing: error)
-        if text.hasSuffix("readTimeout") || text.hasSuffix("deadlineExceeded") { return "no answer within the timeout" }
-        if text.hasSuffix("remoteConnectionClosed") { return "the connection was closed before an answer" }
-        return text
+        return exchangeReasons.first { text.localizedCaseInsensitiveContains($0.symptom) }?.reason ?? text
     }
 }

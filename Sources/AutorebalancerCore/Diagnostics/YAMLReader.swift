@@ -47,12 +47,29 @@ public final class YAMLReader {
             }
             return root
         } catch let error as YamlError {
-            diagnostics.append(Self.diagnostic(for: error, file: file))
+            var diagnostic = Self.diagnostic(for: error, file: file)
+            if let hint = Self.tabHint(text, line: diagnostic.location.line) { diagnostic.message += hint }
+            diagnostics.append(diagnostic)
             return nil
         } catch {
             diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read YAML: \(error)"))
             return nil
         }
+    }
+
+    /// A hint when the line of a syntax error (or the one before it) starts with a tab: YAML forbids tabs for
+    /// indentation, and libyaml's message does not say so.
+    static func tabHint(_ text: String, line: Int) -> String? {
+        var number = 0
+        for row in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            guard number >= line - 1 else { continue }
+            if number > line { break }
+            if row.prefix { $0 == " " || $0 == "\t" }.contains("\t") {
+                return "; line \(number) is indented with a tab: YAML allows only spaces for indentation"
+            }
+        }
+        return nil
     }
 
     static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
@@ -122,22 +139,34 @@ public final class YAMLReader {
         return scalar.string
     }
 
-    /// An integer scalar, optionally with a minimum.
-    public func int(_ node: Node?, _ path: String, minimum: Int? = nil) -> Int? {
+    /// The largest integer any field takes unless it says less: the CRDs' `int32`.
+    public static let maximumInteger = Int(Int32.max)
+
+    /// An integer scalar, optionally with a minimum; never above `maximum`.
+    public func int(_ node: Node?, _ path: String, minimum: Int? = nil, maximum: Int = YAMLReader.maximumInteger) -> Int? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, let value = Int(scalar.string.trimmingCharacters(in: .whitespaces)) else {
-            error("\(path): expected an integer, got \(Self.describe(node))", at: node)
+            if case .scalar(let scalar) = node, Self.isDigits(scalar.string.trimmingCharacters(in: .whitespaces)) {
+                error("\(path): \(Self.describe(node)) is too large; the maximum is \(maximum)", at: node)
+            } else {
+                error("\(path): expected an integer, got \(Self.describe(node))", at: node)
+            }
             return nil
         }
         if let minimum, value < minimum {
             error("\(path): must be at least \(minimum), got \(value)", at: node)
             return nil
         }
+        if value > maximum {
+            error("\(path): must be at most \(maximum), got \(value)", at: node)
+            return nil
+        }
         return value
     }
 
-    /// A number scalar (quoted or not: EMQX's relative thresholds are strings in the CRD).
-    public func double(_ node: Node?, _ path: String) -> Double? {
+    /// A number scalar (quoted or not: EMQX's relative thresholds are strings in the CRD), finite and at most
+    /// `maximum` in size.
+    public func double(_ node: Node?, _ path: String, maximum: Double = SampleCheck.maximumCount) -> Double? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, let value = Double(scalar.string.trimmingCharacters(in: .whitespaces)),
             value.isFinite
@@ -145,7 +174,16 @@ public final class YAMLReader {
             error("\(path): expected a number, got \(Self.describe(node))", at: node)
             return nil
         }
+        if abs(value) > maximum {
+            error("\(path): must be at most \(BalanceEvaluation.format(maximum)), got \(Self.describe(node))", at: node)
+            return nil
+        }
         return value
+    }
+
+    static func isDigits(_ text: String) -> Bool {
+        let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// A boolean scalar (`true`/`false`).
@@ -158,8 +196,12 @@ public final class YAMLReader {
         return value
     }
 
-    /// A duration such as `30s`, `5m`, `1h30m` (see `DurationText`).
-    public func duration(_ node: Node?, _ path: String, allowZero: Bool = true, allowNegative: Bool = false) -> TimeInterval? {
+    /// A duration such as `30s`, `5m`, `1h30m` (see `DurationText`), never longer than `maximum` (in either direction
+    /// when negative durations are allowed): every duration a file gives is bounded, so none can overflow a clock.
+    public func duration(
+        _ node: Node?, _ path: String, allowZero: Bool = true, allowNegative: Bool = false,
+        maximum: TimeInterval = DurationText.maximum
+    ) -> TimeInterval? {
         guard let text = string(node, path) else { return nil }
         guard let value = DurationText.parse(text), allowNegative || !text.hasPrefix("-") else {
             error("\(path): \"\(text)\" is not a duration; write e.g. 30s, 5m, 1h30m (units ms, s, m, h, d)", at: node)
@@ -167,6 +209,10 @@ public final class YAMLReader {
         }
         if !allowZero, value <= 0 {
             error("\(path): must be longer than 0s", at: node)
+            return nil
+        }
+        if abs(value) > maximum {
+            error("\(path): \"\(text.trimmingCharacters(in: .whitespaces))\" is longer than the maximum of \(DurationText.format(maximum))", at: node)
             return nil
         }
         return value

@@ -36,30 +36,63 @@ public enum EMQXExposition {
     /// - Returns: observations with `running == true` (a node that answered is running). A metric absent from the body
     ///   leaves its field `nil` (unknown), never zero.
     public static func nodes(from document: ExpositionDocument, scrapedNode: String?, observedAt: Date?) -> [NodeObservation] {
-        var byNode: [String: NodeObservation] = [:]
+        read(document, scrapedNode: scrapedNode, observedAt: observedAt).nodes
+    }
 
-        func record(_ metric: String, _ assign: (inout NodeObservation, Double) -> Void) {
+    /// What one body says about its nodes, and what in it cannot be used.
+    public struct Reading: Sendable, Hashable {
+        /// One observation per node, sorted by name; a number that cannot be used is `nil` (unknown).
+        public var nodes: [NodeObservation]
+        /// Numbers that were not used, one line each naming the metric, the node and the value (a NaN, a negative or
+        /// implausible count: ``SampleCheck``).
+        public var problems: [String]
+        /// Series that appear more than once for one node: the body contradicts itself, so nothing of that node can
+        /// be trusted.
+        public var duplicates: [String]
+    }
+
+    /// Reads the per-node numbers of a body; every value passes ``SampleCheck``.
+    public static func read(_ document: ExpositionDocument, scrapedNode: String?, observedAt: Date?) -> Reading {
+        var byNode: [String: NodeObservation] = [:]
+        var problems: [String] = []
+        var duplicates: [String] = []
+
+        func record(_ metric: String, _ quantity: SampleCheck.Quantity, scale: Double = 1, _ field: WritableKeyPath<NodeObservation, Double?>) {
             guard let family = document.family(named: metric) else { return }
             let sampleNames: Set<String> = family.type == .counter ? [metric, metric + "_total"] : [metric]
+            var seen: Set<String> = []
             for sample in family.samples where sampleNames.contains(sample.name) {
                 // Series split by other labels (none are today) are not one node's total; leave them out.
                 guard sample.labels.allSatisfy({ $0.name == "node" }) else { continue }
                 guard let node = sample.label("node") ?? scrapedNode else { continue }
                 var observation = byNode[node] ?? NodeObservation(name: node, running: true, observedAt: observedAt)
+                if !seen.insert(node).inserted {
+                    duplicates.append("\(metric) appears more than once for node \(node)")
+                    observation[keyPath: field] = nil
+                    byNode[node] = observation
+                    continue
+                }
                 // EMQX writes `undefined` as NaN: the node answered but does not know the number.
-                if !sample.value.isNaN { assign(&observation, sample.value) }
+                if let problem = SampleCheck.problem(with: sample.value, as: quantity) {
+                    if !sample.value.isNaN {
+                        problems.append("node \(node): \(metric) \(SampleCheck.describe(sample.value)) \(problem)")
+                    }
+                } else {
+                    observation[keyPath: field] = sample.value / scale
+                }
                 byNode[node] = observation
             }
         }
 
-        record(liveConnectionsMetric) { $0.liveConnections = $1 }
-        record(connectionsMetric) { $0.connections = $1 }
-        record(sessionsMetric) { $0.sessions = $1 }
-        record(restartCounterMetric) { $0.restartCounter = $1 }
-        record(wallclockMetric) { $0.uptimeSeconds = $1 / 1000 }
-        record(uptimeMetric) { $0.uptimeSeconds = $1 / 1000 }
+        record(liveConnectionsMetric, .count, \.liveConnections)
+        record(connectionsMetric, .count, \.connections)
+        record(sessionsMetric, .count, \.sessions)
+        record(restartCounterMetric, .counter, \.restartCounter)
+        // Milliseconds: checked as milliseconds of uptime, stored as seconds.
+        record(wallclockMetric, .counter, scale: 1000, \.uptimeSeconds)
+        record(uptimeMetric, .counter, scale: 1000, \.uptimeSeconds)
 
-        return byNode.values.sorted { $0.name < $1.name }
+        return Reading(nodes: byNode.values.sorted { $0.name < $1.name }, problems: problems, duplicates: duplicates)
     }
 
     /// The cluster membership counts in the body (`emqx_cluster_nodes_running`, `emqx_cluster_nodes_stopped`).

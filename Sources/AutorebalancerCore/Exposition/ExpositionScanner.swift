@@ -14,16 +14,30 @@ private let backslash = UInt8(ascii: "\\")
 
 /// The byte-level state of one parse. Each line is read completely before anything is added to the result, so a
 /// line skipped in lenient mode leaves no trace but its error.
+///
+/// The bytes arrive in one or more runs of whole lines (``scan(_:_:)``), so a body can be read as it streams in.
+/// Families outside ``ExpositionParser/families`` are read to the same rules but not built: their samples and HELP
+/// texts are checked and dropped, so memory follows what the caller keeps, not the size of the body.
 struct ExpositionScanner {
-    let base: UnsafePointer<UInt8>
-    let count: Int
+    /// The run of lines being read.
+    private var base: UnsafePointer<UInt8>
+    private var count: Int
     let lenient: Bool
+    /// Families to build; `nil` builds every family.
+    let wanted: Set<String>?
+    let limits: ExpositionParser.Limits
 
     private(set) var families: [MetricFamily] = []
     private(set) var skipped: [ExpositionError] = []
+    /// Samples kept in built families.
+    private var keptSamples = 0
 
     private var familyNameBytes: [[UInt8]] = []
     private var typeDeclared: [Bool] = []
+    /// Whether a family is built (wanted) or only checked.
+    private var familyKept: [Bool] = []
+    /// Whether any sample of a family was read (built or not).
+    private var familyHasSamples: [Bool] = []
     private var familyIndex: [String: Int] = [:]
     /// The family the previous line touched; samples almost always follow their header.
     private var current = -1
@@ -35,14 +49,24 @@ struct ExpositionScanner {
     private var lineStart = 0
     private var sawEOF = false
 
-    init(base: UnsafePointer<UInt8>, count: Int, lenient: Bool) {
-        self.base = base
-        self.count = count
+    /// Lines skipped in lenient mode past this many are counted, not kept (`skipped` stays bounded).
+    static let skippedLimit = 1_000
+    private(set) var skippedBeyondLimit = 0
+
+    init(lenient: Bool, wanted: Set<String>? = nil, limits: ExpositionParser.Limits = .unbounded) {
+        // No run yet: `count` 0 means `base` is never read until `scan` sets both.
+        self.base = UnsafePointer(bitPattern: 1)!
+        self.count = 0
         self.lenient = lenient
+        self.wanted = wanted
+        self.limits = limits
     }
 
-    /// Reads every line. Returns the error that stops a strict parse, `nil` otherwise.
-    mutating func run() -> ExpositionError? {
+    /// Reads every line of `count` bytes at `base`: whole lines (a last line without its newline is read as a whole
+    /// line too). Returns the error that stops a strict parse, `nil` otherwise.
+    mutating func scan(_ base: UnsafePointer<UInt8>, _ count: Int) -> ExpositionError? {
+        self.base = base
+        self.count = count
         var start = 0
         while start < count {
             lineNumber += 1
@@ -59,16 +83,28 @@ struct ExpositionScanner {
                 try line(start, end)
             } catch {
                 if !lenient { return error }
-                skipped.append(error)
+                if skipped.count < Self.skippedLimit { skipped.append(error) } else { skippedBeyondLimit += 1 }
             }
             start = next
         }
         return nil
     }
 
+    /// Counts a line the caller refused before scanning it (longer than the line limit), with the scanner's numbering.
+    mutating func refuseLine(length: Int) -> ExpositionError? {
+        lineNumber += 1
+        let error = ExpositionError(line: lineNumber, column: 1, message: "the line is longer than \(limits.maximumLineLength ?? length) bytes (\(length) bytes so far)")
+        if !lenient { return error }
+        if skipped.count < Self.skippedLimit { skipped.append(error) } else { skippedBeyondLimit += 1 }
+        return nil
+    }
+
     // MARK: Lines
 
     private mutating func line(_ start: Int, _ end: Int) throws(ExpositionError) {
+        if let limit = limits.maximumLineLength, end - start > limit {
+            throw failure(at: start, "the line is \(end - start) bytes, longer than the limit of \(limit)")
+        }
         var p = skipBlanks(start, end)
         if p == end { return }
         if sawEOF { throw failure(at: p, "content after '# EOF'; the document must end there") }
@@ -109,11 +145,12 @@ struct ExpositionScanner {
         // One or more blanks separate name and text; text may be empty (EMQX writes `# HELP name ` with a space).
         let textStart = skipBlanks(nameEnd, end)
         let text = try helpText(textStart, end)
-        let position = family(nameStart, nameEnd)
+        let position = try family(nameStart, nameEnd)
         if families[position].help != nil {
             throw failure(at: nameStart, "second '# HELP' line for metric family '\(families[position].name)'")
         }
-        families[position].help = text
+        // A family that is not built keeps only the fact that it has a HELP line (for the one-HELP rule).
+        families[position].help = familyKept[position] ? text : ""
         current = position
     }
 
@@ -172,11 +209,11 @@ struct ExpositionScanner {
             if typeDeclared[existing] {
                 throw failure(at: nameStart, "second '# TYPE' line for metric family '\(name)'")
             }
-            if !families[existing].samples.isEmpty {
+            if familyHasSamples[existing] {
                 throw failure(at: nameStart, "'# TYPE' line for '\(name)' comes after samples of that name; it must precede them")
             }
         }
-        let position = family(nameStart, nameEnd)
+        let position = try family(nameStart, nameEnd)
         families[position].type = metricType
         typeDeclared[position] = true
         current = position
@@ -197,12 +234,19 @@ struct ExpositionScanner {
         } else {
             nameEnd = try metricName(nameStart, end, what: "a sample line")
         }
+        // Which family the sample joins (an existing one, or a new untyped one of its name) decides whether it is built.
+        let existingFamily = knownFamily >= 0 ? knownFamily : findOwningFamily(nameStart, nameEnd)
+        let keep = existingFamily.map { familyKept[$0] } ?? isWanted(nameStart, nameEnd)
         var p = skipBlanks(nameEnd, end)
         var labels: [MetricLabel] = []
         if p < end && base[p] == UInt8(ascii: "{") {
-            labels.reserveCapacity(knownFamily >= 0 ? max(labelCountHint, 1) : 4)
-            p = try self.labels(p + 1, end, nameStart: nameStart, nameEnd: nameEnd, into: &labels)
-            labelCountHint = labels.count
+            if keep {
+                labels.reserveCapacity(knownFamily >= 0 ? max(labelCountHint, 1) : 4)
+                p = try self.labels(p + 1, end, nameStart: nameStart, nameEnd: nameEnd, into: &labels)
+                labelCountHint = labels.count
+            } else {
+                p = try checkLabels(p + 1, end, nameStart: nameStart, nameEnd: nameEnd)
+            }
             p = skipBlanks(p, end)
         } else if p == nameEnd && p < end {
             throw failure(at: p, "unexpected \(describeByte(p)) in metric name '\(printable(nameStart, nameEnd))'")
@@ -228,8 +272,90 @@ struct ExpositionScanner {
         guard p == end || base[p] == hash else {
             throw failure(at: p, "unexpected text after the sample's timestamp")
         }
-        let position = knownFamily >= 0 ? knownFamily : owningFamily(nameStart, nameEnd)
+        if keep, let maximum = limits.maximumKeptSamples, keptSamples >= maximum {
+            throw failure(at: nameStart, "more than \(maximum) samples in the metric families read; the body is not one node's metrics")
+        }
+        let position: Int
+        if let existingFamily { position = existingFamily } else { position = try family(nameStart, nameEnd) }
+        familyHasSamples[position] = true
+        current = position
+        guard keep else { return }
+        keptSamples += 1
         commitSample(position, nameStart, nameEnd, labels: labels, value: value, timestamp: timestamp)
+    }
+
+    /// Whether a family of exactly this name is to be built.
+    private func isWanted(_ nameStart: Int, _ nameEnd: Int) -> Bool {
+        guard let wanted else { return true }
+        return wanted.contains(String(decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart), as: UTF8.self))
+    }
+
+    /// Reads a label set to the same rules as ``labels(_:_:nameStart:nameEnd:into:)`` (names, `=`, quoted values with
+    /// valid escapes and UTF-8, no duplicate name, commas) without building it. Returns the index after `}`.
+    private mutating func checkLabels(_ start: Int, _ end: Int, nameStart: Int, nameEnd: Int) throws(ExpositionError) -> Int {
+        var names: [(Int, Int)] = []
+        var p = skipBlanks(start, end)
+        while true {
+            guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
+            if base[p] == UInt8(ascii: "}") { return p + 1 }
+            let labelNameStart = p
+            guard isNameStart(base[p]) && base[p] != UInt8(ascii: ":") else {
+                throw failure(at: p, "expected a label name or '}', found \(describeByte(p))")
+            }
+            p += 1
+            while p < end && isNameContinue(base[p]) && base[p] != UInt8(ascii: ":") { p += 1 }
+            let labelNameEnd = p
+            p = skipBlanks(p, end)
+            guard p < end && base[p] == UInt8(ascii: "=") else {
+                throw failure(at: p, "expected '=' after label name '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+            }
+            p = skipBlanks(p + 1, end)
+            guard p < end && base[p] == quote else {
+                throw failure(at: p, "expected '\"' to start the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+            }
+            let afterValue = try checkLabelValue(p, end, labelNameStart, labelNameEnd)
+            let length = labelNameEnd - labelNameStart
+            for (otherStart, otherEnd) in names where otherEnd - otherStart == length && memcmp(base + otherStart, base + labelNameStart, length) == 0 {
+                throw failure(at: labelNameStart, "duplicate label '\(printable(labelNameStart, labelNameEnd))' in sample '\(printable(nameStart, nameEnd))'")
+            }
+            names.append((labelNameStart, labelNameEnd))
+            p = skipBlanks(afterValue, end)
+            guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
+            if base[p] == UInt8(ascii: ",") {
+                p = skipBlanks(p + 1, end)
+            } else if base[p] != UInt8(ascii: "}") {
+                throw failure(at: p, "expected ',' or '}' after the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+            }
+        }
+    }
+
+    /// Checks a quoted label value starting at the opening quote; returns the index after the closing quote.
+    private func checkLabelValue(_ open: Int, _ end: Int, _ labelNameStart: Int, _ labelNameEnd: Int) throws(ExpositionError) -> Int {
+        let start = open + 1
+        var p = start
+        while p < end {
+            let byte = base[p]
+            if byte == quote { break }
+            if byte == backslash {
+                guard p + 1 < end else { break }
+                switch base[p + 1] {
+                case backslash, quote, UInt8(ascii: "n"): break
+                default:
+                    throw failure(at: p, "invalid escape '\\\(describeRaw(p + 1))' in the value of label '\(printable(labelNameStart, labelNameEnd))'; only \\\\, \\\" and \\n are allowed")
+                }
+                p += 2
+            } else {
+                p += 1
+            }
+        }
+        guard p < end else {
+            throw failure(at: open, "value of label '\(printable(labelNameStart, labelNameEnd))' is not terminated; expected a closing '\"' before the end of the line")
+        }
+        // Escapes are ASCII, so the raw bytes are valid UTF-8 exactly when the decoded value is.
+        guard UTF8Check.isValid(base + start, p - start) else {
+            throw failure(at: start, "value of label '\(printable(labelNameStart, labelNameEnd))' is not valid UTF-8")
+        }
+        return p + 1
     }
 
     private mutating func labels(_ start: Int, _ end: Int, nameStart: Int, nameEnd: Int, into labels: inout [MetricLabel]) throws(ExpositionError) -> Int {
@@ -332,14 +458,13 @@ struct ExpositionScanner {
             name = interner.string(base + nameStart, nameEnd - nameStart) ?? ""
         }
         families[position].samples.append(MetricSample(name: name, labels: labels, value: value, timestamp: timestamp))
-        current = position
     }
 
     // MARK: Families
 
     /// The family a sample name belongs to: the family of that exact name, else a declared family whose type owns the
-    /// name's suffix (`foo_bucket` → histogram `foo`), else a new untyped family of that name.
-    private mutating func owningFamily(_ nameStart: Int, _ nameEnd: Int) -> Int {
+    /// name's suffix (`foo_bucket` → histogram `foo`); `nil` when the sample starts a new untyped family of its name.
+    private func findOwningFamily(_ nameStart: Int, _ nameEnd: Int) -> Int? {
         if current >= 0 && owns(current, nameStart, nameEnd) { return current }
         let name = String(decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart), as: UTF8.self)
         if let exact = familyIndex[name] { return exact }
@@ -349,7 +474,7 @@ struct ExpositionScanner {
                 return parent
             }
         }
-        return family(nameStart, nameEnd)
+        return nil
     }
 
     private func owns(_ position: Int, _ nameStart: Int, _ nameEnd: Int) -> Bool {
@@ -363,14 +488,23 @@ struct ExpositionScanner {
         }
     }
 
-    /// The family with exactly this name, created (untyped, undeclared) when there is none yet.
-    private mutating func family(_ nameStart: Int, _ nameEnd: Int) -> Int {
+    /// The family with exactly this name, created (untyped, undeclared) when there is none yet. Every family name is
+    /// remembered (to keep the one-TYPE and TYPE-before-samples rules), so their number and length are limited.
+    private mutating func family(_ nameStart: Int, _ nameEnd: Int) throws(ExpositionError) -> Int {
         let bytes = Array(UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart))
         let name = String(decoding: bytes, as: UTF8.self)
         if let existing = familyIndex[name] { return existing }
+        if let limit = limits.maximumNameLength, bytes.count > limit {
+            throw failure(at: nameStart, "metric name '\(printable(nameStart, nameEnd))' is longer than \(limit) bytes")
+        }
+        if let limit = limits.maximumFamilies, families.count >= limit {
+            throw failure(at: nameStart, "more than \(limit) metric families; the body is not EMQX's metrics")
+        }
         families.append(MetricFamily(name: name))
         familyNameBytes.append(bytes)
         typeDeclared.append(false)
+        familyKept.append(wanted?.contains(name) ?? true)
+        familyHasSamples.append(false)
         familyIndex[name] = families.count - 1
         return families.count - 1
     }

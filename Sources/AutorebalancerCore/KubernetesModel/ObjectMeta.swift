@@ -129,7 +129,8 @@ public enum KubernetesTime {
     /// `2026-11-20T10:22:00.000000Z`
     public static func formatMicro(_ date: Date) -> String {
         let whole = floor(date.timeIntervalSince1970)
-        let micros = Int(((date.timeIntervalSince1970 - whole) * 1_000_000).rounded())
+        let scaled = (date.timeIntervalSince1970 - whole) * 1_000_000
+        let micros = scaled.isFinite ? Int(max(0, scaled).rounded()) : 0
         let base = format(Date(timeIntervalSince1970: whole)).dropLast()  // drop "Z"
         let fraction = String(min(micros, 999_999))
         return "\(base).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)Z"

@@ -47,4 +47,13 @@ public protocol MetricSource: Sendable {
     /// Observes one cluster. Throws when the source as a whole failed (unreachable, bad answer); a single node that
     /// could not be observed is left out of the result instead.
     func observe(_ request: ObservationRequest) async throws -> SourceObservation
+
+    /// The longest one `observe` can take, every request and retry included: its own timeouts plus a little. The loop
+    /// gives each source of a fallback list this much and sizes the cluster's cycle budget to hold the whole list, so
+    /// a hanging first source never uses up the time of the next. `nil`: the loop's default per-source budget.
+    var budget: Duration? { get }
+}
+
+extension MetricSource {
+    public var budget: Duration? { nil }
 }

@@ -88,12 +88,12 @@ public struct PrometheusResponse: Sendable, Hashable {
         }
         if status == "error" {
             throw .apiError(
-                errorType: root["errorType"] as? String ?? "unknown",
-                error: root["error"] as? String ?? "no error text",
+                errorType: SafeText.forLog(root["errorType"] as? String ?? "unknown"),
+                error: SafeText.forLog(root["error"] as? String ?? "no error text"),
                 warnings: warnings
             )
         }
-        guard status == "success" else { throw .malformed("unknown `status` \"\(status)\"") }
+        guard status == "success" else { throw .malformed("unknown `status` \"\(SafeText.forLog(status))\"") }
         guard let dataObject = root["data"] as? [String: Any] else { throw .malformed("no `data` object") }
         guard let resultType = dataObject["resultType"] as? String else { throw .malformed("no `data.resultType`") }
         let raw = dataObject["result"]
@@ -130,7 +130,7 @@ public struct PrometheusResponse: Sendable, Hashable {
             }
             result = .string(time: Date(timeIntervalSince1970: time), value: text)
         default:
-            throw .malformed("unknown `data.resultType` \"\(resultType)\"")
+            throw .malformed("unknown `data.resultType` \"\(SafeText.forLog(resultType))\"")
         }
         return PrometheusResponse(result: result, warnings: warnings, infos: infos)
     }
@@ -140,7 +140,7 @@ public struct PrometheusResponse: Sendable, Hashable {
         guard let object = raw as? [String: Any] else { throw .malformed("\(place) `metric` is not an object") }
         var labels: [String: String] = [:]
         for (key, value) in object {
-            guard let text = value as? String else { throw .malformed("\(place) label \(key) is not a string") }
+            guard let text = value as? String else { throw .malformed("\(place) label \(SafeText.forLog(key)) is not a string") }
             labels[key] = text
         }
         return labels
@@ -156,10 +156,7 @@ public struct PrometheusResponse: Sendable, Hashable {
     }
 
     private static func number(_ raw: Any) -> Double? {
-        if let value = raw as? Double { return value }
-        if let value = raw as? Int { return Double(value) }
-        // A JSON `true` would also bridge to 1; Prometheus never sends booleans as times, so it is not told apart.
-        return (raw as? NSNumber)?.doubleValue
+        JSONNumber.value(raw)
     }
 
     /// Prometheus writes `NaN`, `+Inf` and `-Inf` as such; everything else is a Go float.
@@ -173,7 +170,7 @@ public struct PrometheusResponse: Sendable, Hashable {
     }
 
     private static func preview(_ data: Data) -> String {
-        let text = String(decoding: data.prefix(80), as: UTF8.self)
+        let text = SafeText.forLog(String(decoding: data.prefix(80), as: UTF8.self))
         return data.count > 80 ? "starts with \"\(text)…\"" : "\"\(text)\""
     }
 }
@@ -208,6 +205,17 @@ public enum PrometheusResponseError: Error, Sendable, Hashable, CustomStringConv
         case .unexpectedResultType(let expected, let got):
             "the query returned a \(got), expected a \(expected); the query must select an instant vector"
         }
+    }
+}
+
+/// Numbers out of `JSONSerialization` objects.
+public enum JSONNumber {
+    /// The number `raw` holds; `nil` for anything else, JSON `true`/`false` included (Foundation bridges those to
+    /// `NSNumber` 1 and 0, and `1 is Bool` holds for a plain JSON `1` too, so the boolean is told by its type code).
+    public static func value(_ raw: Any) -> Double? {
+        guard let number = raw as? NSNumber else { return nil }
+        if String(cString: number.objCType) == "c" { return nil }
+        return number.doubleValue
     }
 }
 

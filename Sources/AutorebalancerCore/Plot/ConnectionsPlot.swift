@@ -96,8 +96,9 @@ public struct ConnectionsPlot: Sendable {
         static let labelRowHeight = 14.0
         static let maxLabelRows = 4
 
-        func x(_ t: Date) -> Double { left + plotWidth * t.timeIntervalSince(t0) / t1.timeIntervalSince(t0) }
-        func y(_ v: Double) -> Double { top + plotHeight * (1 - v / yMax) }
+        // Coordinates stay inside the drawing whatever the data: a point off the scale sits on its edge.
+        func x(_ t: Date) -> Double { left + plotWidth * ConnectionsPlot.unit(t.timeIntervalSince(t0) / t1.timeIntervalSince(t0)) }
+        func y(_ v: Double) -> Double { top + plotHeight * (1 - ConnectionsPlot.unit(v / yMax)) }
         /// Baseline of label row `row`.
         func labelY(_ row: Int) -> Double { labelTop + Self.labelRowHeight * Double(row + 1) - 3 }
     }
@@ -110,7 +111,7 @@ public struct ConnectionsPlot: Sendable {
         let t1 = max(times.max() ?? t0, t0.addingTimeInterval(1))
         let maxValue = max(series.flatMap { $0.points.compactMap(\.value) }.filter(\.isFinite).max() ?? 1, 1)
         let yMax = Self.niceCeiling(maxValue)
-        let xOf = { (t: Date) in left + plotWidth * t.timeIntervalSince(t0) / t1.timeIntervalSince(t0) }
+        let xOf = { (t: Date) in left + plotWidth * Self.unit(t.timeIntervalSince(t0) / t1.timeIntervalSince(t0)) }
         let layout = MarkerLabelLayout(
             labels: markers.map(\.label), xs: markers.map { xOf($0.time) },
             minX: left, maxX: left + plotWidth, maxRows: Geometry.maxLabelRows)
@@ -276,7 +277,13 @@ public struct ConnectionsPlot: Sendable {
         return String(host.split(separator: ".").first ?? host[...])
     }
 
+    /// `fraction` clamped to 0…1 (NaN, from an empty or infinite range, as 0).
+    static func unit(_ fraction: Double) -> Double {
+        fraction.isNaN ? 0 : min(1, max(0, fraction))
+    }
+
     static func niceCeiling(_ value: Double) -> Double {
+        guard value.isFinite else { return .greatestFiniteMagnitude }
         let magnitude = pow(10, floor(log10(value)))
         for step in [1.0, 2.0, 2.5, 5.0, 10.0] where step * magnitude >= value { return step * magnitude }
         return 10 * magnitude

@@ -85,7 +85,10 @@ public struct MaintenanceWindow: Sendable, Hashable, Codable {
 
     /// Whether `date` falls in the window.
     public func contains(_ date: Date) -> Bool {
-        let seconds = Int(floor(date.timeIntervalSince1970))
+        // Beyond ±10¹⁵ s (30 million years) no calendar applies; such a date is in no window (and cannot trap).
+        let whole = floor(date.timeIntervalSince1970)
+        guard whole.isFinite, abs(whole) < 1e15 else { return false }
+        let seconds = Int(whole)
         let day = Int(floor(Double(seconds) / 86400))
         let minute = (seconds - day * 86400) / 60
         // 1970-01-01 was a Thursday (ISO 4).

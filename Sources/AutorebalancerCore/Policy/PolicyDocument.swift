@@ -85,6 +85,8 @@ public struct PolicyDocument: Sendable, Hashable {
         public var location: SourceLocation
         public var abs: Located<Double>?
         public var rel: Located<Double>?
+        /// The keys written, readable or not (an unreadable value is already reported; it is not "missing").
+        public var written: Set<String> = []
     }
 
     public struct StrategySpec: Sendable, Hashable {
@@ -117,6 +119,17 @@ public struct PolicyDocument: Sendable, Hashable {
     public struct RelativeText: Sendable, Hashable {
         public var value: Double
         public var text: String
+    }
+
+    /// The documented maxima of the fields that have one (docs/policies.md); every other duration is at most
+    /// ``DurationText/maximum`` and every other integer at most ``YAMLReader/maximumInteger``.
+    public enum Limits {
+        /// `spec.evaluationInterval`, `spec.staleness`, `autoEvictRate.targetDuration`: one day.
+        public static let maximumInterval: TimeInterval = 86_400
+        /// `spec.limits.maxRebalancesPerDay`, `spec.limits.maxConsecutiveIneffective`.
+        public static let maximumLimit = 1_000
+        /// `minNodes`: no EMQX cluster has more nodes.
+        public static let maximumNodes = 10_000
     }
 
     // MARK: Reading
@@ -155,6 +168,10 @@ public struct PolicyDocument: Sendable, Hashable {
             let node = r.value(m, key)
             return located(node, r.int(node, path))
         }
+        func boundedInt(_ m: Node.Mapping, _ key: String, _ path: String, _ maximum: Int) -> Located<Int>? {
+            let node = r.value(m, key)
+            return located(node, r.int(node, path, maximum: maximum))
+        }
         func double(_ m: Node.Mapping, _ key: String, _ path: String) -> Located<Double>? {
             let node = r.value(m, key)
             return located(node, r.double(node, path))
@@ -166,6 +183,10 @@ public struct PolicyDocument: Sendable, Hashable {
         func duration(_ m: Node.Mapping, _ key: String, _ path: String) -> Located<TimeInterval>? {
             let node = r.value(m, key)
             return located(node, r.duration(node, path))
+        }
+        func shortDuration(_ m: Node.Mapping, _ key: String, _ path: String) -> Located<TimeInterval>? {
+            let node = r.value(m, key)
+            return located(node, r.duration(node, path, maximum: Limits.maximumInterval))
         }
 
         var document = PolicyDocument(location: r.location(of: root))
@@ -183,13 +204,13 @@ public struct PolicyDocument: Sendable, Hashable {
         guard let specNode = r.value(top, "spec"), let spec = r.mapping(specNode, "spec") else { return document }
         r.checkKeys(spec, allowed: specKeys, "spec")
         var s = Spec(location: r.location(of: specNode))
-        s.evaluationInterval = duration(spec, "evaluationInterval", "spec.evaluationInterval")
-        s.staleness = duration(spec, "staleness", "spec.staleness")
+        s.evaluationInterval = shortDuration(spec, "evaluationInterval", "spec.evaluationInterval")
+        s.staleness = shortDuration(spec, "staleness", "spec.staleness")
         s.paused = bool(spec, "paused", "spec.paused")
         if let limits = r.mapping(r.value(spec, "limits"), "spec.limits") {
             r.checkKeys(limits, allowed: limitKeys, "spec.limits")
-            s.maxRebalancesPerDay = int(limits, "maxRebalancesPerDay", "spec.limits.maxRebalancesPerDay")
-            s.maxConsecutiveIneffective = int(limits, "maxConsecutiveIneffective", "spec.limits.maxConsecutiveIneffective")
+            s.maxRebalancesPerDay = boundedInt(limits, "maxRebalancesPerDay", "spec.limits.maxRebalancesPerDay", Limits.maximumLimit)
+            s.maxConsecutiveIneffective = boundedInt(limits, "maxConsecutiveIneffective", "spec.limits.maxConsecutiveIneffective", Limits.maximumLimit)
         }
         for (index, node) in (r.sequence(r.value(spec, "maintenanceWindows"), "spec.maintenanceWindows") ?? []).enumerated() {
             let path = "spec.maintenanceWindows[\(index)]"
@@ -256,7 +277,9 @@ public struct PolicyDocument: Sendable, Hashable {
                 let p = "\(label): imbalance.\(key)"
                 guard let tn = r.value(im, key), let tm = r.mapping(tn, p) else { return nil }
                 r.checkKeys(tm, allowed: thresholdKeys, p)
-                return ThresholdSpec(location: r.location(of: tn), abs: double(tm, "abs", "\(p).abs"), rel: double(tm, "rel", "\(p).rel"))
+                return ThresholdSpec(
+                    location: r.location(of: tn), abs: double(tm, "abs", "\(p).abs"), rel: double(tm, "rel", "\(p).rel"),
+                    written: Set(["abs", "rel"].filter { r.value(tm, $0) != nil }))
             }
             rule.connections = threshold("connections")
             rule.sessions = threshold("sessions")
@@ -264,7 +287,8 @@ public struct PolicyDocument: Sendable, Hashable {
         rule.forDuration = duration(m, "for", "\(label): for")
         rule.cooldown = duration(m, "cooldown", "\(label): cooldown")
         rule.minConnections = int(m, "minConnections", "\(label): minConnections")
-        rule.minNodes = int(m, "minNodes", "\(label): minNodes")
+        let minNodesNode = r.value(m, "minNodes")
+        rule.minNodes = r.int(minNodesNode, "\(label): minNodes", maximum: Limits.maximumNodes).map { Located($0, at: r.location(of: minNodesNode)) }
         rule.priority = int(m, "priority", "\(label): priority")
         rule.action = string(m, "action", "\(label): action")
         rule.bypassMaintenance = bool(m, "bypassMaintenance", "\(label): bypassMaintenance")
@@ -279,8 +303,8 @@ public struct PolicyDocument: Sendable, Hashable {
                 let at = r.location(of: rateNode)
                 if case .scalar(let scalar) = rateNode, scalar.string == "auto" {
                     strategy.connEvictRate = Located(.auto, at: at)
-                } else if case .scalar(let scalar) = rateNode, let value = Int(scalar.string) {
-                    strategy.connEvictRate = Located(.fixed(value), at: at)
+                } else if case .scalar(let scalar) = rateNode, YAMLReader.isDigits(scalar.string) {
+                    if let value = r.int(rateNode, "\(sp).connEvictRate") { strategy.connEvictRate = Located(.fixed(value), at: at) }
                 } else {
                     r.error("\(sp).connEvictRate: expected an integer ≥ 1 or \"auto\", got \(YAMLReader.describe(rateNode))", at: rateNode)
                 }
@@ -289,7 +313,8 @@ public struct PolicyDocument: Sendable, Hashable {
                 r.checkKeys(am, allowed: autoKeys, "\(sp).autoEvictRate")
                 strategy.autoEvictRate = AutoEvictRateSpec(
                     location: r.location(of: autoNode),
-                    targetDuration: duration(am, "targetDuration", "\(sp).autoEvictRate.targetDuration"),
+                    targetDuration: r.duration(r.value(am, "targetDuration"), "\(sp).autoEvictRate.targetDuration", maximum: Limits.maximumInterval)
+                        .map { Located($0, at: r.location(of: r.value(am, "targetDuration"))) },
                     min: int(am, "min", "\(sp).autoEvictRate.min"), max: int(am, "max", "\(sp).autoEvictRate.max"))
             }
             strategy.sessEvictRate = int(sm, "sessEvictRate", "\(sp).sessEvictRate")

@@ -226,8 +226,8 @@ public struct PolicyValidator {
 
     mutating func validateThreshold(_ spec: PolicyDocument.ThresholdSpec?, _ path: String) -> BalanceThreshold? {
         guard let spec else { return nil }
-        if spec.abs == nil { error("\(path).abs is required", at: spec.location) }
-        if spec.rel == nil { error("\(path).rel is required", at: spec.location) }
+        if spec.abs == nil, !spec.written.contains("abs") { error("\(path).abs is required", at: spec.location) }
+        if spec.rel == nil, !spec.written.contains("rel") { error("\(path).rel is required", at: spec.location) }
         if let abs = spec.abs, abs.value < 0 { error("\(path).abs must not be negative", at: abs.location) }
         if let rel = spec.rel, rel.value <= 1.0 {
             error("\(path).rel must be greater than 1.0 (EMQX rejects a relative threshold of 1.0 or less), got \(BalanceEvaluation.format(rel.value))", at: rel.location)

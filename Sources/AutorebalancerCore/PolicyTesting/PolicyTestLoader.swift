@@ -42,7 +42,8 @@ public enum PolicyTestLoader {
         } else if r.value(top, "policies") == nil {
             r.error("missing \"policies\" (the policy files to test, relative to this file)", at: root)
         }
-        result.evaluationInterval = r.duration(r.value(top, "evaluationInterval"), "evaluationInterval", allowZero: false)
+        result.evaluationInterval = r.duration(
+            r.value(top, "evaluationInterval"), "evaluationInterval", allowZero: false, maximum: PolicyDocument.Limits.maximumInterval)
         if let tests = r.sequence(r.value(top, "tests"), "tests") {
             if tests.isEmpty { r.error("tests: the test list is empty", at: top["tests"]) }
             for (index, node) in tests.enumerated() {
@@ -88,13 +89,20 @@ public enum PolicyTestLoader {
             ineffectiveResetAt: r.duration(r.value(m, "ineffectiveResetAt"), "\(label): ineffectiveResetAt", allowNegative: true),
             createFailures: [], createRetry: .default, expectations: [])
 
-        func series(_ node: Node?, _ p: String) -> [SeriesValue]? {
+        func series(_ node: Node?, _ p: String, _ quantity: SampleCheck.Quantity = .count) -> [SeriesValue]? {
             guard let node else { return nil }
             let text: String?
             if case .scalar(let s) = node { text = s.string } else { text = r.string(node, p) }
             guard let text else { return nil }
             switch SeriesNotation.parse(text) {
-            case .success(let values): return values
+            case .success(let values):
+                // The same rule as for live samples: a value no node could report is refused, not replayed.
+                for (step, value) in values.enumerated() {
+                    guard case .sample(let number) = value, let problem = SampleCheck.problem(with: number, as: quantity) else { continue }
+                    r.error("\(p): step \(step) is \(SampleCheck.describe(number)), which \(problem)", at: node)
+                    return nil
+                }
+                return values
             case .failure(let error):
                 r.error("\(p): \(error)", at: node)
                 return nil
@@ -124,8 +132,8 @@ public enum PolicyTestLoader {
                 test.series.append(NodeSeries(
                     node: nodeName, role: role, connections: connections,
                     sessions: series(r.value(sm, "sessions"), "\(p).sessions"),
-                    uptime: series(r.value(sm, "uptime"), "\(p).uptime"),
-                    restartCounter: series(r.value(sm, "restartCounter"), "\(p).restartCounter"),
+                    uptime: series(r.value(sm, "uptime"), "\(p).uptime", .uptime),
+                    restartCounter: series(r.value(sm, "restartCounter"), "\(p).restartCounter", .counter),
                     joinAt: r.duration(r.value(sm, "joinAt"), "\(p).joinAt") ?? 0,
                     leaveAt: r.duration(r.value(sm, "leaveAt"), "\(p).leaveAt")))
             }

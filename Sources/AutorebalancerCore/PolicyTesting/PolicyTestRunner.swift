@@ -91,17 +91,25 @@ public enum PolicyTestRunner {
         public var decisions: [DecisionRecord]
     }
 
-    /// Replays one test case and returns every step (also used by `run`).
-    public static func replay(_ test: PolicyTestCase, policies: [Policy], interval: TimeInterval) -> [Step] {
+    /// The most evaluation steps one test replays (a day at one evaluation per second).
+    public static let maximumSteps = SeriesNotation.maximumLength
+
+    /// The offset the replay of `test` ends at.
+    static func end(of test: PolicyTestCase, interval: TimeInterval) -> TimeInterval {
         let lastExpectation = test.expectations.map(\.at).max() ?? 0
         let longest = Double(max(0, (test.series.map(\.connections.count).max() ?? 1) - 1)) * interval
-        let end = test.duration ?? max(lastExpectation, longest)
+        return test.duration ?? max(lastExpectation, longest)
+    }
+
+    /// Replays one test case and returns every step (also used by `run`); never more than ``maximumSteps``.
+    public static func replay(_ test: PolicyTestCase, policies: [Policy], interval: TimeInterval) -> [Step] {
+        let end = end(of: test, interval: interval)
         var states: [ClusterEngineState?] = Array(repeating: nil, count: policies.count)
         var carried: [String: (NodeObservation, Date)] = [:]
         var agentRebalances: [ScriptedRebalance] = []
         var steps: [Step] = []
         var index = 0
-        while Double(index) * interval <= end + 1e-9 {
+        while Double(index) * interval <= end + 1e-9, index <= maximumSteps {
             let offset = Double(index) * interval
             let now = test.start.addingTimeInterval(offset)
             // Nodes.
@@ -206,6 +214,11 @@ public enum PolicyTestRunner {
                 problems.append(Diagnostic(.error, at: expectation.location,
                     "test \"\(test.name)\": no rule \"\(rule)\" in the tested policies\(Suggestion.didYouMean(rule, among: Array(ruleNames)))"))
             }
+        }
+        let stepCount = (end(of: test, interval: interval) / interval).rounded(.down)
+        if stepCount > Double(maximumSteps) {
+            problems.append(Diagnostic(.error, at: test.location,
+                "test \"\(test.name)\": \(DurationText.format(end(of: test, interval: interval))) at an evaluation interval of \(DurationText.format(interval)) is \(BalanceEvaluation.format(stepCount)) steps; a test replays at most \(maximumSteps): shorten duration or lengthen evaluationInterval"))
         }
         guard !problems.hasErrors else {
             return ([PolicyTestFailure(location: test.location, test: test.name, at: 0, time: test.start, lines: ["the test is invalid (see errors above)"])], problems)

@@ -14,15 +14,26 @@ public enum SeriesValue: Sendable, Hashable {
 /// - `_` the node reports nothing at that step (missing); `_xN` N such steps.
 /// - `.` no new sample, the previous one keeps its timestamp (stale after the policy's staleness age); `.xN` N steps.
 public enum SeriesNotation {
+    /// The most steps one series may expand to: a day at one evaluation per second. A longer series is refused
+    /// before anything is allocated.
+    public static let maximumLength = 100_000
+
     /// The expanded series, or an error message naming the bad token.
-    public static func parse(_ text: String) -> Result<[SeriesValue], SeriesNotationError> {
+    public static func parse(_ text: String, maximumLength: Int = SeriesNotation.maximumLength) -> Result<[SeriesValue], SeriesNotationError> {
         var values: [SeriesValue] = []
+        func fits(_ more: Int, _ token: String) -> SeriesNotationError? {
+            more <= maximumLength - values.count ? nil : SeriesNotationError(token: token, tooLong: maximumLength)
+        }
         for token in text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
             let token = String(token)
+            if let error = fits(1, token) { return .failure(error) }
             if token == "_" { values.append(.absent); continue }
             if token == "." { values.append(.carried); continue }
             if token.hasPrefix("_x") || token.hasPrefix(".x") {
-                guard let n = Int(token.dropFirst(2)), n >= 1 else { return .failure(SeriesNotationError(token: token)) }
+                guard let n = Int(token.dropFirst(2)), n >= 1 else {
+                    return .failure(SeriesNotationError(token: token, tooLong: YAMLReader.isDigits(String(token.dropFirst(2))) ? maximumLength : nil))
+                }
+                if let error = fits(n, token) { return .failure(error) }
                 values += Array(repeating: token.hasPrefix("_") ? .absent : .carried, count: n)
                 continue
             }
@@ -32,7 +43,11 @@ public enum SeriesNotation {
                 values.append(.sample(value))
                 continue
             }
-            guard let count = Int(parts[1]), count >= 0 else { return .failure(SeriesNotationError(token: token)) }
+            guard let count = Int(parts[1]), count >= 0 else {
+                return .failure(SeriesNotationError(token: token, tooLong: YAMLReader.isDigits(String(parts[1])) ? maximumLength : nil))
+            }
+            // count + 1 samples; compared without adding, so Int.max cannot overflow.
+            if count >= maximumLength - values.count { return .failure(SeriesNotationError(token: token, tooLong: maximumLength)) }
             let head = parts[0]
             var start: Double?
             var step: Double = 0
@@ -55,10 +70,21 @@ public enum SeriesNotation {
     }
 }
 
-/// A token the series notation does not understand.
+/// A token the series notation does not understand, or one that makes the series too long.
 public struct SeriesNotationError: Error, Sendable, Hashable, CustomStringConvertible {
     public var token: String
+    /// The length limit the token goes past, when that is the problem.
+    public var tooLong: Int?
+
+    public init(token: String, tooLong: Int? = nil) {
+        self.token = token
+        self.tooLong = tooLong
+    }
+
     public var description: String {
-        "\"\(token)\" is not series notation; write values like 100, 0+100x10, 3333x20, _ (no sample), _x3, . (last sample carried), .x3"
+        if let tooLong {
+            return "\"\(token)\" makes the series longer than \(tooLong) steps; a test replays at most that many"
+        }
+        return "\"\(token)\" is not series notation; write values like 100, 0+100x10, 3333x20, _ (no sample), _x3, . (last sample carried), .x3"
     }
 }

@@ -13,8 +13,9 @@ public enum NodeCountsTable {
             guard let connections = row.connections else {
                 return "\(name)  \(String(repeating: "·", count: width))  no sample"
             }
-            let filled = scale > 0 ? min(width, Int((connections / scale * Double(width)).rounded())) : 0
-            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            // Clamped to the bar: a count off the scale (or not a number) fills it or leaves it empty, never traps.
+            let filled = scale > 0 ? Int((ConnectionsPlot.unit(connections / scale) * Double(max(0, width))).rounded()) : 0
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: max(0, width - filled))
             let sessions = row.sessions.map { "  \(pad(BalanceEvaluation.format($0), 6)) sess" } ?? ""
             return "\(name)  \(bar)  \(pad(BalanceEvaluation.format(connections), 6)) conn\(sessions)"
         }

@@ -13,6 +13,8 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     public let configuration: KubernetesClientConfiguration
     private let httpClient: HTTPClient
     private let logger: Logger
+    /// The server URL requests go to: the configured one, with the host replaced by `tls-server-name` when set.
+    private let baseURL: String
 
     /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
     /// - Throws: `KubernetesError` (`.unsupported`) when the CA or client certificate cannot be parsed.
@@ -42,6 +44,19 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         // A refused connection fails at once instead of being retried until the connect timeout (5 s a request).
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.httpVersion = .http1Only
+        // `tls-server-name`: the certificate is verified (and SNI sent) for that name while the connection goes to the
+        // server's own address, as kubectl does. AsyncHTTPClient does exactly this for a DNS override.
+        var baseURL = configuration.server
+        if let name = configuration.tlsServerName, !name.isEmpty,
+            var components = URLComponents(string: configuration.server), let host = components.host, host != name
+        {
+            components.host = name
+            if let url = components.string {
+                baseURL = url
+                httpConfiguration.dnsOverride = [name: host]
+            }
+        }
+        self.baseURL = baseURL
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         for warning in configuration.warnings {
             logger.warning("\(warning)")
@@ -328,10 +343,41 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
     }
 
+    /// A certificate the configured CA does not vouch for (or one for another name) is a configuration error, not
+    /// an outage: retrying cannot fix it. The error names where the trusted CA came from.
+    private func untrustedServer(_ error: any Error, request: KubernetesError.Request) -> KubernetesError? {
+        let text = String(describing: error)
+        let nameMismatch = error is NIOSSLExtraError || text.contains("failedToValidateHostname")
+        let verification = text.contains("CERTIFICATE_VERIFY_FAILED") || text.localizedCaseInsensitiveContains("certificate verify failed")
+            || (error is NIOSSLError && text.localizedCaseInsensitiveContains("certificate"))
+        guard nameMismatch || verification else { return nil }
+        let trust = configuration.certificateAuthorityOrigin.map { "the CA file \($0)" } ?? "the system trust store (no CA configured)"
+        let host = URLComponents(string: baseURL)?.host ?? baseURL
+        let detail = nameMismatch
+            ? "the API server's certificate is not valid for the name \(host) (\(text)); check the server URL or set tls-server-name in the kubeconfig"
+            : "the API server's certificate is not signed by \(trust) (\(text)); check that it is this cluster's CA"
+        return KubernetesError(code: .untrusted, request: request, detail: detail)
+    }
+
+    /// Makes one request to learn whether the API server can be trusted at all (`GET /version`, no retries). `nil` when
+    /// TLS is fine (whatever the answer), the ``KubernetesError/Code/untrusted`` error otherwise; other failures
+    /// (unreachable, timeouts) are left to the agent's retries and return `nil` too.
+    public func untrustedServerError() async -> KubernetesError? {
+        let request = KubernetesError.Request(verb: "get", resource: KubernetesResource(group: "", version: "", plural: "version"), namespace: nil, name: nil)
+        do {
+            _ = try await sendOnce(.GET, path: "/version", body: nil, contentType: "application/json", request: request)
+            return nil
+        } catch let error as KubernetesError where error.code == .untrusted {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
     private func sendOnce(
         _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request
     ) async throws -> Data {
-        var http = HTTPClientRequest(url: configuration.server + path)
+        var http = HTTPClientRequest(url: baseURL + path)
         http.method = method
         http.headers.add(name: "Accept", value: "application/json")
         http.headers.add(name: "User-Agent", value: "emqx-autorebalancer")
@@ -361,6 +407,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout.text)")
         } catch {
+            if let untrusted = untrustedServer(error, request: request) { throw untrusted }
             if let reason = Self.connectionFailure(error, connectTimeout: configuration.connectTimeout) {
                 var failure = KubernetesError(
                     code: .unavailable, request: request,

@@ -7,7 +7,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, notKubernetesAPI, other
+            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, notKubernetesAPI, other
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -28,6 +28,9 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(.unavailable)
         /// The configuration cannot be used (bad kubeconfig, unreadable token file, exec plugin failure).
         public static let unsupported = Code(.unsupported)
+        /// The API server's TLS certificate is not trusted (another CA, another name): a configuration error that
+        /// retries cannot fix.
+        public static let untrusted = Code(.untrusted)
         /// The server answered, but not as a Kubernetes API server does (an HTML page, another service's JSON): the
         /// kubeconfig's `server` points elsewhere.
         public static let notKubernetesAPI = Code(.notKubernetesAPI)
@@ -116,6 +119,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
             return "API server unavailable\(status) for \(target): \(detail)"
         case .unsupported:
             return "Kubernetes client configuration: \(detail)"
+        case .untrusted:
+            return "TLS: \(detail)"
         case .notKubernetesAPI:
             return "this is not a Kubernetes API server: \(detail)"
         default:

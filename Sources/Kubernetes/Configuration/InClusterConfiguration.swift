@@ -32,12 +32,14 @@ public enum InClusterConfiguration {
         let namespace = FileManager.default.contents(atPath: "\(serviceAccountDirectory)/namespace")
             .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
             .flatMap { $0.isEmpty ? nil : $0 }
-        return KubernetesClientConfiguration(
+        var configuration = KubernetesClientConfiguration(
             server: "https://\(hostPart):\(port)",
             namespace: namespace,
             tokenProvider: FileTokenProvider(path: tokenPath),
             certificateAuthorityPEM: Array(ca),
             origin: "in-cluster service account (\(serviceAccountDirectory))"
         )
+        configuration.certificateAuthorityOrigin = caPath
+        return configuration
     }
 }

@@ -220,8 +220,10 @@ public struct Kubeconfig: Sendable {
         )
         if let data = cluster.certificateAuthorityData {
             result.certificateAuthorityPEM = try Self.decodeBase64(data, field: "clusters[\(clusterName)].certificate-authority-data", in: where_)
+            result.certificateAuthorityOrigin = "certificate-authority-data of cluster \"\(clusterName)\" in \(where_)"
         } else if let file = cluster.certificateAuthority {
             result.certificateAuthorityPEM = try Self.read(file, relativeTo: clusterEntry.directory, field: "certificate-authority")
+            result.certificateAuthorityOrigin = Self.resolve(file, relativeTo: clusterEntry.directory)
         }
         if cluster.insecureSkipTLSVerify == true {
             result.insecureSkipTLSVerify = true

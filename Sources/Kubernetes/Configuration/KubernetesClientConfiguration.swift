@@ -13,6 +13,9 @@ public struct KubernetesClientConfiguration: Sendable {
     public var clientCertificate: ClientCertificate?
     /// PEM bundle the server certificate must chain to; `nil` uses the system trust store.
     public var certificateAuthorityPEM: [UInt8]?
+    /// Where ``certificateAuthorityPEM`` came from (a file path, or `certificate-authority-data of cluster "x" in
+    /// FILE`), for the error that says the server's certificate is not trusted.
+    public var certificateAuthorityOrigin: String?
     /// Skip TLS verification. Honoured only because kubeconfigs can ask for it; logged as a warning at start-up.
     public var insecureSkipTLSVerify: Bool
     /// Server name to verify instead of the URL host (`tls-server-name`).

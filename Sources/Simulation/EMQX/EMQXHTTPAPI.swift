@@ -197,7 +197,11 @@ public enum EMQXHTTPAPI {
         if let text = value as? String {
             let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
             for (suffix, factor) in units where text.hasSuffix(suffix) {
-                if let amount = Double(text.dropLast(suffix.count)) { return Int((amount * factor).rounded(.up)) }
+                if let amount = Double(text.dropLast(suffix.count)) {
+                    let seconds = (amount * factor).rounded(.up)
+                    guard seconds.isFinite, abs(seconds) < 1e15 else { throw .badRequest("\(field): duration \(text) is out of range") }
+                    return Int(seconds)
+                }
             }
             if let amount = Int(text) { return amount }
             throw .badRequest("\(field): invalid duration \(text)")
