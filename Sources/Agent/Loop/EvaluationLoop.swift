@@ -211,8 +211,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             report.errors.append("cycle of \(cluster) cut short: the agent is stopping")
             return report
         }
-        let cause = trail.latest.map { "; the last Kubernetes request failed: \($0)" } ?? " (Kubernetes reads or writes hang)"
-        report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text); skipped\(cause)")
+        if let latest = trail.latest {
+            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text); skipped; the last Kubernetes request failed: \(latest)")
+        } else {
+            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text) (Kubernetes reads or writes hang); skipped")
+        }
         return report
     }
 
