@@ -116,7 +116,7 @@ let package = Package(
             swiftSettings: sharedSettings
         ),
         .testTarget(
-            name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
+            name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore", yams], resources: [.copy("Resources")],
             swiftSettings: sharedSettings),
         .testTarget(
             name: "SimulationTests",
