@@ -65,7 +65,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             kubernetesConfiguration = try KubernetesClientConfiguration.load(kubeconfigPath: kubeconfig, context: context, environment: environment)
         } catch {
-            FileHandle.standardError.write(Data("cannot configure the Kubernetes client: \(SafeText.forLog("\(error)"))\n".utf8))
+            // A KubernetesError says "Kubernetes client configuration: …" itself.
+            FileHandle.standardError.write(Data("\(error is KubernetesError ? "" : "cannot configure the Kubernetes client: ")\(SafeText.forLog("\(error)"))\n".utf8))
             throw ExitCode(2)
         }
         for warning in kubernetesConfiguration.warnings { logger.warning("\(warning)") }

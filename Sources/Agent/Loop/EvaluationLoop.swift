@@ -133,13 +133,31 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         let dryRun = isDryRun(active)
         var errors: [String] = []
         var work: [(ClusterReference, ClusterSettings)] = []
+        var discoveryFailure: String?
         if discoveredFor.withLock({ $0 }) != active.generation {
-            do {
-                try await dependencies.discovery.refresh()
-                discoveredFor.withLock { $0 = active.generation }
-            } catch {
-                errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(error)")
+            // Bounded like a cluster's cycle: an API server that accepts and never answers costs one budget here.
+            let trail = RequestTrail()
+            let outcome: Result<Void, any Error>? = await RequestTrail.$current.withValue(trail) {
+                await withTimeout(dependencies.clusterTimeout) {
+                    do {
+                        try await self.dependencies.discovery.refresh()
+                        return .success(())
+                    } catch {
+                        return .failure(error)
+                    }
+                }
             }
+            switch outcome {
+            case .success?:
+                discoveredFor.withLock { $0 = active.generation }
+            case .failure(let error)?:
+                discoveryFailure = "\(error)"
+            case nil where Task.isCancelled:
+                discoveryFailure = "cut short: the agent is stopping"
+            case nil:
+                discoveryFailure = "no answer within \(dependencies.clusterTimeout.text)\(trail.latest.map { " (the last attempt: \($0))" } ?? "")"
+            }
+            if let discoveryFailure { errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(discoveryFailure)") }
         }
         for settings in active.configuration.clusters {
             do {
@@ -149,8 +167,16 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             }
         }
         let retryPolicy = active.configuration.rebalances.createRetry
+        // Without any answer from discovery every cluster's cycle would start by asking again, and fail the same way.
+        let skipped = discoveryFailure != nil && dependencies.discovery.known == nil
         let clusterReports = await withTaskGroup(of: ClusterCycleReport.self) { group in
             for (reference, settings) in work {
+                if skipped {
+                    var report = ClusterCycleReport(cluster: reference, at: now)
+                    report.errors.append("skipped: the API server's discovery failed (above), so the \(reference.kind.rawValue) object cannot be read")
+                    group.addTask { report }
+                    continue
+                }
                 let policies = active.policies(for: settings)
                 group.addTask {
                     await self.cycle(reference, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
@@ -183,13 +209,24 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     ) async -> ClusterCycleReport {
         let sources = dependencies.makeSources(settings, cluster)
         let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
-        let result = await withTimeout(timeout) {
-            await self.unboundedCycle(
-                cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+        let trail = RequestTrail()
+        let result = await RequestTrail.$current.withValue(trail) {
+            await withTimeout(timeout) {
+                await self.unboundedCycle(
+                    cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+            }
         }
         if let result { return result }
         var report = ClusterCycleReport(cluster: cluster, at: now)
-        report.errors.append("cycle of \(cluster) did not finish within its budget of \(DurationText.format(timeout.seconds)) (Kubernetes reads or writes hang); skipped")
+        if Task.isCancelled {
+            report.errors.append("cycle of \(cluster) cut short: the agent is stopping")
+            return report
+        }
+        if let latest = trail.latest {
+            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text); skipped; the last Kubernetes request failed: \(latest)")
+        } else {
+            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text) (Kubernetes reads or writes hang); skipped")
+        }
         return report
     }
 
@@ -440,7 +477,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
 /// A step that did not finish in time.
 public struct TimeoutError: Error, CustomStringConvertible, Sendable {
     public var duration: Duration
-    public var description: String { "timed out after \(duration)" }
+    public var description: String { "timed out after \(duration.text)" }
 }
 
 extension ClusterSettings.Target: CustomStringConvertible {
