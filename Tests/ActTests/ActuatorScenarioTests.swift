@@ -39,9 +39,9 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.closure)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let a = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
-            let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let a = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
+            let b = try agents.make(url: url, identity: "agent-b", time: time, logs: logs)
             var results: [ActionReport] = []
             for cycle in 0..<5 {
                 await a.elector.tick()
@@ -55,8 +55,6 @@ struct ActuatorScenarioTests {
             }
             #expect(results.filter(\.created).count == 1)
             #expect(results.contains { $0.result == .notMade(.notLeader(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200")) })
-            await a.shutdown()
-            await b.shutdown()
         }
         #expect(Self.ours(server).map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200"])
         let events = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events")
@@ -69,9 +67,9 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.closure)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let a = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
-            let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let a = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
+            let b = try agents.make(url: url, identity: "agent-b", time: time, logs: logs)
             await a.elector.tick()
             await b.elector.tick()
             _ = await a.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
@@ -101,8 +99,6 @@ struct ActuatorScenarioTests {
             let reports = await b.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
-            await a.shutdown()
-            await b.shutdown()
         }
         let all = Self.ours(server)
         #expect(all.count == 1)
@@ -116,8 +112,8 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.closure)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let first = try TestAgent(url: url, identity: "agent-a-1", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let first = try agents.make(url: url, identity: "agent-a-1", time: time, logs: logs)
             await first.elector.tick()
             let made = await first.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             try #require(made.created, "the first agent's create: \(made.result)")
@@ -125,7 +121,7 @@ struct ActuatorScenarioTests {
             await first.shutdown()
 
             time.advance(20)
-            let second = try TestAgent(url: url, identity: "agent-a-2", time: time, logs: logs)
+            let second = try agents.make(url: url, identity: "agent-a-2", time: time, logs: logs)
             await second.elector.tick()
             #expect(second.elector.isLeader)
             let history = try #require(Self.observed(server).history)
@@ -138,7 +134,6 @@ struct ActuatorScenarioTests {
             #expect(fresh.result == .notMade(.blocked("Rebalance emqx-ee-scaleout-20261120t102200 (created by the agent) was created and is not yet picked up by the operator")))
             let same = await second.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             #expect(same.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200") && same.alreadyExisted)
-            await second.shutdown()
         }
         #expect(Self.ours(server).count == 1)
     }
@@ -157,12 +152,11 @@ struct ActuatorScenarioTests {
         server.inject("POST", "rebalances", fault)
         let logs = CapturedLogs()
         let timeout: Duration = if case .applyThenDelay = fault { .seconds(2) } else { .seconds(30) }
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, requestTimeout: timeout)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, requestTimeout: timeout)
             await agent.elector.tick()
             let result = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             #expect(result.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200"), "\(result)")
-            await agent.shutdown()
         }
         #expect(Self.ours(server).count == 1)
         #expect(logs.contains("create rebalances.apps.emqx.io default/emqx-ee-scaleout-20261120t102200"))
@@ -173,8 +167,8 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.closure)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
             await agent.elector.tick()
             server.inject("PUT", "leases", .status(409))
             time.advance(2)
@@ -183,7 +177,6 @@ struct ActuatorScenarioTests {
             time.advance(2)
             await agent.elector.tick()
             #expect(agent.elector.isLeader)
-            await agent.shutdown()
         }
     }
 
@@ -193,8 +186,8 @@ struct ActuatorScenarioTests {
         Self.setUp(server)
         server.forbid("create", "rebalances")
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
             await agent.elector.tick()
             let report = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             guard case .failed(let failure) = report.result else {
@@ -203,7 +196,6 @@ struct ActuatorScenarioTests {
             }
             #expect(failure.kind == .forbidden)
             #expect(failure.message.contains("may not create rebalances.apps.emqx.io in namespace \"default\""))
-            await agent.shutdown()
         }
         #expect(Self.ours(server).isEmpty)
     }
@@ -215,12 +207,12 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.closure)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await server.withAgents { url, agents in
+            let http = HTTPClient.shared
             let probe = HTTPEMQXRebalanceStatusProbe(
                 httpClient: http, endpoints: [Fixtures.cluster: .init(baseURL: url, username: "key", password: "secret")]
             )
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
             await agent.elector.tick()
             _ = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.now)
             server.emqxRebalancing.withLock { $0 = true }
@@ -261,8 +253,6 @@ struct ActuatorScenarioTests {
                 }
             }
             #expect(judgedAt == stoppedAt.addingTimeInterval(30))
-            try await http.shutdown()
-            await agent.shutdown()
         }
         let all = Self.ours(server)
         #expect(all.count == 1)
@@ -278,8 +268,8 @@ struct ActuatorScenarioTests {
         Self.setUp(server)
         let logs = CapturedLogs()
         let lifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(10), retryBackoff: .seconds(20), keepFinished: 1))
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, lifecycle: lifecycle)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, lifecycle: lifecycle)
             let tick = { @Sendable (seconds: Int) async in
                 for _ in 0..<(seconds / 2) {
                     time.advance(2)
@@ -310,7 +300,6 @@ struct ActuatorScenarioTests {
             reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.now, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { $0.action == .delete("emqx-ee-scaleout-20261120t102200") && $0.performed })
-            await agent.shutdown()
         }
         let left = Self.ours(server)
         #expect(left.map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200-r2"])
