@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
 import Kubernetes
-import Testing
 import TestSupport
+import Testing
 
 @testable import Act
 
@@ -40,9 +40,9 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.dateProvider)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let a = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
-            let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let a = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
+            let b = try agents.make(url: url, identity: "agent-b", time: time, logs: logs)
             var results: [ActionReport] = []
             for cycle in 0..<5 {
                 await a.elector.tick()
@@ -56,8 +56,6 @@ struct ActuatorScenarioTests {
             }
             #expect(results.filter(\.created).count == 1)
             #expect(results.contains { $0.result == .notMade(.notLeader(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200")) })
-            await a.shutdown()
-            await b.shutdown()
         }
         #expect(Self.ours(server).map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200"])
         let events = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events")
@@ -70,9 +68,9 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.dateProvider)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let a = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
-            let b = try TestAgent(url: url, identity: "agent-b", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let a = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
+            let b = try agents.make(url: url, identity: "agent-b", time: time, logs: logs)
             await a.elector.tick()
             await b.elector.tick()
             _ = await a.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
@@ -102,8 +100,6 @@ struct ActuatorScenarioTests {
             let reports = await b.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
-            await a.shutdown()
-            await b.shutdown()
         }
         let all = Self.ours(server)
         #expect(all.count == 1)
@@ -117,8 +113,8 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.dateProvider)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let first = try TestAgent(url: url, identity: "agent-a-1", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let first = try agents.make(url: url, identity: "agent-a-1", time: time, logs: logs)
             await first.elector.tick()
             let made = await first.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
             try #require(made.created, "the first agent's create: \(made.result)")
@@ -126,7 +122,7 @@ struct ActuatorScenarioTests {
             await first.shutdown()
 
             time.advance(by: .seconds(20))
-            let second = try TestAgent(url: url, identity: "agent-a-2", time: time, logs: logs)
+            let second = try agents.make(url: url, identity: "agent-a-2", time: time, logs: logs)
             await second.elector.tick()
             #expect(second.elector.isLeader)
             let history = try #require(Self.observed(server).history)
@@ -139,7 +135,6 @@ struct ActuatorScenarioTests {
             #expect(fresh.result == .notMade(.blocked("Rebalance emqx-ee-scaleout-20261120t102200 (created by the agent) was created and is not yet picked up by the operator")))
             let same = await second.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
             #expect(same.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200") && same.alreadyExisted)
-            await second.shutdown()
         }
         #expect(Self.ours(server).count == 1)
     }
@@ -158,12 +153,11 @@ struct ActuatorScenarioTests {
         server.inject("POST", "rebalances", fault)
         let logs = CapturedLogs()
         let timeout: Duration = if case .applyThenDelay = fault { .seconds(2) } else { .seconds(30) }
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, requestTimeout: timeout)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, requestTimeout: timeout)
             await agent.elector.tick()
             let result = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
             #expect(result.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200"), "\(result)")
-            await agent.shutdown()
         }
         #expect(Self.ours(server).count == 1)
         #expect(logs.contains("create rebalances.apps.emqx.io default/emqx-ee-scaleout-20261120t102200"))
@@ -174,8 +168,8 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.dateProvider)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
             await agent.elector.tick()
             server.inject("PUT", "leases", .status(409))
             time.advance(by: .seconds(2))
@@ -184,7 +178,6 @@ struct ActuatorScenarioTests {
             time.advance(by: .seconds(2))
             await agent.elector.tick()
             #expect(agent.elector.isLeader)
-            await agent.shutdown()
         }
     }
 
@@ -194,8 +187,8 @@ struct ActuatorScenarioTests {
         Self.setUp(server)
         server.forbid("create", "rebalances")
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
             await agent.elector.tick()
             let report = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
             guard case .failed(let failure) = report.result else {
@@ -204,7 +197,6 @@ struct ActuatorScenarioTests {
             }
             #expect(failure.kind == .forbidden)
             #expect(failure.message.contains("may not create rebalances.apps.emqx.io in namespace \"default\""))
-            await agent.shutdown()
         }
         #expect(Self.ours(server).isEmpty)
     }
@@ -216,12 +208,12 @@ struct ActuatorScenarioTests {
         let server = FakeKubernetesServer(now: time.dateProvider)
         Self.setUp(server)
         let logs = CapturedLogs()
-        try await server.withRunning { url in
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await server.withAgents { url, agents in
+            let http = HTTPClient.shared
             let probe = HTTPEMQXRebalanceStatusProbe(
                 httpClient: http, endpoints: [Fixtures.cluster: .init(baseURL: url, username: "key", password: "secret")]
             )
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
             await agent.elector.tick()
             _ = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
             server.emqxRebalancing.withLock { $0 = true }
@@ -262,8 +254,6 @@ struct ActuatorScenarioTests {
                 }
             }
             #expect(judgedAt == stoppedAt.addingTimeInterval(30))
-            try await http.shutdown()
-            await agent.shutdown()
         }
         let all = Self.ours(server)
         #expect(all.count == 1)
@@ -279,8 +269,8 @@ struct ActuatorScenarioTests {
         Self.setUp(server)
         let logs = CapturedLogs()
         let lifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(10), retryBackoff: .seconds(20), keepFinished: 1))
-        try await server.withRunning { url in
-            let agent = try TestAgent(url: url, identity: "agent-a", time: time, logs: logs, lifecycle: lifecycle)
+        try await server.withAgents { url, agents in
+            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, lifecycle: lifecycle)
             let tick = { @Sendable (seconds: Int) async in
                 for _ in 0..<(seconds / 2) {
                     time.advance(by: .seconds(2))
@@ -311,7 +301,6 @@ struct ActuatorScenarioTests {
             reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { $0.action == .delete("emqx-ee-scaleout-20261120t102200") && $0.performed })
-            await agent.shutdown()
         }
         let left = Self.ours(server)
         #expect(left.map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200-r2"])
