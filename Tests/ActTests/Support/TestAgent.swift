@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
 import Kubernetes
+import TestSupport
 import Synchronization
 
 @testable import Act
@@ -15,7 +16,7 @@ final class TestAgent: Sendable {
     let events: EventRecorder
 
     /// `requestTimeout` is generous by default: an answered request is always answered within it on a loaded machine.
-    init(url: String, identity: String, time: ManualTime, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
+    init(url: String, identity: String, time: ManualClock, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
          lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
          requestTimeout: Duration = .seconds(30)) throws {
         client = try HTTPKubernetesClient(
@@ -25,7 +26,7 @@ final class TestAgent: Sendable {
         )
         let elector = LeaderElector(
             api: client, configuration: .init(namespace: "default", identity: identity), clock: ContinuousClock(),
-            now: time.closure, logger: logs.logger(identity)
+            now: time.dateProvider, logger: logs.logger(identity)
         )
         self.elector = elector
         events = EventRecorder(api: client, canWrite: { elector.isLeader }, instance: identity, logger: logs.logger(identity))
@@ -44,7 +45,7 @@ final class TestAgent: Sendable {
 final class TestAgents: Sendable {
     private let made = Mutex<[TestAgent]>([])
 
-    func make(url: String, identity: String, time: ManualTime, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
+    func make(url: String, identity: String, time: ManualClock, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
               lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
               requestTimeout: Duration = .seconds(30)) throws -> TestAgent {
         let agent = try TestAgent(url: url, identity: identity, time: time, logs: logs, probe: probe, lifecycle: lifecycle, requestTimeout: requestTimeout)
