@@ -118,6 +118,7 @@ import Testing
         let result = AgentConfiguration.load(text: text, file: "form.yaml")
         #expect(result.diagnostics.map(\.description) == [
             "form.yaml:1:13: error: apiVersion: expected a string, got a list",
+            "form.yaml:4:54: error: clusters[0].emqxAPI: no API key: give \"apiKey\" (emqxAPIKey: NAME, or secretDirectory: PATH), or \"username\" with passwordFile/passwordEnv",
             "form.yaml:4:61: error: clusters[0].emqxAPI.port: must be at least 1, got 0",
             "form.yaml:4:72: error: clusters[0].emqxAPI.scheme: expected http or https, got \"ftp\"",
             "form.yaml:5:28: error: rebalances.keepFinished: must be at least 0, got -1",

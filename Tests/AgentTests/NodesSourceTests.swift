@@ -6,6 +6,7 @@ import Logging
 import Observe
 import Simulation
 import Testing
+import TestSupport
 
 @testable import Agent
 

@@ -6,6 +6,7 @@ import Logging
 import Simulation
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Agent
 

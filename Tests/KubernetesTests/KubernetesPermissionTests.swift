@@ -1,6 +1,7 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 

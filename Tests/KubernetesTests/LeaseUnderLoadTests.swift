@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Simulation
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 
@@ -17,10 +18,10 @@ struct LeaseUnderLoadTests {
                     server: try await api.baseURL().absoluteString, namespace: "emqx",
                     tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), requestTimeout: .seconds(600)),
                 logger: CapturedLogs().logger())
-            let time = ManualTime()
+            let time = ManualClock()
             let elector = LeaderElector(
                 api: client, configuration: .init(namespace: "emqx", identity: "agent-a"), clock: ContinuousClock(),
-                now: time.closure, logger: CapturedLogs().logger())
+                now: time.dateProvider, logger: CapturedLogs().logger())
             guard case .create = await elector.tick() else {
                 Issue.record("expected to create the Lease")
                 return
@@ -38,7 +39,7 @@ struct LeaseUnderLoadTests {
 
                 // Meanwhile the Lease is renewed every retry period, well within its renew deadline.
                 for _ in 0..<5 {
-                    time.advance(2)
+                    time.advance(by: .seconds(2))
                     guard case .renew = await elector.tick() else {
                         Issue.record("the Lease was not renewed while the reads were held")
                         break
@@ -52,7 +53,7 @@ struct LeaseUnderLoadTests {
             }
             let lease = try #require(api.lease(namespace: "emqx", name: "emqx-autorebalancer"))
             #expect(lease.spec?.holderIdentity == "agent-a")
-            #expect(lease.spec?.renewTime == KubernetesTime.formatMicro(time.now))
+            #expect(lease.spec?.renewTime == KubernetesTime.formatMicro(time.date))
             try await client.shutdown()
         }
     }

@@ -51,6 +51,9 @@ struct AgentConfigDocument: Sendable, Hashable {
         var source: Source?
         var sources: Located<[Source?]>?
         var emqxAPI: EMQXEndpoint?
+        /// Instead of an EMQX object: the cluster's EMQX API is all there is.
+        var emqx: EMQXEndpoint?
+        var actuator: Located<String>?
     }
 
     struct Selector: Sendable, Hashable {
@@ -84,9 +87,10 @@ struct AgentConfigDocument: Sendable, Hashable {
         var http: HTTP
     }
 
-    /// The node endpoints of the `emqx` source and of `emqxAPI`.
+    /// The node endpoints of the `emqx` source, and of `emqxAPI` (or a cluster's `emqx:`).
     struct EMQXEndpoint: Sendable, Hashable {
         var location: SourceLocation
+        var written: [String: SourceLocation] = [:]
         var scheme: Located<String>?
         var port: Located<Int>?
         var targets: Located<[String: Located<String>]>?
@@ -94,7 +98,17 @@ struct AgentConfigDocument: Sendable, Hashable {
         /// The `emqx` source only: `scrape` or `nodes`, and the cluster's API for `nodes`.
         var mode: Located<String>?
         var url: Located<String>?
+        /// EMQX's API only: one base URL for every node, and where the key comes from.
+        var service: Located<String>?
+        var apiKey: APIKey?
         var http: HTTP
+    }
+
+    /// `apiKey:` of EMQX's API: an Operator 3.0 `EMQXAPIKey`, or a mounted Secret.
+    struct APIKey: Sendable, Hashable {
+        var location: SourceLocation
+        var emqxAPIKey: Located<String>?
+        var secretDirectory: Located<String>?
     }
 
     /// The auth, CA and timeout keys every HTTP client section shares.
@@ -194,7 +208,9 @@ extension AgentConfigDocument {
         cluster.policies = s.strings("policies")
         cluster.source = s.value("source").map { source($0, s.path("source"), s.reader) }
         cluster.sources = s.list("sources") { node, _, path in source(node, path, s.reader) }
-        cluster.emqxAPI = s.section("emqxAPI") { endpoint($0, withReadUptime: false) }
+        cluster.emqxAPI = s.section("emqxAPI") { endpoint($0, for: .api) }
+        cluster.emqx = s.section("emqx") { endpoint($0, for: .api) }
+        cluster.actuator = s.string("actuator")
         cluster.written = s.locations
         return cluster
     }
@@ -212,7 +228,7 @@ extension AgentConfigDocument {
             source.prometheus = YAMLSection.read(s.writtenNode("prometheus"), s.path("prometheus"), reader, prometheus)
             if source.kinds.contains("emqx") {
                 // `emqx:` with no settings (or `null`) means every default.
-                source.emqx = s.section("emqx") { endpoint($0, withReadUptime: true) }
+                source.emqx = s.section("emqx") { endpoint($0, for: .scrape) }
                     ?? EMQXEndpoint(location: source.location, http: HTTP(location: source.location))
             }
         }
@@ -233,17 +249,27 @@ extension AgentConfigDocument {
         return prometheus
     }
 
-    static func endpoint(_ s: YAMLSection, withReadUptime: Bool) -> EMQXEndpoint {
+    /// Which endpoint a section describes: the `emqx` metric source, or EMQX's management API.
+    enum EndpointUse { case scrape, api }
+
+    static func endpoint(_ s: YAMLSection, for use: EndpointUse) -> EMQXEndpoint {
         var endpoint = EMQXEndpoint(location: s.location, http: HTTP(location: s.location))
         endpoint.scheme = s.string("scheme")
         endpoint.port = s.int("port", maximum: 65535)
         endpoint.targets = s.locatedStringMap("targets")
-        if withReadUptime {
+        switch use {
+        case .scrape:
             endpoint.readUptime = s.bool("readUptime")
             endpoint.mode = s.string("mode")
             endpoint.url = s.string("url")
+        case .api:
+            endpoint.service = s.string("service")
+            endpoint.apiKey = s.section("apiKey") { key in
+                APIKey(location: key.location, emqxAPIKey: key.string("emqxAPIKey"), secretDirectory: key.string("secretDirectory"))
+            }
         }
         endpoint.http = http(s)
+        endpoint.written = s.locations
         return endpoint
     }
 

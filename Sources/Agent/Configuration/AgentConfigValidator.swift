@@ -181,11 +181,95 @@ struct AgentConfigValidator {
                 "\(path): an EmqxEnterprise (EMQX 4.4) status has no live-connection counts, so the \"status\" source serves session rules only; add a prometheus or emqx source for connection rules",
                 at: written["source"] ?? written["sources"] ?? document.location)
         }
-        if let api = document.emqxAPI {
-            let endpoint = self.endpoint(api, "\(path).emqxAPI")
-            settings.emqxAPI = EMQXAPISettings(scheme: endpoint.scheme, port: endpoint.port, targets: endpoint.targets, http: endpoint.http)
-        }
+        emqxAPI(document, path, into: &settings)
         return (document.location, settings)
+    }
+
+    /// `emqxAPI:` (EMQX's management API of a cluster with an EMQX object) or `emqx:` (a cluster without one: the
+    /// API is all there is), and `actuator:`.
+    mutating func emqxAPI(_ document: AgentConfigDocument.Cluster, _ path: String, into settings: inout ClusterSettings) {
+        let written = document.written
+        if written["emqxAPI"] != nil, let emqxLocation = written["emqx"] {
+            error("\(path): give either \"emqxAPI\" (a cluster with an EMQX object) or \"emqx\" (a cluster without one), not both", at: emqxLocation)
+        }
+        if let emqxLocation = written["emqx"] {
+            settings.hasObject = false
+            if case .selector = settings.target {
+                error("\(path): \"emqx\" describes one cluster without an EMQX object: give \"name\" and \"namespace\", not a selector", at: emqxLocation)
+            }
+            if let kind = document.kind {
+                error("\(path).kind: a cluster given as \"emqx\" is an EMQX 5 cluster read through its own API; remove \"kind\"", at: kind.location)
+            }
+            if let api = document.emqx { settings.emqxAPI = apiSettings(api, "\(path).emqx", withoutObject: true) }
+        } else if let api = document.emqxAPI {
+            settings.emqxAPI = apiSettings(api, "\(path).emqxAPI", withoutObject: false)
+        }
+        guard let actuator = document.actuator else { return }
+        let names = ActuatorSetting.allCases.map(\.rawValue)
+        guard let setting = ActuatorSetting(rawValue: actuator.value) else {
+            error("\(path).actuator: \"\(actuator.value)\" is not an actuator\(Suggestion.didYouMean(actuator.value, among: names)); expected one of \(names.joined(separator: ", "))", at: actuator.location)
+            return
+        }
+        settings.actuator = setting
+        if setting == .rebalanceResource, !settings.hasObject {
+            error("\(path).actuator: rebalanceResource needs an EMQX object for the Rebalance to target; a cluster given as \"emqx\" is acted on through EMQX's API (emqxAPI or auto)", at: actuator.location)
+        }
+        if setting == .emqxAPI, settings.hasObject, written["emqxAPI"] == nil {
+            error("\(path).actuator: emqxAPI needs \"emqxAPI\" with the API key (apiKey, or username and passwordFile)", at: actuator.location)
+        }
+    }
+
+    mutating func apiSettings(_ document: AgentConfigDocument.EMQXEndpoint, _ path: String, withoutObject: Bool) -> EMQXAPISettings {
+        let endpoint = self.endpoint(document, path)
+        var settings = EMQXAPISettings(scheme: endpoint.scheme, port: endpoint.port, targets: endpoint.targets, http: endpoint.http)
+        if let service = document.service {
+            checkURL(service, "\(path).service")
+            settings.service = service.value
+            if !settings.targets.isEmpty {
+                error("\(path): give either \"targets\" (one URL per node) or \"service\" (one URL for all), not both", at: service.location)
+            }
+        }
+        if withoutObject, settings.targets.isEmpty, document.written["service"] == nil {
+            error("\(path): a cluster without an EMQX object needs \"service\" (e.g. http://emqx.mqtt.svc:18083) or \"targets\"", at: document.location)
+        }
+        let http = document.http.written
+        if case .bearer? = settings.http.auth {
+            error(
+                "\(path): EMQX API keys are sent as username and password; use \"apiKey\", or \"username\" with passwordFile/passwordEnv, instead of a bearer token",
+                at: http["bearerTokenFile"] ?? http["bearerTokenEnv"] ?? document.location)
+        }
+        if let key = document.apiKey {
+            settings.apiKey = apiKey(key, "\(path).apiKey")
+            if settings.apiKey != nil, settings.http.auth != nil {
+                error("\(path): give either \"apiKey\" or \"username\" with a password, not both", at: key.location)
+            }
+        } else if settings.http.auth == nil, document.written["apiKey"] == nil {
+            error("\(path): no API key: give \"apiKey\" (emqxAPIKey: NAME, or secretDirectory: PATH), or \"username\" with passwordFile/passwordEnv", at: document.location)
+        }
+        return settings
+    }
+
+    mutating func apiKey(_ document: AgentConfigDocument.APIKey, _ path: String) -> EMQXAPIKeySource? {
+        switch (document.emqxAPIKey, document.secretDirectory) {
+        case (let key?, nil):
+            guard Self.isDNSLabel(key.value, maxLength: 253, allowDots: true) else {
+                error("\(path).emqxAPIKey: \"\(key.value)\" is not a valid object name (lowercase letters, digits, '-', '.')", at: key.location)
+                return nil
+            }
+            return .emqxAPIKey(name: key.value)
+        case (nil, let directory?):
+            guard directory.value.hasPrefix("/") else {
+                error("\(path).secretDirectory: \"\(directory.value)\" must be an absolute path (where the Secret is mounted)", at: directory.location)
+                return nil
+            }
+            return .secretDirectory(directory.value)
+        case (.some, .some(let directory)):
+            error("\(path): give either \"emqxAPIKey\" or \"secretDirectory\", not both", at: directory.location)
+            return nil
+        case (nil, nil):
+            error("\(path): give \"emqxAPIKey\" (an EMQXAPIKey in the cluster's namespace) or \"secretDirectory\" (a mounted Secret with apiKey and apiSecret)", at: document.location)
+            return nil
+        }
     }
 
     mutating func source(_ document: AgentConfigDocument.Source, _ path: String) -> SourceSettings? {

@@ -137,14 +137,14 @@ public final class Reflector<Object: KubernetesObject>: Sendable {
         switch note {
         case .polling(let reason):
             logger.warning(
-                "watching \(scope) is forbidden; listing it every \(state.withLock { $0.machine.configuration.pollInterval }) instead. Grant the agent the watch verb on \(scope.resource) to get changes at once",
+                "watching \(scope) is forbidden; listing it every \(state.withLock { $0.machine.configuration.pollInterval }.text) instead. Grant the agent the watch verb on \(scope.resource) to get changes at once",
                 metadata: ["error": "\(reason)"])
         case .relisting:
             logger.info("the watch of \(scope) fell too far behind (410 Gone); listing it again")
         case .failed(let reason, let failures, let retryIn):
             // The first failure in a row is routine (a restarted API server); the loop reads live meanwhile.
             let level: Logger.Level = failures > 1 ? .warning : .info
-            logger.log(level: level, "cannot keep \(scope) cached; trying again in \(RetryPolicy.text(retryIn))", metadata: ["error": "\(reason)", "failures": "\(failures)"])
+            logger.log(level: level, "cannot keep \(scope) cached; trying again in \(retryIn.text)", metadata: ["error": "\(reason)", "failures": "\(failures)"])
         }
     }
 

@@ -75,20 +75,10 @@ extension StoredEMQXRebalance {
     init(_ item: KubernetesJSONItem) {
         do {
             self = .valid(try JSONDecoder().decode(EMQXRebalance.self, from: item.data))
-        } catch let DecodingError.keyNotFound(key, context) {
-            self = .invalid(name: item.name, field: Self.path(context.codingPath + [key]), problem: "required, missing")
-        } catch let DecodingError.typeMismatch(type, context) {
-            self = .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type)")
-        } catch let DecodingError.valueNotFound(type, context) {
-            self = .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type), got null")
         } catch {
-            self = .invalid(name: item.name, field: "", problem: "\(error)")
+            let problem = DecodingProblem(error)
+            self = .invalid(name: item.name, field: problem.field, problem: problem.problem)
         }
-    }
-
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-            .replacingOccurrences(of: ".[", with: "[")
     }
 
     var name: String {

@@ -46,13 +46,16 @@ extension HTTPKubernetesClient: KubernetesWatching {
         do {
             // The server ends the stream after `timeoutSeconds`; the client's deadline only bounds a server that does not.
             response = try await watchHTTPClient.execute(http, timeout: .seconds(Int64(seconds) + 30), logger: nil)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .cancelled {
+            throw CancellationError()
         } catch {
-            if let untrusted = untrustedServer(error, request: request) { throw untrusted }
-            throw KubernetesError(code: .unavailable, request: request, detail: "transport error: \(error)")
+            throw transportFailure(error, request: request)
         }
         guard response.status == .ok else {
             let body = (try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data()
-            throw Self.failure(response, body: body, request: request)
+            throw failure(response, body: body, request: request)
         }
         var lines = WatchLineBuffer(limit: Self.watchLineLimit)
         do {
