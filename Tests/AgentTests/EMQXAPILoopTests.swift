@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import AutorebalancerCore
 import Demo
 import Foundation
+import InMemoryLogging
 import Kubernetes
 import Logging
 import Observe
@@ -35,7 +36,7 @@ import Testing
         let api: SimulatedKubernetesAPI
         let simulatedOperator: SimulatedEMQXOperator<SimulationClock>?
         let assembly: AgentAssembly<ContinuousClock>
-        let logs: LogCapture
+        let logs: InMemoryLogHandler
 
         /// One cycle, then 5 s pass for EMQX, the operator and the agent alike.
         func tick() async throws -> ClusterCycleReport {
@@ -53,31 +54,11 @@ import Testing
         /// Starts EMQX carried out (running or finished).
         var startsEMQXRan: Int { emqx.model.rebalances.count + emqx.model.finishedRebalances.count }
 
+        /// Every log line of the agent with its metadata, to check that no secret is ever written.
+        var logLines: [String] { logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" } }
+
         func engineState(_ reference: ClusterReference) -> ClusterEngineState? {
             assembly.loop.engineStates.withLock { states in states.first { $0.key.cluster == reference }?.value.state }
-        }
-    }
-
-    /// Log lines of the agent, to check that no secret is ever written.
-    final class LogCapture: Sendable {
-        let lines = Mutex<[String]>([])
-        var logger: Logger {
-            Logger(label: "test-agent") { _ in CapturingHandler(capture: self) }
-        }
-
-        struct CapturingHandler: LogHandler {
-            let capture: LogCapture
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .trace
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-
-            func log(event: LogEvent) {
-                let all = metadata.merging(event.metadata ?? [:]) { $1 }
-                capture.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
-            }
         }
     }
 
@@ -147,7 +128,7 @@ import Testing
             configuration: KubernetesClientConfiguration(
                 server: try await api.baseURL().absoluteString, tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)),
             logger: Logger(label: "test-client"))
-        let logs = LogCapture()
+        let logs = InMemoryLogHandler()
         // With an EMQX object the nodes' names are pod DNS names: the scrape goes to their loopback addresses. Without
         // one, the entry's own `status` source reads /api/v5/nodes.
         let scrape: @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource] = { _, _ in
@@ -162,7 +143,7 @@ import Testing
         let assembly = AgentAssembly(
             configuration: configuration, policies: [loaded], kubernetes: client, kubernetesNamespace: namespace,
             httpClient: httpClient, options: .init(once: once, hostname: "test", environment: environment),
-            clock: ContinuousClock(), now: { calendar.now }, logger: logs.logger, sourceOverride: withObject ? scrape : nil)
+            clock: ContinuousClock(), now: { calendar.now }, logger: Logger(label: "test-agent") { _ in logs }, sourceOverride: withObject ? scrape : nil)
         let world = World(calendar: calendar, emqx: emqx, api: api, simulatedOperator: simulatedOperator, assembly: assembly, logs: logs)
         return try await client.shuttingDown { try await body(world) }
     }
@@ -223,8 +204,7 @@ import Testing
             // The once-report names the record.
             let rendered = OnceReport.render(TickReport(at: starts[0].at, duration: .zero, clusters: [starts[0]]))
             #expect(rendered.contains("action: created EMQXRebalance emqx/"), "\(rendered)")
-            let secret = Self.secret
-            #expect(world.logs.lines.withLock { lines in lines.allSatisfy { !$0.contains(secret) } })
+            #expect(world.logLines.allSatisfy { !$0.contains(Self.secret) })
         }
     }
 
@@ -357,8 +337,8 @@ import Testing
             }
             #expect(world.records.isEmpty)
             #expect(world.startsEMQXRan == 0)
-            let secrets = [Self.secret, Self.wrongSecret]
-            #expect(world.logs.lines.withLock { lines in !lines.isEmpty && lines.allSatisfy { line in secrets.allSatisfy { !line.contains($0) } } })
+            let lines = world.logLines
+            #expect(!lines.isEmpty && lines.allSatisfy { line in !line.contains(Self.secret) && !line.contains(Self.wrongSecret) })
         }
     }
 
