@@ -111,12 +111,12 @@ let package = Package(
         // MARK: Tests, one target per module, and what they share
         .target(
             name: "TestSupport",
-            dependencies: ["AutorebalancerCore", hummingbird, logging, nioCore, serviceLifecycle],
+            dependencies: ["AutorebalancerCore", "Kubernetes", hummingbird, inMemoryLogging, logging, nioCore, serviceLifecycle],
             path: "Tests/TestSupport",
             swiftSettings: sharedSettings
         ),
         .testTarget(
-            name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore"], resources: [.copy("Resources")],
+            name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore", yams], resources: [.copy("Resources")],
             swiftSettings: sharedSettings),
         .testTarget(
             name: "SimulationTests",
@@ -141,7 +141,7 @@ let package = Package(
             swiftSettings: sharedSettings),
         .testTarget(
             name: "ActTests",
-            dependencies: ["Act", "AutorebalancerCore", "Kubernetes", "Simulation", asyncHTTPClient, hummingbird, logging, nioCore, serviceLifecycle, yams],
+            dependencies: ["Act", "AutorebalancerCore", "Kubernetes", "Simulation", "TestSupport", asyncHTTPClient, hummingbird, logging, nioCore, serviceLifecycle, yams],
             swiftSettings: sharedSettings),
         .testTarget(
             name: "ReportTests",

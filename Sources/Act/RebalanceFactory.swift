@@ -51,7 +51,7 @@ extension RebalanceFactory {
     /// The Rebalance `decision` becomes on the observed cluster, with how reports name it; `nil` when it cannot
     /// become one (`ActionReport.unbuildable` says why).
     static func make(_ decision: DecisionRecord, on cluster: ObservedCluster) -> (Rebalance, ActedObject)? {
-        guard let rebalance = try? make(decision, for: cluster.object) else { return nil }
+        guard let object = cluster.object, let rebalance = try? make(decision, for: object) else { return nil }
         return (rebalance, ActedObject(rebalance))
     }
 }

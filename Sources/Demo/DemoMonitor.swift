@@ -81,8 +81,7 @@ final class DemoMonitor: Service, Sendable {
         let running = cluster.nodes.filter(\.isRunning)
         let nodes = (running.contains { $0.role == .replicant } ? running.filter { $0.role == .replicant } : running)
             .sorted { ($0.role == .core ? 0 : 1, $0.ordinal) < ($1.role == .core ? 0 : 1, $1.ordinal) }
-        let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
-            .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
+        let ours = DemoRebalance.ours(in: api, for: reference)
         let decisions = recorder.decisions
         let whyNots = recorder.whyNots
         let leading = recorder.leadingEvaluation
@@ -101,22 +100,22 @@ final class DemoMonitor: Service, Sendable {
             }
             state.seenDecisions = decisions.count
             for rebalance in ours {
-                let name = rebalance.metadata.name ?? ""
-                let phase = rebalance.status?.phase ?? "created"
+                let name = rebalance.name
+                let phase = rebalance.phase ?? "created"
                 if state.rebalancePhases[name] != phase {
-                    let judged = rebalance.metadata.annotations?[RebalanceMetadata.outcomeKey] != nil
+                    let judged = rebalance.outcome != nil
                     state.rebalancePhases[name] = phase
-                    notes.append("Rebalance \(name): \(phase)" + (judged && phase == "Failed"
+                    notes.append("\(rebalance.kind) \(name): \(phase)" + (judged && phase == "Failed" && rebalance.kind == "Rebalance"
                         ? " (the operator rewrites a finished Rebalance while the cluster is not Ready; the judged outcome stands)" : ""))
                     state.markers.append(.init(seconds: seconds, label: "\(name): \(phase)", kind: "phase", formula: nil, whyNot: []))
                 }
-                if state.createdSeconds == nil, let created = KubernetesTime.parse(rebalance.metadata.creationTimestamp) {
+                if state.createdSeconds == nil, let created = rebalance.createdAt {
                     state.createdSeconds = created.timeIntervalSince(clock.startDate) - origin.seconds
                 }
-                if let completed = KubernetesTime.parse(rebalance.status?.completedTime) {
+                if let completed = rebalance.completedAt {
                     state.completedSeconds = completed.timeIntervalSince(clock.startDate) - origin.seconds
                 }
-                if let outcome = rebalance.metadata.annotations?[RebalanceMetadata.outcomeKey] {
+                if let outcome = rebalance.outcome {
                     if state.outcome != outcome { notes.append("outcome judged from metrics: \(outcome)") }
                     state.outcome = outcome
                 }
@@ -125,12 +124,12 @@ final class DemoMonitor: Service, Sendable {
             scaleIn(&state, at: seconds, rebalances: ours.count, notes: &notes)
             let latest = ours.last
             let phase: String
-            switch (latest?.status?.phaseValue, state.outcome) {
+            switch (latest?.progress, state.outcome) {
             case (_, .some(let outcome)): phase = "done (\(outcome))"
             case (.completed?, nil): phase = "completed, judging"
             case (.failed?, nil): phase = "failed"
             case (.processing?, _): phase = "evicting"
-            case (nil, _) where latest != nil: phase = "Rebalance created"
+            case (nil, _) where latest != nil: phase = "\(latest?.kind ?? "Rebalance") created"
             case _ where state.refused: phase = "alert-only: the agent cannot rebalance here"
             case _ where waiting != nil: phase = waiting?.detail ?? ""
             default:
@@ -193,8 +192,7 @@ final class DemoMonitor: Service, Sendable {
     func result(decisions: [DecisionRecord]) throws -> DemoRunner.Result {
         let origin = recorder.origin ?? .zero
         let startDate = clock.date(of: SimulationClock.Instant(offset: origin))
-        let ours = api.rebalances(namespace: reference.namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) }
-            .sorted { ($0.metadata.creationTimestamp ?? "") < ($1.metadata.creationTimestamp ?? "") }
+        let ours = DemoRebalance.ours(in: api, for: reference)
         return state.withLock { state in
             // "Before" is what the agent acted on (at the Rebalance's creation), or the onset when nothing was created.
             let onset = plan.onset.seconds
@@ -208,7 +206,7 @@ final class DemoMonitor: Service, Sendable {
             let summary = DemoSummary(
                 scenario: scenario.rawValue,
                 before: counts(before), after: counts(after),
-                rebalances: ours.map { DemoSummary.CreatedRebalance(name: $0.metadata.name ?? "", phase: $0.status?.phase, spec: $0.spec) },
+                rebalances: ours.map(\.summary),
                 times: .init(onsetSeconds: onset, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
                 decisions: decisions, outcome: state.outcome)
             var met = plan.expectsRebalance ? state.outcome != nil || (state.refused && ours.isEmpty) : ours.isEmpty

@@ -110,6 +110,9 @@ public struct DemoRunner: Sendable {
         throw DemoError(description: "the simulated operator did not publish the status of \(cluster.namespace)/\(cluster.name) within 60 s")
     }
 
+    /// Where the demo's agent reads the simulated EMQX API key's secret from (its process environment, as a value).
+    static let apiSecretVariable = "EMQX_API_SECRET"
+
     public func run(progress: @escaping @Sendable (Progress) -> Void) async throws -> Result {
         let loaded = PolicyLoader.load(text: options.policyText, file: options.policyFile)
         guard let policy = loaded.policy else {
@@ -155,12 +158,20 @@ public struct DemoRunner: Sendable {
 
             // The real agent, configured as a user would, reaching the world over HTTP.
             let reference = ClusterReference(namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind)
+            // Operator 3.0 has no Rebalance resource: the entry gives EMQX's API and a key, as a user does there, and
+            // `actuator: auto` acts through it. (The simulated nodes' addresses stand in for the dashboard Service.)
+            var settings = ClusterSettings(target: .named(reference), sources: [.emqx(EMQXScrapeSettings())])
+            if options.operatorGeneration == .v3_0 {
+                settings.emqxAPI = EMQXAPISettings(
+                    targets: emqx.endpoints.mapValues(\.absoluteString),
+                    http: .init(auth: .basic(username: credentials.key, password: .environment(Self.apiSecretVariable))))
+            }
             let configuration = AgentConfiguration(
                 listen: ListenAddress(host: "127.0.0.1", port: 0),
                 // Simulated time runs fast: longer Lease timings keep wall-clock hiccups from costing the Lease.
                 leaderElection: LeaderElectionSettings(
                     enabled: true, leaseNamespace: plan.cluster.namespace, leaseDuration: 150, renewDeadline: 100, retryPeriod: 10),
-                clusters: [ClusterSettings(target: .named(reference), sources: [.emqx(EMQXScrapeSettings())])],
+                clusters: [settings],
                 rebalances: RebalanceSettings(keepFinished: 5, settleTime: options.settleTime, stuckAfter: 600))
             let kubernetes = try HTTPKubernetesClient(
                 configuration: KubernetesClientConfiguration(
@@ -171,7 +182,7 @@ public struct DemoRunner: Sendable {
             let assembly = AgentAssembly(
                 configuration: configuration, policies: [policy], kubernetes: kubernetes,
                 kubernetesNamespace: plan.cluster.namespace, httpClient: httpClient,
-                options: .init(hostname: "demo", environment: [:]),
+                options: .init(hostname: "demo", environment: [Self.apiSecretVariable: credentials.secret]),
                 clock: clock, now: { clock.date }, logger: logger, extraSinks: [recorder],
                 sourceOverride: { _, _ in
                     // The simulated nodes' addresses play the part of the pods' DNS names.

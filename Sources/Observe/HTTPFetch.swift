@@ -190,21 +190,8 @@ struct HTTPFetch: Sendable {
         if text.localizedCaseInsensitiveContains("certificate") || text.localizedCaseInsensitiveContains("handshake") {
             return "TLS failure (\(text)); check the CA configured for this source"
         }
-        // The socket errors people meet, in words instead of NIO's nested descriptions and errno numbers.
-        for (symptom, reason) in socketReasons where text.localizedCaseInsensitiveContains(symptom) { return reason }
-        return text
+        return TransportFailureText.describe(error)
     }
-
-    static let socketReasons: [(String, String)] = [
-        ("Connection refused", "connection refused: nothing listens at that address and port"),
-        ("Connection reset by peer", "the server reset the connection"),
-        ("No route to host", "no route to the host"),
-        ("Network is unreachable", "the network is unreachable"),
-        ("Name or service not known", "the host name does not resolve (DNS)"),
-        ("nodename nor servname", "the host name does not resolve (DNS)"),
-        ("Temporary failure in name resolution", "the host name does not resolve right now (DNS)"),
-        ("remoteConnectionClosed", "the server closed the connection before the answer was complete"),
-    ]
 }
 
 /// Percent-encoding for query strings and forms (RFC 3986 unreserved characters kept).

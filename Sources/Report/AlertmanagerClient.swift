@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AutorebalancerCore
 import Foundation
 import Logging
 import NIOCore
@@ -94,7 +95,7 @@ public struct AlertmanagerClient: Sendable {
                                  error: "\(base)/api/v2/alerts answered HTTP \(status): \(text)")
         } catch {
             return AlertDelivery(target: target.name, succeeded: false, status: nil,
-                                 error: "could not reach \(base)/api/v2/alerts: \(error)")
+                                 error: "could not reach \(base)/api/v2/alerts: \(TransportFailureText.describe(error))")
         }
     }
 }

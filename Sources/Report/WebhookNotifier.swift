@@ -187,7 +187,7 @@ public final class WebhookNotifier: Service, Sendable {
             default: return .rejected("\(configuration.url) answered HTTP \(status)")
             }
         } catch {
-            return .retryable("could not reach \(configuration.url): \(error)")
+            return .retryable("could not reach \(configuration.url): \(TransportFailureText.describe(error))")
         }
     }
 }

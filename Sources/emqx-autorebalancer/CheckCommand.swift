@@ -99,7 +99,7 @@ struct CheckCommand: AsyncParsableCommand {
                 kubeconfigPath: kubeconfig, context: context, environment: ProcessInfo.processInfo.environment)
             client = try HTTPKubernetesClient(configuration: settings, logger: LoggingOptions.quietLogger)
         } catch {
-            print("error: cannot configure the Kubernetes client from \(kubeconfig): \(error)")
+            print("error: \(error is KubernetesError ? "" : "cannot configure the Kubernetes client from \(kubeconfig): ")\(SafeText.forLog("\(error)"))")
             return true
         }
         var failed = false

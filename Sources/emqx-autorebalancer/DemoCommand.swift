@@ -14,8 +14,8 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             The default reproduces the seed case: an EMQX Enterprise 4.4 cluster default/emqx-ee whose nodes hold 3333, \
             3333 and 3334 connections when a fourth node joins empty. With --operator 2.3 or 3.0 (which serve no \
-            EmqxEnterprise) the same four nodes and counts are an EMQX 5 `EMQX` object; on 3.0 the agent has no Rebalance \
-            resource to create and says so (alert-only). Scenario hpa: an HPA scales the replicants 3 → 5 through the scale \
+            EmqxEnterprise) the same four nodes and counts are an EMQX 5 `EMQX` object; 3.0 has no Rebalance resource, so \
+            the agent rebalances through EMQX's own load_rebalance API and keeps an EMQXRebalance record. Scenario hpa: an HPA scales the replicants 3 → 5 through the scale \
             subresource, the agent waits for both new nodes and rebalances, then a scale-in evacuates one while it stands \
             back. Simulated time runs --speed times faster than wall time. Exit code 0 when the scenario ended as expected \
             (a rebalance created, completed and judged, or refused with its reason where the agent cannot act; none for \
@@ -210,14 +210,15 @@ final class DemoDisplay: Sendable {
         print("")
         for rebalance in summary.rebalances {
             let strategy = rebalance.spec.rebalanceStrategy
-            print("Rebalance \(rebalance.name): \(rebalance.phase ?? "not started") (instanceKind \(rebalance.spec.instanceKind), connEvictRate \(strategy.connEvictRate), relConnThreshold \(strategy.relConnThreshold ?? "1.1"))")
+            let target = rebalance.kind == "Rebalance" ? "instanceKind \(rebalance.spec.instanceKind)" : "cluster \(rebalance.spec.instanceName), through EMQX's load_rebalance API"
+            print("\(rebalance.kind) \(rebalance.name): \(rebalance.phase ?? "not started") (\(target), connEvictRate \(strategy.connEvictRate), relConnThreshold \(strategy.relConnThreshold ?? "1.1"))")
         }
         if summary.rebalances.isEmpty { print("No Rebalance was created.") }
         if let refused = summary.decisions.first(where: { $0.reason == .cannotAct }) {
             print("The agent cannot rebalance this cluster: \(refused.detail ?? "")")
         }
         let times = summary.times
-        print("times (simulated): onset \(stamp(times.onsetSeconds)), Rebalance created \(stamp(times.createdSeconds)), completed \(stamp(times.completedSeconds))")
+        print("times (simulated): onset \(stamp(times.onsetSeconds)), \(summary.rebalances.first?.kind ?? "Rebalance") created \(stamp(times.createdSeconds)), completed \(stamp(times.completedSeconds))")
         if let outcome = summary.outcome { print("outcome judged by the agent from metrics: \(outcome)") }
     }
 

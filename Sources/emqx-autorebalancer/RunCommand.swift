@@ -65,7 +65,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             kubernetesConfiguration = try KubernetesClientConfiguration.load(kubeconfigPath: kubeconfig, context: context, environment: environment)
         } catch {
-            FileHandle.standardError.write(Data("cannot configure the Kubernetes client: \(SafeText.forLog("\(error)"))\n".utf8))
+            // A KubernetesError says "Kubernetes client configuration: …" itself.
+            FileHandle.standardError.write(Data("\(error is KubernetesError ? "" : "cannot configure the Kubernetes client: ")\(SafeText.forLog("\(error)"))\n".utf8))
             throw ExitCode(2)
         }
         for warning in kubernetesConfiguration.warnings { logger.warning("\(warning)") }
@@ -98,12 +99,16 @@ struct RunCommand: AsyncParsableCommand {
                     "clusters": "\(configuration.clusters.count)", "policies": "\(loaded.policies.map(\.identifier).joined(separator: ","))",
                     "dry_run": "\(assembly.dryRunLock != nil || configuration.dryRun)", "listen": "\(configuration.listen)",
                 ])
+                // Entries without an EMQX object (`emqx:`) have nothing for the operator check to read.
                 let named = configuration.clusters.compactMap { cluster -> ClusterReference? in
-                    if case .named(let reference) = cluster.target { return reference }
+                    if case .named(let reference) = cluster.target, cluster.hasObject { return reference }
                     return nil
                 }
+                let settings = Dictionary(configuration.clusters.map { ($0.target, $0.actuator) }, uniquingKeysWith: { first, _ in first })
                 // Each cluster's line (generation, EMQX versions, source, how it acts) is logged by the loop's first cycle.
-                for finding in await CompatibilityCheck(discovery: assembly.discovery, direct: assembly.directActing).run(clusters: named).findings {
+                let check = CompatibilityCheck(
+                    discovery: assembly.discovery, direct: assembly.directActing, actuator: { settings[.named($0)] ?? .auto })
+                for finding in await check.run(clusters: named).findings {
                     logger.warning("compatibility: \(finding)")
                 }
                 let group = ServiceGroup(configuration: .init(

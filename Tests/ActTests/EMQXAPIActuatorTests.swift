@@ -6,6 +6,7 @@ import Logging
 import Simulation
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Act
 
@@ -19,7 +20,7 @@ import Testing
     struct World: Sendable {
         let api: SimulatedKubernetesAPI
         let emqx: SimulatedEMQXCluster
-        let time: ManualTime
+        let time: ManualClock
         let actuator: EMQXAPIActuator
         let client: HTTPKubernetesClient
         let logs: CapturedLogs
@@ -31,7 +32,7 @@ import Testing
         func advance(_ seconds: Int) {
             for _ in 0..<seconds {
                 emqx.advance(by: .seconds(1))
-                time.advance(1)
+                time.advance(by: .seconds(1))
             }
         }
 
@@ -41,7 +42,7 @@ import Testing
             var members: [String: EMQXRebalanceLifecycle.Member] = [:]
             for node in nodes {
                 let uptime = node.isRunning ? (now - node.startedAt) : .zero
-                members[node.name] = .init(running: node.isRunning, startedAt: time.now.addingTimeInterval(-uptime.seconds))
+                members[node.name] = .init(running: node.isRunning, startedAt: time.date.addingTimeInterval(-uptime.seconds))
             }
             let counts = nodes.filter(\.isRunning).map {
                 BalanceMath.NodeCounts(name: $0.name, liveConnections: Double($0.liveConnections), sessions: Double($0.sessions))
@@ -58,7 +59,7 @@ import Testing
         @discardableResult
         func cycle(closedGate: String? = nil) async throws -> [EMQXAPIActuator.Step] {
             let target = target(closedGate: closedGate)
-            return await actuator.follow(target, observation: try await actuator.observe(target), at: time.now)
+            return await actuator.follow(target, observation: try await actuator.observe(target), at: time.date)
         }
 
         func record(_ name: String) -> EMQXRebalance? {
@@ -74,11 +75,11 @@ import Testing
     }
 
     static func withWorld<T: Sendable>(counts: [Int] = [3333, 3333, 3334, 0], key: String = secret, leader: Bool = true, _ body: @Sendable (World) async throws -> T) async throws -> T {
-        let time = ManualTime(Fixtures.decisionTime)
+        let time = ManualClock(startDate: Fixtures.decisionTime)
         let emqx = SimulatedEMQXCluster(configuration: SimulatedEMQXConfiguration(
             name: "emqx", namespace: "emqx", kind: .emqx, nodes: counts.map { SimulatedNodeSpec(liveConnections: $0, disconnectedSessions: 0) },
             seed: 1, credentials: EMQXAPICredentials(key: "agent", secret: secret)))
-        let api = SimulatedKubernetesAPI(configuration: .init(now: time.closure), logger: Logger(label: "api", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let api = SimulatedKubernetesAPI(configuration: .init(now: time.dateProvider), logger: Logger(label: "api", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try await api.withRunning { api in
             try await emqx.start()
             let logs = CapturedLogs()
@@ -118,7 +119,7 @@ import Testing
 
     func start(_ world: World) async throws -> EMQXAPIActuator.StartResult {
         let target = world.target()
-        return await world.actuator.start(Self.decision(), target: target, observation: try await world.actuator.observe(target), at: world.time.now)
+        return await world.actuator.start(Self.decision(), target: target, observation: try await world.actuator.observe(target), at: world.time.date)
     }
 
     // MARK: The seed case through EMQX's API
@@ -184,7 +185,7 @@ import Testing
             #expect(failure.kind == .unavailable)
             // The retry of a new decision is held back by the record at intent: never a second start.
             let target = world.target()
-            let retry = await world.actuator.start(Self.decision(at: Fixtures.decisionTime.addingTimeInterval(120)), target: target, observation: try await world.actuator.observe(target), at: world.time.now)
+            let retry = await world.actuator.start(Self.decision(at: Fixtures.decisionTime.addingTimeInterval(120)), target: target, observation: try await world.actuator.observe(target), at: world.time.date)
             guard case .notMade(.blocked) = retry.actionResult else { Issue.record("the retry was \(retry.actionResult)"); return }
             #expect(world.startsEMQXRan == 1)
         }

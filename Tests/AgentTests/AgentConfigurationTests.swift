@@ -85,6 +85,47 @@ import Testing
         ])
     }
 
+    /// A cluster listed twice is reported at its second entry, by its index as written, even when an entry before it
+    /// is invalid (and so left out of the configuration).
+    @Test func aDuplicateAfterAnInvalidEntryIsReportedWhereItIs() {
+        let text = """
+            apiVersion: autorebalancer.emqx.io/v1alpha1
+            kind: AgentConfig
+            policies: [p.yaml]
+            clusters:
+              - name: no-namespace
+              - {namespace: default, name: emqx}
+              - {namespace: default, name: emqx}
+            """
+        let result = AgentConfiguration.load(text: text, file: "dup.yaml")
+        #expect(result.configuration == nil)
+        #expect(result.diagnostics.map(\.description) == [
+            "dup.yaml:5:5: error: clusters[0]: \"namespace\" is required with \"name\"",
+            "dup.yaml:7:5: error: clusters[2]: default/emqx is listed twice",
+        ])
+    }
+
+    /// Layer 1 reports the form (a value of the wrong type), layer 2 the meaning; a key that is written but
+    /// unreadable is not reported again as missing.
+    @Test func aWrittenButUnreadableKeyIsNotAlsoMissing() {
+        let text = """
+            apiVersion: [autorebalancer.emqx.io/v1alpha1]
+            kind: AgentConfig
+            policies: [p.yaml]
+            clusters: [{namespace: default, name: emqx, emqxAPI: {port: 0, scheme: ftp}}]
+            rebalances: {keepFinished: -1, stuckAfter: 0s}
+            """
+        let result = AgentConfiguration.load(text: text, file: "form.yaml")
+        #expect(result.diagnostics.map(\.description) == [
+            "form.yaml:1:13: error: apiVersion: expected a string, got a list",
+            "form.yaml:4:54: error: clusters[0].emqxAPI: no API key: give \"apiKey\" (emqxAPIKey: NAME, or secretDirectory: PATH), or \"username\" with passwordFile/passwordEnv",
+            "form.yaml:4:61: error: clusters[0].emqxAPI.port: must be at least 1, got 0",
+            "form.yaml:4:72: error: clusters[0].emqxAPI.scheme: expected http or https, got \"ftp\"",
+            "form.yaml:5:28: error: rebalances.keepFinished: must be at least 0, got -1",
+            "form.yaml:5:44: error: rebalances.stuckAfter: must be longer than 0s",
+        ])
+    }
+
     @Test func enterpriseWithOnlyTheStatusSourceWarns() throws {
         let text = """
             apiVersion: autorebalancer.emqx.io/v1alpha1

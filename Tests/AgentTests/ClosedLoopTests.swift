@@ -3,6 +3,7 @@ import AutorebalancerCore
 import Foundation
 import Kubernetes
 import Testing
+import TestSupport
 
 @testable import Agent
 

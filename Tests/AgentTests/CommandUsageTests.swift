@@ -1,5 +1,6 @@
 import Demo
 import Foundation
+import Demo
 import Testing
 
 @testable import Agent

@@ -3,6 +3,7 @@ import Foundation
 import InMemoryLogging
 import Logging
 import Testing
+import TestSupport
 
 @testable import Agent
 

@@ -135,14 +135,22 @@ import FoundationXML
         #expect(result.summary.after.mapValues(\.connections) == Dictionary(uniqueKeysWithValues: zip(Self.seedNodes, [2553, 2553, 2554, 2340])))
     }
 
-    /// 3.0 has no Rebalance resource, and this build no EMQX-API actuator: the rule alerts once with the reason.
-    @Test func onOperator30TheAgentIsAlertOnlyAndSaysWhy() async throws {
+    /// 3.0 has no Rebalance resource: the seed case runs through EMQX's own load_rebalance API, to the same figures, with
+    /// one EMQXRebalance record, Completed and judged balanced; the summary lists it where it lists Rebalances.
+    @Test func onOperator30TheSeedCaseRunsThroughEMQXsAPIToTheSameFigures() async throws {
         let result = try await DemoRuns.shared.result(.scaleOut, operator: .v3_0)
         #expect(result.expectationMet)
-        #expect(result.summary.rebalances.isEmpty)
-        let refused = result.summary.decisions.filter { $0.reason == .cannotAct }
-        #expect(refused.map(\.rule).contains("scale-out"))
-        #expect(refused.allSatisfy { $0.action == .alert && $0.detail?.hasPrefix("EMQX Operator 3.0 has no Rebalance resource") == true })
+        #expect(result.summary.rebalances.map(\.kind) == ["EMQXRebalance"])
+        #expect(result.summary.rebalances.map(\.phase) == ["Completed"])
+        #expect(result.summary.rebalances.first?.spec.rebalanceStrategy.connEvictRate == 10)
+        #expect(result.summary.outcome == "balanced")
+        #expect(result.summary.after.values.map(\.connections).sorted() == [2340, 2553, 2553, 2554])
+        #expect(result.summary.decisions.filter { $0.action == .rebalance }.map(\.rule) == ["scale-out"])
+        #expect(!result.summary.decisions.contains { $0.reason == .cannotAct })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.summary.jsonLine().utf8)) as? [String: Any])
+        let listed = try #require((object["rebalances"] as? [[String: Any]])?.first)
+        #expect(listed["kind"] as? String == "EMQXRebalance")
+        #expect(listed["phase"] as? String == "Completed")
     }
 
     /// An HPA scales the replicants 3 → 5: the agent waits for both new nodes, rebalances once with the scale-out

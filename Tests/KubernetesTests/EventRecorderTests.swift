@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Simulation
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 

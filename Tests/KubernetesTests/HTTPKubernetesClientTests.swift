@@ -1,6 +1,7 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 
@@ -120,7 +121,7 @@ struct HTTPKubernetesClientTests {
 
     @Test(arguments: [(0.15, "0.15s"), (1.6, "1.6s"), (10, "10s"), (0.1742, "0.17s")])
     func retryDelaysPrintAsShortSeconds(seconds: Double, text: String) {
-        #expect(RetryPolicy.text(.milliseconds(Int64(seconds * 1000))) == text)
+        #expect(Duration.milliseconds(Int64(seconds * 1000)).text == text)
     }
 
     @Test func aHugeRetryAfterIsCappedNotACrash() {

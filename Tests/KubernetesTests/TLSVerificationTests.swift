@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 

@@ -34,20 +34,22 @@ public struct KubernetesActuator: RebalanceActuator {
     }
 
     public func act(_ decision: DecisionRecord, on cluster: ObservedCluster, at now: Date) async -> ActionReport {
-        guard let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else { return .unbuildable(decision, on: cluster) }
+        guard let clusterObject = cluster.object, let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else {
+            return .unbuildable(decision, on: cluster)
+        }
         if let own = cluster.rebalances?.first(where: { $0.metadata.name == rebalance.metadata.name }) {
             return ActionReport(result: .confirmed(name: own.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: true)
         }
         if let blocker = cluster.blocker {
             logger.info("\(cluster.reference): rule \(decision.rule) blocked: \(blocker)")
-            await events?.record(.rebalanceBlocked, "rule \(decision.rule) (\(decision.trigger.rawValue)) blocked: \(blocker)", on: cluster.object.objectReference, at: now)
+            await events?.record(.rebalanceBlocked, "rule \(decision.rule) (\(decision.trigger.rawValue)) blocked: \(blocker)", on: clusterObject.objectReference, at: now)
             return ActionReport(result: .notMade(.blocked("\(blocker)")), rule: decision.rule, object: object)
         }
         guard canWrite() else {
             return ActionReport(result: .notMade(.notLeader(wouldCreate: object.description)), rule: decision.rule, object: object)
         }
         do {
-            let (created, existed) = try await write(rebalance, object: cluster.object, decision: decision, at: now, note: "")
+            let (created, existed) = try await write(rebalance, object: clusterObject, decision: decision, at: now, note: "")
             return ActionReport(result: .confirmed(name: created.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: existed)
         } catch {
             let failure = Self.classify(error)
@@ -95,7 +97,7 @@ public struct KubernetesActuator: RebalanceActuator {
 
     public func follow(_ cluster: ObservedCluster, inputs: FollowInputs) async -> [FollowReport] {
         // All of the namespace, not only ours: a running foreign Rebalance must hold back a retry.
-        guard let rebalances = cluster.rebalances else { return [] }
+        guard let rebalances = cluster.rebalances, let object = cluster.object else { return [] }
         var planInputs = RebalanceLifecycle.Inputs(now: inputs.now, clusterReady: inputs.clusterReady, counts: inputs.counts)
         var actions = lifecycle.plan(rebalances, for: cluster.reference, inputs: planInputs)
         if actions.contains(where: { if case .confirmWithEMQX = $0 { true } else { false } }) {
@@ -104,7 +106,7 @@ public struct KubernetesActuator: RebalanceActuator {
         }
         var reports: [FollowReport] = []
         for action in actions {
-            reports.append(await perform(action, rebalances: rebalances, object: cluster.object, cluster: cluster.reference, now: inputs.now))
+            reports.append(await perform(action, rebalances: rebalances, object: object, cluster: cluster.reference, now: inputs.now))
         }
         return reports
     }

@@ -2,8 +2,9 @@ import AutorebalancerCore
 import Foundation
 import Kubernetes
 
-/// One way of acting on a cluster: the operator's `Rebalance` resource (`KubernetesActuator`), nothing at all
-/// (`DryRunActuator`), and later EMQX's own API. The loop chooses one per cluster and cycle (``ActuatorChoice``).
+/// One way of acting on a cluster: the operator's `Rebalance` resource (`KubernetesActuator`), EMQX's own API
+/// (`EMQXAPIActuator`), or nothing at all (`DryRunActuator`). The loop chooses one per cluster and cycle
+/// (``ActuatorChoice``).
 ///
 /// An actuator reads nothing: it works on the ``ObservedCluster`` the loop read at the start of the cycle, and only
 /// writes. Its answer is what the rule state machine `confirm`s: only a confirmed action starts a cooldown or counts
@@ -40,8 +41,11 @@ public struct ActionReport: Sendable, Hashable {
     /// The report for a decision that cannot become a Rebalance on `cluster` (no strategy, a rate below 1, an object
     /// without a name): a failure of class `invalid`, never retried into a write.
     static func unbuildable(_ decision: DecisionRecord, on cluster: ObservedCluster) -> ActionReport {
+        guard let object = cluster.object else {
+            return ActionReport(result: .failed(ActionFailure(.invalid, "\(cluster.reference) has no EMQX object for a Rebalance to target")), rule: decision.rule)
+        }
         var why = "the decision cannot become a Rebalance"
-        do { _ = try RebalanceFactory.make(decision, for: cluster.object) } catch { why = "\(error)" }
+        do { _ = try RebalanceFactory.make(decision, for: object) } catch { why = "\(error)" }
         return ActionReport(result: .failed(ActionFailure(.invalid, why)), rule: decision.rule)
     }
 
@@ -105,25 +109,133 @@ public struct FollowInputs: Sendable, Hashable {
     public var clusterReady: Bool?
     /// Current per-node counts of the rebalanced node set (live connections, sessions); `nil` when unknown.
     public var counts: [BalanceMath.NodeCounts]?
+    /// The first closed cluster gate (`ClusterGates`), what a person's manual `EMQXRebalance` waits for; `nil` open.
+    public var clusterGate: String?
+    /// What `act` did in this cycle, if anything: a start it made holds back a manual run until the next cycle.
+    public var acted: ActionReport?
 
-    public init(now: Date, clusterReady: Bool?, counts: [BalanceMath.NodeCounts]?) {
+    public init(now: Date, clusterReady: Bool?, counts: [BalanceMath.NodeCounts]?, clusterGate: String? = nil, acted: ActionReport? = nil) {
         self.now = now
         self.clusterReady = clusterReady
         self.counts = counts
+        self.clusterGate = clusterGate
+        self.acted = acted
     }
 }
 
-/// One planned lifecycle action and whether it was carried out.
-public struct FollowReport: Sendable, Hashable {
-    public var action: RebalanceLifecycle.Action
+/// One planned lifecycle action and whether it was carried out, whichever way the cluster is acted on.
+public struct FollowReport: Sendable, Hashable, CustomStringConvertible {
+    /// The lifecycle the action belongs to.
+    public enum Step: Sendable, Hashable {
+        /// An operator `Rebalance` of ours (`RebalanceLifecycle`).
+        case rebalance(RebalanceLifecycle.Action)
+        /// An `EMQXRebalance` record, ours or a person's (`EMQXRebalanceLifecycle`).
+        case record(EMQXRebalanceLifecycle.Action)
+    }
+
+    public var step: Step
     /// `true` when written (or, for report-only actions, nothing needed writing).
     public var performed: Bool
     /// Why it could not be performed (not the leader, an API error).
     public var error: String?
+    /// A start whose answer was lost in an earlier cycle and that EMQX now shows: the engine counts it from now on
+    /// (cooldown, limits) and the rule that made it leaves its create backoff (`ClusterEngineState.confirmingLate`).
+    public var lateConfirmation: ConfirmedAction?
 
-    public init(action: RebalanceLifecycle.Action, performed: Bool, error: String? = nil) {
-        self.action = action
+    public init(step: Step, performed: Bool, error: String? = nil, lateConfirmation: ConfirmedAction? = nil) {
+        self.step = step
         self.performed = performed
         self.error = error
+        self.lateConfirmation = lateConfirmation
+    }
+
+    public init(action: RebalanceLifecycle.Action, performed: Bool, error: String? = nil) {
+        self.init(step: .rebalance(action), performed: performed, error: error)
+    }
+
+    /// The `Rebalance` action, for a Rebalance of ours.
+    public var action: RebalanceLifecycle.Action? {
+        if case .rebalance(let action) = step { return action }
+        return nil
+    }
+
+    /// The record action, for an `EMQXRebalance`.
+    public var recordAction: EMQXRebalanceLifecycle.Action? {
+        if case .record(let action) = step { return action }
+        return nil
+    }
+
+    /// The object the action is about: `Rebalance NAME` or `EMQXRebalance NAME`.
+    public var object: String {
+        switch step {
+        case .rebalance(let action): "Rebalance \(action.rebalance)"
+        case .record(let action): "EMQXRebalance \(action.record)"
+        }
+    }
+
+    /// Since when the rebalance runs, while it runs (stuck included).
+    public var runningSince: Date? {
+        switch step {
+        case .rebalance(.processing(_, let since)), .rebalance(.stuck(_, let since)), .record(.running(_, let since)), .record(.stuck(_, let since)):
+            since
+        default:
+            nil
+        }
+    }
+
+    /// The rebalance's name and since when, when it is reported stuck.
+    public var stuck: (name: String, since: Date)? {
+        switch step {
+        case .rebalance(.stuck(let name, let since)), .record(.stuck(let name, let since)): (name, since)
+        default: nil
+        }
+    }
+
+    /// The outcome judged from metrics and written in this cycle.
+    public var recordedOutcome: (name: String, outcome: RebalanceOutcome, detail: String)? {
+        guard performed else { return nil }
+        switch step {
+        case .rebalance(.record(let name, let outcome, let detail, _)), .record(.judge(let name, let outcome, let detail)):
+            return (name, outcome, detail)
+        default:
+            return nil
+        }
+    }
+
+    /// Waiting, following, settling: nothing happened that a person needs to read at info level.
+    public var isRoutine: Bool {
+        switch step {
+        case .rebalance(let action):
+            switch action {
+            case .awaitOperator, .processing, .settling, .awaitMetrics, .awaitReady, .retryLater: return true
+            default: return false
+            }
+        case .record(let action):
+            switch action {
+            case .awaitConfirmation, .running, .awaitEMQX, .settling, .awaitMetrics: return true
+            case .hold: return performed && error == nil
+            default: return false
+            }
+        }
+    }
+
+    /// The action as logs and `run --once` show it.
+    public var description: String {
+        switch step {
+        case .rebalance(let action): "\(action)"
+        case .record(let action): "\(action)"
+        }
+    }
+}
+
+extension RebalanceLifecycle.Action {
+    /// The Rebalance the action is about (for a retry, the failed one).
+    public var rebalance: String {
+        switch self {
+        case .awaitOperator(let name), .processing(let name, _), .stuck(let name, _), .settling(let name, _), .awaitMetrics(let name),
+            .confirmWithEMQX(let name), .emqxStillRebalancing(let name), .awaitReady(let name), .record(let name, _, _, _),
+            .retry(let name, _), .retryLater(let name, _), .delete(let name), .markStopped(let name, _):
+            name
+        }
     }
 }

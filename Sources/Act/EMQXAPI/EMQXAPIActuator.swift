@@ -43,6 +43,29 @@ public struct EMQXAPIActuator: Sendable {
         /// Records that do not decode, by name, with the field at fault.
         public var invalid: [StoredEMQXRebalance]
         public var emqx: EMQXRebalanceLifecycle.EMQXView
+        /// EMQX's `GET /api/v5/nodes`: membership for aborts and manual runs, and, for a cluster without an EMQX
+        /// object, the nodes themselves; `nil` when it could not be read (`nodesError`), or was not asked because
+        /// `global_status` refused the credentials.
+        public var nodes: LoadRebalance.NodeSet?
+        public var nodesError: String?
+
+        public init(
+            records: [EMQXRebalance], invalid: [StoredEMQXRebalance], emqx: EMQXRebalanceLifecycle.EMQXView,
+            nodes: LoadRebalance.NodeSet? = nil, nodesError: String? = nil
+        ) {
+            self.records = records
+            self.invalid = invalid
+            self.emqx = emqx
+            self.nodes = nodes
+            self.nodesError = nodesError
+        }
+
+        /// Cluster members by node name, from `/api/v5/nodes`: running, and since when.
+        public func members(at now: Date) -> [String: EMQXRebalanceLifecycle.Member]? {
+            guard let nodes else { return nil }
+            let starts = nodes.startTimes(at: now)
+            return Dictionary(nodes.nodes.map { ($0.node, EMQXRebalanceLifecycle.Member(running: $0.isRunning, startedAt: starts[$0.node])) }, uniquingKeysWith: { first, _ in first })
+        }
 
         /// Why EMQX or our records forbid a new rebalance now, or `nil`.
         public func blocker(_ lifecycle: EMQXRebalanceLifecycle) -> String? {
@@ -101,25 +124,38 @@ public struct EMQXAPIActuator: Sendable {
 
     // MARK: Observe
 
-    /// Reads the cluster's records (one LIST) and EMQX's `global_status` (one GET).
+    /// Reads the cluster's records (one LIST), EMQX's `global_status` and `/api/v5/nodes` (one GET each).
     public func observe(_ target: Target) async throws -> Observation {
-        let stored = try await store.emqxRebalances(namespace: target.cluster.namespace)
+        try await Self.observe(target.cluster, emqx: target.emqx, store: store)
+    }
+
+    /// Reads the cluster's records (one LIST), EMQX's `global_status` and `/api/v5/nodes` (one GET each). EMQX's
+    /// failures are in the observation; only a failed LIST throws.
+    public static func observe(_ cluster: ClusterReference, emqx: any EMQXRebalanceAPI, store: any EMQXRebalanceStore) async throws -> Observation {
+        let stored = try await store.emqxRebalances(namespace: cluster.namespace)
         var records: [EMQXRebalance] = []
         var invalid: [StoredEMQXRebalance] = []
         for item in stored {
             switch item {
-            case .valid(let record) where record.spec.cluster == target.cluster.name: records.append(record)
+            case .valid(let record) where record.spec.cluster == cluster.name: records.append(record)
             case .valid: continue
             case .invalid: invalid.append(item)
             }
         }
-        let emqx: EMQXRebalanceLifecycle.EMQXView
+        var observation = Observation(records: records, invalid: invalid, emqx: .unknown("not asked"))
         do {
-            emqx = .status(try await target.emqx.globalStatus())
+            observation.emqx = .status(try await emqx.globalStatus())
         } catch {
-            emqx = .unknown(error.description)
+            observation.emqx = .unknown(error.description)
+            // A refused key is refused on every route: one clear error per cycle, not a second request saying the same.
+            if error.isCredentialProblem { return observation }
         }
-        return Observation(records: records, invalid: invalid, emqx: emqx)
+        do {
+            observation.nodes = LoadRebalance.NodeSet(try await emqx.nodes())
+        } catch {
+            observation.nodesError = error.description
+        }
+        return observation
     }
 
     // MARK: Act on a decision
@@ -397,7 +433,7 @@ extension EMQXAPIActuator.StartResult {
         case .refused(_, let failure):
             let kind: ActionFailure.Kind
             switch failure {
-            case .unauthorized: kind = .unauthorized
+            case .unauthorized, .noCredentials: kind = .unauthorized
             case .forbidden: kind = .forbidden
             case .badRequest, .nodesUnavailable, .nothingToBalance, .alreadyStarted, .notStarted: kind = .invalid
             case .server, .unreachable: kind = .unavailable

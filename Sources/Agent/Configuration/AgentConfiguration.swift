@@ -109,14 +109,35 @@ public struct ClusterSettings: Sendable, Hashable {
     public var policies: [String]
     /// Metric sources in fallback order: the first that answers is used for a cycle.
     public var sources: [SourceSettings]
-    /// EMQX management API access, used to double-check `global_status` after a `Failed ... is not ready`.
+    /// EMQX management API access: to act through EMQX's load_rebalance API, to read a cluster without an EMQX object,
+    /// and to double-check `global_status` after a `Failed ... is not ready`.
     public var emqxAPI: EMQXAPISettings?
+    /// `actuator:`: how the agent may act on the cluster (default `auto`).
+    public var actuator: ActuatorSetting
+    /// `false` for an entry given as `emqx:` (no EMQX object: the cluster is read from and acted on through EMQX's
+    /// own API, `emqxAPI` holds its settings).
+    public var hasObject: Bool
 
-    public init(target: Target, policies: [String] = [], sources: [SourceSettings] = [.status], emqxAPI: EMQXAPISettings? = nil) {
+    public init(
+        target: Target, policies: [String] = [], sources: [SourceSettings] = [.status], emqxAPI: EMQXAPISettings? = nil,
+        actuator: ActuatorSetting = .auto, hasObject: Bool = true
+    ) {
         self.target = target
         self.policies = policies
         self.sources = sources
         self.emqxAPI = emqxAPI
+        self.actuator = actuator
+        self.hasObject = hasObject
+    }
+}
+
+extension ClusterSettings {
+    /// Whether this entry watches `cluster` (by name, or by a selector's namespace and kind).
+    public func covers(_ cluster: ClusterReference) -> Bool {
+        switch target {
+        case .named(let reference): reference == cluster
+        case .selector(let namespace, let kind, _): kind == cluster.kind && (namespace ?? "default") == cluster.namespace
+        }
     }
 }
 
@@ -244,19 +265,51 @@ public struct EMQXScrapeSettings: Sendable, Hashable {
     }
 }
 
-/// EMQX management API access for one cluster (API key and secret as basic auth).
+/// EMQX management API access for one cluster (an API key and its secret, sent as basic auth).
 public struct EMQXAPISettings: Sendable, Hashable {
     public var scheme: String
     public var port: Int
     /// Explicit node → base URL map.
     public var targets: [String: String]
+    /// One base URL that reaches every node (a Service), e.g. `http://emqx-dashboard.emqx.svc:18083`.
+    public var service: String?
+    /// Where the API key comes from, when not as `username` and `passwordFile`/`passwordEnv` in `http`.
+    public var apiKey: EMQXAPIKeySource?
     public var http: HTTPClientSettings
 
-    public init(scheme: String = "http", port: Int = 18083, targets: [String: String] = [:], http: HTTPClientSettings = .init()) {
+    public init(
+        scheme: String = "http", port: Int = 18083, targets: [String: String] = [:], service: String? = nil, apiKey: EMQXAPIKeySource? = nil,
+        http: HTTPClientSettings = .init()
+    ) {
         self.scheme = scheme
         self.port = port
         self.targets = targets
+        self.service = service
+        self.apiKey = apiKey
         self.http = http
+    }
+
+    /// The base URLs reads are tried at, in order (writes go to the first): the targets, else the service, else the
+    /// operator's dashboard Service of the cluster (`<name>-dashboard.<namespace>.svc`).
+    public func baseURLs(for cluster: ClusterReference) -> [String] {
+        if !targets.isEmpty { return targets.values.sorted() }
+        if let service { return [service] }
+        return ["\(scheme)://\(cluster.name)-dashboard.\(cluster.namespace).svc:\(port)"]
+    }
+}
+
+/// `emqxAPI.apiKey`: an EMQX API key and its secret, never written in the configuration itself.
+public enum EMQXAPIKeySource: Sendable, Hashable, CustomStringConvertible {
+    /// A Secret mounted as a directory, with files `apiKey` and `apiSecret` (the `EMQXAPIKey` Secret's own keys).
+    case secretDirectory(String)
+    /// An Operator 3.0 `EMQXAPIKey` in the cluster's namespace; the agent reads the Secret it names.
+    case emqxAPIKey(name: String)
+
+    public var description: String {
+        switch self {
+        case .secretDirectory(let path): "the Secret mounted at \(path)"
+        case .emqxAPIKey(let name): "EMQXAPIKey \(name)"
+        }
     }
 }
 

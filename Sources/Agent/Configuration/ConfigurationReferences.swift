@@ -1,5 +1,4 @@
 import AutorebalancerCore
-import Yams
 
 /// Where an agent configuration names what it depends on (policy files and directories, the policies of each cluster),
 /// so that problems found while loading those (a missing file, a cluster naming a policy no file defines) point at
@@ -27,15 +26,15 @@ public struct ConfigurationReferences: Sendable, Hashable {
         return locations[index]
     }
 
-    /// Reads the positions without judging anything (the parser reports what is wrong).
-    static func read(root: Node, reader: YAMLReader) -> ConfigurationReferences {
-        var references = ConfigurationReferences(document: reader.location(of: root))
-        let top = root.mapping
-        references.policyPaths = (top?["policies"]?.sequence).map { $0.map { reader.location(of: $0) } } ?? []
-        for (index, cluster) in (top?["clusters"]?.sequence.map(Array.init) ?? []).enumerated() {
-            guard let policies = cluster.mapping?["policies"]?.sequence else { continue }
-            references.clusterPolicies[index] = policies.map { reader.location(of: $0) }
+    /// The positions as the document was read (layer 1); an unreadable entry points at its list.
+    init(_ document: AgentConfigDocument) {
+        self.init(document: document.location)
+        if let policies = document.policies {
+            policyPaths = policies.value.map { $0?.location ?? policies.location }
         }
-        return references
+        for (index, cluster) in (document.clusters?.value ?? []).enumerated() {
+            guard let policies = cluster?.policies else { continue }
+            clusterPolicies[index] = policies.value.map { $0?.location ?? policies.location }
+        }
     }
 }

@@ -22,9 +22,12 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         public var actuators: ActuatorChoice
         /// Builds the metric sources of a cluster entry, in fallback order.
         public var makeSources: @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource]
-        /// Whether a cluster can be acted on through EMQX's own API; with `.available` its plan is
-        /// `ActingMode.emqxAPI` and `actuators.emqxAPI` acts.
-        public var directActing: @Sendable (ClusterReference) -> DirectActing
+        /// A cluster's EMQX API as configured: with `.available` (and `records`) the cluster can be acted on through
+        /// it (its plan is `ActingMode.emqxAPI` and `actuators.emqxAPI` acts), and an entry without an EMQX object is
+        /// read from it.
+        public var emqxAPI: @Sendable (ClusterSettings, ClusterReference) -> EMQXAPIAccess
+        /// Where `EMQXRebalance` records are kept (the Kubernetes client); `nil`: no acting through EMQX's API.
+        public var records: (any EMQXRebalanceStore)?
         /// The time one cluster's cycle gets for Kubernetes reads and writes, and the budget of a source that states
         /// none. The cycle's whole budget adds every source's budget of the fallback list.
         public var clusterTimeout: Duration
@@ -38,7 +41,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             discovery: OperatorDiscovery,
             actuators: ActuatorChoice,
             makeSources: @escaping @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource],
-            directActing: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
+            emqxAPI: @escaping @Sendable (ClusterSettings, ClusterReference) -> EMQXAPIAccess = { _, _ in .unavailable(DirectActing.notBuiltReason) },
+            records: (any EMQXRebalanceStore)? = nil,
             clusterTimeout: Duration = .seconds(20),
             events: EventRecorder? = nil,
             dryRunLock: String? = nil
@@ -46,13 +50,20 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             self.discovery = discovery
             self.actuators = actuators
             self.makeSources = makeSources
-            self.directActing = directActing
+            self.emqxAPI = emqxAPI
+            self.records = records
             self.clusterTimeout = clusterTimeout
             self.events = events
             self.dryRunLock = dryRunLock
         }
 
         public var kubernetes: any KubernetesAPI { discovery.api }
+
+        /// Whether `cluster` can be acted on through EMQX's API, and the client when it can.
+        func emqxAPIAccess(_ settings: ClusterSettings, _ cluster: ClusterReference) -> EMQXAPIAccess {
+            guard records != nil else { return .unavailable(DirectActing.notBuiltReason) }
+            return emqxAPI(settings, cluster)
+        }
     }
 
     struct StateKey: Hashable {
@@ -122,13 +133,31 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         let dryRun = isDryRun(active)
         var errors: [String] = []
         var work: [(ClusterReference, ClusterSettings)] = []
+        var discoveryFailure: String?
         if discoveredFor.withLock({ $0 }) != active.generation {
-            do {
-                try await dependencies.discovery.refresh()
-                discoveredFor.withLock { $0 = active.generation }
-            } catch {
-                errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(error)")
+            // Bounded like a cluster's cycle: an API server that accepts and never answers costs one budget here.
+            let trail = RequestTrail()
+            let outcome: Result<Void, any Error>? = await RequestTrail.$current.withValue(trail) {
+                await withTimeout(dependencies.clusterTimeout) {
+                    do {
+                        try await self.dependencies.discovery.refresh()
+                        return .success(())
+                    } catch {
+                        return .failure(error)
+                    }
+                }
             }
+            switch outcome {
+            case .success?:
+                discoveredFor.withLock { $0 = active.generation }
+            case .failure(let error)?:
+                discoveryFailure = "\(error)"
+            case nil where Task.isCancelled:
+                discoveryFailure = "cut short: the agent is stopping"
+            case nil:
+                discoveryFailure = "no answer within \(dependencies.clusterTimeout.text)\(trail.latest.map { " (the last attempt: \($0))" } ?? "")"
+            }
+            if let discoveryFailure { errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(discoveryFailure)") }
         }
         for settings in active.configuration.clusters {
             do {
@@ -138,8 +167,16 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             }
         }
         let retryPolicy = active.configuration.rebalances.createRetry
+        // Without any answer from discovery every cluster's cycle would start by asking again, and fail the same way.
+        let skipped = discoveryFailure != nil && dependencies.discovery.known == nil
         let clusterReports = await withTaskGroup(of: ClusterCycleReport.self) { group in
             for (reference, settings) in work {
+                if skipped {
+                    var report = ClusterCycleReport(cluster: reference, at: now)
+                    report.errors.append("skipped: the API server's discovery failed (above), so the \(reference.kind.rawValue) object cannot be read")
+                    group.addTask { report }
+                    continue
+                }
                 let policies = active.policies(for: settings)
                 group.addTask {
                     await self.cycle(reference, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
@@ -172,13 +209,24 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     ) async -> ClusterCycleReport {
         let sources = dependencies.makeSources(settings, cluster)
         let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
-        let result = await withTimeout(timeout) {
-            await self.unboundedCycle(
-                cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+        let trail = RequestTrail()
+        let result = await RequestTrail.$current.withValue(trail) {
+            await withTimeout(timeout) {
+                await self.unboundedCycle(
+                    cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+            }
         }
         if let result { return result }
         var report = ClusterCycleReport(cluster: cluster, at: now)
-        report.errors.append("cycle of \(cluster) did not finish within its budget of \(DurationText.format(timeout.seconds)) (Kubernetes reads or writes hang); skipped")
+        if Task.isCancelled {
+            report.errors.append("cycle of \(cluster) cut short: the agent is stopping")
+            return report
+        }
+        if let latest = trail.latest {
+            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text); skipped; the last Kubernetes request failed: \(latest)")
+        } else {
+            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text) (Kubernetes reads or writes hang); skipped")
+        }
         return report
     }
 
@@ -193,21 +241,28 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     ) async -> ClusterCycleReport {
         var report = ClusterCycleReport(cluster: cluster, at: now)
 
-        // Observe, once: the EMQX object (facts, node set), on 3.0 its pods, and where the plan acts through the
-        // `Rebalance` resource the namespace's Rebalances (history, blocker); then the metrics.
-        let object: ClusterObject
+        // Observe, once: the EMQX object (facts, node set) unless the entry has none, on 3.0 its pods; where the plan
+        // acts through the `Rebalance` resource the namespace's Rebalances (history, blocker), where it acts through
+        // EMQX's API the cluster's records, `global_status` and `/api/v5/nodes`; then the metrics.
+        let access = dependencies.emqxAPIAccess(settings, cluster)
+        var object: ClusterObject?
         let plan: ClusterPlan
-        do {
-            object = try await dependencies.discovery.object(of: cluster)
-            plan = ClusterPlan.make(for: cluster, served: try await dependencies.discovery.served(), direct: dependencies.directActing(cluster))
-        } catch {
-            report.errors.append("cannot read the \(cluster.kind.rawValue) object \(cluster): \(error)")
-            return report
+        if settings.hasObject {
+            do {
+                object = try await dependencies.discovery.object(of: cluster)
+                plan = ClusterPlan.make(
+                    for: cluster, served: try await dependencies.discovery.served(), direct: access.directActing, actuator: settings.actuator)
+            } catch {
+                report.errors.append("cannot read the \(cluster.kind.rawValue) object \(cluster): \(error)")
+                return report
+            }
+        } else {
+            plan = ClusterPlan.withoutObject(cluster, direct: access.directActing)
         }
         report.plan = plan
         var pods: [Pod]?
         var podsError: String?
-        if object.version == .v3beta1 {
+        if object?.version == .v3beta1 {
             // 3.0 marks the pods it removes (apps.emqx.io/scaling-down) before their nodes show as evacuating.
             do {
                 pods = try await dependencies.kubernetes.pods(namespace: cluster.namespace, labelSelector: "\(Pod.instanceLabel)=\(cluster.name)")
@@ -216,10 +271,19 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                 report.errors.append("cannot list the pods of \(cluster): \(error)")
             }
         }
-        let view = plan.acting == .rebalanceResource
-            ? await ObservedCluster.read(cluster, object: object, from: dependencies.kubernetes)
-            : ObservedCluster(reference: cluster, object: object, rebalances: nil)
-        let reading = ClusterReading.read(object, pods: pods)
+        var view: ObservedCluster
+        switch (plan.acting, object, access.client, dependencies.records) {
+        case (.rebalanceResource, let object?, _, _):
+            view = await ObservedCluster.read(cluster, object: object, from: dependencies.kubernetes)
+        case (.emqxAPI, _, let client?, let records?):
+            view = await ObservedCluster.read(cluster, object: object, emqx: client, records: records)
+        default:
+            view = ObservedCluster(reference: cluster, object: object, rebalances: nil)
+        }
+        report.errors += view.readErrors
+        let reading = Self.reading(object, pods: pods, view: view, at: now)
+        let rebalancedNodes = object == nil ? view.emqxAPI?.observation?.nodes?.rebalanced : reading.expectedNodes.map(\.name)
+        view.emqxAPI?.rebalancedNodes = rebalancedNodes
         report.notes = reading.notes
         report.emqxVersions = reading.emqxVersions
         var facts = reading.facts
@@ -229,13 +293,13 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         if let history = view.history {
             report.history = history
             // The blocker also sees one of ours that failed "not ready" while EMQX may still rebalance.
-            facts.rebalanceRunning = view.blocker != nil || history.rebalances.contains { $0.isActive }
-        } else if let error = view.rebalancesError {
-            facts.rebalanceRunning = nil  // unknown: the engine blocks on it
-            report.errors.append("cannot list the Rebalances of \(cluster): \(error)")
+            let active = history.rebalances.contains { $0.isActive }
+            facts.rebalanceRunning = active ? true : view.rebalanceRunning
+        } else if view.rebalances == nil, view.emqxAPI != nil || plan.acting == .rebalanceResource {
+            facts.rebalanceRunning = nil  // unknown: the actuator finds the blocker when it acts
         }
         let request = ObservationRequest(cluster: cluster, expectedNodes: reading.expectedNodes)
-        let nodes = await observe(request, view: view, sources: sources, at: now, report: &report)
+        let nodes = await observe(request, view: view, reading: reading, sources: sources, at: now, report: &report)
         let roles = Dictionary(reading.expectedNodes.map { ($0.name, $0.role) }, uniquingKeysWith: { first, _ in first })
         let snapshot = ClusterSnapshot(
             cluster: cluster,
@@ -277,10 +341,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             }
             if case .failed(let failure) = action.result,
                 let retry = results[first].result.evaluations.first(where: { $0.rule == decision.rule })?.retry, retry.escalated {
+                let what = action.object.map { "\($0.kind)" } ?? "the Rebalance"
                 await dependencies.events?.record(
                     .rebalanceCreateFailed,
-                    "rule \(decision.rule): creating the Rebalance keeps failing (\(failure.kind.rawValue)); retried with backoff while the rule fires: \(failure.message)",
-                    on: view.object.objectReference, at: now)
+                    "rule \(decision.rule): creating the \(what) keeps failing (\(failure.kind.rawValue)); retried with backoff while the rule fires: \(failure.message)",
+                    on: view.object?.objectReference ?? action.object.map(Self.reference) ?? ObjectReference(apiVersion: nil, kind: nil, name: cluster.name, namespace: cluster.namespace), at: now)
             }
         }
         for (policy, result) in results {
@@ -289,16 +354,44 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         }
 
         if let actuator {
-            let inputs = FollowInputs(now: now, clusterReady: facts.ready, counts: snapshot.completeCounts)
+            let inputs = FollowInputs(
+                now: now, clusterReady: facts.ready, counts: snapshot.completeCounts,
+                clusterGate: ClusterGates.firstClosed(facts, at: now)?.detail, acted: report.action)
             report.follow = await actuator.follow(view, inputs: inputs)
+            // A start whose answer was lost in an earlier cycle, now shown by EMQX, counts from now on.
+            for late in report.follow.compactMap(\.lateConfirmation) {
+                for policy in policies {
+                    let key = StateKey(cluster: cluster, policy: policy.name)
+                    engineStates.withLock { states in
+                        if let stored = states[key] { states[key] = (stored.policy, stored.state.confirmingLate(late)) }
+                    }
+                }
+            }
         }
         return report
+    }
+
+    /// The cluster's facts and node set: from its EMQX object, or, for an entry without one, from EMQX's
+    /// `/api/v5/nodes` as the cycle read it (all unknown when it could not be read).
+    static func reading(_ object: ClusterObject?, pods: [Pod]?, view: ObservedCluster, at now: Date) -> ClusterReading {
+        if let object { return ClusterReading.read(object, pods: pods) }
+        guard let observation = view.emqxAPI?.observation, let nodes = observation.nodes else {
+            return ClusterReading(facts: ClusterFacts(), expectedNodes: [], nodes: [], notes: ["the cluster's nodes are unknown: EMQX's /api/v5/nodes could not be read"])
+        }
+        var evacuating: Bool?
+        if case .status(let status) = observation.emqx { evacuating = !status.evacuations.isEmpty }
+        return nodes.reading(at: now, evacuating: evacuating)
+    }
+
+    static func reference(_ object: ActedObject) -> ObjectReference {
+        ObjectReference(apiVersion: object.kind == EMQXRebalance.kind ? EMQXRebalance.apiVersion : nil, kind: object.kind, name: object.name, namespace: object.namespace)
     }
 
     /// Tries the sources in order; the first that answers supplies the nodes. `nil` when every source failed. Every
     /// answer passes ``ObservationCheck`` first: an implausible number is unknown (with a warning), never a count.
     func observe(
-        _ request: ObservationRequest, view: ObservedCluster, sources: [any MetricSource], at now: Date, report: inout ClusterCycleReport
+        _ request: ObservationRequest, view: ObservedCluster, reading: ClusterReading, sources: [any MetricSource], at now: Date,
+        report: inout ClusterCycleReport
     ) async -> [NodeObservation]? {
         for source in sources {
             let started = clock.now
@@ -306,8 +399,15 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             do {
                 let answer: SourceObservation
                 if let status = source as? EMQXStatusSource {
-                    // The status source reads the EMQX object the cycle has already read: no second GET.
-                    answer = EMQXStatusSource.observation(of: view.object, readAt: self.now(), assumedRefreshAge: status.assumedRefreshAge)
+                    // The status source reads what the cycle has already read, no second GET: the EMQX object, or for an
+                    // entry without one, EMQX's own /api/v5/nodes.
+                    if let object = view.object {
+                        answer = EMQXStatusSource.observation(of: object, readAt: self.now(), assumedRefreshAge: status.assumedRefreshAge)
+                    } else if view.emqxAPI?.observation?.nodes != nil {
+                        answer = SourceObservation(nodes: reading.nodes)
+                    } else {
+                        throw ConfigurationError("EMQX's /api/v5/nodes was not read this cycle (see the cluster's errors)")
+                    }
                 } else {
                     answer = try await withThrowingTimeout(budget) { try await source.observe(request) }
                 }
@@ -377,7 +477,7 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
 /// A step that did not finish in time.
 public struct TimeoutError: Error, CustomStringConvertible, Sendable {
     public var duration: Duration
-    public var description: String { "timed out after \(duration)" }
+    public var description: String { "timed out after \(duration.text)" }
 }
 
 extension ClusterSettings.Target: CustomStringConvertible {

@@ -98,20 +98,17 @@ public final class AlertSink: TickReportSink {
                     }
                 }
                 for follow in cluster.follow {
-                    switch follow.action {
-                    case .stuck(let rebalance, let since):
+                    if let (rebalance, since) = follow.stuck {
                         active.append(.rebalanceStuck(cluster: name, rebalance: rebalance, startedAt: since, now: report.at, limit: configuration.stuckAfter, generatorURL: url))
-                    case .record(let rebalance, let outcome, let detail, _) where follow.performed:
-                        let rule = cluster.history?.rebalances.first { $0.name == rebalance }?.rule
-                        let until = report.at.addingTimeInterval(configuration.outcomeAlertDuration)
-                        switch outcome {
-                        case .failed:
-                            memory.outcomes["\(name)|\(rebalance)"] = (.rebalanceFailed(cluster: name, rebalance: rebalance, rule: rule, reason: detail, at: report.at, generatorURL: url), until)
-                        case .ineffective:
-                            memory.outcomes["\(name)|\(rebalance)"] = (.rebalanceIneffective(cluster: name, rebalance: rebalance, rule: rule, formula: detail, at: report.at, generatorURL: url), until)
-                        default:
-                            break
-                        }
+                    }
+                    guard let (rebalance, outcome, detail) = follow.recordedOutcome else { continue }
+                    let rule = cluster.history?.rebalances.first { $0.name == rebalance }?.rule
+                    let until = report.at.addingTimeInterval(configuration.outcomeAlertDuration)
+                    switch outcome {
+                    case .failed:
+                        memory.outcomes["\(name)|\(rebalance)"] = (.rebalanceFailed(cluster: name, rebalance: rebalance, rule: rule, reason: detail, at: report.at, generatorURL: url), until)
+                    case .ineffective:
+                        memory.outcomes["\(name)|\(rebalance)"] = (.rebalanceIneffective(cluster: name, rebalance: rebalance, rule: rule, formula: detail, at: report.at, generatorURL: url), until)
                     default:
                         break
                     }

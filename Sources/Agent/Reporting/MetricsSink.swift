@@ -72,21 +72,18 @@ public final class MetricsSink: TickReportSink {
         }
         var processingSince: Date?
         for follow in report.follow {
-            switch follow.action {
-            case .processing(_, let since), .stuck(_, let since):
-                processingSince = min(processingSince ?? since, since)
-            case .record(_, let outcome, _, _) where follow.performed:
-                switch outcome {
-                case .balanced, .improved, .nothingToBalance:
-                    metrics.recordRebalanceCompleted(cluster: cluster, outcome: outcome.rawValue)
-                case .ineffective:
-                    metrics.recordRebalanceCompleted(cluster: cluster, outcome: outcome.rawValue)
-                    metrics.recordRebalanceIneffective(cluster: cluster)
-                case .failed:
-                    metrics.recordRebalanceFailed(cluster: cluster, reason: "failed")
-                }
-            default:
-                break
+            if let since = follow.runningSince { processingSince = min(processingSince ?? since, since) }
+            // A start whose answer was lost, confirmed now by EMQX: created after all.
+            if let late = follow.lateConfirmation { metrics.recordRebalanceCreated(cluster: cluster, rule: late.rule) }
+            guard let (_, outcome, _) = follow.recordedOutcome else { continue }
+            switch outcome {
+            case .balanced, .improved, .nothingToBalance:
+                metrics.recordRebalanceCompleted(cluster: cluster, outcome: outcome.rawValue)
+            case .ineffective:
+                metrics.recordRebalanceCompleted(cluster: cluster, outcome: outcome.rawValue)
+                metrics.recordRebalanceIneffective(cluster: cluster)
+            case .failed:
+                metrics.recordRebalanceFailed(cluster: cluster, reason: "failed")
             }
         }
         metrics.recordRebalanceProgress(cluster: cluster, startedAt: processingSince, now: report.at)

@@ -46,13 +46,13 @@ public enum OnceReport {
                 }
             }
             if let action = cluster.action { lines.append("  action: \(describe(action))") }
-            for follow in cluster.follow { lines.append("  rebalance: \(follow.action)") }
+            for follow in cluster.follow { lines.append("  \(follow.recordAction == nil ? "rebalance" : "record"): \(follow)") }
         }
         return lines.joined(separator: "\n")
     }
 
     static func describe(_ action: ActionReport) -> String {
-        let object = action.object?.description ?? "the Rebalance"
+        let object = action.object?.description ?? "the rebalance"
         switch action.result {
         case .confirmed: return action.alreadyExisted ? "\(object) already exists" : "created \(object)"
         case .failed(let failure): return "creating \(object) failed: \(failure)"

@@ -58,15 +58,13 @@ public final class TickLogger: TickReportSink {
         }
         if let action = report.action { log(action, cluster: report.cluster, logger: logger) }
         for follow in report.follow {
-            switch follow.action {
-            case .awaitOperator, .processing, .settling, .awaitMetrics, .awaitReady, .retryLater:
-                logger.debug("following Rebalance", metadata: ["action": "\(follow.action)"])
-            default:
-                if let error = follow.error {
-                    logger.warning("Rebalance follow-up failed", metadata: ["action": "\(follow.action)", "error": "\(error)"])
-                } else {
-                    logger.info("Rebalance follow-up", metadata: ["action": "\(follow.action)", "performed": "\(follow.performed)"])
-                }
+            let metadata: Logger.Metadata = ["object": "\(follow.object)", "action": "\(follow)"]
+            if follow.isRoutine {
+                logger.debug("following rebalance", metadata: metadata)
+            } else if let error = follow.error {
+                logger.warning("rebalance follow-up failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            } else {
+                logger.info("rebalance follow-up", metadata: metadata.merging(["performed": "\(follow.performed)"]) { $1 })
             }
         }
     }

@@ -36,8 +36,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     public let kubernetes: any KubernetesAPI
     /// What the API server serves in apps.emqx.io, shared by the loop, the status source and the start-up check.
     public let discovery: OperatorDiscovery
-    /// Whether each cluster can be acted on through EMQX's own API (no such actuator in this build).
-    public let directActing: @Sendable (ClusterReference) -> DirectActing
+    /// Each cluster's EMQX API client, from its `emqxAPI:` (or `emqx:`) settings.
+    public let emqxAPI: EMQXAPIFactory
     public let httpClient: HTTPClient
     public let metrics: AgentMetrics
     public let health: AgentHealth
@@ -72,8 +72,9 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         self.kubernetes = kubernetes
         let discovery = OperatorDiscovery(api: kubernetes)
         self.discovery = discovery
-        let directActing: @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt }
-        self.directActing = directActing
+        let records = kubernetes as? any EMQXRebalanceStore
+        let emqxAPI = EMQXAPIFactory(httpClient: httpClient, environment: options.environment, keys: kubernetes as? any EMQXAPIKeyReader)
+        self.emqxAPI = emqxAPI
         self.httpClient = httpClient
         self.logger = logger
         let interval = ActiveConfiguration(configuration: configuration, policies: policies).evaluationInterval
@@ -118,12 +119,20 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             stuckAfter: .seconds(configuration.rebalances.stuckAfter),
             keepFinished: configuration.rebalances.keepFinished))
         let events = EventRecorder(api: kubernetes, canWrite: canWrite, instance: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname), logger: logger)
-        let dryRun = DryRunActuator(lifecycle: lifecycle, logger: logger)
+        let recordLifecycle = EMQXRebalanceLifecycle(configuration: .init(
+            cycle: .seconds(interval), settleTime: .seconds(configuration.rebalances.settleTime),
+            stuckAfter: .seconds(configuration.rebalances.stuckAfter), keepFinished: configuration.rebalances.keepFinished))
+        let dryRun = DryRunActuator(lifecycle: lifecycle, recordLifecycle: recordLifecycle, logger: logger)
+        let store = self.store
+        let probe = EMQXAPIStatusProbe { reference in
+            store.current.configuration.clusters.first { $0.covers(reference) }.flatMap { emqxAPI.access($0, reference).client }
+        }
         actuators = ActuatorChoice(
             rebalanceResource: dryRunLock != nil ? dryRun : KubernetesActuator(
-                api: kubernetes, lifecycle: lifecycle, events: events,
-                probe: Self.probe(configuration, httpClient: httpClient, environment: options.environment),
-                canWrite: canWrite, logger: logger),
+                api: kubernetes, lifecycle: lifecycle, events: events, probe: probe, canWrite: canWrite, logger: logger),
+            emqxAPI: dryRunLock != nil || records == nil ? dryRun : records.map {
+                EMQXAPIActuator(store: $0, lifecycle: recordLifecycle, events: events, canWrite: canWrite, logger: logger)
+            },
             dryRun: dryRun)
 
         let notifiers = configuration.notifiers
@@ -182,21 +191,14 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             store: store,
             dependencies: .init(
                 discovery: discovery, actuators: actuators, makeSources: sourceOverride ?? factory.sources(for:cluster:),
-                directActing: directActing, events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock),
+                emqxAPI: emqxAPI.access, records: records, events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock),
             sinks: sinks, clock: clock, now: now, logger: logger)
     }
 
-    /// EMQX `global_status` access per named cluster with `emqxAPI` settings: the first target, else the operator's
-    /// dashboard Service `<name>-dashboard.<namespace>.svc`.
-    static func probe(_ configuration: AgentConfiguration, httpClient: HTTPClient, environment: [String: String]) -> (any EMQXRebalanceStatusProbe)? {
-        var endpoints: [ClusterReference: HTTPEMQXRebalanceStatusProbe.Endpoint] = [:]
-        for cluster in configuration.clusters {
-            guard case .named(let reference) = cluster.target, let api = cluster.emqxAPI else { continue }
-            guard case .basic(let username, let secret)? = api.http.auth, let password = try? secret.resolve(environment: environment) else { continue }
-            let base = api.targets.values.sorted().first ?? "\(api.scheme)://\(reference.name)-dashboard.\(reference.namespace).svc:\(api.port)"
-            endpoints[reference] = .init(baseURL: base, username: username, password: password)
-        }
-        return endpoints.isEmpty ? nil : HTTPEMQXRebalanceStatusProbe(httpClient: httpClient, endpoints: endpoints)
+    /// Whether `cluster` can be acted on through EMQX's API, as its configuration entry says (for the start-up check).
+    public func directActing(_ cluster: ClusterReference) -> DirectActing {
+        guard let settings = store.current.configuration.clusters.first(where: { $0.covers(cluster) }) else { return .notBuilt }
+        return loop.dependencies.emqxAPIAccess(settings, cluster).directActing
     }
 
     /// The long-running services of `run`: admin server, leader election, the loop, hot reload and notifiers.

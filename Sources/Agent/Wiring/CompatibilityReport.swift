@@ -1,3 +1,4 @@
+import Act
 import AutorebalancerCore
 import Foundation
 import Kubernetes
@@ -11,16 +12,30 @@ public enum CompatibilityReport {
         public var hasErrors: Bool
     }
 
+    /// - Parameter direct: whether a cluster can be acted on through EMQX's API; by default as its entry says (an
+    ///   `emqxAPI` with a key), without reading the key or calling EMQX.
     public static func run(
         configuration: AgentConfiguration, api: any KubernetesAPI,
-        direct: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt }
+        direct: (@Sendable (ClusterReference) -> DirectActing)? = nil
     ) async -> Output {
         let discovery = OperatorDiscovery(api: api)
         var lines: [String] = []
         var hasErrors = false
         var clusters: [ClusterReference] = []
         var sources: [ClusterReference: [String]] = [:]
+        var objectless: [String] = []
+        let entries = configuration.clusters
+        let direct = direct ?? { reference in
+            entries.first { $0.covers(reference) }?.emqxAPI == nil ? EMQXAPIAccess.notConfigured.directActing : .available
+        }
         for settings in configuration.clusters {
+            if !settings.hasObject, case .named(let reference) = settings.target {
+                // Nothing to read in the Kubernetes API: the nodes come from EMQX's own API at run time.
+                let plan = ClusterPlan.withoutObject(reference, direct: direct(reference))
+                objectless.append("cluster " + plan.line(emqxVersions: [], sources: settings.sources.map(\.kind)))
+                objectless.append("  note: its nodes are read from EMQX's /api/v5/nodes when the agent runs; check does not call EMQX")
+                continue
+            }
             do {
                 let references: [ClusterReference]
                 switch settings.target {
@@ -38,7 +53,8 @@ public enum CompatibilityReport {
                 hasErrors = true
             }
         }
-        let report = await CompatibilityCheck(discovery: discovery, direct: direct).run(clusters: clusters)
+        let actuator: @Sendable (ClusterReference) -> ActuatorSetting = { reference in entries.first { $0.covers(reference) }?.actuator ?? .auto }
+        let report = await CompatibilityCheck(discovery: discovery, direct: direct, actuator: actuator).run(clusters: clusters)
         if let served = report.served {
             let versions = served.versions.map { "\(OperatorAPIs.group)/\($0)" }.joined(separator: ", ")
             lines.append("API server: \(served.generation)" + (versions.isEmpty ? "" : " (serves \(versions))"))
@@ -53,6 +69,6 @@ public enum CompatibilityReport {
                 lines.append("  \(finding.severity): \(finding.message)")
             }
         }
-        return Output(lines: lines, hasErrors: hasErrors || report.hasErrors)
+        return Output(lines: lines + objectless, hasErrors: hasErrors || report.hasErrors)
     }
 }

@@ -29,9 +29,9 @@ public enum DirectActing: Sendable, Hashable {
     /// Why not, worded to follow "…; " in a sentence (e.g. "no EMQX API credentials are configured for it").
     case unavailable(String)
 
-    /// This build has no EMQX-API actuator.
-    public static let notBuilt = DirectActing.unavailable(
-        "acting through EMQX's own load_rebalance API is not available in this version of the agent")
+    /// This build (or this wiring) has no EMQX-API actuator.
+    public static let notBuilt = DirectActing.unavailable(notBuiltReason)
+    public static let notBuiltReason = "acting through EMQX's own load_rebalance API is not wired in this process"
 }
 
 /// The per-cluster choice made from discovery: which operator generation serves the cluster, which version its EMQX
@@ -57,19 +57,58 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
         self.problem = problem
     }
 
-    /// The plan for a cluster of `cluster.kind`, given what the API serves and whether acting through EMQX's API is
-    /// possible for it (pure).
-    public static func make(for cluster: ClusterReference, served: OperatorAPIs, direct: DirectActing = .notBuilt) -> ClusterPlan {
+    /// The plan for a cluster of `cluster.kind`, given what the API serves, whether acting through EMQX's API is
+    /// possible for it, and the entry's `actuator:` setting (pure).
+    public static func make(
+        for cluster: ClusterReference, served: OperatorAPIs, direct: DirectActing = .notBuilt, actuator: ActuatorSetting = .auto
+    ) -> ClusterPlan {
         let generation = served.generation
         let version = served.objectVersion(for: cluster.kind)
         var problem: String?
         if version == nil {
             problem = unreadable(cluster.kind, generation: generation, served: served)
         }
+        let found = acting(cluster.kind, generation: generation, served: served, direct: direct, readable: version != nil)
         return ClusterPlan(
             cluster: cluster, generation: generation, objectVersion: version,
-            acting: acting(cluster.kind, generation: generation, served: served, direct: direct, readable: version != nil),
+            acting: version == nil ? found : chosen(actuator, found: found, kind: cluster.kind, served: served, direct: direct),
             problem: problem)
+    }
+
+    /// The plan of a cluster entry without an EMQX object (`emqx:` in the configuration): EMQX's own API is all there
+    /// is, for reading the nodes and for acting.
+    public static func withoutObject(_ cluster: ClusterReference, direct: DirectActing) -> ClusterPlan {
+        let acting: ActingMode
+        switch direct {
+        case .available: acting = .emqxAPI
+        case .unavailable(let why): acting = .alertOnly(reason: "the cluster has no EMQX object, so only EMQX's own API can act; \(why)")
+        }
+        return ClusterPlan(cluster: cluster, generation: .none, objectVersion: nil, acting: acting)
+    }
+
+    /// Whether the plan reads an EMQX object (`false` for `emqx:` entries, whose nodes come from EMQX's API).
+    public var readsObject: Bool { objectVersion != nil || problem != nil }
+
+    /// Applies the entry's `actuator:` setting to what discovery found (`auto`): a forced way that cannot work is
+    /// alert-only with the reason and what to change.
+    static func chosen(_ setting: ActuatorSetting, found: ActingMode, kind: InstanceKind, served: OperatorAPIs, direct: DirectActing) -> ActingMode {
+        switch setting {
+        case .auto:
+            return found
+        case .rebalanceResource:
+            if found == .rebalanceResource { return found }
+            let why = found.alertOnlyReason
+                ?? (served.generation == .v3_0 ? "EMQX Operator 3.0 has no Rebalance resource" : "the API server does not serve apps.emqx.io/v2beta1 rebalances")
+            return .alertOnly(reason: "actuator: rebalanceResource is configured, but \(why); set actuator: auto or emqxAPI to act through EMQX's own API")
+        case .emqxAPI:
+            guard kind == .emqx else {
+                return .alertOnly(reason: "actuator: emqxAPI is configured, but the agent speaks EMQX 5's load_rebalance API and EmqxEnterprise is EMQX 4.4: set actuator: auto")
+            }
+            switch direct {
+            case .available: return .emqxAPI
+            case .unavailable(let why): return .alertOnly(reason: "actuator: emqxAPI is configured; \(why)")
+            }
+        }
     }
 
     static func unreadable(_ kind: InstanceKind, generation: OperatorGeneration, served: OperatorAPIs) -> String {
@@ -115,7 +154,8 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
 
     /// `EMQX Operator 2.3, reads apps.emqx.io/v2 emqxes, creates apps.emqx.io/v2beta1 Rebalances`.
     public var summary: String {
-        let reads = objectVersion.map { "reads \($0.apiVersion) \(cluster.kind.resource)" } ?? "cannot read it: \(problem ?? "not served")"
+        let reads = objectVersion.map { "reads \($0.apiVersion) \(cluster.kind.resource)" }
+            ?? (readsObject ? "cannot read it: \(problem ?? "not served")" : "reads EMQX's /api/v5/nodes (no EMQX object)")
         return "\(generation), \(reads), \(acting)"
     }
 }
@@ -124,7 +164,8 @@ extension ClusterPlan {
     /// The one line `run --once`, the start-up log and `check --kubeconfig` print per cluster:
     /// `default/emqx (EMQX): EMQX Operator 2.3 (apps.emqx.io/v2), EMQX 5.9.1, source status, creates apps.emqx.io/v2beta1 Rebalances`.
     public func line(emqxVersions: [String], sources: [String]) -> String {
-        let read = objectVersion.map { " (\($0.apiVersion))" } ?? " (\(cluster.kind.rawValue) not readable: \(problem ?? "not served"))"
+        let read = objectVersion.map { " (\($0.apiVersion))" }
+            ?? (readsObject ? " (\(cluster.kind.rawValue) not readable: \(problem ?? "not served"))" : " (no EMQX object: nodes from EMQX's /api/v5/nodes)")
         let versions = emqxVersions.isEmpty ? "EMQX version not reported yet" : "EMQX " + emqxVersions.joined(separator: ", ")
         let source = sources.isEmpty ? "no metric source" : "source " + sources.joined(separator: ", ")
         return "\(cluster) (\(cluster.kind.rawValue)): \(generation)\(read), \(versions), \(source), \(acting)"

@@ -28,10 +28,44 @@ extension LoadRebalance {
         public func startTimes(at now: Date) -> [String: Date] {
             var result: [String: Date] = [:]
             for node in nodes where node.isRunning {
-                guard let uptime = node.uptimeMilliseconds, uptime <= 315_360_000_000 else { continue }
-                result[node.node] = now.addingTimeInterval(-Double(uptime) / 1000)
+                guard let uptime = Self.uptimeSeconds(node) else { continue }
+                result[node.node] = now.addingTimeInterval(-uptime)
             }
             return result
+        }
+
+        /// A node's uptime in seconds; `nil` when unknown or beyond ten years (implausible).
+        static func uptimeSeconds(_ node: NodeInfo) -> Double? {
+            guard let uptime = node.uptimeMilliseconds, uptime <= 315_360_000_000 else { return nil }
+            return Double(uptime) / 1000
+        }
+
+        /// The nodes of the rebalanced role (replicants if any, else cores), running or not: the set whose counts
+        /// must all be known before a rule may act.
+        public var rebalancedRole: [NodeInfo] {
+            let hasReplicants = nodes.contains { $0.role == .replicant }
+            return nodes.filter { ($0.role ?? .core) == (hasReplicants ? .replicant : .core) }
+        }
+
+        /// The cluster as the engine reads it, from this answer alone (pure): Ready from `node_status`, the edition
+        /// from `edition`, counts of the rebalanced role. Upgrades and scale-ins are unknown without an operator;
+        /// evacuations come from EMQX's `global_status` (`evacuating`, `nil` when it could not be read).
+        public func reading(at now: Date, evacuating: Bool?) -> ClusterReading {
+            let editions = nodes.compactMap(\.edition)
+            let enterprise: Bool? = nodes.isEmpty || editions.count != nodes.count ? nil : editions.allSatisfy { $0.lowercased() == "enterprise" }
+            var notes: [String] = []
+            if let reason = notReadyReason { notes.append(reason) }
+            let facts = ClusterFacts(ready: ready, upgrading: nil, evacuating: evacuating, scalingIn: nil, enterprise: enterprise)
+            let members = rebalancedRole
+            let observations = members.map { node in
+                NodeObservation(
+                    name: node.node, role: node.role, running: node.isRunning,
+                    liveConnections: node.liveConnections.map(Double.init), sessions: node.sessions.map(Double.init),
+                    observedAt: now, uptimeSeconds: Self.uptimeSeconds(node))
+            }
+            return ClusterReading(
+                facts: facts, expectedNodes: members.map { ExpectedNode(name: $0.node, role: $0.role) }, nodes: observations,
+                notes: notes, emqxVersions: Array(Set(nodes.compactMap(\.version))).sorted())
         }
     }
 }

@@ -29,6 +29,8 @@ extension LoadRebalance {
         case unexpected(status: Int, message: String)
         /// No answer: refused, reset, TLS failure, timeout. The request may or may not have reached EMQX.
         case unreachable(reason: String)
+        /// Nothing was sent: the API key or its secret cannot be read (a mounted Secret, an `EMQXAPIKey`'s Secret).
+        case noCredentials(reason: String)
 
         /// The EMQX 6 API-key scope `load_rebalance` and `/api/v5/nodes` need.
         public static let requiredScope = "cluster_operations"
@@ -74,7 +76,7 @@ extension LoadRebalance {
         /// A fault of the agent's own configuration (credentials): worth one clear error, not a retry.
         public var isCredentialProblem: Bool {
             switch self {
-            case .unauthorized, .forbidden: true
+            case .unauthorized, .forbidden, .noCredentials: true
             default: false
             }
         }
@@ -93,6 +95,7 @@ extension LoadRebalance {
             case .server: "server-error"
             case .unexpected: "unexpected-answer"
             case .unreachable: "unreachable"
+            case .noCredentials: "no-credentials"
             }
         }
 
@@ -113,6 +116,7 @@ extension LoadRebalance {
             case .server(let status, let message): "EMQX answered HTTP \(status)\(message.isEmpty ? "" : ": \(message)")"
             case .unexpected(let status, let message): "EMQX answered HTTP \(status), which the agent does not expect\(message.isEmpty ? "" : ": \(message)")"
             case .unreachable(let reason): "EMQX did not answer: \(reason)"
+            case .noCredentials(let reason): "the EMQX API credentials cannot be read, so EMQX was not asked: \(reason)"
             }
         }
 

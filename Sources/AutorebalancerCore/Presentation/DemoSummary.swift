@@ -13,12 +13,17 @@ public struct DemoSummary: Sendable, Hashable, Codable {
         }
     }
 
+    /// A rebalance the agent made: an operator `Rebalance`, or (acting through EMQX's API) an `EMQXRebalance` record,
+    /// whose target and strategy are given in the `Rebalance`'s terms.
     public struct CreatedRebalance: Sendable, Hashable, Codable {
+        /// `Rebalance` or `EMQXRebalance`.
+        public var kind: String
         public var name: String
         public var phase: String?
         public var spec: RebalanceSpec
 
-        public init(name: String, phase: String?, spec: RebalanceSpec) {
+        public init(kind: String = "Rebalance", name: String, phase: String?, spec: RebalanceSpec) {
+            self.kind = kind
             self.name = name
             self.phase = phase
             self.spec = spec

@@ -33,14 +33,9 @@ extension HTTPKubernetesClient: EMQXRebalanceStore {
         return items.map { item in
             do {
                 return .valid(try JSONDecoder().decode(EMQXRebalance.self, from: item.data))
-            } catch let DecodingError.keyNotFound(key, context) {
-                return .invalid(name: item.name, field: Self.path(context.codingPath + [key]), problem: "required, missing")
-            } catch let DecodingError.typeMismatch(type, context) {
-                return .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type)")
-            } catch let DecodingError.valueNotFound(type, context) {
-                return .invalid(name: item.name, field: Self.path(context.codingPath), problem: "expected \(type), got null")
             } catch {
-                return .invalid(name: item.name, field: "", problem: "\(error)")
+                let problem = DecodingProblem(error)
+                return .invalid(name: item.name, field: problem.field, problem: problem.problem)
             }
         }
     }
@@ -80,10 +75,6 @@ extension HTTPKubernetesClient: EMQXRebalanceStore {
             request: request)
     }
 
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-            .replacingOccurrences(of: ".[", with: "[")
-    }
 }
 
 /// A list item kept as raw JSON so each one decodes on its own.

@@ -41,6 +41,8 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))),
             connectionPool: .init()
         )
+        // A refused connection fails at once instead of being retried until the connect timeout (5 s a request).
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.httpVersion = .http1Only
         // `tls-server-name`: the certificate is verified (and SNI sent) for that name while the connection goes to the
         // server's own address, as kubectl does. AsyncHTTPClient does exactly this for a DNS override.
@@ -251,7 +253,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             do {
                 let data = try await send(.POST, path: resource.path(namespace: namespace), body: body, request: request, retry: .singleAttempt)
                 return try decode(data, request: request)
-            } catch let error as KubernetesError where error.isTransient && attempt < policy.maxAttempts {
+            } catch let error as KubernetesError where error.isTransient && !error.connectionFailed && attempt < policy.maxAttempts {
                 if error.statusCode != 429, let name {
                     // The create may have happened: look before creating again.
                     do {
@@ -265,7 +267,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                     }
                 }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
+                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
@@ -276,11 +278,33 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
+            guard Self.looksLikeJSON(data) else {
+                throw notKubernetes(request: request, statusCode: 200, body: data)
+            }
             throw KubernetesError(
                 code: .other, request: request,
-                detail: "the answer could not be decoded as \(T.self): \(error); is the CRD version the one the agent expects?"
+                detail: "the answer does not have the expected shape (\(DecodingProblem(error))); is the CRD version the one the agent expects?"
             )
         }
+    }
+
+    static func looksLikeJSON(_ data: Data) -> Bool {
+        guard let first = data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return false }
+        return first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+    }
+
+    /// An answer that no Kubernetes API server gives: a web page, a proxy's error, another service's JSON.
+    func notKubernetes(request: KubernetesError.Request, statusCode: Int, body: Data) -> KubernetesError {
+        let start = String(decoding: body.prefix(80), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return KubernetesError(
+            code: .notKubernetesAPI, request: request, statusCode: statusCode,
+            detail: "\(configuration.server) answered \(KubernetesError.describe(request)) with HTTP \(statusCode)\(start.isEmpty ? "" : " \"\(start)\"") instead of a Kubernetes object or Status; check the server named by \(configuration.origin)")
+    }
+
+    /// Why a connection could not be made, when that is what happened (nothing was sent).
+    static func connectionFailure(_ error: any Error, connectTimeout: Duration) -> String? {
+        if let error = error as? HTTPClientError, error == .connectTimeout { return "no connection within \(connectTimeout.text)" }
+        return TransportFailureText.connectionFailure(error)
     }
 
     // MARK: Transport
@@ -307,9 +331,12 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                     refreshedToken = true
                     continue
                 }
-                guard error.isTransient, attempt < policy.maxAttempts else { throw error }
+                // A connection that could not be made is not retried here: the cycle ends at once with the cause and
+                // the next cycle tries again (the cluster budget is not spent on an API server that is down).
+                RequestTrail.current?.record("\(KubernetesError.describe(request)): \(error.summary) (attempt \(attempt) of \(policy.maxAttempts))")
+                guard error.isTransient, !error.connectionFailed, attempt < policy.maxAttempts else { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
-                logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(RetryPolicy.text(delay))")
+                logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
@@ -373,16 +400,33 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         do {
             response = try await httpClient.execute(http, timeout: timeout, logger: nil)
             bytes = try await response.body.collect(upTo: 32 << 20)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout) (\(error))")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .cancelled {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout.text)")
         } catch {
             if let untrusted = untrustedServer(error, request: request) { throw untrusted }
-            throw KubernetesError(code: .unavailable, request: request, detail: "transport error: \(error)")
+            if let reason = Self.connectionFailure(error, connectTimeout: configuration.connectTimeout) {
+                var failure = KubernetesError(
+                    code: .unavailable, request: request,
+                    detail: "cannot connect to \(configuration.server), the server named by \(configuration.origin): \(reason); check that the cluster runs and that this is its API server")
+                failure.connectionFailed = true
+                throw failure
+            }
+            throw KubernetesError(code: .unavailable, request: request, detail: "transport error: \(TransportFailureText.describe(error))")
         }
         let data = Data(bytes.readableBytesView)
         let code = Int(response.status.code)
         if (200..<300).contains(code) { return data }
-        let status = try? JSONDecoder().decode(KubernetesStatus.self, from: data)
+        let status = (try? JSONDecoder().decode(KubernetesStatus.self, from: data)).flatMap { $0.kind == "Status" ? $0 : nil }
+        // Every Kubernetes API server error is a Status object; old servers answer an unknown path with Go's plain
+        // "404 page not found". Anything else (an HTML 404 of a web server) must not read as "object missing".
+        let goNotFound = code == 404 && String(decoding: data.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "404 page not found"
+        if status == nil, !goNotFound, code != 429, !(500...599).contains(code) {
+            throw notKubernetes(request: request, statusCode: code, body: data)
+        }
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
         let detail = status?.message ?? String(decoding: data.prefix(300), as: UTF8.self)
         throw KubernetesError(

@@ -7,7 +7,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, other
+            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, notKubernetesAPI, other
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -31,6 +31,9 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         /// The API server's TLS certificate is not trusted (another CA, another name): a configuration error that
         /// retries cannot fix.
         public static let untrusted = Code(.untrusted)
+        /// The server answered, but not as a Kubernetes API server does (an HTML page, another service's JSON): the
+        /// kubeconfig's `server` points elsewhere.
+        public static let notKubernetesAPI = Code(.notKubernetesAPI)
         /// Any other HTTP status.
         public static let other = Code(.other)
 
@@ -61,6 +64,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     public var detail: String
     /// `Retry-After` in seconds, when the server sent one.
     public var retryAfterSeconds: Double?
+    /// No connection could be made (refused, unresolvable, no route, connect timeout): nothing reached the server.
+    public var connectionFailed = false
 
     public init(code: Code, request: Request?, statusCode: Int? = nil, detail: String, retryAfterSeconds: Double? = nil) {
         self.code = code
@@ -116,6 +121,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
             return "Kubernetes client configuration: \(detail)"
         case .untrusted:
             return "TLS: \(detail)"
+        case .notKubernetesAPI:
+            return "this is not a Kubernetes API server: \(detail)"
         default:
             return "unexpected answer\(status) to \(target): \(detail)"
         }
@@ -129,7 +136,13 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     }
 
     static func describe(_ request: Request) -> String {
-        switch (request.namespace, request.name) {
+        if request.resource.plural.isEmpty {
+            // Discovery: the group (`/apis/apps.emqx.io`) or group version (`/apis/apps.emqx.io/v2beta1`) asked.
+            let resource = request.resource
+            let path = resource.version.isEmpty ? "/apis/\(resource.group)" : resource.groupVersionPath
+            return "discovery \(request.verb) \(path)"
+        }
+        return switch (request.namespace, request.name) {
         case let (namespace?, name?): "\(request.verb) \(request.resource) \(namespace)/\(name)"
         case let (namespace?, nil): "\(request.verb) \(request.resource) in namespace \(namespace)"
         case let (nil, name?): "\(request.verb) \(request.resource) \(name)"

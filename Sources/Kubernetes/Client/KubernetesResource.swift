@@ -23,6 +23,9 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
         KubernetesResource(group: OperatorAPIs.group, version: version.rawValue, plural: version == .v1beta4 ? "emqxenterprises" : "emqxes")
     }
     public static let rebalances = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "rebalances")
+    /// Operator 3.0's API keys, and the Secret one names (read only where the configuration names a key).
+    public static let emqxAPIKeys = KubernetesResource(group: "apps.emqx.io", version: "v3beta1", plural: EMQXAPIKey.resource)
+    public static let secrets = KubernetesResource(group: "", version: "v1", plural: "secrets")
     /// The agent's own record of a rebalance through EMQX's API (deploy/crds).
     public static let emqxRebalances = KubernetesResource(group: EMQXRebalance.group, version: EMQXRebalance.version, plural: EMQXRebalance.resource)
     public static let leases = KubernetesResource(group: "coordination.k8s.io", version: "v1", plural: "leases")

@@ -31,11 +31,4 @@ public struct RetryPolicy: Sendable, Hashable {
         return full / 2 + full / 2 * jitter
     }
 
-    /// A delay as the retry lines print it: `0.15s`, `1.6s`, `10s`.
-    public static func text(_ delay: Duration) -> String {
-        var text = String(format: "%.2f", delay.seconds)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text + "s"
-    }
 }

@@ -45,10 +45,16 @@ public struct CompatibilityCheck: Sendable {
 
     public let discovery: OperatorDiscovery
     public let direct: @Sendable (ClusterReference) -> DirectActing
+    /// The entry's `actuator:` setting.
+    public let actuator: @Sendable (ClusterReference) -> ActuatorSetting
 
-    public init(discovery: OperatorDiscovery, direct: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt }) {
+    public init(
+        discovery: OperatorDiscovery, direct: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
+        actuator: @escaping @Sendable (ClusterReference) -> ActuatorSetting = { _ in .auto }
+    ) {
         self.discovery = discovery
         self.direct = direct
+        self.actuator = actuator
     }
 
     /// Runs every check (discovering first) and returns every finding. Never throws: a failed call is a finding.
@@ -74,7 +80,7 @@ public struct CompatibilityCheck: Sendable {
     }
 
     func check(_ cluster: ClusterReference, served: OperatorAPIs, findings: inout [Finding]) async -> ClusterResult {
-        let plan = ClusterPlan.make(for: cluster, served: served, direct: direct(cluster))
+        let plan = ClusterPlan.make(for: cluster, served: served, direct: direct(cluster), actuator: actuator(cluster))
         var result = ClusterResult(plan: plan)
         if let problem = plan.problem {
             findings.append(Finding(severity: .error, cluster: cluster, message: problem))

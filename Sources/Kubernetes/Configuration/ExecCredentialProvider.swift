@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 import Synchronization
 
@@ -118,7 +119,7 @@ public final class ExecCredentialProvider: BearerTokenProvider {
                 if let next { return next }
                 running.process.terminate()
                 throw KubernetesError.configuration(
-                    "the kubeconfig exec credential plugin \"\(executable)\" did not finish within \(timeout)"
+                    "the kubeconfig exec credential plugin \"\(executable)\" did not finish within \(timeout.text)"
                 )
             }
             throw KubernetesError.configuration("the exec credential plugin \"\(executable)\" ended without a result")
@@ -149,7 +150,7 @@ public final class ExecCredentialProvider: BearerTokenProvider {
             credential = try JSONDecoder().decode(ExecCredential.self, from: output)
         } catch {
             throw KubernetesError.configuration(
-                "the kubeconfig exec credential plugin \"\(executable)\" did not print an ExecCredential JSON object: \(error)"
+                "the kubeconfig exec credential plugin \"\(executable)\" did not print an ExecCredential JSON object on standard output (\(DecodingProblem(error)))"
             )
         }
         guard let token = credential.status?.token, !token.isEmpty else {

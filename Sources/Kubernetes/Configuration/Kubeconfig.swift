@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 import Yams
 
@@ -136,12 +137,7 @@ public struct Kubeconfig: Sendable {
     }
 
     mutating func merge(_ text: String, path: String) throws {
-        let document: Document
-        do {
-            document = try YAMLDecoder().decode(Document.self, from: text)
-        } catch {
-            throw KubernetesError.configuration("kubeconfig \(path) is not valid: \(error)")
-        }
+        let document = try Self.document(text, path: path)
         let directory = (path as NSString).deletingLastPathComponent
         for item in document.clusters ?? [] where clusters[item.name] == nil {
             if let value = item.value { clusters[item.name] = Entry(value: value, directory: directory) }
@@ -154,6 +150,45 @@ public struct Kubeconfig: Sendable {
         }
         if currentContext == nil, let current = document.currentContext, !current.isEmpty { currentContext = current }
         paths.append(path)
+    }
+
+    /// Reads one file's content, every problem worded as `kubeconfig FILE:LINE:COL: what is wrong`.
+    static func document(_ text: String, path: String) throws -> Document {
+        // kubectl reads an empty file as an empty configuration.
+        if text.allSatisfy(\.isWhitespace) { return Document() }
+        let reader = YAMLReader(file: path)
+        guard let root = reader.parse(text) else {
+            throw KubernetesError.configuration("kubeconfig \(reader.diagnostics.first.map { "\($0.location): \($0.message)" } ?? "\(path) cannot be read")")
+        }
+        guard root.mapping != nil else {
+            throw KubernetesError.configuration(
+                "kubeconfig \(reader.location(of: root)): expected a kubeconfig (a mapping with apiVersion: v1, kind: Config, clusters, users, contexts), got \(YAMLReader.describe(root))")
+        }
+        do {
+            return try YAMLDecoder().decode(Document.self, from: root)
+        } catch {
+            var problem = DecodingProblem(error)
+            let (node, reached) = Self.node(at: problem.path, in: root)
+            if reached, problem.problem.hasPrefix("expected"), !problem.problem.contains(", got ") {
+                problem.problem += ", got \(YAMLReader.describe(node))"
+            }
+            throw KubernetesError.configuration("kubeconfig \(reader.location(of: node)): \(problem)")
+        }
+    }
+
+    /// The deepest node along `path` (for the line of a problem), and whether it is the one the path names.
+    static func node(at path: [DecodingProblem.Step], in root: Node) -> (Node, reached: Bool) {
+        var node = root
+        for step in path {
+            let next: Node?
+            switch step {
+            case .key(let key): next = node.mapping?[key]
+            case .index(let index): next = node.sequence.flatMap { index < $0.count ? $0[index] : nil }
+            }
+            guard let next else { return (node, false) }
+            node = next
+        }
+        return (node, true)
     }
 
     /// Resolves one context into a client configuration: server, CA, credentials, namespace.

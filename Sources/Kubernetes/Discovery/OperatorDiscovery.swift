@@ -24,6 +24,9 @@ public final class OperatorDiscovery: Sendable {
         self.api = api
     }
 
+    /// The last discovery's answer, without asking the API server.
+    public var known: OperatorAPIs? { state.withLock { $0.served } }
+
     /// What the API server serves: the last discovery, or a new one when there is none yet.
     public func served() async throws -> OperatorAPIs {
         if let served = state.withLock({ $0.served }) { return served }

@@ -141,7 +141,7 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
         }
         if error is NIOTooManyBytesError { return "the answer is larger than the limit" }
         if error is NIOSSLError || error is BoringSSLError { return "TLS failure (\(error)); check the CA configured for this cluster" }
-        return String(describing: error)
+        return TransportFailureText.describe(error)
     }
 
     /// Node names hold `@` and `.`: percent-encode anything outside the unreserved set, as EMQX's router decodes it.

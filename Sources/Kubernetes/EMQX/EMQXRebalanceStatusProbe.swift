@@ -56,3 +56,24 @@ public struct HTTPEMQXRebalanceStatusProbe: EMQXRebalanceStatusProbe {
         public var description: String { message }
     }
 }
+
+/// The probe over each cluster's configured EMQX API client (the same one the `emqxAPI` actuator uses, so keys from
+/// an `EMQXAPIKey` or a mounted Secret work here too).
+public struct EMQXAPIStatusProbe: EMQXRebalanceStatusProbe {
+    public let client: @Sendable (ClusterReference) -> (any EMQXRebalanceAPI)?
+
+    public init(client: @escaping @Sendable (ClusterReference) -> (any EMQXRebalanceAPI)?) {
+        self.client = client
+    }
+
+    public func isRebalancing(_ cluster: ClusterReference) async throws -> Bool {
+        guard let api = client(cluster) else {
+            throw HTTPEMQXRebalanceStatusProbe.ProbeError(message: "no EMQX API configured for \(cluster)")
+        }
+        do {
+            return try await !api.globalStatus().rebalances.isEmpty
+        } catch {
+            throw HTTPEMQXRebalanceStatusProbe.ProbeError(message: "EMQX global_status of \(cluster): \(error)")
+        }
+    }
+}

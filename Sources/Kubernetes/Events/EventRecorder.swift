@@ -116,6 +116,8 @@ public final class EventRecorder: Sendable {
                 return count
             } catch let error as KubernetesError where error.code == .notFound {
                 // The Event expired (default TTL 1 h): start a new one.
+            } catch is CancellationError {
+                return nil  // the agent is stopping
             } catch {
                 logger.warning("cannot update Event \(existing.name) (\(reason.rawValue)): \(error)")
                 return nil
@@ -153,6 +155,8 @@ public final class EventRecorder: Sendable {
             }
         } catch let error as KubernetesError where error.code == .alreadyExists {
             // Our own earlier attempt went through.
+        } catch is CancellationError {
+            return nil  // the agent is stopping
         } catch {
             logger.warning("cannot create Event \(reason.rawValue) on \(key.object): \(error)")
             return nil

@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
 import Kubernetes
+import TestSupport
+import Synchronization
 
 @testable import Act
 
@@ -14,7 +16,7 @@ final class TestAgent: Sendable {
     let events: EventRecorder
 
     /// `requestTimeout` is generous by default: an answered request is always answered within it on a loaded machine.
-    init(url: String, identity: String, time: ManualTime, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
+    init(url: String, identity: String, time: ManualClock, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
          lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
          requestTimeout: Duration = .seconds(30)) throws {
         client = try HTTPKubernetesClient(
@@ -24,7 +26,7 @@ final class TestAgent: Sendable {
         )
         let elector = LeaderElector(
             api: client, configuration: .init(namespace: "default", identity: identity), clock: ContinuousClock(),
-            now: time.closure, logger: logs.logger(identity)
+            now: time.dateProvider, logger: logs.logger(identity)
         )
         self.elector = elector
         events = EventRecorder(api: client, canWrite: { elector.isLeader }, instance: identity, logger: logs.logger(identity))
@@ -36,3 +38,40 @@ final class TestAgent: Sendable {
     func shutdown() async { try? await client.shutdown() }
 }
 
+
+/// The agents of one scenario: each is shut down when the scenario ends, on every path (a `return`, a thrown error,
+/// a failed `#require`). An HTTP client dropped without `shutdown()` traps in its deinit, which ends the whole test
+/// run, not only the failing test.
+final class TestAgents: Sendable {
+    private let made = Mutex<[TestAgent]>([])
+
+    func make(url: String, identity: String, time: ManualClock, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
+              lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
+              requestTimeout: Duration = .seconds(30)) throws -> TestAgent {
+        let agent = try TestAgent(url: url, identity: identity, time: time, logs: logs, probe: probe, lifecycle: lifecycle, requestTimeout: requestTimeout)
+        made.withLock { $0.append(agent) }
+        return agent
+    }
+
+    /// Shuts down every agent made (one already shut down is skipped by its client).
+    func shutdown() async {
+        for agent in made.withLock({ $0 }) { await agent.shutdown() }
+    }
+}
+
+extension FakeKubernetesServer {
+    /// `withRunning`, with the scenario's agents shut down before the server stops, whatever the body does.
+    func withAgents<T: Sendable>(_ body: @Sendable (String, TestAgents) async throws -> T) async throws -> T {
+        try await withRunning { url in
+            let agents = TestAgents()
+            do {
+                let result = try await body(url, agents)
+                await agents.shutdown()
+                return result
+            } catch {
+                await agents.shutdown()
+                throw error
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@ import Kubernetes
 import Logging
 import Report
 import Synchronization
+import TestSupport
 
 @testable import Agent
 

@@ -21,6 +21,8 @@ final class FakeKubernetesServer: Sendable {
         case applyThenDelay(Duration)
         /// Apply the request, then cut the connection in the middle of the answer.
         case applyThenDrop
+        /// Answer with this status and body, as a server that is not a Kubernetes API server would.
+        case raw(Int, contentType: String, body: String)
     }
 
     struct Fault: Sendable {
@@ -137,7 +139,7 @@ final class FakeKubernetesServer: Sendable {
 
     private func response(_ code: Int, _ body: Data, headers: HTTPFields = [:]) -> Response {
         var headers = headers
-        headers[.contentType] = "application/json"
+        if headers[.contentType] == nil { headers[.contentType] = "application/json" }
         return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -235,6 +237,10 @@ final class FakeKubernetesServer: Sendable {
                 let answer = apply(verb: verb, collection: collection, name: name, body: bodyData, query: query.map { (String($0.key), String($0.value)) })
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
                 return answer
+            case .raw(let code, let contentType, let text):
+                var headers: HTTPFields = [:]
+                headers[.contentType] = contentType
+                return response(code, Data(text.utf8), headers: headers)
             case .applyThenDrop:
                 _ = apply(verb: verb, collection: collection, name: name, body: bodyData, query: query.map { (String($0.key), String($0.value)) })
                 var headers: HTTPFields = [:]

@@ -3,29 +3,31 @@ import Foundation
 import Kubernetes
 import Synchronization
 
-/// An in-memory `KubernetesAPI` for unit tests of the loop: EMQX objects, Rebalances, Leases and Events in
-/// dictionaries, discovery answering an EMQX Operator 2.2, every call logged with the instant it was made, and faults
-/// injected per verb (an error, or no answer at all). Thin on purpose: no schema, no webhook, no selector beyond
-/// equality; the simulated API server over HTTP covers those in integration tests.
-final class InMemoryKubernetesAPI: KubernetesAPI {
+/// The one in-memory `KubernetesAPI` of the unit tests (the loop, leader election, the actuator): EMQX objects,
+/// Rebalances, Leases and Events in dictionaries, discovery answering an EMQX Operator 2.2, every call logged with the
+/// instant it was made, and faults injected per verb (an error, or no answer at all). Leases behave as the API server's
+/// do: a create of an existing one is 409 `AlreadyExists`, an update with a stale `resourceVersion` 409 `Conflict`.
+/// Thin on purpose: no schema, no webhook, no selector beyond equality; `SimulatedKubernetesAPI` over HTTP covers those
+/// in integration tests.
+public final class InMemoryKubernetesAPI: KubernetesAPI {
     /// The verbs a fault can be injected on.
-    enum Verb: String, Sendable, Hashable {
+    public enum Verb: String, Sendable, Hashable {
         case getEMQX, listEMQX, listPods, listRebalances, getRebalance, createRebalance, patchRebalance, deleteRebalance
         case getLease, createLease, updateLease, createEvent, patchEvent, discovery
     }
 
     /// What a faulty verb does instead of answering.
-    enum Fault: Sendable {
+    public enum Fault: Sendable {
         /// Throws this error.
         case error(KubernetesError)
         /// Never answers (until the caller gives up and cancels).
         case noAnswer
     }
 
-    struct Call: Sendable, Hashable {
-        var verb: Verb
-        var name: String?
-        var at: Date
+    public struct Call: Sendable, Hashable {
+        public var verb: Verb
+        public var name: String?
+        public var at: Date
     }
 
     private struct State {
@@ -34,37 +36,37 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         var leases: [String: Lease] = [:]
         var events: [String: KubernetesEvent] = [:]
         var faults: [Verb: (name: String?, fault: Fault)] = [:]
-        var calls: [Call] = []
+        var callLog: [Call] = []
         var serial = 0
     }
 
     private let state = Mutex(State())
     private let now: @Sendable () -> Date
 
-    init(now: @escaping @Sendable () -> Date) {
+    public init(now: @escaping @Sendable () -> Date) {
         self.now = now
     }
 
     // MARK: Test controls
 
-    func put(_ object: ClusterObject) {
+    public func put(_ object: ClusterObject) {
         state.withLock { $0.objects[Self.key(object.metadata.namespace ?? "", object.metadata.name ?? "")] = object }
     }
 
     /// Makes `verb` fail (for objects named `name`, or all) until `clear(verb)`.
-    func inject(_ verb: Verb, _ fault: Fault, name: String? = nil) {
+    public func inject(_ verb: Verb, _ fault: Fault, name: String? = nil) {
         state.withLock { $0.faults[verb] = (name, fault) }
     }
 
-    func clear(_ verb: Verb) {
+    public func clear(_ verb: Verb) {
         _ = state.withLock { $0.faults.removeValue(forKey: verb) }
     }
 
-    var calls: [Call] { state.withLock { $0.calls } }
-    var storedRebalances: [Rebalance] { state.withLock { Array($0.rebalances.values) }.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") } }
-    var storedEvents: [KubernetesEvent] { state.withLock { Array($0.events.values) } }
+    public var calls: [Call] { state.withLock { $0.callLog } }
+    public var storedRebalances: [Rebalance] { state.withLock { Array($0.rebalances.values) }.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") } }
+    public var storedEvents: [KubernetesEvent] { state.withLock { Array($0.events.values) } }
 
-    static func forbidden(_ verb: String, _ plural: String, namespace: String) -> KubernetesError {
+    public static func forbidden(_ verb: String, _ plural: String, namespace: String) -> KubernetesError {
         KubernetesError(
             code: .forbidden, request: .init(verb: verb, resource: .rebalances, namespace: namespace), statusCode: 403,
             detail: "\(plural).apps.emqx.io is forbidden: User \"system:serviceaccount:default:agent\" cannot \(verb) resource \"\(plural)\"")
@@ -75,7 +77,7 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
     /// Logs the call, then fails or hangs when a fault is injected.
     private func enter(_ verb: Verb, name: String? = nil) async throws {
         let fault: Fault? = state.withLock { state in
-            state.calls.append(Call(verb: verb, name: name, at: now()))
+            state.callLog.append(Call(verb: verb, name: name, at: now()))
             guard let (only, fault) = state.faults[verb], only == nil || only == name else { return nil }
             return fault
         }
@@ -97,7 +99,7 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         KubernetesError(code: .notFound, request: nil, statusCode: 404, detail: "\(what) not found")
     }
 
-    func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject {
+    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject {
         try await enter(.getEMQX, name: name)
         guard let object = state.withLock({ $0.objects[Self.key(namespace, name)] }), object.version == version else {
             throw Self.notFound("emqx \(namespace)/\(name)")
@@ -105,21 +107,21 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         return object
     }
 
-    func emqxObjects(_ version: EMQXObjectVersion, namespace: String) async throws -> [ObjectMeta] {
+    public func emqxObjects(_ version: EMQXObjectVersion, namespace: String) async throws -> [ObjectMeta] {
         try await enter(.listEMQX)
         return state.withLock { $0.objects.values.filter { $0.version == version && $0.metadata.namespace == namespace }.map(\.metadata) }
     }
 
-    func emqxScale(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> Scale {
+    public func emqxScale(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> Scale {
         throw Self.notFound("scale of \(namespace)/\(name)")
     }
 
-    func pods(namespace: String, labelSelector: String?) async throws -> [Pod] {
+    public func pods(namespace: String, labelSelector: String?) async throws -> [Pod] {
         try await enter(.listPods)
         return []
     }
 
-    func createRebalance(_ rebalance: Rebalance) async throws -> Rebalance {
+    public func createRebalance(_ rebalance: Rebalance) async throws -> Rebalance {
         let name = rebalance.metadata.name ?? ""
         try await enter(.createRebalance, name: name)
         let key = Self.key(rebalance.metadata.namespace ?? "", name)
@@ -137,13 +139,13 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         }
     }
 
-    func rebalance(namespace: String, name: String) async throws -> Rebalance {
+    public func rebalance(namespace: String, name: String) async throws -> Rebalance {
         try await enter(.getRebalance, name: name)
         guard let found = state.withLock({ $0.rebalances[Self.key(namespace, name)] }) else { throw Self.notFound("rebalances \(name)") }
         return found
     }
 
-    func rebalances(namespace: String, labelSelector: String?) async throws -> [Rebalance] {
+    public func rebalances(namespace: String, labelSelector: String?) async throws -> [Rebalance] {
         try await enter(.listRebalances)
         let wanted = (labelSelector ?? "").split(separator: ",").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
         return storedRebalances.filter { rebalance in
@@ -152,7 +154,7 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         }
     }
 
-    func patchRebalanceMetadata(
+    public func patchRebalanceMetadata(
         namespace: String, name: String, labels: [String: String?], annotations: [String: String?]
     ) async throws -> Rebalance {
         try await enter(.patchRebalance, name: name)
@@ -169,42 +171,81 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         }
     }
 
-    func deleteRebalance(namespace: String, name: String) async throws {
+    public func deleteRebalance(namespace: String, name: String) async throws {
         try await enter(.deleteRebalance, name: name)
         _ = state.withLock { $0.rebalances.removeValue(forKey: Self.key(namespace, name)) }
     }
 
     /// The operator's part in a test: sets a Rebalance's status.
-    func setStatus(_ name: String, namespace: String = "default", _ status: RebalanceStatus?) {
+    public func setStatus(_ name: String, namespace: String = "default", _ status: RebalanceStatus?) {
         state.withLock { $0.rebalances[Self.key(namespace, name)]?.status = status }
     }
 
-    func lease(namespace: String, name: String) async throws -> Lease {
+    public func lease(namespace: String, name: String) async throws -> Lease {
         try await enter(.getLease, name: name)
         guard let lease = state.withLock({ $0.leases[Self.key(namespace, name)] }) else { throw Self.notFound("lease \(name)") }
         return lease
     }
 
-    func createLease(_ lease: Lease) async throws -> Lease {
-        try await enter(.createLease)
-        state.withLock { $0.leases[Self.key(lease.metadata.namespace ?? "", lease.metadata.name ?? "")] = lease }
-        return lease
+    public func createLease(_ lease: Lease) async throws -> Lease {
+        let name = lease.metadata.name ?? ""
+        try await enter(.createLease, name: name)
+        return try state.withLock { state in
+            let key = Self.key(lease.metadata.namespace ?? "", name)
+            guard state.leases[key] == nil else {
+                throw KubernetesError(
+                    code: .alreadyExists, request: nil, statusCode: 409, detail: "leases.coordination.k8s.io \"\(name)\" already exists")
+            }
+            return Self.store(lease, at: key, in: &state)
+        }
     }
 
-    func updateLease(_ lease: Lease) async throws -> Lease {
-        try await enter(.updateLease)
-        state.withLock { $0.leases[Self.key(lease.metadata.namespace ?? "", lease.metadata.name ?? "")] = lease }
-        return lease
+    public func updateLease(_ lease: Lease) async throws -> Lease {
+        let name = lease.metadata.name ?? ""
+        try await enter(.updateLease, name: name)
+        return try state.withLock { state in
+            let key = Self.key(lease.metadata.namespace ?? "", name)
+            guard let stored = state.leases[key] else { throw Self.notFound("lease \(name)") }
+            guard lease.metadata.resourceVersion == stored.metadata.resourceVersion else {
+                throw KubernetesError(
+                    code: .conflict, request: nil, statusCode: 409,
+                    detail: "Operation cannot be fulfilled on leases.coordination.k8s.io \"\(name)\": the object has been modified")
+            }
+            return Self.store(lease, at: key, in: &state)
+        }
+    }
+
+    /// The Lease as stored (for assertions).
+    public func storedLease(namespace: String, name: String) -> Lease? {
+        state.withLock { $0.leases[Self.key(namespace, name)] }
+    }
+
+    /// Someone else writes the Lease (another holder, a person by hand): a new `resourceVersion`, as on a server.
+    public func modifyLease(namespace: String, name: String, _ change: (inout Lease) -> Void) {
+        state.withLock { state in
+            let key = Self.key(namespace, name)
+            guard var lease = state.leases[key] else { return }
+            change(&lease)
+            _ = Self.store(lease, at: key, in: &state)
+        }
+    }
+
+    private static func store(_ lease: Lease, at key: String, in state: inout State) -> Lease {
+        state.serial += 1
+        var stored = lease
+        stored.metadata.resourceVersion = "\(state.serial)"
+        state.leases[key] = stored
+        return stored
     }
 
     // Discovery serves no events.k8s.io/v1 here: the recorder writes core/v1 Events.
-    func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event { throw Self.notFound("events.k8s.io/v1") }
+    public func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event { throw Self.notFound("events.k8s.io/v1") }
 
-    func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event {
+    public func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event {
         throw Self.notFound("events.k8s.io/v1")
     }
 
-    func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent {
+    public func createEvent(_ event: KubernetesEvent) async throws -> KubernetesEvent {
         try await enter(.createEvent)
         return state.withLock { state in
             state.serial += 1
@@ -215,7 +256,7 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
         }
     }
 
-    func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent {
+    public func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent {
         try await enter(.patchEvent, name: name)
         return try state.withLock { state in
             guard var event = state.events[Self.key(namespace, name)] else { throw Self.notFound("event \(name)") }
@@ -227,13 +268,13 @@ final class InMemoryKubernetesAPI: KubernetesAPI {
     }
 
     // EMQX Operator 2.2: apps.emqx.io/v2beta1 with emqxes and rebalances.
-    func servedResources(groupVersion: String) async throws -> [String] {
+    public func servedResources(groupVersion: String) async throws -> [String] {
         try await enter(.discovery)
         guard groupVersion == "\(OperatorAPIs.group)/v2beta1" else { throw Self.notFound(groupVersion) }
         return ["emqxes", "emqxes/status", "rebalances", "rebalances/status"]
     }
 
-    func servedVersions(group: String) async throws -> [String] {
+    public func servedVersions(group: String) async throws -> [String] {
         try await enter(.discovery)
         guard group == OperatorAPIs.group else { throw Self.notFound(group) }
         return ["v2beta1"]
