@@ -38,7 +38,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
         var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
-            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))),
+            timeout: .init(connect: TimeAmount(configuration.connectTimeout)),
             connectionPool: .init()
         )
         // A refused connection fails at once instead of being retried until the connect timeout (5 s a request).
@@ -394,7 +394,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             }
             http.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
+        let timeout = TimeAmount(configuration.requestTimeout)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
