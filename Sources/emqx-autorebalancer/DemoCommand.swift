@@ -71,16 +71,18 @@ struct DemoCommand: AsyncParsableCommand {
             throw ValidationError("--max-seconds \(maxSeconds): give the simulated seconds after which the demo stops, more than 0")
         }
         if let plot { try ChartFile.validate(plot) }
-        if let policy, !FileManager.default.isReadableFile(atPath: policy) {
-            throw ValidationError("--policy \(policy): cannot read the file")
+        if let policy, case .failure(let problem) = TextFile.read(policy) {
+            throw ValidationError("--policy \(policy): cannot read the file: it \(problem)")
         }
     }
 
     func run() async throws {
         var options = DemoRunner.Options(scenario: scenario, speed: speed, seed: seed, operatorGeneration: `operator`.generation)
         if let policy {
-            guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else {
-                throw ValidationError("cannot read the policy file \(policy)")
+            let text: String
+            switch TextFile.read(policy) {
+            case .success(let read): text = read
+            case .failure(let problem): throw ValidationError("--policy \(policy): cannot read the file: it \(problem)")
             }
             options.policyText = text
             options.policyFile = policy

@@ -115,6 +115,8 @@ struct KubernetesCacheTests {
         try await Self.withCache { world in
             _ = try await world.names()
             try await Self.eventually("the cache is current") { world.reflector.objects() != nil }
+            // The list is in before the watch opens; a bookmark sent before that would reach nobody.
+            try await Self.eventually("the watch is open") { world.api.openWatches == 1 }
             let lists = world.requests("list")
             // Writes elsewhere move the revision on; only a bookmark tells this watch about them.
             try world.api.putObject(.rebalances, namespace: "elsewhere", Self.rebalance("other"))

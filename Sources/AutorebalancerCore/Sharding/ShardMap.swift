@@ -3,7 +3,7 @@
 /// (`assignment(among:)`): each replica gets an even share, and when one joins or leaves few shards other than its
 /// own move.
 ///
-/// The hashes are FNV-1a over UTF-8, the same in every process and version (Swift's `Hasher` is seeded per process).
+/// The hashes are `StableHash.fnv1a64` (then mixed), the same in every process and version.
 public struct ShardMap: Sendable, Hashable {
     public let count: Int
 
@@ -13,7 +13,7 @@ public struct ShardMap: Sendable, Hashable {
 
     /// The shard a cluster belongs to.
     public func shard(of cluster: ClusterReference) -> Int {
-        Int(Self.mix(Self.fnv1a("\(cluster.namespace)/\(cluster.name)")) % UInt64(count))
+        Int(Self.mix(StableHash.fnv1a64("\(cluster.namespace)/\(cluster.name)")) % UInt64(count))
     }
 
     /// Which live replica should own each shard. Pairs of (shard, replica) are taken in order of their rendezvous
@@ -40,17 +40,7 @@ public struct ShardMap: Sendable, Hashable {
     }
 
     static func weight(_ shard: Int, _ identity: String) -> UInt64 {
-        mix(fnv1a("\(shard)/\(identity)"))
-    }
-
-    /// 64-bit FNV-1a.
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hash
+        mix(StableHash.fnv1a64("\(shard)/\(identity)"))
     }
 
     /// A finaliser (splitmix64's): FNV-1a of strings that differ only at the end differs mostly in low bits.

@@ -28,14 +28,18 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     let leaseHTTPClient: HTTPClient
     let watchHTTPClient: HTTPClient
     let logger: Logger
+    /// Times the waits between retries.
+    private let clock: any Clock<Duration>
     /// The server URL requests go to: the configured one, with the host replaced by `tls-server-name` when set.
     let baseURL: String
 
     /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
+    /// - Parameter clock: times the waits between retries (a manual clock in tests).
     /// - Throws: `KubernetesError` (`.unsupported`) when the CA or client certificate cannot be parsed.
-    public init(configuration: KubernetesClientConfiguration, logger: Logger) throws {
+    public init(configuration: KubernetesClientConfiguration, logger: Logger, clock: some Clock<Duration> = ContinuousClock()) throws {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         var tls = TLSConfiguration.makeClientConfiguration()
         do {
             if let ca = configuration.certificateAuthorityPEM {
@@ -53,7 +57,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
         var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
-            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))),
+            timeout: .init(connect: TimeAmount(configuration.connectTimeout)),
             connectionPool: .init()
         )
         // A refused connection fails at once instead of being retried until the connect timeout (5 s a request).
@@ -302,7 +306,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
                 logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 attempt += 1
             }
         }
@@ -372,7 +376,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 guard error.isTransient, !error.connectionFailed, attempt < policy.maxAttempts else { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
                 logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 attempt += 1
             }
         }
@@ -413,7 +417,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request, lane: Lane
     ) async throws -> Data {
         let http = try await makeRequest(method, path: path, body: body, contentType: contentType, request: request)
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
+        let timeout = TimeAmount(configuration.requestTimeout)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
