@@ -64,19 +64,7 @@ public final class MetricSourceFactory: Sendable {
         case .status:
             return EMQXStatusSource(discovery: discovery, now: now)
         case .prometheus(let settings):
-            var configuration = PrometheusSource.Configuration(
-                baseURL: settings.url,
-                nodeLabel: settings.nodeLabel ?? "node",
-                authorization: try settings.http.authorization(environment: environment),
-                tls: try settings.http.sourceTLS(),
-                timeout: .seconds(settings.http.timeout))
-            if let selector = settings.selector { configuration.selector = PrometheusSelector(template: selector) }
-            var queries = PrometheusQueries.emqxDefault
-            if let query = settings.liveConnectionsQuery { queries.liveConnections = query }
-            if let query = settings.connectionsQuery { queries.connections = query }
-            if let query = settings.sessionsQuery { queries.sessions = query }
-            configuration.queries = queries
-            var made = try PrometheusSource(configuration: configuration, httpClient: httpClient)
+            var made = try PrometheusSource(configuration: Self.configuration(settings, environment: environment), httpClient: httpClient)
             made.batch = batches.withLock { batches in
                 if let existing = batches[settings] { return existing }
                 let batch = PrometheusBatch(source: made)
@@ -93,6 +81,24 @@ public final class MetricSourceFactory: Sendable {
                 timeout: .seconds(settings.http.timeout), fetchNodeInfo: settings.readUptime)
             return try EMQXScrapeSource(configuration: configuration, httpClient: httpClient, now: now)
         }
+    }
+
+    /// A Prometheus source's configuration from its settings (`backtest` builds its source with it too). Throws when
+    /// a secret or CA file cannot be read.
+    public static func configuration(_ settings: PrometheusSettings, environment: [String: String]) throws -> PrometheusSource.Configuration {
+        var configuration = PrometheusSource.Configuration(
+            baseURL: settings.url,
+            nodeLabel: settings.nodeLabel ?? "node",
+            authorization: try settings.http.authorization(environment: environment),
+            tls: try settings.http.sourceTLS(),
+            timeout: .seconds(settings.http.timeout))
+        if let selector = settings.selector { configuration.selector = PrometheusSelector(template: selector) }
+        var queries = PrometheusQueries.emqxDefault
+        if let query = settings.liveConnectionsQuery { queries.liveConnections = query }
+        if let query = settings.connectionsQuery { queries.connections = query }
+        if let query = settings.sessionsQuery { queries.sessions = query }
+        configuration.queries = queries
+        return configuration
     }
 }
 
