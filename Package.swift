@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: Pure core: no network, no clock, no environment, no logging.
@@ -51,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "Report",
-            dependencies: ["AutorebalancerCore", asyncHTTPClient, hummingbird, logging, nioCore, nioSSL, prometheus, serviceLifecycle],
+            dependencies: ["AutorebalancerCore", asyncHTTPClient, crypto, hummingbird, logging, nioCore, nioSSL, prometheus, serviceLifecycle],
             swiftSettings: sharedSettings
         ),
         // The simulated EMQX cluster, Kubernetes API and operator: the demo's world and the integration tests'.
@@ -165,6 +166,7 @@ let package = Package(
 var argumentParser: Target.Dependency { .product(name: "ArgumentParser", package: "swift-argument-parser") }
 var asyncHTTPClient: Target.Dependency { .product(name: "AsyncHTTPClient", package: "async-http-client") }
 var httpTypes: Target.Dependency { .product(name: "HTTPTypes", package: "swift-http-types") }
+var crypto: Target.Dependency { .product(name: "Crypto", package: "swift-crypto") }
 var hummingbird: Target.Dependency { .product(name: "Hummingbird", package: "hummingbird") }
 var inMemoryLogging: Target.Dependency { .product(name: "InMemoryLogging", package: "swift-log") }
 var logging: Target.Dependency { .product(name: "Logging", package: "swift-log") }

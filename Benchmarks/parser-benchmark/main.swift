@@ -140,10 +140,6 @@ do {
 }
 let sampleCount = reference.sampleCount
 
-@MainActor func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 /// CPU time of this thread: unlike wall time, it does not grow while other processes hold the CPU.
 @MainActor func threadCPUSeconds() -> Double {
     var spec = timespec()
@@ -163,7 +159,7 @@ for iteration in 0..<(iterations + 2) {
     let cpu = threadCPUSeconds() - cpuStart
     precondition(samples == sampleCount, "parse result changed between iterations")
     if iteration >= 2 {  // two warm-up rounds
-        timings.append(seconds(elapsed))
+        timings.append(elapsed.seconds)
         cpuTimings.append(cpu)
     }
 }

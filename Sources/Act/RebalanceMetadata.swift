@@ -43,7 +43,7 @@ public enum RebalanceMetadata {
     public static func labelValue(_ text: String) -> String {
         var value = String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "-" })
         if value.count > 63 {
-            value = String(value.prefix(54)) + "-" + RebalanceNaming.shortHash(text)
+            value = String(value.prefix(54)) + "-" + StableHash.shortHex(text)
         }
         while let first = value.first, !(first.isLetter || first.isNumber) { value.removeFirst() }
         while let last = value.last, !(last.isLetter || last.isNumber) { value.removeLast() }

@@ -34,21 +34,10 @@ public enum RebalanceNaming {
         var name = String(text.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" ? $0 : "-" })
         name = trimDashes(name)
         if name.count > maximumLength {
-            let hash = shortHash(text)
+            let hash = StableHash.shortHex(text)
             name = trimDashes(String(name.prefix(maximumLength - hash.count - 1))) + "-" + hash
         }
         return name.isEmpty ? "rebalance" : name
-    }
-
-    /// 8 hex digits of FNV-1a 64 (stable across runs and platforms, unlike `Hasher`).
-    public static func shortHash(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash >> 32, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     private static func trimDashes(_ text: String) -> String {

@@ -131,7 +131,7 @@ struct HTTPFetch: Sendable {
         let outcome: Swift.Result<Result, SourceFetchError> = await withTaskGroup(of: Swift.Result<Result, SourceFetchError>?.self) { group in
             group.addTask {
                 do {
-                    let response = try await client.execute(finalRequest, timeout: .nanoseconds(Int64(seconds * 1e9)))
+                    let response = try await client.execute(finalRequest, timeout: TimeAmount(timeout))
                     let head = Head(status: Int(response.status.code), headers: response.headers)
                     if !(200..<300).contains(head.status), !passThrough.contains(head.status) {
                         // Only a preview of an error body is read: it is for the message, and may be endless.

@@ -143,9 +143,8 @@ public struct PrometheusSource: MetricSource {
 
     /// Runs one range query (`/api/v1/query_range`) and returns its matrix (for backtests over recorded history).
     public func queryRange(query promQL: String, start: Date, end: Date, step: Duration) async throws -> [PrometheusMatrixSeries] {
-        let stepSeconds = Double(step.components.seconds) + Double(step.components.attoseconds) / 1e18
         let response = try await call(path: "/api/v1/query_range", pairs: [
-            ("query", promQL), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)), ("step", Self.number(stepSeconds)),
+            ("query", promQL), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)), ("step", Self.number(step.seconds)),
         ], bodyLimit: Self.rangeBodyLimit)
         return try response.matrix()
     }

@@ -73,7 +73,7 @@ public final class AgentHealth: Sendable {
         let time = now()
         let last = state.withLock { $0.lastHeartbeat }
         let age = time.timeIntervalSince(last)
-        let limit = AgentMetrics.seconds(maximumHeartbeatAge)
+        let limit = maximumHeartbeatAge.seconds
         if age > limit {
             return Verdict(ok: false, reasons: [
                 "evaluation loop stuck: last heartbeat \(Self.format(age.rounded(.down)))s ago, limit \(Self.format(limit))s",

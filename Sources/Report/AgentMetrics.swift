@@ -207,7 +207,7 @@ public final class AgentMetrics: Sendable {
 
     /// One observation by a source: its duration, and up/error accounting.
     public func recordSourceObservation(cluster: String, source: String, succeeded: Bool, duration: Duration) {
-        histogram("source_duration_seconds", ["source": source]).record(Self.seconds(duration))
+        histogram("source_duration_seconds", ["source": source]).record(duration.seconds)
         gauge("source_up", ["cluster": cluster, "source": source]).set(succeeded ? 1.0 : 0.0)
         let errors = counter("source_errors_total", ["cluster": cluster, "source": source])
         if !succeeded { errors.increment() }
@@ -215,7 +215,7 @@ public final class AgentMetrics: Sendable {
 
     /// One completed evaluation cycle.
     public func recordEvaluation(duration: Duration, completedAt: Date) {
-        histogram("evaluation_duration_seconds").record(Self.seconds(duration))
+        histogram("evaluation_duration_seconds").record(duration.seconds)
         gauge("last_evaluation_timestamp_seconds").set(completedAt.timeIntervalSince1970)
     }
 
@@ -316,9 +316,5 @@ public final class AgentMetrics: Sendable {
     private func removeGauge(_ shortName: String, _ labels: [String: String]) {
         // Creating then unregistering is how the registry forgets a series; it is a no-op for one never set.
         registry.unregisterGauge(gauge(shortName, labels))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

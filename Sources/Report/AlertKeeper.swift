@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 
 /// Decides what to send to Alertmanager, as a value: give it the complete set of active alerts at each evaluation
@@ -23,7 +24,7 @@ public struct AlertKeeper: Sendable {
 
         /// How far ahead `endsAt` of an active alert lies.
         public var activeHorizon: TimeInterval {
-            4 * AgentMetrics.seconds(max(resendInterval, evaluationInterval))
+            4 * max(resendInterval, evaluationInterval).seconds
         }
     }
 
@@ -45,7 +46,7 @@ public struct AlertKeeper: Sendable {
 
     /// Updates the state with the alerts active `now` and returns what to POST.
     public mutating func update(active: [AgentAlert], now: Date) -> [PostableAlert] {
-        let resend = AgentMetrics.seconds(configuration.resendInterval)
+        let resend = configuration.resendInterval.seconds
         var due: [PostableAlert] = []
         var seen: Set<[String: String]> = []
         for alert in active {

@@ -84,7 +84,7 @@ public struct AlertmanagerClient: Sendable {
         if let header = target.authorizationHeader { request.headers.add(name: "Authorization", value: header) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(AgentMetrics.seconds(timeout) * 1e9)))
+            let response = try await httpClient.execute(request, timeout: TimeAmount(timeout))
             let answer = try await response.body.collect(upTo: 64 * 1024)
             let status = Int(response.status.code)
             if (200..<300).contains(status) {

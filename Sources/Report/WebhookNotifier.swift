@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AutorebalancerCore
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -84,11 +85,17 @@ public final class WebhookNotifier: Service, Sendable {
     private let httpClient: HTTPClient
     private let metrics: AgentMetrics?
     private let logger: Logger
+    private let clock: any Clock<Duration>
     private let stream: AsyncStream<WebhookMessage>
     private let continuation: AsyncStream<WebhookMessage>.Continuation
 
-    public init(configuration: Configuration, httpClient: HTTPClient, metrics: AgentMetrics?, logger: Logger) {
+    /// - Parameter clock: times the backoff between attempts (a manual clock in tests).
+    public init(
+        configuration: Configuration, httpClient: HTTPClient, metrics: AgentMetrics?, logger: Logger,
+        clock: some Clock<Duration> = ContinuousClock()
+    ) {
         self.configuration = configuration
+        self.clock = clock
         self.httpClient = httpClient
         self.metrics = metrics
         self.logger = logger
@@ -112,7 +119,8 @@ public final class WebhookNotifier: Service, Sendable {
 
     /// The signature header value for `body`.
     public static func signature(secret: String, body: some Collection<UInt8>) -> String {
-        "sha256=" + SHA256.hex(SHA256.hmac(key: Array(secret.utf8), message: body))
+        let code = HMAC<SHA256>.authenticationCode(for: Array(body), using: SymmetricKey(data: Array(secret.utf8)))
+        return "sha256=" + code.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
     }
 
     public func run() async throws {
@@ -153,7 +161,7 @@ public final class WebhookNotifier: Service, Sendable {
                     ])
                     return false
                 }
-                do { try await Task.sleep(for: backoff) } catch { return false }
+                do { try await clock.sleep(for: backoff) } catch { return false }
                 backoff = min(backoff * 2, configuration.maximumBackoff)
             }
         }
@@ -178,7 +186,7 @@ public final class WebhookNotifier: Service, Sendable {
         }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(AgentMetrics.seconds(configuration.timeout) * 1e9)))
+            let response = try await httpClient.execute(request, timeout: TimeAmount(configuration.timeout))
             _ = try await response.body.collect(upTo: 64 * 1024)
             let status = Int(response.status.code)
             switch status {

@@ -204,8 +204,10 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func loadPolicy() throws -> Policy {
         guard let policy else { throw UsageProblem("give --policy <file> (a kind: Policy file, e.g. rules/default.yaml)") }
-        guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else {
-            throw InputProblem("\(policy): cannot read the policy file")
+        let text: String
+        switch TextFile.read(policy) {
+        case .success(let read): text = read
+        case .failure(let problem): throw InputProblem("\(policy): cannot read the policy file: it \(problem)")
         }
         let result = PolicyLoader.load(text: text, file: policy)
         for diagnostic in result.diagnostics.sortedByLocation() where diagnostic.severity == .error {
@@ -229,11 +231,13 @@ struct BacktestCommand: AsyncParsableCommand {
         return Input(connections: connectionSeries, sessions: sessionSeries, cluster: BacktestMatrix.clusterFromLabels(connectionSeries))
     }
 
+    /// A saved answer: exports of a long range over many nodes run to tens of megabytes, never near this.
+    static let maximumInputSize = 512 << 20
+
     func read(_ file: String) throws -> Data {
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: file))
-        } catch {
-            throw InputProblem("\(file): cannot read the file (\(error.localizedDescription))")
+        switch TextFile.read(bytesOf: file, maximumSize: Self.maximumInputSize) {
+        case .success(let data): return data
+        case .failure(let problem): throw InputProblem("\(file): cannot read the file: it \(problem)")
         }
     }
 
@@ -360,8 +364,10 @@ struct BacktestCommand: AsyncParsableCommand {
 
     /// The Prometheus source of one cluster of an agent configuration.
     func prometheusSettings(fromConfig file: String) throws -> (PrometheusSettings, ClusterReference?) {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw InputProblem("\(file): cannot read the agent configuration")
+        let text: String
+        switch TextFile.read(file) {
+        case .success(let read): text = read
+        case .failure(let problem): throw InputProblem("\(file): cannot read the agent configuration: it \(problem)")
         }
         let result = AgentConfiguration.load(text: text, file: file)
         for diagnostic in result.diagnostics where diagnostic.severity == .error { Self.standardError(diagnostic.description) }

@@ -90,16 +90,18 @@ struct DemoCommand: AsyncParsableCommand {
                 throw ValidationError("--serve-dir \(serveDir): a file of that name exists; name a folder (created if missing)")
             }
         }
-        if let policy, !FileManager.default.isReadableFile(atPath: policy) {
-            throw ValidationError("--policy \(policy): cannot read the file")
+        if let policy, case .failure(let problem) = TextFile.read(policy) {
+            throw ValidationError("--policy \(policy): cannot read the file: it \(problem)")
         }
     }
 
     func run() async throws {
         var options = DemoRunner.Options(scenario: scenario, speed: speed, seed: seed, operatorGeneration: `operator`.generation)
         if let policy {
-            guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else {
-                throw ValidationError("cannot read the policy file \(policy)")
+            let text: String
+            switch TextFile.read(policy) {
+            case .success(let read): text = read
+            case .failure(let problem): throw ValidationError("--policy \(policy): cannot read the file: it \(problem)")
             }
             options.policyText = text
             options.policyFile = policy

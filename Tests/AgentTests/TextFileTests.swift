@@ -32,4 +32,29 @@ struct TextFileTests {
         #expect(reason("/dev/null") == "is not a regular file")
         #expect(try TextFile.read(good.path).get() == "kind: Policy\n")
     }
+
+    /// `run` (and the reloader and `check`, which load the same way) say why too, for the configuration and for each
+    /// policy file it names.
+    @Test func theConfigurationLoaderSaysWhy() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("textfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("rules/dir.yaml"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data([0x6B, 0x00]).write(to: directory.appendingPathComponent("rules/binary.yaml"))
+        let config = directory.appendingPathComponent("agent.yaml")
+        try Data("""
+            apiVersion: autorebalancer.emqx.io/v1alpha1
+            kind: AgentConfig
+            policies: [rules/binary.yaml]
+            clusters: [{namespace: default, name: emqx}]
+
+            """.utf8).write(to: config)
+
+        let unreadableConfig = ConfigurationFiles.load(configPath: directory.appendingPathComponent("rules/dir.yaml").path)
+        #expect(unreadableConfig.diagnostics.map(\.message) == ["cannot read the configuration file: it is a directory; name the YAML files in it"])
+        let unreadablePolicy = ConfigurationFiles.load(configPath: config.path)
+        #expect(unreadablePolicy.diagnostics.contains {
+            $0.message.hasPrefix("cannot read the policy file (listed by \(config.path):3:")
+                && $0.message.hasSuffix("): it is binary, not text (a zero byte at offset 1)")
+        }, "\(unreadablePolicy.diagnostics)")
+    }
 }

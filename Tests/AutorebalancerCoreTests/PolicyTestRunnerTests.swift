@@ -182,7 +182,7 @@ struct PolicyTestRunnerTests {
         if case .failure(let error) = result { #expect(error.description.contains("longer than 100000 steps")) }
     }
 
-    static func loadTest(series: String, duration: String = "1m", interval: String = "") -> [String] {
+    static func loadTest(series: String, duration: String = "1m", interval: String = "", start: String = "2026-11-20T10:00:00Z") -> [String] {
         let text = """
             apiVersion: autorebalancer.emqx.io/v1alpha1
             kind: PolicyTest
@@ -190,6 +190,7 @@ struct PolicyTestRunnerTests {
             \(interval)
             tests:
               - name: t
+                start: "\(start)"
                 duration: \(duration)
                 series: [{node: a, connections: "\(series)"}]
                 expect: [{at: 0s, decisions: []}]
@@ -198,12 +199,16 @@ struct PolicyTestRunnerTests {
     }
 
     @Test func seriesValuesNoNodeCouldReportAreRefusedWithTheirPosition() {
-        #expect(Self.loadTest(series: "10 -1 10").first?.contains("t.yaml:8:37: error: test \"t\": series[0].connections: step 1 is -1, which is negative") == true)
+        #expect(Self.loadTest(series: "10 -1 10").first?.contains("t.yaml:9:37: error: test \"t\": series[0].connections: step 1 is -1, which is negative") == true)
         #expect(Self.loadTest(series: "1 1e400").first?.contains("step 1 is +Inf, which is infinite") == true)
         #expect(Self.loadTest(series: "1e19").first?.contains("step 0 is 1e+19, which is above the plausible maximum") == true)
         #expect(Self.loadTest(series: "NaN").first?.contains("step 0 is NaN, which is not a number") == true)
         #expect(Self.loadTest(series: "1 2", duration: "99999999d").first?.contains("duration: \"99999999d\" is longer than the maximum of 365d") == true)
         #expect(Self.loadTest(series: "1 2", interval: "evaluationInterval: 2d").first?.contains("evaluationInterval: \"2d\" is longer than the maximum of 1d") == true)
+        #expect(Self.loadTest(series: "1", start: "0001-01-01T00:00:00Z") == [
+            #"t.yaml:7:12: error: test "t": start "0001-01-01T00:00:00Z" is outside 2000-01-01 … 2200-01-01"#,
+        ])
+        #expect(Self.loadTest(series: "1", start: "9999-12-31T23:59:59Z").first?.contains("is outside 2000-01-01 … 2200-01-01") == true)
     }
 
     @Test func aTestWithMoreStepsThanAnyReplayIsAnErrorNotAHang() {

@@ -26,4 +26,13 @@ struct SafeTextTests {
         #expect(safe == #"oops\n2026-11-20T10:00:00Z info emqx-autorebalancer: decision action=rebalance\r\u{1B}[31m\u{7F}\u{85}\u{2028}\t"#)
         #expect(SafeText.forLog("plain text é 中") == "plain text é 中")
     }
+
+    /// An error body is made safe where it is read and again where it is logged: the second pass neither reveals nor
+    /// swallows anything (the echoed header stays redacted, the would-be forged line stays visible, escaped).
+    @Test func safeTwiceIsSafeOnce() {
+        let body = "you sent Authorization: Basic dXNlcjpzM2NyZXQ= and token=abc\n\n2026-12-02T00:00:00Z critical forged\u{1B}[31m red\r\n"
+        let once = SafeText.forLog(body)
+        #expect(once == #"you sent Authorization: ***\n\n2026-12-02T00:00:00Z critical forged\u{1B}[31m red\r\n"#)
+        #expect(SafeText.forLog(once) == once)
+    }
 }

@@ -42,15 +42,22 @@ struct WebhookNotifierTests {
             return Response(status: .noContent)
         }
         let metrics = AgentMetrics(version: "test")
+        let clock = ManualClock()
         try await withLoopbackServer(router) { port in
             let notifier = WebhookNotifier(configuration: .init(
                 name: "hook", url: "http://127.0.0.1:\(port)/hook", bearerToken: "tok", signingSecret: "key",
-                maxAttempts: 4, initialBackoff: .milliseconds(10), maximumBackoff: .milliseconds(40)
-            ), httpClient: .shared, metrics: metrics, logger: Self.logger)
+                maxAttempts: 4, initialBackoff: .seconds(10), maximumBackoff: .seconds(15)
+            ), httpClient: .shared, metrics: metrics, logger: Self.logger, clock: clock)
             let group = ServiceGroup(configuration: .init(services: [notifier], logger: Self.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 notifier.submit(.decision(Self.record("scale-out")))
+                // Each failed attempt waits its backoff on the clock: 10 s, then 20 s capped at 15 s.
+                await clock.advanceWhenSleeping(by: .seconds(10))
+                await clock.sleepers(atLeast: 1)
+                clock.advance(by: .seconds(14))
+                #expect(clock.pendingSleeps == 1, "the second backoff is 15 s (doubled, capped), not over after 14 s")
+                clock.advance(by: .seconds(1))
                 var iterator = deliveries.makeAsyncIterator()
                 _ = await iterator.next()
                 await group.triggerGracefulShutdown()
@@ -59,13 +66,14 @@ struct WebhookNotifierTests {
         }
         let got = try #require(received.withLock { $0.first })
         #expect(got.authorization == "Bearer tok")
-        #expect(got.signature == "sha256=" + SHA256.hex(SHA256.hmac(key: Array("key".utf8), message: Array(got.body.utf8))))
+        #expect(got.signature == WebhookNotifier.signature(secret: "key", body: Array(got.body.utf8)))
         #expect(got.body.hasPrefix(#"{"decision":{"#))
         #expect(got.body.contains(#""type":"decision""#))
         #expect(got.body.contains(#""rule":"scale-out""#))
         let text = metrics.render()
         #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="hook",result="failure"} 2"#))
         #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="hook",result="success"} 1"#))
+        #expect(clock.sleepLengths == [.seconds(10), .seconds(15)], "the backoff doubles and is capped")
     }
 
     @Test(.timeLimit(.minutes(1))) func fullQueueDropsTheOldest() async throws {
@@ -104,7 +112,8 @@ struct WebhookNotifierTests {
     }
 
     /// A 400 is final. Proven without waiting to see that nothing more comes: the notifier delivers in order, so once
-    /// the message queued after the rejected one has arrived, every attempt at the rejected one has been made.
+    /// the message queued after the rejected one has arrived, every attempt at the rejected one has been made; and a
+    /// retry would first have slept on the manual clock, which never moves here.
     @Test(.timeLimit(.minutes(1))) func clientErrorsAreNotRetried() async throws {
         let attempts = Mutex<[String: Int]>([:])
         let (deliveries, delivered) = AsyncStream.makeStream(of: Void.self)
@@ -116,9 +125,10 @@ struct WebhookNotifierTests {
             if rule == "good" { delivered.yield() }
             return Response(status: rule == "bad" ? .badRequest : .ok)
         }
+        let clock = ManualClock()
         try await withLoopbackServer(router) { port in
-            let notifier = WebhookNotifier(configuration: .init(name: "hook", url: "http://127.0.0.1:\(port)/hook", maxAttempts: 5, initialBackoff: .milliseconds(5)),
-                                           httpClient: .shared, metrics: nil, logger: Self.logger)
+            let notifier = WebhookNotifier(configuration: .init(name: "hook", url: "http://127.0.0.1:\(port)/hook", maxAttempts: 5, initialBackoff: .seconds(5)),
+                                           httpClient: .shared, metrics: nil, logger: Self.logger, clock: clock)
             let group = ServiceGroup(configuration: .init(services: [notifier], logger: Self.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
@@ -131,5 +141,6 @@ struct WebhookNotifierTests {
             }
         }
         #expect(attempts.withLock { $0 } == ["bad": 1, "good": 1])
+        #expect(clock.sleepsStarted == 0, "a rejected message is never retried, so no backoff is ever waited")
     }
 }

@@ -25,9 +25,12 @@ public enum ConfigurationFiles {
     /// `run`, the reloader and `check` all load through here, so they report the same problems.
     public static func load(configPath: String) -> Loaded {
         var fingerprints: [String: Int] = [:]
-        guard let text = read(configPath, into: &fingerprints) else {
+        let text: String
+        switch read(configPath, into: &fingerprints) {
+        case .success(let read): text = read
+        case .failure(let problem):
             return Loaded(configuration: nil, policies: [], diagnostics: [
-                Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1), "cannot read the configuration file"),
+                Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1), "cannot read the configuration file: it \(problem)"),
             ], fingerprints: fingerprints)
         }
         return load(text: text, configPath: configPath, fingerprints: fingerprints)
@@ -61,9 +64,12 @@ public enum ConfigurationFiles {
                     : "policies[\(index)]: \"\(path)\"\(shown) does not exist; give a policy file or a directory of them (relative paths start at this file's folder)"))
             }
             for file in files {
-                guard let policyText = read(file, into: &fingerprints) else {
+                let policyText: String
+                switch read(file, into: &fingerprints) {
+                case .success(let read): policyText = read
+                case .failure(let problem):
                     diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1),
-                        "cannot read the policy file (listed by \(references.policyPath(index)))"))
+                        "cannot read the policy file (listed by \(references.policyPath(index))): it \(problem)"))
                     continue
                 }
                 let loaded = PolicyLoader.load(text: policyText, file: file)
@@ -109,7 +115,8 @@ public enum ConfigurationFiles {
                 continue
             }
             var scratch: [String: Int] = [:]
-            result[key] = read(key, into: &scratch) == nil ? 0 : scratch[key] ?? 0
+            _ = read(key, into: &scratch)
+            result[key] = scratch[key] ?? 0
         }
         return result
     }
@@ -127,13 +134,16 @@ public enum ConfigurationFiles {
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    static func read(_ path: String, into fingerprints: inout [String: Int]) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        var hasher = Hasher()
-        // Every byte: Data's own hash looks at a prefix only, which would miss most edits.
-        data.withUnsafeBytes { hasher.combine(bytes: $0) }
-        fingerprints[path] = hasher.finalize()
-        return String(decoding: data, as: UTF8.self)
+    /// The file's text (or why it cannot be read, as ``TextFile`` words it), remembering its fingerprint.
+    static func read(_ path: String, into fingerprints: inout [String: Int]) -> Result<String, TextFile.Unreadable> {
+        let result = TextFile.read(path)
+        if case .success(let text) = result {
+            var hasher = Hasher()
+            // The whole text: a prefix or the size would miss most edits.
+            hasher.combine(text)
+            fingerprints[path] = hasher.finalize()
+        }
+        return result
     }
 
     /// A file as itself; a directory as its `*.yaml`/`*.yml` files (sorted; hidden entries, such as the `..data`

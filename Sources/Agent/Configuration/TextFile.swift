@@ -14,8 +14,17 @@ public enum TextFile {
 
     /// The file's text, or why there is none.
     public static func read(_ path: String, maximumSize: Int = TextFile.maximumSize) -> Result<String, Unreadable> {
+        read(bytesOf: path, maximumSize: maximumSize).flatMap { data in
+            guard let text = String(data: data, encoding: .utf8) else { return .failure(Unreadable(reason: "is not UTF-8 text")) }
+            return .success(text)
+        }
+    }
+
+    /// The bytes of a text file (a saved JSON answer, say) with the same checks, short of decoding: a binary file, a
+    /// directory or one over `maximumSize` is refused with the reason.
+    public static func read(bytesOf path: String, maximumSize: Int = TextFile.maximumSize) -> Result<Data, Unreadable> {
         let manager = FileManager.default
-        func fail(_ reason: String) -> Result<String, Unreadable> { .failure(Unreadable(reason: reason)) }
+        func fail(_ reason: String) -> Result<Data, Unreadable> { .failure(Unreadable(reason: reason)) }
         guard let attributes = try? manager.attributesOfItem(atPath: path) else {
             return fail("does not exist (or a directory on its path cannot be read)")
         }
@@ -43,9 +52,6 @@ public enum TextFile {
         }
         if data.count > maximumSize { return fail("is larger than \(maximumSize) bytes; files that large are not read") }
         if let zero = data.firstIndex(of: 0) { return fail("is binary, not text (a zero byte at offset \(zero - data.startIndex))") }
-        guard let text = String(data: data, encoding: .utf8) else {
-            return fail("is not UTF-8 text")
-        }
-        return .success(text)
+        return .success(data)
     }
 }

@@ -173,7 +173,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
                     bearerToken: secret(hook.bearerToken, "bearer token"),
                     signingSecret: secret(hook.hmacSecret, "HMAC secret"),
                     timeout: .seconds(hook.timeout)),
-                httpClient: httpClient, metrics: metrics, logger: logger)
+                httpClient: httpClient, metrics: metrics, logger: logger, clock: clock)
         }
         self.webhooks = webhooks
 

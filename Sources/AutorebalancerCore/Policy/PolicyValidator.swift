@@ -259,18 +259,18 @@ public struct PolicyValidator {
         case nil:
             if let auto = spec.autoEvictRate { warning("\(path).autoEvictRate is ignored unless connEvictRate is auto", at: auto.location) }
         }
-        s.fields.sessEvictRate = minimum(spec.sessEvictRate, 1, "\(path).sessEvictRate")
-        s.fields.waitTakeover = minimum(spec.waitTakeover, 0, "\(path).waitTakeover")
-        s.fields.waitHealthCheck = minimum(spec.waitHealthCheck, 0, "\(path).waitHealthCheck")
-        s.fields.absConnThreshold = minimum(spec.absConnThreshold, 0, "\(path).absConnThreshold")
-        s.fields.absSessThreshold = minimum(spec.absSessThreshold, 0, "\(path).absSessThreshold")
+        s.sessEvictRate = minimum(spec.sessEvictRate, 1, "\(path).sessEvictRate")
+        s.waitTakeover = minimum(spec.waitTakeover, 0, "\(path).waitTakeover")
+        s.waitHealthCheck = minimum(spec.waitHealthCheck, 0, "\(path).waitHealthCheck")
+        s.absConnThreshold = minimum(spec.absConnThreshold, 0, "\(path).absConnThreshold")
+        s.absSessThreshold = minimum(spec.absSessThreshold, 0, "\(path).absSessThreshold")
         for (key, located) in [("relConnThreshold", spec.relConnThreshold), ("relSessThreshold", spec.relSessThreshold)] {
             guard let located else { continue }
             if located.value.value <= 1.0 {
                 error("\(path).\(key) must be greater than 1.0 (EMQX rejects it), got \(BalanceEvaluation.format(located.value.value))", at: located.location)
                 continue
             }
-            if key == "relConnThreshold" { s.fields.relConnThreshold = located.value.text } else { s.fields.relSessThreshold = located.value.text }
+            if key == "relConnThreshold" { s.relConnThreshold = located.value.text } else { s.relSessThreshold = located.value.text }
         }
         return s
     }

@@ -99,13 +99,18 @@ public enum EvictRate: Sendable, Hashable, Codable {
     public static let defaultAutoMaximum = 1000
 }
 
-/// The rule's `rebalanceStrategy`: every field of the CRD's, with `connEvictRate` possibly `auto`. `nil` fields are
-/// left out of the created `Rebalance` so the CRD default applies.
+/// The rule's `rebalanceStrategy`: every field of the CRD's, with `connEvictRate` possibly `auto` (resolved per
+/// decision, so the template holds no rate of its own beside it). `nil` fields are left out of the created `Rebalance`
+/// so the CRD default applies.
 public struct StrategyTemplate: Sendable, Hashable, Codable {
     public var connEvictRate: EvictRate
-    /// Every other field of `spec.rebalanceStrategy`, as the created Rebalance carries it; its `connEvictRate` is
-    /// replaced when the rate is resolved.
-    public var fields: RebalanceStrategy
+    public var sessEvictRate: Int?
+    public var waitTakeover: Int?
+    public var waitHealthCheck: Int?
+    public var absConnThreshold: Int?
+    public var absSessThreshold: Int?
+    public var relConnThreshold: String?
+    public var relSessThreshold: String?
 
     /// EMQX's own default eviction rate when the rule names none.
     public static let defaultConnEvictRate = 500
@@ -121,20 +126,28 @@ public struct StrategyTemplate: Sendable, Hashable, Codable {
         relSessThreshold: String? = nil
     ) {
         self.connEvictRate = connEvictRate
-        self.fields = RebalanceStrategy(
-            connEvictRate: 1, sessEvictRate: sessEvictRate, waitTakeover: waitTakeover, waitHealthCheck: waitHealthCheck,
+        self.sessEvictRate = sessEvictRate
+        self.waitTakeover = waitTakeover
+        self.waitHealthCheck = waitHealthCheck
+        self.absConnThreshold = absConnThreshold
+        self.absSessThreshold = absSessThreshold
+        self.relConnThreshold = relConnThreshold
+        self.relSessThreshold = relSessThreshold
+    }
+
+    /// The strategy a Rebalance carries, with `rate` as the connection evict rate.
+    public func resolved(connEvictRate rate: Int) -> RebalanceStrategy {
+        RebalanceStrategy(
+            connEvictRate: rate, sessEvictRate: sessEvictRate, waitTakeover: waitTakeover, waitHealthCheck: waitHealthCheck,
             absConnThreshold: absConnThreshold, absSessThreshold: absSessThreshold,
             relConnThreshold: relConnThreshold, relSessThreshold: relSessThreshold)
     }
 
-    /// The strategy with `rate` as the connection evict rate.
-    public func resolved(connEvictRate rate: Int) -> RebalanceStrategy {
-        var strategy = fields
-        strategy.connEvictRate = rate
-        return strategy
-    }
-
     /// The thresholds EMQX will use to stop (CRD defaults applied).
-    public var fixConnectionThreshold: BalanceThreshold { fields.effectiveConnectionThreshold }
-    public var fixSessionThreshold: BalanceThreshold { fields.effectiveSessionThreshold }
+    public var fixConnectionThreshold: BalanceThreshold {
+        RebalanceStrategy.effectiveConnectionThreshold(absolute: absConnThreshold, relative: relConnThreshold)
+    }
+    public var fixSessionThreshold: BalanceThreshold {
+        RebalanceStrategy.effectiveSessionThreshold(absolute: absSessThreshold, relative: relSessThreshold)
+    }
 }

@@ -78,7 +78,14 @@ public enum PolicyTestLoader {
         }
         var start = defaultStart
         if let text = r.string(r.value(m, "start"), "\(label): start") {
-            if let date = KubernetesTime.parse(text) { start = date } else {
+            if let date = KubernetesTime.parse(text) {
+                // The same window as a backtest's times: the replay, its Rebalances and their names stay representable.
+                if date < SampleCheck.earliestTime || date > SampleCheck.latestTime {
+                    r.error("\(label): start \"\(text)\" is outside 2000-01-01 … 2200-01-01", at: m["start"])
+                } else {
+                    start = date
+                }
+            } else {
                 r.error("\(label): start \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-20T10:00:00Z)", at: m["start"])
             }
         }

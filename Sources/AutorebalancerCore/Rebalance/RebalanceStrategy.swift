@@ -46,18 +46,22 @@ public struct RebalanceStrategy: Sendable, Hashable, Codable {
 
     /// The connection thresholds EMQX will use, with CRD defaults applied.
     public var effectiveConnectionThreshold: BalanceThreshold {
-        BalanceThreshold(
-            absolute: Double(absConnThreshold ?? Defaults.absConnThreshold),
-            relative: Double(relConnThreshold ?? Defaults.relConnThreshold) ?? 1.1
-        )
+        Self.effectiveConnectionThreshold(absolute: absConnThreshold, relative: relConnThreshold)
     }
 
     /// The session thresholds EMQX will use, with CRD defaults applied.
     public var effectiveSessionThreshold: BalanceThreshold {
-        BalanceThreshold(
-            absolute: Double(absSessThreshold ?? Defaults.absSessThreshold),
-            relative: Double(relSessThreshold ?? Defaults.relSessThreshold) ?? 1.1
-        )
+        Self.effectiveSessionThreshold(absolute: absSessThreshold, relative: relSessThreshold)
+    }
+
+    /// The connection thresholds of these fields, the CRD's defaults for what is omitted.
+    public static func effectiveConnectionThreshold(absolute: Int?, relative: String?) -> BalanceThreshold {
+        BalanceThreshold(absolute: Double(absolute ?? Defaults.absConnThreshold), relative: Double(relative ?? Defaults.relConnThreshold) ?? 1.1)
+    }
+
+    /// The session thresholds of these fields, the CRD's defaults for what is omitted.
+    public static func effectiveSessionThreshold(absolute: Int?, relative: String?) -> BalanceThreshold {
+        BalanceThreshold(absolute: Double(absolute ?? Defaults.absSessThreshold), relative: Double(relative ?? Defaults.relSessThreshold) ?? 1.1)
     }
 }
 

@@ -13,14 +13,18 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     public let configuration: KubernetesClientConfiguration
     private let httpClient: HTTPClient
     private let logger: Logger
+    /// Times the waits between retries.
+    private let clock: any Clock<Duration>
     /// The server URL requests go to: the configured one, with the host replaced by `tls-server-name` when set.
     private let baseURL: String
 
     /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
+    /// - Parameter clock: times the waits between retries (a manual clock in tests).
     /// - Throws: `KubernetesError` (`.unsupported`) when the CA or client certificate cannot be parsed.
-    public init(configuration: KubernetesClientConfiguration, logger: Logger) throws {
+    public init(configuration: KubernetesClientConfiguration, logger: Logger, clock: some Clock<Duration> = ContinuousClock()) throws {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         var tls = TLSConfiguration.makeClientConfiguration()
         do {
             if let ca = configuration.certificateAuthorityPEM {
@@ -38,7 +42,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
         var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
-            timeout: .init(connect: .nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9))),
+            timeout: .init(connect: TimeAmount(configuration.connectTimeout)),
             connectionPool: .init()
         )
         // A refused connection fails at once instead of being retried until the connect timeout (5 s a request).
@@ -269,7 +273,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
                 try checkBudget(allowsRetryAfter: delay, error, attempt: attempt, of: policy.maxAttempts)
                 logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 attempt += 1
             }
         }
@@ -339,7 +343,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
                 try checkBudget(allowsRetryAfter: delay, error, attempt: attempt, of: policy.maxAttempts)
                 logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 attempt += 1
             }
         }
@@ -419,7 +423,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             }
             http.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
-        let timeout = TimeAmount.nanoseconds(Int64(attemptTimeout.seconds * 1e9))
+        let timeout = TimeAmount(attemptTimeout)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {

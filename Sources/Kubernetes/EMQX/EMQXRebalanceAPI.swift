@@ -120,7 +120,7 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let timeout = TimeAmount.nanoseconds(Int64(min(max(endpoint.timeout.seconds, 0.001), 3600) * 1e9))
+        let timeout = TimeAmount(min(max(endpoint.timeout, .milliseconds(1)), .seconds(3600)))
         let response = try await httpClient.execute(request, timeout: timeout)
         let collected = try await response.body.collect(upTo: bodyLimit)
         return (Int(response.status.code), Data(collected.readableBytesView))

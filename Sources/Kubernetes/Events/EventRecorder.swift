@@ -78,17 +78,6 @@ public final class EventRecorder: Sendable {
         self.logger = logger
     }
 
-    /// 8 hex digits of FNV-1a (stable across processes, unlike `Hasher`).
-    static func hash(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash >> 32, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
-
     /// Records an Event on `object`. Returns the count the Event now has (1 when new), or `nil` when not written.
     @discardableResult
     public func record(_ reason: Reason, _ message: String, on object: ObjectReference, at now: Date) async -> Int? {
@@ -125,7 +114,7 @@ public final class EventRecorder: Sendable {
         }
         let nanos = UInt64(max(0, min(now.timeIntervalSince1970, 1e10)) * 1e9)
         // Time plus a hash of reason and message: two different Events in the same instant never share a name.
-        let name = "\(object.name ?? "emqx").\(String(nanos, radix: 16))\(Self.hash(reason.rawValue + message))"
+        let name = "\(object.name ?? "emqx").\(String(nanos, radix: 16))\(StableHash.shortHex(reason.rawValue + message))"
         do {
             switch flavour {
             case .eventsV1:

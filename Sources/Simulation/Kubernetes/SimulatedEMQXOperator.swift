@@ -163,7 +163,7 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body.data()))
         }
-        let response = try await http.execute(request, timeout: .nanoseconds(Int64(configuration.requestTimeout.components.seconds * 1_000_000_000)))
+        let response = try await http.execute(request, timeout: TimeAmount(configuration.requestTimeout))
         let buffer = try await response.body.collect(upTo: 16 << 20)
         let data = Data(buffer: buffer)
         return (Int(response.status.code), data.isEmpty ? nil : try? KubernetesJSON.parse(data))
