@@ -122,7 +122,7 @@ struct RunCommand: AsyncParsableCommand {
                     logger.debug("the agent stopped", metadata: ["error": "\(error)"])
                     exitCode = 1
                 }
-                await assembly.elector?.release()
+                await assembly.releaseLeases()
             }
         }
         try? await httpClient.shutdown()
