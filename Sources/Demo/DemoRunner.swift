@@ -177,7 +177,7 @@ public struct DemoRunner: Sendable {
                 configuration: KubernetesClientConfiguration(
                     server: baseURL.absoluteString, namespace: plan.cluster.namespace,
                     tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), origin: "simulated API \(baseURL)"),
-                logger: logger)
+                logger: logger, clock: clock)
             let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
             let assembly = AgentAssembly(
                 configuration: configuration, policies: [policy], kubernetes: kubernetes,

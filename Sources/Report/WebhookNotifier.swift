@@ -92,7 +92,7 @@ public final class WebhookNotifier: Service, Sendable {
     /// - Parameter clock: times the backoff between attempts (a manual clock in tests).
     public init(
         configuration: Configuration, httpClient: HTTPClient, metrics: AgentMetrics?, logger: Logger,
-        clock: any Clock<Duration> = ContinuousClock()
+        clock: some Clock<Duration> = ContinuousClock()
     ) {
         self.configuration = configuration
         self.clock = clock

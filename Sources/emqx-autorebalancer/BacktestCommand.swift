@@ -84,57 +84,24 @@ struct BacktestCommand: AsyncParsableCommand {
     /// file's content (a --config without a prometheus source, a policy with errors) is found by `run`.
     func validate() throws {
         do {
-            try validateOptions()
-        } catch let problem as UsageProblem {
-            throw ValidationError(problem.message)
+            _ = try BacktestRequest(options, now: Date())
+        } catch {
+            throw ValidationError(error.description)
         }
-    }
-
-    func validateOptions() throws {
-        if policy == nil { throw UsageProblem("give --policy <file> (a kind: Policy file, e.g. rules/default.yaml)") }
-        _ = try duration(lookback, option: "--lookback")
-        if let step { _ = try duration(step, option: "--step") }
-        if let cluster { _ = try Self.parseCluster(cluster) }
         if let plot { try ChartFile.validate(plot) }
-        let live = prometheus != nil || config != nil
-        if live {
-            guard connections == nil, sessions == nil else {
-                throw UsageProblem("use either --connections/--sessions (saved files) or --prometheus/--config (live), not both")
-            }
-            if let prometheus { try Self.checkPrometheusURL(prometheus) }
-            guard let start else { throw UsageProblem("\(prometheus != nil ? "--prometheus" : "--config") needs --start <time> (RFC 3339, Unix seconds or now-6h)") }
-            guard step != nil else { throw UsageProblem("\(prometheus != nil ? "--prometheus" : "--config") needs --step <duration> (e.g. 30s), the resolution of the query") }
-            let now = Date()
-            let startTime = try Self.parseTime(start, option: "--start", now: now)
-            let endTime = try Self.parseTime(end ?? "now", option: "--end", now: now)
-            guard startTime < endTime else { throw UsageProblem("--start \(start) must be before --end \(end ?? "now")") }
-            if config == nil, cluster == nil {
-                throw UsageProblem("--prometheus needs --cluster <namespace/name> to select the cluster's series (e.g. --cluster emqx/emqx-ee)")
-            }
-        } else {
-            guard connections != nil else {
-                throw UsageProblem("give --connections <file> (a saved /api/v1/query_range answer), or --prometheus <url> --cluster <namespace/name> --start <time> --step <duration>")
-            }
-            for (value, name) in [(start, "--start"), (end, "--end")] where value != nil {
-                throw UsageProblem("\(name) only applies with --prometheus or --config; a saved file already covers its own time range")
-            }
-        }
     }
 
-    /// The base URL of a Prometheus server: http or https, with a host.
-    static func checkPrometheusURL(_ text: String) throws {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            let host = url.host, !host.isEmpty
-        else {
-            throw UsageProblem("--prometheus \(text): expected the Prometheus server's base URL, http:// or https:// and a host, e.g. http://prometheus-operated.monitoring.svc:9090")
-        }
+    var options: BacktestRequest.Options {
+        BacktestRequest.Options(
+            policy: policy, connections: connections, sessions: sessions, prometheus: prometheus, config: config,
+            cluster: cluster, start: start, end: end, step: step, lookback: lookback)
     }
 
     func run() async throws {
         do {
-            try await backtest()
+            try await backtest(try BacktestRequest(options, now: Date()))
         } catch let error as UsageProblem {
-            Self.standardError("error: \(error.message)")
+            Self.standardError("error: \(error)")
             Self.standardError("usage: see `emqx-autorebalancer backtest --help` and docs/backtest.md")
             throw ExitCode(2)
         } catch let error as InputProblem {
@@ -148,41 +115,33 @@ struct BacktestCommand: AsyncParsableCommand {
 
     // MARK: Run
 
-    /// Runs after `validate()`: the options are consistent; what remains to fail is input.
-    func backtest() async throws {
-        let policy = try loadPolicy()
-        let lookbackSeconds = try duration(lookback, option: "--lookback")
-        var stepSeconds = try step.map { try duration($0, option: "--step") }
+    /// What remains to fail is input.
+    func backtest(_ request: BacktestRequest) async throws {
+        let policy = try loadPolicy(request.policy)
         let input: Input
-        if let connections {
-            input = try loadFiles(connections: connections)
-        } else {
-            input = try await fetchLive()
-            stepSeconds = stepSeconds ?? input.step
+        switch request.history {
+        case .files(let connections, let sessions):
+            input = try loadFiles(connections: connections, sessions: sessions)
+        case .live(let prometheus, let config, let range):
+            input = try await fetchLive(prometheus: prometheus, config: config, cluster: request.cluster, range: range)
         }
-
-        let clusterReference = try clusterReference(inferred: input.cluster)
+        let stepSeconds = request.step ?? input.step
+        let clusterReference = request.cluster ?? input.cluster ?? ClusterReference(namespace: "default", name: "emqx")
         if let stepSeconds, let steps = BacktestRunner.stepCount(input.connections, step: stepSeconds), steps > Double(BacktestRunner.maximumSteps) {
             throw UsageProblem("--step \(step ?? ""): the input's time range is \(BalanceEvaluation.format(steps)) steps at that step; at most \(BacktestRunner.maximumSteps) are replayed (choose a longer step)")
         }
         let report = BacktestRunner.run(
             policy: policy, connections: input.connections, sessions: input.sessions,
-            options: .init(cluster: clusterReference, lookback: lookbackSeconds, step: stepSeconds)
+            options: .init(cluster: clusterReference, lookback: request.lookback, step: stepSeconds)
         ) { done, total in
             guard format == .text, done % 10_000 == 0 else { return }
             Self.standardError("backtest: \(done)/\(total) steps")
         }
-
-        switch format {
-        case .text:
-            for line in BacktestOutput.textLines(report, explain: explain) { print(line) }
-        case .json:
-            for line in BacktestOutput.jsonLines(report, explain: explain) { print(line) }
-        }
-
+        let lines = format == .text ? BacktestOutput.textLines(report, explain: explain) : BacktestOutput.jsonLines(report, explain: explain)
+        for line in lines { print(line) }
         if let plot {
             let title = "backtest of \(policy.identifier) on \(clusterReference)"
-            let document = plot.lowercased().hasSuffix(".html") || plot.lowercased().hasSuffix(".htm")
+            let document = try ChartFile.kind(of: plot) == .html
                 ? BacktestOutput.html(report, title: title)
                 : BacktestOutput.plot(report, title: title).svg()
             do {
@@ -202,31 +161,29 @@ struct BacktestCommand: AsyncParsableCommand {
         var step: TimeInterval?
     }
 
-    func loadPolicy() throws -> Policy {
-        guard let policy else { throw UsageProblem("give --policy <file> (a kind: Policy file, e.g. rules/default.yaml)") }
+    func loadPolicy(_ file: String) throws -> Policy {
         let text: String
-        switch TextFile.read(policy) {
+        switch TextFile.read(file) {
         case .success(let read): text = read
-        case .failure(let problem): throw InputProblem("\(policy): cannot read the policy file: it \(problem)")
+        case .failure(let problem): throw InputProblem("\(file): cannot read the policy file: it \(problem)")
         }
-        let result = PolicyLoader.load(text: text, file: policy)
+        let result = PolicyLoader.load(text: text, file: file)
         for diagnostic in result.diagnostics.sortedByLocation() where diagnostic.severity == .error {
             Self.standardError(diagnostic.description)
         }
         guard let loaded = result.policy, !result.diagnostics.hasErrors else {
-            throw InputProblem("\(policy): the policy has errors (above); `emqx-autorebalancer check \(policy)` lists them all")
+            throw InputProblem("\(file): the policy has errors (above); `emqx-autorebalancer check \(file)` lists them all")
         }
         return loaded
     }
 
-    func loadFiles(connections: String) throws -> Input {
+    func loadFiles(connections: String, sessions: String?) throws -> Input {
         let connectionSeries = try BacktestMatrix.series(from: read(connections), file: connections, nodeLabel: nodeLabel)
-        var sessionSeries: [BacktestSeries]?
-        if let sessions {
+        let sessionSeries = try sessions.map { sessions in
             let series = try BacktestMatrix.series(from: read(sessions), file: sessions, nodeLabel: nodeLabel)
             try BacktestMatrix.checkSameNodes(
                 connections: connectionSeries, connectionsFile: connections, sessions: series, sessionsFile: sessions)
-            sessionSeries = series
+            return series
         }
         return Input(connections: connectionSeries, sessions: sessionSeries, cluster: BacktestMatrix.clusterFromLabels(connectionSeries))
     }
@@ -241,129 +198,34 @@ struct BacktestCommand: AsyncParsableCommand {
         }
     }
 
-    func clusterReference(inferred: ClusterReference?) throws -> ClusterReference {
-        if let cluster { return try Self.parseCluster(cluster) }
-        return inferred ?? ClusterReference(namespace: "default", name: "emqx")
-    }
-
-    static func parseCluster(_ text: String) throws -> ClusterReference {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw UsageProblem("--cluster \(text): expected <namespace/name>, e.g. default/emqx-ee")
-        }
-        return ClusterReference(namespace: String(parts[0]), name: String(parts[1]))
-    }
-
-    func duration(_ text: String, option: String) throws -> TimeInterval {
-        guard let seconds = DurationText.parse(text), seconds > 0 else {
-            throw UsageProblem("\(option) \(text): expected a positive duration such as 30s, 5m or 1h")
-        }
-        guard seconds >= BacktestRunner.minimumStep, seconds <= DurationText.maximum else {
-            throw UsageProblem("\(option) \(text): must be between \(DurationText.format(BacktestRunner.minimumStep)) and \(DurationText.format(DurationText.maximum))")
-        }
-        return seconds
-    }
-
     // MARK: Live
 
-    func fetchLive() async throws -> Input {
-        var settings: PrometheusSettings?
-        var clusterFromConfig: ClusterReference?
+    /// The history from `prometheus`, or from the Prometheus source of the `config`'s cluster.
+    func fetchLive(prometheus: String?, config: String?, cluster: ClusterReference?, range: BacktestRange) async throws -> Input {
+        var settings = PrometheusSettings(url: prometheus ?? "", http: .init(timeout: 30))
+        var cluster = cluster
         if let config {
-            (settings, clusterFromConfig) = try prometheusSettings(fromConfig: config)
+            let chosen = try prometheusSource(fromConfig: config, for: cluster)
+            settings = chosen.settings
+            settings.url = prometheus ?? settings.url
+            cluster = cluster ?? chosen.cluster
         }
-        guard let url = prometheus ?? settings?.url else {
-            throw UsageProblem("give --prometheus <url> (or a --config with a prometheus source)")
-        }
-        guard let startText = start, let stepText = step else { throw UsageProblem("live fetching needs --start <time> and --step <duration>") }
-        let now = Date()
-        let startTime = try Self.parseTime(startText, option: "--start", now: now)
-        let endTime = try Self.parseTime(end ?? "now", option: "--end", now: now)
-        guard startTime < endTime else { throw UsageProblem("--start must be before --end") }
-        let stepSeconds = try duration(stepText, option: "--step")
-        let steps = (endTime.timeIntervalSince(startTime) / stepSeconds).rounded(.down) + 1
-        guard steps <= Double(BacktestRunner.maximumSteps) else {
-            throw UsageProblem("--start/--end/--step: \(BalanceEvaluation.format(steps)) steps; at most \(BacktestRunner.maximumSteps) are replayed (choose a longer step or a shorter range)")
-        }
-
-        let clusterReference: ClusterReference
-        if let cluster {
-            clusterReference = try Self.parseCluster(cluster)
-        } else if let clusterFromConfig {
-            clusterReference = clusterFromConfig
-        } else {
-            throw UsageProblem("--prometheus needs --cluster <namespace/name> to select the cluster's series")
-        }
-        let label = nodeLabel ?? settings?.nodeLabel ?? "node"
-        let selector = settings?.selector.map { PrometheusSelector(template: $0) } ?? PrometheusSelector()
-        let selectorText = selector.selector(for: clusterReference)
-        let defaults = PrometheusQueries.emqxDefault
-        let connectionsQuery = PrometheusQueries.render(
-            settings?.liveConnectionsQuery ?? defaults.liveConnections ?? "", selector: selectorText, label: label)
-        let sessionsQuery = PrometheusQueries.render(
-            settings?.sessionsQuery ?? defaults.sessions ?? "", selector: selectorText, label: label)
-
+        guard let cluster else { throw UsageProblem("--prometheus needs --cluster <namespace/name> to select the cluster's series") }
+        settings.nodeLabel = nodeLabel ?? settings.nodeLabel
         let source: PrometheusSource
         do {
-            source = try PrometheusSource(
-                configuration: .init(
-                    baseURL: url, nodeLabel: label, authorization: try authorization(settings?.http),
-                    tls: try tls(settings?.http), timeout: .milliseconds(Int64((settings?.http.timeout ?? 30) * 1000))),
-                httpClient: HTTPClient.shared)
-        } catch let error as UsageProblem {
-            throw error
-        } catch let error as InputProblem {
-            throw error
+            let configuration = try MetricSourceFactory.configuration(settings, environment: ProcessInfo.processInfo.environment)
+            source = try PrometheusSource(configuration: configuration, httpClient: HTTPClient.shared)
         } catch {
-            throw InputProblem("\(url): cannot set up TLS (\(error))")
+            throw InputProblem("\(settings.url): cannot set up the Prometheus client (\(error))")
         }
-        let explicitLabel = nodeLabel ?? settings?.nodeLabel
-        let connectionsName = "\(url) query_range \(connectionsQuery)"
-        let connectionSeries = try BacktestMatrix.series(
-            from: try await Self.fetchRange(source, query: connectionsQuery, start: startTime, end: endTime, step: stepSeconds, name: connectionsName),
-            file: connectionsName, nodeLabel: explicitLabel)
-        let sessionsName = "\(url) query_range \(sessionsQuery)"
-        let sessionMatrix = try await Self.fetchRange(source, query: sessionsQuery, start: startTime, end: endTime, step: stepSeconds, name: sessionsName)
-        var sessionSeries: [BacktestSeries]?
-        if sessionMatrix.isEmpty {
-            Self.standardError("warning: the sessions query matched nothing (\(sessionsQuery)); session thresholds are skipped")
-        } else {
-            let series = try BacktestMatrix.series(from: sessionMatrix, file: sessionsName, nodeLabel: explicitLabel)
-            try BacktestMatrix.checkSameNodes(
-                connections: connectionSeries, connectionsFile: connectionsName, sessions: series, sessionsFile: sessionsName)
-            sessionSeries = series
-        }
-        return Input(connections: connectionSeries, sessions: sessionSeries, cluster: clusterReference, step: stepSeconds)
+        let history = try await source.history(of: cluster, over: range, nodeLabel: settings.nodeLabel)
+        for warning in history.warnings { Self.standardError("warning: \(warning)") }
+        return Input(connections: history.connections, sessions: history.sessions, cluster: cluster, step: range.step)
     }
 
-    /// Prometheus refuses more than 11,000 points per series, so long ranges are fetched in chunks and joined.
-    static func fetchRange(
-        _ source: PrometheusSource, query: String, start: Date, end: Date, step: TimeInterval, name: String
-    ) async throws -> [PrometheusMatrixSeries] {
-        let pointsPerChunk = 10_000.0
-        var merged: [[String: String]: [PrometheusSample]] = [:]
-        var order: [[String: String]] = []
-        var chunkStart = start
-        while chunkStart <= end {
-            let chunkEnd = min(end, chunkStart.addingTimeInterval((pointsPerChunk - 1) * step))
-            let matrix: [PrometheusMatrixSeries]
-            do {
-                matrix = try await source.queryRange(
-                    query: query, start: chunkStart, end: chunkEnd, step: .milliseconds(Int64((step * 1000).rounded())))
-            } catch {
-                throw InputProblem("\(name): \(error)")
-            }
-            for series in matrix {
-                if merged[series.labels] == nil { order.append(series.labels) }
-                merged[series.labels, default: []] += series.samples
-            }
-            chunkStart = chunkEnd.addingTimeInterval(step)
-        }
-        return order.map { PrometheusMatrixSeries(labels: $0, samples: merged[$0] ?? []) }
-    }
-
-    /// The Prometheus source of one cluster of an agent configuration.
-    func prometheusSettings(fromConfig file: String) throws -> (PrometheusSettings, ClusterReference?) {
+    /// The Prometheus source of the `--config`'s cluster (`--cluster`, or its only one).
+    func prometheusSource(fromConfig file: String, for wanted: ClusterReference?) throws -> (settings: PrometheusSettings, cluster: ClusterReference?) {
         let text: String
         switch TextFile.read(file) {
         case .success(let read): text = read
@@ -374,71 +236,21 @@ struct BacktestCommand: AsyncParsableCommand {
         guard let configuration = result.configuration else {
             throw InputProblem("\(file): the agent configuration has errors (above); `emqx-autorebalancer check \(file)` lists them all")
         }
-        let wanted = try cluster.map(Self.parseCluster)
-        var candidates: [(ClusterSettings, ClusterReference?)] = []
-        for settings in configuration.clusters {
-            switch settings.target {
-            case .named(let reference):
-                if wanted == nil || (wanted?.namespace == reference.namespace && wanted?.name == reference.name) {
-                    candidates.append((settings, reference))
-                }
-            case .selector(let namespace, _, _):
-                if let wanted, namespace == nil || namespace == wanted.namespace { candidates.append((settings, nil)) }
-            }
-        }
-        guard let (settings, reference) = candidates.first else {
-            throw UsageProblem("\(file): no cluster entry matches \(cluster ?? "(no --cluster)"); pass --cluster <namespace/name> of a configured cluster")
-        }
-        if wanted == nil, candidates.count > 1 {
+        do {
+            return try configuration.prometheusSource(for: wanted)
+        } catch .noMatchingCluster {
+            throw UsageProblem("\(file): no cluster entry matches \(wanted?.description ?? "(no --cluster)"); pass --cluster <namespace/name> of a configured cluster")
+        } catch .severalClusters {
             throw UsageProblem("\(file) configures several clusters; pass --cluster <namespace/name> to pick one")
+        } catch .noPrometheusSource(let reference) {
+            throw InputProblem("\(file): the cluster \(reference?.description ?? wanted?.description ?? "") has no prometheus source; pass --prometheus <url> instead")
         }
-        for source in settings.sources {
-            if case .prometheus(let prometheus) = source { return (prometheus, reference) }
-        }
-        throw InputProblem("\(file): the cluster \(reference?.description ?? cluster ?? "") has no prometheus source; pass --prometheus <url> instead")
-    }
-
-    func authorization(_ http: HTTPClientSettings?) throws -> HTTPAuthorization {
-        do {
-            return try http?.authorization(environment: ProcessInfo.processInfo.environment) ?? .none
-        } catch {
-            throw InputProblem("Prometheus credentials: \(error)")
-        }
-    }
-
-    func tls(_ http: HTTPClientSettings?) throws -> SourceTLS? {
-        do {
-            return try http?.sourceTLS()
-        } catch {
-            throw InputProblem("\(error)")
-        }
-    }
-
-    /// RFC 3339, Unix seconds, `now`, or `now-DURATION`.
-    static func parseTime(_ text: String, option: String, now: Date) throws -> Date {
-        let time: Date
-        if text == "now" {
-            time = now
-        } else if text.hasPrefix("now-"), let seconds = DurationText.parse(String(text.dropFirst(4))) {
-            time = now.addingTimeInterval(-seconds)
-        } else if let seconds = Double(text) {
-            time = Date(timeIntervalSince1970: seconds)
-        } else if let date = KubernetesTime.parse(text) {
-            time = date
-        } else {
-            throw UsageProblem("\(option) \(text): expected RFC 3339 (2026-11-20T10:00:00Z), Unix seconds, now or now-DURATION")
-        }
-        if let problem = SampleCheck.problem(withRecordedTime: time) { throw UsageProblem("\(option) \(text) \(problem)") }
-        return time
     }
 
     // MARK: Errors
 
     /// Wrong or conflicting options: exit 2.
-    struct UsageProblem: Error {
-        var message: String
-        init(_ message: String) { self.message = message }
-    }
+    typealias UsageProblem = BacktestArguments.Problem
 
     /// Unusable input (unreadable file, bad policy, failed query): exit 1.
     struct InputProblem: Error {

@@ -18,24 +18,27 @@ struct HTTPKubernetesClientTests {
     }
 
     /// The request timeout is generous: on loopback a request that is answered is always answered within it, even on
-    /// a loaded machine, so retries happen only where a test injects a fault.
+    /// a loaded machine, so retries happen only where a test injects a fault. The waits between retries are on
+    /// `clock`, woken as soon as they start: seconds-long backoffs cost no time, and `clock.sleepLengths` tells what
+    /// the client waited.
     static func withClient<T: Sendable>(
         _ server: FakeKubernetesServer,
         token: (any BearerTokenProvider)? = nil,
         timeout: Duration = .seconds(30),
         logs: CapturedLogs = CapturedLogs(),
+        clock: ManualClock = ManualClock(),
         _ body: @Sendable @escaping (HTTPKubernetesClient) async throws -> T
     ) async throws -> T {
         try await server.withRunning { url in
             let client = try HTTPKubernetesClient(
                 configuration: .init(
                     server: url, namespace: namespace, tokenProvider: token, requestTimeout: timeout,
-                    retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
+                    retry: RetryPolicy(maxAttempts: 4, baseDelay: .seconds(10), maxDelay: .seconds(60))
                 ),
-                logger: logs.logger()
+                logger: logs.logger(), clock: clock
             )
             do {
-                let result = try await body(client)
+                let result = try await clock.advancingEverySleep { try await body(client) }
                 try await client.shutdown()
                 return result
             } catch {
@@ -93,15 +96,21 @@ struct HTTPKubernetesClientTests {
     @Test func tooManyRequestsAndServerErrorsAreRetriedThenSucceed() async throws {
         let server = FakeKubernetesServer()
         let logs = CapturedLogs()
-        server.inject("GET", "rebalances", .status(429, retryAfter: "0"))
+        server.inject("GET", "rebalances", .status(429, retryAfter: "7"))
         server.inject("GET", "rebalances", .status(503))
-        try await Self.withClient(server, logs: logs) { client in
+        let clock = ManualClock()
+        try await Self.withClient(server, logs: logs, clock: clock) { client in
             let items = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
             #expect(items.isEmpty)
         }
         #expect(server.count("GET", "rebalances") == 3)
         #expect(logs.contains("attempt 1 of 4"))
         #expect(logs.contains("HTTP 429"))
+        // The server's Retry-After, then the second step of the jittered backoff (10 s doubled, halved at most).
+        let waits = clock.sleepLengths
+        #expect(waits.count == 2)
+        #expect(waits.first == .seconds(7))
+        #expect(waits.last.map { (.seconds(10)...(.seconds(20))).contains($0) } == true, "\(waits)")
     }
 
     /// The retry line as docs/kubernetes.md shows it: the request once, the cause, the attempt, a short delay.
@@ -132,20 +141,24 @@ struct HTTPKubernetesClientTests {
     @Test func retriesAreBounded() async throws {
         let server = FakeKubernetesServer()
         server.inject("GET", "rebalances", .status(500), times: 10)
-        try await Self.withClient(server) { client in
+        let clock = ManualClock()
+        try await Self.withClient(server, clock: clock) { client in
             let error = await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
             #expect(error?.code == .unavailable)
         }
         #expect(server.count("GET", "rebalances") == 4)
+        #expect(clock.sleepsStarted == 3, "a wait before each retry, none after the last attempt")
     }
 
     @Test func otherClientErrorsAreNotRetried() async throws {
         let server = FakeKubernetesServer()
         server.inject("GET", "rebalances", .status(400))
-        _ = try await Self.withClient(server) { client in
+        let clock = ManualClock()
+        _ = try await Self.withClient(server, clock: clock) { client in
             await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
         }
         #expect(server.count("GET", "rebalances") == 1)
+        #expect(clock.sleepsStarted == 0, "no retry, so no wait")
     }
 
     /// A create that went through but whose answer was lost (500, no answer at all, dropped connection) is read back,

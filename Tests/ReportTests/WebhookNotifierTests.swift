@@ -73,7 +73,7 @@ struct WebhookNotifierTests {
         let text = metrics.render()
         #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="hook",result="failure"} 2"#))
         #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="hook",result="success"} 1"#))
-        #expect(clock.sleepsStarted == 2)
+        #expect(clock.sleepLengths == [.seconds(10), .seconds(15)], "the backoff doubles and is capped")
     }
 
     @Test(.timeLimit(.minutes(1))) func fullQueueDropsTheOldest() async throws {

@@ -31,9 +31,11 @@ public final class ManualClock: Clock, Sendable {
         var now = Instant(offset: .zero)
         var nextID = 0
         var sleeps: [Int: Sleep] = [:]
-        var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
-        /// Sleeps started since the clock was made (finished ones included).
-        var started = 0
+        var watchers: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
+        /// Watchers cancelled before they were registered.
+        var cancelledWatchers: Set<Int> = []
+        /// How long each sleep started since the clock was made asked for, in order (finished ones included).
+        var lengths: [Swift.Duration] = []
 
         var pending: Int {
             sleeps.values.filter { if case .waiting = $0 { true } else { false } }.count
@@ -41,9 +43,9 @@ public final class ManualClock: Clock, Sendable {
 
         mutating func takeSatisfiedWatchers() -> [CheckedContinuation<Void, Never>] {
             let pending = pending
-            let ready = watchers.filter { $0.count <= pending }.map(\.continuation)
-            watchers.removeAll { $0.count <= pending }
-            return ready
+            let ready = watchers.filter { $0.value.count <= pending }
+            for id in ready.keys { watchers[id] = nil }
+            return ready.values.map(\.continuation)
         }
     }
 
@@ -66,7 +68,9 @@ public final class ManualClock: Clock, Sendable {
     /// Sleeps waiting for `advance`.
     public var pendingSleeps: Int { state.withLock { $0.pending } }
     /// Every sleep started so far, finished or not: lets a test see that the code slept exactly as often as expected.
-    public var sleepsStarted: Int { state.withLock { $0.started } }
+    public var sleepsStarted: Int { state.withLock { $0.lengths.count } }
+    /// How long each sleep started so far asked for, in order: what the code under test waited.
+    public var sleepLengths: [Swift.Duration] { state.withLock { $0.lengths } }
 
     public func sleep(until deadline: Instant, tolerance: Swift.Duration? = nil) async throws {
         let id: Int = state.withLock { state in
@@ -77,7 +81,7 @@ public final class ManualClock: Clock, Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 enum Start { case wait([CheckedContinuation<Void, Never>]), resume, cancel }
                 let start: Start = state.withLock { state in
-                    state.started += 1
+                    state.lengths.append(state.now.duration(to: deadline))
                     if case .cancelled = state.sleeps[id] {
                         state.sleeps[id] = nil
                         return .cancel
@@ -125,16 +129,52 @@ public final class ManualClock: Clock, Sendable {
         for continuation in due { continuation.resume() }
     }
 
-    /// Waits until at least `count` sleeps are pending (the code under test reached its sleep).
+    /// Waits until at least `count` sleeps are pending (the code under test reached its sleep), or the task is
+    /// cancelled.
     public func sleepers(atLeast count: Int = 1) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready: Bool = state.withLock { state in
-                if state.pending >= count { return true }
-                state.watchers.append((count, continuation))
-                return false
-            }
-            if ready { continuation.resume() }
+        let id: Int = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
         }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready: Bool = state.withLock { state in
+                    if state.pending >= count || state.cancelledWatchers.remove(id) != nil { return true }
+                    state.watchers[id] = (count, continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation: CheckedContinuation<Void, Never>? = state.withLock { state in
+                if let watcher = state.watchers.removeValue(forKey: id) { return watcher.continuation }
+                state.cancelledWatchers.insert(id)
+                return nil
+            }
+            continuation?.resume()
+        }
+    }
+
+    /// Moves time to the earliest pending sleep's deadline, waking it (nothing happens when nothing sleeps).
+    public func advanceToNextDeadline() {
+        let step: Swift.Duration? = state.withLock { state in
+            let deadlines = state.sleeps.values.compactMap { if case .waiting(let deadline, _) = $0 { deadline } else { nil } }
+            return deadlines.min().map { max(state.now.duration(to: $0), .zero) }
+        }
+        if let step { advance(by: step) }
+    }
+
+    /// Runs `body` and wakes every sleep it starts as soon as it starts, time jumping to the sleep's deadline: code
+    /// with backoffs runs without waiting, and `sleepLengths` tells what it waited.
+    public func advancingEverySleep<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        let advancer = Task {
+            while !Task.isCancelled {
+                await sleepers(atLeast: 1)
+                advanceToNextDeadline()
+            }
+        }
+        defer { advancer.cancel() }
+        return try await body()
     }
 
     /// Waits for the code under test to sleep, then advances past its deadline: one step of a retry or poll loop.

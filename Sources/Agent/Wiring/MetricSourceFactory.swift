@@ -52,19 +52,7 @@ public final class MetricSourceFactory: Sendable {
         case .status:
             return EMQXStatusSource(discovery: discovery, now: now)
         case .prometheus(let settings):
-            var configuration = PrometheusSource.Configuration(
-                baseURL: settings.url,
-                nodeLabel: settings.nodeLabel ?? "node",
-                authorization: try settings.http.authorization(environment: environment),
-                tls: try settings.http.sourceTLS(),
-                timeout: .seconds(settings.http.timeout))
-            if let selector = settings.selector { configuration.selector = PrometheusSelector(template: selector) }
-            var queries = PrometheusQueries.emqxDefault
-            if let query = settings.liveConnectionsQuery { queries.liveConnections = query }
-            if let query = settings.connectionsQuery { queries.connections = query }
-            if let query = settings.sessionsQuery { queries.sessions = query }
-            configuration.queries = queries
-            return try PrometheusSource(configuration: configuration, httpClient: httpClient)
+            return try PrometheusSource(configuration: Self.configuration(settings, environment: environment), httpClient: httpClient)
         case .emqx(let settings):
             let configuration = EMQXScrapeSource.Configuration(
                 scheme: settings.scheme, port: settings.port, targets: settings.targets,
@@ -72,6 +60,24 @@ public final class MetricSourceFactory: Sendable {
                 timeout: .seconds(settings.http.timeout), fetchNodeInfo: settings.readUptime)
             return try EMQXScrapeSource(configuration: configuration, httpClient: httpClient, now: now)
         }
+    }
+
+    /// A Prometheus source's configuration from its settings (`backtest` builds its source with it too). Throws when
+    /// a secret or CA file cannot be read.
+    public static func configuration(_ settings: PrometheusSettings, environment: [String: String]) throws -> PrometheusSource.Configuration {
+        var configuration = PrometheusSource.Configuration(
+            baseURL: settings.url,
+            nodeLabel: settings.nodeLabel ?? "node",
+            authorization: try settings.http.authorization(environment: environment),
+            tls: try settings.http.sourceTLS(),
+            timeout: .seconds(settings.http.timeout))
+        if let selector = settings.selector { configuration.selector = PrometheusSelector(template: selector) }
+        var queries = PrometheusQueries.emqxDefault
+        if let query = settings.liveConnectionsQuery { queries.liveConnections = query }
+        if let query = settings.connectionsQuery { queries.connections = query }
+        if let query = settings.sessionsQuery { queries.sessions = query }
+        configuration.queries = queries
+        return configuration
     }
 }
 

@@ -13,14 +13,18 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     public let configuration: KubernetesClientConfiguration
     private let httpClient: HTTPClient
     private let logger: Logger
+    /// Times the waits between retries.
+    private let clock: any Clock<Duration>
     /// The server URL requests go to: the configured one, with the host replaced by `tls-server-name` when set.
     private let baseURL: String
 
     /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
+    /// - Parameter clock: times the waits between retries (a manual clock in tests).
     /// - Throws: `KubernetesError` (`.unsupported`) when the CA or client certificate cannot be parsed.
-    public init(configuration: KubernetesClientConfiguration, logger: Logger) throws {
+    public init(configuration: KubernetesClientConfiguration, logger: Logger, clock: some Clock<Duration> = ContinuousClock()) throws {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
         var tls = TLSConfiguration.makeClientConfiguration()
         do {
             if let ca = configuration.certificateAuthorityPEM {
@@ -268,7 +272,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
                 logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 attempt += 1
             }
         }
@@ -337,7 +341,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 guard error.isTransient, !error.connectionFailed, attempt < policy.maxAttempts else { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
                 logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
-                try await Task.sleep(for: delay)
+                try await clock.sleep(for: delay)
                 attempt += 1
             }
         }
