@@ -112,7 +112,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "footprint",
-            dependencies: ["AutorebalancerCore", "Simulation", asyncHTTPClient, logging, nioCore, serviceLifecycle],
+            dependencies: ["AutorebalancerCore", "Simulation", asyncHTTPClient, hummingbird, logging, nioCore, serviceLifecycle],
             path: "Benchmarks/footprint",
             swiftSettings: sharedSettings
         ),

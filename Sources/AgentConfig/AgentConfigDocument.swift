@@ -36,6 +36,7 @@ struct AgentConfigDocument: Sendable, Hashable {
         var leaseDuration: Located<TimeInterval>?
         var renewDeadline: Located<TimeInterval>?
         var retryPeriod: Located<TimeInterval>?
+        var shards: Located<Int>?
     }
 
     struct Cluster: Sendable, Hashable {
@@ -94,6 +95,9 @@ struct AgentConfigDocument: Sendable, Hashable {
         var port: Located<Int>?
         var targets: Located<[String: Located<String>]>?
         var readUptime: Located<Bool>?
+        /// The `emqx` source only: `scrape` or `nodes`, and the cluster's API for `nodes`.
+        var mode: Located<String>?
+        var url: Located<String>?
         /// EMQX's API only: one base URL for every node, and where the key comes from.
         var service: Located<String>?
         var apiKey: APIKey?
@@ -190,6 +194,7 @@ extension AgentConfigDocument {
         election.leaseDuration = s.duration("leaseDuration", maximum: Limits.hour)
         election.renewDeadline = s.duration("renewDeadline", maximum: Limits.hour)
         election.retryPeriod = s.duration("retryPeriod", maximum: Limits.hour)
+        election.shards = s.int("shards", maximum: Limits.shards)
         election.written = s.locations
         return election
     }
@@ -255,6 +260,8 @@ extension AgentConfigDocument {
         switch use {
         case .scrape:
             endpoint.readUptime = s.bool("readUptime")
+            endpoint.mode = s.string("mode")
+            endpoint.url = s.string("url")
         case .api:
             endpoint.service = s.string("service")
             endpoint.apiKey = s.section("apiKey") { key in

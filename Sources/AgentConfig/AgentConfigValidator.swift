@@ -115,6 +115,7 @@ struct AgentConfigValidator {
         settings.leaseDuration = positive(document.leaseDuration, "\(path).leaseDuration") ?? settings.leaseDuration
         settings.renewDeadline = positive(document.renewDeadline, "\(path).renewDeadline") ?? settings.renewDeadline
         settings.retryPeriod = positive(document.retryPeriod, "\(path).retryPeriod") ?? settings.retryPeriod
+        settings.shards = minimum(document.shards, 1, "\(path).shards") ?? settings.shards
         let written = document.written
         if settings.renewDeadline >= settings.leaseDuration {
             error(
@@ -301,8 +302,22 @@ struct AgentConfigValidator {
             settings.sessionsQuery = prometheus.sessionsQuery?.value
             return .prometheus(settings)
         case "emqx":
-            let endpoint = self.endpoint(document.emqx ?? .init(location: document.location, http: .init(location: document.location)), "\(path).emqx")
+            let sub = "\(path).emqx"
+            let endpoint = self.endpoint(document.emqx ?? .init(location: document.location, http: .init(location: document.location)), sub)
+            var mode = EMQXScrapeSettings.Mode.scrape
+            if let text = document.emqx?.mode {
+                if let parsed = EMQXScrapeSettings.Mode(rawValue: text.value) {
+                    mode = parsed
+                } else {
+                    error("\(sub).mode: expected scrape (every node's Prometheus endpoint) or nodes (one GET /api/v5/nodes per cluster), got \"\(text.value)\"", at: text.location)
+                }
+            }
+            if let url = document.emqx?.url {
+                checkURL(url, "\(sub).url")
+                if mode != .nodes { warning("\(sub).url is used by mode nodes only; this source's mode is scrape", at: url.location) }
+            }
             return .emqx(EMQXScrapeSettings(
+                mode: mode, url: document.emqx?.url?.value,
                 scheme: endpoint.scheme, port: endpoint.port, targets: endpoint.targets,
                 readUptime: document.emqx?.readUptime?.value ?? false, http: endpoint.http))
         default:

@@ -47,6 +47,8 @@ public struct AgentConfiguration: Sendable, Hashable {
         public static let hour: TimeInterval = 3600
         /// `settleTime`, `resendInterval`.
         public static let day: TimeInterval = 86_400
+        /// `leaderElection.shards`: every replica lists and may renew that many Leases each retry period.
+        public static let shards = 256
     }
 }
 
@@ -77,6 +79,10 @@ public struct LeaderElectionSettings: Sendable, Hashable {
     public var renewDeadline: TimeInterval
     /// Default 2 s.
     public var retryPeriod: TimeInterval
+    /// How many shards the watched clusters are split into, each with its own Lease (`<leaseName>-shard-<i>`), so
+    /// that several replicas share the work. Default 1: one Lease named `leaseName`; the leader writes for every
+    /// cluster and the other replicas stand by.
+    public var shards: Int
 
     public init(
         enabled: Bool = true,
@@ -84,8 +90,10 @@ public struct LeaderElectionSettings: Sendable, Hashable {
         leaseNamespace: String? = nil,
         leaseDuration: TimeInterval = 15,
         renewDeadline: TimeInterval = 10,
-        retryPeriod: TimeInterval = 2
+        retryPeriod: TimeInterval = 2,
+        shards: Int = 1
     ) {
+        self.shards = shards
         self.enabled = enabled
         self.leaseName = leaseName
         self.leaseNamespace = leaseNamespace
@@ -246,6 +254,17 @@ public struct PrometheusSettings: Sendable, Hashable {
 }
 
 public struct EMQXScrapeSettings: Sendable, Hashable {
+    /// How the nodes are read.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// Every node's own Prometheus endpoint, one request per node (the default).
+        case scrape
+        /// One `GET /api/v5/nodes` per cluster for every node's counts (EMQX 5; needs an API key).
+        case nodes
+    }
+
+    public var mode: Mode
+    /// `nodes` mode: the cluster's EMQX API (e.g. `http://emqx-dashboard.emqx.svc:18083`), asked before the nodes.
+    public var url: String?
     /// `http` or `https`; default `http`.
     public var scheme: String
     /// Dashboard/REST port; default 18083 (EMQX 5). EMQX 4.4 serves the same on 8081 too.
@@ -256,7 +275,12 @@ public struct EMQXScrapeSettings: Sendable, Hashable {
     public var readUptime: Bool
     public var http: HTTPClientSettings
 
-    public init(scheme: String = "http", port: Int = 18083, targets: [String: String] = [:], readUptime: Bool = false, http: HTTPClientSettings = .init()) {
+    public init(
+        mode: Mode = .scrape, url: String? = nil, scheme: String = "http", port: Int = 18083, targets: [String: String] = [:],
+        readUptime: Bool = false, http: HTTPClientSettings = .init()
+    ) {
+        self.mode = mode
+        self.url = url
         self.scheme = scheme
         self.port = port
         self.targets = targets

@@ -46,6 +46,8 @@ public struct PrometheusSource: MetricSource {
     public let kind = "prometheus"
     public let configuration: Configuration
     private let fetch: HTTPFetch
+    /// Shared by every cluster with this configuration: one query per quantity per cycle for all of them.
+    public var batch: PrometheusBatch?
 
     /// Throws when the TLS settings are unusable (a CA PEM without a certificate).
     public init(configuration: Configuration, httpClient: HTTPClient) throws {
@@ -62,7 +64,18 @@ public struct PrometheusSource: MetricSource {
     public var budget: Duration? { configuration.timeout + .seconds(1) }
 
     public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
-        let selector = configuration.selector.selector(for: request.cluster)
+        let answers: PrometheusBatch.Answers
+        if let batch, let batched = try await batch.answers(for: request.cluster) {
+            answers = batched
+        } else {
+            answers = try await ask(for: request.cluster)
+        }
+        return try observation(from: answers, request)
+    }
+
+    /// The cluster's own three queries.
+    func ask(for cluster: ClusterReference) async throws -> PrometheusBatch.Answers {
+        let selector = configuration.selector.selector(for: cluster)
         let label = configuration.nodeLabel
         let queries = configuration.queries
         let liveQuery = queries.liveConnections.map { PrometheusQueries.render($0, selector: selector, label: label) }
@@ -71,8 +84,16 @@ public struct PrometheusSource: MetricSource {
         async let live = optionalQuery(liveQuery)
         async let connections = optionalQuery(connectionsQuery)
         async let sessions = optionalQuery(sessionsQuery)
-        let answers = (live: try await live, connections: try await connections, sessions: try await sessions)
+        return PrometheusBatch.Answers(
+            live: try await live, connections: try await connections, sessions: try await sessions,
+            sent: (liveQuery, connectionsQuery, sessionsQuery))
+    }
 
+    /// The nodes (and warnings) the answers of one cluster give.
+    func observation(from answers: PrometheusBatch.Answers, _ request: ObservationRequest) throws -> SourceObservation {
+        let label = configuration.nodeLabel
+        let selector = configuration.selector.selector(for: request.cluster)
+        let (liveQuery, connectionsQuery, sessionsQuery) = answers.sent
         let expected = request.expectedNodes.map(\.name)
         var warnings: [String] = []
         var nodes: [String: NodeObservation] = [:]
@@ -135,10 +156,11 @@ public struct PrometheusSource: MetricSource {
     public static let rangeBodyLimit = 64 << 20
 
     /// Runs one instant query (`/api/v1/query`). Throws ``SourceFetchError`` or ``PrometheusResponseError``.
-    public func query(_ promQL: String, at time: Date? = nil) async throws -> PrometheusResponse {
+    /// - Parameter bodyLimit: the most bytes the answer may have (a batch for many clusters allows more).
+    public func query(_ promQL: String, at time: Date? = nil, bodyLimit: Int = PrometheusSource.queryBodyLimit) async throws -> PrometheusResponse {
         var pairs = [("query", promQL)]
         if let time { pairs.append(("time", Self.timestamp(time))) }
-        return try await call(path: "/api/v1/query", pairs: pairs, bodyLimit: Self.queryBodyLimit)
+        return try await call(path: "/api/v1/query", pairs: pairs, bodyLimit: bodyLimit)
     }
 
     /// Runs one range query (`/api/v1/query_range`) and returns its matrix (for backtests over recorded history).
@@ -162,7 +184,8 @@ public struct PrometheusSource: MetricSource {
         let passThrough: Set<Int> = [400, 422, 503]
         var fetch = fetch
         fetch.bodyLimit = bodyLimit
-        let response = configuration.usePOST
+        // A query for many clusters at once is long: POST it (Prometheus takes both; proxies limit URL lengths).
+        let response = configuration.usePOST || form.utf8.count > 2048
             ? try await fetch.fetch(base + path, form: form, accept: "application/json", passThrough: passThrough)
             : try await fetch.fetch(base + path + "?" + form, accept: "application/json", passThrough: passThrough)
         if !(200..<300).contains(response.status), (try? JSONSerialization.jsonObject(with: response.body)) == nil {

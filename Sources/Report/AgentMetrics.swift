@@ -27,6 +27,8 @@ public final class AgentMetrics: Sendable {
         .init(prefix + "build_info", .gauge, labels: ["version"], help: "Always 1; the version label says which build runs."),
         .init(prefix + "leader", .gauge, help: "1 when this replica holds the leader Lease (or leader election is off), else 0; dry_run says whether it writes."),
         .init(prefix + "dry_run", .gauge, help: "1 while this replica writes nothing (dry run from the configuration or the command line), else 0."),
+        .init(prefix + "shard_owned", .gauge, labels: ["shard"], help: "1 for each shard whose Lease this replica holds (it writes for that shard's clusters), 0 for the others; one shard without sharding."),
+        .init(prefix + "cluster_owned", .gauge, labels: ["cluster"], help: "1 when this replica writes for the cluster (it holds its shard's Lease), 0 when another replica does."),
         .init(prefix + "node_connections", .gauge, labels: ["cluster", "node"], help: "Live connections observed on an EMQX node (absent when unknown)."),
         .init(prefix + "node_sessions", .gauge, labels: ["cluster", "node"], help: "Sessions observed on an EMQX node (absent when unknown)."),
         .init(prefix + "donor_average_connections", .gauge, labels: ["cluster"], help: "Mean live connections of the donor nodes, as EMQX's balance formula partitions them."),
@@ -70,6 +72,7 @@ public final class AgentMetrics: Sendable {
         /// rules that no longer exist.
         var rules: [String: Set<String>] = [:]
         var ruleReasons: [String: Set<RuleReason>] = [:]
+        var shardCount = 0
     }
 
     private struct RuleReason: Hashable {
@@ -105,6 +108,20 @@ public final class AgentMetrics: Sendable {
 
     public func setLeader(_ isLeader: Bool) {
         gauge("leader").set(isLeader ? 1.0 : 0.0)
+    }
+
+    /// `shard_owned` for every shard (series of shards beyond `count` are dropped after a change of count).
+    public func setShards(count: Int, owned: Set<Int>) {
+        let previous = state.withLock { state -> Int in
+            defer { state.shardCount = count }
+            return state.shardCount
+        }
+        for shard in max(count, 0)..<max(previous, count) { removeGauge("shard_owned", ["shard": String(shard)]) }
+        for shard in 0..<max(count, 0) { gauge("shard_owned", ["shard": String(shard)]).set(owned.contains(shard) ? 1.0 : 0.0) }
+    }
+
+    public func setClusterOwned(_ cluster: String, _ owned: Bool) {
+        gauge("cluster_owned", ["cluster": cluster]).set(owned ? 1.0 : 0.0)
     }
 
     public func setDryRun(_ dryRun: Bool) {
@@ -250,9 +267,9 @@ public final class AgentMetrics: Sendable {
                 for threshold in ["abs", "rel"] { removeGauge(name, labels.merging(["threshold": threshold]) { $1 }) }
             }
             removeGauge("blocked_duration_seconds", labels)
-            registry.unregisterCounter(counter("rebalances_created_total", labels))
+            removeCounter("rebalances_created_total", labels)
             for reason in reasons {
-                registry.unregisterCounter(counter(reason.family, labels.merging(["reason": reason.reason]) { $1 }))
+                removeCounter(reason.family, labels.merging(["reason": reason.reason]) { $1 })
             }
         }
     }
@@ -271,7 +288,7 @@ public final class AgentMetrics: Sendable {
         }
         for name in ["donor_average_connections", "recipient_average_connections", "donor_average_sessions",
                      "recipient_average_sessions", "cluster_imbalanced", "rebalance_in_progress",
-                     "rebalance_processing_duration_seconds"] {
+                     "rebalance_processing_duration_seconds", "cluster_owned"] {
             removeGauge(name, ["cluster": cluster])
         }
     }
@@ -290,19 +307,47 @@ public final class AgentMetrics: Sendable {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
+    /// One series of one family, as the recording methods name it.
+    private struct SeriesKey: Hashable {
+        var family: String
+        var labels: [String: String]
+    }
+
+    /// The series made so far: the registry is asked (and the family and labels checked) once per series, not on
+    /// every update; a cycle over many clusters sets thousands of gauges.
+    private struct Series {
+        var gauges: [SeriesKey: Gauge] = [:]
+        var counters: [SeriesKey: Counter] = [:]
+        var histograms: [SeriesKey: ValueHistogram] = [:]
+    }
+
+    private let series = Mutex(Series())
+
     private func gauge(_ shortName: String, _ labels: [String: String] = [:]) -> Gauge {
+        let key = SeriesKey(family: shortName, labels: labels)
+        if let made = series.withLock({ $0.gauges[key] }) { return made }
         let (name, pairs, help) = family(shortName, labels)
-        return registry.makeGauge(descriptor: descriptor(name, help), labels: pairs)
+        let made = registry.makeGauge(descriptor: descriptor(name, help), labels: pairs)
+        series.withLock { $0.gauges[key] = made }
+        return made
     }
 
     private func counter(_ shortName: String, _ labels: [String: String] = [:]) -> Counter {
+        let key = SeriesKey(family: shortName, labels: labels)
+        if let made = series.withLock({ $0.counters[key] }) { return made }
         let (name, pairs, help) = family(shortName, labels)
-        return registry.makeCounter(descriptor: descriptor(name, help), labels: pairs)
+        let made = registry.makeCounter(descriptor: descriptor(name, help), labels: pairs)
+        series.withLock { $0.counters[key] = made }
+        return made
     }
 
     private func histogram(_ shortName: String, _ labels: [String: String] = [:]) -> ValueHistogram {
+        let key = SeriesKey(family: shortName, labels: labels)
+        if let made = series.withLock({ $0.histograms[key] }) { return made }
         let (name, pairs, help) = family(shortName, labels)
-        return registry.makeValueHistogram(descriptor: descriptor(name, help), labels: pairs, buckets: Self.durationBuckets)
+        let made = registry.makeValueHistogram(descriptor: descriptor(name, help), labels: pairs, buckets: Self.durationBuckets)
+        series.withLock { $0.histograms[key] = made }
+        return made
     }
 
     private func setOrRemove(_ shortName: String, _ labels: [String: String], _ value: Double?) {
@@ -314,7 +359,13 @@ public final class AgentMetrics: Sendable {
     }
 
     private func removeGauge(_ shortName: String, _ labels: [String: String]) {
-        // Creating then unregistering is how the registry forgets a series; it is a no-op for one never set.
-        registry.unregisterGauge(gauge(shortName, labels))
+        // Every series is made through `gauge`, so one that is not known was never set.
+        guard let made = series.withLock({ $0.gauges.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) }) else { return }
+        registry.unregisterGauge(made)
+    }
+
+    private func removeCounter(_ shortName: String, _ labels: [String: String]) {
+        guard let made = series.withLock({ $0.counters.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) }) else { return }
+        registry.unregisterCounter(made)
     }
 }

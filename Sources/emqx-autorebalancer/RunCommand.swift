@@ -121,7 +121,7 @@ struct RunCommand: AsyncParsableCommand {
                     logger.error("the agent stopped: \(error)")
                     exitCode = 1
                 }
-                await assembly.elector?.release()
+                await assembly.releaseLeases()
             }
         }
         try? await httpClient.shutdown()

@@ -91,6 +91,8 @@ import Testing
             [.init(name: "a", liveConnections: 3000), .init(name: "b", liveConnections: 3000), .init(name: "c", liveConnections: 0)],
             threshold: BalanceThreshold(absolute: 1000, relative: 1.1))
         metrics.setLeader(true)
+        metrics.setShards(count: 2, owned: [0])
+        metrics.setClusterOwned(cluster, true)
         metrics.recordObservation(cluster: cluster, nodes: [NodeObservation(name: "emqx@a", liveConnections: 3000, sessions: 3000)])
         metrics.recordBalance(cluster: cluster, connections: evaluation, sessions: evaluation)
         metrics.recordThresholdExcess(cluster: cluster, rule: "scale-out", connections: evaluation, sessions: evaluation)

@@ -1,6 +1,7 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Kubernetes
 
@@ -48,8 +49,23 @@ struct KubernetesPermissionTests {
             _ = try await api.patchEMQXRebalanceMetadata(namespace: "ns", name: "x", annotations: ["a": "b"], finalizers: [])
             try await api.deleteEMQXRebalance(namespace: "ns", name: "x")
             _ = try await api.servedVersions(group: "apps.emqx.io")
+            _ = try await api.leases(namespace: "ns")
         }
-        var used = Set<KubernetesPermission>()
+        // What the cache keeps current by list + watch: every scope the loop's reads start.
+        let cached: Set<KubernetesPermission> = try await HTTPKubernetesClientTests.withClient(server) { api in
+            let cache = KubernetesCache(client: api, logger: CapturedLogs().logger())
+            let cached = CachedKubernetesAPI(live: api, cache: cache)
+            _ = try? await cached.emqxObject(.v2beta1, namespace: "ns", name: "e")
+            _ = try? await cached.emqxObject(.v1beta4, namespace: "ns", name: "e")
+            _ = try? await cached.pods(namespace: "ns", labelSelector: "apps.emqx.io/instance=e")
+            _ = try? await cached.rebalances(namespace: "ns", labelSelector: nil)
+            _ = try? await cached.emqxRebalances(namespace: "ns")
+            #expect(cache.status.count == 5)
+            return Set(cache.status.flatMap { status in
+                ["list", "watch"].map { KubernetesPermission(group: status.scope.resource.group, resource: status.scope.resource.plural, verb: $0) }
+            })
+        }
+        var used = cached
         for line in server.log {
             let parts = line.split(separator: " ")
             let method = String(parts[0])

@@ -1,5 +1,5 @@
 import TestSupport
-import AutorebalancerCore
+@testable import AutorebalancerCore
 import Foundation
 import Testing
 
@@ -95,5 +95,39 @@ struct PrometheusResponseTimeTests {
         let body = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":["# + text + #","5"]}]}}"#
         let vector = try PrometheusResponse.decode(Data(body.utf8)).vector()
         #expect(vector.first?.sample.time == Date(timeIntervalSince1970: seconds))
+    }
+}
+
+/// The instant-vector fast path reads exactly what the general reader reads, and leaves everything unusual to it.
+struct PrometheusVectorFastPathTests {
+    @Test(arguments: [
+        #"{"status":"success","warnings":["partial data"],"infos":["a note"],"data":{"resultType":"vector","result":[{"metric":{"node":"emqx@a","cluster":"c"},"value":[1795621027.5,"12"]},{"metric":{"node":"emqx@b"},"value":[1795621027,"NaN"]},{"metric":{},"value":[1,"+Inf"]},{"value":[2,"-1e3"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+    ])
+    func readsWhatTheGeneralReaderReads(body: String) throws {
+        let fast = try #require(PrometheusResponse.instantVector(Data(body.utf8)))
+        let general = try PrometheusResponse.decodeAnyAnswer(Data(body.utf8))
+        #expect(fast.warnings == general.warnings)
+        #expect(fast.infos == general.infos)
+        let (a, b) = (try fast.vector(), try general.vector())
+        #expect(a.count == b.count)
+        for (x, y) in zip(a, b) {
+            #expect(x.labels == y.labels)
+            #expect(x.sample.time == y.sample.time)
+            #expect(x.sample.value == y.sample.value || (x.sample.value.isNaN && y.sample.value.isNaN))
+        }
+    }
+
+    @Test(arguments: [
+        #"{"status":"error","errorType":"bad_data","error":"parse error"}"#,
+        #"{"status":"success","data":{"resultType":"matrix","result":[]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"node":"a"},"value":[1,"12","extra"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"node":1},"value":[1,"12"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"twelve"]}]}}"#,
+        #"{"status":"success","warnings":[1],"data":{"resultType":"vector","result":[]}}"#,
+        "not json",
+    ])
+    func leavesEverythingElseToTheGeneralReader(body: String) {
+        #expect(PrometheusResponse.instantVector(Data(body.utf8)) == nil)
     }
 }

@@ -96,9 +96,9 @@ def flag_stat(title, description, expr, legend, x, w, zero, one):
 def rule_state_expr():
     parts = []
     for code, state in enumerate(STATES):
-        leader_only = (f'(emqx_autorebalancer_rule_state{{{SEL}, state="{state}"}} == 1 '
-                       f'and on (instance) emqx_autorebalancer_leader == 1)')
-        parts.append(f"{leader_only} * {code}")
+        owner_only = (f'(emqx_autorebalancer_rule_state{{{SEL}, state="{state}"}} == 1 '
+                      f'and on (instance, cluster) emqx_autorebalancer_cluster_owned == 1)')
+        parts.append(f"{owner_only} * {code}")
     return "max by (cluster, rule) (\n  " + "\n  or ".join(parts) + "\n)"
 
 
@@ -165,8 +165,9 @@ def build():
 
     panels.append(row("Decisions"))
     panels.append(panel(
-        "state-timeline", "Rule state (leader)",
-        "The state of each rule per cluster, as the leader sees it: inactive, pending (condition holds, waiting "
+        "state-timeline", "Rule state (owner)",
+        "The state of each rule per cluster, as the replica that writes for it sees it (the leader, or the owner of "
+        "the cluster's shard): inactive, pending (condition holds, waiting "
         "for `for`), firing (wants to act; a gate, a failed create's backoff or dry run holds it back), creating "
         "(decided, not yet confirmed), acted (the Rebalance was created), cooling-down (after its own rebalance), "
         "suspended (paused, or after repeated ineffective outcomes until reset).",
@@ -228,10 +229,11 @@ def build():
         [("count by (version) (emqx_autorebalancer_build_info)", "{{version}}", True)],
         0, 5, 4, extra={"options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value_and_name"}}))
     panels.append(panel(
-        "stat", "Leaders", "Replicas holding the leader Lease: 1 expected.",
-        [("sum(emqx_autorebalancer_leader)", "leaders", True)],
+        "stat", "Unowned shards", "Shards whose Lease no replica holds (one shard, the leader Lease, without "
+        "leaderElection.shards): 0 expected. Their clusters are not acted on.",
+        [("count(max by (shard) (emqx_autorebalancer_shard_owned) == 0) or vector(0)", "unowned", True)],
         5, 5, 4, extra={"defaults": {"thresholds": {"mode": "absolute", "steps": [
-            {"color": "red", "value": None}, {"color": "green", "value": 1}, {"color": "red", "value": 2}]}},
+            {"color": "green", "value": None}, {"color": "red", "value": 1}]}},
             "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background"}}))
     panels.append(flag_stat(
         "Dry run (leader)", "1: the leader writes nothing (dryRun in its configuration, or --dry-run); "

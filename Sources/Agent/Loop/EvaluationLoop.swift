@@ -36,6 +36,10 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         /// Why this process stays in dry run whatever the configuration says (`--dry-run`, `--once`, or started in
         /// dry run with leader election, which needs a restart to join); `nil` when `dryRun:` alone decides.
         public var dryRunLock: String?
+        /// Told which clusters a cycle covers before any is observed (sources that ask once for all of them).
+        public var cycleWillStart: @Sendable ([(ClusterReference, ClusterSettings)]) -> Void
+        /// Whether this replica observes a cluster at all: with shards, only the clusters of the shards it holds.
+        public var observes: @Sendable (ClusterReference) -> Bool
 
         public init(
             discovery: OperatorDiscovery,
@@ -45,7 +49,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             records: (any EMQXRebalanceStore)? = nil,
             clusterTimeout: Duration = .seconds(20),
             events: EventRecorder? = nil,
-            dryRunLock: String? = nil
+            dryRunLock: String? = nil,
+            cycleWillStart: @escaping @Sendable ([(ClusterReference, ClusterSettings)]) -> Void = { _ in },
+            observes: @escaping @Sendable (ClusterReference) -> Bool = { _ in true }
         ) {
             self.discovery = discovery
             self.actuators = actuators
@@ -55,6 +61,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             self.clusterTimeout = clusterTimeout
             self.events = events
             self.dryRunLock = dryRunLock
+            self.cycleWillStart = cycleWillStart
+            self.observes = observes
         }
 
         public var kubernetes: any KubernetesAPI { discovery.api }
@@ -110,6 +118,12 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                     let report = await self.tick(at: self.now())
                     for sink in self.sinks { await sink.publish(report) }
                     let interval = Duration.seconds(self.store.current.evaluationInterval)
+                    let took = started.duration(to: self.clock.now)
+                    if took > interval, interval > .zero {
+                        // The next cycle starts at once; the slots this one ran over are lost.
+                        let slots = Int((took / interval).rounded(.down))
+                        self.logger.warning("evaluation cycle took \(took), longer than the evaluation interval \(interval): \(slots) cycle slot(s) skipped")
+                    }
                     try await self.clock.sleep(until: started.advanced(by: interval), tolerance: nil)
                 }
             }
@@ -166,6 +180,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                 errors.append("cannot list EMQX objects for \(settings.target.description): \(error)")
             }
         }
+        work = work.filter { dependencies.observes($0.0) }
+        dependencies.cycleWillStart(work)
         let retryPolicy = active.configuration.rebalances.createRetry
         // Without any answer from discovery every cluster's cycle would start by asking again, and fail the same way.
         let skipped = discoveryFailure != nil && dependencies.discovery.known == nil
@@ -210,10 +226,13 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         let sources = dependencies.makeSources(settings, cluster)
         let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
         let trail = RequestTrail()
-        let result = await RequestTrail.$current.withValue(trail) {
-            await withTimeout(timeout) {
-                await self.unboundedCycle(
-                    cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+        // Every write of this cycle is for this cluster: the writers' gate asks whether its shard is held.
+        let result = await WriteScope.$cluster.withValue(cluster) {
+            await RequestTrail.$current.withValue(trail) {
+                await withTimeout(timeout) {
+                    await self.unboundedCycle(
+                        cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+                }
             }
         }
         if let result { return result }

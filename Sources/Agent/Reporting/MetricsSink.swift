@@ -1,4 +1,5 @@
 import Act
+import Kubernetes
 import AutorebalancerCore
 import Foundation
 import Report
@@ -11,19 +12,27 @@ public final class MetricsSink: TickReportSink {
     let metrics: AgentMetrics
     let health: AgentHealth?
     let isLeader: @Sendable () -> Bool
+    let ownership: (any WriteOwnership)?
     /// The clusters the last report had, to drop the series of clusters no longer watched.
     let clusters = Mutex<Set<String>>([])
 
-    /// - Parameter isLeader: whether this replica writes now (the Lease holder, or the only replica).
-    public init(metrics: AgentMetrics, health: AgentHealth?, isLeader: @escaping @Sendable () -> Bool) {
+    /// - Parameters:
+    ///   - isLeader: whether this replica writes now (the Lease holder, or the only replica).
+    ///   - ownership: which shards and clusters it writes for (`shard_owned`, `cluster_owned`); `nil`: not shown.
+    public init(metrics: AgentMetrics, health: AgentHealth?, isLeader: @escaping @Sendable () -> Bool, ownership: (any WriteOwnership)? = nil) {
         self.metrics = metrics
         self.health = health
         self.isLeader = isLeader
+        self.ownership = ownership
     }
 
     public func publish(_ report: TickReport) async {
         metrics.recordEvaluation(duration: report.duration, completedAt: report.at)
         metrics.setLeader(isLeader())
+        if let ownership {
+            metrics.setShards(count: ownership.shardMap.count, owned: Set(ownership.ownedShards))
+            for cluster in report.clusters { metrics.setClusterOwned(cluster.cluster.description, ownership.owns(cluster.cluster)) }
+        }
         metrics.setDryRun(report.dryRun)
         health?.heartbeat()
         for cluster in report.clusters { record(cluster) }
@@ -94,4 +103,11 @@ public final class MetricsSink: TickReportSink {
         guard let counts = snapshot.completeCounts else { return (nil, nil) }
         return (BalanceMath.evaluateConnections(counts, threshold: connections), BalanceMath.evaluateSessions(counts, threshold: sessions))
     }
+}
+
+/// The ownership of the only replica (leader election off): every shard, every cluster.
+struct SoleWriter: WriteOwnership {
+    var shardMap: ShardMap { ShardMap(count: 1) }
+    func ownsShard(_ shard: Int) -> Bool { true }
+    var isLeader: Bool { true }
 }

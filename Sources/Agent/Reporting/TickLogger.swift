@@ -46,14 +46,13 @@ public final class TickLogger: TickReportSink {
                     defer { seen[key] = why }
                     return seen[key] != why
                 }
+                // Built only for a line that is written: with many clusters this runs thousands of times a cycle.
+                let level: Logger.Level = changed ? .info : .debug
+                guard logger.logLevel <= level else { continue }
                 var metadata = Self.metadata(evaluation.record, policy: outcome.policy)
                 metadata["state"] = "\(evaluation.state.rawValue)"
                 if let remaining = evaluation.forRemaining { metadata["for_remaining"] = "\(DurationText.format(remaining))" }
-                if changed {
-                    logger.info("rule held back", metadata: metadata)
-                } else {
-                    logger.debug("rule held back", metadata: metadata)
-                }
+                logger.log(level: level, "rule held back", metadata: metadata)
             }
         }
         if let action = report.action { log(action, cluster: report.cluster, logger: logger) }

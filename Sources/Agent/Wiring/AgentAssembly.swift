@@ -34,6 +34,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
 
     public let store: ConfigurationStore
     public let kubernetes: any KubernetesAPI
+    /// The in-memory copies the loop reads (`nil` when the client cannot watch); runs as a service of `run`.
+    public let cache: KubernetesCache?
     /// What the API server serves in apps.emqx.io, shared by the loop, the status source and the start-up check.
     public let discovery: OperatorDiscovery
     /// Each cluster's EMQX API client, from its `emqxAPI:` (or `emqx:`) settings.
@@ -42,6 +44,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     public let metrics: AgentMetrics
     public let health: AgentHealth
     public let elector: LeaderElector<C>?
+    /// With `leaderElection.shards` above 1: the per-shard Leases (and `elector` is `nil`).
+    public let shardElector: ShardElector<C>?
     public let actuators: ActuatorChoice
     public let loop: EvaluationLoop<C>
     public let alertmanager: AlertmanagerNotifier?
@@ -49,6 +53,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     /// Why this process never writes whatever the configuration says (`--dry-run`, `--once`, or started in dry run
     /// with leader election on); `nil` when `dryRun:` in the configuration decides, cycle by cycle.
     public let dryRunLock: String?
+    /// The gate every writer checks before a write (Rebalances, records, Events).
+    let canWrite: @Sendable () -> Bool
     let logger: Logger
 
     /// - Parameters:
@@ -69,10 +75,15 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         sourceOverride: (@Sendable (ClusterSettings, ClusterReference) -> [any MetricSource])? = nil
     ) {
         self.store = ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: policies))
+        // The loop and the actuators read through the cache; Leases and Events go to the API server directly.
+        let cache = (kubernetes as? any KubernetesWatching).map { KubernetesCache(client: $0, clock: clock, logger: logger) }
+        self.cache = cache
+        let reads: any KubernetesAPI = cache.map { CachedKubernetesAPI(live: kubernetes, cache: $0) } ?? kubernetes
         self.kubernetes = kubernetes
-        let discovery = OperatorDiscovery(api: kubernetes)
+        let discovery = OperatorDiscovery(api: reads)
         self.discovery = discovery
-        let records = kubernetes as? any EMQXRebalanceStore
+        // The records are read from the watch cache where there is one (it asks the live client for what it lacks).
+        let records = kubernetes is any EMQXRebalanceStore ? reads as? any EMQXRebalanceStore : nil
         let emqxAPI = EMQXAPIFactory(httpClient: httpClient, environment: options.environment, keys: kubernetes as? any EMQXAPIKeyReader)
         self.emqxAPI = emqxAPI
         self.httpClient = httpClient
@@ -96,13 +107,26 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         } else {
             dryRunLock = nil
         }
-        if settings.enabled, dryRunLock == nil {
+        let identity = LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname)
+        let leaseNamespace = settings.leaseNamespace ?? kubernetesNamespace ?? "default"
+        if settings.enabled, dryRunLock == nil, settings.shards > 1, let lister = kubernetes as? any LeaseLister {
+            shardElector = ShardElector(
+                api: kubernetes, lister: lister,
+                configuration: ShardElectionConfiguration(
+                    namespace: leaseNamespace, name: settings.leaseName, shards: settings.shards, identity: identity,
+                    leaseDuration: .seconds(settings.leaseDuration), renewDeadline: .seconds(settings.renewDeadline),
+                    retryPeriod: .seconds(settings.retryPeriod)),
+                clock: clock, now: now, logger: logger)
+        } else {
+            shardElector = nil
+        }
+        if settings.enabled, dryRunLock == nil, shardElector == nil {
             elector = LeaderElector(
                 api: kubernetes,
                 configuration: LeaderElectionConfiguration(
-                    namespace: settings.leaseNamespace ?? kubernetesNamespace ?? "default",
+                    namespace: leaseNamespace,
                     name: settings.leaseName,
-                    identity: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname),
+                    identity: identity,
                     leaseDuration: .seconds(settings.leaseDuration),
                     renewDeadline: .seconds(settings.renewDeadline),
                     retryPeriod: .seconds(settings.retryPeriod)),
@@ -111,8 +135,15 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             elector = nil
         }
         let elector = self.elector
-        // With leader election off (one replica, e.g. the sidecar) this replica is the writer.
-        let canWrite: @Sendable () -> Bool = { elector?.isLeader ?? true }
+        let shardElector = self.shardElector
+        let ownership: (any WriteOwnership)? = shardElector ?? elector
+        // With leader election off (one replica, e.g. the sidecar) this replica is the writer. With shards, a write
+        // is for the cluster the loop is working on (`WriteScope`), and allowed while its shard is held.
+        let canWrite: @Sendable () -> Bool = {
+            if let shardElector { return WriteScope.cluster.map(shardElector.owns) ?? false }
+            return elector?.isLeader ?? true
+        }
+        self.canWrite = canWrite
 
         let lifecycle = RebalanceLifecycle(configuration: .init(
             settleTime: .seconds(configuration.rebalances.settleTime),
@@ -129,7 +160,7 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         }
         actuators = ActuatorChoice(
             rebalanceResource: dryRunLock != nil ? dryRun : KubernetesActuator(
-                api: kubernetes, lifecycle: lifecycle, events: events, probe: probe, canWrite: canWrite, logger: logger),
+                api: reads, lifecycle: lifecycle, events: events, probe: probe, canWrite: canWrite, logger: logger),
             emqxAPI: dryRunLock != nil || records == nil ? dryRun : records.map {
                 EMQXAPIActuator(store: $0, lifecycle: recordLifecycle, events: events, canWrite: canWrite, logger: logger)
             },
@@ -182,16 +213,29 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             TickLogger(logger: logger),
             // Without an elector: the only replica leads when leader election is off; a replica locked in dry run
             // with leader election on takes no part in the election.
-            MetricsSink(metrics: metrics, health: self.health, isLeader: { elector?.isLeader ?? !settings.enabled }),
+            MetricsSink(
+                metrics: metrics, health: self.health,
+                isLeader: { shardElector?.isLeader ?? elector?.isLeader ?? !settings.enabled },
+                ownership: ownership ?? (settings.enabled ? nil : SoleWriter())),
             AlertSink(
                 configuration: .init(stuckAfter: .seconds(configuration.rebalances.stuckAfter), generatorURL: notifiers.externalURL),
                 alertmanager: alertmanager, webhooks: webhooks),
         ] + extraSinks
+        // Prometheus sources ask once per cycle for every cluster sharing them (not with the demo's own sources).
+        let cycleWillStart: @Sendable ([(ClusterReference, ClusterSettings)]) -> Void
+        if sourceOverride == nil {
+            cycleWillStart = { work in factory.cycleWillStart(work) }
+        } else {
+            cycleWillStart = { _ in }
+        }
+        // With shards, a replica observes only the clusters of the shards it holds.
+        let observes: @Sendable (ClusterReference) -> Bool = { cluster in shardElector?.owns(cluster) ?? true }
         loop = EvaluationLoop(
             store: store,
             dependencies: .init(
                 discovery: discovery, actuators: actuators, makeSources: sourceOverride ?? factory.sources(for:cluster:),
-                emqxAPI: emqxAPI.access, records: records, events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock),
+                emqxAPI: emqxAPI.access, records: records, events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock,
+                cycleWillStart: cycleWillStart, observes: observes),
             sinks: sinks, clock: clock, now: now, logger: logger)
     }
 
@@ -199,6 +243,12 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     public func directActing(_ cluster: ClusterReference) -> DirectActing {
         guard let settings = store.current.configuration.clusters.first(where: { $0.covers(cluster) }) else { return .notBuilt }
         return loop.dependencies.emqxAPIAccess(settings, cluster).directActing
+    }
+
+    /// Releases whatever Lease this replica holds (after the services stopped).
+    public func releaseLeases() async {
+        await elector?.release()
+        await shardElector?.release()
     }
 
     /// The long-running services of `run`: admin server, leader election, the loop, hot reload and notifiers.
@@ -210,6 +260,10 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
             // Losing the Lease ends the process (Kubernetes restarts it as a follower): no writer keeps running unsure.
             services.append(.init(service: elector, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
+        if let shardElector {
+            services.append(.init(service: shardElector, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        if let cache { services.append(.init(service: cache)) }
         services.append(.init(service: loop))
         if let configPath {
             let metrics = self.metrics

@@ -16,6 +16,8 @@ public final class MetricSourceFactory: Sendable {
     /// Sources already built, so CA files and secrets are read once per configuration, not every cycle. A reload that
     /// changes a source's settings gets a new key and so a new source.
     private let built = Mutex<[SourceKey: any MetricSource]>([:])
+    /// One batch per Prometheus source configuration that clusters share (`PrometheusBatch`).
+    private let batches = Mutex<[PrometheusSettings: PrometheusBatch]>([:])
 
     struct SourceKey: Hashable {
         var settings: SourceSettings
@@ -47,12 +49,31 @@ public final class MetricSourceFactory: Sendable {
         }
     }
 
+    /// Tells the Prometheus batches which clusters this cycle asks for (building their sources first).
+    public func cycleWillStart(_ work: [(ClusterReference, ClusterSettings)]) {
+        var members: [PrometheusSettings: [ClusterReference]] = [:]
+        for (cluster, settings) in work {
+            _ = sources(for: settings, cluster: cluster)
+            for case .prometheus(let prometheus) in settings.sources { members[prometheus, default: []].append(cluster) }
+        }
+        for (settings, batch) in batches.withLock({ $0 }) { batch.begin(members[settings] ?? []) }
+    }
+
     func make(_ source: SourceSettings) throws -> any MetricSource {
         switch source {
         case .status:
             return EMQXStatusSource(discovery: discovery, now: now)
         case .prometheus(let settings):
-            return try PrometheusSource(configuration: Self.configuration(settings, environment: environment), httpClient: httpClient)
+            var made = try PrometheusSource(configuration: Self.configuration(settings, environment: environment), httpClient: httpClient)
+            made.batch = batches.withLock { batches in
+                if let existing = batches[settings] { return existing }
+                let batch = PrometheusBatch(source: made)
+                if let batch { batches[settings] = batch }
+                return batch
+            }
+            return made
+        case .emqx(let settings) where settings.mode == .nodes:
+            return try nodesSource(settings)
         case .emqx(let settings):
             let configuration = EMQXScrapeSource.Configuration(
                 scheme: settings.scheme, port: settings.port, targets: settings.targets,
@@ -78,6 +99,25 @@ public final class MetricSourceFactory: Sendable {
         if let query = settings.sessionsQuery { queries.sessions = query }
         configuration.queries = queries
         return configuration
+    }
+}
+
+extension MetricSourceFactory {
+    /// `emqx: {mode: nodes}`: one `GET /api/v5/nodes` per cluster, through the same client the EMQX API actuator uses.
+    /// Asked at `url`, then the `targets`, then each expected node's own host, until one answers.
+    func nodesSource(_ settings: EMQXScrapeSettings) throws -> EMQXNodesSource {
+        let authorization = try settings.http.authorization(environment: environment).headerValue
+        let tls = try settings.http.sourceTLS()?.configuration()
+        let timeout = Duration.seconds(settings.http.timeout)
+        let configured = (settings.url.map { [$0] } ?? []) + settings.targets.values.sorted()
+        let scraping = try EMQXScrapeSource(
+            configuration: .init(scheme: settings.scheme, port: settings.port), httpClient: httpClient)
+        let client = httpClient
+        return EMQXNodesSource(read: { _, expected in
+            let urls = configured.isEmpty ? expected.map { scraping.baseURL(of: $0.name) } : configured
+            let api = HTTPEMQXRebalanceAPI(httpClient: client, endpoint: .init(baseURLs: urls, authorization: authorization, tls: tls, timeout: timeout))
+            return try await api.nodes()
+        }, now: now)
     }
 }
 

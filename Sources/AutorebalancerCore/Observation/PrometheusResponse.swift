@@ -72,6 +72,12 @@ public struct PrometheusResponse: Sendable, Hashable {
     /// Throws ``PrometheusResponseError/apiError(errorType:error:warnings:)`` for `status: error`, and
     /// ``PrometheusResponseError/malformed(_:)`` for a body that is not a Prometheus API answer.
     public static func decode(_ data: Data) throws(PrometheusResponseError) -> PrometheusResponse {
+        if let vector = instantVector(data) { return vector }
+        return try decodeAnyAnswer(data)
+    }
+
+    /// Every answer shape (and every problem, worded), through a generic JSON tree.
+    static func decodeAnyAnswer(_ data: Data) throws(PrometheusResponseError) -> PrometheusResponse {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])

@@ -30,14 +30,7 @@ public enum StoredEMQXRebalance: Sendable, Hashable {
 extension HTTPKubernetesClient: EMQXRebalanceStore {
     public func emqxRebalances(namespace: String) async throws -> [StoredEMQXRebalance] {
         let items: [KubernetesJSONItem] = try await list(.emqxRebalances, namespace: namespace, labelSelector: nil)
-        return items.map { item in
-            do {
-                return .valid(try JSONDecoder().decode(EMQXRebalance.self, from: item.data))
-            } catch {
-                let problem = DecodingProblem(error)
-                return .invalid(name: item.name, field: problem.field, problem: problem.problem)
-            }
-        }
+        return items.map(StoredEMQXRebalance.init)
     }
 
     public func emqxRebalance(namespace: String, name: String) async throws -> EMQXRebalance {
@@ -75,6 +68,42 @@ extension HTTPKubernetesClient: EMQXRebalanceStore {
             request: request)
     }
 
+}
+
+extension StoredEMQXRebalance {
+    /// Decodes one listed item on its own; what does not decode names its field.
+    init(_ item: KubernetesJSONItem) {
+        do {
+            self = .valid(try JSONDecoder().decode(EMQXRebalance.self, from: item.data))
+        } catch {
+            let problem = DecodingProblem(error)
+            self = .invalid(name: item.name, field: problem.field, problem: problem.problem)
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .valid(let record): record.metadata.name ?? ""
+        case .invalid(let name, _, _): name
+        }
+    }
+}
+
+/// A record as the cache holds it: its metadata, and its decoding (valid or why not).
+struct EMQXRebalanceItem: KubernetesObject {
+    var metadata: ObjectMeta
+    var stored: StoredEMQXRebalance
+
+    init(from decoder: any Decoder) throws {
+        let item = try KubernetesJSONItem(from: decoder)
+        metadata = (try? JSONDecoder().decode(MetadataOnly.self, from: item.data).metadata) ?? ObjectMeta(name: item.name)
+        stored = StoredEMQXRebalance(item)
+    }
+
+    init(_ record: EMQXRebalance) {
+        metadata = record.metadata
+        stored = .valid(record)
+    }
 }
 
 /// A list item kept as raw JSON so each one decodes on its own.

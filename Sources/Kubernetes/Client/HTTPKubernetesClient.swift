@@ -9,14 +9,29 @@ import NIOSSL
 /// The live `KubernetesAPI` over AsyncHTTPClient: bearer token or client certificate, TLS verified against the
 /// configured CA, a timeout on every attempt, bounded jittered retries for transient failures only, and creates that
 /// are never repeated blindly (a create whose answer was lost is followed by a GET of the same name).
+///
+/// Three connection pools (`Lane`), so no call waits behind another kind: the Lease (renewed on time whatever else
+/// is going on), long-running watches (each holds a connection), and every other request.
 public final class HTTPKubernetesClient: KubernetesAPI {
+    /// Which connection pool a call uses.
+    enum Lane {
+        /// Reads and writes of objects, discovery, Events.
+        case requests
+        /// Leader election's Lease reads and writes only.
+        case leases
+        /// Watches, which hold their connection for minutes.
+        case watches
+    }
+
     public let configuration: KubernetesClientConfiguration
-    private let httpClient: HTTPClient
-    private let logger: Logger
+    let httpClient: HTTPClient
+    let leaseHTTPClient: HTTPClient
+    let watchHTTPClient: HTTPClient
+    let logger: Logger
     /// Times the waits between retries.
     private let clock: any Clock<Duration>
     /// The server URL requests go to: the configured one, with the host replaced by `tls-server-name` when set.
-    private let baseURL: String
+    let baseURL: String
 
     /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
     /// - Parameter clock: times the waits between retries (a manual clock in tests).
@@ -61,16 +76,34 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             }
         }
         self.baseURL = baseURL
-        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        func pool(connections: Int) -> HTTPClient {
+            var pooled = httpConfiguration
+            pooled.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: pooled)
+        }
+        self.httpClient = pool(connections: 8)
+        self.leaseHTTPClient = pool(connections: 2)
+        // One connection per open watch (a handful per watched namespace).
+        self.watchHTTPClient = pool(connections: 512)
         for warning in configuration.warnings {
             logger.warning("\(warning)")
         }
         logger.info("Kubernetes API \(configuration.server) from \(configuration.origin)")
     }
 
-    /// Closes the connection pool.
+    /// Closes the connection pools.
     public func shutdown() async throws {
+        try await watchHTTPClient.shutdown()
+        try await leaseHTTPClient.shutdown()
         try await httpClient.shutdown()
+    }
+
+    func client(_ lane: Lane) -> HTTPClient {
+        switch lane {
+        case .requests: httpClient
+        case .leases: leaseHTTPClient
+        case .watches: watchHTTPClient
+        }
     }
 
     // MARK: EMQX objects and pods
@@ -139,11 +172,11 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     // MARK: Leases
 
     public func lease(namespace: String, name: String) async throws -> Lease {
-        try await get(.leases, namespace: namespace, name: name)
+        try await get(.leases, namespace: namespace, name: name, lane: .leases)
     }
 
     public func createLease(_ lease: Lease) async throws -> Lease {
-        try await create(.leases, object: lease, namespace: lease.metadata.namespace, name: lease.metadata.name)
+        try await create(.leases, object: lease, namespace: lease.metadata.namespace, name: lease.metadata.name, lane: .leases)
     }
 
     public func updateLease(_ lease: Lease) async throws -> Lease {
@@ -153,7 +186,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         // A lost answer to an update is safe to repeat: a stale resourceVersion makes the repeat a 409.
         return try decode(
             try await send(.PUT, path: KubernetesResource.leases.path(namespace: namespace, name: name),
-                           body: try JSONEncoder().encode(lease), request: request),
+                           body: try JSONEncoder().encode(lease), request: request, lane: .leases),
             request: request
         )
     }
@@ -225,20 +258,21 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     // MARK: Typed helpers
 
-    func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String) async throws -> T {
+    func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String, lane: Lane = .requests) async throws -> T {
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: namespace, name: name)
-        return try decode(try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request), request: request)
+        return try decode(
+            try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request, lane: lane), request: request)
     }
 
     func list<T: Codable & Hashable & Sendable>(
-        _ resource: KubernetesResource, namespace: String, labelSelector: String?
+        _ resource: KubernetesResource, namespace: String, labelSelector: String?, lane: Lane = .requests
     ) async throws -> [T] {
         let request = KubernetesError.Request(verb: "list", resource: resource, namespace: namespace)
         var path = resource.path(namespace: namespace)
         if let labelSelector, !labelSelector.isEmpty {
             path += "?labelSelector=\(labelSelector.addingPercentEncodingForPath())"
         }
-        let list: KubernetesList<T> = try decode(try await send(.GET, path: path, request: request), request: request)
+        let list: KubernetesList<T> = try decode(try await send(.GET, path: path, request: request, lane: lane), request: request)
         return list.items
     }
 
@@ -246,7 +280,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     /// timeout, 5xx), the object is read back by name before any new attempt. 429 means "not processed" and is
     /// retried directly.
     func create<T: Codable>(
-        _ resource: KubernetesResource, object: T, namespace: String?, name: String?
+        _ resource: KubernetesResource, object: T, namespace: String?, name: String?, lane: Lane = .requests
     ) async throws -> T {
         let namespace = namespace ?? configuration.namespace ?? "default"
         let request = KubernetesError.Request(verb: "create", resource: resource, namespace: namespace, name: name)
@@ -255,13 +289,13 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         var attempt = 1
         while true {
             do {
-                let data = try await send(.POST, path: resource.path(namespace: namespace), body: body, request: request, retry: .singleAttempt)
+                let data = try await send(.POST, path: resource.path(namespace: namespace), body: body, request: request, retry: .singleAttempt, lane: lane)
                 return try decode(data, request: request)
             } catch let error as KubernetesError where error.isTransient && !error.connectionFailed && attempt < policy.maxAttempts {
                 if error.statusCode != 429, let name {
                     // The create may have happened: look before creating again.
                     do {
-                        let existing: T = try await get(resource, namespace: namespace, name: name)
+                        let existing: T = try await get(resource, namespace: namespace, name: name, lane: lane)
                         logger.warning(
                             "create \(resource) \(namespace)/\(name): the answer was lost (\(error.detail)); the object exists, so it was created"
                         )
@@ -321,14 +355,15 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         body: Data? = nil,
         contentType: String = "application/json",
         request: KubernetesError.Request,
-        retry: RetryPolicy? = nil
+        retry: RetryPolicy? = nil,
+        lane: Lane = .requests
     ) async throws -> Data {
         let policy = retry ?? configuration.retry
         var attempt = 1
         var refreshedToken = false
         while true {
             do {
-                return try await sendOnce(method, path: path, body: body, contentType: contentType, request: request)
+                return try await sendOnce(method, path: path, body: body, contentType: contentType, request: request, lane: lane)
             } catch let error as KubernetesError {
                 if error.code == .unauthorized, !refreshedToken, let provider = configuration.tokenProvider {
                     provider.invalidate()
@@ -349,7 +384,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     /// A certificate the configured CA does not vouch for (or one for another name) is a configuration error, not
     /// an outage: retrying cannot fix it. The error names where the trusted CA came from.
-    private func untrustedServer(_ error: any Error, request: KubernetesError.Request) -> KubernetesError? {
+    func untrustedServer(_ error: any Error, request: KubernetesError.Request) -> KubernetesError? {
         let text = String(describing: error)
         let nameMismatch = error is NIOSSLExtraError || text.contains("failedToValidateHostname")
         let verification = text.contains("CERTIFICATE_VERIFY_FAILED") || text.localizedCaseInsensitiveContains("certificate verify failed")
@@ -369,7 +404,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     public func untrustedServerError() async -> KubernetesError? {
         let request = KubernetesError.Request(verb: "get", resource: KubernetesResource(group: "", version: "", plural: "version"), namespace: nil, name: nil)
         do {
-            _ = try await sendOnce(.GET, path: "/version", body: nil, contentType: "application/json", request: request)
+            _ = try await sendOnce(.GET, path: "/version", body: nil, contentType: "application/json", request: request, lane: .requests)
             return nil
         } catch let error as KubernetesError where error.code == .untrusted {
             return error
@@ -379,8 +414,45 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     }
 
     private func sendOnce(
-        _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request
+        _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request, lane: Lane
     ) async throws -> Data {
+        let http = try await makeRequest(method, path: path, body: body, contentType: contentType, request: request)
+        let timeout = TimeAmount(configuration.requestTimeout)
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await client(lane).execute(http, timeout: timeout, logger: nil)
+            bytes = try await response.body.collect(upTo: 32 << 20)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .cancelled {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout.text)")
+        } catch {
+            throw transportFailure(error, request: request)
+        }
+        let data = Data(bytes.readableBytesView)
+        let code = Int(response.status.code)
+        if (200..<300).contains(code) { return data }
+        throw failure(response, body: data, request: request)
+    }
+
+    /// What a request that got no answer failed on: an untrusted certificate, no connection, or the transport.
+    func transportFailure(_ error: any Error, request: KubernetesError.Request) -> KubernetesError {
+        if let untrusted = untrustedServer(error, request: request) { return untrusted }
+        if let reason = Self.connectionFailure(error, connectTimeout: configuration.connectTimeout) {
+            var failure = KubernetesError(
+                code: .unavailable, request: request,
+                detail: "cannot connect to \(configuration.server), the server named by \(configuration.origin): \(reason); check that the cluster runs and that this is its API server")
+            failure.connectionFailed = true
+            return failure
+        }
+        return KubernetesError(code: .unavailable, request: request, detail: "transport error: \(TransportFailureText.describe(error))")
+    }
+
+    /// A request with the agent's headers and credentials.
+    func makeRequest(_ method: HTTPMethod, path: String, body: Data?, contentType: String = "application/json", request: KubernetesError.Request) async throws -> HTTPClientRequest {
         var http = HTTPClientRequest(url: baseURL + path)
         http.method = method
         http.headers.add(name: "Accept", value: "application/json")
@@ -398,42 +470,22 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             }
             http.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
-        let timeout = TimeAmount(configuration.requestTimeout)
-        let response: HTTPClientResponse
-        let bytes: ByteBuffer
-        do {
-            response = try await httpClient.execute(http, timeout: timeout, logger: nil)
-            bytes = try await response.body.collect(upTo: 32 << 20)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let error as HTTPClientError where error == .cancelled {
-            throw CancellationError()
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout.text)")
-        } catch {
-            if let untrusted = untrustedServer(error, request: request) { throw untrusted }
-            if let reason = Self.connectionFailure(error, connectTimeout: configuration.connectTimeout) {
-                var failure = KubernetesError(
-                    code: .unavailable, request: request,
-                    detail: "cannot connect to \(configuration.server), the server named by \(configuration.origin): \(reason); check that the cluster runs and that this is its API server")
-                failure.connectionFailed = true
-                throw failure
-            }
-            throw KubernetesError(code: .unavailable, request: request, detail: "transport error: \(TransportFailureText.describe(error))")
-        }
-        let data = Data(bytes.readableBytesView)
+        return http
+    }
+
+    /// The classified error of a non-2xx answer.
+    func failure(_ response: HTTPClientResponse, body data: Data, request: KubernetesError.Request) -> KubernetesError {
         let code = Int(response.status.code)
-        if (200..<300).contains(code) { return data }
         let status = (try? JSONDecoder().decode(KubernetesStatus.self, from: data)).flatMap { $0.kind == "Status" ? $0 : nil }
         // Every Kubernetes API server error is a Status object; old servers answer an unknown path with Go's plain
         // "404 page not found". Anything else (an HTML 404 of a web server) must not read as "object missing".
         let goNotFound = code == 404 && String(decoding: data.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "404 page not found"
         if status == nil, !goNotFound, code != 429, !(500...599).contains(code) {
-            throw notKubernetes(request: request, statusCode: code, body: data)
+            return notKubernetes(request: request, statusCode: code, body: data)
         }
         let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
         let detail = status?.message ?? String(decoding: data.prefix(300), as: UTF8.self)
-        throw KubernetesError(
+        return KubernetesError(
             code: KubernetesError.classify(statusCode: code, status: status),
             request: request, statusCode: code, detail: detail.isEmpty ? response.status.reasonPhrase : detail,
             retryAfterSeconds: retryAfter

@@ -7,7 +7,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, notKubernetesAPI, other
+            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, gone, notKubernetesAPI, other
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -26,6 +26,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         public static let invalid = Code(.invalid)
         /// Transport failure, timeout, 429 or 5xx: worth retrying later.
         public static let unavailable = Code(.unavailable)
+        /// 410: a watch asked for a resourceVersion the API server no longer holds; list again.
+        public static let gone = Code(.gone)
         /// The configuration cannot be used (bad kubeconfig, unreadable token file, exec plugin failure).
         public static let unsupported = Code(.unsupported)
         /// The API server's TLS certificate is not trusted (another CA, another name): a configuration error that
@@ -86,6 +88,7 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         case 403: return .forbidden
         case 401: return .unauthorized
         case 400, 422: return .invalid
+        case 410: return .gone
         case 429, 500...599: return .unavailable
         default: return .other
         }
@@ -121,6 +124,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
             return "Kubernetes client configuration: \(detail)"
         case .untrusted:
             return "TLS: \(detail)"
+        case .gone:
+            return "expired\(status): \(target) asked for a resourceVersion the API server no longer holds (listed again). \(detail)"
         case .notKubernetesAPI:
             return "this is not a Kubernetes API server: \(detail)"
         default:

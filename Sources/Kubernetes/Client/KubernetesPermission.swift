@@ -26,24 +26,32 @@ public struct KubernetesPermission: Sendable, Hashable, Comparable, CustomString
         return [
             .init(group: emqx, resource: "emqxes", verb: "get"),
             .init(group: emqx, resource: "emqxes", verb: "list"),
+            .init(group: emqx, resource: "emqxes", verb: "watch"),
             .init(group: emqx, resource: "emqxenterprises", verb: "get"),
             .init(group: emqx, resource: "emqxenterprises", verb: "list"),
+            .init(group: emqx, resource: "emqxenterprises", verb: "watch"),
             // What an HPA sees (`check --kubeconfig` and the start-up check only).
             .init(group: emqx, resource: "emqxes/scale", verb: "get"),
             // Operator 3.0 marks pods it removes (`apps.emqx.io/scaling-down`).
             .init(group: "", resource: "pods", verb: "list"),
+            // The cache keeps what the loop reads current by list + watch (KubernetesCache).
+            .init(group: "", resource: "pods", verb: "watch"),
             .init(group: emqx, resource: "rebalances", verb: "create"),
             .init(group: emqx, resource: "rebalances", verb: "get"),
             .init(group: emqx, resource: "rebalances", verb: "list"),
+            .init(group: emqx, resource: "rebalances", verb: "watch"),
             .init(group: emqx, resource: "rebalances", verb: "patch"),
             .init(group: emqx, resource: "rebalances", verb: "delete"),
             .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "create"),
             .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "get"),
             .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "list"),
+            .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "watch"),
             .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "patch"),
             .init(group: EMQXRebalance.group, resource: "emqxrebalances", verb: "delete"),
             .init(group: EMQXRebalance.group, resource: "emqxrebalances/status", verb: "patch"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "get"),
+            // Sharded leader election reads its Leases with one list per round.
+            .init(group: "coordination.k8s.io", resource: "leases", verb: "list"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "create"),
             .init(group: "coordination.k8s.io", resource: "leases", verb: "update"),
             .init(group: "events.k8s.io", resource: "events", verb: "create"),

@@ -14,16 +14,21 @@ final class KubernetesObjectStore: Sendable {
         }
     }
 
-    private struct State {
+    struct State {
         var objects: [Key: KubernetesJSON] = [:]
         var revision: Int64 = 1000
+        /// What watches replay and are sent (see KubernetesObjectStore+Watch.swift).
+        var watch: WatchLog
     }
 
-    private let state = Mutex(State())
+    let state: Mutex<State>
     let now: @Sendable () -> Date
 
-    init(now: @escaping @Sendable () -> Date) {
+    /// - Parameter watchHistory: how many changes a watch can resume from; a watch from an older resourceVersion is
+    ///   answered `410 Gone`, as after etcd's compaction.
+    init(now: @escaping @Sendable () -> Date, watchHistory: Int = 1000) {
         self.now = now
+        self.state = Mutex(State(watch: WatchLog(limit: watchHistory)))
     }
 
     var revision: Int64 { state.withLock { $0.revision } }
@@ -60,6 +65,7 @@ final class KubernetesObjectStore: Sendable {
             metadata.removeValue(forKey: "deletionTimestamp")
             object["metadata"] = .object(metadata)
             state.objects[key] = object
+            state.record(.added, key, object, previous: nil)
             return object
         }
     }
@@ -92,9 +98,11 @@ final class KubernetesObjectStore: Sendable {
             let finalizers = metadata["finalizers"]?.arrayValue ?? []
             if metadata["deletionTimestamp"] != nil && finalizers.isEmpty {
                 state.objects.removeValue(forKey: key)
+                state.record(.deleted, key, new, previous: old)
                 return (new, true)
             }
             state.objects[key] = new
+            state.record(.modified, key, new, previous: old)
             return (new, false)
         }
     }
@@ -114,9 +122,11 @@ final class KubernetesObjectStore: Sendable {
             let finalizers = object.value(atPath: "metadata.finalizers")?.arrayValue ?? []
             if finalizers.isEmpty {
                 state.objects.removeValue(forKey: key)
+                state.recordRemoval(key, object)
                 return (object, true)
             }
             if object.value(atPath: "metadata.deletionTimestamp") == nil {
+                let old = object
                 state.revision += 1
                 var metadata = object["metadata"]?.objectValue ?? [:]
                 metadata["deletionTimestamp"] = .string(timestamp)
@@ -124,6 +134,7 @@ final class KubernetesObjectStore: Sendable {
                 metadata["resourceVersion"] = .string(String(state.revision))
                 object["metadata"] = .object(metadata)
                 state.objects[key] = object
+                state.record(.modified, key, object, previous: old)
             }
             return (object, false)
         }
@@ -147,7 +158,9 @@ final class KubernetesObjectStore: Sendable {
             object["metadata"] = .object(metadata)
             if object["apiVersion"] == nil { object["apiVersion"] = .string(type.apiVersion) }
             if object["kind"] == nil { object["kind"] = .string(type.kind) }
+            let previous = state.objects[key]
             state.objects[key] = object
+            state.record(previous == nil ? .added : .modified, key, object, previous: previous)
             return object
         }
     }
@@ -155,8 +168,12 @@ final class KubernetesObjectStore: Sendable {
     /// Removes an object outright (scenario: the EMQX object is deleted).
     func remove(_ type: ResourceType, namespace: String, name: String) {
         state.withLock { state in
-            state.revision += 1
-            state.objects.removeValue(forKey: Key(resource: type.qualifiedName, namespace: namespace, name: name))
+            let key = Key(resource: type.qualifiedName, namespace: namespace, name: name)
+            if let object = state.objects.removeValue(forKey: key) {
+                state.recordRemoval(key, object)
+            } else {
+                state.revision += 1
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ extension SimulatedKubernetesAPI {
             resourceName = type.plural
             verb = Self.verb(method: method, hasName: name != nil, watch: query["watch"] == "true" || query["watch"] == "1")
         }
+        tally.count(verb: verb ?? method, resource: resourceName ?? "discovery")
 
         var storeThenFail = false
         if let fault = takeFault(verb: verb, resource: resourceName) {
@@ -39,6 +40,9 @@ extension SimulatedKubernetesAPI {
                 return answer(KubernetesAPIError.internalError("the server is currently unable to handle the request (simulated fault)"))
             case .storeThenInternalError:
                 storeThenFail = true
+            case .hold:
+                await held.hold()
+                return answer(KubernetesAPIError.internalError("the request was held and then let go (simulated fault)"))
             }
         }
 

@@ -26,7 +26,7 @@ extension SimulatedKubernetesAPI {
         case "list":
             return try list(type, namespace: namespace, query: query)
         case "watch":
-            throw KubernetesAPIError.badRequest("watch is not supported by the simulated API server; use list")
+            return try watch(type, namespace: namespace, query: query)
         case "create" where !readOnly:
             guard let namespace else { throw KubernetesAPIError.methodNotAllowed(verb) }
             return try create(type, namespace: namespace, body: body)

@@ -33,6 +33,10 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         /// `v3beta1` objects are checked against the minimal schemas written from the operator's Go types
         /// (`EMQXObjectSchemas`), and `v2beta1`/`v1beta4` objects are not checked.
         public var schemas: [String: StructuralSchema]
+        /// How many changes a watch can resume from (older resourceVersions are answered 410 Gone).
+        public var watchHistory: Int
+        /// How often watches that allow bookmarks get one (wall time); `nil`: only on `sendWatchBookmarks()`.
+        public var watchBookmarkInterval: Duration?
 
         public init(
             host: String = "127.0.0.1",
@@ -40,7 +44,9 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
             tokens: [String: String] = [SimulatedKubernetesAPI.defaultToken: SimulatedKubernetesAPI.defaultUser],
             now: @escaping @Sendable () -> Date = { Date() },
             operatorGeneration: OperatorGeneration = .v2_2,
-            schemas: [String: StructuralSchema] = [:]
+            schemas: [String: StructuralSchema] = [:],
+            watchHistory: Int = 1000,
+            watchBookmarkInterval: Duration? = .seconds(60)
         ) {
             self.host = host
             self.port = port
@@ -48,6 +54,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
             self.now = now
             self.operatorGeneration = operatorGeneration
             self.schemas = schemas
+            self.watchHistory = watchHistory
+            self.watchBookmarkInterval = watchBookmarkInterval
         }
     }
 
@@ -93,6 +101,10 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     let generation: Mutex<OperatorGeneration>
     /// EMQX objects that failed their schema when written, worded as the API server's `is invalid` message.
     let violations = Mutex<[String]>([])
+    /// Requests answered, by verb and resource (`requestCounts`).
+    let tally = RequestTally()
+    /// Requests held by the `.hold` fault.
+    let held = HeldRequests()
     let endpointProviders = Mutex<[String: @Sendable () -> [String: URL]]>([:])
     let podControls = Mutex<[String: EMQXPodControl]>([:])
     private let binding = Mutex(Binding.starting([]))
@@ -100,7 +112,7 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "simulated-kubernetes-api")) {
         self.configuration = configuration
         self.logger = logger
-        self.store = KubernetesObjectStore(now: configuration.now)
+        self.store = KubernetesObjectStore(now: configuration.now, watchHistory: configuration.watchHistory)
         self.controls = Mutex(Controls(tokens: configuration.tokens))
         self.generation = Mutex(configuration.operatorGeneration)
     }
@@ -129,7 +141,15 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
             logger: logger
         )
         defer { markStopped() }
-        try await app.run()
+        // Open watches would hold a graceful shutdown up forever: they end when it begins.
+        let store = store
+        let held = held
+        try await withGracefulShutdownHandler {
+            try await app.run()
+        } onGracefulShutdown: {
+            store.endWatches(refusingNew: true)
+            held.releaseAll()
+        }
     }
 
     private func markStopped() {
@@ -368,6 +388,8 @@ public enum APIFault: Sendable, Hashable {
     /// For creates only: the object is stored, then the answer is 500 `InternalError` (a client that retries
     /// then meets 409 `AlreadyExists`).
     case storeThenInternalError
+    /// No answer until `releaseHeldRequests()` (or shutdown): a server that keeps the connection busy.
+    case hold
 }
 
 /// The request context: Hummingbird's basics plus the channel, so a fault can close the connection unanswered.
