@@ -89,7 +89,8 @@ SKIPS = [
     (r"^kubectl (apply -k|delete -k)\b.*deploy/", "needs a Kubernetes cluster; deploy.sh renders every kustomization with `kubectl kustomize`"),
     (r"^pip install", "sets up the benchmark harness (docs/benchmarks.md), not the product"),
     (r"^kubectl kustomize\b", None),  # runs here: it renders files and needs no cluster
-    # Against `demo --serve` (see CLUSTER): reads of what the simulated API serves.
+    (r"^kubectl .*get lease \| grep emqx-autorebalancer-", "lists the shard and member Leases of a sharded agent (`leaderElection.shards`); the demo runs one agent with one Lease"),
+    # Against `demo --serve`: reads of what the simulated API serves.
     (r"^kubectl (--kubeconfig \S+ )?(-n \S+ )?get (rebalances|emqx|emqxenterprises|emqxrebalances|events|lease)\b", None),
     (r"^emqx-autorebalancer run --once --config (agent\.yaml|DIR/agent\.yaml) --kubeconfig (~/\.kube/config|DIR/kubeconfig)$", None),
     (r"^kubectl\b.*\bget (deploy|pods|endpoints)\b", "reads Deployments, Pods or Endpoints, which the simulated Kubernetes API of `demo --serve` does not serve"),
