@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "emqx-autorebalancer", targets: ["emqx-autorebalancer"]),
+        // The hostile-input entry points, for the fuzzing package (Fuzz/) that builds them with libFuzzer.
+        .library(name: "FuzzEntryPoints", targets: ["FuzzEntryPoints"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,11 +63,17 @@ let package = Package(
             dependencies: ["AutorebalancerCore", asyncHTTPClient, httpTypes, hummingbird, logging, nioCore, serviceLifecycle, yams],
             swiftSettings: sharedSettings
         ),
+        // The agent configuration's types, loader and validator: no network, so the fuzzing harnesses (Fuzz/) build it.
+        .target(
+            name: "AgentConfig",
+            dependencies: ["AutorebalancerCore", yams],
+            swiftSettings: sharedSettings
+        ),
         // The runtime: configuration, the evaluation loop, wiring. It does not carry the simulator.
         .target(
             name: "Agent",
             dependencies: [
-                "AutorebalancerCore", "Observe", "Kubernetes", "Act", "Report",
+                "AgentConfig", "AutorebalancerCore", "Observe", "Kubernetes", "Act", "Report",
                 asyncHTTPClient, logging, serviceLifecycle, yams,
             ],
             swiftSettings: sharedSettings
@@ -116,6 +124,14 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: sharedSettings
         ),
+        // Every parser of hostile bytes as one entry point: fuzzed by Fuzz/, its corpus replayed by FuzzCorpusTests.
+        .target(
+            name: "FuzzEntryPoints",
+            dependencies: ["AgentConfig", "AutorebalancerCore"],
+            path: "Tests/FuzzEntryPoints",
+            swiftSettings: sharedSettings
+        ),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzEntryPoints"], swiftSettings: sharedSettings),
         .testTarget(
             name: "AutorebalancerCoreTests", dependencies: ["AutorebalancerCore", yams], resources: [.copy("Resources")],
             swiftSettings: sharedSettings),

@@ -39,7 +39,7 @@ public struct PolicyOutcome: Sendable, Hashable {
         let rule = policy.rules.first { $0.action == .rebalance } ?? policy.rules.first
         self.init(
             policy: policy.identifier, result: result,
-            fixConnections: rule?.strategy.fixConnectionThreshold, fixSessions: rule?.strategy.fixSessionThreshold)
+            fixConnections: rule?.strategy.effectiveConnectionThreshold, fixSessions: rule?.strategy.effectiveSessionThreshold)
     }
 }
 

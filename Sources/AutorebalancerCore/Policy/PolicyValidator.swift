@@ -279,8 +279,8 @@ public struct PolicyValidator {
     /// `nothing_to_balance`, or the cluster would re-fire right after being balanced).
     mutating func checkHysteresis(_ rule: Rule, _ spec: PolicyDocument.RuleSpec, _ label: String) {
         let pairs: [(String, BalanceThreshold?, BalanceThreshold, String, String, SourceLocation?)] = [
-            ("connections", rule.connections, rule.strategy.fixConnectionThreshold, "absConnThreshold", "relConnThreshold", spec.connections?.location),
-            ("sessions", rule.sessions, rule.strategy.fixSessionThreshold, "absSessThreshold", "relSessThreshold", spec.sessions?.location),
+            ("connections", rule.connections, rule.strategy.effectiveConnectionThreshold, "absConnThreshold", "relConnThreshold", spec.connections?.location),
+            ("sessions", rule.sessions, rule.strategy.effectiveSessionThreshold, "absSessThreshold", "relSessThreshold", spec.sessions?.location),
         ]
         for (quantity, detection, fix, absKey, relKey, location) in pairs {
             guard let detection else { continue }

@@ -100,54 +100,20 @@ public enum EvictRate: Sendable, Hashable, Codable {
 }
 
 /// The rule's `rebalanceStrategy`: every field of the CRD's, with `connEvictRate` possibly `auto` (resolved per
-/// decision, so the template holds no rate of its own beside it). `nil` fields are left out of the created `Rebalance`
-/// so the CRD default applies.
-public struct StrategyTemplate: Sendable, Hashable, Codable {
-    public var connEvictRate: EvictRate
-    public var sessEvictRate: Int?
-    public var waitTakeover: Int?
-    public var waitHealthCheck: Int?
-    public var absConnThreshold: Int?
-    public var absSessThreshold: Int?
-    public var relConnThreshold: String?
-    public var relSessThreshold: String?
+/// decision). `nil` fields are left out of the created `Rebalance` so the CRD default applies.
+public typealias StrategyTemplate = RebalanceStrategyFields<EvictRate>
 
+extension RebalanceStrategyFields where Rate == EvictRate {
     /// EMQX's own default eviction rate when the rule names none.
-    public static let defaultConnEvictRate = 500
+    public static var defaultConnEvictRate: Int { 500 }
 
-    public init(
-        connEvictRate: EvictRate = .fixed(StrategyTemplate.defaultConnEvictRate),
-        sessEvictRate: Int? = nil,
-        waitTakeover: Int? = nil,
-        waitHealthCheck: Int? = nil,
-        absConnThreshold: Int? = nil,
-        absSessThreshold: Int? = nil,
-        relConnThreshold: String? = nil,
-        relSessThreshold: String? = nil
-    ) {
-        self.connEvictRate = connEvictRate
-        self.sessEvictRate = sessEvictRate
-        self.waitTakeover = waitTakeover
-        self.waitHealthCheck = waitHealthCheck
-        self.absConnThreshold = absConnThreshold
-        self.absSessThreshold = absSessThreshold
-        self.relConnThreshold = relConnThreshold
-        self.relSessThreshold = relSessThreshold
+    /// A rule's strategy when it names none: EMQX's default rate, the CRD's defaults for the rest.
+    public init() {
+        self.init(connEvictRate: .fixed(Self.defaultConnEvictRate))
     }
 
     /// The strategy a Rebalance carries, with `rate` as the connection evict rate.
     public func resolved(connEvictRate rate: Int) -> RebalanceStrategy {
-        RebalanceStrategy(
-            connEvictRate: rate, sessEvictRate: sessEvictRate, waitTakeover: waitTakeover, waitHealthCheck: waitHealthCheck,
-            absConnThreshold: absConnThreshold, absSessThreshold: absSessThreshold,
-            relConnThreshold: relConnThreshold, relSessThreshold: relSessThreshold)
-    }
-
-    /// The thresholds EMQX will use to stop (CRD defaults applied).
-    public var fixConnectionThreshold: BalanceThreshold {
-        RebalanceStrategy.effectiveConnectionThreshold(absolute: absConnThreshold, relative: relConnThreshold)
-    }
-    public var fixSessionThreshold: BalanceThreshold {
-        RebalanceStrategy.effectiveSessionThreshold(absolute: absSessThreshold, relative: relSessThreshold)
+        withConnEvictRate(rate)
     }
 }

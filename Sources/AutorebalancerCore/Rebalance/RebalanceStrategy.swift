@@ -1,10 +1,12 @@
-/// `spec.rebalanceStrategy` of an `apps.emqx.io/v2beta1` `Rebalance`, field for field.
+/// `spec.rebalanceStrategy` of an `apps.emqx.io/v2beta1` `Rebalance`, field for field, with the connection evict
+/// rate as `Rate`: a number in a `Rebalance` (``RebalanceStrategy``), possibly `auto` in a rule
+/// (``StrategyTemplate``, resolved to a number per decision). One list of fields serves both.
 ///
 /// Only `connEvictRate` is required (minimum 1). The CRD defaults the rest (sess 500, waits 60 s, abs 1000,
 /// rel `"1.1"`); `nil` leaves a field out so the CRD default applies. Relative thresholds are **strings** holding a
 /// float, as the CRD declares them.
-public struct RebalanceStrategy: Sendable, Hashable, Codable {
-    public var connEvictRate: Int
+public struct RebalanceStrategyFields<Rate: Sendable & Hashable & Codable>: Sendable, Hashable, Codable {
+    public var connEvictRate: Rate
     public var sessEvictRate: Int?
     public var waitTakeover: Int?
     public var waitHealthCheck: Int?
@@ -14,7 +16,7 @@ public struct RebalanceStrategy: Sendable, Hashable, Codable {
     public var relSessThreshold: String?
 
     public init(
-        connEvictRate: Int,
+        connEvictRate: Rate,
         sessEvictRate: Int? = nil,
         waitTakeover: Int? = nil,
         waitHealthCheck: Int? = nil,
@@ -33,36 +35,45 @@ public struct RebalanceStrategy: Sendable, Hashable, Codable {
         self.relSessThreshold = relSessThreshold
     }
 
-    /// The CRD's defaults for omitted fields.
-    public enum Defaults {
-        public static let sessEvictRate = 500
-        public static let waitTakeover = 60
-        public static let waitHealthCheck = 60
-        public static let absConnThreshold = 1000
-        public static let absSessThreshold = 1000
-        public static let relConnThreshold = "1.1"
-        public static let relSessThreshold = "1.1"
+    /// The same fields with another rate.
+    public func withConnEvictRate<Other>(_ rate: Other) -> RebalanceStrategyFields<Other> {
+        RebalanceStrategyFields<Other>(
+            connEvictRate: rate, sessEvictRate: sessEvictRate, waitTakeover: waitTakeover, waitHealthCheck: waitHealthCheck,
+            absConnThreshold: absConnThreshold, absSessThreshold: absSessThreshold,
+            relConnThreshold: relConnThreshold, relSessThreshold: relSessThreshold)
     }
+
+    public typealias Defaults = RebalanceStrategyDefaults
 
     /// The connection thresholds EMQX will use, with CRD defaults applied.
     public var effectiveConnectionThreshold: BalanceThreshold {
-        Self.effectiveConnectionThreshold(absolute: absConnThreshold, relative: relConnThreshold)
+        BalanceThreshold(
+            absolute: Double(absConnThreshold ?? Defaults.absConnThreshold),
+            relative: Double(relConnThreshold ?? Defaults.relConnThreshold) ?? 1.1
+        )
     }
 
     /// The session thresholds EMQX will use, with CRD defaults applied.
     public var effectiveSessionThreshold: BalanceThreshold {
-        Self.effectiveSessionThreshold(absolute: absSessThreshold, relative: relSessThreshold)
+        BalanceThreshold(
+            absolute: Double(absSessThreshold ?? Defaults.absSessThreshold),
+            relative: Double(relSessThreshold ?? Defaults.relSessThreshold) ?? 1.1
+        )
     }
+}
 
-    /// The connection thresholds of these fields, the CRD's defaults for what is omitted.
-    public static func effectiveConnectionThreshold(absolute: Int?, relative: String?) -> BalanceThreshold {
-        BalanceThreshold(absolute: Double(absolute ?? Defaults.absConnThreshold), relative: Double(relative ?? Defaults.relConnThreshold) ?? 1.1)
-    }
+/// `spec.rebalanceStrategy` as a created `Rebalance` carries it.
+public typealias RebalanceStrategy = RebalanceStrategyFields<Int>
 
-    /// The session thresholds of these fields, the CRD's defaults for what is omitted.
-    public static func effectiveSessionThreshold(absolute: Int?, relative: String?) -> BalanceThreshold {
-        BalanceThreshold(absolute: Double(absolute ?? Defaults.absSessThreshold), relative: Double(relative ?? Defaults.relSessThreshold) ?? 1.1)
-    }
+/// The CRD's defaults for omitted fields.
+public enum RebalanceStrategyDefaults {
+    public static let sessEvictRate = 500
+    public static let waitTakeover = 60
+    public static let waitHealthCheck = 60
+    public static let absConnThreshold = 1000
+    public static let absSessThreshold = 1000
+    public static let relConnThreshold = "1.1"
+    public static let relSessThreshold = "1.1"
 }
 
 /// `spec` of an `apps.emqx.io/v2beta1` `Rebalance`. Immutable once created.
