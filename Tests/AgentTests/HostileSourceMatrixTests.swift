@@ -56,6 +56,12 @@ struct HostileSourceMatrixTests {
         try Self.expectUnknown(outcome, "did not answer within 1s")
     }
 
+    /// A node that sends a good body one byte every 100 ms: the deadline covers the body, not only the head.
+    @Test func anEMQXNodeThatTricklesItsBodyIsUnknownWithinItsTimeout() async throws {
+        let outcome = try await Self.emqxCycle(n0: Answer(name: "trickle", body: exposition("1000"), says: ""), trickle: true, timeout: .seconds(1))
+        try Self.expectUnknown(outcome, "did not answer within 1s")
+    }
+
     @Test func controlARealImbalanceOverEMQXScrapesCreatesTheRebalance() async throws {
         let outcome = try await Self.emqxCycle(n0: Answer(name: "1000", body: Self.exposition("1000"), says: ""), n1: Self.exposition("0"))
         #expect(outcome.rebalances.count == 1, "\(outcome.report.errors) \(outcome.log)")
@@ -127,11 +133,19 @@ struct HostileSourceMatrixTests {
     }
 
     /// One cycle with the EMQX scrape as the only source; `n0: nil` never answers.
-    static func emqxCycle(n0: Answer?, n1: String = exposition("100"), timeout: Duration = .seconds(30)) async throws -> HostileWorld.Outcome {
+    /// `trickle`: n0's body is sent one byte every 100 ms (the writes stop when the agent hangs up).
+    static func emqxCycle(n0: Answer?, n1: String = exposition("100"), trickle: Bool = false, timeout: Duration = .seconds(30)) async throws -> HostileWorld.Outcome {
         let router = Router()
         router.get("/n0/api/v5/prometheus/stats") { _, _ -> Response in
             guard let n0 else { await waitUntilServerShutdown(); return Response(status: .noContent) }
-            return respond(n0)
+            guard trickle else { return respond(n0) }
+            return Response(status: .ok, headers: [.contentType: n0.contentType], body: ResponseBody { writer in
+                for byte in n0.body.utf8 {
+                    try await writer.write(ByteBuffer(bytes: [byte]))
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                try await writer.finish(nil)
+            })
         }
         router.get("/n1/api/v5/prometheus/stats") { _, _ -> Response in
             respond(Answer(name: "n1", body: n1, says: ""))
