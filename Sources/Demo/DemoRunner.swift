@@ -113,7 +113,12 @@ public struct DemoRunner: Sendable {
     /// Where the demo's agent reads the simulated EMQX API key's secret from (its process environment, as a value).
     static let apiSecretVariable = "EMQX_API_SECRET"
 
-    public func run(progress: @escaping @Sendable (Progress) -> Void) async throws -> Result {
+    /// Runs the scenario and returns what it produced. With `serve`, the simulated world keeps serving after the
+    /// agent has stopped until `serve` returns (`demo --serve`: until a signal), and is then shut down.
+    public func run(
+        progress: @escaping @Sendable (Progress) -> Void,
+        serve: (@Sendable (Result, DemoServedWorld) async throws -> Void)? = nil
+    ) async throws -> Result {
         let loaded = PolicyLoader.load(text: options.policyText, file: options.policyFile)
         guard let policy = loaded.policy else {
             throw DemoError(description: "the demo policy is invalid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
@@ -124,7 +129,11 @@ public struct DemoRunner: Sendable {
 
         // The simulated world: EMQX nodes, the Kubernetes API and the operator, all on loopback.
         let emqx = SimulatedEMQXCluster(configuration: plan.cluster, logger: quiet)
-        let api = SimulatedKubernetesAPI(configuration: .init(now: { clock.date }, operatorGeneration: options.operatorGeneration), logger: quiet)
+        // kubectl sends no bearer token over plain HTTP: on this loopback API (`demo --serve`) a request without one
+        // acts as the agent's user too.
+        let users = [SimulatedKubernetesAPI.defaultToken: SimulatedKubernetesAPI.defaultUser, "": SimulatedKubernetesAPI.defaultUser]
+        let api = SimulatedKubernetesAPI(
+            configuration: .init(tokens: users, now: { clock.date }, operatorGeneration: options.operatorGeneration), logger: quiet)
         let credentials = plan.cluster.credentials
         // With an HPA the replicas live in the spec (the scale subresource writes there); otherwise the nodes are moved
         // by the scenario itself.
@@ -147,70 +156,97 @@ public struct DemoRunner: Sendable {
             ],
             logger: quiet))
 
+        // The world always stops by a graceful shutdown, also when the demo fails: cancelling a NIO server can trap on
+        // a connection accepted but not yet served (apple/swift-nio #3481).
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await world.run() }
-            defer { group.cancelAll() }
-            let baseURL = try await api.baseURL()
-            try await emqx.waitUntilServing(timeout: .seconds(60))
-            // The agent's first look must find the EMQX object's status filled in by the operator: a node list that
-            // first appears after a scenario event would hide the event (a node present at first sight is no join).
-            try await Self.waitForOperatorStatus(api: api, plan: plan)
-
-            // The real agent, configured as a user would, reaching the world over HTTP.
-            let reference = ClusterReference(namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind)
-            // Operator 3.0 has no Rebalance resource: the entry gives EMQX's API and a key, as a user does there, and
-            // `actuator: auto` acts through it. (The simulated nodes' addresses stand in for the dashboard Service.)
-            var settings = ClusterSettings(target: .named(reference), sources: [.emqx(EMQXScrapeSettings())])
-            if options.operatorGeneration == .v3_0 {
-                settings.emqxAPI = EMQXAPISettings(
-                    targets: emqx.endpoints.mapValues(\.absoluteString),
-                    http: .init(auth: .basic(username: credentials.key, password: .environment(Self.apiSecretVariable))))
-            }
-            let configuration = AgentConfiguration(
-                listen: ListenAddress(host: "127.0.0.1", port: 0),
-                // Simulated time runs fast: longer Lease timings keep wall-clock hiccups from costing the Lease.
-                leaderElection: LeaderElectionSettings(
-                    enabled: true, leaseNamespace: plan.cluster.namespace, leaseDuration: 150, renewDeadline: 100, retryPeriod: 10),
-                clusters: [settings],
-                rebalances: RebalanceSettings(keepFinished: 5, settleTime: options.settleTime, stuckAfter: 600))
-            let kubernetes = try HTTPKubernetesClient(
-                configuration: KubernetesClientConfiguration(
-                    server: baseURL.absoluteString, namespace: plan.cluster.namespace,
-                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), origin: "simulated API \(baseURL)"),
-                logger: logger, clock: clock)
-            let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-            let assembly = AgentAssembly(
-                configuration: configuration, policies: [policy], kubernetes: kubernetes,
-                kubernetesNamespace: plan.cluster.namespace, httpClient: httpClient,
-                options: .init(hostname: "demo", environment: [Self.apiSecretVariable: credentials.secret]),
-                clock: clock, now: { clock.date }, logger: logger, extraSinks: [recorder],
-                sourceOverride: { _, _ in
-                    // The simulated nodes' addresses play the part of the pods' DNS names.
-                    let targets = emqx.endpoints.mapValues(\.absoluteString)
-                    return [(try? EMQXScrapeSource(configuration: .init(targets: targets), httpClient: httpClient, now: { clock.date }))
-                        .map { $0 as any MetricSource } ?? FailingSource(kind: "emqx", message: "cannot build the scrape source")]
-                })
-            let monitor = DemoMonitor(
-                cluster: emqx, api: api, reference: reference, recorder: recorder, clock: clock, plan: plan, scenario: options.scenario,
-                maxDuration: options.maxDuration ?? plan.observeFor, progress: progress)
-            let agent = ServiceGroup(configuration: .init(
-                services: assembly.services(listen: configuration.listen, configPath: nil, reloadClock: clock)
-                    + [.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
-                logger: logger))
-            var agentError: (any Error)?
+            let outcome: Swift.Result<Result, any Error>
             do {
-                try await agent.run()
+                outcome = .success(try await scenario(world: (emqx, api, plan, policy, clock, recorder), progress: progress, serve: serve))
             } catch {
-                agentError = error
+                outcome = .failure(error)
             }
-            await assembly.elector?.release()
-            try? await httpClient.shutdown()
-            try? await kubernetes.shutdown()
             await world.triggerGracefulShutdown()
             try? await group.next()
-            if let agentError { throw DemoError(description: "the agent stopped: \(agentError)") }
-            return try monitor.result(decisions: recorder.decisions)
+            return try outcome.get()
         }
+    }
+
+    /// The agent's part: waits for the world, runs the agent until the monitor ends the scenario, then (`serve`) keeps
+    /// the world up for the user.
+    private func scenario(
+        world: (emqx: SimulatedEMQXCluster, api: SimulatedKubernetesAPI, plan: DemoScenario.Plan, policy: Policy, clock: SimulationClock, recorder: DemoRecorder),
+        progress: @escaping @Sendable (Progress) -> Void,
+        serve: (@Sendable (Result, DemoServedWorld) async throws -> Void)?
+    ) async throws -> Result {
+        let (emqx, api, plan, policy, clock, recorder) = world
+        let credentials = plan.cluster.credentials
+        let baseURL = try await api.baseURL()
+        try await emqx.waitUntilServing(timeout: .seconds(60))
+        // The agent's first look must find the EMQX object's status filled in by the operator: a node list that
+        // first appears after a scenario event would hide the event (a node present at first sight is no join).
+        try await Self.waitForOperatorStatus(api: api, plan: plan)
+
+        // The real agent, configured as a user would, reaching the world over HTTP.
+        let reference = ClusterReference(namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind)
+        // Operator 3.0 has no Rebalance resource: the entry gives EMQX's API and a key, as a user does there, and
+        // `actuator: auto` acts through it. (The simulated nodes' addresses stand in for the dashboard Service.)
+        var settings = ClusterSettings(target: .named(reference), sources: [.emqx(EMQXScrapeSettings())])
+        if options.operatorGeneration == .v3_0 {
+            settings.emqxAPI = EMQXAPISettings(
+                targets: emqx.endpoints.mapValues(\.absoluteString),
+                http: .init(auth: .basic(username: credentials.key, password: .environment(Self.apiSecretVariable))))
+        }
+        let configuration = AgentConfiguration(
+            listen: ListenAddress(host: "127.0.0.1", port: 0),
+            // Simulated time runs fast: longer Lease timings keep wall-clock hiccups from costing the Lease.
+            leaderElection: LeaderElectionSettings(
+                enabled: true, leaseNamespace: plan.cluster.namespace, leaseDuration: 150, renewDeadline: 100, retryPeriod: 10),
+            clusters: [settings],
+            rebalances: RebalanceSettings(keepFinished: 5, settleTime: options.settleTime, stuckAfter: 600))
+        let kubernetes = try HTTPKubernetesClient(
+            configuration: KubernetesClientConfiguration(
+                server: baseURL.absoluteString, namespace: plan.cluster.namespace,
+                tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), origin: "simulated API \(baseURL)"),
+            logger: logger, clock: clock)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let assembly = AgentAssembly(
+            configuration: configuration, policies: [policy], kubernetes: kubernetes,
+            kubernetesNamespace: plan.cluster.namespace, httpClient: httpClient,
+            options: .init(hostname: "demo", environment: [Self.apiSecretVariable: credentials.secret]),
+            clock: clock, now: { clock.date }, logger: logger, extraSinks: [recorder],
+            sourceOverride: { _, _ in
+                // The simulated nodes' addresses play the part of the pods' DNS names.
+                let targets = emqx.endpoints.mapValues(\.absoluteString)
+                return [(try? EMQXScrapeSource(configuration: .init(targets: targets), httpClient: httpClient, now: { clock.date }))
+                    .map { $0 as any MetricSource } ?? FailingSource(kind: "emqx", message: "cannot build the scrape source")]
+            })
+        let monitor = DemoMonitor(
+            cluster: emqx, api: api, reference: reference, recorder: recorder, clock: clock, plan: plan, scenario: options.scenario,
+            maxDuration: options.maxDuration ?? plan.observeFor, progress: progress)
+        let agent = ServiceGroup(configuration: .init(
+            services: assembly.services(listen: configuration.listen, configPath: nil, reloadClock: clock)
+                + [.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+            logger: logger))
+        var agentError: (any Error)?
+        do {
+            try await agent.run()
+        } catch {
+            agentError = error
+        }
+        await assembly.elector?.release()
+        try? await httpClient.shutdown()
+        try? await kubernetes.shutdown()
+        if let agentError { throw DemoError(description: "the demo's agent stopped: \(StopReason.describe(agentError))") }
+        let result = try monitor.result(decisions: recorder.decisions)
+        if let serve {
+            try await serve(result, DemoServedWorld(
+                kubernetesURL: baseURL, kubeconfig: try await api.kubeconfig(namespace: plan.cluster.namespace),
+                namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind.rawValue,
+                emqxTargets: emqx.endpoints.mapValues(\.absoluteString), apiKey: credentials.key, apiSecret: credentials.secret,
+                policyText: options.policyText, actsThroughEMQXAPI: options.operatorGeneration == .v3_0))
+        }
+        return result
     }
 }
 

@@ -4,6 +4,7 @@ import AutorebalancerCore
 import Demo
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// `demo`: the seed scenario (or another) end to end on loopback, with the real agent.
@@ -28,6 +29,12 @@ struct DemoCommand: AsyncParsableCommand {
               emqx-autorebalancer demo --scenario hpa --operator 2.3
               emqx-autorebalancer demo --plot demo.html
               emqx-autorebalancer demo --policy rules/default.yaml --format json
+              emqx-autorebalancer demo --serve-dir /tmp/emqx-demo
+            With --serve (or --serve-dir DIR) the simulated cluster keeps running after the scenario, and DIR (default: \
+            a new temporary folder, printed) receives a kubeconfig for the simulated Kubernetes API and an agent \
+            configuration for the cluster, so that `run --once --config DIR/agent.yaml --kubeconfig DIR/kubeconfig` and \
+            `kubectl --kubeconfig DIR/kubeconfig get emqxenterprises,rebalances -A` (with --operator 2.3: emqx,rebalances; \
+            3.0: emqx,emqxrebalances) work against it; SIGINT (Ctrl-C) or SIGTERM stops it.
             """
     )
 
@@ -63,6 +70,12 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Show the agent's own log lines (on standard error).")
     var verbose = false
 
+    @Flag(help: "Keep the simulated cluster and Kubernetes API running after the scenario, until SIGINT or SIGTERM, and write a kubeconfig and an agent configuration for them.")
+    var serve = false
+
+    @Option(help: ArgumentHelp("The folder --serve writes its files to (created if missing; implies --serve; default: a new temporary folder).", valueName: "dir"))
+    var serveDir: String?
+
     func validate() throws {
         guard speed > 0, speed <= 1000 else {
             throw ValidationError("--speed \(BalanceEvaluation.format(speed)): give simulated seconds per wall second, more than 0 and at most 1000 (default 10)")
@@ -71,6 +84,12 @@ struct DemoCommand: AsyncParsableCommand {
             throw ValidationError("--max-seconds \(maxSeconds): give the simulated seconds after which the demo stops, more than 0")
         }
         if let plot { try ChartFile.validate(plot) }
+        if let serveDir {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: serveDir, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw ValidationError("--serve-dir \(serveDir): a file of that name exists; name a folder (created if missing)")
+            }
+        }
         if let policy, case .failure(let problem) = TextFile.read(policy) {
             throw ValidationError("--policy \(policy): cannot read the file: it \(problem)")
         }
@@ -102,15 +121,25 @@ struct DemoCommand: AsyncParsableCommand {
 
                 """)
         }
+        let serveDirectory = try serveDir ?? (serve ? Self.temporaryServeDirectory() : nil)
+        let plot = self.plot
+        let json = format == .json
         let result: DemoRunner.Result
         do {
-            result = try await DemoRunner(options: options, logger: logger).run { display.show($0) }
+            let serving = serveDirectory.map { Self.serving(in: $0, display: display, plot: plot, json: json, logger: logger) }
+            result = try await DemoRunner(options: options, logger: logger).run(progress: { display.show($0) }, serve: serving)
+        } catch let error as ValidationError {
+            throw error
         } catch {
-            FileHandle.standardError.write(Data("demo failed: \(error)\n".utf8))
+            // The library's own text only with --verbose: the line says what failed in words.
+            let details = verbose ? " (details: \(SafeText.forLog("\(error)")))" : ""
+            FileHandle.standardError.write(Data("demo failed: \(StopReason.describe(error))\(details)\n".utf8))
             throw ExitCode(1)
         }
-        display.finish(result)
-        if let plot { try writePlot(result, to: plot) }
+        if serveDirectory == nil {
+            display.finish(result)
+            if let plot { try Self.writePlot(result, to: plot, announce: !json) }
+        }
         if !result.expectationMet {
             let message = switch scenario {
             case .flapping: "unexpected: a Rebalance was created although the imbalance never lasted the rule's for\n"
@@ -122,7 +151,32 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    func writePlot(_ result: DemoRunner.Result, to path: String) throws {
+    /// What `--serve` does once the scenario has ended: the summary (and plot), the files, the ready line, then
+    /// waiting for SIGINT or SIGTERM while the world keeps serving.
+    static func serving(
+        in directory: String, display: DemoDisplay, plot: String?, json: Bool, logger: Logger
+    ) -> @Sendable (DemoRunner.Result, DemoServedWorld) async throws -> Void {
+        { result, world in
+            display.finish(result)
+            if let plot { try writePlot(result, to: plot, announce: !json) }
+            let files = try world.writeFiles(to: directory)
+            display.serving(world, files: files)
+            let untilSignalled = ServiceGroup(services: [UntilSignalled()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await untilSignalled.run()
+        }
+    }
+
+    static func temporaryServeDirectory() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emqx-autorebalancer-demo-\(UUID().uuidString.prefix(8))")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("cannot create a temporary folder for --serve (\(error.localizedDescription)); name one with --serve-dir")
+        }
+        return directory.path
+    }
+
+    static func writePlot(_ result: DemoRunner.Result, to path: String, announce: Bool) throws {
         let plot = result.plot
         let document = try ChartFile.kind(of: path) == .html ? plot.html() : plot.svg()
         do {
@@ -130,7 +184,14 @@ struct DemoCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot write the plot to \(path): \(error.localizedDescription)")
         }
-        if format == .text { print("plot written to \(path)") }
+        if announce { print("plot written to \(path)") }
+    }
+}
+
+/// Ends when the process is told to stop (SIGINT, SIGTERM): what `demo --serve` waits for.
+struct UntilSignalled: Service {
+    func run() async throws {
+        try? await gracefulShutdown()
     }
 }
 
@@ -220,6 +281,28 @@ final class DemoDisplay: Sendable {
         let times = summary.times
         print("times (simulated): onset \(stamp(times.onsetSeconds)), \(summary.rebalances.first?.kind ?? "Rebalance") created \(stamp(times.createdSeconds)), completed \(stamp(times.completedSeconds))")
         if let outcome = summary.outcome { print("outcome judged by the agent from metrics: \(outcome)") }
+    }
+
+    /// `demo --serve`: where the files are and how to use them; the last line (`serving: …`) says the world is ready.
+    func serving(_ world: DemoServedWorld, files: [String]) {
+        let kubeconfig = files[0]
+        let config = files[1]
+        if json {
+            emit(json: ["serving": ["kubernetes": world.kubernetesURL.absoluteString, "kubeconfig": kubeconfig, "config": config, "files": files]], text: "")
+        } else {
+            print("""
+
+                The simulated cluster \(world.namespace)/\(world.name) and its Kubernetes API keep running. Files written:
+                \(files.map { "  \($0)" }.joined(separator: "\n"))
+                Try:
+                  emqx-autorebalancer run --once --config \(config) --kubeconfig \(kubeconfig)
+                  kubectl --kubeconfig \(kubeconfig) get \(world.kubectlResources) -A
+                Ctrl-C (SIGINT) or SIGTERM stops it.
+                serving: Kubernetes API \(world.kubernetesURL.absoluteString), kubeconfig \(kubeconfig)
+                """)
+        }
+        // Whoever waits for the line reads a pipe: hand it over now, not when the buffer fills.
+        fflush(nil)
     }
 
     func stamp(_ seconds: Double?) -> String {

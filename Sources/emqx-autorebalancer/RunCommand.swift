@@ -118,7 +118,8 @@ struct RunCommand: AsyncParsableCommand {
                 do {
                     try await group.run()
                 } catch {
-                    logger.error("the agent stopped: \(error)")
+                    logger.error("the agent stopped: \(StopReason.describe(error, listen: "\(configuration.listen)"))")
+                    logger.debug("the agent stopped", metadata: ["error": "\(error)"])
                     exitCode = 1
                 }
                 await assembly.releaseLeases()

@@ -124,6 +124,7 @@ struct CommandLineTests {
         (["--plot", "/nonexistent/x.svg"], "the folder /nonexistent does not exist"),
         (["--speed", "0"], "more than 0 and at most 1000"),
         (["--policy", "/nonexistent/policy.yaml"], "cannot read the file"),
+        (["--serve-dir", "/dev/null"], "a file of that name exists; name a folder"),
     ])
     func demoUsageErrorsExitTwoBeforeTheDemoStarts(arguments: [String], message: String) async throws {
         let result = try await CommandLineBinary.run(["demo"] + arguments, timeout: .seconds(60))

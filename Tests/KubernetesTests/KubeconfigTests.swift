@@ -143,8 +143,27 @@ struct KubeconfigTests {
             command: .init(command: "./fail", installHint: "install the aws CLI"), environment: [:], workingDirectory: dir.path
         )
         let error = await #expect(throws: KubernetesError.self) { try await provider.token() }
-        #expect(error?.description.contains("exited with status 1") == true)
-        #expect(error?.description.contains("aws sso login") == true)
+        #expect(error?.description.contains("failed (exit status 1); it said: token expired, run aws sso login") == true)
         #expect(error?.description.contains("install the aws CLI") == true)
+    }
+
+    /// A plugin that cannot run is named with what to fix, never with Foundation's error type.
+    @Test func execPluginThatCannotStartSaysWhatToFix() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("plain", "#!/bin/sh\necho hi\n", executable: false)
+        let cases: [(command: String, says: String)] = [
+            ("./missing-plugin", "\"\(dir.path)/./missing-plugin\" does not exist: install it there or correct users[].user.exec.command"),
+            ("./plain", "\"\(dir.path)/./plain\" is not executable: chmod +x it"),
+            ("no-such-credential-plugin", "\"no-such-credential-plugin\" was not found on PATH: install it or give its full path"),
+        ]
+        for (command, says) in cases {
+            let provider = ExecCredentialProvider(
+                command: .init(command: command), environment: ["PATH": "/usr/bin:/bin"], workingDirectory: dir.path)
+            let error = await #expect(throws: KubernetesError.self) { try await provider.token() }
+            let text = error?.description ?? ""
+            #expect(text.contains(says), "\(command): \(text)")
+            #expect(!text.contains("Error Domain") && !text.contains("CocoaError") && !text.contains("NSError"), "\(text)")
+        }
     }
 }

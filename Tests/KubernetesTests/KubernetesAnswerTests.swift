@@ -91,6 +91,25 @@ struct KubernetesAnswerTests {
         #expect(!logs.contains("retrying"), "a refused connection is not retried within the request: \(logs.all)")
     }
 
+    /// Within a cycle's budget, a server that never answers costs at most the budget: no retry starts that could not
+    /// get its answer in what is left, and the error says the server did not answer and that the budget ran out.
+    @Test func retriesOfAnUnansweredRequestStayWithinTheCyclesBudget() async throws {
+        let server = FakeKubernetesServer()
+        server.inject("GET", "emqxes", .delay(.seconds(600)), times: 4)
+        let logs = CapturedLogs()
+        let failure = try await server.withRunning { url in
+            // A 2 s request timeout in a 3 s budget: after the first attempt no retry fits.
+            try await RequestBudget.$current.withValue(RequestBudget(total: .seconds(3))) {
+                try await Self.firstError(url, timeout: .seconds(2), logs: logs) { _ = try await $0.emqxObject(.v2beta1, namespace: "emqx", name: "emqx") }
+            }
+        }
+        let error = try #require(failure)
+        #expect(error.timedOut)
+        #expect(error.detail.hasPrefix("the API server did not answer within "), "\(error)")
+        #expect(error.detail.contains("the cycle's budget of 3s"), "\(error)")
+        #expect(!logs.contains("retrying"), "no retry that the budget cannot hold: \(logs.all)")
+    }
+
     @Test func aFailedAttemptIsLeftOnTheRequestTrail() async throws {
         let server = FakeKubernetesServer()
         // Never answered within the client's timeout (the delay ends when the server shuts down).
@@ -104,7 +123,7 @@ struct KubernetesAnswerTests {
         }
         #expect(failure?.code == .unavailable)
         let latest = try #require(trail.latest)
-        #expect(latest.hasPrefix("get emqxes.apps.emqx.io emqx/emqx: API server unavailable: no answer within 0.3s (attempt "), "\(latest)")
+        #expect(latest.hasPrefix("get emqxes.apps.emqx.io emqx/emqx: API server unavailable: the API server did not answer within 0.3s (attempt "), "\(latest)")
         #expect(latest.hasSuffix(" of 4)"), "\(latest)")
     }
 }

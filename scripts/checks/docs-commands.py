@@ -8,6 +8,11 @@ shipped config, pointed at rules/), `connections.json` and `sessions.json` (a we
 joining empty), and a real Prometheus (Debian's, started here on loopback) holding that same week, which every
 Prometheus URL of the docs is pointed at. `emqx-autorebalancer` is the binary built by `swift build`.
 
+Commands that need a cluster (`run --once --kubeconfig …`, `kubectl get …`) run against `emqx-autorebalancer demo
+--serve` (started in the background, stopped by its PID with SIGINT): its kubeconfig stands for `~/.kube/config` and
+`DIR/kubeconfig`, its folder for `DIR`, and `run --once --config agent.yaml` runs in that folder, with the agent
+configuration the demo wrote. The demo's cluster is `default/emqx-ee`, so the docs' namespace `emqx` becomes `default`.
+
 A command that needs what no test machine has (a Kubernetes cluster with the EMQX Operator, Docker and a registry,
 a running agent) is listed as skipped, with the reason. A command of the docs' usage synopses (UPPERCASE
 placeholders) is not a command. Every other one must exit 0, or the status the docs give for it (EXPECTED below).
@@ -19,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -83,7 +89,12 @@ SKIPS = [
     (r"^kubectl (apply -k|delete -k)\b.*deploy/", "needs a Kubernetes cluster; deploy.sh renders every kustomization with `kubectl kustomize`"),
     (r"^pip install", "sets up the benchmark harness (docs/benchmarks.md), not the product"),
     (r"^kubectl kustomize\b", None),  # runs here: it renders files and needs no cluster
-    (r"^kubectl\b", "needs a Kubernetes cluster running the EMQX Operator and the agent"),
+    (r"^kubectl .*get lease \| grep emqx-autorebalancer-", "lists the shard and member Leases of a sharded agent (`leaderElection.shards`); the demo runs one agent with one Lease"),
+    # Against `demo --serve`: reads of what the simulated API serves.
+    (r"^kubectl (--kubeconfig \S+ )?(-n \S+ )?get (rebalances|emqx|emqxenterprises|emqxrebalances|events|lease)\b", None),
+    (r"^emqx-autorebalancer run --once --config (agent\.yaml|DIR/agent\.yaml) --kubeconfig (~/\.kube/config|DIR/kubeconfig)$", None),
+    (r"^kubectl\b.*\bget (deploy|pods|endpoints)\b", "reads Deployments, Pods or Endpoints, which the simulated Kubernetes API of `demo --serve` does not serve"),
+    (r"^kubectl\b", "needs a real cluster running the agent (logs, exec, rollout, port-forward, edits); `demo --serve` answers the reads"),
     (r"(^|&& )kubectl\b", "ends with kubectl against a Kubernetes cluster"),
     (r"^docker\b", "needs Docker and a registry; deploy.sh lints the Dockerfile with hadolint"),
     (r"^curl -s localhost:9090", "reads a running agent's port-forwarded /metrics; the admin server tests read them on loopback"),
@@ -102,9 +113,55 @@ SYNOPSIS = re.compile(r"\b(FILE|NS/NAME|URL|DURATION|LEVEL|NAME|DIR|TAG|REGISTRY
 EXPECTED = {}
 
 
+def needs_cluster(command):
+    """Whether the command runs against `demo --serve` (a kubeconfig or kubectl get)."""
+    return "--kubeconfig" in command or re.match(r"^kubectl .*\bget\b", command) is not None
+
+
+def for_served_demo(command, served):
+    """The command, pointed at the served demo (see the module's docstring)."""
+    command = command.replace("~/.kube/config", f"{served}/kubeconfig").replace("DIR/", f"{served}/")
+    if command.startswith("kubectl "):
+        command = re.sub(r"(-n|--namespace) emqx\b", r"\1 default", command)
+    return command
+
+
+def serve_demo(work, env):
+    """`demo --serve` in the background; returns (process, folder) once its ready line is printed."""
+    served = f"{work}/served-demo"
+    log = open(f"{work}/demo-serve.log", "w")
+    process = subprocess.Popen([binary, "demo", "--speed", "100", "--serve-dir", served],
+                               stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=work)
+    deadline = time.monotonic() + 300
+    for line in process.stdout:
+        if line.startswith("serving: "):
+            return process, served
+        if time.monotonic() > deadline:
+            break
+    stop_demo(process)
+    raise SystemExit(f"FAIL  `demo --serve` printed no ready line (see {work}/demo-serve.log)")
+
+
+def stop_demo(process):
+    """SIGINT to the demo this script started, by its process; it must exit 0 (a clean, graceful stop)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return "did not stop within 60 s of SIGINT"
+    if process.stdout:
+        process.stdout.close()
+    return None if process.returncode == 0 else f"exited {process.returncode} after SIGINT"
+
+
 def classify(command):
     if command.startswith("swift run emqx-autorebalancer "):
         command = "emqx-autorebalancer " + command[len("swift run emqx-autorebalancer "):]
+    if command.startswith("kubectl ") and re.search(r"\b(NAME|FILE)\b", command):
+        return None, "a usage synopsis with placeholders"
     for pattern, reason in SKIPS:
         if re.search(pattern, command):
             if reason is None:
@@ -207,7 +264,7 @@ def main():
     for path in [f"{root}/README.md"] + sorted(glob.glob(f"{root}/docs/*.md")):
         commands += extract(path)
     work = tempfile.mkdtemp(prefix="emqx-autorebalancer-docs-")
-    prometheus = None
+    prometheus = demo = None
     passed, failed, skipped = [], [], []
     try:
         prepare(work)
@@ -216,6 +273,7 @@ def main():
         write_matrix(f"{work}/sessions.json", history(end))
         prometheus, url = start_prometheus(work, end)
         env = dict(os.environ, PATH=f"{work}/bin:{os.environ['PATH']}")
+        demo, served = serve_demo(work, env)
         assignments = ""
         for where, command, kind in commands:
             runnable, reason = classify(command)
@@ -228,8 +286,12 @@ def main():
                 assignments += runnable + "\n"  # PROM=… START=…: kept for the commands after it in the same file
                 passed.append((where, command, "assignment"))
                 continue
+            cwd, command_env = work, env
+            if needs_cluster(runnable):
+                runnable = for_served_demo(runnable, served)
+                cwd, command_env = served, dict(env, KUBECONFIG=f"{served}/kubeconfig")
             script = assignments + runnable
-            result = subprocess.run(["bash", "-c", "set -o pipefail\n" + script], cwd=work, env=env,
+            result = subprocess.run(["bash", "-c", "set -o pipefail\n" + script], cwd=cwd, env=command_env,
                                     stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
             want = EXPECTED.get(command, 0)
             if result.returncode == want:
@@ -237,7 +299,15 @@ def main():
             else:
                 output = (result.stdout + result.stderr).strip().splitlines()
                 failed.append((where, command, f"exit {result.returncode}, expected {want}", output[-6:]))
+        stopped = stop_demo(demo)
+        demo = None
+        if stopped:
+            failed.append(("scripts/checks/docs-commands.py", "emqx-autorebalancer demo --serve-dir …", stopped, []))
+        else:
+            passed.append(("scripts/checks/docs-commands.py", "emqx-autorebalancer demo --serve-dir … (stopped by SIGINT)", "exit 0"))
     finally:
+        if demo is not None:
+            stop_demo(demo)
         if prometheus is not None:
             prometheus.terminate()  # only the Prometheus this script started, by its process
             try:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every command README.md and docs/*.md give, as written, where this machine can (scripts/checks/docs-commands.py
 # says how): the emqx-autorebalancer commands with the built binary, Prometheus queries against a real Prometheus
-# started here on loopback; every command it cannot run is listed with the reason.
+# started here on loopback, the commands that need a cluster (`run --once --kubeconfig …`, `kubectl get …`) against
+# `emqx-autorebalancer demo --serve` started in the background; every command it cannot run is listed with the reason.
 # Usage: scripts/checks/docs-commands.sh     (after `swift build`; scripts/test runs it)
 # Environment: DOCS_COMMANDS_KEEP=1 keeps the scratch folder (its path is printed on failure).
 set -euo pipefail

@@ -88,8 +88,7 @@ public struct KubernetesActuator: RebalanceActuator {
         case .unauthorized: kind = .unauthorized
         case .invalid: kind = .invalid
         case .conflict: kind = .conflict
-        // HTTPKubernetesClient words a request that got no answer in time "no answer within …".
-        case .unavailable: kind = error.statusCode == nil && error.detail.hasPrefix("no answer within") ? .timeout : .unavailable
+        case .unavailable: kind = error.timedOut ? .timeout : .unavailable
         default: kind = .other
         }
         return ActionFailure(kind, "\(error)")

@@ -151,13 +151,16 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         if discoveredFor.withLock({ $0 }) != active.generation {
             // Bounded like a cluster's cycle: an API server that accepts and never answers costs one budget here.
             let trail = RequestTrail()
+            let budget = dependencies.clusterTimeout
             let outcome: Result<Void, any Error>? = await RequestTrail.$current.withValue(trail) {
-                await withTimeout(dependencies.clusterTimeout) {
-                    do {
-                        try await self.dependencies.discovery.refresh()
-                        return .success(())
-                    } catch {
-                        return .failure(error)
+                await RequestBudget.$current.withValue(RequestBudget(cycle: budget)) {
+                    await withTimeout(budget) {
+                        do {
+                            try await self.dependencies.discovery.refresh()
+                            return .success(())
+                        } catch {
+                            return .failure(error)
+                        }
                     }
                 }
             }
@@ -226,12 +229,17 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         let sources = dependencies.makeSources(settings, cluster)
         let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
         let trail = RequestTrail()
+        // Each Kubernetes request's timeout and retries fit what is left of the budget, ending a second early: an API
+        // server that accepts and never answers ends the cycle with that reason rather than being cut off mid-retry.
+        let requests = RequestBudget(cycle: timeout)
         // Every write of this cycle is for this cluster: the writers' gate asks whether its shard is held.
         let result = await WriteScope.$cluster.withValue(cluster) {
             await RequestTrail.$current.withValue(trail) {
-                await withTimeout(timeout) {
-                    await self.unboundedCycle(
-                        cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+                await RequestBudget.$current.withValue(requests) {
+                    await withTimeout(timeout) {
+                        await self.unboundedCycle(
+                            cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+                    }
                 }
             }
         }

@@ -305,6 +305,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                     }
                 }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
+                try checkBudget(allowsRetryAfter: delay, error, attempt: attempt, of: policy.maxAttempts)
                 logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
                 try await clock.sleep(for: delay)
                 attempt += 1
@@ -375,6 +376,7 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 RequestTrail.current?.record("\(KubernetesError.describe(request)): \(error.summary) (attempt \(attempt) of \(policy.maxAttempts))")
                 guard error.isTransient, !error.connectionFailed, attempt < policy.maxAttempts else { throw error }
                 let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
+                try checkBudget(allowsRetryAfter: delay, error, attempt: attempt, of: policy.maxAttempts)
                 logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
                 try await clock.sleep(for: delay)
                 attempt += 1
@@ -402,6 +404,8 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     /// TLS is fine (whatever the answer), the ``KubernetesError/Code/untrusted`` error otherwise; other failures
     /// (unreachable, timeouts) are left to the agent's retries and return `nil` too.
     public func untrustedServerError() async -> KubernetesError? {
+        // Without TLS there is nothing to trust (and a silent server would cost a request timeout here).
+        guard baseURL.lowercased().hasPrefix("https:") else { return nil }
         let request = KubernetesError.Request(verb: "get", resource: KubernetesResource(group: "", version: "", plural: "version"), namespace: nil, name: nil)
         do {
             _ = try await sendOnce(.GET, path: "/version", body: nil, contentType: "application/json", request: request, lane: .requests)
@@ -413,11 +417,32 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
     }
 
+    /// Throws `error`, saying so, when the cycle's budget (`RequestBudget`) leaves no time for another attempt after
+    /// `delay`: one that could not get its answer would only be cut off with the cycle.
+    private func checkBudget(allowsRetryAfter delay: Duration, _ error: KubernetesError, attempt: Int, of attempts: Int) throws {
+        guard let budget = RequestBudget.current,
+            !RequestBudget.allowsRetry(after: delay, minimum: min(configuration.requestTimeout, .seconds(1)))
+        else { return }
+        var last = error
+        if !last.detail.contains("budget") {
+            last.detail += "; no time left in the cycle's budget of \(budget.total.text) for attempt \(attempt + 1) of \(attempts)"
+        }
+        throw last
+    }
+
     private func sendOnce(
         _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request, lane: Lane
     ) async throws -> Data {
+        // Within a cycle, an attempt gets at most what is left of the cycle's budget.
+        let attemptTimeout = RequestBudget.attemptTimeout(configuration.requestTimeout)
+        if attemptTimeout <= .zero, let budget = RequestBudget.current {
+            var failure = KubernetesError(
+                code: .unavailable, request: request, detail: "not sent: the cycle's budget of \(budget.total.text) is spent")
+            failure.timedOut = true
+            throw failure
+        }
         let http = try await makeRequest(method, path: path, body: body, contentType: contentType, request: request)
-        let timeout = TimeAmount(configuration.requestTimeout)
+        let timeout = TimeAmount(attemptTimeout)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
@@ -428,7 +453,11 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         } catch let error as HTTPClientError where error == .cancelled {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw KubernetesError(code: .unavailable, request: request, detail: "no answer within \(configuration.requestTimeout.text)")
+            let cut = attemptTimeout < configuration.requestTimeout ? RequestBudget.current.map { ", what was left of the cycle's budget of \($0.total.text)" } : nil
+            var failure = KubernetesError(
+                code: .unavailable, request: request, detail: "the API server did not answer within \(attemptTimeout.text)\(cut ?? "")")
+            failure.timedOut = true
+            throw failure
         } catch {
             throw transportFailure(error, request: request)
         }

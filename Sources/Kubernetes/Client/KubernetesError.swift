@@ -68,6 +68,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     public var retryAfterSeconds: Double?
     /// No connection could be made (refused, unresolvable, no route, connect timeout): nothing reached the server.
     public var connectionFailed = false
+    /// The request was sent and no answer came within its timeout (or the cycle's budget left none).
+    public var timedOut = false
 
     public init(code: Code, request: Request?, statusCode: Int? = nil, detail: String, retryAfterSeconds: Double? = nil) {
         self.code = code

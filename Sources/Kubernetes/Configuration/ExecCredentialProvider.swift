@@ -98,11 +98,16 @@ public final class ExecCredentialProvider: BearerTokenProvider {
         process.standardInput = FileHandle.nullDevice
 
         let hint = command.installHint.map { " Install hint: \($0)" } ?? ""
+        if let problem = Self.startProblem(executable: executable, byPath: command.command.contains("/")) {
+            throw KubernetesError.configuration("the kubeconfig exec credential plugin \"\(executable)\" \(problem).\(hint)")
+        }
         do {
             try process.run()
         } catch {
+            // Foundation's own sentence, not its error type's dump.
+            let reason = (error as? CocoaError)?.localizedDescription ?? "the system refused to start it"
             throw KubernetesError.configuration(
-                "the kubeconfig exec credential plugin \"\(executable)\" could not be started: \(error).\(hint)"
+                "the kubeconfig exec credential plugin \"\(executable)\" could not be started: \(reason); check the kubeconfig's users[].user.exec.command.\(hint)"
             )
         }
         // Read both pipes to the end, so a chatty plugin cannot block on a full pipe.
@@ -119,18 +124,37 @@ public final class ExecCredentialProvider: BearerTokenProvider {
                 if let next { return next }
                 running.process.terminate()
                 throw KubernetesError.configuration(
-                    "the kubeconfig exec credential plugin \"\(executable)\" did not finish within \(timeout.text)"
+                    "the kubeconfig exec credential plugin \"\(executable)\" did not finish within \(timeout.text); it runs without a terminal, so a plugin that asks for a login cannot: log in with it by hand first"
                 )
             }
             throw KubernetesError.configuration("the exec credential plugin \"\(executable)\" ended without a result")
         }
         guard status == 0 else {
             let text = String(decoding: errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            // Run through `env`, a command not on PATH ends with env's 127 (126: found but not executable).
+            if !command.command.contains("/"), status == 127 || status == 126 {
+                throw KubernetesError.configuration(
+                    "the kubeconfig exec credential plugin \"\(executable)\" \(status == 127 ? "was not found on PATH" : "is not executable"): install it or give its full path in users[].user.exec.command.\(hint)"
+                )
+            }
+            let said = text.isEmpty ? "it printed nothing on standard error" : "it said: \(text.prefix(500))"
             throw KubernetesError.configuration(
-                "the kubeconfig exec credential plugin \"\(executable)\" exited with status \(status): \(text.prefix(500))\(hint)"
+                "the kubeconfig exec credential plugin \"\(executable)\" failed (exit status \(status)); \(said)\(hint)"
             )
         }
         return try Self.parse(output, executable: executable)
+    }
+
+    /// Why a plugin named by its path cannot start, found before trying (the system's own error says less).
+    static func startProblem(executable: String, byPath: Bool) -> String? {
+        guard byPath else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: executable, isDirectory: &isDirectory) else {
+            return "does not exist: install it there or correct users[].user.exec.command"
+        }
+        if isDirectory.boolValue { return "is a folder, not a program: correct users[].user.exec.command" }
+        if !FileManager.default.isExecutableFile(atPath: executable) { return "is not executable: chmod +x it" }
+        return nil
     }
 
     struct ExecCredential: Decodable {
