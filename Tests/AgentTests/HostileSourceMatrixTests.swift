@@ -58,7 +58,7 @@ struct HostileSourceMatrixTests {
 
     /// A node that sends a good body one byte every 100 ms: the deadline covers the body, not only the head.
     @Test func anEMQXNodeThatTricklesItsBodyIsUnknownWithinItsTimeout() async throws {
-        let outcome = try await Self.emqxCycle(n0: Answer(name: "trickle", body: exposition("1000"), says: ""), trickle: true, timeout: .seconds(1))
+        let outcome = try await Self.emqxCycle(n0: Answer(name: "trickle", body: Self.exposition("1000"), says: ""), trickle: true, timeout: .seconds(1))
         try Self.expectUnknown(outcome, "did not answer within 1s")
     }
 
