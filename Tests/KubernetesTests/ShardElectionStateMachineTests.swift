@@ -169,6 +169,9 @@ struct ShardElectionStateMachineTests {
         #expect(map.shard(of: ClusterReference(namespace: "default", name: "emqx-ee")) == 1)
         #expect(map.shard(of: ClusterReference(namespace: "emqx", name: "emqx")) == 6)
         #expect(map.shard(of: ClusterReference(namespace: "team-a", name: "broker")) == 2)
+        // The rendezvous weights are fixed too (values from an independent FNV-1a 64 + splitmix64 implementation).
+        #expect(ShardMap(count: 6).assignment(among: ["agent-a", "agent-b", "agent-c"])
+            == [0: "agent-a", 1: "agent-c", 2: "agent-c", 3: "agent-b", 4: "agent-a", 5: "agent-b"])
         #expect(map.assignment(among: [String]()).isEmpty)
     }
 

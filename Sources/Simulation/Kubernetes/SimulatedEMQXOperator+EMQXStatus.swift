@@ -1,3 +1,4 @@
+import AutorebalancerCore
 import Foundation
 
 /// The operator's EMQX controller: status from the nodes' API, as `update_emqx_status.go` and the status machine
@@ -102,9 +103,7 @@ extension SimulatedEMQXOperator {
 
     /// A stable pseudo pod UID per node name.
     static func stableUID(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let hex = String(format: "%016llx", hash)
+        let hex = String(format: "%016llx", StableHash.fnv1a64(text))
         return "\(hex.prefix(8))-\(hex.dropFirst(8).prefix(4))-4\(hex.dropFirst(13).prefix(3))-8\(hex.prefix(3))-\(hex.suffix(12))"
     }
 
