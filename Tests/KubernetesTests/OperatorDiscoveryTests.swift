@@ -70,11 +70,11 @@ import Testing
         }
     }
 
+    /// No EMQX Operator installed: none of its group versions is served.
     @Test func noOperatorAtAll() async throws {
-        let server = FakeKubernetesServer()
-        server.serve("apps.emqx.io/v2beta1", nil)
-        server.serve("apps.emqx.io/v1beta4", nil)
-        try await HTTPKubernetesClientTests.withClient(server) { client in
+        try await Self.withClient(.v2_2) { api, client in
+            api.stopServing(groupVersion: "apps.emqx.io/v2beta1")
+            api.stopServing(groupVersion: "apps.emqx.io/v1beta4")
             let served = try await OperatorDiscovery.discover(client)
             #expect(served == .none)
             #expect(ClusterPlan.make(for: Self.cluster, served: served).problem?.contains("does not serve apps.emqx.io") == true)
