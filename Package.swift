@@ -168,7 +168,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: [
                 "Act", "Agent", "AutorebalancerCore", "Demo", "Kubernetes", "Observe", "Report", "Simulation", "TestSupport",
-                asyncHTTPClient, inMemoryLogging, logging, nioCore, serviceLifecycle,
+                asyncHTTPClient, hummingbird, inMemoryLogging, logging, nioCore, serviceLifecycle,
             ],
             swiftSettings: sharedSettings),
         .testTarget(

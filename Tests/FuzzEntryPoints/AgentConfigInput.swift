@@ -9,10 +9,8 @@ enum AgentConfigInput {
         var promises = Promises()
         guard let text = HostileInput.text(bytes) else { return promises.broken }
         let result = AgentConfiguration.load(text: text, file: "agent.yaml")
-        promises.diagnostics(result.diagnostics)
-        guard let configuration = result.configuration else { return promises.broken }
+        guard let configuration = promises.loaded(result.configuration, result.diagnostics, "a configuration") else { return promises.broken }
         typealias Limits = AgentConfiguration.Limits
-        promises.expect(!result.diagnostics.contains { $0.severity == .error }, "a configuration was loaded despite an error")
         promises.expect((0...65535).contains(configuration.listen.port), "listen port \(configuration.listen.port) accepted")
         let election = configuration.leaderElection
         for (name, value) in [("leaseDuration", election.leaseDuration), ("renewDeadline", election.renewDeadline), ("retryPeriod", election.retryPeriod)] {

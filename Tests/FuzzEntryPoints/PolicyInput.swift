@@ -8,9 +8,7 @@ enum PolicyInput {
         var promises = Promises()
         guard let text = HostileInput.text(bytes) else { return promises.broken }
         let result = PolicyLoader.load(text: text, file: "policy.yaml")
-        promises.diagnostics(result.diagnostics)
-        guard let policy = result.policy else { return promises.broken }
-        promises.expect(!result.diagnostics.contains { $0.severity == .error }, "a policy was loaded despite an error")
+        guard let policy = promises.loaded(result.policy, result.diagnostics, "a policy") else { return promises.broken }
         promises.expect(policy.evaluationInterval > 0, "evaluationInterval \(policy.evaluationInterval)s accepted")
         promises.duration(policy.evaluationInterval, at: 86_400, "evaluationInterval")
         promises.duration(policy.staleness, at: 86_400, "staleness")
@@ -38,11 +36,15 @@ enum PolicyInput {
 }
 
 extension Promises {
-    /// Every diagnostic points into the file (file:line:col, 1-based) and says something.
-    mutating func diagnostics(_ diagnostics: [Diagnostic]) {
+    /// What a loader of a user's file returned: every diagnostic points into the file (file:line:col, 1-based) and
+    /// says something, and `value` is only given without an error.
+    mutating func loaded<Value>(_ value: Value?, _ diagnostics: [Diagnostic], _ what: String) -> Value? {
         for diagnostic in diagnostics {
             expect(diagnostic.location.line >= 1 && diagnostic.location.column >= 1, "diagnostic at \(diagnostic.location): \(diagnostic.message)")
             expect(!diagnostic.message.isEmpty, "an empty diagnostic at \(diagnostic.location)")
         }
+        guard let value else { return nil }
+        expect(!diagnostics.contains { $0.severity == .error }, "\(what) was loaded despite an error")
+        return value
     }
 }

@@ -11,10 +11,8 @@ enum PolicyTestInput {
         if case .success(let values) = SeriesNotation.parse(text) {
             promises.expect(values.count <= SeriesNotation.maximumLength, "a series of \(values.count) steps accepted")
         }
-        let (file, diagnostics) = PolicyTestLoader.load(text: text, file: "policy.test.yaml")
-        promises.diagnostics(diagnostics)
-        guard let file else { return promises.broken }
-        promises.expect(!diagnostics.contains { $0.severity == .error }, "a test file was loaded despite an error")
+        let (loaded, diagnostics) = PolicyTestLoader.load(text: text, file: "policy.test.yaml")
+        guard let file = promises.loaded(loaded, diagnostics, "a test file") else { return promises.broken }
         promises.duration(file.evaluationInterval, at: 86_400, "evaluationInterval")
         for test in file.tests {
             promises.expect(SampleCheck.problem(withRecordedTime: test.start) == nil, "test \(test.name) start \(test.start.timeIntervalSince1970) accepted")
