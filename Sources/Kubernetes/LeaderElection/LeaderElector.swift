@@ -56,21 +56,14 @@ public final class LeaderElector<C: Clock>: Service where C.Duration == Duration
     public func run() async throws {
         logger.info("leader election: Lease \(configuration.namespace)/\(configuration.name) as \(configuration.identity)")
         defer { changes.finish() }
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let action = await tick()
-            if case .lost(let reason) = action {
+        try await runElectionRounds(every: configuration.retryPeriod, clock: clock) {
+            if case .lost(let reason) = await tick() {
                 logger.error("leader election: lost the Lease: \(reason); stopping all writes and exiting")
                 throw LeadershipLostError(reason: reason)
             }
-            let period = configuration.retryPeriod
-            let clock = clock
-            do {
-                try await cancelWhenGracefulShutdown { try await clock.sleep(for: period) }
-            } catch {
-                break
-            }
+        } release: {
+            await release()
         }
-        await release()
     }
 
     /// One acquire/renew cycle: read the Lease, decide, write. Returns what the state machine decided.

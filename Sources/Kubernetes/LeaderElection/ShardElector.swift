@@ -48,20 +48,14 @@ public final class ShardElector<C: Clock>: Service, WriteOwnership where C.Durat
 
     public func run() async throws {
         logger.info("leader election: \(configuration.shards) shards, Leases \(configuration.namespace)/\(configuration.name)-shard-* as \(configuration.identity)")
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        try await runElectionRounds(every: configuration.retryPeriod, clock: clock) {
             if let lost = await tick() {
                 logger.error("leader election: lost \(lost); stopping all writes and exiting")
                 throw LeadershipLostError(reason: lost)
             }
-            let period = configuration.retryPeriod
-            let clock = clock
-            do {
-                try await cancelWhenGracefulShutdown { try await clock.sleep(for: period) }
-            } catch {
-                break
-            }
+        } release: {
+            await release()
         }
-        await release()
     }
 
     /// One round. Returns why a Lease was lost involuntarily, if one was.
