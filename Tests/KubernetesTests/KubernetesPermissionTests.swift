@@ -70,13 +70,14 @@ struct KubernetesPermissionTests {
                 })
             }
         }
-        var used = cached
-        for request in server.requestLog {
-            // Discovery names no resource; a subresource is its own RBAC resource (`emqxes/scale`).
-            guard let verb = request.verb, let group = request.group, let resource = request.rbacResource else { continue }
-            used.insert(KubernetesPermission(group: group, resource: resource, verb: verb))
-        }
-        #expect(used == KubernetesPermission.required)
+        #expect(cached.union(server.permissionsUsed) == KubernetesPermission.required)
+    }
+
+    /// Starts the simulated API server, runs `body` with a client of it, and stops the server.
+    static func withRunningClient<T: Sendable>(
+        _ server: SimulatedKubernetesAPI, _ body: @Sendable @escaping (HTTPKubernetesClient) async throws -> T
+    ) async throws -> T {
+        try await server.withRunning { server in try await withClient(server, body) }
     }
 
     /// Runs `body` with a client of the running simulated API server.
@@ -115,4 +116,15 @@ struct KubernetesPermissionTests {
         }
         return nil
     }()
+}
+
+extension SimulatedKubernetesAPI {
+    /// The RBAC permissions the requests received so far needed (discovery needs none; a subresource is its own
+    /// resource, `emqxes/scale`).
+    var permissionsUsed: Set<KubernetesPermission> {
+        Set(requestLog.compactMap { request in
+            guard let verb = request.verb, let group = request.group, let resource = request.rbacResource else { return nil }
+            return KubernetesPermission(group: group, resource: resource, verb: verb)
+        })
+    }
 }

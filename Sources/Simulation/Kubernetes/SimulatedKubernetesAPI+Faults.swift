@@ -73,3 +73,26 @@ extension SimulatedKubernetesAPI {
         }
     }
 }
+
+// MARK: Free-form resources
+
+extension ResourceType {
+    /// Operator 3.0's `EMQXAPIKey` (served only when a scenario asks for it, see `serveFreeForm`).
+    public static let emqxAPIKeys = ResourceType(
+        group: "apps.emqx.io", version: "v3beta1", plural: "emqxapikeys", singular: "emqxapikey", kind: "EMQXAPIKey",
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+    /// The core `Secret` (served only when a scenario asks for it, see `serveFreeForm`).
+    public static let secrets = ResourceType(
+        group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret",
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+}
+
+extension SimulatedKubernetesAPI {
+    /// Serves `type` besides what the operator generation serves, with no schema: its objects (set up with
+    /// `putObject`) are answered as stored. For objects the simulation does not model, such as API keys and Secrets.
+    public func serveFreeForm(_ type: ResourceType) {
+        controls.withLock { controls in
+            if !controls.freeForm.contains(type) { controls.freeForm.append(type) }
+        }
+    }
+}

@@ -84,6 +84,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         var faults: [FaultRule] = []
         /// `group/version`s not served (discovery and paths answer 404).
         var unserved: Set<String> = []
+        /// Types served besides the operator generation's (`serveFreeForm`).
+        var freeForm: [ResourceType] = []
     }
 
     private enum Binding {
@@ -352,8 +354,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
 
     /// What the installed operator generation serves, and its discovery documents.
     var served: [ResourceType] {
-        let unserved = controls.withLock { $0.unserved }
-        return ResourceType.served(by: operatorGeneration).filter { !unserved.contains($0.apiVersion) }
+        let (unserved, freeForm) = controls.withLock { ($0.unserved, $0.freeForm) }
+        return (ResourceType.served(by: operatorGeneration) + freeForm).filter { !unserved.contains($0.apiVersion) }
     }
     var discovery: KubernetesDiscovery { KubernetesDiscovery(served: served) }
 
