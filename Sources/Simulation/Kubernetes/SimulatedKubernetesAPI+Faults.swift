@@ -81,6 +81,10 @@ extension ResourceType {
     public static let emqxAPIKeys = ResourceType(
         group: "apps.emqx.io", version: "v3beta1", plural: "emqxapikeys", singular: "emqxapikey", kind: "EMQXAPIKey",
         verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+    /// `Rebalance` as EMQX Operator 2.1 serves it (only at `v1beta4`; see `serveFreeForm`).
+    public static let rebalancesV1beta4 = ResourceType(
+        group: "apps.emqx.io", version: "v1beta4", plural: "rebalances", singular: "rebalance", kind: "Rebalance",
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
     /// The core `Secret` (served only when a scenario asks for it, see `serveFreeForm`).
     public static let secrets = ResourceType(
         group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret",
