@@ -11,8 +11,20 @@ import Foundation
 enum EngineInput {
     static let nodes = ["emqx@n0", "emqx@n1", "emqx@n2"]
     static let cluster = ClusterReference(namespace: "default", name: "emqx", kind: .emqx)
+    /// Quick rules of every trigger (no wait, no cooldown), each with an `auto` evict rate of 1...500.
     static let policy: Policy = {
-        let rate = "connEvictRate: auto\n        autoEvictRate: {targetDuration: 1m, min: 1, max: 500}"
+        func rule(_ name: String, _ trigger: String, for wait: String, sessions: Bool = false) -> String {
+            let imbalance = "connections: {abs: 10, rel: 1.1}" + (sessions ? ", sessions: {abs: 10, rel: 1.1}" : "")
+            return """
+                    - name: \(name)
+                      trigger: \(trigger)
+                      imbalance: {\(imbalance)}
+                      for: \(wait)
+                      cooldown: 0s
+                      rebalanceStrategy: {connEvictRate: auto, autoEvictRate: {targetDuration: 1m, min: 1, max: 500}}
+
+                """
+        }
         let text = """
             apiVersion: autorebalancer.emqx.io/v1alpha1
             kind: Policy
@@ -22,29 +34,11 @@ enum EngineInput {
               staleness: 60s
               limits: {maxRebalancesPerDay: 1000, maxConsecutiveIneffective: 1000}
               rules:
-                - name: scale-out
-                  trigger: {type: scaleOut, window: 5m}
-                  imbalance: {connections: {abs: 10, rel: 1.1}}
-                  for: 0s
-                  cooldown: 0s
-                  rebalanceStrategy:
-                    \(rate)
-                - name: restart
-                  trigger: {type: restart, window: 5m, nearZeroConnections: 10}
-                  imbalance: {connections: {abs: 10, rel: 1.1}}
-                  for: 0s
-                  cooldown: 0s
-                  rebalanceStrategy:
-                    \(rate)
-                - name: skew
-                  trigger: skew
-                  imbalance: {connections: {abs: 10, rel: 1.1}, sessions: {abs: 10, rel: 1.1}}
-                  for: 15s
-                  cooldown: 0s
-                  rebalanceStrategy:
-                    \(rate)
 
             """
+            + rule("scale-out", "{type: scaleOut, window: 5m}", for: "0s")
+            + rule("restart", "{type: restart, window: 5m, nearZeroConnections: 10}", for: "0s")
+            + rule("skew", "skew", for: "15s", sessions: true)
         guard let policy = PolicyLoader.load(text: text, file: "fuzz.yaml").policy else { fatalError("the engine target's policy does not load") }
         return policy
     }()
