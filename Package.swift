@@ -158,7 +158,7 @@ let package = Package(
             swiftSettings: sharedSettings),
         .testTarget(
             name: "ActTests",
-            dependencies: ["Act", "AutorebalancerCore", "Kubernetes", "Simulation", "TestSupport", asyncHTTPClient, hummingbird, logging, nioCore, serviceLifecycle, yams],
+            dependencies: ["Act", "AutorebalancerCore", "Kubernetes", "Simulation", "TestSupport", asyncHTTPClient, logging, yams],
             swiftSettings: sharedSettings),
         .testTarget(
             name: "ReportTests",

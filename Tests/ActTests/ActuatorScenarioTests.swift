@@ -2,6 +2,9 @@ import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
 import Kubernetes
+import Logging
+import Simulation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -9,36 +12,40 @@ import Testing
 
 /// End-to-end behaviour of the actuator and leader election against a Kubernetes API on loopback.
 struct ActuatorScenarioTests {
-    static let rebalances = "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances"
-    static let emqxPath = "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes/emqx-ee"
+    static let namespace = "default"
 
-    static func setUp(_ server: FakeKubernetesServer) {
-        let object = Fixtures.object()
-        if case .emqx(let resource) = object { server.put(resource, at: emqxPath) }
+    /// The simulated API server on the scenario's clock, with the EMQX object in place. It serves core/v1 Events
+    /// only, so the Events the scenarios read are the aggregated (counted) kind.
+    static func server(_ time: ManualClock) throws -> SimulatedKubernetesAPI {
+        let server = SimulatedKubernetesAPI(configuration: .init(now: time.dateProvider), logger: Logger(label: "scenario-api"))
+        server.stopServing(groupVersion: "events.k8s.io/v1")
+        if case .emqx(let resource) = Fixtures.object() { try server.putObject(.emqxes, namespace: namespace, resource) }
+        return server
     }
 
-    static func object(_ server: FakeKubernetesServer) -> ClusterObject {
-        .emqx(server.get(EMQXResource.self, at: emqxPath)!)
+    static func object(_ server: SimulatedKubernetesAPI) -> ClusterObject {
+        .emqx(try! server.object(.emqxes, namespace: namespace, name: "emqx-ee")!.decode(EMQXResource.self))
     }
 
     /// The operator picks a Rebalance up / finishes it.
-    static func operatorSets(_ server: FakeKubernetesServer, _ name: String, _ phase: RebalancePhase, message: String? = nil, at time: Date) {
-        server.modify(Rebalance.self, at: "\(rebalances)/\(name)") {
-            $0.status = Fixtures.status(phase, message: message, finished: time)
-        }
+    static func operatorSets(_ server: SimulatedKubernetesAPI, _ name: String, _ phase: RebalancePhase, message: String? = nil, at time: Date) {
+        guard var rebalance = server.rebalance(namespace: namespace, name: name) else { return }
+        rebalance.status = Fixtures.status(phase, message: message, finished: time)
+        try! server.putObject(.rebalances, namespace: namespace, rebalance)
     }
 
-    static func ours(_ server: FakeKubernetesServer) -> [Rebalance] { server.list(Rebalance.self, in: rebalances) }
+    static func ours(_ server: SimulatedKubernetesAPI) -> [Rebalance] { server.rebalances(namespace: namespace) }
+
+    static func events(_ server: SimulatedKubernetesAPI) -> [KubernetesEvent] { server.events(namespace: namespace) }
 
     /// The cluster as a cycle observes it: the EMQX object and every Rebalance of the namespace.
-    static func observed(_ server: FakeKubernetesServer) -> ObservedCluster {
+    static func observed(_ server: SimulatedKubernetesAPI) -> ObservedCluster {
         ObservedCluster(reference: Fixtures.cluster, object: object(server), rebalances: ours(server))
     }
 
     @Test func twoAgentsOneLeaseExactlyOneRebalance() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
+        let server = try Self.server(time)
         let logs = CapturedLogs()
         try await server.withAgents { url, agents in
             let a = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
@@ -58,15 +65,14 @@ struct ActuatorScenarioTests {
             #expect(results.contains { $0.result == .notMade(.notLeader(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200")) })
         }
         #expect(Self.ours(server).map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200"])
-        let events = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events")
+        let events = Self.events(server)
         #expect(events.filter { $0.reason == "RebalanceCreated" }.count == 1)
         #expect(events.first?.involvedObject.name == "emqx-ee")
     }
 
     @Test func leaderKilledMidRebalanceFollowerTakesOverWithoutDuplicate() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
+        let server = try Self.server(time)
         let logs = CapturedLogs()
         try await server.withAgents { url, agents in
             let a = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
@@ -105,13 +111,12 @@ struct ActuatorScenarioTests {
         #expect(all.count == 1)
         #expect(all.first?.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
         #expect(all.first?.spec.rebalanceStrategy.connEvictRate == 10)  // spec untouched by the outcome patch
-        #expect(server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events").contains { $0.reason == "RebalanceCompleted" })
+        #expect(Self.events(server).contains { $0.reason == "RebalanceCompleted" })
     }
 
     @Test func restartedAgentRebuildsHistoryAndCreatesNoDuplicate() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
+        let server = try Self.server(time)
         let logs = CapturedLogs()
         try await server.withAgents { url, agents in
             let first = try agents.make(url: url, identity: "agent-a-1", time: time, logs: logs)
@@ -140,19 +145,18 @@ struct ActuatorScenarioTests {
     }
 
     @Test(arguments: [
-        FakeKubernetesServer.FaultKind.applyThenStatus(500),
-        .applyThenDelay(.seconds(3600)),  // never answers: only the client's timeout ends the attempt
-        .applyThenDrop,
-        .status(429, retryAfter: "0"),
-        .status(503),
+        APIFault.storeThenInternalError,
+        .storeThenHold,  // never answers: only the client's timeout ends the attempt
+        .storeThenDropConnection,
+        .tooManyRequests(retryAfterSeconds: 0),
+        .status(503, reason: "ServiceUnavailable"),
     ])
-    func flakyAPIDuringCreateNeitherDuplicatesNorCrashes(fault: FakeKubernetesServer.FaultKind) async throws {
+    func flakyAPIDuringCreateNeitherDuplicatesNorCrashes(fault: APIFault) async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
-        server.inject("POST", "rebalances", fault)
+        let server = try Self.server(time)
+        server.injectFault(fault, verb: "create", resource: "rebalances")
         let logs = CapturedLogs()
-        let timeout: Duration = if case .applyThenDelay = fault { .seconds(2) } else { .seconds(30) }
+        let timeout: Duration = fault == .storeThenHold ? .seconds(2) : .seconds(30)
         try await server.withAgents { url, agents in
             let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, requestTimeout: timeout)
             await agent.elector.tick()
@@ -165,13 +169,12 @@ struct ActuatorScenarioTests {
 
     @Test func conflictOnTheLeaseIsHarmless() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
+        let server = try Self.server(time)
         let logs = CapturedLogs()
         try await server.withAgents { url, agents in
             let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
             await agent.elector.tick()
-            server.inject("PUT", "leases", .status(409))
+            server.injectFault(.status(409, reason: "Conflict"), verb: "update", resource: "leases")
             time.advance(by: .seconds(2))
             await agent.elector.tick()  // conflict: re-read next time, still leader within the renew deadline
             #expect(agent.elector.isLeader)
@@ -183,9 +186,8 @@ struct ActuatorScenarioTests {
 
     @Test func forbiddenCreateNamesTheMissingPermission() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
-        server.forbid("create", "rebalances")
+        let server = try Self.server(time)
+        server.deny(verb: "create", resource: "rebalances")
         let logs = CapturedLogs()
         try await server.withAgents { url, agents in
             let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs)
@@ -205,68 +207,79 @@ struct ActuatorScenarioTests {
     /// still rebalances: no second Rebalance until EMQX is done, then the outcome is judged from metrics.
     @Test func falseNotReadyFailureCreatesNoSecondRebalance() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
+        let server = try Self.server(time)
         let logs = CapturedLogs()
-        try await server.withAgents { url, agents in
-            let http = HTTPClient.shared
-            let probe = HTTPEMQXRebalanceStatusProbe(
-                httpClient: http, endpoints: [Fixtures.cluster: .init(baseURL: url, username: "key", password: "secret")]
-            )
-            let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
-            await agent.elector.tick()
-            _ = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
-            server.emqxRebalancing.withLock { $0 = true }
-            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.date)
-            time.advance(by: .seconds(40))
-            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .failed, message: "EMQX emqx-ee is not ready", at: time.date)
+        // EMQX itself, asked over its REST API; its rebalance is started and stopped by hand (its time stands still).
+        let emqx = SimulatedEMQXCluster(configuration: SimulatedEMQXConfiguration(
+            name: "emqx-ee", namespace: Self.namespace, kind: .emqx,
+            nodes: [6000, 6000, 6000, 100].map { SimulatedNodeSpec(liveConnections: $0) }, seed: 3,
+            credentials: EMQXAPICredentials(key: "key", secret: "secret")))
+        try await emqx.start()
+        let coordinator = try #require(emqx.nodes.first?.name)
+        let probe = CountingStatusProbe(HTTPEMQXRebalanceStatusProbe(
+            httpClient: .shared,
+            endpoints: [Fixtures.cluster: .init(baseURL: try #require(emqx.endpoint(of: coordinator)).absoluteString, username: "key", password: "secret")]
+        ))
+        do {
+            try await server.withAgents { url, agents in
+                let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
+                await agent.elector.tick()
+                _ = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
+                try emqx.withModel { try $0.startRebalance(coordinator: coordinator, options: RebalanceOptions()) }
+                Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.date)
+                time.advance(by: .seconds(40))
+                Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .failed, message: "EMQX emqx-ee is not ready", at: time.date)
 
-            for _ in 0..<5 {
-                time.advance(by: .seconds(2))
-                await agent.elector.tick()
-                let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
-                )
-                #expect(reports.map(\.action) == [.emqxStillRebalancing("emqx-ee-scaleout-20261120t102200")])
-                #expect(Self.observed(server).blocker?.name == "emqx-ee-scaleout-20261120t102200")
-                let result = await agent.actuator.act(Fixtures.decision(at: time.date), on: Self.observed(server), at: time.date)
-                guard case .notMade(.blocked) = result.result else {
-                    Issue.record("expected blocked, got \(result)")
-                    break
+                for _ in 0..<5 {
+                    time.advance(by: .seconds(2))
+                    await agent.elector.tick()
+                    let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
+                    )
+                    #expect(reports.map(\.action) == [.emqxStillRebalancing("emqx-ee-scaleout-20261120t102200")])
+                    #expect(Self.observed(server).blocker?.name == "emqx-ee-scaleout-20261120t102200")
+                    let result = await agent.actuator.act(Fixtures.decision(at: time.date), on: Self.observed(server), at: time.date)
+                    guard case .notMade(.blocked) = result.result else {
+                        Issue.record("expected blocked, got \(result)")
+                        break
+                    }
                 }
-            }
-            // EMQX finishes, 50 s after the Failed time. The settle time (30 s) counts from when the agent sees it
-            // stopped, not from the Failed time: no judgement before then.
-            server.emqxRebalancing.withLock { $0 = false }
-            let balanced = Fixtures.counts([2553, 2553, 2554, 2340])
-            let stoppedAt = time.date
-            let seen = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: false, counts: balanced))
-            #expect(seen.map(\.action) == [.markStopped("emqx-ee-scaleout-20261120t102200", at: stoppedAt)])
-            #expect(seen.first?.performed == true)
-            var judgedAt: Date?
-            for _ in 0..<20 where judgedAt == nil {
-                time.advance(by: .seconds(2))
-                await agent.elector.tick()
-                let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: balanced))
-                if reports.contains(where: { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }) {
-                    judgedAt = time.date
-                } else {
-                    #expect(reports.map(\.action) == [.settling("emqx-ee-scaleout-20261120t102200", until: stoppedAt.addingTimeInterval(30))])
+                // EMQX finishes, 50 s after the Failed time. The settle time (30 s) counts from when the agent sees it
+                // stopped, not from the Failed time: no judgement before then.
+                try emqx.withModel { try $0.stopRebalance(coordinator: coordinator) }
+                let balanced = Fixtures.counts([2553, 2553, 2554, 2340])
+                let stoppedAt = time.date
+                let seen = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: false, counts: balanced))
+                #expect(seen.map(\.action) == [.markStopped("emqx-ee-scaleout-20261120t102200", at: stoppedAt)])
+                #expect(seen.first?.performed == true)
+                var judgedAt: Date?
+                for _ in 0..<20 where judgedAt == nil {
+                    time.advance(by: .seconds(2))
+                    await agent.elector.tick()
+                    let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: balanced))
+                    if reports.contains(where: { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }) {
+                        judgedAt = time.date
+                    } else {
+                        #expect(reports.map(\.action) == [.settling("emqx-ee-scaleout-20261120t102200", until: stoppedAt.addingTimeInterval(30))])
+                    }
                 }
+                #expect(judgedAt == stoppedAt.addingTimeInterval(30))
             }
-            #expect(judgedAt == stoppedAt.addingTimeInterval(30))
+        } catch {
+            await emqx.stop()
+            throw error
         }
+        await emqx.stop()
         let all = Self.ours(server)
         #expect(all.count == 1)
         #expect(all.first?.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
-        #expect(server.count("GET", "global_status") >= 5)
+        #expect(probe.asked >= 5, "EMQX was asked while the Rebalance said Failed")
     }
 
     /// An ordinary failure is recorded, retried as `-r2` after the backoff (not while someone else's Rebalance runs),
     /// and old judged ones are garbage-collected.
     @Test func failedRebalanceIsRetriedAfterBackoffAndOldOnesAreDeleted() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
+        let server = try Self.server(time)
         let logs = CapturedLogs()
         let lifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(10), retryBackoff: .seconds(20), keepFinished: 1))
         try await server.withAgents { url, agents in
@@ -283,11 +296,11 @@ struct ActuatorScenarioTests {
             var reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
             #expect(reports.map(\.action) == [.record("emqx-ee-scaleout-20261120t102200", outcome: .failed, detail: "Failed to start rebalance: already_started", retriesExhausted: false)])
             // Someone starts a Rebalance by hand: the retry waits for it.
-            server.put(Fixtures.foreign("manual", phase: .processing, created: time.date), at: "\(Self.rebalances)/manual")
+            try server.putObject(.rebalances, namespace: Self.namespace, Fixtures.foreign("manual", phase: .processing, created: time.date))
             await tick(30)
             reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
             #expect(reports.contains { if case .retryLater = $0.action { true } else { false } })
-            server.remove(at: "\(Self.rebalances)/manual")
+            server.removeObject(.rebalances, namespace: Self.namespace, name: "manual")
             reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
             #expect(reports.map(\.action) == [.retry(failed: "emqx-ee-scaleout-20261120t102200", attempt: 2)])
             #expect(reports.first?.performed == true)
@@ -307,14 +320,13 @@ struct ActuatorScenarioTests {
         #expect(left.first?.metadata.annotations?[RebalanceMetadata.attemptKey] == "2")
         #expect(left.first?.metadata.annotations?[RebalanceMetadata.originKey] == "emqx-ee-scaleout-20261120t102200")
         #expect(left.first?.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
-        let reasons = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/default/events").compactMap(\.reason)
+        let reasons = Self.events(server).compactMap(\.reason)
         #expect(Set(reasons) == ["RebalanceCreated", "RebalanceFailed", "RebalanceCompleted"])
     }
 
     @Test func dryRunWritesNothing() async throws {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let server = FakeKubernetesServer(now: time.dateProvider)
-        Self.setUp(server)
+        let server = try Self.server(time)
         let logs = CapturedLogs()
         let dryRun = DryRunActuator(logger: logs.logger())
         let result = await dryRun.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
@@ -324,6 +336,21 @@ struct ActuatorScenarioTests {
         let follow = await dryRun.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
         #expect(follow.isEmpty)
         #expect(Self.ours(server).isEmpty)
-        #expect(server.log.isEmpty, "a dry run reads nothing itself and writes nothing: \(server.log)")
+        #expect(server.requestLog.isEmpty, "a dry run reads nothing itself and writes nothing: \(server.requestLog)")
+    }
+}
+
+/// A status probe that counts how often it was asked (what EMQX answers is the wrapped probe's).
+final class CountingStatusProbe: EMQXRebalanceStatusProbe {
+    let probe: any EMQXRebalanceStatusProbe
+    private let count = Mutex(0)
+
+    init(_ probe: any EMQXRebalanceStatusProbe) { self.probe = probe }
+
+    var asked: Int { count.withLock { $0 } }
+
+    func isRebalancing(_ cluster: ClusterReference) async throws -> Bool {
+        count.withLock { $0 += 1 }
+        return try await probe.isRebalancing(cluster)
     }
 }

@@ -111,6 +111,35 @@ struct HostileSourceMatrixTests {
         #expect(outcome.log.contains("source=prometheus"), "\(outcome.log)")
     }
 
+    /// An error body that starts a forged log line, and one that echoes the request's Authorization header: the log
+    /// keeps one line per event (control characters escaped) and never shows the token.
+    @Test func anErrorBodyCannotForgeALogLineOrLeakTheToken() async throws {
+        let forged = "2026-12-02T00:00:00+0000 critical emqx-autorebalancer: forged"
+        let router = Router()
+        router.get("/api/v1/query") { request, _ -> Response in
+            let echoed = request.headers[.authorization] ?? "none"
+            return Response(status: .internalServerError, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: "upstream failed\n\(forged)\nAuthorization: \(echoed)\n")))
+        }
+        let outcome = try await Self.prometheusCycle(router, authorization: .bearer(token: "s3cr3t-t0ken"))
+        #expect(outcome.rebalances.isEmpty)
+        #expect(outcome.log.contains("upstream failed"), "the error body is not in the log: \(outcome.log)")
+        #expect(!outcome.logs.contains { $0.hasPrefix(forged) }, "\(outcome.logs)")
+        #expect(!outcome.log.contains("s3cr3t-t0ken"), "\(outcome.log)")
+    }
+
+    @Test func aPrometheusThatNeverAnswersFailsWithinItsTimeout() async throws {
+        let router = Router()
+        router.get("/api/v1/query") { _, _ -> Response in
+            await waitUntilServerShutdown()
+            return Response(status: .noContent)
+        }
+        let outcome = try await Self.prometheusCycle(router, timeout: .seconds(1))
+        #expect(outcome.rebalances.isEmpty)
+        #expect(outcome.report.snapshot?.nodes.contains { $0.liveConnections != nil } != true)
+        #expect(outcome.sourceErrors.contains { $0.contains("did not answer within 1s") }, "\(outcome.sourceErrors)")
+    }
+
     @Test func controlARealImbalanceOverPrometheusCreatesTheRebalance() async throws {
         let outcome = try await Self.prometheusCycle(Answer(name: "1000", contentType: "application/json", body: Self.vector("1000").replacingOccurrences(of: "\"100\"]", with: "\"0\"]"), says: ""))
         #expect(outcome.rebalances.count == 1, "\(outcome.report.errors) \(outcome.log)")
@@ -167,9 +196,18 @@ struct HostileSourceMatrixTests {
         let router = Router()
         router.get("/api/v1/query") { _, _ -> Response in respond(answer) }
         router.post("/api/v1/query") { _, _ -> Response in respond(answer) }
-        return try await withLoopbackServer(router) { port in
+        return try await prometheusCycle(router)
+    }
+
+    /// One cycle with Prometheus as the only source, served by `router`.
+    static func prometheusCycle(
+        _ router: Router<BasicRequestContext>, timeout: Duration = .seconds(30), authorization: HTTPAuthorization = .none
+    ) async throws -> HostileWorld.Outcome {
+        try await withLoopbackServer(router) { port in
             try await HostileWorld.with { world in
-                let source = try PrometheusSource(configuration: .init(baseURL: "http://127.0.0.1:\(port)", timeout: .seconds(30)), httpClient: world.httpClient)
+                let source = try PrometheusSource(
+                    configuration: .init(baseURL: "http://127.0.0.1:\(port)", authorization: authorization, timeout: timeout),
+                    httpClient: world.httpClient)
                 return try await world.cycle([source])
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
-import FuzzEntryPoints
 import Testing
+
+@testable import FuzzEntryPoints
 
 /// Replays the committed fuzzing corpus (`Fuzz/Corpus/<target>/`) through the same entry points the fuzzers run, so
 /// every input that once crashed a parser or broke a promise stays a regression case without libFuzzer.
@@ -26,6 +27,16 @@ import Testing
             let broken = target.check(Array(try Data(contentsOf: input)))
             #expect(broken.isEmpty, "\(name)/\(input.lastPathComponent): \(broken.joined(separator: "; "))")
         }
+    }
+
+    /// The engine target's promises mean something only if its inputs reach decisions: a real imbalance decides a
+    /// Rebalance, a balanced cluster none.
+    @Test func theEngineTargetReachesDecisions() throws {
+        func rebalances(_ name: String) throws -> Int {
+            EngineInput.replay(Array(try Data(contentsOf: Self.corpus.appendingPathComponent("engine/\(name)")))).rebalances
+        }
+        #expect(try rebalances("imbalanced") >= 1)
+        #expect(try rebalances("balanced") == 0)
     }
 
     /// Every corpus directory belongs to an entry point (a renamed target cannot leave its corpus unreplayed).

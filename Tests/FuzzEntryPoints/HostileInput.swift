@@ -24,6 +24,7 @@ public enum HostileInput {
         Target(name: "agent-config", check: AgentConfigInput.check),
         Target(name: "policy-test", check: PolicyTestInput.check),
         Target(name: "duration", check: DurationInput.check),
+        Target(name: "engine", check: EngineInput.check),
     ]
 
     public static func target(named name: String) -> Target? { targets.first { $0.name == name } }

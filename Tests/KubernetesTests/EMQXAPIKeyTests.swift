@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
+import Logging
 import Simulation
 import Synchronization
 import Testing
@@ -10,9 +11,6 @@ import Testing
 /// Where the agent's EMQX API key comes from: an Operator 3.0 `EMQXAPIKey` and its Secret over the Kubernetes API,
 /// read when a call needs it and read again after EMQX refuses it.
 @Suite struct EMQXAPIKeyTests {
-    static let keyPath = "/apis/apps.emqx.io/v3beta1/namespaces/emqx/emqxapikeys/agent"
-    static let secretPath = "/api/v1/namespaces/emqx/secrets/agent-key"
-
     struct SecretObject: Codable {
         var apiVersion = "v1"
         var kind = "Secret"
@@ -34,31 +32,27 @@ import Testing
     }
 
     @Test func anEMQXAPIKeysSecretIsTheCredentialAndProblemsNameWhatToFix() async throws {
-        let server = FakeKubernetesServer()
-        server.put(Self.apiKey(), at: Self.keyPath)
-        server.put(Self.secret(key: "agent", secret: "s3cret"), at: Self.secretPath)
-        try await HTTPKubernetesClientTests.withClient(server) { client in
+        let server = SimulatedKubernetesAPI(logger: Logger(label: "api-key-api"))
+        server.serveFreeForm(.emqxAPIKeys)
+        server.serveFreeForm(.secrets)
+        _ = try server.putObject(.emqxAPIKeys, namespace: "emqx", Self.apiKey())
+        _ = try server.putObject(.secrets, namespace: "emqx", Self.secret(key: "agent", secret: "s3cret"))
+        try await KubernetesPermissionTests.withRunningClient(server) { client in
             let credential = try await client.credential(namespace: "emqx", keyName: "agent").get()
             #expect(credential == EMQXAPICredential(key: "agent", secret: "s3cret"))
             #expect(await client.credential(namespace: "emqx", keyName: "missing").failureText?.hasPrefix("cannot read EMQXAPIKey emqx/missing:") == true)
-            server.put(Self.apiKey(role: "Viewer"), at: Self.keyPath)
+            _ = try server.putObject(.emqxAPIKeys, namespace: "emqx", Self.apiKey(role: "Viewer"))
             #expect(await client.credential(namespace: "emqx", keyName: "agent").failureText?.contains("role Viewer") == true)
-            server.put(Self.apiKey(ready: false), at: Self.keyPath)
+            _ = try server.putObject(.emqxAPIKeys, namespace: "emqx", Self.apiKey(ready: false))
             #expect(await client.credential(namespace: "emqx", keyName: "agent").failureText?.contains("not Ready yet") == true)
-            server.put(Self.apiKey(), at: Self.keyPath)
-            server.remove(at: Self.secretPath)
+            _ = try server.putObject(.emqxAPIKeys, namespace: "emqx", Self.apiKey())
+            server.removeObject(.secrets, namespace: "emqx", name: "agent-key")
             let missing = try #require(await client.credential(namespace: "emqx", keyName: "agent").failureText)
             #expect(missing.hasPrefix("cannot read Secret emqx/agent-key of EMQXAPIKey agent:"))
             #expect(!missing.contains("s3cret"))
         }
         // Exactly the permissions the overlay for Operator 3.0 grants for it.
-        var used = Set<KubernetesPermission>()
-        for line in server.log where line.hasPrefix("GET ") {
-            used.insert(line.contains("/emqxapikeys/")
-                ? KubernetesPermission(group: "apps.emqx.io", resource: "emqxapikeys", verb: "get")
-                : KubernetesPermission(group: "", resource: "secrets", verb: "get"))
-        }
-        #expect(used == KubernetesPermission.emqxAPIKey)
+        #expect(server.permissionsUsed == KubernetesPermission.emqxAPIKey)
     }
 
     /// A key is read once and kept; after a 401 (rotated by the operator) the next call reads it again.

@@ -1,5 +1,7 @@
 import AutorebalancerCore
 import Foundation
+import Logging
+import Simulation
 import Testing
 import TestSupport
 
@@ -8,7 +10,6 @@ import TestSupport
 /// The live client against a Kubernetes API on loopback, with faults injected.
 struct HTTPKubernetesClientTests {
     static let namespace = "emqx"
-    static let rebalancesPath = "/apis/apps.emqx.io/v2beta1/namespaces/emqx/rebalances"
 
     static func rebalance(_ name: String) -> Rebalance {
         Rebalance(
@@ -22,17 +23,17 @@ struct HTTPKubernetesClientTests {
     /// `clock`, woken as soon as they start: seconds-long backoffs cost no time, and `clock.sleepLengths` tells what
     /// the client waited.
     static func withClient<T: Sendable>(
-        _ server: FakeKubernetesServer,
-        token: (any BearerTokenProvider)? = nil,
+        _ server: SimulatedKubernetesAPI,
+        token: any BearerTokenProvider = StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
         timeout: Duration = .seconds(30),
         logs: CapturedLogs = CapturedLogs(),
         clock: ManualClock = ManualClock(),
         _ body: @Sendable @escaping (HTTPKubernetesClient) async throws -> T
     ) async throws -> T {
-        try await server.withRunning { url in
+        try await server.withRunning { server in
             let client = try HTTPKubernetesClient(
                 configuration: .init(
-                    server: url, namespace: namespace, tokenProvider: token, requestTimeout: timeout,
+                    server: try await server.baseURL().absoluteString, namespace: namespace, tokenProvider: token, requestTimeout: timeout,
                     retry: RetryPolicy(maxAttempts: 4, baseDelay: .seconds(10), maxDelay: .seconds(60))
                 ),
                 logger: logs.logger(), clock: clock
@@ -48,8 +49,10 @@ struct HTTPKubernetesClientTests {
         }
     }
 
+    static func server() -> SimulatedKubernetesAPI { SimulatedKubernetesAPI(logger: Logger(label: "client-test-api")) }
+
     @Test func createGetListPatchDelete() async throws {
-        let server = FakeKubernetesServer()
+        let server = Self.server()
         try await Self.withClient(server) { client in
             let created = try await client.createRebalance(Self.rebalance("r1"))
             #expect(created.metadata.uid != nil)
@@ -71,18 +74,18 @@ struct HTTPKubernetesClientTests {
     }
 
     @Test func alreadyExistsIsClassified() async throws {
-        let server = FakeKubernetesServer()
+        let server = Self.server()
         try await Self.withClient(server) { client in
             _ = try await client.createRebalance(Self.rebalance("r1"))
             let error = await #expect(throws: KubernetesError.self) { try await client.createRebalance(Self.rebalance("r1")) }
             #expect(error?.code == .alreadyExists)
         }
-        #expect(server.count("POST", "rebalances") == 2)
+        #expect(server.requests("create", "rebalances") == 2)
     }
 
     @Test func forbiddenNamesTheMissingPermission() async throws {
-        let server = FakeKubernetesServer()
-        server.forbid("create", "rebalances")
+        let server = Self.server()
+        server.deny(verb: "create", resource: "rebalances")
         try await Self.withClient(server) { client in
             let error = await #expect(throws: KubernetesError.self) { try await client.createRebalance(Self.rebalance("r1")) }
             #expect(error?.code == .forbidden)
@@ -90,20 +93,20 @@ struct HTTPKubernetesClientTests {
             #expect(text.contains("may not create rebalances.apps.emqx.io in namespace \"emqx\""))
             #expect(text.contains(#"verbs: ["create"]"#))
         }
-        #expect(server.count("POST", "rebalances") == 1)  // never retried
+        #expect(server.requests("create", "rebalances") == 1)  // never retried
     }
 
     @Test func tooManyRequestsAndServerErrorsAreRetriedThenSucceed() async throws {
-        let server = FakeKubernetesServer()
+        let server = Self.server()
         let logs = CapturedLogs()
-        server.inject("GET", "rebalances", .status(429, retryAfter: "7"))
-        server.inject("GET", "rebalances", .status(503))
+        server.injectFault(.tooManyRequests(retryAfterSeconds: 7), verb: "list", resource: "rebalances")
+        server.injectFault(.status(503, reason: "ServiceUnavailable"), verb: "list", resource: "rebalances")
         let clock = ManualClock()
         try await Self.withClient(server, logs: logs, clock: clock) { client in
             let items = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
             #expect(items.isEmpty)
         }
-        #expect(server.count("GET", "rebalances") == 3)
+        #expect(server.requests("list", "rebalances") == 3)
         #expect(logs.contains("attempt 1 of 4"))
         #expect(logs.contains("HTTP 429"))
         // The server's Retry-After, then the second step of the jittered backoff (10 s doubled, halved at most).
@@ -115,16 +118,16 @@ struct HTTPKubernetesClientTests {
 
     /// The retry line as docs/kubernetes.md shows it: the request once, the cause, the attempt, a short delay.
     @Test func aRetryLineNamesTheRequestOnceAndTheDelayInShortSeconds() async throws {
-        let server = FakeKubernetesServer()
+        let server = Self.server()
         let logs = CapturedLogs()
-        server.inject("GET", "rebalances", .status(503))
+        server.injectFault(.status(503, reason: "ServiceUnavailable"), verb: "list", resource: "rebalances")
         try await Self.withClient(server, logs: logs) { client in
             _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
         }
         let line = try #require(logs.all.first { $0.contains("attempt 1 of 4") })
         let request = "list rebalances.apps.emqx.io in namespace \(Self.namespace)"
         #expect(line.components(separatedBy: request).count == 2, "the request is named once: \(line)")
-        #expect(line.hasPrefix("warning: \(request): API server unavailable (HTTP 503): injected 503; attempt 1 of 4, retrying in "), "\(line)")
+        #expect(line.hasPrefix("warning: \(request): API server unavailable (HTTP 503): the server cannot handle the request (simulated 503 ServiceUnavailable); attempt 1 of 4, retrying in "), "\(line)")
         #expect(line.range(of: #"retrying in [0-9]+(\.[0-9]{1,2})?s$"#, options: .regularExpression) != nil, "\(line)")
     }
 
@@ -139,25 +142,25 @@ struct HTTPKubernetesClientTests {
     }
 
     @Test func retriesAreBounded() async throws {
-        let server = FakeKubernetesServer()
-        server.inject("GET", "rebalances", .status(500), times: 10)
+        let server = Self.server()
+        server.injectFault(.internalError, times: 10, verb: "list", resource: "rebalances")
         let clock = ManualClock()
         try await Self.withClient(server, clock: clock) { client in
             let error = await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
             #expect(error?.code == .unavailable)
         }
-        #expect(server.count("GET", "rebalances") == 4)
+        #expect(server.requests("list", "rebalances") == 4)
         #expect(clock.sleepsStarted == 3, "a wait before each retry, none after the last attempt")
     }
 
     @Test func otherClientErrorsAreNotRetried() async throws {
-        let server = FakeKubernetesServer()
-        server.inject("GET", "rebalances", .status(400))
+        let server = Self.server()
+        server.injectFault(.status(400, reason: "BadRequest"), verb: "list", resource: "rebalances")
         let clock = ManualClock()
         _ = try await Self.withClient(server, clock: clock) { client in
             await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
         }
-        #expect(server.count("GET", "rebalances") == 1)
+        #expect(server.requests("list", "rebalances") == 1)
         #expect(clock.sleepsStarted == 0, "no retry, so no wait")
     }
 
@@ -165,32 +168,32 @@ struct HTTPKubernetesClientTests {
     /// never repeated: exactly one object, one POST, and a clear log line. (How many GETs the read-back takes is not
     /// the point: on a loaded machine one of them may be retried.)
     @Test(arguments: [
-        FakeKubernetesServer.FaultKind.applyThenStatus(500),
-        .applyThenDelay(.seconds(3600)),  // never answers: only the client's timeout ends the attempt
-        .applyThenDrop,
+        APIFault.storeThenInternalError,
+        .storeThenHold,  // never answers: only the client's timeout ends the attempt
+        .storeThenDropConnection,
     ])
-    func lostCreateAnswerCreatesNoDuplicate(fault: FakeKubernetesServer.FaultKind) async throws {
-        let server = FakeKubernetesServer()
+    func lostCreateAnswerCreatesNoDuplicate(fault: APIFault) async throws {
+        let server = Self.server()
         let logs = CapturedLogs()
-        server.inject("POST", "rebalances", fault)
-        let timeout: Duration = if case .applyThenDelay = fault { .seconds(2) } else { .seconds(30) }
+        server.injectFault(fault, verb: "create", resource: "rebalances")
+        let timeout: Duration = fault == .storeThenHold ? .seconds(2) : .seconds(30)
         let created = try await Self.withClient(server, timeout: timeout, logs: logs) { client in
             try await client.createRebalance(Self.rebalance("r1"))
         }
         #expect(created.metadata.name == "r1")
-        #expect(server.count("POST", "rebalances") == 1)
-        #expect(server.count("GET", "rebalances/r1") >= 1)
-        #expect(server.list(Rebalance.self, in: Self.rebalancesPath).count == 1)
+        #expect(server.requests("create", "rebalances") == 1)
+        #expect(server.requests("get", "rebalances", name: "r1") >= 1)
+        #expect(server.rebalances(namespace: Self.namespace).count == 1)
         #expect(logs.contains("the object exists, so it was created"))
     }
 
     @Test func createThatDidNotHappenIsRetriedAfterLooking() async throws {
-        let server = FakeKubernetesServer()
-        server.inject("POST", "rebalances", .status(503))
+        let server = Self.server()
+        server.injectFault(.status(503, reason: "ServiceUnavailable"), verb: "create", resource: "rebalances")
         _ = try await Self.withClient(server) { client in try await client.createRebalance(Self.rebalance("r1")) }
-        #expect(server.count("POST", "rebalances") == 2)
-        #expect(server.count("GET", "rebalances/r1") >= 1)  // looked before creating again
-        #expect(server.list(Rebalance.self, in: Self.rebalancesPath).count == 1)
+        #expect(server.requests("create", "rebalances") == 2)
+        #expect(server.requests("get", "rebalances", name: "r1") >= 1)  // looked before creating again
+        #expect(server.rebalances(namespace: Self.namespace).count == 1)
     }
 
     @Test func rotatedServiceAccountTokenIsPickedUp() async throws {
@@ -198,31 +201,31 @@ struct HTTPKubernetesClientTests {
         defer { dir.remove() }
         let path = try dir.write("token", "token-A")
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000)], ofItemAtPath: path)
-        let server = FakeKubernetesServer()
-        server.requireToken("token-A")
+        let server = Self.server()
+        server.setTokens(["token-A": SimulatedKubernetesAPI.defaultUser])
         try await Self.withClient(server, token: FileTokenProvider(path: path)) { client in
             _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
             // The kubelet rotates the projected token; the API server stops accepting the old one.
             try dir.write("token", "token-B")
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 2_000)], ofItemAtPath: path)
-            server.requireToken("token-B")
+            server.setTokens(["token-B": SimulatedKubernetesAPI.defaultUser])
             _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
         }
-        #expect(server.count("GET", "rebalances") == 2)  // no 401 on the way
+        #expect(server.requests("list", "rebalances") == 2)  // no 401 on the way
     }
 
     @Test func unauthorizedRereadsTheTokenOnceThenFails() async throws {
-        let server = FakeKubernetesServer()
-        server.requireToken("right")
+        let server = Self.server()
+        server.setTokens(["right": SimulatedKubernetesAPI.defaultUser])
         try await Self.withClient(server, token: StaticTokenProvider("wrong")) { client in
             let error = await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
             #expect(error?.code == .unauthorized)
         }
-        #expect(server.count("GET", "rebalances") == 2)
+        #expect(server.requests("list", "rebalances") == 2)
     }
 
     @Test func leaseUpdateConflictIsReported() async throws {
-        let server = FakeKubernetesServer()
+        let server = Self.server()
         try await Self.withClient(server) { client in
             let lease = Lease(metadata: ObjectMeta(name: "l", namespace: Self.namespace), spec: .init(holderIdentity: "a"))
             var created = try await client.createLease(lease)
@@ -234,12 +237,13 @@ struct HTTPKubernetesClientTests {
     }
 
     @Test func compatibilityCheckSaysWhatIsWrong() async throws {
-        let server = FakeKubernetesServer()
-        server.serve("apps.emqx.io/v2beta1", nil)  // operator 2.1.x: Rebalance only as v1beta4
-        server.put(
-            EmqxEnterpriseResource(metadata: ObjectMeta(name: "emqx-ee", namespace: Self.namespace), status: .init(emqxNodes: [.init(node: "a")])),
-            at: "/apis/apps.emqx.io/v1beta4/namespaces/emqx/emqxenterprises/emqx-ee"
-        )
+        let server = Self.server()
+        // Operator 2.1.x: Rebalance only as v1beta4.
+        server.stopServing(groupVersion: "apps.emqx.io/v2beta1")
+        server.serveFreeForm(.rebalancesV1beta4)
+        _ = try server.putObject(
+            .emqxEnterprises, namespace: Self.namespace,
+            EmqxEnterpriseResource(metadata: ObjectMeta(name: "emqx-ee", namespace: Self.namespace), status: .init(emqxNodes: [.init(node: "a")])))
         let report = try await Self.withClient(server) { client in
             await CompatibilityCheck(discovery: OperatorDiscovery(api: client)).run(clusters: [
                 ClusterReference(namespace: Self.namespace, name: "emqx-ee", kind: .emqxEnterprise),
@@ -253,12 +257,12 @@ struct HTTPKubernetesClientTests {
             $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("2.1 serves Rebalance only as apps.emqx.io/v1beta4")
         })
         #expect(findings.contains { $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("session rules only") })
-        // 2.1 serves no EMQX resource the agent reads here (the fake serves v1beta4 only).
+        // 2.1 serves no EMQX resource the agent reads here (v1beta4 only is served).
         #expect(findings.contains { $0.severity == .error && $0.cluster?.name == "emqx" && $0.message.contains("emqxes.apps.emqx.io is served at no version") })
     }
 
     @Test func compatibilityCheckNamesAMissingObject() async throws {
-        let server = FakeKubernetesServer()  // operator 2.2
+        let server = Self.server()  // operator 2.2
         let report = try await Self.withClient(server) { client in
             await CompatibilityCheck(discovery: OperatorDiscovery(api: client)).run(clusters: [
                 ClusterReference(namespace: Self.namespace, name: "missing", kind: .emqx)
@@ -269,7 +273,8 @@ struct HTTPKubernetesClientTests {
     }
 
     @Test func eventsAreAggregated() async throws {
-        let server = FakeKubernetesServer()
+        let server = Self.server()
+        server.stopServing(groupVersion: "events.k8s.io/v1")  // core/v1 Events, aggregated by count
         try await Self.withClient(server) { client in
             let recorder = EventRecorder(api: client, canWrite: { true }, instance: "agent-1", logger: CapturedLogs().logger())
             let object = ObjectReference(apiVersion: "apps.emqx.io/v2beta1", kind: "EMQX", name: "emqx", namespace: Self.namespace)
@@ -281,12 +286,19 @@ struct HTTPKubernetesClientTests {
             let follower = EventRecorder(api: client, canWrite: { false }, instance: "agent-2", logger: CapturedLogs().logger())
             #expect(await follower.record(.rebalanceCreated, "created r1", on: object, at: t0) == nil)
         }
-        let events = server.list(KubernetesEvent.self, in: "/api/v1/namespaces/emqx/events")
+        let events = server.events(namespace: Self.namespace)
         #expect(events.count == 2)
         let blocked = events.first { $0.reason == "RebalanceBlocked" }
         #expect(blocked?.count == 3)
         #expect(blocked?.type == "Warning")
         #expect(blocked?.lastTimestamp == KubernetesTime.format(Date(timeIntervalSince1970: 1_800_000_060)))
         #expect(events.first { $0.reason == "RebalanceCreated" }?.type == "Normal")
+    }
+}
+
+extension SimulatedKubernetesAPI {
+    /// How many requests with this verb on this resource (and object) the server received.
+    func requests(_ verb: String, _ resource: String, name: String? = nil) -> Int {
+        requestLog.filter { $0.verb == verb && $0.resource == resource && (name == nil || $0.name == name) }.count
     }
 }

@@ -1,5 +1,7 @@
 import AutorebalancerCore
 import Foundation
+import Logging
+import Simulation
 import Testing
 import TestSupport
 
@@ -14,7 +16,8 @@ struct KubernetesAnswerTests {
     static func client(_ server: String, timeout: Duration = .seconds(30), logs: CapturedLogs) throws -> HTTPKubernetesClient {
         try HTTPKubernetesClient(
             configuration: .init(
-                server: server, namespace: "emqx", requestTimeout: timeout,
+                server: server, namespace: "emqx", tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
+                requestTimeout: timeout,
                 retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200)), origin: origin),
             logger: logs.logger())
     }
@@ -29,6 +32,15 @@ struct KubernetesAnswerTests {
         return failure
     }
 
+    /// Runs `body` with the simulated API server's URL, `fault` injected for `times` gets of `emqxes`.
+    static func withServer<T: Sendable>(
+        failing fault: APIFault, times: Int = 1, _ body: @Sendable (String) async throws -> T
+    ) async throws -> T {
+        let api = SimulatedKubernetesAPI(logger: Logger(label: "answer-api"))
+        api.injectFault(fault, times: times, verb: "get", resource: "emqxes")
+        return try await api.withRunning { api in try await body(try await api.baseURL().absoluteString) }
+    }
+
     static func error(of body: @Sendable () async throws -> Void) async -> KubernetesError? {
         do {
             try await body()
@@ -39,10 +51,9 @@ struct KubernetesAnswerTests {
     }
 
     @Test func aWebServersHTML404IsNotAKubernetesAPIServerNorAMissingObject() async throws {
-        let server = FakeKubernetesServer()
-        server.inject("GET", "emqxes", .raw(404, contentType: "text/html", body: "<!DOCTYPE HTML>\n<html><title>404 Not Found</title></html>"))
+        let page = APIFault.raw(404, contentType: "text/html", body: "<!DOCTYPE HTML>\n<html><title>404 Not Found</title></html>")
         let logs = CapturedLogs()
-        let failure = try await server.withRunning { url in
+        let failure = try await Self.withServer(failing: page) { url in
             try await Self.firstError(url, logs: logs) { _ = try await $0.emqxObject(.v2beta1, namespace: "emqx", name: "emqx") }
         }
         let error = try #require(failure)
@@ -55,12 +66,11 @@ struct KubernetesAnswerTests {
     }
 
     @Test func goPlainNotFoundAndAStatus404AreKubernetesAnswers() async throws {
-        let server = FakeKubernetesServer()
-        server.inject("GET", "emqxes", .raw(404, contentType: "text/plain; charset=utf-8", body: "404 page not found\n"))
+        let goNotFound = APIFault.raw(404, contentType: "text/plain; charset=utf-8", body: "404 page not found\n")
         let logs = CapturedLogs()
-        let (plain, status) = try await server.withRunning { url in
+        let (plain, status) = try await Self.withServer(failing: goNotFound) { url in
             let plain = try await Self.firstError(url, logs: logs) { _ = try await $0.emqxObject(.v2beta1, namespace: "emqx", name: "emqx") }
-            // No fault left: the fake server answers a Status 404 for the missing object.
+            // No fault left: the simulated API server answers a Status 404 for the missing object.
             let status = try await Self.firstError(url, logs: logs) { _ = try await $0.emqxObject(.v2beta1, namespace: "emqx", name: "emqx") }
             return (plain, status)
         }
@@ -69,10 +79,9 @@ struct KubernetesAnswerTests {
     }
 
     @Test func anHTMLPageAnsweredWith200IsNotAKubernetesAPIServer() async throws {
-        let server = FakeKubernetesServer()
-        server.inject("GET", "emqxes", .raw(200, contentType: "text/html", body: "<html><body>Welcome</body></html>"))
+        let welcome = APIFault.raw(200, contentType: "text/html", body: "<html><body>Welcome</body></html>")
         let logs = CapturedLogs()
-        let failure = try await server.withRunning { url in
+        let failure = try await Self.withServer(failing: welcome) { url in
             try await Self.firstError(url, logs: logs) { _ = try await $0.emqxObject(.v2beta1, namespace: "emqx", name: "emqx") }
         }
         #expect(failure?.code == .notKubernetesAPI, "\(String(describing: failure))")
@@ -94,10 +103,8 @@ struct KubernetesAnswerTests {
     /// Within a cycle's budget, a server that never answers costs at most the budget: no retry starts that could not
     /// get its answer in what is left, and the error says the server did not answer and that the budget ran out.
     @Test func retriesOfAnUnansweredRequestStayWithinTheCyclesBudget() async throws {
-        let server = FakeKubernetesServer()
-        server.inject("GET", "emqxes", .delay(.seconds(600)), times: 4)
         let logs = CapturedLogs()
-        let failure = try await server.withRunning { url in
+        let failure = try await Self.withServer(failing: .hold, times: 4) { url in
             // A 2 s request timeout in a 3 s budget: after the first attempt no retry fits.
             try await RequestBudget.$current.withValue(RequestBudget(total: .seconds(3))) {
                 try await Self.firstError(url, timeout: .seconds(2), logs: logs) { _ = try await $0.emqxObject(.v2beta1, namespace: "emqx", name: "emqx") }
@@ -111,12 +118,10 @@ struct KubernetesAnswerTests {
     }
 
     @Test func aFailedAttemptIsLeftOnTheRequestTrail() async throws {
-        let server = FakeKubernetesServer()
-        // Never answered within the client's timeout (the delay ends when the server shuts down).
-        server.inject("GET", "emqxes", .delay(.seconds(600)), times: 4)
         let logs = CapturedLogs()
         let trail = RequestTrail()
-        let failure = try await server.withRunning { url in
+        // Never answered within the client's timeout (held until the server shuts down).
+        let failure = try await Self.withServer(failing: .hold, times: 4) { url in
             try await RequestTrail.$current.withValue(trail) {
                 try await Self.firstError(url, timeout: .milliseconds(300), logs: logs) { _ = try await $0.emqxObject(.v2beta1, namespace: "emqx", name: "emqx") }
             }

@@ -160,6 +160,8 @@ def stop_demo(process):
 def classify(command):
     if command.startswith("swift run emqx-autorebalancer "):
         command = "emqx-autorebalancer " + command[len("swift run emqx-autorebalancer "):]
+    if command.startswith("kubectl ") and shutil.which("kubectl") is None:
+        return None, "kubectl is not installed on this machine"
     if command.startswith("kubectl ") and re.search(r"\b(NAME|FILE)\b", command):
         return None, "a usage synopsis with placeholders"
     for pattern, reason in SKIPS:

@@ -18,12 +18,25 @@ public final class RequestTally: Sendable {
     }
 
     private let counts = Mutex<[Key: Int]>([:])
+    /// The latest requests, oldest first (bounded: a long demo must not grow it without end).
+    private let latest = Mutex<[LoggedRequest]>([])
+    static let logLimit = 10_000
 
     public init() {}
 
     func count(verb: String, resource: String) {
         counts.withLock { $0[Key(verb: verb, resource: resource), default: 0] += 1 }
     }
+
+    func log(_ request: LoggedRequest) {
+        latest.withLock { log in
+            if log.count >= Self.logLimit { log.removeFirst(log.count - Self.logLimit + 1) }
+            log.append(request)
+        }
+    }
+
+    /// The latest requests (at most `logLimit`), oldest first.
+    public var log: [LoggedRequest] { latest.withLock { $0 } }
 
     /// Requests so far.
     public var snapshot: [Key: Int] { counts.withLock { $0 } }
@@ -35,6 +48,9 @@ public final class RequestTally: Sendable {
 extension SimulatedKubernetesAPI {
     /// Requests answered so far, by verb and resource.
     public var requestCounts: [RequestTally.Key: Int] { tally.snapshot }
+
+    /// The latest requests received (at most 10,000), oldest first.
+    public var requestLog: [LoggedRequest] { tally.log }
 }
 
 /// Requests the `.hold` fault keeps unanswered.

@@ -27,22 +27,14 @@ extension SimulatedKubernetesAPI {
             verb = Self.verb(method: method, hasName: name != nil, watch: query["watch"] == "true" || query["watch"] == "1")
         }
         tally.count(verb: verb ?? method, resource: resourceName ?? "discovery")
+        tally.log(LoggedRequest(method: method, path: path, verb: verb, parsed: parsed))
 
-        var storeThenFail = false
+        var faultAfterStoring: APIFault?
         if let fault = takeFault(verb: verb, resource: resourceName) {
-            switch fault {
-            case .dropConnection:
-                context.channel.close(promise: nil)
-                return Response(status: .internalServerError)
-            case .tooManyRequests(let seconds):
-                return answer(KubernetesAPIError.tooManyRequests(retryAfter: seconds))
-            case .internalError:
-                return answer(KubernetesAPIError.internalError("the server is currently unable to handle the request (simulated fault)"))
-            case .storeThenInternalError:
-                storeThenFail = true
-            case .hold:
-                await held.hold()
-                return answer(KubernetesAPIError.internalError("the request was held and then let go (simulated fault)"))
+            if fault.storesFirst {
+                faultAfterStoring = fault
+            } else {
+                return await answer(fault, context: context)
             }
         }
 
@@ -77,8 +69,8 @@ extension SimulatedKubernetesAPI {
                 var response = try handle(
                     verb: verb, type: type, namespace: namespace, name: name, subresource: subresource, query: query,
                     body: bodyData, contentType: contentType)
-                if storeThenFail {
-                    response = answer(KubernetesAPIError.internalError("etcdserver: request timed out"))
+                if let faultAfterStoring {
+                    response = await answer(faultAfterStoring, context: context)
                 }
                 return response
             }

@@ -84,6 +84,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         var faults: [FaultRule] = []
         /// `group/version`s not served (discovery and paths answer 404).
         var unserved: Set<String> = []
+        /// Types served besides the operator generation's (`serveFreeForm`).
+        var freeForm: [ResourceType] = []
     }
 
     private enum Binding {
@@ -260,7 +262,7 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         controls.withLock { controls in
             guard let index = controls.faults.firstIndex(where: { rule in
                 (rule.verb == nil || rule.verb == verb) && (rule.resource == nil || rule.resource == resource)
-                    && (rule.fault != .storeThenInternalError || verb == "create")
+                    && rule.fault.applies(to: verb)
             }) else { return nil }
             let fault = controls.faults[index].fault
             if let remaining = controls.faults[index].remaining {
@@ -352,8 +354,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
 
     /// What the installed operator generation serves, and its discovery documents.
     var served: [ResourceType] {
-        let unserved = controls.withLock { $0.unserved }
-        return ResourceType.served(by: operatorGeneration).filter { !unserved.contains($0.apiVersion) }
+        let (unserved, freeForm) = controls.withLock { ($0.unserved, $0.freeForm) }
+        return (ResourceType.served(by: operatorGeneration) + freeForm).filter { !unserved.contains($0.apiVersion) }
     }
     var discovery: KubernetesDiscovery { KubernetesDiscovery(served: served) }
 
@@ -375,21 +377,6 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         case .emqx: served.first { $0.plural == "emqxes" } ?? .emqxes
         }
     }
-}
-
-/// A fault the API server can be told to produce.
-public enum APIFault: Sendable, Hashable {
-    /// 429 `TooManyRequests` with `Retry-After` (and `details.retryAfterSeconds`).
-    case tooManyRequests(retryAfterSeconds: Int)
-    /// 500 `InternalError`.
-    case internalError
-    /// The connection is closed without an answer.
-    case dropConnection
-    /// For creates only: the object is stored, then the answer is 500 `InternalError` (a client that retries
-    /// then meets 409 `AlreadyExists`).
-    case storeThenInternalError
-    /// No answer until `releaseHeldRequests()` (or shutdown): a server that keeps the connection busy.
-    case hold
 }
 
 /// The request context: Hummingbird's basics plus the channel, so a fault can close the connection unanswered.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
 import Kubernetes
+import Simulation
 import TestSupport
 import Synchronization
 
@@ -20,7 +21,8 @@ final class TestAgent: Sendable {
          lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
          requestTimeout: Duration = .seconds(30)) throws {
         client = try HTTPKubernetesClient(
-            configuration: .init(server: url, namespace: "default", requestTimeout: requestTimeout,
+            configuration: .init(server: url, namespace: "default",
+                                 tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), requestTimeout: requestTimeout,
                                  retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50))),
             logger: logs.logger(identity)
         )
@@ -59,10 +61,11 @@ final class TestAgents: Sendable {
     }
 }
 
-extension FakeKubernetesServer {
+extension SimulatedKubernetesAPI {
     /// `withRunning`, with the scenario's agents shut down before the server stops, whatever the body does.
     func withAgents<T: Sendable>(_ body: @Sendable (String, TestAgents) async throws -> T) async throws -> T {
-        try await withRunning { url in
+        try await withRunning { api in
+            let url = try await api.baseURL().absoluteString
             let agents = TestAgents()
             do {
                 let result = try await body(url, agents)

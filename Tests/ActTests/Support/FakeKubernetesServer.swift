@@ -1,1 +1,0 @@
-../../KubernetesTests/Support/FakeKubernetesServer.swift
