@@ -146,6 +146,21 @@ import TestSupport
         #expect(h.metrics.render().contains(#"emqx_autorebalancer_source_up{cluster="default/emqx-ee",source="prometheus"} 0"#))
     }
 
+    /// Hundreds of clusters do not all run their cycle at once (each holds its frames, object and readings while it
+    /// runs): at most `concurrentClusters` observe together, and every cluster is still observed in the cycle.
+    @Test func clusterCyclesRunAtMostConcurrentClustersAtOnceAndAllAreObserved() async throws {
+        let names = (0..<40).map { "emqx-\($0)" }
+        let h = try H(policies: [H.policy()], clusters: names, dryRun: true)
+        let observing = Shared((now: 0, most: 0))
+        let clock = h.clock
+        h.sources.withLock { $0 = [InFlightSource(observing: observing, now: { clock.date })] }
+        let report = await h.tick()
+        #expect(report.clusters.count == names.count)
+        #expect(report.clusters.allSatisfy { $0.snapshot?.node(named: "emqx@n0")?.liveConnections == 3333 }, "\(report.clusters.flatMap(\.errors))")
+        let most = observing.withLock { $0.most }
+        #expect(most >= 1 && most <= EvaluationLoop<ManualClock>.concurrentClusters, "\(most) observing at once")
+    }
+
     /// A cluster whose API never answers is cut off at its cycle budget (the cluster timeout plus its sources'
     /// budgets: here 20 s + 20 s); the other acts in the same cycle, before the budget passes.
     @Test func aClusterThatTimesOutDoesNotDelayTheOthers() async throws {
@@ -164,5 +179,26 @@ import TestSupport
         let stuck = try #require(report.clusters.first { $0.cluster.name == "stuck" })
         #expect(healthy.evaluation("skew")?.state == .acted, "\(healthy.errors) \(healthy.sources)")
         #expect(stuck.errors == ["cycle of default/stuck did not finish within its budget of 40s (Kubernetes reads or writes hang); skipped"])
+    }
+}
+
+/// Reports the harness's imbalanced counts after a short real pause, counting how many observe at once.
+private struct InFlightSource: MetricSource {
+    let kind = "prometheus"
+    let observing: Shared<(now: Int, most: Int)>
+    let now: @Sendable () -> Date
+
+    func observe(_ request: ObservationRequest) async throws -> SourceObservation {
+        observing.withLock { state in
+            state.now += 1
+            state.most = max(state.most, state.now)
+        }
+        defer { observing.withLock { $0.now -= 1 } }
+        try await Task.sleep(for: .milliseconds(20))
+        let at = now()
+        return SourceObservation(
+            nodes: zip(LoopHarness.nodes, LoopHarness.imbalanced).map { name, live in
+                NodeObservation(name: name, role: .core, running: true, liveConnections: live, connections: live, observedAt: at)
+            })
     }
 }
