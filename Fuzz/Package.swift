@@ -20,6 +20,6 @@ let package = Package(
             path: "Sources",
             // libFuzzer brings `main`; the harness is a library-style file exporting LLVMFuzzerTestOneInput.
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
+        )
     ]
 )

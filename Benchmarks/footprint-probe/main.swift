@@ -29,13 +29,18 @@ router.get("/metrics") { _, _ -> Response in
     requests.increment()
     var buffer: [UInt8] = []
     registry.emit(into: &buffer)
-    return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    return Response(
+        status: .ok,
+        headers: [.contentType: "text/plain; version=0.0.4"],
+        body: .init(byteBuffer: ByteBuffer(bytes: buffer))
+    )
 }
 let app = Application(
     router: router,
     configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
     onServerRunning: { channel in
         FileHandle.standardOutput.write(Data("listening \(channel.localAddress?.port ?? 0)\n".utf8))
-    })
+    }
+)
 try await app.runService()
 try await client.shutdown()

@@ -55,11 +55,16 @@ struct FakePrometheus: Sendable {
     }
 
     func json(_ text: String, status: HTTPResponse.Status) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
     }
 
     func matches(_ matchers: [String: Set<String>], _ cluster: Fleet.Cluster) -> Bool {
-        (matchers["namespace"].map { $0.contains(cluster.namespace) } ?? true) && (matchers["cluster"].map { $0.contains(cluster.name) } ?? true)
+        (matchers["namespace"].map { $0.contains(cluster.namespace) } ?? true)
+            && (matchers["cluster"].map { $0.contains(cluster.name) } ?? true)
     }
 
     /// `label="v"` and `label=~"a|b"` inside the braces, unescaped.
@@ -74,7 +79,16 @@ struct FakePrometheus: Sendable {
             var escaped = false
             while index < rest.endIndex {
                 let character = rest[index]
-                if escaped { value.append(character); escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { break } else { value.append(character) }
+                if escaped {
+                    value.append(character)
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "\"" {
+                    break
+                } else {
+                    value.append(character)
+                }
                 index = rest.index(after: index)
             }
             rest = index < rest.endIndex ? rest[rest.index(after: index)...] : rest[rest.endIndex...]
@@ -91,7 +105,9 @@ struct FakePrometheus: Sendable {
 
     /// The labels of `by (…)`; `node` when there is none.
     static func groupLabels(in query: String) -> [String] {
-        guard let by = query.range(of: "by ("), let close = query[by.upperBound...].firstIndex(of: ")") else { return ["node"] }
+        guard let by = query.range(of: "by ("), let close = query[by.upperBound...].firstIndex(of: ")") else {
+            return ["node"]
+        }
         return query[by.upperBound..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 }
@@ -103,21 +119,34 @@ struct FakeNodesAPI: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
-        let body: String = "[" + cluster.nodes.map { node in
-            """
-            {"node":"\(node)","node_status":"running","role":"core","version":"5.8.6","edition":"Enterprise","otp_release":"26.2.5",\
-            "uptime":259200000,"connections":\(Fleet.connectionsPerNode),"live_connections":\(Fleet.connectionsPerNode),"cluster_sessions":0,\
-            "load1":0.1,"load5":0.1,"load15":0.1,"max_fds":1048576,"memory_total":"512.00M","memory_used":"256.00M",\
-            "process_available":2097152,"process_used":1000}
-            """
-        }.joined(separator: ",") + "]"
+        let body: String =
+            "["
+            + cluster.nodes.map { node in
+                """
+                {"node":"\(node)","node_status":"running","role":"core","version":"5.8.6","edition":"Enterprise","otp_release":"26.2.5",\
+                "uptime":259200000,"connections":\(Fleet.connectionsPerNode),"live_connections":\(Fleet.connectionsPerNode),"cluster_sessions":0,\
+                "load1":0.1,"load5":0.1,"load15":0.1,"max_fds":1048576,"memory_total":"512.00M","memory_used":"256.00M",\
+                "process_available":2097152,"process_used":1000}
+                """
+            }.joined(separator: ",") + "]"
         let expected = authorization
         router.get("/api/v5/nodes") { request, _ -> Response in
             guard request.headers[.authorization] == expected else {
-                return Response(status: .unauthorized, headers: [.contentType: "application/json"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"code":"BAD_API_KEY_OR_SECRET","message":"Check api_key/api_secret"}"#)))
+                return Response(
+                    status: .unauthorized,
+                    headers: [.contentType: "application/json"],
+                    body: ResponseBody(
+                        byteBuffer: ByteBuffer(
+                            string: #"{"code":"BAD_API_KEY_OR_SECRET","message":"Check api_key/api_secret"}"#
+                        )
+                    )
+                )
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+            )
         }
         return router
     }

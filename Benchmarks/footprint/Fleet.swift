@@ -17,8 +17,10 @@ struct Fleet: Sendable {
         self.clusters = (0..<clusters).map { index in
             let name = "emqx-\(index)"
             return Cluster(
-                namespace: "default", name: name,
-                nodes: (0..<nodes).map { "emqx@\(name)-\($0).\(name)-headless.default.svc.cluster.local" })
+                namespace: "default",
+                name: name,
+                nodes: (0..<nodes).map { "emqx@\(name)-\($0).\(name)-headless.default.svc.cluster.local" }
+            )
         }
     }
 

@@ -56,7 +56,9 @@ struct Options {
             exit(2)
         }
         func number(_ flag: String, _ value: String, max: Int = 100_000) -> Int {
-            guard let number = Int(value), number > 0, number <= max else { fail("\(flag) needs a whole number from 1 to \(max), got \(value)") }
+            guard let number = Int(value), number > 0, number <= max else {
+                fail("\(flag) needs a whole number from 1 to \(max), got \(value)")
+            }
             return number
         }
         while let flag = iterator.next() {
@@ -69,7 +71,9 @@ struct Options {
             case "--clusters": options.clusters = number(flag, value, max: 5_000)
             case "--nodes": options.nodes = number(flag, value, max: 200)
             case "--source":
-                guard let mode = SourceMode(rawValue: value) else { fail("--source takes prometheus, nodes or scrape, got \(value)") }
+                guard let mode = SourceMode(rawValue: value) else {
+                    fail("--source takes prometheus, nodes or scrape, got \(value)")
+                }
                 options.source = mode
             case "--replicas": options.replicas = number(flag, value, max: 16)
             case "--shards": options.shards = number(flag, value, max: 256)
@@ -88,10 +92,14 @@ struct Options {
             }
         }
         if options.source == .scrape, options.clusters * options.nodes > scrapeNodeLimit {
-            fail("--source scrape runs one HTTP server per simulated node; \(options.clusters) × \(options.nodes) is over \(scrapeNodeLimit). Use --source prometheus or nodes for more")
+            fail(
+                "--source scrape runs one HTTP server per simulated node; \(options.clusters) × \(options.nodes) is over \(scrapeNodeLimit). Use --source prometheus or nodes for more"
+            )
         }
         if let shards = options.shards, shards < options.replicas {
-            fail("--shards \(shards) is fewer than --replicas \(options.replicas): some replicas would have nothing to do")
+            fail(
+                "--shards \(shards) is fewer than --replicas \(options.replicas): some replicas would have nothing to do"
+            )
         }
         return options
     }

@@ -14,7 +14,8 @@ struct Usage {
     static func read(pid: Int32) throws -> Usage {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) else {
+            let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+        else {
             throw BenchmarkError("no VmRSS in /proc/\(pid)/status")
         }
         let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
@@ -65,7 +66,10 @@ final class Child {
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     /// Lines of its log that contain `text`.
@@ -84,7 +88,9 @@ func freePort() throws -> Int {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let ok = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
     guard ok else { throw BenchmarkError("bind(127.0.0.1:0) failed") }
     return Int(UInt16(bigEndian: address.sin_port))
@@ -109,7 +115,9 @@ func get(_ url: String) async throws -> String {
 func openSockets(pid: Int32) -> Int {
     let directory = "/proc/\(pid)/fd"
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
-    return entries.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)"))?.hasPrefix("socket:") == true }.count
+    return entries.filter {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)"))?.hasPrefix("socket:") == true
+    }.count
 }
 
 /// `/proc/loadavg`'s first three numbers.

@@ -74,12 +74,16 @@ let fixture = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("shared/fixtures/emqx/emqx5-cluster-unaggregated-stats.prom")
 let template: String
 let templateSource: String
-if !forceEmbedded, let data = FileManager.default.contents(atPath: fixture.path), let text = String(data: data, encoding: .utf8) {
+if !forceEmbedded, let data = FileManager.default.contents(atPath: fixture.path),
+    let text = String(data: data, encoding: .utf8)
+{
     template = text
     templateSource = "../shared/fixtures/emqx/emqx5-cluster-unaggregated-stats.prom"
 } else {
     template = embeddedTemplate
-    templateSource = forceEmbedded ? "embedded EMQX-like sample (--embedded)" : "embedded EMQX-like sample (../shared/fixtures not found)"
+    templateSource =
+        forceEmbedded
+        ? "embedded EMQX-like sample (--embedded)" : "embedded EMQX-like sample (../shared/fixtures not found)"
 }
 
 /// Repeats every `node`-labelled sample line once per synthetic node, keeping families contiguous, so the body stays a
@@ -91,7 +95,9 @@ if !forceEmbedded, let data = FileManager.default.contents(atPath: fixture.path)
     var perNodeBytes = 0
     var shape: [(line: Substring, perNode: Bool)] = []
     for line in lines {
-        guard line.contains("node=\""), !line.hasPrefix("#"), let range = line.range(of: #"node="[^"]*""#, options: .regularExpression) else {
+        guard line.contains("node=\""), !line.hasPrefix("#"),
+            let range = line.range(of: #"node="[^"]*""#, options: .regularExpression)
+        else {
             shape.append((line, false))
             continue
         }
@@ -173,14 +179,18 @@ let swiftCPUMedian = cpuTimings[cpuTimings.count / 2]
     String(format: "%.1f MB/s, %.2f M samples/s", megabytes / seconds, Double(sampleCount) / seconds / 1e6)
 }
 
-print("input: \(String(format: "%.2f", megabytes)) MB, \(reference.families.count) families, \(sampleCount) samples, \(nodeCount) synthetic nodes")
+print(
+    "input: \(String(format: "%.2f", megabytes)) MB, \(reference.families.count) families, \(sampleCount) samples, \(nodeCount) synthetic nodes"
+)
 print("       from \(templateSource)")
 print("ExpositionParser (Swift, in-process), \(iterations) runs:")
 print("  best   \(String(format: "%.2f", swiftBest * 1000)) ms  \(rate(swiftBest))")
 print("  median \(String(format: "%.2f", swiftMedian * 1000)) ms  \(rate(swiftMedian))")
 print("  median CPU time \(String(format: "%.2f", swiftCPUMedian * 1000)) ms  \(rate(swiftCPUMedian))")
 if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
-    print("  load average while measuring: \(load.split(separator: " ").prefix(3).joined(separator: " ")) on \(ProcessInfo.processInfo.activeProcessorCount) CPUs")
+    print(
+        "  load average while measuring: \(load.split(separator: " ").prefix(3).joined(separator: " ")) on \(ProcessInfo.processInfo.activeProcessorCount) CPUs"
+    )
 }
 
 // MARK: Python prometheus_client
@@ -225,7 +235,9 @@ struct PythonResult: Decodable {
 }
 
 @MainActor func runPython() -> PythonResult? {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parser-benchmark-\(ProcessInfo.processInfo.processIdentifier)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "parser-benchmark-\(ProcessInfo.processInfo.processIdentifier)"
+    )
     try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let bodyFile = directory.appendingPathComponent("body.prom")
@@ -245,13 +257,17 @@ struct PythonResult: Decodable {
     do {
         try process.run()
     } catch {
-        print("python: python3 not runnable (\(error)); install Python 3 and `pip install prometheus_client` to compare")
+        print(
+            "python: python3 not runnable (\(error)); install Python 3 and `pip install prometheus_client` to compare"
+        )
         return nil
     }
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0, let result = try? JSONDecoder().decode(PythonResult.self, from: data) else {
-        print("python: python3 failed (exit \(process.terminationStatus)); install Python 3 and `pip install prometheus_client` to compare")
+        print(
+            "python: python3 failed (exit \(process.terminationStatus)); install Python 3 and `pip install prometheus_client` to compare"
+        )
         return nil
     }
     return result
@@ -262,7 +278,9 @@ if let python = runPython() {
     if python.missing == true {
         print("  prometheus_client is not installed: pip install prometheus_client")
     } else if let runs = python.runs?.sorted(), let pythonBest = runs.first {
-        print("  best   \(String(format: "%.2f", pythonBest * 1000)) ms  \(String(format: "%.1f MB/s", megabytes / pythonBest))  (prometheus_client \(python.version ?? "?"), Python \(python.python ?? "?"))")
+        print(
+            "  best   \(String(format: "%.2f", pythonBest * 1000)) ms  \(String(format: "%.1f MB/s", megabytes / pythonBest))  (prometheus_client \(python.version ?? "?"), Python \(python.python ?? "?"))"
+        )
         if python.families != reference.families.count || python.samples != sampleCount {
             print("  note: prometheus_client found \(python.families ?? -1) families / \(python.samples ?? -1) samples")
         } else {
@@ -271,9 +289,21 @@ if let python = runPython() {
         let pythonCPU = (python.cpu ?? []).sorted()
         if !pythonCPU.isEmpty {
             let pythonCPUMedian = pythonCPU[pythonCPU.count / 2]
-            print("  median CPU time \(String(format: "%.2f", pythonCPUMedian * 1000)) ms  \(String(format: "%.1f MB/s", megabytes / pythonCPUMedian))")
-            print(String(format: "ratio (median CPU time): ExpositionParser is %.1fx faster than prometheus_client", pythonCPUMedian / swiftCPUMedian))
+            print(
+                "  median CPU time \(String(format: "%.2f", pythonCPUMedian * 1000)) ms  \(String(format: "%.1f MB/s", megabytes / pythonCPUMedian))"
+            )
+            print(
+                String(
+                    format: "ratio (median CPU time): ExpositionParser is %.1fx faster than prometheus_client",
+                    pythonCPUMedian / swiftCPUMedian
+                )
+            )
         }
-        print(String(format: "ratio (best wall time): ExpositionParser is %.1fx faster than prometheus_client", pythonBest / swiftBest))
+        print(
+            String(
+                format: "ratio (best wall time): ExpositionParser is %.1fx faster than prometheus_client",
+                pythonBest / swiftBest
+            )
+        )
     }
 }

@@ -19,7 +19,11 @@ public struct ObservedCluster: Sendable {
     public var emqxAPI: EMQXAPIView?
 
     public init(
-        reference: ClusterReference, object: ClusterObject?, rebalances: [Rebalance]?, rebalancesError: String? = nil, emqxAPI: EMQXAPIView? = nil
+        reference: ClusterReference,
+        object: ClusterObject?,
+        rebalances: [Rebalance]?,
+        rebalancesError: String? = nil,
+        emqxAPI: EMQXAPIView? = nil
     ) {
         self.reference = reference
         self.object = object
@@ -30,7 +34,11 @@ public struct ObservedCluster: Sendable {
 
     /// Completes the view of a cluster whose EMQX object the cycle has read: one LIST of the namespace's Rebalances.
     /// A failed list is kept in `rebalancesError`: the engine then treats a running rebalance as unknown.
-    public static func read(_ reference: ClusterReference, object: ClusterObject, from api: any KubernetesAPI) async -> ObservedCluster {
+    public static func read(
+        _ reference: ClusterReference,
+        object: ClusterObject,
+        from api: any KubernetesAPI
+    ) async -> ObservedCluster {
         do {
             let rebalances = try await api.rebalances(namespace: reference.namespace, labelSelector: nil)
             return ObservedCluster(reference: reference, object: object, rebalances: rebalances)
@@ -42,7 +50,10 @@ public struct ObservedCluster: Sendable {
     /// The view of a cluster acted on through EMQX's API: one LIST of its records, EMQX's `global_status` and
     /// `/api/v5/nodes` (see `EMQXAPIActuator.observe`).
     public static func read(
-        _ reference: ClusterReference, object: ClusterObject?, emqx: any EMQXRebalanceAPI, records store: any EMQXRebalanceStore
+        _ reference: ClusterReference,
+        object: ClusterObject?,
+        emqx: any EMQXRebalanceAPI,
+        records store: any EMQXRebalanceStore
     ) async -> ObservedCluster {
         var view = EMQXAPIView(emqx: emqx, owner: object?.ownerReference)
         do {
@@ -86,9 +97,15 @@ public struct ObservedCluster: Sendable {
         var errors: [String] = []
         if let error = rebalancesError { errors.append("cannot list the Rebalances of \(reference): \(error)") }
         if let emqxAPI {
-            if let error = emqxAPI.recordsError { errors.append("cannot list the EMQXRebalance records of \(reference): \(error)") }
-            if case .unknown(let why)? = emqxAPI.observation?.emqx { errors.append("cannot read EMQX's load_rebalance global_status of \(reference): \(why)") }
-            if let why = emqxAPI.observation?.nodesError { errors.append("cannot read EMQX's /api/v5/nodes of \(reference): \(why)") }
+            if let error = emqxAPI.recordsError {
+                errors.append("cannot list the EMQXRebalance records of \(reference): \(error)")
+            }
+            if case .unknown(let why)? = emqxAPI.observation?.emqx {
+                errors.append("cannot read EMQX's load_rebalance global_status of \(reference): \(why)")
+            }
+            if let why = emqxAPI.observation?.nodesError {
+                errors.append("cannot read EMQX's /api/v5/nodes of \(reference): \(why)")
+            }
         }
         return errors
     }
@@ -107,7 +124,13 @@ public struct EMQXAPIView: Sendable {
     /// the loop from its reading of the cluster.
     public var rebalancedNodes: [String]?
 
-    public init(emqx: any EMQXRebalanceAPI, owner: OwnerReference? = nil, observation: EMQXAPIActuator.Observation? = nil, recordsError: String? = nil, rebalancedNodes: [String]? = nil) {
+    public init(
+        emqx: any EMQXRebalanceAPI,
+        owner: OwnerReference? = nil,
+        observation: EMQXAPIActuator.Observation? = nil,
+        recordsError: String? = nil,
+        rebalancedNodes: [String]? = nil
+    ) {
         self.emqx = emqx
         self.owner = owner
         self.observation = observation

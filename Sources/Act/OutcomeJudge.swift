@@ -16,7 +16,11 @@ public enum OutcomeJudge {
     /// - Returns: `balanced` when every quantity measured after is balanced; `improved` when each still-imbalanced
     ///   quantity's gap (`avg(donors) - avg(recipients)`) shrank by at least `minimumImprovement`; else `ineffective`.
     ///   `nil` when nothing was measured after.
-    public static func judge(before: [BalanceEvaluation], after: [BalanceEvaluation], minimumImprovement: Double = 0.5) -> Judgement? {
+    public static func judge(
+        before: [BalanceEvaluation],
+        after: [BalanceEvaluation],
+        minimumImprovement: Double = 0.5
+    ) -> Judgement? {
         guard !after.isEmpty else { return nil }
         let detail = after.map { now in
             let then = before.first { $0.quantity == now.quantity }
@@ -25,7 +29,8 @@ public enum OutcomeJudge {
         let imbalanced = after.filter { !$0.verdict.isBalanced }
         if imbalanced.isEmpty { return Judgement(outcome: .balanced, detail: detail) }
         let improvedAll = imbalanced.allSatisfy { now in
-            guard let then = before.first(where: { $0.quantity == now.quantity }), let gapBefore = gap(then), gapBefore > 0,
+            guard let then = before.first(where: { $0.quantity == now.quantity }), let gapBefore = gap(then),
+                gapBefore > 0,
                 let gapAfter = gap(now)
             else { return false }
             return (gapBefore - gapAfter) / gapBefore >= minimumImprovement
@@ -36,11 +41,18 @@ public enum OutcomeJudge {
     /// Judges now-counts against the decision that asked for the rebalance (its recorded counts and strategy), or,
     /// without a readable decision (a manual run), against `strategy` alone.
     public static func judge(
-        decision: DecisionRecord?, strategy: RebalanceStrategy, counts: [BalanceMath.NodeCounts], minimumImprovement: Double
+        decision: DecisionRecord?,
+        strategy: RebalanceStrategy,
+        counts: [BalanceMath.NodeCounts],
+        minimumImprovement: Double
     ) -> Judgement? {
         let strategy = decision?.strategy ?? strategy
         let before = decision.map { evaluations(Self.counts(of: $0), strategy: strategy) } ?? []
-        return judge(before: before, after: evaluations(counts, strategy: strategy), minimumImprovement: minimumImprovement)
+        return judge(
+            before: before,
+            after: evaluations(counts, strategy: strategy),
+            minimumImprovement: minimumImprovement
+        )
     }
 
     static func gap(_ evaluation: BalanceEvaluation) -> Double? {
@@ -49,7 +61,10 @@ public enum OutcomeJudge {
     }
 
     /// Evaluations of per-node counts with a strategy's thresholds (sessions only when every node has one).
-    public static func evaluations(_ counts: [BalanceMath.NodeCounts], strategy: RebalanceStrategy?) -> [BalanceEvaluation] {
+    public static func evaluations(
+        _ counts: [BalanceMath.NodeCounts],
+        strategy: RebalanceStrategy?
+    ) -> [BalanceEvaluation] {
         guard !counts.isEmpty else { return [] }
         let strategy = strategy ?? RebalanceStrategy(connEvictRate: 1)
         var result = [BalanceMath.evaluateConnections(counts, threshold: strategy.effectiveConnectionThreshold)]
@@ -63,7 +78,8 @@ public enum OutcomeJudge {
     public static func counts(of decision: DecisionRecord) -> [BalanceMath.NodeCounts] {
         decision.connections.keys.sorted().map { node in
             BalanceMath.NodeCounts(
-                name: node, liveConnections: Double(decision.connections[node] ?? 0),
+                name: node,
+                liveConnections: Double(decision.connections[node] ?? 0),
                 sessions: decision.sessions?[node].map(Double.init)
             )
         }

@@ -16,23 +16,38 @@ public enum RebalanceFactory {
     ///   - attempt: 1 for the decision itself, n > 1 for its retries.
     ///   - origin: the name of the first attempt, for retries.
     public static func make(
-        _ decision: DecisionRecord, for object: ClusterObject, attempt: Int = 1, origin: String? = nil
+        _ decision: DecisionRecord,
+        for object: ClusterObject,
+        attempt: Int = 1,
+        origin: String? = nil
     ) throws -> Rebalance {
         guard let strategy = decision.strategy else {
-            throw InvalidDecision(description: "decision of rule \(decision.rule) for \(decision.cluster) has no Rebalance strategy")
+            throw InvalidDecision(
+                description: "decision of rule \(decision.rule) for \(decision.cluster) has no Rebalance strategy"
+            )
         }
         guard strategy.connEvictRate >= 1 else {
-            throw InvalidDecision(description: "rule \(decision.rule): connEvictRate must be at least 1 (got \(strategy.connEvictRate))")
+            throw InvalidDecision(
+                description: "rule \(decision.rule): connEvictRate must be at least 1 (got \(strategy.connEvictRate))"
+            )
         }
         guard let clusterName = object.metadata.name else {
             throw InvalidDecision(description: "the EMQX object has no name")
         }
-        let name = RebalanceNaming.name(cluster: clusterName, trigger: decision.trigger, at: decision.time, attempt: attempt)
+        let name = RebalanceNaming.name(
+            cluster: clusterName,
+            trigger: decision.trigger,
+            at: decision.time,
+            attempt: attempt
+        )
         var annotations = [
             RebalanceMetadata.decisionKey: decision.jsonLine(),
             RebalanceMetadata.attemptKey: String(attempt),
         ]
-        if attempt > 1 { annotations[RebalanceMetadata.originKey] = origin ?? RebalanceNaming.name(cluster: clusterName, trigger: decision.trigger, at: decision.time) }
+        if attempt > 1 {
+            annotations[RebalanceMetadata.originKey] =
+                origin ?? RebalanceNaming.name(cluster: clusterName, trigger: decision.trigger, at: decision.time)
+        }
         var metadata = ObjectMeta(
             name: name,
             namespace: object.metadata.namespace,

@@ -8,7 +8,9 @@ public enum RebalanceHistory {
     ///   - rebalances: every Rebalance of the cluster's namespace (others are ignored).
     ///   - ineffectiveResetAt: the reset annotation of the EMQX object, if any.
     public static func build(
-        from rebalances: [Rebalance], for cluster: ClusterReference, ineffectiveResetAt: Date? = nil
+        from rebalances: [Rebalance],
+        for cluster: ClusterReference,
+        ineffectiveResetAt: Date? = nil
     ) -> ActionHistory {
         let past = rebalances.compactMap { rebalance -> PastRebalance? in
             let ours = RebalanceMetadata.isOurs(rebalance, cluster: cluster)
@@ -22,7 +24,9 @@ public enum RebalanceHistory {
                 name: name,
                 ours: ours,
                 rule: ours ? (decision?.rule ?? labels[RebalanceMetadata.ruleKey]) : nil,
-                trigger: ours ? (decision?.trigger ?? labels[RebalanceMetadata.triggerKey].flatMap(Trigger.init(rawValue:))) : nil,
+                trigger: ours
+                    ? (decision?.trigger ?? labels[RebalanceMetadata.triggerKey].flatMap(Trigger.init(rawValue:)))
+                    : nil,
                 createdAt: createdAt,
                 finishedAt: finishedAt(rebalance),
                 phase: rebalance.status?.phaseValue,

@@ -36,7 +36,10 @@ public enum RebalanceMetadata {
 
     /// The labels of everything the agent creates for a decision (Rebalances and EMQXRebalance records alike).
     public static func labels(cluster: String, rule: String, trigger: Trigger) -> [String: String] {
-        [managedByKey: managedByValue, clusterKey: labelValue(cluster), ruleKey: labelValue(rule), triggerKey: trigger.rawValue]
+        [
+            managedByKey: managedByValue, clusterKey: labelValue(cluster), ruleKey: labelValue(rule),
+            triggerKey: trigger.rawValue,
+        ]
     }
 
     /// A valid label value (≤ 63 characters of `[A-Za-z0-9-_.]`, alphanumeric at both ends).

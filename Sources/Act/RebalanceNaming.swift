@@ -31,7 +31,9 @@ public enum RebalanceNaming {
     /// Lower-cases, replaces anything outside `[a-z0-9-]` with `-`, trims `-` at both ends, and shortens to 63
     /// characters with a hash suffix when needed.
     public static func dns1123(_ text: String) -> String {
-        var name = String(text.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" ? $0 : "-" })
+        var name = String(
+            text.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" ? $0 : "-" }
+        )
         name = trimDashes(name)
         if name.count > maximumLength {
             let hash = StableHash.shortHex(text)

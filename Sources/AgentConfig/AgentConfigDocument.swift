@@ -204,7 +204,9 @@ extension AgentConfigDocument {
         cluster.namespace = s.string("namespace")
         cluster.name = s.string("name")
         cluster.kind = s.string("kind")
-        cluster.selector = s.section("selector") { Selector(location: $0.location, matchLabels: $0.stringMap("matchLabels")) }
+        cluster.selector = s.section("selector") {
+            Selector(location: $0.location, matchLabels: $0.stringMap("matchLabels"))
+        }
         cluster.policies = s.strings("policies")
         cluster.source = s.value("source").map { source($0, s.path("source"), s.reader) }
         cluster.sources = s.list("sources") { node, _, path in source(node, path, s.reader) }
@@ -228,7 +230,8 @@ extension AgentConfigDocument {
             source.prometheus = YAMLSection.read(s.writtenNode("prometheus"), s.path("prometheus"), reader, prometheus)
             if source.kinds.contains("emqx") {
                 // `emqx:` with no settings (or `null`) means every default.
-                source.emqx = s.section("emqx") { endpoint($0, for: .scrape) }
+                source.emqx =
+                    s.section("emqx") { endpoint($0, for: .scrape) }
                     ?? EMQXEndpoint(location: source.location, http: HTTP(location: source.location))
             }
         }
@@ -239,7 +242,13 @@ extension AgentConfigDocument {
         let url = s.string("url")
         let selector = s.string("selector")
         let nodeLabel = s.string("nodeLabel")
-        var prometheus = Prometheus(location: s.location, url: url, selector: selector, nodeLabel: nodeLabel, http: HTTP(location: s.location))
+        var prometheus = Prometheus(
+            location: s.location,
+            url: url,
+            selector: selector,
+            nodeLabel: nodeLabel,
+            http: HTTP(location: s.location)
+        )
         _ = s.section("queries") { q in
             prometheus.liveConnectionsQuery = q.string("liveConnections")
             prometheus.connectionsQuery = q.string("connections")
@@ -265,7 +274,11 @@ extension AgentConfigDocument {
         case .api:
             endpoint.service = s.string("service")
             endpoint.apiKey = s.section("apiKey") { key in
-                APIKey(location: key.location, emqxAPIKey: key.string("emqxAPIKey"), secretDirectory: key.string("secretDirectory"))
+                APIKey(
+                    location: key.location,
+                    emqxAPIKey: key.string("emqxAPIKey"),
+                    secretDirectory: key.string("secretDirectory")
+                )
             }
         }
         endpoint.http = http(s)
@@ -290,7 +303,12 @@ extension AgentConfigDocument {
     static func notifiers(_ s: YAMLSection) -> Notifiers {
         var notifiers = Notifiers(location: s.location)
         notifiers.alertmanager = s.section("alertmanager") { am in
-            Alertmanager(location: am.location, urls: am.strings("urls"), resendInterval: am.duration("resendInterval", maximum: Limits.day), http: http(am))
+            Alertmanager(
+                location: am.location,
+                urls: am.strings("urls"),
+                resendInterval: am.duration("resendInterval", maximum: Limits.day),
+                http: http(am)
+            )
         }
         notifiers.webhooks = s.list("webhooks") { node, _, path in
             YAMLSection.read(node, path, s.reader) { hook in

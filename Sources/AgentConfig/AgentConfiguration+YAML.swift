@@ -17,13 +17,19 @@ extension AgentConfiguration {
     public static func load(text: String, file: String) -> LoadResult {
         let reader = YAMLReader(file: file)
         guard let document = AgentConfigDocument.read(text: text, reader: reader) else {
-            return LoadResult(configuration: nil, diagnostics: reader.diagnostics, references: .init(document: reader.location(of: nil)))
+            return LoadResult(
+                configuration: nil,
+                diagnostics: reader.diagnostics,
+                references: .init(document: reader.location(of: nil))
+            )
         }
         var validator = AgentConfigValidator(file: file)
         let configuration = validator.validate(document)
         let diagnostics = (reader.diagnostics + validator.diagnostics).sortedByLocation()
         return LoadResult(
-            configuration: diagnostics.hasErrors ? nil : configuration, diagnostics: diagnostics,
-            references: ConfigurationReferences(document))
+            configuration: diagnostics.hasErrors ? nil : configuration,
+            diagnostics: diagnostics,
+            references: ConfigurationReferences(document)
+        )
     }
 }

@@ -127,8 +127,12 @@ public struct ClusterSettings: Sendable, Hashable {
     public var hasObject: Bool
 
     public init(
-        target: Target, policies: [String] = [], sources: [SourceSettings] = [.status], emqxAPI: EMQXAPISettings? = nil,
-        actuator: ActuatorSetting = .auto, hasObject: Bool = true
+        target: Target,
+        policies: [String] = [],
+        sources: [SourceSettings] = [.status],
+        emqxAPI: EMQXAPISettings? = nil,
+        actuator: ActuatorSetting = .auto,
+        hasObject: Bool = true
     ) {
         self.target = target
         self.policies = policies
@@ -144,7 +148,8 @@ extension ClusterSettings {
     public func covers(_ cluster: ClusterReference) -> Bool {
         switch target {
         case .named(let reference): reference == cluster
-        case .selector(let namespace, let kind, _): kind == cluster.kind && (namespace ?? "default") == cluster.namespace
+        case .selector(let namespace, let kind, _):
+            kind == cluster.kind && (namespace ?? "default") == cluster.namespace
         }
     }
 }
@@ -196,7 +201,12 @@ public struct HTTPClientSettings: Sendable, Hashable {
     /// Per-request timeout, default 10 s.
     public var timeout: TimeInterval
 
-    public init(auth: HTTPAuthSettings? = nil, caFile: String? = nil, insecureSkipVerify: Bool = false, timeout: TimeInterval = 10) {
+    public init(
+        auth: HTTPAuthSettings? = nil,
+        caFile: String? = nil,
+        insecureSkipVerify: Bool = false,
+        timeout: TimeInterval = 10
+    ) {
         self.auth = auth
         self.caFile = caFile
         self.insecureSkipVerify = insecureSkipVerify
@@ -276,8 +286,13 @@ public struct EMQXScrapeSettings: Sendable, Hashable {
     public var http: HTTPClientSettings
 
     public init(
-        mode: Mode = .scrape, url: String? = nil, scheme: String = "http", port: Int = 18083, targets: [String: String] = [:],
-        readUptime: Bool = false, http: HTTPClientSettings = .init()
+        mode: Mode = .scrape,
+        url: String? = nil,
+        scheme: String = "http",
+        port: Int = 18083,
+        targets: [String: String] = [:],
+        readUptime: Bool = false,
+        http: HTTPClientSettings = .init()
     ) {
         self.mode = mode
         self.url = url
@@ -302,7 +317,11 @@ public struct EMQXAPISettings: Sendable, Hashable {
     public var http: HTTPClientSettings
 
     public init(
-        scheme: String = "http", port: Int = 18083, targets: [String: String] = [:], service: String? = nil, apiKey: EMQXAPIKeySource? = nil,
+        scheme: String = "http",
+        port: Int = 18083,
+        targets: [String: String] = [:],
+        service: String? = nil,
+        apiKey: EMQXAPIKeySource? = nil,
         http: HTTPClientSettings = .init()
     ) {
         self.scheme = scheme
@@ -369,7 +388,12 @@ public struct WebhookSettings: Sendable, Hashable {
     public var hmacSecret: SecretReference?
     public var timeout: TimeInterval
 
-    public init(url: String, bearerToken: SecretReference? = nil, hmacSecret: SecretReference? = nil, timeout: TimeInterval = 10) {
+    public init(
+        url: String,
+        bearerToken: SecretReference? = nil,
+        hmacSecret: SecretReference? = nil,
+        timeout: TimeInterval = 10
+    ) {
         self.url = url
         self.bearerToken = bearerToken
         self.hmacSecret = hmacSecret
@@ -391,7 +415,12 @@ public struct RebalanceSettings: Sendable, Hashable {
     /// reload.
     public var createRetry: CreateRetryPolicy
 
-    public init(keepFinished: Int = 5, settleTime: TimeInterval = 60, stuckAfter: TimeInterval = 1800, createRetry: CreateRetryPolicy = .default) {
+    public init(
+        keepFinished: Int = 5,
+        settleTime: TimeInterval = 60,
+        stuckAfter: TimeInterval = 1800,
+        createRetry: CreateRetryPolicy = .default
+    ) {
         self.keepFinished = keepFinished
         self.settleTime = settleTime
         self.stuckAfter = stuckAfter

@@ -42,8 +42,15 @@ final class DemoMonitor: Service, Sendable {
     let state = Mutex(State())
 
     init(
-        cluster: SimulatedEMQXCluster, api: SimulatedKubernetesAPI, reference: ClusterReference, recorder: DemoRecorder,
-        clock: SimulationClock, plan: DemoScenario.Plan, scenario: DemoScenario, maxDuration: Duration, progress: @escaping @Sendable (DemoRunner.Progress) -> Void
+        cluster: SimulatedEMQXCluster,
+        api: SimulatedKubernetesAPI,
+        reference: ClusterReference,
+        recorder: DemoRecorder,
+        clock: SimulationClock,
+        plan: DemoScenario.Plan,
+        scenario: DemoScenario,
+        maxDuration: Duration,
+        progress: @escaping @Sendable (DemoRunner.Progress) -> Void
     ) {
         self.cluster = cluster
         self.api = api
@@ -62,7 +69,12 @@ final class DemoMonitor: Service, Sendable {
             // gets at least a minute of wall time for that first look: on a loaded machine it can be that late.
             let limit = max(self.maxDuration, .seconds(60) * self.clock.speed)
             guard let origin = try await self.recorder.waitForOrigin(clock: self.clock, limit: limit) else {
-                self.progress(.note(seconds: self.clock.now.offset.seconds, "the agent never observed the cluster: its metric source kept failing"))
+                self.progress(
+                    .note(
+                        seconds: self.clock.now.offset.seconds,
+                        "the agent never observed the cluster: its metric source kept failing"
+                    )
+                )
                 return
             }
             var elapsed = Duration.zero
@@ -89,14 +101,28 @@ final class DemoMonitor: Service, Sendable {
         var notes: [String] = []
         var newDecisions: [DecisionRecord] = []
         let (phase, done) = state.withLock { state -> (String, Bool) in
-            state.timeline.append((seconds, Dictionary(nodes.map { ($0.name, ($0.liveConnections, $0.sessions)) }, uniquingKeysWith: { a, _ in a })))
+            state.timeline.append(
+                (
+                    seconds,
+                    Dictionary(
+                        nodes.map { ($0.name, ($0.liveConnections, $0.sessions)) },
+                        uniquingKeysWith: { a, _ in a }
+                    )
+                )
+            )
             for node in nodes where !state.nodeOrder.contains(node.name) { state.nodeOrder.append(node.name) }
             newDecisions = Array(decisions.dropFirst(state.seenDecisions))
             for (offset, decision) in newDecisions.enumerated() {
                 let index = state.seenDecisions + offset
-                state.markers.append(.init(
-                    seconds: seconds, label: "\(decision.rule): \(decision.action.rawValue)", kind: decision.action.rawValue,
-                    formula: decision.formula, whyNot: index < whyNots.count ? whyNots[index] : []))
+                state.markers.append(
+                    .init(
+                        seconds: seconds,
+                        label: "\(decision.rule): \(decision.action.rawValue)",
+                        kind: decision.action.rawValue,
+                        formula: decision.formula,
+                        whyNot: index < whyNots.count ? whyNots[index] : []
+                    )
+                )
             }
             state.seenDecisions = decisions.count
             for rebalance in ours {
@@ -105,9 +131,15 @@ final class DemoMonitor: Service, Sendable {
                 if state.rebalancePhases[name] != phase {
                     let judged = rebalance.outcome != nil
                     state.rebalancePhases[name] = phase
-                    notes.append("\(rebalance.kind) \(name): \(phase)" + (judged && phase == "Failed" && rebalance.kind == "Rebalance"
-                        ? " (the operator rewrites a finished Rebalance while the cluster is not Ready; the judged outcome stands)" : ""))
-                    state.markers.append(.init(seconds: seconds, label: "\(name): \(phase)", kind: "phase", formula: nil, whyNot: []))
+                    notes.append(
+                        "\(rebalance.kind) \(name): \(phase)"
+                            + (judged && phase == "Failed" && rebalance.kind == "Rebalance"
+                                ? " (the operator rewrites a finished Rebalance while the cluster is not Ready; the judged outcome stands)"
+                                : "")
+                    )
+                    state.markers.append(
+                        .init(seconds: seconds, label: "\(name): \(phase)", kind: "phase", formula: nil, whyNot: [])
+                    )
                 }
                 if state.createdSeconds == nil, let created = rebalance.createdAt {
                     state.createdSeconds = created.timeIntervalSince(clock.startDate) - origin.seconds
@@ -139,14 +171,18 @@ final class DemoMonitor: Service, Sendable {
                     phase = "observing"
                 }
             }
-            state.phase = state.scaleInAt != nil && state.scaleInDoneAt == nil ? "scale-in: evacuating, the agent stands back" : phase
+            state.phase =
+                state.scaleInAt != nil && state.scaleInDoneAt == nil
+                ? "scale-in: evacuating, the agent stands back" : phase
             let done = isDone(state, at: seconds)
             state.finished = done
             return (state.phase, done)
         }
         for decision in newDecisions { progress(.decision(seconds: seconds, decision)) }
         for note in notes { progress(.note(seconds: seconds, note)) }
-        progress(.sample(seconds: seconds, phase: phase, nodes: nodes.map { ($0.name, $0.liveConnections, $0.sessions) }))
+        progress(
+            .sample(seconds: seconds, phase: phase, nodes: nodes.map { ($0.name, $0.liveConnections, $0.sessions) })
+        )
         return done
     }
 
@@ -157,7 +193,9 @@ final class DemoMonitor: Service, Sendable {
         if state.scaleInAt == nil, state.outcome != nil || state.refused {
             state.scaleInAt = seconds
             state.rebalancesAtScaleIn = rebalances
-            state.markers.append(.init(seconds: seconds, label: "HPA: replicants → \(target)", kind: "phase", formula: nil, whyNot: []))
+            state.markers.append(
+                .init(seconds: seconds, label: "HPA: replicants → \(target)", kind: "phase", formula: nil, whyNot: [])
+            )
             do {
                 try api.scaleReplicants(namespace: reference.namespace, name: reference.name, to: target)
                 notes.append("HPA scales the replicants in to \(target): the operator evacuates one before removing it")
@@ -168,8 +206,13 @@ final class DemoMonitor: Service, Sendable {
         guard let started = state.scaleInAt, state.scaleInDoneAt == nil, seconds > started else { return }
         if let facts = recorder.facts, facts.evacuating == true || facts.podsBeingRemoved?.isEmpty == false {
             if !state.sawRemoval {
-                let pods = facts.podsBeingRemoved.map { $0.isEmpty ? "" : ", pod(s) \($0.joined(separator: ", ")) marked apps.emqx.io/scaling-down" } ?? ""
-                notes.append("the agent sees the node being removed (evacuating\(pods)): it leaves it out and stands back")
+                let pods =
+                    facts.podsBeingRemoved.map {
+                        $0.isEmpty ? "" : ", pod(s) \($0.joined(separator: ", ")) marked apps.emqx.io/scaling-down"
+                    } ?? ""
+                notes.append(
+                    "the agent sees the node being removed (evacuating\(pods)): it leaves it out and stands back"
+                )
             }
             state.sawRemoval = true
         }
@@ -199,16 +242,28 @@ final class DemoMonitor: Service, Sendable {
             let beforeAt = state.createdSeconds ?? onset + 1
             let before = state.timeline.last { $0.seconds <= beforeAt } ?? state.timeline.first
             // With a scale-in after the rebalance (`hpa`), "after" is the cluster as the rebalance left it.
-            let after = state.scaleInAt.flatMap { at in state.timeline.last { $0.seconds <= at } } ?? state.timeline.last
-            func counts(_ entry: (seconds: Double, nodes: [String: (connections: Int, sessions: Int)])?) -> [String: DemoSummary.Counts] {
-                (entry?.nodes ?? [:]).mapValues { DemoSummary.Counts(connections: $0.connections, sessions: $0.sessions) }
+            let after =
+                state.scaleInAt.flatMap { at in state.timeline.last { $0.seconds <= at } } ?? state.timeline.last
+            func counts(
+                _ entry: (seconds: Double, nodes: [String: (connections: Int, sessions: Int)])?
+            ) -> [String: DemoSummary.Counts] {
+                (entry?.nodes ?? [:]).mapValues {
+                    DemoSummary.Counts(connections: $0.connections, sessions: $0.sessions)
+                }
             }
             let summary = DemoSummary(
                 scenario: scenario.rawValue,
-                before: counts(before), after: counts(after),
+                before: counts(before),
+                after: counts(after),
                 rebalances: ours.map(\.summary),
-                times: .init(onsetSeconds: onset, createdSeconds: state.createdSeconds, completedSeconds: state.completedSeconds),
-                decisions: decisions, outcome: state.outcome)
+                times: .init(
+                    onsetSeconds: onset,
+                    createdSeconds: state.createdSeconds,
+                    completedSeconds: state.completedSeconds
+                ),
+                decisions: decisions,
+                outcome: state.outcome
+            )
             var met = plan.expectsRebalance ? state.outcome != nil || (state.refused && ours.isEmpty) : ours.isEmpty
             if plan.scaleInTo != nil {
                 // Nothing created during the scale-in, and the agent saw the node leave.
@@ -217,8 +272,12 @@ final class DemoMonitor: Service, Sendable {
             return DemoRunner.Result(
                 summary: summary,
                 timeline: state.timeline.map { ($0.seconds, $0.nodes.mapValues(\.connections)) },
-                markers: state.markers, startDate: startDate, nodeOrder: state.nodeOrder, expectationMet: met,
-                longestEvaluationGap: recorder.longestEvaluationGap)
+                markers: state.markers,
+                startDate: startDate,
+                nodeOrder: state.nodeOrder,
+                expectationMet: met,
+                longestEvaluationGap: recorder.longestEvaluationGap
+            )
         }
     }
 }

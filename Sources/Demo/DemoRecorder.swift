@@ -45,15 +45,19 @@ final class DemoRecorder: TickReportSink {
                 let late = (now + .seconds(1) - firstEvent) / .seconds(1)
                 state.origin = late > 0 ? .seconds(late.rounded(.up)) : .zero
             }
-            if let last = state.lastEvaluation { state.longestEvaluationGap = max(state.longestEvaluationGap, now - last) }
+            if let last = state.lastEvaluation {
+                state.longestEvaluationGap = max(state.longestEvaluationGap, now - last)
+            }
             state.lastEvaluation = now
             for cluster in report.clusters {
                 if let facts = cluster.snapshot?.facts { state.facts = facts }
                 for decision in cluster.decisions {
                     state.decisions.append(decision)
-                    state.whyNots.append(cluster.evaluations.filter { $0.rule != decision.rule }.compactMap { evaluation in
-                        evaluation.whyNot.map { "\(evaluation.rule): \($0)" }
-                    })
+                    state.whyNots.append(
+                        cluster.evaluations.filter { $0.rule != decision.rule }.compactMap { evaluation in
+                            evaluation.whyNot.map { "\(evaluation.rule): \($0)" }
+                        }
+                    )
                 }
                 for evaluation in cluster.evaluations { state.latest[evaluation.rule] = evaluation }
             }

@@ -30,8 +30,13 @@ public struct DemoRunner: Sendable {
         public var operatorGeneration: OperatorGeneration
 
         public init(
-            scenario: DemoScenario = .scaleOut, speed: Double = 10, seed: UInt64 = 1, policyText: String = DemoPolicy.text,
-            policyFile: String = DemoPolicy.file, maxDuration: Duration? = nil, settleTime: TimeInterval = 10,
+            scenario: DemoScenario = .scaleOut,
+            speed: Double = 10,
+            seed: UInt64 = 1,
+            policyText: String = DemoPolicy.text,
+            policyFile: String = DemoPolicy.file,
+            maxDuration: Duration? = nil,
+            settleTime: TimeInterval = 10,
             operatorGeneration: OperatorGeneration = .v2_2
         ) {
             self.operatorGeneration = operatorGeneration
@@ -103,11 +108,15 @@ public struct DemoRunner: Sendable {
         while ContinuousClock.now < deadline {
             // Whatever the generation's status shape: its node lists.
             let status = api.object(type, namespace: cluster.namespace, name: cluster.name)?["status"]
-            let count = ["emqxNodes", "coreNodes", "replicantNodes"].compactMap { status?[$0]?.arrayValue?.count }.reduce(0, +)
+            let count = ["emqxNodes", "coreNodes", "replicantNodes"].compactMap { status?[$0]?.arrayValue?.count }
+                .reduce(0, +)
             if count >= cluster.nodes.count { return }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw DemoError(description: "the simulated operator did not publish the status of \(cluster.namespace)/\(cluster.name) within 60 s")
+        throw DemoError(
+            description:
+                "the simulated operator did not publish the status of \(cluster.namespace)/\(cluster.name) within 60 s"
+        )
     }
 
     /// Where the demo's agent reads the simulated EMQX API key's secret from (its process environment, as a value).
@@ -121,7 +130,10 @@ public struct DemoRunner: Sendable {
     ) async throws -> Result {
         let loaded = PolicyLoader.load(text: options.policyText, file: options.policyFile)
         guard let policy = loaded.policy else {
-            throw DemoError(description: "the demo policy is invalid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
+            throw DemoError(
+                description: "the demo policy is invalid:\n"
+                    + loaded.diagnostics.map(\.description).joined(separator: "\n")
+            )
         }
         let plan = options.scenario.plan(seed: options.seed, operator: options.operatorGeneration)
         let clock = SimulationClock(speed: options.speed, startDate: Self.startDate)
@@ -131,30 +143,53 @@ public struct DemoRunner: Sendable {
         let emqx = SimulatedEMQXCluster(configuration: plan.cluster, logger: quiet)
         // kubectl sends no bearer token over plain HTTP: on this loopback API (`demo --serve`) a request without one
         // acts as the agent's user too.
-        let users = [SimulatedKubernetesAPI.defaultToken: SimulatedKubernetesAPI.defaultUser, "": SimulatedKubernetesAPI.defaultUser]
+        let users = [
+            SimulatedKubernetesAPI.defaultToken: SimulatedKubernetesAPI.defaultUser,
+            "": SimulatedKubernetesAPI.defaultUser,
+        ]
         let api = SimulatedKubernetesAPI(
-            configuration: .init(tokens: users, now: { clock.date }, operatorGeneration: options.operatorGeneration), logger: quiet)
+            configuration: .init(tokens: users, now: { clock.date }, operatorGeneration: options.operatorGeneration),
+            logger: quiet
+        )
         let credentials = plan.cluster.credentials
         // With an HPA the replicas live in the spec (the scale subresource writes there); otherwise the nodes are moved
         // by the scenario itself.
         let replicants = plan.cluster.nodes.filter { $0.role == .replicant }.count
-        api.addEMQX(EMQXBinding(
-            kind: plan.cluster.kind == .emqx ? .emqx : .emqxEnterprise, namespace: plan.cluster.namespace, name: plan.cluster.name,
-            endpoints: [], username: credentials.key, password: credentials.secret,
-            replicas: plan.scaleOuts.isEmpty ? nil : plan.cluster.nodes.count - replicants,
-            replicantReplicas: plan.scaleOuts.isEmpty ? nil : replicants))
+        api.addEMQX(
+            EMQXBinding(
+                kind: plan.cluster.kind == .emqx ? .emqx : .emqxEnterprise,
+                namespace: plan.cluster.namespace,
+                name: plan.cluster.name,
+                endpoints: [],
+                username: credentials.key,
+                password: credentials.secret,
+                replicas: plan.scaleOuts.isEmpty ? nil : plan.cluster.nodes.count - replicants,
+                replicantReplicas: plan.scaleOuts.isEmpty ? nil : replicants
+            )
+        )
         api.setEMQXEndpointProvider(namespace: plan.cluster.namespace, name: plan.cluster.name) { emqx.endpoints }
         api.setEMQXPodControl(namespace: plan.cluster.namespace, name: plan.cluster.name, .cluster(emqx))
         let simulatedOperator = SimulatedEMQXOperator(api: api, clock: clock, logger: quiet)
         let recorder = DemoRecorder(now: { clock.now.offset }, firstEvent: plan.events.map(\.at).min() ?? plan.onset)
         let director = DemoDirector(
-            cluster: emqx, api: api, events: plan.events, scaleOuts: plan.scaleOuts, clock: clock, recorder: recorder, progress: progress)
-        let world = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: emqx), .init(service: EMQXClusterDriver(cluster: emqx, clock: clock)), .init(service: api),
-                .init(service: simulatedOperator), .init(service: director),
-            ],
-            logger: quiet))
+            cluster: emqx,
+            api: api,
+            events: plan.events,
+            scaleOuts: plan.scaleOuts,
+            clock: clock,
+            recorder: recorder,
+            progress: progress
+        )
+        let world = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: emqx), .init(service: EMQXClusterDriver(cluster: emqx, clock: clock)),
+                    .init(service: api),
+                    .init(service: simulatedOperator), .init(service: director),
+                ],
+                logger: quiet
+            )
+        )
 
         // The world always stops by a graceful shutdown, also when the demo fails: cancelling a NIO server can trap on
         // a connection accepted but not yet served (apple/swift-nio #3481).
@@ -162,7 +197,13 @@ public struct DemoRunner: Sendable {
             group.addTask { try await world.run() }
             let outcome: Swift.Result<Result, any Error>
             do {
-                outcome = .success(try await scenario(world: (emqx, api, plan, policy, clock, recorder), progress: progress, serve: serve))
+                outcome = .success(
+                    try await scenario(
+                        world: (emqx, api, plan, policy, clock, recorder),
+                        progress: progress,
+                        serve: serve
+                    )
+                )
             } catch {
                 outcome = .failure(error)
             }
@@ -175,7 +216,10 @@ public struct DemoRunner: Sendable {
     /// The agent's part: waits for the world, runs the agent until the monitor ends the scenario, then (`serve`) keeps
     /// the world up for the user.
     private func scenario(
-        world: (emqx: SimulatedEMQXCluster, api: SimulatedKubernetesAPI, plan: DemoScenario.Plan, policy: Policy, clock: SimulationClock, recorder: DemoRecorder),
+        world: (
+            emqx: SimulatedEMQXCluster, api: SimulatedKubernetesAPI, plan: DemoScenario.Plan, policy: Policy,
+            clock: SimulationClock, recorder: DemoRecorder
+        ),
         progress: @escaping @Sendable (Progress) -> Void,
         serve: (@Sendable (Result, DemoServedWorld) async throws -> Void)?
     ) async throws -> Result {
@@ -188,46 +232,93 @@ public struct DemoRunner: Sendable {
         try await Self.waitForOperatorStatus(api: api, plan: plan)
 
         // The real agent, configured as a user would, reaching the world over HTTP.
-        let reference = ClusterReference(namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind)
+        let reference = ClusterReference(
+            namespace: plan.cluster.namespace,
+            name: plan.cluster.name,
+            kind: plan.cluster.kind
+        )
         // Operator 3.0 has no Rebalance resource: the entry gives EMQX's API and a key, as a user does there, and
         // `actuator: auto` acts through it. (The simulated nodes' addresses stand in for the dashboard Service.)
         var settings = ClusterSettings(target: .named(reference), sources: [.emqx(EMQXScrapeSettings())])
         if options.operatorGeneration == .v3_0 {
             settings.emqxAPI = EMQXAPISettings(
                 targets: emqx.endpoints.mapValues(\.absoluteString),
-                http: .init(auth: .basic(username: credentials.key, password: .environment(Self.apiSecretVariable))))
+                http: .init(auth: .basic(username: credentials.key, password: .environment(Self.apiSecretVariable)))
+            )
         }
         let configuration = AgentConfiguration(
             listen: ListenAddress(host: "127.0.0.1", port: 0),
             // Simulated time runs fast: longer Lease timings keep wall-clock hiccups from costing the Lease.
             leaderElection: LeaderElectionSettings(
-                enabled: true, leaseNamespace: plan.cluster.namespace, leaseDuration: 150, renewDeadline: 100, retryPeriod: 10),
+                enabled: true,
+                leaseNamespace: plan.cluster.namespace,
+                leaseDuration: 150,
+                renewDeadline: 100,
+                retryPeriod: 10
+            ),
             clusters: [settings],
-            rebalances: RebalanceSettings(keepFinished: 5, settleTime: options.settleTime, stuckAfter: 600))
+            rebalances: RebalanceSettings(keepFinished: 5, settleTime: options.settleTime, stuckAfter: 600)
+        )
         let kubernetes = try HTTPKubernetesClient(
             configuration: KubernetesClientConfiguration(
-                server: baseURL.absoluteString, namespace: plan.cluster.namespace,
-                tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), origin: "simulated API \(baseURL)"),
-            logger: logger, clock: clock)
+                server: baseURL.absoluteString,
+                namespace: plan.cluster.namespace,
+                tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
+                origin: "simulated API \(baseURL)"
+            ),
+            logger: logger,
+            clock: clock
+        )
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let assembly = AgentAssembly(
-            configuration: configuration, policies: [policy], kubernetes: kubernetes,
-            kubernetesNamespace: plan.cluster.namespace, httpClient: httpClient,
+            configuration: configuration,
+            policies: [policy],
+            kubernetes: kubernetes,
+            kubernetesNamespace: plan.cluster.namespace,
+            httpClient: httpClient,
             options: .init(hostname: "demo", environment: [Self.apiSecretVariable: credentials.secret]),
-            clock: clock, now: { clock.date }, logger: logger, extraSinks: [recorder],
+            clock: clock,
+            now: { clock.date },
+            logger: logger,
+            extraSinks: [recorder],
             sourceOverride: { _, _ in
                 // The simulated nodes' addresses play the part of the pods' DNS names.
                 let targets = emqx.endpoints.mapValues(\.absoluteString)
-                return [(try? EMQXScrapeSource(configuration: .init(targets: targets), httpClient: httpClient, now: { clock.date }))
-                    .map { $0 as any MetricSource } ?? FailingSource(kind: "emqx", message: "cannot build the scrape source")]
-            })
+                return [
+                    (try? EMQXScrapeSource(
+                        configuration: .init(targets: targets),
+                        httpClient: httpClient,
+                        now: { clock.date }
+                    ))
+                    .map { $0 as any MetricSource }
+                        ?? FailingSource(kind: "emqx", message: "cannot build the scrape source")
+                ]
+            }
+        )
         let monitor = DemoMonitor(
-            cluster: emqx, api: api, reference: reference, recorder: recorder, clock: clock, plan: plan, scenario: options.scenario,
-            maxDuration: options.maxDuration ?? plan.observeFor, progress: progress)
-        let agent = ServiceGroup(configuration: .init(
-            services: assembly.services(listen: configuration.listen, configPath: nil, reloadClock: clock)
-                + [.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
-            logger: logger))
+            cluster: emqx,
+            api: api,
+            reference: reference,
+            recorder: recorder,
+            clock: clock,
+            plan: plan,
+            scenario: options.scenario,
+            maxDuration: options.maxDuration ?? plan.observeFor,
+            progress: progress
+        )
+        let agent = ServiceGroup(
+            configuration: .init(
+                services: assembly.services(listen: configuration.listen, configPath: nil, reloadClock: clock)
+                    + [
+                        .init(
+                            service: monitor,
+                            successTerminationBehavior: .gracefullyShutdownGroup,
+                            failureTerminationBehavior: .gracefullyShutdownGroup
+                        )
+                    ],
+                logger: logger
+            )
+        )
         var agentError: (any Error)?
         do {
             try await agent.run()
@@ -237,14 +328,26 @@ public struct DemoRunner: Sendable {
         await assembly.elector?.release()
         try? await httpClient.shutdown()
         try? await kubernetes.shutdown()
-        if let agentError { throw DemoError(description: "the demo's agent stopped: \(StopReason.describe(agentError))") }
+        if let agentError {
+            throw DemoError(description: "the demo's agent stopped: \(StopReason.describe(agentError))")
+        }
         let result = try monitor.result(decisions: recorder.decisions)
         if let serve {
-            try await serve(result, DemoServedWorld(
-                kubernetesURL: baseURL, kubeconfig: try await api.kubeconfig(namespace: plan.cluster.namespace),
-                namespace: plan.cluster.namespace, name: plan.cluster.name, kind: plan.cluster.kind.rawValue,
-                emqxTargets: emqx.endpoints.mapValues(\.absoluteString), apiKey: credentials.key, apiSecret: credentials.secret,
-                policyText: options.policyText, actsThroughEMQXAPI: options.operatorGeneration == .v3_0))
+            try await serve(
+                result,
+                DemoServedWorld(
+                    kubernetesURL: baseURL,
+                    kubeconfig: try await api.kubeconfig(namespace: plan.cluster.namespace),
+                    namespace: plan.cluster.namespace,
+                    name: plan.cluster.name,
+                    kind: plan.cluster.kind.rawValue,
+                    emqxTargets: emqx.endpoints.mapValues(\.absoluteString),
+                    apiKey: credentials.key,
+                    apiSecret: credentials.secret,
+                    policyText: options.policyText,
+                    actsThroughEMQXAPI: options.operatorGeneration == .v3_0
+                )
+            )
         }
         return result
     }
@@ -267,13 +370,29 @@ struct DemoDirector: Service {
             guard let origin = try await recorder.waitForOrigin(clock: clock, limit: .seconds(86_400)) else { return }
             // Cluster events and HPA writes, in time order; each says what it did.
             var steps: [(at: Duration, apply: () throws -> String)] = events.map { timed in
-                (timed.at, { try cluster.apply(timed.event); return DemoDirector.describe(timed.event) })
+                (
+                    timed.at,
+                    {
+                        try cluster.apply(timed.event)
+                        return DemoDirector.describe(timed.event)
+                    }
+                )
             }
             for scale in scaleOuts {
-                steps.append((scale.at, {
-                    try api.scaleReplicants(namespace: DemoScenario.namespace, name: DemoScenario.name, to: scale.replicants)
-                    return "HPA scales the replicants to \(scale.replicants) through the scale subresource: new pods start, empty"
-                }))
+                steps.append(
+                    (
+                        scale.at,
+                        {
+                            try api.scaleReplicants(
+                                namespace: DemoScenario.namespace,
+                                name: DemoScenario.name,
+                                to: scale.replicants
+                            )
+                            return
+                                "HPA scales the replicants to \(scale.replicants) through the scale subresource: new pods start, empty"
+                        }
+                    )
+                )
             }
             for step in steps.sorted(by: { $0.at < $1.at }) {
                 try await clock.sleep(until: SimulationClock.Instant(offset: origin + step.at), tolerance: nil)
@@ -295,7 +414,8 @@ struct DemoDirector: Service {
         case .stop(let node): "\(ConnectionsPlot.shortName(node)) stops"
         case .start(let node): "\(ConnectionsPlot.shortName(node)) starts"
         case .connect(let clients): "\(clients) new clients connect"
-        case .organicSkew(let node, let rate, let duration): "clients drift to \(ConnectionsPlot.shortName(node)) (\(rate)/s for \(DurationText.format(duration.seconds)))"
+        case .organicSkew(let node, let rate, let duration):
+            "clients drift to \(ConnectionsPlot.shortName(node)) (\(rate)/s for \(DurationText.format(duration.seconds)))"
         case .churn(let rate, let duration, _, _): "client churn \(rate)/s for \(DurationText.format(duration.seconds))"
         }
     }

@@ -58,30 +58,57 @@ public enum DemoScenario: String, Sendable, CaseIterable {
         func cluster(_ counts: [Int]) -> SimulatedEMQXConfiguration {
             let nodes = counts.map { SimulatedNodeSpec(liveConnections: $0) }
             guard generation != .v2_2 else {
-                return SimulatedEMQXConfiguration(name: Self.name, namespace: Self.namespace, kind: .emqxEnterprise, nodes: nodes, seed: seed)
+                return SimulatedEMQXConfiguration(
+                    name: Self.name,
+                    namespace: Self.namespace,
+                    kind: .emqxEnterprise,
+                    nodes: nodes,
+                    seed: seed
+                )
             }
             return SimulatedEMQXConfiguration(
-                name: Self.name, namespace: Self.namespace, kind: .emqx, nodes: nodes, seed: seed,
-                version: Self.emqx5Version(generation), nodeNamePrefix: Self.name, corePodPrefix: Self.name)
+                name: Self.name,
+                namespace: Self.namespace,
+                kind: .emqx,
+                nodes: nodes,
+                seed: seed,
+                version: Self.emqx5Version(generation),
+                nodeNamePrefix: Self.name,
+                corePodPrefix: Self.name
+            )
         }
         switch self {
         case .scaleOut:
             return Plan(
                 cluster: cluster([3333, 3333, 3334]),
                 events: [TimedEvent(at: .seconds(5), event: .scaleOut(count: 1))],
-                onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
+                onset: .seconds(5),
+                expectsRebalance: true,
+                observeFor: .seconds(600)
+            )
         case .restart:
             // Down for 12 s (a pod restart is rarely quicker): at least two of the agent's 5 s evaluations see the
             // node gone, so its return reads as a restart even when one evaluation runs late.
             return Plan(
                 cluster: cluster([2500, 2500, 2500, 2500]),
                 events: [TimedEvent(at: .seconds(5), event: .restart(node: Self.node(2), downtime: .seconds(12)))],
-                onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
+                onset: .seconds(5),
+                expectsRebalance: true,
+                observeFor: .seconds(600)
+            )
         case .skew:
             return Plan(
                 cluster: cluster([2500, 2500, 2500, 2500]),
-                events: [TimedEvent(at: .seconds(5), event: .organicSkew(node: Self.node(0), clientsPerSecond: 40, duration: .seconds(45)))],
-                onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(600))
+                events: [
+                    TimedEvent(
+                        at: .seconds(5),
+                        event: .organicSkew(node: Self.node(0), clientsPerSecond: 40, duration: .seconds(45))
+                    )
+                ],
+                onset: .seconds(5),
+                expectsRebalance: true,
+                observeFor: .seconds(600)
+            )
         case .flapping:
             // Every 20 s: 50 clients/s drift to node 0 for 14 s, then heavy client churn for 6 s spreads them out
             // again through the load balancer (churn of r clients/s undoes the excess by about r/10,000 per second, so
@@ -91,20 +118,44 @@ public enum DemoScenario: String, Sendable, CaseIterable {
             var events: [TimedEvent] = []
             for cycle in 0..<6 {
                 let start = 5 + cycle * 20
-                events.append(TimedEvent(at: .seconds(start), event: .organicSkew(node: Self.node(0), clientsPerSecond: 50, duration: .seconds(14))))
-                events.append(TimedEvent(at: .seconds(start + 14), event: .churn(clientsPerSecond: 3000, duration: .seconds(6))))
+                events.append(
+                    TimedEvent(
+                        at: .seconds(start),
+                        event: .organicSkew(node: Self.node(0), clientsPerSecond: 50, duration: .seconds(14))
+                    )
+                )
+                events.append(
+                    TimedEvent(at: .seconds(start + 14), event: .churn(clientsPerSecond: 3000, duration: .seconds(6)))
+                )
             }
             return Plan(
-                cluster: cluster([2500, 2500, 2500, 2500]), events: events,
-                onset: .seconds(5), expectsRebalance: false, observeFor: .seconds(130))
+                cluster: cluster([2500, 2500, 2500, 2500]),
+                events: events,
+                onset: .seconds(5),
+                expectsRebalance: false,
+                observeFor: .seconds(130)
+            )
         case .hpa:
-            let nodes = [SimulatedNodeSpec(liveConnections: 0), SimulatedNodeSpec(liveConnections: 0)]
+            let nodes =
+                [SimulatedNodeSpec(liveConnections: 0), SimulatedNodeSpec(liveConnections: 0)]
                 + (0..<3).map { _ in SimulatedNodeSpec(role: .replicant, liveConnections: 1500) }
             let configuration = SimulatedEMQXConfiguration(
-                name: Self.name, namespace: Self.namespace, kind: .emqx, nodes: nodes, seed: seed, version: Self.emqx5Version(generation))
+                name: Self.name,
+                namespace: Self.namespace,
+                kind: .emqx,
+                nodes: nodes,
+                seed: seed,
+                version: Self.emqx5Version(generation)
+            )
             return Plan(
-                cluster: configuration, events: [], onset: .seconds(5), expectsRebalance: true, observeFor: .seconds(900),
-                scaleOuts: [(at: .seconds(5), replicants: 5)], scaleInTo: 4)
+                cluster: configuration,
+                events: [],
+                onset: .seconds(5),
+                expectsRebalance: true,
+                observeFor: .seconds(900),
+                scaleOuts: [(at: .seconds(5), replicants: 5)],
+                scaleInTo: 4
+            )
         }
     }
 }

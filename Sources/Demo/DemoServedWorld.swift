@@ -78,11 +78,18 @@ public struct DemoServedWorld: Sendable {
         let folder = URL(fileURLWithPath: directory, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var files: [(String, String)] = [
-            (Self.kubeconfigFile, kubeconfig), (Self.configFile, configuration(directory: directory)), (Self.policyFile, policyText),
+            (Self.kubeconfigFile, kubeconfig), (Self.configFile, configuration(directory: directory)),
+            (Self.policyFile, policyText),
         ]
         if actsThroughEMQXAPI {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(Self.apiKeyDirectory), withIntermediateDirectories: true)
-            files += [("\(Self.apiKeyDirectory)/\(EMQXAPIKey.keyField)", apiKey), ("\(Self.apiKeyDirectory)/\(EMQXAPIKey.secretField)", apiSecret)]
+            try FileManager.default.createDirectory(
+                at: folder.appendingPathComponent(Self.apiKeyDirectory),
+                withIntermediateDirectories: true
+            )
+            files += [
+                ("\(Self.apiKeyDirectory)/\(EMQXAPIKey.keyField)", apiKey),
+                ("\(Self.apiKeyDirectory)/\(EMQXAPIKey.secretField)", apiSecret),
+            ]
         }
         return try files.map { name, text in
             let url = folder.appendingPathComponent(name)

@@ -28,16 +28,25 @@ public struct EMQXNodesSource: MetricSource {
         var nodes: [NodeObservation] = []
         for info in listed {
             guard seen.insert(info.node).inserted else {
-                warnings.append("/api/v5/nodes of \(request.cluster) lists node \(info.node) more than once; the first entry is used")
+                warnings.append(
+                    "/api/v5/nodes of \(request.cluster) lists node \(info.node) more than once; the first entry is used"
+                )
                 continue
             }
-            var node = NodeObservation(name: info.node, role: info.role, running: info.isRunning, observedAt: observedAt)
+            var node = NodeObservation(
+                name: info.node,
+                role: info.role,
+                running: info.isRunning,
+                observedAt: observedAt
+            )
             if info.isRunning {
                 node.liveConnections = info.liveConnections.map(Double.init)
                 node.sessions = info.sessions.map(Double.init)
                 node.uptimeSeconds = info.uptimeMilliseconds.flatMap { $0 <= 315_360_000_000 ? Double($0) / 1000 : nil }
                 if info.liveConnections == nil {
-                    warnings.append("/api/v5/nodes gives no usable live_connections for node \(info.node) of \(request.cluster) (EMQX before 5.1, or not a count)")
+                    warnings.append(
+                        "/api/v5/nodes gives no usable live_connections for node \(info.node) of \(request.cluster) (EMQX before 5.1, or not a count)"
+                    )
                 }
             }
             if node.role == nil { node.role = request.expectedNodes.first { $0.name == info.node }?.role ?? nil }

@@ -62,7 +62,11 @@ public struct EMQXScrapeSource: MetricSource {
     private let now: @Sendable () -> Date
 
     /// `now` stamps each scrape (tests inject a fixed clock). Throws when the TLS settings are unusable.
-    public init(configuration: Configuration, httpClient: HTTPClient, now: @escaping @Sendable () -> Date = { Date() }) throws {
+    public init(
+        configuration: Configuration,
+        httpClient: HTTPClient,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
         self.configuration = configuration
         self.fetch = HTTPFetch(
             client: httpClient,
@@ -102,7 +106,8 @@ public struct EMQXScrapeSource: MetricSource {
     static let nodeInfoAttempts = 2
 
     public func observe(_ request: ObservationRequest) async throws -> SourceObservation {
-        let names = request.expectedNodes.isEmpty ? configuration.targets.keys.sorted() : request.expectedNodes.map(\.name)
+        let names =
+            request.expectedNodes.isEmpty ? configuration.targets.keys.sorted() : request.expectedNodes.map(\.name)
         guard !names.isEmpty else {
             throw EMQXScrapeError.noNodes(cluster: request.cluster.description)
         }
@@ -176,15 +181,29 @@ public struct EMQXScrapeSource: MetricSource {
         let scrapedAt = now()
         let reading = EMQXExposition.read(document, scrapedNode: name, observedAt: scrapedAt)
         guard var node = reading.nodes.first(where: { $0.name == name }),
-              node.liveConnections != nil || node.connections != nil || node.sessions != nil else {
-            let problems = reading.problems.isEmpty ? "" : " (\(SafeText.forLog(reading.problems.joined(separator: "; "))))"
-            return .failure(ScrapeFailure(reason: "\(shownURL) answered without a usable emqx_live_connections_count, emqx_connections_count or emqx_sessions_count\(problems); check that it is an EMQX stats endpoint"))
+            node.liveConnections != nil || node.connections != nil || node.sessions != nil
+        else {
+            let problems =
+                reading.problems.isEmpty ? "" : " (\(SafeText.forLog(reading.problems.joined(separator: "; "))))"
+            return .failure(
+                ScrapeFailure(
+                    reason:
+                        "\(shownURL) answered without a usable emqx_live_connections_count, emqx_connections_count or emqx_sessions_count\(problems); check that it is an EMQX stats endpoint"
+                )
+            )
         }
         if let duplicate = reading.duplicates.first {
-            return .failure(ScrapeFailure(reason: "\(shownURL): \(SafeText.forLog(duplicate)); a body that contradicts itself cannot be trusted"))
+            return .failure(
+                ScrapeFailure(
+                    reason:
+                        "\(shownURL): \(SafeText.forLog(duplicate)); a body that contradicts itself cannot be trusted"
+                )
+            )
         }
         node.observedAt = scrapedAt
-        return .success(Scraped(node: node, warnings: reading.problems.map { SafeText.forLog("\($0); unknown this cycle") }))
+        return .success(
+            Scraped(node: node, warnings: reading.problems.map { SafeText.forLog("\($0); unknown this cycle") })
+        )
     }
 
     /// The families a scrape builds; every other line is checked and dropped.
@@ -195,7 +214,11 @@ public struct EMQXScrapeSource: MetricSource {
 
     /// Parses a stats body as it arrives: strict (the first broken line fails the node), only ``families`` built,
     /// at most ``bodyLimit`` bytes.
-    static func readExposition(_ head: HTTPFetch.Head, _ body: HTTPClientResponse.Body, url: String) async throws -> ExpositionDocument {
+    static func readExposition(
+        _ head: HTTPFetch.Head,
+        _ body: HTTPClientResponse.Body,
+        url: String
+    ) async throws -> ExpositionDocument {
         if let type = head.headers.first(name: "Content-Type"), let problem = contentTypeProblem(type) {
             throw SourceFetchError.invalidBody(url: url, reason: problem)
         }
@@ -209,7 +232,10 @@ public struct EMQXScrapeSource: MetricSource {
             }
             return try stream.finish()
         } catch let error as ExpositionError {
-            throw SourceFetchError.invalidBody(url: url, reason: "line \(SafeText.forLog(error.description)); not the Prometheus text format EMQX writes")
+            throw SourceFetchError.invalidBody(
+                url: url,
+                reason: "line \(SafeText.forLog(error.description)); not the Prometheus text format EMQX writes"
+            )
         }
     }
 

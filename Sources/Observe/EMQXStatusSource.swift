@@ -21,7 +21,11 @@ public struct EMQXStatusSource: MetricSource {
     private let now: @Sendable () -> Date
 
     /// - Parameter discovery: picks the version each cluster's object is read at (shared with the loop).
-    public init(discovery: OperatorDiscovery, assumedRefreshAge: Duration = .seconds(30), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        discovery: OperatorDiscovery,
+        assumedRefreshAge: Duration = .seconds(30),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.discovery = discovery
         self.assumedRefreshAge = assumedRefreshAge
         self.now = now
@@ -38,7 +42,11 @@ public struct EMQXStatusSource: MetricSource {
     }
 
     /// The observation a status read gives (pure).
-    public static func observation(of object: ClusterObject, readAt: Date, assumedRefreshAge: Duration) -> SourceObservation {
+    public static func observation(
+        of object: ClusterObject,
+        readAt: Date,
+        assumedRefreshAge: Duration
+    ) -> SourceObservation {
         let reading = ClusterReading.read(object)
         var warnings: [String] = []
         var observedAt = readAt.addingTimeInterval(-assumedRefreshAge.seconds)

@@ -99,7 +99,10 @@ struct HTTPFetch: Sendable {
     /// GETs `url` (or POSTs a form) and returns a 2xx answer with its body collected; throws `SourceFetchError`
     /// otherwise.
     func fetch(
-        _ url: String, form: String? = nil, accept: String? = nil, passThrough: Set<Int> = []
+        _ url: String,
+        form: String? = nil,
+        accept: String? = nil,
+        passThrough: Set<Int> = []
     ) async throws(SourceFetchError) -> Response {
         let limit = bodyLimit
         return try await exchange(url, form: form, accept: accept, passThrough: passThrough) { head, body in
@@ -111,7 +114,10 @@ struct HTTPFetch: Sendable {
     /// GETs `url` (or POSTs a form) and hands a 2xx answer (or a `passThrough` status) to `read`, which consumes the
     /// body as it streams in, within the same deadline. `read` may throw `SourceFetchError` (e.g. `invalidBody`).
     func exchange<Result: Sendable>(
-        _ url: String, form: String? = nil, accept: String? = nil, passThrough: Set<Int> = [],
+        _ url: String,
+        form: String? = nil,
+        accept: String? = nil,
+        passThrough: Set<Int> = [],
         read: @escaping @Sendable (Head, HTTPClientResponse.Body) async throws -> Result
     ) async throws(SourceFetchError) -> Result {
         var request = HTTPClientRequest(url: url)
@@ -128,7 +134,9 @@ struct HTTPFetch: Sendable {
         let limit = bodyLimit
         let client = client
         let finalRequest = request
-        let outcome: Swift.Result<Result, SourceFetchError> = await withTaskGroup(of: Swift.Result<Result, SourceFetchError>?.self) { group in
+        let outcome: Swift.Result<Result, SourceFetchError> = await withTaskGroup(
+            of: Swift.Result<Result, SourceFetchError>?.self
+        ) { group in
             group.addTask {
                 do {
                     let response = try await client.execute(finalRequest, timeout: TimeAmount(timeout))
@@ -137,7 +145,9 @@ struct HTTPFetch: Sendable {
                         // Only a preview of an error body is read: it is for the message, and may be endless.
                         var preview = Data()
                         for try await chunk in response.body {
-                            preview.append(contentsOf: chunk.readableBytesView.prefix(Self.previewLength - preview.count))
+                            preview.append(
+                                contentsOf: chunk.readableBytesView.prefix(Self.previewLength - preview.count)
+                            )
                             if preview.count >= Self.previewLength { break }
                         }
                         return .failure(Self.statusError(head.status, url: shownURL, preview: preview))
@@ -147,7 +157,9 @@ struct HTTPFetch: Sendable {
                     return .failure(error)
                 } catch is NIOTooManyBytesError {
                     return .failure(.bodyTooLarge(url: shownURL, limit: limit))
-                } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+                } catch let error as HTTPClientError
+                    where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+                {
                     return .failure(.timeout(url: shownURL, seconds: seconds))
                 } catch is CancellationError {
                     return nil
@@ -164,7 +176,10 @@ struct HTTPFetch: Sendable {
             }
             var first: Swift.Result<Result, SourceFetchError>?
             for await result in group {
-                if let result { first = result; break }
+                if let result {
+                    first = result
+                    break
+                }
             }
             group.cancelAll()
             return first ?? .failure(.timeout(url: shownURL, seconds: seconds))
@@ -183,8 +198,12 @@ struct HTTPFetch: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let error = error as? NIOSSLError { return "TLS failure (\(error)); check the CA configured for this source" }
-        if let error = error as? BoringSSLError { return "TLS failure (\(error)); check the CA configured for this source" }
+        if let error = error as? NIOSSLError {
+            return "TLS failure (\(error)); check the CA configured for this source"
+        }
+        if let error = error as? BoringSSLError {
+            return "TLS failure (\(error)); check the CA configured for this source"
+        }
         if let error = error as? NIOSSLExtraError { return "TLS failure (\(error)); check the CA and the server name" }
         let text = String(describing: error)
         if text.localizedCaseInsensitiveContains("certificate") || text.localizedCaseInsensitiveContains("handshake") {
@@ -197,7 +216,9 @@ struct HTTPFetch: Sendable {
 /// Percent-encoding for query strings and forms (RFC 3986 unreserved characters kept).
 enum QueryEncoding {
     static let unreserved: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+        var set = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        )
         set.insert(charactersIn: "-._~")
         return set
     }()

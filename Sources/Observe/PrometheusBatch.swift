@@ -48,7 +48,8 @@ public final class PrometheusBatch: Sendable {
 
         /// `label op "value"`; `nil` for anything else.
         static func matcher(_ term: String) -> Matcher? {
-            guard let quote = term.firstIndex(of: "\""), term.hasSuffix("\""), term.index(after: quote) < term.endIndex else { return nil }
+            guard let quote = term.firstIndex(of: "\""), term.hasSuffix("\""), term.index(after: quote) < term.endIndex
+            else { return nil }
             let head = term[..<quote].trimmingCharacters(in: .whitespaces)
             let value = String(term[term.index(after: quote)..<term.index(before: term.endIndex)])
             guard !value.contains("\"") else { return nil }
@@ -67,10 +68,22 @@ public final class PrometheusBatch: Sendable {
             var quoted = false
             var escaped = false
             for character in text {
-                if escaped { escaped = false; current.append(character); continue }
-                if character == "\\" { escaped = true; current.append(character); continue }
+                if escaped {
+                    escaped = false
+                    current.append(character)
+                    continue
+                }
+                if character == "\\" {
+                    escaped = true
+                    current.append(character)
+                    continue
+                }
                 if character == "\"" { quoted.toggle() }
-                if character == ",", !quoted { parts.append(current); current = ""; continue }
+                if character == ",", !quoted {
+                    parts.append(current)
+                    current = ""
+                    continue
+                }
                 current.append(character)
             }
             parts.append(current)
@@ -78,7 +91,10 @@ public final class PrometheusBatch: Sendable {
         }
 
         func value(of matcher: Matcher, for cluster: ClusterReference) -> String {
-            matcher.value.replacingOccurrences(of: "{{namespace}}", with: cluster.namespace).replacingOccurrences(of: "{{name}}", with: cluster.name)
+            matcher.value.replacingOccurrences(of: "{{namespace}}", with: cluster.namespace).replacingOccurrences(
+                of: "{{name}}",
+                with: cluster.name
+            )
         }
 
         /// The selector of all the clusters: templated labels as `=~"a|b|…"` of their escaped values.
@@ -141,15 +157,19 @@ public final class PrometheusBatch: Sendable {
     /// `by ({{label}})`.
     public init?(source: PrometheusSource) {
         let configuration = source.configuration
-        guard configuration.selector.perCluster.isEmpty, let template = Template(configuration.selector.template) else { return nil }
-        let grouping = ([configuration.nodeLabel] + template.groupLabels.filter { $0 != configuration.nodeLabel }).joined(separator: ", ")
+        guard configuration.selector.perCluster.isEmpty, let template = Template(configuration.selector.template) else {
+            return nil
+        }
+        let grouping = ([configuration.nodeLabel] + template.groupLabels.filter { $0 != configuration.nodeLabel })
+            .joined(separator: ", ")
         func batched(_ query: String?) -> String?? {
             guard let query else { return .some(nil) }
             let widened = query.replacingOccurrences(of: "by ({{label}})", with: "by (\(grouping))")
                 .replacingOccurrences(of: "by({{label}})", with: "by (\(grouping))")
             return widened.contains("{{label}}") ? nil : .some(widened)
         }
-        guard let live = batched(configuration.queries.liveConnections), let connections = batched(configuration.queries.connections),
+        guard let live = batched(configuration.queries.liveConnections),
+            let connections = batched(configuration.queries.connections),
             let sessions = batched(configuration.queries.sessions)
         else { return nil }
         self.configuration = configuration
@@ -174,7 +194,13 @@ public final class PrometheusBatch: Sendable {
     public func answers(for cluster: ClusterReference) async throws -> Answers? {
         let key = template.key(for: cluster)
         while true {
-            enum Step { case notMember, have(Answers?), failed(any Error), fetch([ClusterReference]), wait }
+            enum Step {
+                case notMember
+                case have(Answers?)
+                case failed(any Error)
+                case fetch([ClusterReference])
+                case wait
+            }
             let step = round.withLock { round -> Step in
                 guard round.memberSet.contains(cluster) else { return .notMember }
                 switch round.fetch {
@@ -222,7 +248,8 @@ public final class PrometheusBatch: Sendable {
             live: queries.live.map { _ in PrometheusResponse(result: .vector([])) },
             connections: queries.connections.map { _ in PrometheusResponse(result: .vector([])) },
             sessions: queries.sessions.map { _ in PrometheusResponse(result: .vector([])) },
-            sent: renderedQueries(round.withLock { $0.members }))
+            sent: renderedQueries(round.withLock { $0.members })
+        )
     }
 
     private func wait(members: [ClusterReference]) async throws {
@@ -234,7 +261,9 @@ public final class PrometheusBatch: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Outcome, any Error>) in
                 let immediate = round.withLock { round -> Result<Outcome, any Error>? in
                     if Task.isCancelled { return .failure(CancellationError()) }
-                    guard round.members == members, case .fetching(var waiters) = round.fetch else { return .success(.lookAgain) }
+                    guard round.members == members, case .fetching(var waiters) = round.fetch else {
+                        return .success(.lookAgain)
+                    }
                     waiters[id] = continuation
                     round.fetch = .fetching(waiters: waiters)
                     return nil
@@ -243,7 +272,9 @@ public final class PrometheusBatch: Sendable {
             }
         } onCancel: {
             let waiter = round.withLock { round -> CheckedContinuation<Outcome, any Error>? in
-                guard case .fetching(var waiters) = round.fetch, let waiter = waiters.removeValue(forKey: id) else { return nil }
+                guard case .fetching(var waiters) = round.fetch, let waiter = waiters.removeValue(forKey: id) else {
+                    return nil
+                }
                 round.fetch = .fetching(waiters: waiters)
                 return waiter
             }
@@ -277,7 +308,8 @@ public final class PrometheusBatch: Sendable {
         return (
             queries.live.map { PrometheusQueries.render($0, selector: selector, label: label) },
             queries.connections.map { PrometheusQueries.render($0, selector: selector, label: label) },
-            queries.sessions.map { PrometheusQueries.render($0, selector: selector, label: label) })
+            queries.sessions.map { PrometheusQueries.render($0, selector: selector, label: label) }
+        )
     }
 
     /// The most bytes one batched answer may have: 64 KiB per cluster on average (one series is about 150 bytes, so
@@ -307,19 +339,28 @@ public final class PrometheusBatch: Sendable {
                 let key = labels.map { series.labels[$0] ?? "" }
                 byKey[key, default: []].append(series)
             }
-            return byKey.mapValues { PrometheusResponse(result: .vector($0), warnings: response.warnings, infos: response.infos) }
+            return byKey.mapValues {
+                PrometheusResponse(result: .vector($0), warnings: response.warnings, infos: response.infos)
+            }
         }
-        let parts = (live: try split(responses.live), connections: try split(responses.connections), sessions: try split(responses.sessions))
+        let parts = (
+            live: try split(responses.live), connections: try split(responses.connections),
+            sessions: try split(responses.sessions)
+        )
         var answers: [[String]: Answers] = [:]
         for cluster in members {
             let key = template.key(for: cluster)
             func part(_ response: PrometheusResponse?, _ byKey: [[String]: PrometheusResponse]) -> PrometheusResponse? {
                 guard let response else { return nil }
-                return byKey[key] ?? PrometheusResponse(result: .vector([]), warnings: response.warnings, infos: response.infos)
+                return byKey[key]
+                    ?? PrometheusResponse(result: .vector([]), warnings: response.warnings, infos: response.infos)
             }
             answers[key] = Answers(
-                live: part(responses.live, parts.live), connections: part(responses.connections, parts.connections),
-                sessions: part(responses.sessions, parts.sessions), sent: sent)
+                live: part(responses.live, parts.live),
+                connections: part(responses.connections, parts.connections),
+                sessions: part(responses.sessions, parts.sessions),
+                sent: sent
+            )
         }
         return answers
     }

@@ -39,7 +39,10 @@ public struct PrometheusSelector: Sendable, Hashable {
     /// Explicit selectors per cluster (`namespace/name`).
     public var perCluster: [String: String]
 
-    public init(template: String = #"namespace="{{namespace}}", cluster="{{name}}""#, perCluster: [String: String] = [:]) {
+    public init(
+        template: String = #"namespace="{{namespace}}", cluster="{{name}}""#,
+        perCluster: [String: String] = [:]
+    ) {
         self.template = template
         self.perCluster = perCluster
     }

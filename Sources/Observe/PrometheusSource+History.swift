@@ -13,9 +13,14 @@ public struct PrometheusHistory: Sendable, Hashable {
 extension PrometheusSource {
     /// The live connections and sessions of `cluster` over `range`, one series per node (nodes named by
     /// `nodeLabel`, else the first of node, pod, instance the series carry). Errors name the URL and query.
-    public func history(of cluster: ClusterReference, over range: BacktestRange, nodeLabel: String?) async throws(BacktestInputError) -> PrometheusHistory {
+    public func history(
+        of cluster: ClusterReference,
+        over range: BacktestRange,
+        nodeLabel: String?
+    ) async throws(BacktestInputError) -> PrometheusHistory {
         let queries = historyQueries(for: cluster)
-        func fetch(_ query: String) async throws(BacktestInputError) -> (matrix: [PrometheusMatrixSeries], name: String) {
+        func fetch(_ query: String) async throws(BacktestInputError) -> (matrix: [PrometheusMatrixSeries], name: String)
+        {
             let name = "\(configuration.baseURL) query_range \(query)"
             do {
                 return (try await queryRange(query: query, over: range), name)
@@ -24,7 +29,11 @@ extension PrometheusSource {
             }
         }
         let connections = try await fetch(queries.connections)
-        let connectionSeries = try BacktestMatrix.series(from: connections.matrix, file: connections.name, nodeLabel: nodeLabel)
+        let connectionSeries = try BacktestMatrix.series(
+            from: connections.matrix,
+            file: connections.name,
+            nodeLabel: nodeLabel
+        )
         let sessions = try await fetch(queries.sessions)
         guard !sessions.matrix.isEmpty else {
             let warning = "the sessions query matched nothing (\(queries.sessions)); session thresholds are skipped"
@@ -32,7 +41,11 @@ extension PrometheusSource {
         }
         let sessionSeries = try BacktestMatrix.series(from: sessions.matrix, file: sessions.name, nodeLabel: nodeLabel)
         try BacktestMatrix.checkSameNodes(
-            connections: connectionSeries, connectionsFile: connections.name, sessions: sessionSeries, sessionsFile: sessions.name)
+            connections: connectionSeries,
+            connectionsFile: connections.name,
+            sessions: sessionSeries,
+            sessionsFile: sessions.name
+        )
         return PrometheusHistory(connections: connectionSeries, sessions: sessionSeries, warnings: [])
     }
 
@@ -47,7 +60,11 @@ extension PrometheusSource {
         let queries = configuration.queries
         let defaults = PrometheusQueries.emqxDefault
         return (
-            PrometheusQueries.render(queries.liveConnections ?? defaults.liveConnections ?? "", selector: selector, label: label),
+            PrometheusQueries.render(
+                queries.liveConnections ?? defaults.liveConnections ?? "",
+                selector: selector,
+                label: label
+            ),
             PrometheusQueries.render(queries.sessions ?? defaults.sessions ?? "", selector: selector, label: label)
         )
     }
@@ -55,10 +72,14 @@ extension PrometheusSource {
     /// Runs `query` over all of `range`: one range query per `pointsPerQuery` points, consecutive and not
     /// overlapping, the answers joined per series (series in the order they first appear).
     public func queryRange(
-        query: String, over range: BacktestRange, pointsPerQuery: Int = pointsPerRangeQuery
+        query: String,
+        over range: BacktestRange,
+        pointsPerQuery: Int = pointsPerRangeQuery
     ) async throws -> [PrometheusMatrixSeries] {
         // The range is the caller's: an unusable step is clamped rather than trusted with arithmetic.
-        let step = range.step.isFinite ? min(max(range.step, BacktestRunner.minimumStep), DurationText.maximum) : DurationText.maximum
+        let step =
+            range.step.isFinite
+            ? min(max(range.step, BacktestRunner.minimumStep), DurationText.maximum) : DurationText.maximum
         let points = Double(max(1, pointsPerQuery))
         var merged: [[String: String]: [PrometheusSample]] = [:]
         var order: [[String: String]] = []

@@ -79,14 +79,19 @@ public struct PrometheusSource: MetricSource {
         let label = configuration.nodeLabel
         let queries = configuration.queries
         let liveQuery = queries.liveConnections.map { PrometheusQueries.render($0, selector: selector, label: label) }
-        let connectionsQuery = queries.connections.map { PrometheusQueries.render($0, selector: selector, label: label) }
+        let connectionsQuery = queries.connections.map {
+            PrometheusQueries.render($0, selector: selector, label: label)
+        }
         let sessionsQuery = queries.sessions.map { PrometheusQueries.render($0, selector: selector, label: label) }
         async let live = optionalQuery(liveQuery)
         async let connections = optionalQuery(connectionsQuery)
         async let sessions = optionalQuery(sessionsQuery)
         return PrometheusBatch.Answers(
-            live: try await live, connections: try await connections, sessions: try await sessions,
-            sent: (liveQuery, connectionsQuery, sessionsQuery))
+            live: try await live,
+            connections: try await connections,
+            sessions: try await sessions,
+            sent: (liveQuery, connectionsQuery, sessionsQuery)
+        )
     }
 
     /// The nodes (and warnings) the answers of one cluster give.
@@ -109,7 +114,11 @@ public struct PrometheusSource: MetricSource {
             warnings += answer.warnings.map { SafeText.forLog("Prometheus warning (\(what) query): \($0)") }
             let vector = try answer.vector()
             if vector.isEmpty {
-                warnings.append(SafeText.forLog("the \(what) query matched no series; check selector/nodeLabel (query sent: \(sent ?? ""))"))
+                warnings.append(
+                    SafeText.forLog(
+                        "the \(what) query matched no series; check selector/nodeLabel (query sent: \(sent ?? ""))"
+                    )
+                )
             }
             anySeries = anySeries || !vector.isEmpty
             // A node named by two series of one query: which one is right cannot be told, so neither counts.
@@ -117,7 +126,11 @@ public struct PrometheusSource: MetricSource {
             var twice: Set<String> = []
             for series in vector {
                 guard let value = series.labels[label] else {
-                    warnings.append(SafeText.forLog("a \(what) series has no `\(label)` label (labels \(series.labels.keys.sorted())); group the query by `\(label)`"))
+                    warnings.append(
+                        SafeText.forLog(
+                            "a \(what) series has no `\(label)` label (labels \(series.labels.keys.sorted())); group the query by `\(label)`"
+                        )
+                    )
                     continue
                 }
                 guard let name = PrometheusNodeIdentity.nodeName(forLabelValue: value, expected: expected) else {
@@ -126,24 +139,36 @@ public struct PrometheusSource: MetricSource {
                 }
                 if !seen.insert(name).inserted { twice.insert(name) }
                 // Every value is passed on as answered (NaN included): ObservationCheck makes it unknown and says so.
-                var node = nodes[name] ?? NodeObservation(name: name, role: request.expectedNodes.first { $0.name == name }?.role)
+                var node =
+                    nodes[name]
+                    ?? NodeObservation(name: name, role: request.expectedNodes.first { $0.name == name }?.role)
                 node[keyPath: keyPath] = series.sample.value
                 node.observedAt = min(node.observedAt ?? series.sample.time, series.sample.time)
                 nodes[name] = node
             }
             for name in twice.sorted() {
-                warnings.append("the \(what) query returned more than one series for node \(name); its \(what) are unknown this cycle (aggregate with max by (\(label)))")
+                warnings.append(
+                    "the \(what) query returned more than one series for node \(name); its \(what) are unknown this cycle (aggregate with max by (\(label)))"
+                )
                 nodes[name]?[keyPath: keyPath] = nil
             }
         }
         for value in unmatched.sorted().prefix(10) {
-            warnings.append(SafeText.forLog("\(label)=\"\(value)\" matches none of the expected nodes of \(request.cluster); check nodeLabel"))
+            warnings.append(
+                SafeText.forLog(
+                    "\(label)=\"\(value)\" matches none of the expected nodes of \(request.cluster); check nodeLabel"
+                )
+            )
         }
-        if unmatched.count > 10 { warnings.append("\(unmatched.count - 10) more \(label) values match none of the expected nodes") }
+        if unmatched.count > 10 {
+            warnings.append("\(unmatched.count - 10) more \(label) values match none of the expected nodes")
+        }
         let missing = expected.filter { nodes[$0] == nil }
         // With no series at all, the lines above already say why; else name the nodes the series left out.
         if !missing.isEmpty, anySeries {
-            warnings.append("no Prometheus series for \(missing.joined(separator: ", ")) of \(request.cluster) (selector {\(selector)})")
+            warnings.append(
+                "no Prometheus series for \(missing.joined(separator: ", ")) of \(request.cluster) (selector {\(selector)})"
+            )
         }
         let ordered = expected.isEmpty ? nodes.keys.sorted() : expected.filter { nodes[$0] != nil }
         return SourceObservation(nodes: ordered.compactMap { nodes[$0] }, warnings: warnings)
@@ -157,17 +182,31 @@ public struct PrometheusSource: MetricSource {
 
     /// Runs one instant query (`/api/v1/query`). Throws ``SourceFetchError`` or ``PrometheusResponseError``.
     /// - Parameter bodyLimit: the most bytes the answer may have (a batch for many clusters allows more).
-    public func query(_ promQL: String, at time: Date? = nil, bodyLimit: Int = PrometheusSource.queryBodyLimit) async throws -> PrometheusResponse {
+    public func query(
+        _ promQL: String,
+        at time: Date? = nil,
+        bodyLimit: Int = PrometheusSource.queryBodyLimit
+    ) async throws -> PrometheusResponse {
         var pairs = [("query", promQL)]
         if let time { pairs.append(("time", Self.timestamp(time))) }
         return try await call(path: "/api/v1/query", pairs: pairs, bodyLimit: bodyLimit)
     }
 
     /// Runs one range query (`/api/v1/query_range`) and returns its matrix (for backtests over recorded history).
-    public func queryRange(query promQL: String, start: Date, end: Date, step: Duration) async throws -> [PrometheusMatrixSeries] {
-        let response = try await call(path: "/api/v1/query_range", pairs: [
-            ("query", promQL), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)), ("step", Self.number(step.seconds)),
-        ], bodyLimit: Self.rangeBodyLimit)
+    public func queryRange(
+        query promQL: String,
+        start: Date,
+        end: Date,
+        step: Duration
+    ) async throws -> [PrometheusMatrixSeries] {
+        let response = try await call(
+            path: "/api/v1/query_range",
+            pairs: [
+                ("query", promQL), ("start", Self.timestamp(start)), ("end", Self.timestamp(end)),
+                ("step", Self.number(step.seconds)),
+            ],
+            bodyLimit: Self.rangeBodyLimit
+        )
         return try response.matrix()
     }
 
@@ -185,14 +224,22 @@ public struct PrometheusSource: MetricSource {
         var fetch = fetch
         fetch.bodyLimit = bodyLimit
         // A query for many clusters at once is long: POST it (Prometheus takes both; proxies limit URL lengths).
-        let response = configuration.usePOST || form.utf8.count > 2048
+        let response =
+            configuration.usePOST || form.utf8.count > 2048
             ? try await fetch.fetch(base + path, form: form, accept: "application/json", passThrough: passThrough)
             : try await fetch.fetch(base + path + "?" + form, accept: "application/json", passThrough: passThrough)
         if !(200..<300).contains(response.status), (try? JSONSerialization.jsonObject(with: response.body)) == nil {
-            throw HTTPFetch.statusError(response.status, url: SafeText.redacted(base + path), preview: response.body.prefix(HTTPFetch.previewLength))
+            throw HTTPFetch.statusError(
+                response.status,
+                url: SafeText.redacted(base + path),
+                preview: response.body.prefix(HTTPFetch.previewLength)
+            )
         }
         if let type = response.headers.first(name: "Content-Type"), type.lowercased().contains("html") {
-            throw SourceFetchError.invalidBody(url: SafeText.redacted(base + path), reason: "Content-Type \(SafeText.forLog(type)) is not a Prometheus API answer (application/json)")
+            throw SourceFetchError.invalidBody(
+                url: SafeText.redacted(base + path),
+                reason: "Content-Type \(SafeText.forLog(type)) is not a Prometheus API answer (application/json)"
+            )
         }
         return try PrometheusResponse.decode(response.body)
     }
@@ -203,4 +250,3 @@ public struct PrometheusSource: MetricSource {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }
-

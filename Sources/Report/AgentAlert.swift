@@ -36,7 +36,13 @@ public struct AgentAlert: Sendable, Hashable {
     /// Where a user can see more (the agent's decision log, a dashboard).
     public var generatorURL: String?
 
-    public init(kind: Kind, labels: [String: String], annotations: [String: String], startsAt: Date, generatorURL: String? = nil) {
+    public init(
+        kind: Kind,
+        labels: [String: String],
+        annotations: [String: String],
+        startsAt: Date,
+        generatorURL: String? = nil
+    ) {
         self.kind = kind
         self.labels = labels
         self.annotations = annotations
@@ -56,84 +62,169 @@ public struct AgentAlert: Sendable, Hashable {
     }
 
     /// The imbalance alert of an `alert` rule: pending while its `for` runs, firing afterwards.
-    public static func imbalance(_ record: DecisionRecord, firing: Bool, since: Date, generatorURL: String? = nil) -> AgentAlert {
+    public static func imbalance(
+        _ record: DecisionRecord,
+        firing: Bool,
+        since: Date,
+        generatorURL: String? = nil
+    ) -> AgentAlert {
         let kind: Kind = firing ? .imbalanceFiring : .imbalancePending
         var labels = baseLabels(kind: kind, cluster: record.cluster, extra: record.labels)
         labels["rule"] = record.rule
         var annotations = numbers(of: record)
-        annotations["summary"] = "EMQX cluster \(record.cluster) is imbalanced (rule \(record.rule), trigger \(record.trigger.rawValue))"
+        annotations["summary"] =
+            "EMQX cluster \(record.cluster) is imbalanced (rule \(record.rule), trigger \(record.trigger.rawValue))"
             + (firing ? "" : ", pending")
         annotations["description"] = record.formula
         for (key, value) in record.annotations ?? [:] { annotations[key] = value }
-        return AgentAlert(kind: kind, labels: labels, annotations: annotations, startsAt: since, generatorURL: generatorURL)
+        return AgentAlert(
+            kind: kind,
+            labels: labels,
+            annotations: annotations,
+            startsAt: since,
+            generatorURL: generatorURL
+        )
     }
 
     /// A rule held back by a gate for longer than allowed.
-    public static func blockedTooLong(_ record: DecisionRecord, since: Date, generatorURL: String? = nil) -> AgentAlert {
+    public static func blockedTooLong(_ record: DecisionRecord, since: Date, generatorURL: String? = nil) -> AgentAlert
+    {
         var labels = baseLabels(kind: .blockedTooLong, cluster: record.cluster, extra: record.labels)
         labels["rule"] = record.rule
         var annotations = numbers(of: record)
         let reason = record.reason?.rawValue ?? "unknown"
         annotations["reason"] = reason
-        annotations["summary"] = "rule \(record.rule) on \(record.cluster) wants to act but has been blocked (\(reason)) since \(KubernetesTime.format(since))"
-        annotations["description"] = [record.detail, record.formula].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
-        return AgentAlert(kind: .blockedTooLong, labels: labels, annotations: annotations, startsAt: since, generatorURL: generatorURL)
+        annotations["summary"] =
+            "rule \(record.rule) on \(record.cluster) wants to act but has been blocked (\(reason)) since \(KubernetesTime.format(since))"
+        annotations["description"] = [record.detail, record.formula].compactMap { $0 }.filter { !$0.isEmpty }.joined(
+            separator: "; "
+        )
+        return AgentAlert(
+            kind: .blockedTooLong,
+            labels: labels,
+            annotations: annotations,
+            startsAt: since,
+            generatorURL: generatorURL
+        )
     }
 
     /// A decided Rebalance whose create failed `failures` times in a row (the configured escalation count or more).
     public static func createFailing(
-        _ record: DecisionRecord, failures: Int, failure: ActionFailure, since: Date, generatorURL: String? = nil
+        _ record: DecisionRecord,
+        failures: Int,
+        failure: ActionFailure,
+        since: Date,
+        generatorURL: String? = nil
     ) -> AgentAlert {
         var labels = baseLabels(kind: .createFailing, cluster: record.cluster, extra: record.labels)
         labels["rule"] = record.rule
         var annotations = numbers(of: record)
         annotations["reason"] = failure.kind.rawValue
-        annotations["summary"] = "rule \(record.rule) on \(record.cluster) cannot create its Rebalance: \(failures) failed attempts in a row (\(failure.kind.rawValue))"
+        annotations["summary"] =
+            "rule \(record.rule) on \(record.cluster) cannot create its Rebalance: \(failures) failed attempts in a row (\(failure.kind.rawValue))"
         annotations["description"] = failure.message
-        return AgentAlert(kind: .createFailing, labels: labels, annotations: annotations, startsAt: since, generatorURL: generatorURL)
+        return AgentAlert(
+            kind: .createFailing,
+            labels: labels,
+            annotations: annotations,
+            startsAt: since,
+            generatorURL: generatorURL
+        )
     }
 
     /// A Rebalance that ended `Failed`.
-    public static func rebalanceFailed(cluster: String, rebalance: String, rule: String?, reason: String, at time: Date, generatorURL: String? = nil) -> AgentAlert {
+    public static func rebalanceFailed(
+        cluster: String,
+        rebalance: String,
+        rule: String?,
+        reason: String,
+        at time: Date,
+        generatorURL: String? = nil
+    ) -> AgentAlert {
         var labels = baseLabels(kind: .rebalanceFailed, cluster: cluster)
         labels["rebalance"] = rebalance
         if let rule { labels["rule"] = rule }
-        return AgentAlert(kind: .rebalanceFailed, labels: labels, annotations: [
-            "summary": "Rebalance \(rebalance) on \(cluster) failed",
-            "description": reason, "reason": reason,
-        ], startsAt: time, generatorURL: generatorURL)
+        return AgentAlert(
+            kind: .rebalanceFailed,
+            labels: labels,
+            annotations: [
+                "summary": "Rebalance \(rebalance) on \(cluster) failed",
+                "description": reason, "reason": reason,
+            ],
+            startsAt: time,
+            generatorURL: generatorURL
+        )
     }
 
     /// A Rebalance that completed while the cluster stayed imbalanced; `formula` is EMQX's test after it.
-    public static func rebalanceIneffective(cluster: String, rebalance: String, rule: String?, formula: String, at time: Date, generatorURL: String? = nil) -> AgentAlert {
+    public static func rebalanceIneffective(
+        cluster: String,
+        rebalance: String,
+        rule: String?,
+        formula: String,
+        at time: Date,
+        generatorURL: String? = nil
+    ) -> AgentAlert {
         var labels = baseLabels(kind: .rebalanceIneffective, cluster: cluster)
         labels["rebalance"] = rebalance
         if let rule { labels["rule"] = rule }
-        return AgentAlert(kind: .rebalanceIneffective, labels: labels, annotations: [
-            "summary": "Rebalance \(rebalance) on \(cluster) completed but the cluster is still imbalanced",
-            "description": formula, "formula": formula,
-        ], startsAt: time, generatorURL: generatorURL)
+        return AgentAlert(
+            kind: .rebalanceIneffective,
+            labels: labels,
+            annotations: [
+                "summary": "Rebalance \(rebalance) on \(cluster) completed but the cluster is still imbalanced",
+                "description": formula, "formula": formula,
+            ],
+            startsAt: time,
+            generatorURL: generatorURL
+        )
     }
 
     /// A Rebalance `Processing` for longer than expected.
-    public static func rebalanceStuck(cluster: String, rebalance: String, startedAt: Date, now: Date, limit: Duration, generatorURL: String? = nil) -> AgentAlert {
+    public static func rebalanceStuck(
+        cluster: String,
+        rebalance: String,
+        startedAt: Date,
+        now: Date,
+        limit: Duration,
+        generatorURL: String? = nil
+    ) -> AgentAlert {
         var labels = baseLabels(kind: .rebalanceStuck, cluster: cluster)
         labels["rebalance"] = rebalance
         let age = Int(now.timeIntervalSince(startedAt))
-        return AgentAlert(kind: .rebalanceStuck, labels: labels, annotations: [
-            "summary": "Rebalance \(rebalance) on \(cluster) has been processing for \(age)s",
-            "description": "started \(KubernetesTime.format(startedAt)), limit \(limit.components.seconds)s; check the EMQX operator and the node-rebalance status",
-        ], startsAt: startedAt, generatorURL: generatorURL)
+        return AgentAlert(
+            kind: .rebalanceStuck,
+            labels: labels,
+            annotations: [
+                "summary": "Rebalance \(rebalance) on \(cluster) has been processing for \(age)s",
+                "description":
+                    "started \(KubernetesTime.format(startedAt)), limit \(limit.components.seconds)s; check the EMQX operator and the node-rebalance status",
+            ],
+            startsAt: startedAt,
+            generatorURL: generatorURL
+        )
     }
 
     /// A metric source that cannot observe a cluster.
-    public static func sourceDown(cluster: String, source: String, error: String, since: Date, generatorURL: String? = nil) -> AgentAlert {
+    public static func sourceDown(
+        cluster: String,
+        source: String,
+        error: String,
+        since: Date,
+        generatorURL: String? = nil
+    ) -> AgentAlert {
         var labels = baseLabels(kind: .sourceDown, cluster: cluster)
         labels["source"] = source
-        return AgentAlert(kind: .sourceDown, labels: labels, annotations: [
-            "summary": "metric source \(source) cannot observe \(cluster)",
-            "description": error,
-        ], startsAt: since, generatorURL: generatorURL)
+        return AgentAlert(
+            kind: .sourceDown,
+            labels: labels,
+            annotations: [
+                "summary": "metric source \(source) cannot observe \(cluster)",
+                "description": error,
+            ],
+            startsAt: since,
+            generatorURL: generatorURL
+        )
     }
 
     static func numbers(of record: DecisionRecord) -> [String: String] {
@@ -142,7 +233,8 @@ public struct AgentAlert: Sendable, Hashable {
         if !record.donors.isEmpty { annotations["donors"] = record.donors.joined(separator: ",") }
         if !record.recipients.isEmpty { annotations["recipients"] = record.recipients.joined(separator: ",") }
         if !record.connections.isEmpty {
-            annotations["connections"] = record.connections.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            annotations["connections"] = record.connections.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: ",")
         }
         if let detail = record.detail, !detail.isEmpty { annotations["why_not"] = detail }
         if let policy = record.policy { annotations["policy"] = policy }
@@ -158,7 +250,13 @@ public struct PostableAlert: Sendable, Hashable, Codable {
     public var endsAt: Date
     public var generatorURL: String?
 
-    public init(labels: [String: String], annotations: [String: String], startsAt: Date, endsAt: Date, generatorURL: String?) {
+    public init(
+        labels: [String: String],
+        annotations: [String: String],
+        startsAt: Date,
+        endsAt: Date,
+        generatorURL: String?
+    ) {
         self.labels = labels
         self.annotations = annotations
         self.startsAt = startsAt
@@ -173,8 +271,13 @@ public struct PostableAlert: Sendable, Hashable, Codable {
         labels = try c.decode([String: String].self, forKey: .labels)
         annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations) ?? [:]
         guard let starts = KubernetesTime.parse(try c.decode(String.self, forKey: .startsAt)),
-              let ends = KubernetesTime.parse(try c.decode(String.self, forKey: .endsAt)) else {
-            throw DecodingError.dataCorruptedError(forKey: .startsAt, in: c, debugDescription: "startsAt/endsAt are not RFC 3339")
+            let ends = KubernetesTime.parse(try c.decode(String.self, forKey: .endsAt))
+        else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .startsAt,
+                in: c,
+                debugDescription: "startsAt/endsAt are not RFC 3339"
+            )
         }
         startsAt = starts
         endsAt = ends

@@ -75,9 +75,12 @@ public final class AgentHealth: Sendable {
         let age = time.timeIntervalSince(last)
         let limit = maximumHeartbeatAge.seconds
         if age > limit {
-            return Verdict(ok: false, reasons: [
-                "evaluation loop stuck: last heartbeat \(Self.format(age.rounded(.down)))s ago, limit \(Self.format(limit))s",
-            ])
+            return Verdict(
+                ok: false,
+                reasons: [
+                    "evaluation loop stuck: last heartbeat \(Self.format(age.rounded(.down)))s ago, limit \(Self.format(limit))s"
+                ]
+            )
         }
         return Verdict(ok: true, reasons: [])
     }
@@ -91,7 +94,9 @@ public final class AgentHealth: Sendable {
             if !cycle.producedSnapshot {
                 let shown = cycle.problems.prefix(3)
                 let more = cycle.problems.count > shown.count ? " (and \(cycle.problems.count - shown.count) more)" : ""
-                reasons.append("the last evaluation cycle produced no snapshot: \(shown.joined(separator: "; "))\(more)")
+                reasons.append(
+                    "the last evaluation cycle produced no snapshot: \(shown.joined(separator: "; "))\(more)"
+                )
             }
         } else {
             reasons.append("no evaluation cycle has completed yet")

@@ -24,39 +24,205 @@ public final class AgentMetrics: Sendable {
 
     /// Every family, in documentation order.
     public static let families: [AgentMetricFamily] = [
-        .init(prefix + "build_info", .gauge, labels: ["version"], help: "Always 1; the version label says which build runs."),
-        .init(prefix + "leader", .gauge, help: "1 when this replica holds the leader Lease (or leader election is off), else 0; dry_run says whether it writes."),
-        .init(prefix + "dry_run", .gauge, help: "1 while this replica writes nothing (dry run from the configuration or the command line), else 0."),
-        .init(prefix + "shard_owned", .gauge, labels: ["shard"], help: "1 for each shard whose Lease this replica holds (it writes for that shard's clusters), 0 for the others; one shard without sharding."),
-        .init(prefix + "cluster_owned", .gauge, labels: ["cluster"], help: "1 when this replica writes for the cluster (it holds its shard's Lease), 0 when another replica does."),
-        .init(prefix + "node_connections", .gauge, labels: ["cluster", "node"], help: "Live connections observed on an EMQX node (absent when unknown)."),
-        .init(prefix + "node_sessions", .gauge, labels: ["cluster", "node"], help: "Sessions observed on an EMQX node (absent when unknown)."),
-        .init(prefix + "donor_average_connections", .gauge, labels: ["cluster"], help: "Mean live connections of the donor nodes, as EMQX's balance formula partitions them."),
-        .init(prefix + "recipient_average_connections", .gauge, labels: ["cluster"], help: "Mean live connections of the recipient nodes."),
-        .init(prefix + "donor_average_sessions", .gauge, labels: ["cluster"], help: "Mean sessions of the donor nodes."),
-        .init(prefix + "recipient_average_sessions", .gauge, labels: ["cluster"], help: "Mean sessions of the recipient nodes."),
-        .init(prefix + "threshold_excess_connections", .gauge, labels: ["cluster", "rule", "threshold"], help: "avg(donors) minus the rule's connection threshold bound (abs: avg(recipients)+abs, rel: avg(recipients)*rel); above 0 means that inequality fails."),
-        .init(prefix + "threshold_excess_sessions", .gauge, labels: ["cluster", "rule", "threshold"], help: "avg(donors) minus the rule's session threshold bound; above 0 means that inequality fails."),
-        .init(prefix + "cluster_imbalanced", .gauge, labels: ["cluster"], help: "1 when EMQX's balance formula at the strategy thresholds says the cluster is imbalanced, else 0."),
-        .init(prefix + "rule_state", .gauge, labels: ["cluster", "rule", "state"], help: "1 for the rule's current engine state, 0 for the others."),
-        .init(prefix + "rebalances_created_total", .counter, labels: ["cluster", "rule"], help: "Rebalance resources created."),
-        .init(prefix + "actions_failed_total", .counter, labels: ["cluster", "rule", "reason"], help: "Attempts to create a decided Rebalance that failed, by failure class (forbidden, invalid, unavailable, ...)."),
-        .init(prefix + "rebalances_completed_total", .counter, labels: ["cluster", "outcome"], help: "Rebalances that finished, by judged outcome."),
-        .init(prefix + "rebalances_failed_total", .counter, labels: ["cluster", "reason"], help: "Rebalances that failed, by reason."),
-        .init(prefix + "rebalances_ineffective_total", .counter, labels: ["cluster"], help: "Rebalances that completed without restoring balance."),
-        .init(prefix + "decisions_blocked_total", .counter, labels: ["cluster", "rule", "reason"], help: "Evaluations in which a rule wanted to act but a gate held it back, by reason."),
-        .init(prefix + "blocked_duration_seconds", .gauge, labels: ["cluster", "rule"], help: "How long the rule has been held back continuously; 0 when not blocked."),
-        .init(prefix + "rebalance_in_progress", .gauge, labels: ["cluster"], help: "1 while a Rebalance is running on the cluster, else 0."),
-        .init(prefix + "rebalance_processing_duration_seconds", .gauge, labels: ["cluster"], help: "Age of the running Rebalance; 0 when none runs."),
-        .init(prefix + "source_errors_total", .counter, labels: ["cluster", "source"], help: "Failed observations of a cluster by a metric source."),
-        .init(prefix + "source_duration_seconds", .histogram, labels: ["source"], help: "Time one observation by a metric source took."),
-        .init(prefix + "source_up", .gauge, labels: ["cluster", "source"], help: "1 when the last observation of the cluster by the source succeeded, else 0."),
-        .init(prefix + "evaluation_duration_seconds", .histogram, help: "Time one evaluation cycle over all clusters took."),
-        .init(prefix + "last_evaluation_timestamp_seconds", .gauge, help: "Unix time of the last completed evaluation cycle."),
-        .init(prefix + "config_reloads_total", .counter, labels: ["result"], help: "Configuration and policy reloads, by result (success or failure)."),
-        .init(prefix + "config_last_reload_successful", .gauge, help: "1 when the last configuration reload succeeded, 0 when the last good configuration stays active after a failure."),
-        .init(prefix + "alerts_sent_total", .counter, labels: ["receiver", "result"], help: "Alert and notification deliveries, by receiver and result (success or failure)."),
-        .init(prefix + "notifications_dropped_total", .counter, labels: ["receiver"], help: "Notifications dropped because the receiver's queue was full (the oldest is dropped)."),
+        .init(
+            prefix + "build_info",
+            .gauge,
+            labels: ["version"],
+            help: "Always 1; the version label says which build runs."
+        ),
+        .init(
+            prefix + "leader",
+            .gauge,
+            help:
+                "1 when this replica holds the leader Lease (or leader election is off), else 0; dry_run says whether it writes."
+        ),
+        .init(
+            prefix + "dry_run",
+            .gauge,
+            help: "1 while this replica writes nothing (dry run from the configuration or the command line), else 0."
+        ),
+        .init(
+            prefix + "shard_owned",
+            .gauge,
+            labels: ["shard"],
+            help:
+                "1 for each shard whose Lease this replica holds (it writes for that shard's clusters), 0 for the others; one shard without sharding."
+        ),
+        .init(
+            prefix + "cluster_owned",
+            .gauge,
+            labels: ["cluster"],
+            help:
+                "1 when this replica writes for the cluster (it holds its shard's Lease), 0 when another replica does."
+        ),
+        .init(
+            prefix + "node_connections",
+            .gauge,
+            labels: ["cluster", "node"],
+            help: "Live connections observed on an EMQX node (absent when unknown)."
+        ),
+        .init(
+            prefix + "node_sessions",
+            .gauge,
+            labels: ["cluster", "node"],
+            help: "Sessions observed on an EMQX node (absent when unknown)."
+        ),
+        .init(
+            prefix + "donor_average_connections",
+            .gauge,
+            labels: ["cluster"],
+            help: "Mean live connections of the donor nodes, as EMQX's balance formula partitions them."
+        ),
+        .init(
+            prefix + "recipient_average_connections",
+            .gauge,
+            labels: ["cluster"],
+            help: "Mean live connections of the recipient nodes."
+        ),
+        .init(
+            prefix + "donor_average_sessions",
+            .gauge,
+            labels: ["cluster"],
+            help: "Mean sessions of the donor nodes."
+        ),
+        .init(
+            prefix + "recipient_average_sessions",
+            .gauge,
+            labels: ["cluster"],
+            help: "Mean sessions of the recipient nodes."
+        ),
+        .init(
+            prefix + "threshold_excess_connections",
+            .gauge,
+            labels: ["cluster", "rule", "threshold"],
+            help:
+                "avg(donors) minus the rule's connection threshold bound (abs: avg(recipients)+abs, rel: avg(recipients)*rel); above 0 means that inequality fails."
+        ),
+        .init(
+            prefix + "threshold_excess_sessions",
+            .gauge,
+            labels: ["cluster", "rule", "threshold"],
+            help: "avg(donors) minus the rule's session threshold bound; above 0 means that inequality fails."
+        ),
+        .init(
+            prefix + "cluster_imbalanced",
+            .gauge,
+            labels: ["cluster"],
+            help: "1 when EMQX's balance formula at the strategy thresholds says the cluster is imbalanced, else 0."
+        ),
+        .init(
+            prefix + "rule_state",
+            .gauge,
+            labels: ["cluster", "rule", "state"],
+            help: "1 for the rule's current engine state, 0 for the others."
+        ),
+        .init(
+            prefix + "rebalances_created_total",
+            .counter,
+            labels: ["cluster", "rule"],
+            help: "Rebalance resources created."
+        ),
+        .init(
+            prefix + "actions_failed_total",
+            .counter,
+            labels: ["cluster", "rule", "reason"],
+            help:
+                "Attempts to create a decided Rebalance that failed, by failure class (forbidden, invalid, unavailable, ...)."
+        ),
+        .init(
+            prefix + "rebalances_completed_total",
+            .counter,
+            labels: ["cluster", "outcome"],
+            help: "Rebalances that finished, by judged outcome."
+        ),
+        .init(
+            prefix + "rebalances_failed_total",
+            .counter,
+            labels: ["cluster", "reason"],
+            help: "Rebalances that failed, by reason."
+        ),
+        .init(
+            prefix + "rebalances_ineffective_total",
+            .counter,
+            labels: ["cluster"],
+            help: "Rebalances that completed without restoring balance."
+        ),
+        .init(
+            prefix + "decisions_blocked_total",
+            .counter,
+            labels: ["cluster", "rule", "reason"],
+            help: "Evaluations in which a rule wanted to act but a gate held it back, by reason."
+        ),
+        .init(
+            prefix + "blocked_duration_seconds",
+            .gauge,
+            labels: ["cluster", "rule"],
+            help: "How long the rule has been held back continuously; 0 when not blocked."
+        ),
+        .init(
+            prefix + "rebalance_in_progress",
+            .gauge,
+            labels: ["cluster"],
+            help: "1 while a Rebalance is running on the cluster, else 0."
+        ),
+        .init(
+            prefix + "rebalance_processing_duration_seconds",
+            .gauge,
+            labels: ["cluster"],
+            help: "Age of the running Rebalance; 0 when none runs."
+        ),
+        .init(
+            prefix + "source_errors_total",
+            .counter,
+            labels: ["cluster", "source"],
+            help: "Failed observations of a cluster by a metric source."
+        ),
+        .init(
+            prefix + "source_duration_seconds",
+            .histogram,
+            labels: ["source"],
+            help: "Time one observation by a metric source took."
+        ),
+        .init(
+            prefix + "source_up",
+            .gauge,
+            labels: ["cluster", "source"],
+            help: "1 when the last observation of the cluster by the source succeeded, else 0."
+        ),
+        .init(
+            prefix + "evaluation_duration_seconds",
+            .histogram,
+            help: "Time one evaluation cycle over all clusters took."
+        ),
+        .init(
+            prefix + "last_evaluation_timestamp_seconds",
+            .gauge,
+            help: "Unix time of the last completed evaluation cycle."
+        ),
+        .init(
+            prefix + "config_reloads_total",
+            .counter,
+            labels: ["result"],
+            help: "Configuration and policy reloads, by result (success or failure)."
+        ),
+        .init(
+            prefix + "config_last_reload_successful",
+            .gauge,
+            help:
+                "1 when the last configuration reload succeeded, 0 when the last good configuration stays active after a failure."
+        ),
+        .init(
+            prefix + "alerts_sent_total",
+            .counter,
+            labels: ["receiver", "result"],
+            help: "Alert and notification deliveries, by receiver and result (success or failure)."
+        ),
+        .init(
+            prefix + "notifications_dropped_total",
+            .counter,
+            labels: ["receiver"],
+            help: "Notifications dropped because the receiver's queue was full (the oldest is dropped)."
+        ),
     ]
 
     public let registry: PrometheusCollectorRegistry
@@ -117,7 +283,9 @@ public final class AgentMetrics: Sendable {
             return state.shardCount
         }
         for shard in max(count, 0)..<max(previous, count) { removeGauge("shard_owned", ["shard": String(shard)]) }
-        for shard in 0..<max(count, 0) { gauge("shard_owned", ["shard": String(shard)]).set(owned.contains(shard) ? 1.0 : 0.0) }
+        for shard in 0..<max(count, 0) {
+            gauge("shard_owned", ["shard": String(shard)]).set(owned.contains(shard) ? 1.0 : 0.0)
+        }
     }
 
     public func setClusterOwned(_ cluster: String, _ owned: Bool) {
@@ -155,21 +323,48 @@ public final class AgentMetrics: Sendable {
         setOrRemove("recipient_average_sessions", ["cluster": cluster], sessions?.recipientAverage)
         let verdicts = [connections?.verdict, sessions?.verdict].compactMap { $0 }
         // EMQX starts a rebalance when either quantity fails both inequalities.
-        setOrRemove("cluster_imbalanced", ["cluster": cluster], verdicts.isEmpty ? nil : (verdicts.contains(.imbalanced) ? 1 : 0))
+        setOrRemove(
+            "cluster_imbalanced",
+            ["cluster": cluster],
+            verdicts.isEmpty ? nil : (verdicts.contains(.imbalanced) ? 1 : 0)
+        )
     }
 
     /// The distance of avg(donors) to each threshold bound of one rule (`abs` and `rel`).
-    public func recordThresholdExcess(cluster: String, rule: String, connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
-        setOrRemove("threshold_excess_connections", ["cluster": cluster, "rule": rule, "threshold": "abs"], connections?.absoluteExcess)
-        setOrRemove("threshold_excess_connections", ["cluster": cluster, "rule": rule, "threshold": "rel"], connections?.relativeExcess)
-        setOrRemove("threshold_excess_sessions", ["cluster": cluster, "rule": rule, "threshold": "abs"], sessions?.absoluteExcess)
-        setOrRemove("threshold_excess_sessions", ["cluster": cluster, "rule": rule, "threshold": "rel"], sessions?.relativeExcess)
+    public func recordThresholdExcess(
+        cluster: String,
+        rule: String,
+        connections: BalanceEvaluation?,
+        sessions: BalanceEvaluation?
+    ) {
+        setOrRemove(
+            "threshold_excess_connections",
+            ["cluster": cluster, "rule": rule, "threshold": "abs"],
+            connections?.absoluteExcess
+        )
+        setOrRemove(
+            "threshold_excess_connections",
+            ["cluster": cluster, "rule": rule, "threshold": "rel"],
+            connections?.relativeExcess
+        )
+        setOrRemove(
+            "threshold_excess_sessions",
+            ["cluster": cluster, "rule": rule, "threshold": "abs"],
+            sessions?.absoluteExcess
+        )
+        setOrRemove(
+            "threshold_excess_sessions",
+            ["cluster": cluster, "rule": rule, "threshold": "rel"],
+            sessions?.relativeExcess
+        )
     }
 
     /// Sets `rule_state`: 1 for `state`, 0 for the others.
     public func setRuleState(cluster: String, rule: String, state current: RuleState) {
         for state in RuleState.allCases {
-            gauge("rule_state", ["cluster": cluster, "rule": rule, "state": state.rawValue]).set(state == current ? 1.0 : 0.0)
+            gauge("rule_state", ["cluster": cluster, "rule": rule, "state": state.rawValue]).set(
+                state == current ? 1.0 : 0.0
+            )
         }
     }
 
@@ -262,7 +457,9 @@ public final class AgentMetrics: Sendable {
         }
         for (rule, reasons) in gone {
             let labels = ["cluster": cluster, "rule": rule]
-            for state in RuleState.allCases { removeGauge("rule_state", labels.merging(["state": state.rawValue]) { $1 }) }
+            for state in RuleState.allCases {
+                removeGauge("rule_state", labels.merging(["state": state.rawValue]) { $1 })
+            }
             for name in ["threshold_excess_connections", "threshold_excess_sessions"] {
                 for threshold in ["abs", "rel"] { removeGauge(name, labels.merging(["threshold": threshold]) { $1 }) }
             }
@@ -275,7 +472,9 @@ public final class AgentMetrics: Sendable {
     }
 
     private func remember(cluster: String, rule: String, family: String, reason: String) {
-        _ = state.withLock { $0.ruleReasons[cluster + "\u{0}" + rule, default: []].insert(RuleReason(family: family, reason: reason)) }
+        _ = state.withLock {
+            $0.ruleReasons[cluster + "\u{0}" + rule, default: []].insert(RuleReason(family: family, reason: reason))
+        }
     }
 
     /// Drops the per-node and per-rule series of a cluster no longer watched.
@@ -286,9 +485,11 @@ public final class AgentMetrics: Sendable {
             removeGauge("node_connections", ["cluster": cluster, "node": node])
             removeGauge("node_sessions", ["cluster": cluster, "node": node])
         }
-        for name in ["donor_average_connections", "recipient_average_connections", "donor_average_sessions",
-                     "recipient_average_sessions", "cluster_imbalanced", "rebalance_in_progress",
-                     "rebalance_processing_duration_seconds", "cluster_owned"] {
+        for name in [
+            "donor_average_connections", "recipient_average_connections", "donor_average_sessions",
+            "recipient_average_sessions", "cluster_imbalanced", "rebalance_in_progress",
+            "rebalance_processing_duration_seconds", "cluster_owned",
+        ] {
             removeGauge(name, ["cluster": cluster])
         }
     }
@@ -297,8 +498,13 @@ public final class AgentMetrics: Sendable {
 
     private func family(_ shortName: String, _ labels: [String: String]) -> (String, [(String, String)], String) {
         let name = Self.prefix + shortName
-        guard let family = byName[name] else { preconditionFailure("metric \(name) is not declared in AgentMetrics.families") }
-        precondition(Set(labels.keys) == Set(family.labels), "metric \(name) takes labels \(family.labels), got \(labels.keys.sorted())")
+        guard let family = byName[name] else {
+            preconditionFailure("metric \(name) is not declared in AgentMetrics.families")
+        }
+        precondition(
+            Set(labels.keys) == Set(family.labels),
+            "metric \(name) takes labels \(family.labels), got \(labels.keys.sorted())"
+        )
         // Always the declared order: the registry keys series by the ordered label list.
         return (name, family.labels.map { ($0, labels[$0]!) }, family.help)
     }
@@ -345,7 +551,11 @@ public final class AgentMetrics: Sendable {
         let key = SeriesKey(family: shortName, labels: labels)
         if let made = series.withLock({ $0.histograms[key] }) { return made }
         let (name, pairs, help) = family(shortName, labels)
-        let made = registry.makeValueHistogram(descriptor: descriptor(name, help), labels: pairs, buckets: Self.durationBuckets)
+        let made = registry.makeValueHistogram(
+            descriptor: descriptor(name, help),
+            labels: pairs,
+            buckets: Self.durationBuckets
+        )
         series.withLock { $0.histograms[key] = made }
         return made
     }
@@ -360,12 +570,17 @@ public final class AgentMetrics: Sendable {
 
     private func removeGauge(_ shortName: String, _ labels: [String: String]) {
         // Every series is made through `gauge`, so one that is not known was never set.
-        guard let made = series.withLock({ $0.gauges.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) }) else { return }
+        guard
+            let made = series.withLock({ $0.gauges.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) })
+        else { return }
         registry.unregisterGauge(made)
     }
 
     private func removeCounter(_ shortName: String, _ labels: [String: String]) {
-        guard let made = series.withLock({ $0.counters.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) }) else { return }
+        guard
+            let made = series.withLock({ $0.counters.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) }
+            )
+        else { return }
         registry.unregisterCounter(made)
     }
 }

@@ -16,7 +16,11 @@ public struct AlertKeeper: Sendable {
         public var evaluationInterval: Duration
         public var resolvedResends: Int
 
-        public init(resendInterval: Duration = .seconds(60), evaluationInterval: Duration = .seconds(15), resolvedResends: Int = 3) {
+        public init(
+            resendInterval: Duration = .seconds(60),
+            evaluationInterval: Duration = .seconds(15),
+            resolvedResends: Int = 3
+        ) {
             self.resendInterval = resendInterval
             self.evaluationInterval = evaluationInterval
             self.resolvedResends = max(1, resolvedResends)
@@ -52,7 +56,8 @@ public struct AlertKeeper: Sendable {
         for alert in active {
             seen.insert(alert.labels)
             if var entry = tracked[alert.labels], entry.resolvedAt == nil {
-                let changed = entry.alert.annotations != alert.annotations || entry.alert.generatorURL != alert.generatorURL
+                let changed =
+                    entry.alert.annotations != alert.annotations || entry.alert.generatorURL != alert.generatorURL
                 // Keep the original start: a re-sent alert is the same alert.
                 let startsAt = entry.alert.startsAt
                 entry.alert = alert
@@ -91,10 +96,17 @@ public struct AlertKeeper: Sendable {
 
     /// A stable order for the output: alertname first, then the other labels.
     static func sortKey(_ labels: [String: String]) -> String {
-        (labels["alertname"] ?? "") + "\u{0}" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        (labels["alertname"] ?? "") + "\u{0}"
+            + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     private func postable(_ alert: AgentAlert, endsAt: Date) -> PostableAlert {
-        PostableAlert(labels: alert.labels, annotations: alert.annotations, startsAt: alert.startsAt, endsAt: endsAt, generatorURL: alert.generatorURL)
+        PostableAlert(
+            labels: alert.labels,
+            annotations: alert.annotations,
+            startsAt: alert.startsAt,
+            endsAt: endsAt,
+            generatorURL: alert.generatorURL
+        )
     }
 }

@@ -23,7 +23,10 @@ public struct AlertmanagerTarget: Sendable, Hashable {
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.name == rhs.name && lhs.url == rhs.url }
-    public func hash(into hasher: inout Hasher) { hasher.combine(name); hasher.combine(url) }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(url)
+    }
 }
 
 /// The result of one POST to one Alertmanager.
@@ -44,7 +47,12 @@ public struct AlertmanagerClient: Sendable {
     private let httpClient: HTTPClient
     private let metrics: AgentMetrics?
 
-    public init(targets: [AlertmanagerTarget], httpClient: HTTPClient, timeout: Duration = .seconds(10), metrics: AgentMetrics? = nil) {
+    public init(
+        targets: [AlertmanagerTarget],
+        httpClient: HTTPClient,
+        timeout: Duration = .seconds(10),
+        metrics: AgentMetrics? = nil
+    ) {
         self.targets = targets
         self.timeout = timeout
         self.httpClient = httpClient
@@ -60,7 +68,14 @@ public struct AlertmanagerClient: Sendable {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             body = try encoder.encode(alerts)
         } catch {
-            return targets.map { AlertDelivery(target: $0.name, succeeded: false, status: nil, error: "could not encode alerts: \(error)") }
+            return targets.map {
+                AlertDelivery(
+                    target: $0.name,
+                    succeeded: false,
+                    status: nil,
+                    error: "could not encode alerts: \(error)"
+                )
+            }
         }
         let results = await withTaskGroup(of: (Int, AlertDelivery).self) { group in
             for (index, target) in targets.enumerated() {
@@ -91,11 +106,19 @@ public struct AlertmanagerClient: Sendable {
                 return AlertDelivery(target: target.name, succeeded: true, status: status, error: nil)
             }
             let text = String(buffer: answer).trimmingCharacters(in: .whitespacesAndNewlines)
-            return AlertDelivery(target: target.name, succeeded: false, status: status,
-                                 error: "\(base)/api/v2/alerts answered HTTP \(status): \(text)")
+            return AlertDelivery(
+                target: target.name,
+                succeeded: false,
+                status: status,
+                error: "\(base)/api/v2/alerts answered HTTP \(status): \(text)"
+            )
         } catch {
-            return AlertDelivery(target: target.name, succeeded: false, status: nil,
-                                 error: "could not reach \(base)/api/v2/alerts: \(TransportFailureText.describe(error))")
+            return AlertDelivery(
+                target: target.name,
+                succeeded: false,
+                status: nil,
+                error: "could not reach \(base)/api/v2/alerts: \(TransportFailureText.describe(error))"
+            )
         }
     }
 }

@@ -33,9 +33,12 @@ public final class AlertmanagerNotifier: Service, Sendable {
                 let due = keeper.update(active: alerts, now: time)
                 guard !due.isEmpty else { continue }
                 for delivery in await client.post(due) where !delivery.succeeded {
-                    logger.warning("alert delivery failed", metadata: [
-                        "receiver": "\(delivery.target)", "error": "\(delivery.error ?? "")",
-                    ])
+                    logger.warning(
+                        "alert delivery failed",
+                        metadata: [
+                            "receiver": "\(delivery.target)", "error": "\(delivery.error ?? "")",
+                        ]
+                    )
                 }
             }
         } onGracefulShutdown: {

@@ -62,9 +62,16 @@ public final class WebhookNotifier: Service, Sendable {
         public var queueCapacity: Int
 
         public init(
-            name: String, url: String, bearerToken: String? = nil, signingSecret: String? = nil,
-            tls: TLSConfiguration? = nil, timeout: Duration = .seconds(10), maxAttempts: Int = 5,
-            initialBackoff: Duration = .seconds(1), maximumBackoff: Duration = .seconds(30), queueCapacity: Int = 256
+            name: String,
+            url: String,
+            bearerToken: String? = nil,
+            signingSecret: String? = nil,
+            tls: TLSConfiguration? = nil,
+            timeout: Duration = .seconds(10),
+            maxAttempts: Int = 5,
+            initialBackoff: Duration = .seconds(1),
+            maximumBackoff: Duration = .seconds(30),
+            queueCapacity: Int = 256
         ) {
             self.name = name
             self.url = url
@@ -91,7 +98,10 @@ public final class WebhookNotifier: Service, Sendable {
 
     /// - Parameter clock: times the backoff between attempts (a manual clock in tests).
     public init(
-        configuration: Configuration, httpClient: HTTPClient, metrics: AgentMetrics?, logger: Logger,
+        configuration: Configuration,
+        httpClient: HTTPClient,
+        metrics: AgentMetrics?,
+        logger: Logger,
         clock: some Clock<Duration> = ContinuousClock()
     ) {
         self.configuration = configuration
@@ -108,7 +118,10 @@ public final class WebhookNotifier: Service, Sendable {
         switch continuation.yield(message) {
         case .dropped:
             metrics?.recordNotificationDropped(receiver: configuration.name)
-            logger.warning("webhook queue full, dropped the oldest message", metadata: ["receiver": "\(configuration.name)"])
+            logger.warning(
+                "webhook queue full, dropped the oldest message",
+                metadata: ["receiver": "\(configuration.name)"]
+            )
             return false
         case .enqueued, .terminated:
             return true
@@ -151,14 +164,20 @@ public final class WebhookNotifier: Service, Sendable {
                 return true
             case .rejected(let reason):
                 metrics?.recordAlertSent(receiver: configuration.name, succeeded: false)
-                logger.warning("webhook rejected the message; not retrying", metadata: ["receiver": "\(configuration.name)", "error": "\(reason)"])
+                logger.warning(
+                    "webhook rejected the message; not retrying",
+                    metadata: ["receiver": "\(configuration.name)", "error": "\(reason)"]
+                )
                 return false
             case .retryable(let reason):
                 metrics?.recordAlertSent(receiver: configuration.name, succeeded: false)
                 guard attempt < configuration.maxAttempts else {
-                    logger.warning("webhook delivery failed, giving up", metadata: [
-                        "receiver": "\(configuration.name)", "attempts": "\(attempt)", "error": "\(reason)",
-                    ])
+                    logger.warning(
+                        "webhook delivery failed, giving up",
+                        metadata: [
+                            "receiver": "\(configuration.name)", "attempts": "\(attempt)", "error": "\(reason)",
+                        ]
+                    )
                     return false
                 }
                 do { try await clock.sleep(for: backoff) } catch { return false }
@@ -180,7 +199,9 @@ public final class WebhookNotifier: Service, Sendable {
         request.tlsConfiguration = configuration.tls
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "emqx-autorebalancer")
-        if let token = configuration.bearerToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let token = configuration.bearerToken {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         if let secret = configuration.signingSecret {
             request.headers.add(name: Self.signatureHeader, value: Self.signature(secret: secret, body: body))
         }

@@ -9,7 +9,8 @@ import Kubernetes
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate policy, policy-test and agent-config files: every problem as FILE:LINE:COL: error|warning: message.",
+        abstract:
+            "Validate policy, policy-test and agent-config files: every problem as FILE:LINE:COL: error|warning: message.",
         discussion: """
             The document's `kind:` selects the checker. An agent config (kind: AgentConfig) is loaded as `run` loads \
             it, with the policy files and directories it names, and reports what `run` would. Exits 0 when there is \
@@ -28,10 +29,17 @@ struct CheckCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Also check each AgentConfig file's clusters against the Kubernetes API of this kubeconfig (read only).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Also check each AgentConfig file's clusters against the Kubernetes API of this kubeconfig (read only).",
+            valueName: "file"
+        )
+    )
     var kubeconfig: String?
 
-    @Option(help: ArgumentHelp("The kubeconfig context for --kubeconfig (default: its current-context).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp("The kubeconfig context for --kubeconfig (default: its current-context).", valueName: "name")
+    )
     var context: String?
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -39,7 +47,12 @@ struct CheckCommand: AsyncParsableCommand {
         case json
     }
 
-    @Option(help: ArgumentHelp("Output format: text or json (one array of {file,line,column,severity,message}).", valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "Output format: text or json (one array of {file,line,column,severity,message}).",
+            valueName: "format"
+        )
+    )
     var format: Format = .text
 
     @Argument(help: ArgumentHelp("The files to check (kind: Policy, PolicyTest or AgentConfig).", valueName: "file"))
@@ -58,10 +71,18 @@ struct CheckCommand: AsyncParsableCommand {
             switch TextFile.read(file) {
             case .success(let read): text = read
             case .failure(let problem):
-                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file: it \(problem)"))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        at: SourceLocation(file: file, line: 1, column: 1),
+                        "cannot read the file: it \(problem)"
+                    )
+                )
                 continue
             }
-            diagnostics += Self.registry.check(text: text, file: file).sortedByLocation().filter { seen.insert($0).inserted }
+            diagnostics += Self.registry.check(text: text, file: file).sortedByLocation().filter {
+                seen.insert($0).inserted
+            }
         }
         switch format {
         case .text:
@@ -69,7 +90,9 @@ struct CheckCommand: AsyncParsableCommand {
             for diagnostic in diagnostics { print(SafeText.forLog(diagnostic.description)) }
             let errors = diagnostics.filter { $0.severity == .error }.count
             let warnings = diagnostics.count - errors
-            FileHandle.standardError.write(Data("\(files.count) file(s) checked: \(errors) error(s), \(warnings) warning(s)\n".utf8))
+            FileHandle.standardError.write(
+                Data("\(files.count) file(s) checked: \(errors) error(s), \(warnings) warning(s)\n".utf8)
+            )
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
@@ -85,21 +108,29 @@ struct CheckCommand: AsyncParsableCommand {
     /// Checks the clusters of every AgentConfig file; `true` when any check found an error.
     func checkClusters(kubeconfig: String) async throws -> Bool {
         let configurations = files.compactMap { file -> (String, AgentConfiguration)? in
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8), text.contains(AgentConfiguration.kind) else { return nil }
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8), text.contains(AgentConfiguration.kind)
+            else { return nil }
             let loaded = ConfigurationFiles.load(configPath: file)
             return loaded.configuration.map { (file, $0) }
         }
         guard !configurations.isEmpty else {
-            FileHandle.standardError.write(Data("--kubeconfig: none of the files is an AgentConfig; no cluster was checked\n".utf8))
+            FileHandle.standardError.write(
+                Data("--kubeconfig: none of the files is an AgentConfig; no cluster was checked\n".utf8)
+            )
             return false
         }
         let client: HTTPKubernetesClient
         do {
             let settings = try KubernetesClientConfiguration.load(
-                kubeconfigPath: kubeconfig, context: context, environment: ProcessInfo.processInfo.environment)
+                kubeconfigPath: kubeconfig,
+                context: context,
+                environment: ProcessInfo.processInfo.environment
+            )
             client = try HTTPKubernetesClient(configuration: settings, logger: LoggingOptions.quietLogger)
         } catch {
-            print("error: \(error is KubernetesError ? "" : "cannot configure the Kubernetes client from \(kubeconfig): ")\(SafeText.forLog("\(error)"))")
+            print(
+                "error: \(error is KubernetesError ? "" : "cannot configure the Kubernetes client from \(kubeconfig): ")\(SafeText.forLog("\(error)"))"
+            )
             return true
         }
         var failed = false

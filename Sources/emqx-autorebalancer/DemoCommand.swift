@@ -11,7 +11,8 @@ import Synchronization
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the real agent against a simulated EMQX cluster and Kubernetes API (with the EMQX Operator) on loopback.",
+        abstract:
+            "Run the real agent against a simulated EMQX cluster and Kubernetes API (with the EMQX Operator) on loopback.",
         discussion: """
             The default reproduces the seed case: an EMQX Enterprise 4.4 cluster default/emqx-ee whose nodes hold 3333, \
             3333 and 3334 connections when a fourth node joins empty. With --operator 2.3 or 3.0 (which serve no \
@@ -43,10 +44,20 @@ struct DemoCommand: AsyncParsableCommand {
         case json
     }
 
-    @Option(help: ArgumentHelp("Scenario: \(DemoScenario.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Scenario: \(DemoScenario.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "name"
+        )
+    )
     var scenario: DemoScenario = .scaleOut
 
-    @Option(help: ArgumentHelp("The EMQX Operator generation the simulated Kubernetes API plays: 2.2 (EmqxEnterprise 4.4), 2.3 or 3.0 (EMQX 5 `EMQX` objects).", valueName: "version"))
+    @Option(
+        help: ArgumentHelp(
+            "The EMQX Operator generation the simulated Kubernetes API plays: 2.2 (EmqxEnterprise 4.4), 2.3 or 3.0 (EMQX 5 `EMQX` objects).",
+            valueName: "version"
+        )
+    )
     var `operator`: DemoOperator = .v2_2
 
     @Option(help: ArgumentHelp("Simulated seconds per wall second (more than 0, at most 1000).", valueName: "factor"))
@@ -55,39 +66,73 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seed of the simulation's random choices.", valueName: "number"))
     var seed: UInt64 = 1
 
-    @Option(help: ArgumentHelp("A policy file to run instead of the built-in demo policy (e.g. rules/default.yaml).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "A policy file to run instead of the built-in demo policy (e.g. rules/default.yaml).",
+            valueName: "file"
+        )
+    )
     var policy: String?
 
-    @Option(help: ArgumentHelp("Output: text (live bars and a before/after table) or json (one JSON object per line, the summary last).", valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "Output: text (live bars and a before/after table) or json (one JSON object per line, the summary last).",
+            valueName: "format"
+        )
+    )
     var format: Format = .text
 
-    @Option(help: ArgumentHelp("Write a chart of per-node connections with the decisions marked: file.svg, or file.html for a page with tooltips and a table of decisions.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Write a chart of per-node connections with the decisions marked: file.svg, or file.html for a page with tooltips and a table of decisions.",
+            valueName: "file"
+        )
+    )
     var plot: String?
 
-    @Option(help: ArgumentHelp("Stop after this many simulated seconds at the latest (default: the scenario's).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Stop after this many simulated seconds at the latest (default: the scenario's).",
+            valueName: "seconds"
+        )
+    )
     var maxSeconds: Int?
 
     @Flag(help: "Show the agent's own log lines (on standard error).")
     var verbose = false
 
-    @Flag(help: "Keep the simulated cluster and Kubernetes API running after the scenario, until SIGINT or SIGTERM, and write a kubeconfig and an agent configuration for them.")
+    @Flag(
+        help:
+            "Keep the simulated cluster and Kubernetes API running after the scenario, until SIGINT or SIGTERM, and write a kubeconfig and an agent configuration for them."
+    )
     var serve = false
 
-    @Option(help: ArgumentHelp("The folder --serve writes its files to (created if missing; implies --serve; default: a new temporary folder).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "The folder --serve writes its files to (created if missing; implies --serve; default: a new temporary folder).",
+            valueName: "dir"
+        )
+    )
     var serveDir: String?
 
     func validate() throws {
         guard speed > 0, speed <= 1000 else {
-            throw ValidationError("--speed \(BalanceEvaluation.format(speed)): give simulated seconds per wall second, more than 0 and at most 1000 (default 10)")
+            throw ValidationError(
+                "--speed \(BalanceEvaluation.format(speed)): give simulated seconds per wall second, more than 0 and at most 1000 (default 10)"
+            )
         }
         if let maxSeconds, maxSeconds <= 0 {
-            throw ValidationError("--max-seconds \(maxSeconds): give the simulated seconds after which the demo stops, more than 0")
+            throw ValidationError(
+                "--max-seconds \(maxSeconds): give the simulated seconds after which the demo stops, more than 0"
+            )
         }
         if let plot { try ChartFile.validate(plot) }
         if let serveDir {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: serveDir, isDirectory: &isDirectory), !isDirectory.boolValue {
-                throw ValidationError("--serve-dir \(serveDir): a file of that name exists; name a folder (created if missing)")
+                throw ValidationError(
+                    "--serve-dir \(serveDir): a file of that name exists; name a folder (created if missing)"
+                )
             }
         }
         if let policy, case .failure(let problem) = TextFile.read(policy) {
@@ -96,7 +141,12 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = DemoRunner.Options(scenario: scenario, speed: speed, seed: seed, operatorGeneration: `operator`.generation)
+        var options = DemoRunner.Options(
+            scenario: scenario,
+            speed: speed,
+            seed: seed,
+            operatorGeneration: `operator`.generation
+        )
         if let policy {
             let text: String
             switch TextFile.read(policy) {
@@ -108,26 +158,37 @@ struct DemoCommand: AsyncParsableCommand {
         }
         if let maxSeconds { options.maxDuration = .seconds(maxSeconds) }
         let level: Logger.Level = verbose ? .info : .critical
-        let logger = Logger(label: "emqx-autorebalancer") { label in AgentLogHandler(label: label, format: .text, level: level) }
+        let logger = Logger(label: "emqx-autorebalancer") { label in
+            AgentLogHandler(label: label, format: .text, level: level)
+        }
         let display = DemoDisplay(json: format == .json)
         if format == .text {
             let plan = scenario.plan(seed: seed, operator: options.operatorGeneration)
-            let object = plan.cluster.kind == .emqx
-                ? "an EMQX \(plan.cluster.version) `EMQX` object" : "an EMQX Enterprise \(plan.cluster.version) `EmqxEnterprise` object"
-            print("""
+            let object =
+                plan.cluster.kind == .emqx
+                ? "an EMQX \(plan.cluster.version) `EMQX` object"
+                : "an EMQX Enterprise \(plan.cluster.version) `EmqxEnterprise` object"
+            print(
+                """
                 emqx-autorebalancer demo: scenario \(scenario.rawValue), simulated time \(BalanceEvaluation.format(speed))× wall time
                 A simulated EMQX cluster default/emqx-ee (\(object)) and a simulated Kubernetes API with \(options.operatorGeneration)
                 run on loopback; the real agent (policy \(options.policyFile)) watches them over HTTP.
 
-                """)
+                """
+            )
         }
         let serveDirectory = try serveDir ?? (serve ? Self.temporaryServeDirectory() : nil)
         let plot = self.plot
         let json = format == .json
         let result: DemoRunner.Result
         do {
-            let serving = serveDirectory.map { Self.serving(in: $0, display: display, plot: plot, json: json, logger: logger) }
-            result = try await DemoRunner(options: options, logger: logger).run(progress: { display.show($0) }, serve: serving)
+            let serving = serveDirectory.map {
+                Self.serving(in: $0, display: display, plot: plot, json: json, logger: logger)
+            }
+            result = try await DemoRunner(options: options, logger: logger).run(
+                progress: { display.show($0) },
+                serve: serving
+            )
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -141,11 +202,15 @@ struct DemoCommand: AsyncParsableCommand {
             if let plot { try Self.writePlot(result, to: plot, announce: !json) }
         }
         if !result.expectationMet {
-            let message = switch scenario {
-            case .flapping: "unexpected: a Rebalance was created although the imbalance never lasted the rule's for\n"
-            case .hpa: "unexpected: the HPA scale-out was not rebalanced (or refused) and judged, or the agent did not stand back during the scale-in\n"
-            default: "unexpected: no rebalance was created, completed and judged (or refused where the agent cannot act) within the demo's time\n"
-            }
+            let message =
+                switch scenario {
+                case .flapping:
+                    "unexpected: a Rebalance was created although the imbalance never lasted the rule's for\n"
+                case .hpa:
+                    "unexpected: the HPA scale-out was not rebalanced (or refused) and judged, or the agent did not stand back during the scale-in\n"
+                default:
+                    "unexpected: no rebalance was created, completed and judged (or refused where the agent cannot act) within the demo's time\n"
+                }
             FileHandle.standardError.write(Data(message.utf8))
             throw ExitCode(1)
         }
@@ -154,24 +219,36 @@ struct DemoCommand: AsyncParsableCommand {
     /// What `--serve` does once the scenario has ended: the summary (and plot), the files, the ready line, then
     /// waiting for SIGINT or SIGTERM while the world keeps serving.
     static func serving(
-        in directory: String, display: DemoDisplay, plot: String?, json: Bool, logger: Logger
+        in directory: String,
+        display: DemoDisplay,
+        plot: String?,
+        json: Bool,
+        logger: Logger
     ) -> @Sendable (DemoRunner.Result, DemoServedWorld) async throws -> Void {
         { result, world in
             display.finish(result)
             if let plot { try writePlot(result, to: plot, announce: !json) }
             let files = try world.writeFiles(to: directory)
             display.serving(world, files: files)
-            let untilSignalled = ServiceGroup(services: [UntilSignalled()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            let untilSignalled = ServiceGroup(
+                services: [UntilSignalled()],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
             try await untilSignalled.run()
         }
     }
 
     static func temporaryServeDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emqx-autorebalancer-demo-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "emqx-autorebalancer-demo-\(UUID().uuidString.prefix(8))"
+        )
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw ValidationError("cannot create a temporary folder for --serve (\(error.localizedDescription)); name one with --serve-dir")
+            throw ValidationError(
+                "cannot create a temporary folder for --serve (\(error.localizedDescription)); name one with --serve-dir"
+            )
         }
         return directory.path
     }
@@ -229,7 +306,9 @@ final class DemoDisplay: Sendable {
                 print(#"{"seconds":\#(BalanceEvaluation.format(seconds)),"decision":\#(record.jsonLine())}"#)
             } else {
                 let why = record.reason.map { " (\($0.rawValue): \(record.detail ?? ""))" } ?? ""
-                print("[\(stamp(seconds))] decision: rule \(record.rule) (\(record.trigger.rawValue)) -> \(record.action.rawValue)\(why): \(record.formula)")
+                print(
+                    "[\(stamp(seconds))] decision: rule \(record.rule) (\(record.trigger.rawValue)) -> \(record.action.rawValue)\(why): \(record.formula)"
+                )
             }
         case .sample(let seconds, let phase, let nodes):
             let (changed, due, scale) = state.withLock { state -> (Bool, Bool, Double) in
@@ -244,11 +323,17 @@ final class DemoDisplay: Sendable {
             }
             guard changed || due else { return }
             if json {
-                let counts = Dictionary(nodes.map { ($0.name, ["connections": $0.connections, "sessions": $0.sessions]) }, uniquingKeysWith: { a, _ in a })
+                let counts = Dictionary(
+                    nodes.map { ($0.name, ["connections": $0.connections, "sessions": $0.sessions]) },
+                    uniquingKeysWith: { a, _ in a }
+                )
                 emit(json: ["seconds": seconds, "phase": phase, "nodes": counts], text: "")
             } else {
                 print("[\(stamp(seconds))] phase: \(phase)")
-                for line in NodeCountsTable.bars(nodes.map { ($0.name, Double($0.connections), Double($0.sessions)) }, scale: scale) {
+                for line in NodeCountsTable.bars(
+                    nodes.map { ($0.name, Double($0.connections), Double($0.sessions)) },
+                    scale: scale
+                ) {
                     print("        \(line)")
                 }
             }
@@ -265,21 +350,32 @@ final class DemoDisplay: Sendable {
             map.mapValues { (Double($0.connections), Double($0.sessions)) }
         }
         print("")
-        for line in NodeCountsTable.beforeAfter(nodes: result.nodeOrder, before: counts(summary.before), after: counts(summary.after)) {
+        for line in NodeCountsTable.beforeAfter(
+            nodes: result.nodeOrder,
+            before: counts(summary.before),
+            after: counts(summary.after)
+        ) {
             print(line)
         }
         print("")
         for rebalance in summary.rebalances {
             let strategy = rebalance.spec.rebalanceStrategy
-            let target = rebalance.kind == "Rebalance" ? "instanceKind \(rebalance.spec.instanceKind)" : "cluster \(rebalance.spec.instanceName), through EMQX's load_rebalance API"
-            print("\(rebalance.kind) \(rebalance.name): \(rebalance.phase ?? "not started") (\(target), connEvictRate \(strategy.connEvictRate), relConnThreshold \(strategy.relConnThreshold ?? "1.1"))")
+            let target =
+                rebalance.kind == "Rebalance"
+                ? "instanceKind \(rebalance.spec.instanceKind)"
+                : "cluster \(rebalance.spec.instanceName), through EMQX's load_rebalance API"
+            print(
+                "\(rebalance.kind) \(rebalance.name): \(rebalance.phase ?? "not started") (\(target), connEvictRate \(strategy.connEvictRate), relConnThreshold \(strategy.relConnThreshold ?? "1.1"))"
+            )
         }
         if summary.rebalances.isEmpty { print("No Rebalance was created.") }
         if let refused = summary.decisions.first(where: { $0.reason == .cannotAct }) {
             print("The agent cannot rebalance this cluster: \(refused.detail ?? "")")
         }
         let times = summary.times
-        print("times (simulated): onset \(stamp(times.onsetSeconds)), \(summary.rebalances.first?.kind ?? "Rebalance") created \(stamp(times.createdSeconds)), completed \(stamp(times.completedSeconds))")
+        print(
+            "times (simulated): onset \(stamp(times.onsetSeconds)), \(summary.rebalances.first?.kind ?? "Rebalance") created \(stamp(times.createdSeconds)), completed \(stamp(times.completedSeconds))"
+        )
         if let outcome = summary.outcome { print("outcome judged by the agent from metrics: \(outcome)") }
     }
 
@@ -288,9 +384,18 @@ final class DemoDisplay: Sendable {
         let kubeconfig = files[0]
         let config = files[1]
         if json {
-            emit(json: ["serving": ["kubernetes": world.kubernetesURL.absoluteString, "kubeconfig": kubeconfig, "config": config, "files": files]], text: "")
+            emit(
+                json: [
+                    "serving": [
+                        "kubernetes": world.kubernetesURL.absoluteString, "kubeconfig": kubeconfig, "config": config,
+                        "files": files,
+                    ]
+                ],
+                text: ""
+            )
         } else {
-            print("""
+            print(
+                """
 
                 The simulated cluster \(world.namespace)/\(world.name) and its Kubernetes API keep running. Files written:
                 \(files.map { "  \($0)" }.joined(separator: "\n"))
@@ -299,7 +404,8 @@ final class DemoDisplay: Sendable {
                   kubectl --kubeconfig \(kubeconfig) get \(world.kubectlResources) -A
                 Ctrl-C (SIGINT) or SIGTERM stops it.
                 serving: Kubernetes API \(world.kubernetesURL.absoluteString), kubeconfig \(kubeconfig)
-                """)
+                """
+            )
         }
         // Whoever waits for the line reads a pipe: hand it over now, not when the buffer fills.
         fflush(nil)
@@ -312,7 +418,10 @@ final class DemoDisplay: Sendable {
 
     func emit(json object: [String: Any], text: String) {
         if json {
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            if let data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            ) {
                 print(String(decoding: data, as: UTF8.self))
             }
         } else {

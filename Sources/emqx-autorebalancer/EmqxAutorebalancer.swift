@@ -24,7 +24,9 @@ struct EmqxAutorebalancer: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                let lines = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.forLog(String($0)) }
+                let lines = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false).map {
+                    SafeText.forLog(String($0))
+                }
                 FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
                 Foundation.exit(2)
             }

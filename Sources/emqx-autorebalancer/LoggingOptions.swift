@@ -7,7 +7,9 @@ struct LoggingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Log format: text or json.", valueName: "format"))
     var logFormat: AgentLogHandler.Format = .text
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    @Option(
+        help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level")
+    )
     var logLevel: Logger.Level = .info
 
     /// The process's logger (the only place a handler is chosen).

@@ -63,10 +63,19 @@ struct RunCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let kubernetesConfiguration: KubernetesClientConfiguration
         do {
-            kubernetesConfiguration = try KubernetesClientConfiguration.load(kubeconfigPath: kubeconfig, context: context, environment: environment)
+            kubernetesConfiguration = try KubernetesClientConfiguration.load(
+                kubeconfigPath: kubeconfig,
+                context: context,
+                environment: environment
+            )
         } catch {
             // A KubernetesError says "Kubernetes client configuration: …" itself.
-            FileHandle.standardError.write(Data("\(error is KubernetesError ? "" : "cannot configure the Kubernetes client: ")\(SafeText.forLog("\(error)"))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\(error is KubernetesError ? "" : "cannot configure the Kubernetes client: ")\(SafeText.forLog("\(error)"))\n"
+                        .utf8
+                )
+            )
             throw ExitCode(2)
         }
         for warning in kubernetesConfiguration.warnings { logger.warning("\(warning)") }
@@ -74,47 +83,88 @@ struct RunCommand: AsyncParsableCommand {
         // A certificate the configured CA does not sign will not start to verify on a retry: stop now, saying which
         // CA file was used, rather than log "API server unavailable" every cycle.
         if let untrusted = await api.untrustedServerError() {
-            FileHandle.standardError.write(Data("cannot use the Kubernetes API at \(kubernetesConfiguration.server): \(SafeText.forLog(untrusted.description))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "cannot use the Kubernetes API at \(kubernetesConfiguration.server): \(SafeText.forLog(untrusted.description))\n"
+                        .utf8
+                )
+            )
             try? await api.shutdown()
             throw ExitCode(2)
         }
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.metricsClientConfiguration)
         let assembly = AgentAssembly(
-            configuration: configuration, policies: loaded.policies, kubernetes: api,
-            kubernetesNamespace: kubernetesConfiguration.namespace, httpClient: httpClient,
-            options: .init(dryRun: dryRun, once: once, hostname: ProcessInfo.processInfo.hostName, environment: environment),
-            clock: ContinuousClock(), now: { Date() }, logger: logger)
+            configuration: configuration,
+            policies: loaded.policies,
+            kubernetes: api,
+            kubernetesNamespace: kubernetesConfiguration.namespace,
+            httpClient: httpClient,
+            options: .init(
+                dryRun: dryRun,
+                once: once,
+                hostname: ProcessInfo.processInfo.hostName,
+                environment: environment
+            ),
+            clock: ContinuousClock(),
+            now: { Date() },
+            logger: logger
+        )
         var exitCode: Int32 = 0
         do {
             if once {
                 let report = await assembly.loop.tick(at: Date())
                 // Line by line: what sources answered is outside text, made safe like a log line.
-                print(OnceReport.render(report).split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.forLog(String($0)) }.joined(separator: "\n"))
-                let failed = report.clusters.contains { !$0.sources.isEmpty && $0.sources.contains { $0.error != nil } && !$0.observed }
+                print(
+                    OnceReport.render(report).split(separator: "\n", omittingEmptySubsequences: false).map {
+                        SafeText.forLog(String($0))
+                    }.joined(separator: "\n")
+                )
+                let failed =
+                    report.clusters.contains {
+                        !$0.sources.isEmpty && $0.sources.contains { $0.error != nil } && !$0.observed
+                    }
                     || report.clusters.contains { !$0.errors.isEmpty } || !report.errors.isEmpty
                 exitCode = failed ? 1 : 0
             } else {
-                logger.info("starting", metadata: [
-                    "version": "\(AgentVersion.current)", "kubernetes": "\(kubernetesConfiguration.origin)",
-                    "clusters": "\(configuration.clusters.count)", "policies": "\(loaded.policies.map(\.identifier).joined(separator: ","))",
-                    "dry_run": "\(assembly.dryRunLock != nil || configuration.dryRun)", "listen": "\(configuration.listen)",
-                ])
+                logger.info(
+                    "starting",
+                    metadata: [
+                        "version": "\(AgentVersion.current)", "kubernetes": "\(kubernetesConfiguration.origin)",
+                        "clusters": "\(configuration.clusters.count)",
+                        "policies": "\(loaded.policies.map(\.identifier).joined(separator: ","))",
+                        "dry_run": "\(assembly.dryRunLock != nil || configuration.dryRun)",
+                        "listen": "\(configuration.listen)",
+                    ]
+                )
                 // Entries without an EMQX object (`emqx:`) have nothing for the operator check to read.
                 let named = configuration.clusters.compactMap { cluster -> ClusterReference? in
                     if case .named(let reference) = cluster.target, cluster.hasObject { return reference }
                     return nil
                 }
-                let settings = Dictionary(configuration.clusters.map { ($0.target, $0.actuator) }, uniquingKeysWith: { first, _ in first })
+                let settings = Dictionary(
+                    configuration.clusters.map { ($0.target, $0.actuator) },
+                    uniquingKeysWith: { first, _ in first }
+                )
                 // Each cluster's line (generation, EMQX versions, source, how it acts) is logged by the loop's first cycle.
                 let check = CompatibilityCheck(
-                    discovery: assembly.discovery, direct: assembly.directActing, actuator: { settings[.named($0)] ?? .auto })
+                    discovery: assembly.discovery,
+                    direct: assembly.directActing,
+                    actuator: { settings[.named($0)] ?? .auto }
+                )
                 for finding in await check.run(clusters: named).findings {
                     logger.warning("compatibility: \(finding)")
                 }
-                let group = ServiceGroup(configuration: .init(
-                    services: assembly.services(listen: configuration.listen, configPath: config, reloadClock: ContinuousClock()),
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
+                let group = ServiceGroup(
+                    configuration: .init(
+                        services: assembly.services(
+                            listen: configuration.listen,
+                            configPath: config,
+                            reloadClock: ContinuousClock()
+                        ),
+                        gracefulShutdownSignals: [.sigterm, .sigint],
+                        logger: logger
+                    )
+                )
                 do {
                     try await group.run()
                 } catch {

@@ -24,9 +24,12 @@ struct TestCommand: ParsableCommand {
         case json
     }
 
-    @Option(help: ArgumentHelp(
-        "Output format: text, or json ({passed, failed, files: [{file, diagnostics, tests: [{name, file, line, column, passed, failures}]}]}).",
-        valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "Output format: text, or json ({passed, failed, files: [{file, diagnostics, tests: [{name, file, line, column, passed, failures}]}]}).",
+            valueName: "format"
+        )
+    )
     var format: Format = .text
 
     @Argument(help: ArgumentHelp("The test files (kind: PolicyTest).", valueName: "file"))
@@ -56,15 +59,24 @@ struct TestCommand: ParsableCommand {
         case .success(let read): text = read
         case .failure(let problem):
             return PolicyTestFileResult(
-                file: file, diagnostics: [Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file: it \(problem)")],
-                cases: [])
+                file: file,
+                diagnostics: [
+                    Diagnostic(
+                        .error,
+                        at: SourceLocation(file: file, line: 1, column: 1),
+                        "cannot read the file: it \(problem)"
+                    )
+                ],
+                cases: []
+            )
         }
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
         return PolicyTestRunner.run(text: text, file: file) { name in
             let url = name.hasPrefix("/") ? URL(fileURLWithPath: name) : directory.appendingPathComponent(name)
             let path = url.standardizedFileURL.path
             guard case .success(let policyText) = TextFile.read(path) else { return nil }
-            let shown = name.hasPrefix("/") ? name : (directory.path == "." ? name : "\(directory.relativePath)/\(name)")
+            let shown =
+                name.hasPrefix("/") ? name : (directory.path == "." ? name : "\(directory.relativePath)/\(name)")
             return PolicySource(text: policyText, file: shown)
         }
     }
@@ -78,7 +90,11 @@ struct TestCommand: ParsableCommand {
             } else {
                 print("FAIL \(result.file): \(testCase.name)")
                 for failure in testCase.failures {
-                    print(failure.description.split(separator: "\n").map { SafeText.forLog(String($0)) }.joined(separator: "\n"))
+                    print(
+                        failure.description.split(separator: "\n").map { SafeText.forLog(String($0)) }.joined(
+                            separator: "\n"
+                        )
+                    )
                 }
             }
         }

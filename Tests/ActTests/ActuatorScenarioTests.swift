@@ -17,9 +17,14 @@ struct ActuatorScenarioTests {
     /// The simulated API server on the scenario's clock, with the EMQX object in place. It serves core/v1 Events
     /// only, so the Events the scenarios read are the aggregated (counted) kind.
     static func server(_ time: ManualClock) throws -> SimulatedKubernetesAPI {
-        let server = SimulatedKubernetesAPI(configuration: .init(now: time.dateProvider), logger: Logger(label: "scenario-api"))
+        let server = SimulatedKubernetesAPI(
+            configuration: .init(now: time.dateProvider),
+            logger: Logger(label: "scenario-api")
+        )
         server.stopServing(groupVersion: "events.k8s.io/v1")
-        if case .emqx(let resource) = Fixtures.object() { try server.putObject(.emqxes, namespace: namespace, resource) }
+        if case .emqx(let resource) = Fixtures.object() {
+            try server.putObject(.emqxes, namespace: namespace, resource)
+        }
         return server
     }
 
@@ -28,7 +33,13 @@ struct ActuatorScenarioTests {
     }
 
     /// The operator picks a Rebalance up / finishes it.
-    static func operatorSets(_ server: SimulatedKubernetesAPI, _ name: String, _ phase: RebalancePhase, message: String? = nil, at time: Date) {
+    static func operatorSets(
+        _ server: SimulatedKubernetesAPI,
+        _ name: String,
+        _ phase: RebalancePhase,
+        message: String? = nil,
+        at time: Date
+    ) {
         guard var rebalance = server.rebalance(namespace: namespace, name: name) else { return }
         rebalance.status = Fixtures.status(phase, message: message, finished: time)
         try! server.putObject(.rebalances, namespace: namespace, rebalance)
@@ -58,11 +69,17 @@ struct ActuatorScenarioTests {
                 let decision = Fixtures.decision(at: Fixtures.decisionTime)
                 results.append(await b.actuator.act(decision, on: Self.observed(server), at: time.date))
                 results.append(await a.actuator.act(decision, on: Self.observed(server), at: time.date))
-                if cycle == 1 { Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.date) }
+                if cycle == 1 {
+                    Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.date)
+                }
                 time.advance(by: .seconds(2))
             }
             #expect(results.filter(\.created).count == 1)
-            #expect(results.contains { $0.result == .notMade(.notLeader(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200")) })
+            #expect(
+                results.contains {
+                    $0.result == .notMade(.notLeader(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200"))
+                }
+            )
         }
         #expect(Self.ours(server).map { $0.metadata.name } == ["emqx-ee-scaleout-20261120t102200"])
         let events = Self.events(server)
@@ -86,7 +103,11 @@ struct ActuatorScenarioTests {
             for _ in 0..<15 {
                 time.advance(by: .seconds(2))
                 await b.elector.tick()
-                let result = await b.actuator.act(Fixtures.decision(at: time.date), on: Self.observed(server), at: time.date)
+                let result = await b.actuator.act(
+                    Fixtures.decision(at: time.date),
+                    on: Self.observed(server),
+                    at: time.date
+                )
                 if b.elector.isLeader {
                     takeover = true
                     guard case .notMade(.blocked(let blocker)) = result.result else {
@@ -103,9 +124,14 @@ struct ActuatorScenarioTests {
                 time.advance(by: .seconds(2))
                 await b.elector.tick()
             }
-            let reports = await b.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            let reports = await b.actuator.follow(
+                Self.observed(server),
+                inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
-            #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }, "\(reports)")
+            #expect(
+                reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } },
+                "\(reports)"
+            )
         }
         let all = Self.ours(server)
         #expect(all.count == 1)
@@ -136,8 +162,19 @@ struct ActuatorScenarioTests {
             #expect(history.rebalances.first?.rule == "scale-out")
             #expect(history.rebalances.first?.isActive == true)
             // Not yet picked up by the operator: a fresh decision is blocked; the same decision is already done.
-            let fresh = await second.actuator.act(Fixtures.decision(at: time.date), on: Self.observed(server), at: time.date)
-            #expect(fresh.result == .notMade(.blocked("Rebalance emqx-ee-scaleout-20261120t102200 (created by the agent) was created and is not yet picked up by the operator")))
+            let fresh = await second.actuator.act(
+                Fixtures.decision(at: time.date),
+                on: Self.observed(server),
+                at: time.date
+            )
+            #expect(
+                fresh.result
+                    == .notMade(
+                        .blocked(
+                            "Rebalance emqx-ee-scaleout-20261120t102200 (created by the agent) was created and is not yet picked up by the operator"
+                        )
+                    )
+            )
             let same = await second.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
             #expect(same.result == .confirmed(name: "emqx-ee-scaleout-20261120t102200") && same.alreadyExisted)
         }
@@ -210,16 +247,30 @@ struct ActuatorScenarioTests {
         let server = try Self.server(time)
         let logs = CapturedLogs()
         // EMQX itself, asked over its REST API; its rebalance is started and stopped by hand (its time stands still).
-        let emqx = SimulatedEMQXCluster(configuration: SimulatedEMQXConfiguration(
-            name: "emqx-ee", namespace: Self.namespace, kind: .emqx,
-            nodes: [6000, 6000, 6000, 100].map { SimulatedNodeSpec(liveConnections: $0) }, seed: 3,
-            credentials: EMQXAPICredentials(key: "key", secret: "secret")))
+        let emqx = SimulatedEMQXCluster(
+            configuration: SimulatedEMQXConfiguration(
+                name: "emqx-ee",
+                namespace: Self.namespace,
+                kind: .emqx,
+                nodes: [6000, 6000, 6000, 100].map { SimulatedNodeSpec(liveConnections: $0) },
+                seed: 3,
+                credentials: EMQXAPICredentials(key: "key", secret: "secret")
+            )
+        )
         try await emqx.start()
         let coordinator = try #require(emqx.nodes.first?.name)
-        let probe = CountingStatusProbe(HTTPEMQXRebalanceStatusProbe(
-            httpClient: .shared,
-            endpoints: [Fixtures.cluster: .init(baseURL: try #require(emqx.endpoint(of: coordinator)).absoluteString, username: "key", password: "secret")]
-        ))
+        let probe = CountingStatusProbe(
+            HTTPEMQXRebalanceStatusProbe(
+                httpClient: .shared,
+                endpoints: [
+                    Fixtures.cluster: .init(
+                        baseURL: try #require(emqx.endpoint(of: coordinator)).absoluteString,
+                        username: "key",
+                        password: "secret"
+                    )
+                ]
+            )
+        )
         do {
             try await server.withAgents { url, agents in
                 let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, probe: probe)
@@ -228,16 +279,32 @@ struct ActuatorScenarioTests {
                 try emqx.withModel { try $0.startRebalance(coordinator: coordinator, options: RebalanceOptions()) }
                 Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .processing, at: time.date)
                 time.advance(by: .seconds(40))
-                Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .failed, message: "EMQX emqx-ee is not ready", at: time.date)
+                Self.operatorSets(
+                    server,
+                    "emqx-ee-scaleout-20261120t102200",
+                    .failed,
+                    message: "EMQX emqx-ee is not ready",
+                    at: time.date
+                )
 
                 for _ in 0..<5 {
                     time.advance(by: .seconds(2))
                     await agent.elector.tick()
-                    let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: false, counts: Fixtures.counts([3000, 3000, 3000, 1000]))
+                    let reports = await agent.actuator.follow(
+                        Self.observed(server),
+                        inputs: .init(
+                            now: time.date,
+                            clusterReady: false,
+                            counts: Fixtures.counts([3000, 3000, 3000, 1000])
+                        )
                     )
                     #expect(reports.map(\.action) == [.emqxStillRebalancing("emqx-ee-scaleout-20261120t102200")])
                     #expect(Self.observed(server).blocker?.name == "emqx-ee-scaleout-20261120t102200")
-                    let result = await agent.actuator.act(Fixtures.decision(at: time.date), on: Self.observed(server), at: time.date)
+                    let result = await agent.actuator.act(
+                        Fixtures.decision(at: time.date),
+                        on: Self.observed(server),
+                        at: time.date
+                    )
                     guard case .notMade(.blocked) = result.result else {
                         Issue.record("expected blocked, got \(result)")
                         break
@@ -248,18 +315,30 @@ struct ActuatorScenarioTests {
                 try emqx.withModel { try $0.stopRebalance(coordinator: coordinator) }
                 let balanced = Fixtures.counts([2553, 2553, 2554, 2340])
                 let stoppedAt = time.date
-                let seen = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: false, counts: balanced))
+                let seen = await agent.actuator.follow(
+                    Self.observed(server),
+                    inputs: .init(now: time.date, clusterReady: false, counts: balanced)
+                )
                 #expect(seen.map(\.action) == [.markStopped("emqx-ee-scaleout-20261120t102200", at: stoppedAt)])
                 #expect(seen.first?.performed == true)
                 var judgedAt: Date?
                 for _ in 0..<20 where judgedAt == nil {
                     time.advance(by: .seconds(2))
                     await agent.elector.tick()
-                    let reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: balanced))
-                    if reports.contains(where: { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }) {
+                    let reports = await agent.actuator.follow(
+                        Self.observed(server),
+                        inputs: .init(now: time.date, clusterReady: true, counts: balanced)
+                    )
+                    if reports.contains(where: {
+                        if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false }
+                    }) {
                         judgedAt = time.date
                     } else {
-                        #expect(reports.map(\.action) == [.settling("emqx-ee-scaleout-20261120t102200", until: stoppedAt.addingTimeInterval(30))])
+                        #expect(
+                            reports.map(\.action) == [
+                                .settling("emqx-ee-scaleout-20261120t102200", until: stoppedAt.addingTimeInterval(30))
+                            ]
+                        )
                     }
                 }
                 #expect(judgedAt == stoppedAt.addingTimeInterval(30))
@@ -281,7 +360,9 @@ struct ActuatorScenarioTests {
         let time = ManualClock(startDate: Fixtures.decisionTime)
         let server = try Self.server(time)
         let logs = CapturedLogs()
-        let lifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(10), retryBackoff: .seconds(20), keepFinished: 1))
+        let lifecycle = RebalanceLifecycle(
+            configuration: .init(settleTime: .seconds(10), retryBackoff: .seconds(20), keepFinished: 1)
+        )
         try await server.withAgents { url, agents in
             let agent = try agents.make(url: url, identity: "agent-a", time: time, logs: logs, lifecycle: lifecycle)
             let tick = { @Sendable (seconds: Int) async in
@@ -292,26 +373,60 @@ struct ActuatorScenarioTests {
             }
             await agent.elector.tick()
             _ = await agent.actuator.act(Fixtures.decision(), on: Self.observed(server), at: time.date)
-            Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200", .failed, message: "Failed to start rebalance: already_started", at: time.date)
-            var reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
-            #expect(reports.map(\.action) == [.record("emqx-ee-scaleout-20261120t102200", outcome: .failed, detail: "Failed to start rebalance: already_started", retriesExhausted: false)])
+            Self.operatorSets(
+                server,
+                "emqx-ee-scaleout-20261120t102200",
+                .failed,
+                message: "Failed to start rebalance: already_started",
+                at: time.date
+            )
+            var reports = await agent.actuator.follow(
+                Self.observed(server),
+                inputs: .init(now: time.date, clusterReady: true, counts: nil)
+            )
+            #expect(
+                reports.map(\.action) == [
+                    .record(
+                        "emqx-ee-scaleout-20261120t102200",
+                        outcome: .failed,
+                        detail: "Failed to start rebalance: already_started",
+                        retriesExhausted: false
+                    )
+                ]
+            )
             // Someone starts a Rebalance by hand: the retry waits for it.
-            try server.putObject(.rebalances, namespace: Self.namespace, Fixtures.foreign("manual", phase: .processing, created: time.date))
+            try server.putObject(
+                .rebalances,
+                namespace: Self.namespace,
+                Fixtures.foreign("manual", phase: .processing, created: time.date)
+            )
             await tick(30)
-            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
+            reports = await agent.actuator.follow(
+                Self.observed(server),
+                inputs: .init(now: time.date, clusterReady: true, counts: nil)
+            )
             #expect(reports.contains { if case .retryLater = $0.action { true } else { false } })
             server.removeObject(.rebalances, namespace: Self.namespace, name: "manual")
-            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
+            reports = await agent.actuator.follow(
+                Self.observed(server),
+                inputs: .init(now: time.date, clusterReady: true, counts: nil)
+            )
             #expect(reports.map(\.action) == [.retry(failed: "emqx-ee-scaleout-20261120t102200", attempt: 2)])
             #expect(reports.first?.performed == true)
             // The retry completes and is judged; on the next cycle the older judged one is deleted (keep 1).
             Self.operatorSets(server, "emqx-ee-scaleout-20261120t102200-r2", .completed, at: time.date)
             await tick(12)
-            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            reports = await agent.actuator.follow(
+                Self.observed(server),
+                inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
-            #expect(reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } })
+            #expect(
+                reports.contains { if case .record(_, .balanced, _, _) = $0.action { $0.performed } else { false } }
+            )
             await tick(2)
-            reports = await agent.actuator.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
+            reports = await agent.actuator.follow(
+                Self.observed(server),
+                inputs: .init(now: time.date, clusterReady: true, counts: Fixtures.counts([2553, 2553, 2554, 2340]))
             )
             #expect(reports.contains { $0.action == .delete("emqx-ee-scaleout-20261120t102200") && $0.performed })
         }
@@ -333,7 +448,10 @@ struct ActuatorScenarioTests {
         #expect(result.result == .notMade(.dryRun(wouldCreate: "Rebalance default/emqx-ee-scaleout-20261120t102200")))
         #expect(result.object?.name == "emqx-ee-scaleout-20261120t102200")
         #expect(dryRun.planned.count == 1)
-        let follow = await dryRun.follow(Self.observed(server), inputs: .init(now: time.date, clusterReady: true, counts: nil))
+        let follow = await dryRun.follow(
+            Self.observed(server),
+            inputs: .init(now: time.date, clusterReady: true, counts: nil)
+        )
         #expect(follow.isEmpty)
         #expect(Self.ours(server).isEmpty)
         #expect(server.requestLog.isEmpty, "a dry run reads nothing itself and writes nothing: \(server.requestLog)")

@@ -5,8 +5,8 @@ import Kubernetes
 import Logging
 import Simulation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @testable import Act
 
@@ -42,17 +42,32 @@ import TestSupport
             var members: [String: EMQXRebalanceLifecycle.Member] = [:]
             for node in nodes {
                 let uptime = node.isRunning ? (now - node.startedAt) : .zero
-                members[node.name] = .init(running: node.isRunning, startedAt: time.date.addingTimeInterval(-uptime.seconds))
+                members[node.name] = .init(
+                    running: node.isRunning,
+                    startedAt: time.date.addingTimeInterval(-uptime.seconds)
+                )
             }
             let counts = nodes.filter(\.isRunning).map {
-                BalanceMath.NodeCounts(name: $0.name, liveConnections: Double($0.liveConnections), sessions: Double($0.sessions))
+                BalanceMath.NodeCounts(
+                    name: $0.name,
+                    liveConnections: Double($0.liveConnections),
+                    sessions: Double($0.sessions)
+                )
             }
             // The nodes serving now: a stopped node's port may meanwhile belong to another test's server.
             let urls = nodes.filter(\.isRunning).compactMap { emqx.endpoint(of: $0.name)?.absoluteString }
-            let emqxAPI = HTTPEMQXRebalanceAPI(httpClient: .shared, endpoint: .init(baseURLs: urls, authorization: emqxAPI.endpoint.authorization))
+            let emqxAPI = HTTPEMQXRebalanceAPI(
+                httpClient: .shared,
+                endpoint: .init(baseURLs: urls, authorization: emqxAPI.endpoint.authorization)
+            )
             return .init(
-                cluster: EMQXAPIActuatorTests.cluster, emqx: emqxAPI, rebalancedNodes: nodes.map(\.name), members: members,
-                closedGate: closedGate, counts: counts)
+                cluster: EMQXAPIActuatorTests.cluster,
+                emqx: emqxAPI,
+                rebalancedNodes: nodes.map(\.name),
+                members: members,
+                closedGate: closedGate,
+                counts: counts
+            )
         }
 
         /// One follow cycle: observe once, then follow.
@@ -74,25 +89,64 @@ import TestSupport
         var startsEMQXRan: Int { emqx.model.rebalances.count + emqx.model.finishedRebalances.count }
     }
 
-    static func withWorld<T: Sendable>(counts: [Int] = [3333, 3333, 3334, 0], key: String = secret, leader: Bool = true, _ body: @Sendable (World) async throws -> T) async throws -> T {
+    static func withWorld<T: Sendable>(
+        counts: [Int] = [3333, 3333, 3334, 0],
+        key: String = secret,
+        leader: Bool = true,
+        _ body: @Sendable (World) async throws -> T
+    ) async throws -> T {
         let time = ManualClock(startDate: Fixtures.decisionTime)
-        let emqx = SimulatedEMQXCluster(configuration: SimulatedEMQXConfiguration(
-            name: "emqx", namespace: "emqx", kind: .emqx, nodes: counts.map { SimulatedNodeSpec(liveConnections: $0, disconnectedSessions: 0) },
-            seed: 1, credentials: EMQXAPICredentials(key: "agent", secret: secret)))
-        let api = SimulatedKubernetesAPI(configuration: .init(now: time.dateProvider), logger: Logger(label: "api", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let emqx = SimulatedEMQXCluster(
+            configuration: SimulatedEMQXConfiguration(
+                name: "emqx",
+                namespace: "emqx",
+                kind: .emqx,
+                nodes: counts.map { SimulatedNodeSpec(liveConnections: $0, disconnectedSessions: 0) },
+                seed: 1,
+                credentials: EMQXAPICredentials(key: "agent", secret: secret)
+            )
+        )
+        let api = SimulatedKubernetesAPI(
+            configuration: .init(now: time.dateProvider),
+            logger: Logger(label: "api", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         return try await api.withRunning { api in
             try await emqx.start()
             let logs = CapturedLogs()
             let client = try HTTPKubernetesClient(
-                configuration: .init(server: try await api.baseURL().absoluteString, namespace: "emqx", tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)),
-                logger: logs.logger("client"))
+                configuration: .init(
+                    server: try await api.baseURL().absoluteString,
+                    namespace: "emqx",
+                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)
+                ),
+                logger: logs.logger("client")
+            )
             let urls = emqx.nodes.compactMap { emqx.endpoint(of: $0.name)?.absoluteString }
-            let emqxAPI = HTTPEMQXRebalanceAPI(httpClient: .shared, endpoint: .init(baseURLs: urls, authorization: HTTPBasic.header(username: "agent", password: key)))
+            let emqxAPI = HTTPEMQXRebalanceAPI(
+                httpClient: .shared,
+                endpoint: .init(baseURLs: urls, authorization: HTTPBasic.header(username: "agent", password: key))
+            )
             let actuator = EMQXAPIActuator(
-                store: client, lifecycle: .init(configuration: .init(cycle: .seconds(10), settleTime: .seconds(30))),
-                events: EventRecorder(api: client, canWrite: { leader }, instance: "test", logger: logs.logger("events")),
-                canWrite: { leader }, logger: logs.logger("actuator"))
-            let world = World(api: api, emqx: emqx, time: time, actuator: actuator, client: client, logs: logs, emqxAPI: emqxAPI)
+                store: client,
+                lifecycle: .init(configuration: .init(cycle: .seconds(10), settleTime: .seconds(30))),
+                events: EventRecorder(
+                    api: client,
+                    canWrite: { leader },
+                    instance: "test",
+                    logger: logs.logger("events")
+                ),
+                canWrite: { leader },
+                logger: logs.logger("actuator")
+            )
+            let world = World(
+                api: api,
+                emqx: emqx,
+                time: time,
+                actuator: actuator,
+                client: client,
+                logs: logs,
+                emqxAPI: emqxAPI
+            )
             do {
                 let result = try await body(world)
                 await emqx.stop()
@@ -107,7 +161,16 @@ import TestSupport
     }
 
     static var seedStrategy: RebalanceStrategy {
-        RebalanceStrategy(connEvictRate: 10, sessEvictRate: 10, waitTakeover: 10, waitHealthCheck: 10, absConnThreshold: 100, absSessThreshold: 100, relConnThreshold: "1.1", relSessThreshold: "1.1")
+        RebalanceStrategy(
+            connEvictRate: 10,
+            sessEvictRate: 10,
+            waitTakeover: 10,
+            waitHealthCheck: 10,
+            absConnThreshold: 100,
+            absSessThreshold: 100,
+            relConnThreshold: "1.1",
+            relSessThreshold: "1.1"
+        )
     }
 
     static func decision(at time: Date = Fixtures.decisionTime) -> DecisionRecord {
@@ -119,14 +182,22 @@ import TestSupport
 
     func start(_ world: World) async throws -> EMQXAPIActuator.StartResult {
         let target = world.target()
-        return await world.actuator.start(Self.decision(), target: target, observation: try await world.actuator.observe(target), at: world.time.date)
+        return await world.actuator.start(
+            Self.decision(),
+            target: target,
+            observation: try await world.actuator.observe(target),
+            at: world.time.date
+        )
     }
 
     // MARK: The seed case through EMQX's API
 
     @Test func seedCaseRunsThroughEMQXAndIsJudgedBalanced() async throws {
         try await Self.withWorld { world in
-            guard case .confirmed(let record) = try await start(world) else { Issue.record("not confirmed"); return }
+            guard case .confirmed(let record) = try await start(world) else {
+                Issue.record("not confirmed")
+                return
+            }
             let name = try #require(record.metadata.name)
             #expect(name == "emqx-scaleout-20261120t102200")
             let stored = try #require(world.record(name))
@@ -164,12 +235,18 @@ import TestSupport
     func aLostStartAnswerIsConfirmedFromGlobalStatusAndNeverStartedAgain(lost: NodeFaults.LostAnswer) async throws {
         try await Self.withWorld { world in
             world.emqx.setFaults(NodeFaults(lostStartAnswer: lost), of: world.nodes[0])
-            guard case .unconfirmed(let record, _) = try await start(world) else { Issue.record("not unconfirmed"); return }
+            guard case .unconfirmed(let record, _) = try await start(world) else {
+                Issue.record("not unconfirmed")
+                return
+            }
             world.emqx.setFaults(.none, of: world.nodes[0])
             let name = try #require(record.metadata.name)
             #expect(world.record(name)?.status?.phaseValue == .starting)
             // The same decision again (a retry, another replica): the record exists, EMQX is not asked again.
-            guard case .blocked = try await start(world) else { Issue.record("a second start was not blocked"); return }
+            guard case .blocked = try await start(world) else {
+                Issue.record("a second start was not blocked")
+                return
+            }
             world.advance(12)
             try await world.cycle()
             #expect(world.record(name)?.status?.phaseValue == .running)
@@ -181,12 +258,23 @@ import TestSupport
         try await Self.withWorld { world in
             world.emqx.setFaults(NodeFaults(lostStartAnswer: .internalError), of: world.nodes[0])
             let lost = try await start(world)
-            guard case .failed(let failure) = lost.actionResult else { Issue.record("a lost answer counted as \(lost.actionResult)"); return }
+            guard case .failed(let failure) = lost.actionResult else {
+                Issue.record("a lost answer counted as \(lost.actionResult)")
+                return
+            }
             #expect(failure.kind == .unavailable)
             // The retry of a new decision is held back by the record at intent: never a second start.
             let target = world.target()
-            let retry = await world.actuator.start(Self.decision(at: Fixtures.decisionTime.addingTimeInterval(120)), target: target, observation: try await world.actuator.observe(target), at: world.time.date)
-            guard case .notMade(.blocked) = retry.actionResult else { Issue.record("the retry was \(retry.actionResult)"); return }
+            let retry = await world.actuator.start(
+                Self.decision(at: Fixtures.decisionTime.addingTimeInterval(120)),
+                target: target,
+                observation: try await world.actuator.observe(target),
+                at: world.time.date
+            )
+            guard case .notMade(.blocked) = retry.actionResult else {
+                Issue.record("the retry was \(retry.actionResult)")
+                return
+            }
             #expect(world.startsEMQXRan == 1)
         }
         try await Self.withWorld { world in
@@ -198,7 +286,13 @@ import TestSupport
     @Test func anIntentEMQXNeverSawEndsFailedAfterOneCycle() async throws {
         try await Self.withWorld { world in
             // The agent died between writing the record and calling EMQX.
-            let record = EMQXAPIActuator.record(for: Self.decision(), cluster: Self.cluster, nodes: world.nodes, strategy: Self.seedStrategy, owner: nil)
+            let record = EMQXAPIActuator.record(
+                for: Self.decision(),
+                cluster: Self.cluster,
+                nodes: world.nodes,
+                strategy: Self.seedStrategy,
+                owner: nil
+            )
             _ = try await world.client.createEMQXRebalance(record)
             try await world.cycle()
             #expect(world.record(record.metadata.name!)?.status == nil)
@@ -216,7 +310,10 @@ import TestSupport
 
     @Test func aCoordinatorThatDisappearsEndsFailedAndIsStillJudged() async throws {
         try await Self.withWorld { world in
-            guard case .confirmed(let record) = try await start(world) else { Issue.record("not confirmed"); return }
+            guard case .confirmed(let record) = try await start(world) else {
+                Issue.record("not confirmed")
+                return
+            }
             world.advance(15)
             try await world.cycle()
             try world.emqx.apply(.stop(node: world.nodes[0]))
@@ -236,7 +333,10 @@ import TestSupport
 
     @Test func aBalancedClusterIsRecordedAsNothingToBalance() async throws {
         try await Self.withWorld(counts: [1000, 1000, 990, 1000]) { world in
-            guard case .refused(let record?, let failure) = try await start(world) else { Issue.record("not refused"); return }
+            guard case .refused(let record?, let failure) = try await start(world) else {
+                Issue.record("not refused")
+                return
+            }
             #expect(failure.reasonClass == "nothing-to-balance")
             let stored = try #require(world.record(record.metadata.name!))
             #expect(stored.status?.phaseValue == .failed)
@@ -247,7 +347,10 @@ import TestSupport
     @Test func aWrongKeyIsOneClearErrorAndNoSecretIsLogged() async throws {
         try await Self.withWorld(key: "wrong-secret-value") { world in
             // global_status already refuses the key: nothing is written, EMQX is never asked to start.
-            guard case .blocked(let reason) = try await start(world) else { Issue.record("not blocked"); return }
+            guard case .blocked(let reason) = try await start(world) else {
+                Issue.record("not blocked")
+                return
+            }
             #expect(reason.contains("API key or secret is wrong"))
             #expect(world.records.isEmpty)
             #expect(!world.logs.all.contains { $0.contains("wrong-secret-value") || $0.contains(Self.secret) })
@@ -258,7 +361,10 @@ import TestSupport
 
     @Test func aManualRunWaitsPendingBehindAGateThenRuns() async throws {
         try await Self.withWorld { world in
-            let manual = EMQXRebalance(metadata: ObjectMeta(name: "by-hand", namespace: "emqx"), spec: .init(cluster: "emqx", strategy: Self.seedStrategy))
+            let manual = EMQXRebalance(
+                metadata: ObjectMeta(name: "by-hand", namespace: "emqx"),
+                spec: .init(cluster: "emqx", strategy: Self.seedStrategy)
+            )
             _ = try await world.client.createEMQXRebalance(manual)
             try await world.cycle(closedGate: "the cluster is not Ready")
             #expect(world.record("by-hand")?.status?.phaseValue == .pending)
@@ -276,7 +382,12 @@ import TestSupport
         try await Self.withWorld { world in
             var strategy = Self.seedStrategy
             strategy.relConnThreshold = "0.9"  // passes the schema's pattern; EMQX needs more than 1.0
-            _ = try await world.client.createEMQXRebalance(EMQXRebalance(metadata: ObjectMeta(name: "bad", namespace: "emqx"), spec: .init(cluster: "emqx", strategy: strategy)))
+            _ = try await world.client.createEMQXRebalance(
+                EMQXRebalance(
+                    metadata: ObjectMeta(name: "bad", namespace: "emqx"),
+                    spec: .init(cluster: "emqx", strategy: strategy)
+                )
+            )
             try await world.cycle()
             let failed = try #require(world.record("bad"))
             #expect(failed.status?.phaseValue == .failed)
@@ -287,7 +398,10 @@ import TestSupport
 
     @Test func deletingARunningRecordStopsEMQX() async throws {
         try await Self.withWorld { world in
-            guard case .confirmed(let record) = try await start(world) else { Issue.record("not confirmed"); return }
+            guard case .confirmed(let record) = try await start(world) else {
+                Issue.record("not confirmed")
+                return
+            }
             try await world.client.deleteEMQXRebalance(namespace: "emqx", name: record.metadata.name!)
             #expect(world.record(record.metadata.name!)?.metadata.deletionTimestamp != nil)  // held by our finalizer
             try await world.cycle()
@@ -299,7 +413,10 @@ import TestSupport
 
     @Test func aFollowerWritesNothing() async throws {
         try await Self.withWorld(leader: false) { world in
-            guard case .notLeader = try await start(world) else { Issue.record("a follower acted"); return }
+            guard case .notLeader = try await start(world) else {
+                Issue.record("a follower acted")
+                return
+            }
             #expect(world.records.isEmpty)
             #expect(world.startsEMQXRan == 0)
         }

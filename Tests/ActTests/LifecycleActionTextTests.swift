@@ -11,14 +11,17 @@ struct LifecycleActionTextTests {
 
     static let rebalanceActions: [RebalanceLifecycle.Action] = [
         .awaitOperator("r"), .processing("r", since: at), .stuck("r", since: at), .settling("r", until: at),
-        .markStopped("r", at: at), .awaitMetrics("r"), .confirmWithEMQX("r"), .emqxStillRebalancing("r"), .awaitReady("r"),
-        .record("r", outcome: .balanced, detail: "spread 40 -> 3", retriesExhausted: false), .retry(failed: "r", attempt: 2),
+        .markStopped("r", at: at), .awaitMetrics("r"), .confirmWithEMQX("r"), .emqxStillRebalancing("r"),
+        .awaitReady("r"),
+        .record("r", outcome: .balanced, detail: "spread 40 -> 3", retriesExhausted: false),
+        .retry(failed: "r", attempt: 2),
         .retryLater(failed: "r", notBefore: at), .delete("r"),
     ]
 
     static let recordActions: [EMQXRebalanceLifecycle.Action] = [
         .hold("m", reason: "cooldown"), .reject("m", reason: "connEvictRate 0"), .awaitConfirmation("m"),
-        .unconfirmed("m", reason: "not in global_status"), .running("m", since: at), .finished("m", abortedBecause: nil),
+        .unconfirmed("m", reason: "not in global_status"), .running("m", since: at),
+        .finished("m", abortedBecause: nil),
         .finished("m", abortedBecause: "node down"), .awaitEMQX("m", reason: "refused"), .stuck("m", since: at),
         .settling("m", until: at), .awaitMetrics("m"), .judge("m", outcome: .ineffective, detail: ""),
         .stop("m", coordinator: "emqx@a"), .release("m"), .delete("m"),
@@ -33,9 +36,17 @@ struct LifecycleActionTextTests {
             #expect(!text.contains("(\""), "an enum payload dump: \(text)")
             #expect(text.hasPrefix("Rebalance r") || text.hasPrefix("EMQXRebalance m"), "\(text)")
         }
-        #expect("\(RebalanceLifecycle.Action.record("r", outcome: .balanced, detail: "spread 40 -> 3", retriesExhausted: true))"
-            == "Rebalance r: outcome balanced (spread 40 -> 3), retries exhausted")
-        #expect("\(RebalanceLifecycle.Action.processing("r", since: Self.at))" == "Rebalance r: processing since \(KubernetesTime.format(Self.at))")
-        #expect("\(EMQXRebalanceLifecycle.Action.judge("m", outcome: .ineffective, detail: ""))" == "EMQXRebalance m: outcome ineffective")
+        #expect(
+            "\(RebalanceLifecycle.Action.record("r", outcome: .balanced, detail: "spread 40 -> 3", retriesExhausted: true))"
+                == "Rebalance r: outcome balanced (spread 40 -> 3), retries exhausted"
+        )
+        #expect(
+            "\(RebalanceLifecycle.Action.processing("r", since: Self.at))"
+                == "Rebalance r: processing since \(KubernetesTime.format(Self.at))"
+        )
+        #expect(
+            "\(EMQXRebalanceLifecycle.Action.judge("m", outcome: .ineffective, detail: ""))"
+                == "EMQXRebalance m: outcome ineffective"
+        )
     }
 }

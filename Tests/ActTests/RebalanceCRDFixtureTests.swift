@@ -49,14 +49,24 @@ struct RebalanceCRDFixtureTests {
         let schema = try CRDFixtures.schema("apps.emqx.io_rebalances.yaml", version: "v2beta1")
         var decision = Fixtures.decision()
         decision.strategy = RebalanceStrategy(
-            connEvictRate: 10, sessEvictRate: 10, waitTakeover: 10, waitHealthCheck: 10, absConnThreshold: 100,
-            absSessThreshold: 100, relConnThreshold: "1.1", relSessThreshold: "1.1"
+            connEvictRate: 10,
+            sessEvictRate: 10,
+            waitTakeover: 10,
+            waitHealthCheck: 10,
+            absConnThreshold: 100,
+            absSessThreshold: 100,
+            relConnThreshold: "1.1",
+            relSessThreshold: "1.1"
         )
         let rebalance = try RebalanceFactory.make(decision, for: Fixtures.object())
-        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(rebalance)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(rebalance)) as? [String: Any]
+        )
         let spec = try #require(json["spec"] as? [String: Any])
         let specSchema = try #require(CRDFixtures.properties(schema, ["spec"]))
-        for required in specSchema["required"] as? [String] ?? [] { #expect(spec[required] != nil, "spec.\(required) is required") }
+        for required in specSchema["required"] as? [String] ?? [] {
+            #expect(spec[required] != nil, "spec.\(required) is required")
+        }
         try check(spec, against: specSchema, path: "spec")
     }
 
@@ -87,7 +97,9 @@ struct RebalanceCRDFixtureTests {
         #expect(CRDFixtures.properties(emqx, ["spec", "coreTemplate", "spec", "replicas"]) != nil)
 
         let enterprise = try CRDFixtures.schema("apps.emqx.io_emqxenterprises.yaml", version: "v1beta4")
-        let eeNode = try #require(CRDFixtures.properties(enterprise, ["status", "emqxNodes"])?["items"] as? [String: Any])
+        let eeNode = try #require(
+            CRDFixtures.properties(enterprise, ["status", "emqxNodes"])?["items"] as? [String: Any]
+        )
         let eeFields = Set((eeNode["properties"] as? [String: Any] ?? [:]).keys)
         #expect(eeFields.isSuperset(of: ["node", "node_status", "connections"]))
         #expect(!eeFields.contains("live_connections"))  // why 4.4 status serves session rules only

@@ -27,7 +27,8 @@ struct RebalanceHistoryTests {
     @Test func failedFinishTimeComesFromTheCondition() {
         let failedAt = Fixtures.decisionTime.addingTimeInterval(40)
         let history = RebalanceHistory.build(
-            from: [Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: failedAt)], for: Fixtures.cluster
+            from: [Fixtures.ours(phase: .failed, message: "EMQX emqx-ee is not ready", finished: failedAt)],
+            for: Fixtures.cluster
         )
         #expect(history.rebalances.first?.finishedAt == failedAt)
         #expect(history.rebalances.first?.outcome == nil)

@@ -7,8 +7,14 @@ import Testing
 
 struct RebalanceNamingTests {
     @Test func seedExample() {
-        #expect(RebalanceNaming.name(cluster: "emqx-ee", trigger: .scaleOut, at: Fixtures.decisionTime) == "emqx-ee-scaleout-20261120t102200")
-        #expect(RebalanceNaming.name(cluster: "emqx-ee", trigger: .restart, at: Fixtures.decisionTime, attempt: 2) == "emqx-ee-restart-20261120t102200-r2")
+        #expect(
+            RebalanceNaming.name(cluster: "emqx-ee", trigger: .scaleOut, at: Fixtures.decisionTime)
+                == "emqx-ee-scaleout-20261120t102200"
+        )
+        #expect(
+            RebalanceNaming.name(cluster: "emqx-ee", trigger: .restart, at: Fixtures.decisionTime, attempt: 2)
+                == "emqx-ee-restart-20261120t102200-r2"
+        )
     }
 
     @Test(arguments: [
@@ -24,19 +30,22 @@ struct RebalanceNamingTests {
             #expect(name.first != "-" && name.last != "-")
         }
         #expect(a != b)  // the hash covers the full name, time included
-        #expect(a == RebalanceNaming.name(cluster: cluster, trigger: .skew, at: Fixtures.decisionTime))  // deterministic
+        // Deterministic.
+        #expect(a == RebalanceNaming.name(cluster: cluster, trigger: .skew, at: Fixtures.decisionTime))
     }
 
     @Test func factoryBuildsLabelsAnnotationsOwnerAndSpec() throws {
         let rebalance = try RebalanceFactory.make(Fixtures.decision(), for: Fixtures.object())
         #expect(rebalance.apiVersion == "apps.emqx.io/v2beta1")
         #expect(rebalance.metadata.namespace == "default")
-        #expect(rebalance.metadata.labels == [
-            "app.kubernetes.io/managed-by": "emqx-autorebalancer",
-            "autorebalancer.emqx.io/cluster": "emqx-ee",
-            "autorebalancer.emqx.io/rule": "scale-out",
-            "autorebalancer.emqx.io/trigger": "scaleOut",
-        ])
+        #expect(
+            rebalance.metadata.labels == [
+                "app.kubernetes.io/managed-by": "emqx-autorebalancer",
+                "autorebalancer.emqx.io/cluster": "emqx-ee",
+                "autorebalancer.emqx.io/rule": "scale-out",
+                "autorebalancer.emqx.io/trigger": "scaleOut",
+            ]
+        )
         #expect(rebalance.metadata.ownerReferences?.first?.uid == "uid-1")
         #expect(rebalance.metadata.ownerReferences?.first?.kind == "EMQX")
         #expect(rebalance.spec.instanceKind == "EMQX")
@@ -51,7 +60,9 @@ struct RebalanceNamingTests {
     @Test func decisionWithoutStrategyIsRejected() {
         var decision = Fixtures.decision()
         decision.strategy = nil
-        #expect(throws: RebalanceFactory.InvalidDecision.self) { try RebalanceFactory.make(decision, for: Fixtures.object()) }
+        #expect(throws: RebalanceFactory.InvalidDecision.self) {
+            try RebalanceFactory.make(decision, for: Fixtures.object())
+        }
     }
 }
 
@@ -93,7 +104,10 @@ struct RebalanceFailureTests {
     @Test(arguments: [
         ("EMQX emqx-ee is not ready", InstanceKind.emqx, RebalanceFailure.notReady),
         ("EMQX emqx-ee is not ready", .emqxEnterprise, .other),
-        ("Failed to start rebalance: {\"code\":\"BAD_REQUEST\",\"message\":\"nothing_to_balance\"}", .emqx, .nothingToBalance),
+        (
+            "Failed to start rebalance: {\"code\":\"BAD_REQUEST\",\"message\":\"nothing_to_balance\"}", .emqx,
+            .nothingToBalance
+        ),
         ("EMQX emqx-ee is not found", .emqx, .other),
         ("already_started", .emqx, .other),
     ])

@@ -54,10 +54,12 @@ struct AgentConfigurationLimitsTests {
         let result = AgentConfiguration.load(text: text, file: "agent.yaml")
         #expect(result.configuration == nil)
         let rendered = result.diagnostics.map(\.description)
-        #expect(rendered == [
-            "agent.yaml:8:27: error: clusters[0].sources[0].prometheus.url: \"http://***@prometheus:9090\" has credentials in the URL (user:password@); remove them and use username with passwordFile/passwordEnv (or bearerTokenFile/bearerTokenEnv)",
-            "agent.yaml:10:20: error: notifiers.webhooks[0].url: \"https://***@hooks.example.com/x\" has credentials in the URL (user:password@); remove them and use username with passwordFile/passwordEnv (or bearerTokenFile/bearerTokenEnv)",
-        ])
+        #expect(
+            rendered == [
+                "agent.yaml:8:27: error: clusters[0].sources[0].prometheus.url: \"http://***@prometheus:9090\" has credentials in the URL (user:password@); remove them and use username with passwordFile/passwordEnv (or bearerTokenFile/bearerTokenEnv)",
+                "agent.yaml:10:20: error: notifiers.webhooks[0].url: \"https://***@hooks.example.com/x\" has credentials in the URL (user:password@); remove them and use username with passwordFile/passwordEnv (or bearerTokenFile/bearerTokenEnv)",
+            ]
+        )
         #expect(!rendered.joined().contains("hunter2"))
     }
 }

@@ -37,15 +37,27 @@ import Testing
         #expect(configuration.leaderElection.leaseName == "my-lease")
         #expect(configuration.leaderElection.renewDeadline == 15)
         #expect(configuration.clusters.count == 2)
-        #expect(configuration.clusters[0].target == .named(ClusterReference(namespace: "emqx", name: "emqx-ee", kind: .emqxEnterprise)))
+        #expect(
+            configuration.clusters[0].target
+                == .named(ClusterReference(namespace: "emqx", name: "emqx-ee", kind: .emqxEnterprise))
+        )
         #expect(configuration.clusters[0].sources.map(\.kind) == ["prometheus", "emqx", "status"])
-        guard case .prometheus(let prometheus) = configuration.clusters[0].sources[0] else { Issue.record("not prometheus"); return }
+        guard case .prometheus(let prometheus) = configuration.clusters[0].sources[0] else {
+            Issue.record("not prometheus")
+            return
+        }
         #expect(prometheus.nodeLabel == "pod")
         #expect(prometheus.http.auth == .bearer(token: .environment("PROM_TOKEN")))
-        guard case .emqx(let emqx) = configuration.clusters[0].sources[1] else { Issue.record("not emqx"); return }
+        guard case .emqx(let emqx) = configuration.clusters[0].sources[1] else {
+            Issue.record("not emqx")
+            return
+        }
         #expect(emqx.port == 8081)
         #expect(emqx.http.auth == .basic(username: "key", password: .file("/secret")))
-        #expect(configuration.clusters[1].target == .selector(namespace: "iot", kind: .emqx, matchLabels: ["autorebalance": "on"]))
+        #expect(
+            configuration.clusters[1].target
+                == .selector(namespace: "iot", kind: .emqx, matchLabels: ["autorebalance": "on"])
+        )
         #expect(configuration.clusters[1].sources == [.status])
         #expect(configuration.notifiers.alertmanagerURLs.count == 2)
         #expect(configuration.notifiers.resendInterval == 30)
@@ -74,15 +86,17 @@ import Testing
         let result = AgentConfiguration.load(text: text, file: "bad.yaml")
         #expect(result.configuration == nil)
         let rendered = result.diagnostics.map(\.description)
-        #expect(rendered == [
-            "bad.yaml:3:9: error: listen: \"nope\" is not HOST:PORT (e.g. 0.0.0.0:9090 or [::]:9090)",
-            "bad.yaml:4:33: error: leaderElection.renewDeadline (20s) must be shorter than leaseDuration (15s)",
-            "bad.yaml:9:11: error: clusters[0].kind: \"EMQx\" is not a known kind (did you mean \"EMQX\"?); expected EMQX (EMQX 5) or EmqxEnterprise (EMQX 4.4)",
-            "bad.yaml:10:5: error: clusters[0]: unknown key \"sourc\" (did you mean \"source\"?)",
-            "bad.yaml:11:5: error: clusters[1]: \"namespace\" is required with \"name\"",
-            "bad.yaml:13:32: error: clusters[2].source.prometheus.url: \"ftp://x\" is not an http(s) URL",
-            "bad.yaml:15:66: error: notifiers.webhooks[0]: give either hmacSecretFile or hmacSecretEnv, not both",
-        ])
+        #expect(
+            rendered == [
+                "bad.yaml:3:9: error: listen: \"nope\" is not HOST:PORT (e.g. 0.0.0.0:9090 or [::]:9090)",
+                "bad.yaml:4:33: error: leaderElection.renewDeadline (20s) must be shorter than leaseDuration (15s)",
+                "bad.yaml:9:11: error: clusters[0].kind: \"EMQx\" is not a known kind (did you mean \"EMQX\"?); expected EMQX (EMQX 5) or EmqxEnterprise (EMQX 4.4)",
+                "bad.yaml:10:5: error: clusters[0]: unknown key \"sourc\" (did you mean \"source\"?)",
+                "bad.yaml:11:5: error: clusters[1]: \"namespace\" is required with \"name\"",
+                "bad.yaml:13:32: error: clusters[2].source.prometheus.url: \"ftp://x\" is not an http(s) URL",
+                "bad.yaml:15:66: error: notifiers.webhooks[0]: give either hmacSecretFile or hmacSecretEnv, not both",
+            ]
+        )
     }
 
     /// A cluster listed twice is reported at its second entry, by its index as written, even when an entry before it
@@ -99,10 +113,12 @@ import Testing
             """
         let result = AgentConfiguration.load(text: text, file: "dup.yaml")
         #expect(result.configuration == nil)
-        #expect(result.diagnostics.map(\.description) == [
-            "dup.yaml:5:5: error: clusters[0]: \"namespace\" is required with \"name\"",
-            "dup.yaml:7:5: error: clusters[2]: default/emqx is listed twice",
-        ])
+        #expect(
+            result.diagnostics.map(\.description) == [
+                "dup.yaml:5:5: error: clusters[0]: \"namespace\" is required with \"name\"",
+                "dup.yaml:7:5: error: clusters[2]: default/emqx is listed twice",
+            ]
+        )
     }
 
     /// Layer 1 reports the form (a value of the wrong type), layer 2 the meaning; a key that is written but
@@ -116,14 +132,16 @@ import Testing
             rebalances: {keepFinished: -1, stuckAfter: 0s}
             """
         let result = AgentConfiguration.load(text: text, file: "form.yaml")
-        #expect(result.diagnostics.map(\.description) == [
-            "form.yaml:1:13: error: apiVersion: expected a string, got a list",
-            "form.yaml:4:54: error: clusters[0].emqxAPI: no API key: give \"apiKey\" (emqxAPIKey: NAME, or secretDirectory: PATH), or \"username\" with passwordFile/passwordEnv",
-            "form.yaml:4:61: error: clusters[0].emqxAPI.port: must be at least 1, got 0",
-            "form.yaml:4:72: error: clusters[0].emqxAPI.scheme: expected http or https, got \"ftp\"",
-            "form.yaml:5:28: error: rebalances.keepFinished: must be at least 0, got -1",
-            "form.yaml:5:44: error: rebalances.stuckAfter: must be longer than 0s",
-        ])
+        #expect(
+            result.diagnostics.map(\.description) == [
+                "form.yaml:1:13: error: apiVersion: expected a string, got a list",
+                "form.yaml:4:54: error: clusters[0].emqxAPI: no API key: give \"apiKey\" (emqxAPIKey: NAME, or secretDirectory: PATH), or \"username\" with passwordFile/passwordEnv",
+                "form.yaml:4:61: error: clusters[0].emqxAPI.port: must be at least 1, got 0",
+                "form.yaml:4:72: error: clusters[0].emqxAPI.scheme: expected http or https, got \"ftp\"",
+                "form.yaml:5:28: error: rebalances.keepFinished: must be at least 0, got -1",
+                "form.yaml:5:44: error: rebalances.stuckAfter: must be longer than 0s",
+            ]
+        )
     }
 
     @Test func enterpriseWithOnlyTheStatusSourceWarns() throws {
@@ -141,8 +159,13 @@ import Testing
     }
 
     @Test func filesLoadPoliciesRelativeToTheConfigAndReloadKeepsTheLastGoodSet() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("rules"), withIntermediateDirectories: true)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "agent-config-\(UUID().uuidString)"
+        )
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("rules"),
+            withIntermediateDirectories: true
+        )
         defer { try? FileManager.default.removeItem(at: directory) }
         let policy = """
             apiVersion: autorebalancer.emqx.io/v1alpha1
@@ -168,11 +191,17 @@ import Testing
         #expect(loaded.isValid, "\(loaded.diagnostics)")
         #expect(loaded.policies.map(\.name) == ["p"])
 
-        let store = ConfigurationStore(ActiveConfiguration(configuration: try #require(loaded.configuration), policies: loaded.policies))
+        let store = ConfigurationStore(
+            ActiveConfiguration(configuration: try #require(loaded.configuration), policies: loaded.policies)
+        )
         let results = RecordedReloads()
         let reloader = ConfigurationReloader(
-            configPath: configPath, store: store, clock: ContinuousClock(), logger: .init(label: "test"),
-            onReload: { ok, _ in results.append(ok) })
+            configPath: configPath,
+            store: store,
+            clock: ContinuousClock(),
+            logger: .init(label: "test"),
+            onReload: { ok, _ in results.append(ok) }
+        )
         // Unchanged files: nothing happens.
         var known = reloader.checkOnce(known: loaded.fingerprints)
         #expect(results.values.isEmpty)
@@ -196,19 +225,23 @@ import Testing
     }
 
     @Test func clustersMustNameLoadedPolicies() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-config-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "agent-config-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let configPath = directory.appendingPathComponent("agent.yaml").path
         try """
-            apiVersion: autorebalancer.emqx.io/v1alpha1
-            kind: AgentConfig
-            policies: [missing.yaml]
-            clusters: [{namespace: default, name: emqx, policies: [p]}]
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        apiVersion: autorebalancer.emqx.io/v1alpha1
+        kind: AgentConfig
+        policies: [missing.yaml]
+        clusters: [{namespace: default, name: emqx, policies: [p]}]
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let loaded = ConfigurationFiles.load(configPath: configPath)
         #expect(!loaded.isValid)
-        #expect(loaded.diagnostics.contains { $0.message.contains("missing.yaml") && $0.message.contains("does not exist") })
+        #expect(
+            loaded.diagnostics.contains { $0.message.contains("missing.yaml") && $0.message.contains("does not exist") }
+        )
         #expect(loaded.diagnostics.contains { $0.message.contains("no loaded policy is named \"p\"") })
     }
 }

@@ -34,9 +34,15 @@ import Testing
     /// A metric endpoint's error body cannot start a forged log line, and no credential is printed.
     @Test func outsideValuesCannotForgeLinesOrLeakCredentials() throws {
         let lines = InMemoryLogLines()
-        let text = Logger(label: "agent") { label in AgentLogHandler(label: label, format: .text, level: .debug, sink: lines.sink) }
-        let body = "bad gateway\n2026-11-20T10:22:00Z notice emqx-autorebalancer: Rebalance created rebalance=fake\nAuthorization: Bearer abcdef123"
-        text.warning("metric source failed: http://u:pw@emqx:18083 answered \(body)", metadata: ["error": "\(body)", "evil\nkey": "x"])
+        let text = Logger(label: "agent") { label in
+            AgentLogHandler(label: label, format: .text, level: .debug, sink: lines.sink)
+        }
+        let body =
+            "bad gateway\n2026-11-20T10:22:00Z notice emqx-autorebalancer: Rebalance created rebalance=fake\nAuthorization: Bearer abcdef123"
+        text.warning(
+            "metric source failed: http://u:pw@emqx:18083 answered \(body)",
+            metadata: ["error": "\(body)", "evil\nkey": "x"]
+        )
         #expect(lines.lines.count == 1)
         let line = lines.lines[0]
         #expect(!line.contains("\n") && !line.contains("\r"))
@@ -46,7 +52,9 @@ import Testing
         #expect(line.contains(#"evil\nkey=x"#))
 
         let json = InMemoryLogLines()
-        let structured = Logger(label: "agent") { label in AgentLogHandler(label: label, format: .json, level: .debug, sink: json.sink) }
+        let structured = Logger(label: "agent") { label in
+            AgentLogHandler(label: label, format: .json, level: .debug, sink: json.sink)
+        }
         structured.warning("failed", metadata: ["error": "\(body)"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.lines[0].utf8)) as? [String: Any])
         let error = try #require(object["error"] as? String)
@@ -54,4 +62,3 @@ import Testing
         #expect(json.lines[0].split(separator: "\n").count == 1)
     }
 }
-

@@ -47,30 +47,56 @@ struct CheckAgreesWithRunTests {
     static let cases: [Case] = [
         Case(
             name: "a missing policy file",
-            files: ["agent.yaml": config(policies: "[rules/a.yaml, missing.yaml]", clusterPolicies: "[a]"),
-                    "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "a")],
-            expected: [("agent.yaml:3:26", "policies[1]: \"missing.yaml\" (DIR/missing.yaml) does not exist")]),
+            files: [
+                "agent.yaml": config(policies: "[rules/a.yaml, missing.yaml]", clusterPolicies: "[a]"),
+                "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "a"),
+            ],
+            expected: [("agent.yaml:3:26", "policies[1]: \"missing.yaml\" (DIR/missing.yaml) does not exist")]
+        ),
         Case(
             name: "a cluster naming an unknown policy",
-            files: ["agent.yaml": config(policies: "[rules]", clusterPolicies: "[a, defualt]"),
-                    "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "a"),
-                    "rules/default.yaml": policy.replacingOccurrences(of: "NAME", with: "default")],
-            expected: [("agent.yaml:7:19", "clusters[0].policies[1]: no loaded policy is named \"defualt\" (did you mean \"default\"?); loaded: a, default")]),
+            files: [
+                "agent.yaml": config(policies: "[rules]", clusterPolicies: "[a, defualt]"),
+                "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "a"),
+                "rules/default.yaml": policy.replacingOccurrences(of: "NAME", with: "default"),
+            ],
+            expected: [
+                (
+                    "agent.yaml:7:19",
+                    "clusters[0].policies[1]: no loaded policy is named \"defualt\" (did you mean \"default\"?); loaded: a, default"
+                )
+            ]
+        ),
         Case(
             name: "two policies with one name",
-            files: ["agent.yaml": config(policies: "[rules]", clusterPolicies: "[]"),
-                    "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "same"),
-                    "rules/b.yaml": policy.replacingOccurrences(of: "NAME", with: "same")],
-            expected: [("rules/b.yaml:4:9", "policy name \"same\" is already used at DIR/rules/a.yaml:4:9")]),
+            files: [
+                "agent.yaml": config(policies: "[rules]", clusterPolicies: "[]"),
+                "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "same"),
+                "rules/b.yaml": policy.replacingOccurrences(of: "NAME", with: "same"),
+            ],
+            expected: [("rules/b.yaml:4:9", "policy name \"same\" is already used at DIR/rules/a.yaml:4:9")]
+        ),
         Case(
             name: "a policy directory without policies",
             files: ["agent.yaml": config(policies: "[empty]", clusterPolicies: "[]"), "empty/README": "nothing"],
-            expected: [("agent.yaml:3:12", "policies[0]: the directory \"empty\" (DIR/empty) holds no *.yaml or *.yml policy files")]),
+            expected: [
+                (
+                    "agent.yaml:3:12",
+                    "policies[0]: the directory \"empty\" (DIR/empty) holds no *.yaml or *.yml policy files"
+                )
+            ]
+        ),
         Case(
             name: "an invalid policy file",
-            files: ["agent.yaml": config(policies: "[rules/a.yaml]", clusterPolicies: "[a]"),
-                    "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "a").replacingOccurrences(of: "rel: 1.5", with: "rel: 0.5")],
-            expected: [("rules/a.yaml:9:", "rel")]),
+            files: [
+                "agent.yaml": config(policies: "[rules/a.yaml]", clusterPolicies: "[a]"),
+                "rules/a.yaml": policy.replacingOccurrences(of: "NAME", with: "a").replacingOccurrences(
+                    of: "rel: 1.5",
+                    with: "rel: 0.5"
+                ),
+            ],
+            expected: [("rules/a.yaml:9:", "rel")]
+        ),
     ]
 
     /// Writes the case's files into a fresh folder and returns it.
@@ -78,7 +104,10 @@ struct CheckAgreesWithRunTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("check-run-\(UUID().uuidString)")
         for (path, text) in files {
             let url = directory.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
             try Data(text.utf8).write(to: url)
         }
         return directory
@@ -91,7 +120,10 @@ struct CheckAgreesWithRunTests {
         let configPath = directory.appendingPathComponent("agent.yaml").path
         let loaded = ConfigurationFiles.load(configPath: configPath)
         let text = try String(contentsOfFile: configPath, encoding: .utf8)
-        let checked = DocumentCheckerRegistry.builtIn.adding(AgentConfigurationChecker()).check(text: text, file: configPath)
+        let checked = DocumentCheckerRegistry.builtIn.adding(AgentConfigurationChecker()).check(
+            text: text,
+            file: configPath
+        )
 
         #expect(!loaded.isValid)
         #expect(checked.hasErrors)
@@ -99,8 +131,10 @@ struct CheckAgreesWithRunTests {
         for (location, message) in testCase.expected {
             let prefix = "\(directory.path)/\(location)"
             let message = message.replacingOccurrences(of: "DIR", with: directory.path)
-            #expect(checked.contains { $0.description.hasPrefix(prefix) && $0.message.contains(message) },
-                    "no \(prefix) … \(message) in:\n\(checked.map(\.description).joined(separator: "\n"))")
+            #expect(
+                checked.contains { $0.description.hasPrefix(prefix) && $0.message.contains(message) },
+                "no \(prefix) … \(message) in:\n\(checked.map(\.description).joined(separator: "\n"))"
+            )
         }
     }
 
@@ -121,14 +155,21 @@ struct CheckAgreesWithRunTests {
 
     /// Through the binary, from the folder holding the files: `check` prints on standard output exactly the lines
     /// `run` prints on standard error before "nothing was started".
-    @Test(.enabled(if: CommandLineBinary.url != nil, "the emqx-autorebalancer binary was not found; run `swift build` first"),
-          arguments: cases)
+    @Test(
+        .enabled(
+            if: CommandLineBinary.url != nil,
+            "the emqx-autorebalancer binary was not found; run `swift build` first"
+        ),
+        arguments: cases
+    )
     func theBinarysCheckAndRunPrintTheSameProblems(_ testCase: Case) async throws {
         let directory = try Self.write(testCase.files)
         defer { try? FileManager.default.removeItem(at: directory) }
         let configPath = directory.appendingPathComponent("agent.yaml").path
         let check = try await CommandLineBinary.run(["check", configPath])
-        let run = try await CommandLineBinary.run(["run", "--once", "--config", configPath, "--kubeconfig", directory.appendingPathComponent("absent").path])
+        let run = try await CommandLineBinary.run([
+            "run", "--once", "--config", configPath, "--kubeconfig", directory.appendingPathComponent("absent").path,
+        ])
         #expect(check.status == 1, "check: \(check.stdout)\(check.stderr)")
         #expect(run.status == 2, "run: \(run.stderr)")
         let checkLines = check.stdout.split(separator: "\n").map(String.init)

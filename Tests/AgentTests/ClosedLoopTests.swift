@@ -2,8 +2,8 @@ import Act
 import AutorebalancerCore
 import Foundation
 import Kubernetes
-import Testing
 import TestSupport
+import Testing
 
 @testable import Agent
 
@@ -14,8 +14,14 @@ import TestSupport
     /// A 403 on create for two minutes, then allowed: retried with a growing, capped backoff, no cooldown meanwhile,
     /// created once the fault is gone, counted, evented and alerted.
     @Test func aFailedCreateIsRetriedWithBackoffAndCreatedOnceTheFaultClears() async throws {
-        let h = try H(policies: [H.policy()], createRetry: CreateRetryPolicy(initialBackoff: 15, maximumBackoff: 60, escalateAfter: 3))
-        h.api.inject(.createRebalance, .error(InMemoryKubernetesAPI.forbidden("create", "rebalances", namespace: "default")))
+        let h = try H(
+            policies: [H.policy()],
+            createRetry: CreateRetryPolicy(initialBackoff: 15, maximumBackoff: 60, escalateAfter: 3)
+        )
+        h.api.inject(
+            .createRebalance,
+            .error(InMemoryKubernetesAPI.forbidden("create", "rebalances", namespace: "default"))
+        )
         var reports: [ClusterCycleReport] = []
         var alertKinds: [[String]] = []
         for cycle in 0..<20 {
@@ -34,7 +40,11 @@ import TestSupport
             let skew = try #require(report.evaluation("skew"))
             #expect(skew.state == .firing, "at \(h.offset(report.at))s")
             #expect(skew.whyNot?.reason == .createFailed)
-            #expect(skew.whyNot?.detail.hasPrefix("forbidden: forbidden (HTTP 403): the agent's service account may not create") == true)
+            #expect(
+                skew.whyNot?.detail.hasPrefix(
+                    "forbidden: forbidden (HTTP 403): the agent's service account may not create"
+                ) == true
+            )
             #expect(report.decisions.isEmpty, "a failed create is no decision")
         }
         let created = try #require(reports.first { h.offset($0.at) == 180 })
@@ -43,28 +53,44 @@ import TestSupport
         #expect(reports.filter { h.offset($0.at) > 180 }.allSatisfy { $0.evaluation("skew")?.state == .coolingDown })
         // Counted per failure class; the Event once three failed in a row; the agent's alert while they keep failing.
         let text = h.metrics.render()
-        #expect(text.contains(#"emqx_autorebalancer_actions_failed_total{cluster="default/emqx-ee",rule="skew",reason="forbidden"} 4"#))
-        #expect(text.contains(#"emqx_autorebalancer_rebalances_created_total{cluster="default/emqx-ee",rule="skew"} 1"#))
+        #expect(
+            text.contains(
+                #"emqx_autorebalancer_actions_failed_total{cluster="default/emqx-ee",rule="skew",reason="forbidden"} 4"#
+            )
+        )
+        #expect(
+            text.contains(#"emqx_autorebalancer_rebalances_created_total{cluster="default/emqx-ee",rule="skew"} 1"#)
+        )
         let events = h.api.storedEvents.filter { $0.reason == "RebalanceCreateFailed" }
         #expect(events.count == 1)
         #expect(events.first?.count == 2, "the 3rd and 4th failures, aggregated")
         #expect(events.first?.message?.contains("keeps failing (forbidden)") == true)
-        let alerting = alertKinds.indices.filter { alertKinds[$0].contains("EMQXRebalanceCreateFailing") }.map { $0 * 15 }
+        let alerting = alertKinds.indices.filter { alertKinds[$0].contains("EMQXRebalanceCreateFailing") }.map {
+            $0 * 15
+        }
         #expect(alerting == Array(stride(from: 60, to: 180, by: 15)))
     }
 
     /// Three failed creates leave the daily limit alone: with one rebalance a day allowed, the create after them
     /// still happens.
     @Test func threeFailuresDoNotTouchTheDailyLimit() async throws {
-        let h = try H(policies: [H.policy(maxPerDay: 1)], createRetry: CreateRetryPolicy(initialBackoff: 15, maximumBackoff: 15))
-        h.api.inject(.createRebalance, .error(KubernetesError(code: .invalid, request: nil, statusCode: 422, detail: "admission webhook denied")))
+        let h = try H(
+            policies: [H.policy(maxPerDay: 1)],
+            createRetry: CreateRetryPolicy(initialBackoff: 15, maximumBackoff: 15)
+        )
+        h.api.inject(
+            .createRebalance,
+            .error(KubernetesError(code: .invalid, request: nil, statusCode: 422, detail: "admission webhook denied"))
+        )
         let reports = await h.run(cycles: 8) { cycle in
             if cycle == 4 { h.api.clear(.createRebalance) }
         }
         #expect(h.createAttempts == [15, 30, 45, 60])
         #expect(h.api.storedRebalances.count == 1)
         #expect(!reports.contains { $0.evaluation("skew")?.whyNot?.reason == .dailyLimit && h.offset($0.at) <= 60 })
-        #expect(reports.first { h.offset($0.at) == 30 }?.evaluation("skew")?.whyNot?.detail.hasPrefix("invalid:") == true)
+        #expect(
+            reports.first { h.offset($0.at) == 30 }?.evaluation("skew")?.whyNot?.detail.hasPrefix("invalid:") == true
+        )
         #expect(h.metrics.render().contains(#"reason="invalid"} 3"#))
     }
 
@@ -92,7 +118,11 @@ import TestSupport
         let h = try H(policies: [H.policy()], dryRun: true)
         let reports = await h.run(cycles: 6)
         #expect(h.createAttempts.isEmpty)
-        #expect(h.api.calls.allSatisfy { ![.createRebalance, .patchRebalance, .deleteRebalance, .createEvent].contains($0.verb) })
+        #expect(
+            h.api.calls.allSatisfy {
+                ![.createRebalance, .patchRebalance, .deleteRebalance, .createEvent].contains($0.verb)
+            }
+        )
         for report in reports.dropFirst() {
             #expect(report.evaluation("skew")?.state == .firing)
             #expect(report.evaluation("skew")?.whyNot?.reason == .dryRun)
@@ -108,7 +138,10 @@ import TestSupport
         let h = try H(policies: [H.policy(name: "first", rule: "a"), H.policy(name: "second", rule: "b")])
         let reports = await h.run(cycles: 10) { cycle in
             if cycle == 4, let name = h.api.storedRebalances.first?.metadata.name {
-                h.api.setStatus(name, RebalanceStatus(phase: .completed, completedTime: KubernetesTime.format(h.clock.date)))
+                h.api.setStatus(
+                    name,
+                    RebalanceStatus(phase: .completed, completedTime: KubernetesTime.format(h.clock.date))
+                )
             }
         }
         #expect(h.api.storedRebalances.count == 1)
@@ -117,7 +150,9 @@ import TestSupport
         #expect(acting.evaluation("a", policy: "first")?.state == .acted)
         #expect(acting.evaluation("b", policy: "second")?.state == .firing)
         #expect(acting.evaluation("b", policy: "second")?.whyNot?.reason == .otherRuleActing)
-        #expect(acting.evaluation("b", policy: "second")?.whyNot?.detail.contains("rule a of policy first acts") == true)
+        #expect(
+            acting.evaluation("b", policy: "second")?.whyNot?.detail.contains("rule a of policy first acts") == true
+        )
         for report in reports where h.offset(report.at) > 15 {
             #expect(report.evaluation("a", policy: "first")?.state == .coolingDown)
             let b = report.evaluation("b", policy: "second")
@@ -143,7 +178,11 @@ import TestSupport
         let down = await h.tick().clusters[0]
         #expect(down.evaluation("skew")?.whyNot?.reason == .missingData)
         #expect(down.errors.contains { $0.hasPrefix("every metric source of default/emqx-ee failed") })
-        #expect(h.metrics.render().contains(#"emqx_autorebalancer_source_up{cluster="default/emqx-ee",source="prometheus"} 0"#))
+        #expect(
+            h.metrics.render().contains(
+                #"emqx_autorebalancer_source_up{cluster="default/emqx-ee",source="prometheus"} 0"#
+            )
+        )
     }
 
     /// Hundreds of clusters do not all run their cycle at once (each holds its frames, object and readings while it
@@ -156,7 +195,10 @@ import TestSupport
         h.sources.withLock { $0 = [InFlightSource(observing: observing, now: { clock.date })] }
         let report = await h.tick()
         #expect(report.clusters.count == names.count)
-        #expect(report.clusters.allSatisfy { $0.snapshot?.node(named: "emqx@n0")?.liveConnections == 3333 }, "\(report.clusters.flatMap(\.errors))")
+        #expect(
+            report.clusters.allSatisfy { $0.snapshot?.node(named: "emqx@n0")?.liveConnections == 3333 },
+            "\(report.clusters.flatMap(\.errors))"
+        )
         let most = observing.withLock { $0.most }
         #expect(most >= 1 && most <= EvaluationLoop<ManualClock>.concurrentClusters, "\(most) observing at once")
     }
@@ -178,7 +220,11 @@ import TestSupport
         let healthy = try #require(report.clusters.first { $0.cluster.name == "emqx-ee" })
         let stuck = try #require(report.clusters.first { $0.cluster.name == "stuck" })
         #expect(healthy.evaluation("skew")?.state == .acted, "\(healthy.errors) \(healthy.sources)")
-        #expect(stuck.errors == ["cycle of default/stuck did not finish within its budget of 40s (Kubernetes reads or writes hang); skipped"])
+        #expect(
+            stuck.errors == [
+                "cycle of default/stuck did not finish within its budget of 40s (Kubernetes reads or writes hang); skipped"
+            ]
+        )
     }
 }
 
@@ -198,7 +244,15 @@ private struct InFlightSource: MetricSource {
         let at = now()
         return SourceObservation(
             nodes: zip(LoopHarness.nodes, LoopHarness.imbalanced).map { name, live in
-                NodeObservation(name: name, role: .core, running: true, liveConnections: live, connections: live, observedAt: at)
-            })
+                NodeObservation(
+                    name: name,
+                    role: .core,
+                    running: true,
+                    liveConnections: live,
+                    connections: live,
+                    observedAt: at
+                )
+            }
+        )
     }
 }

@@ -1,17 +1,22 @@
 import AutorebalancerCore
+import Demo
 import Foundation
 import Logging
 import Simulation
 import TestSupport
 import Testing
 
-import Demo
-
 @testable import Agent
 
 /// The built `emqx-autorebalancer` binary, run as a user runs it: `demo --format json` and `run --once` against a
 /// simulated world started by the test (EMQX nodes, Kubernetes API, operator on loopback).
-@Suite(.serialized, .enabled(if: CommandLineBinary.url != nil, "the emqx-autorebalancer binary was not found next to the test bundle; run `swift build` first"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: CommandLineBinary.url != nil,
+        "the emqx-autorebalancer binary was not found next to the test bundle; run `swift build` first"
+    )
+)
 struct CommandLineTests {
     @Test func demoJSONPrintsObjectsAndEndsWithTheSummary() async throws {
         let result = try await CommandLineBinary.run(["demo", "--format", "json", "--speed", "30"])
@@ -19,7 +24,10 @@ struct CommandLineTests {
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         #expect(lines.count > 2)
         for line in lines.dropLast() {
-            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "not a JSON object: \(line)")
+            #expect(
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any],
+                "not a JSON object: \(line)"
+            )
         }
         let last = try #require(lines.last)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
@@ -30,13 +38,18 @@ struct CommandLineTests {
         #expect(summary.rebalances.map(\.phase) == ["Completed"])
         // Progress lines carry the phases the display shows, from observing to done.
         #expect(lines.contains { $0.contains(#""phase":"observing""#) }, "stdout:\n\(result.stdout)")
-        #expect(lines.contains { $0.contains(#""decision":{"#) }, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
+        #expect(
+            lines.contains { $0.contains(#""decision":{"#) },
+            "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)"
+        )
     }
 
     @Test func runOnceOnAScaleOutInProgressPrintsEveryRuleAndExitsZero() async throws {
         try await SimulatedWorld.withSeedCluster { world in
             let config = try world.writeConfig(targets: world.targets)
-            let result = try await CommandLineBinary.run(["run", "--once", "--config", config, "--kubeconfig", world.kubeconfig])
+            let result = try await CommandLineBinary.run([
+                "run", "--once", "--config", config, "--kubeconfig", world.kubeconfig,
+            ])
             #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             let out = result.stdout
             #expect(out.contains("cluster default/emqx-ee"))
@@ -69,7 +82,9 @@ struct CommandLineTests {
             // Port 1 on loopback: nothing listens there, every scrape is refused.
             let unreachable = world.targets.mapValues { _ in "http://127.0.0.1:1" }
             let config = try world.writeConfig(targets: unreachable, timeout: "1s")
-            let result = try await CommandLineBinary.run(["run", "--once", "--config", config, "--kubeconfig", world.kubeconfig])
+            let result = try await CommandLineBinary.run([
+                "run", "--once", "--config", config, "--kubeconfig", world.kubeconfig,
+            ])
             #expect(result.status == 1, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             #expect(result.stdout.contains("source emqx: failed"))
         }
@@ -81,13 +96,21 @@ struct CommandLineTests {
             let result = try await CommandLineBinary.run(["check", "--kubeconfig", world.kubeconfig, config])
             #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             let lines = result.stdout.split(separator: "\n").map(String.init)
-            #expect(lines.contains {
-                $0.hasPrefix("API server: EMQX Operator 2.2 (serves apps.emqx.io/v2beta1, apps.emqx.io/v1beta4")
-                    || $0.hasPrefix("API server: EMQX Operator 2.2 (serves apps.emqx.io/v1beta4, apps.emqx.io/v2beta1")
-            }, "\(result.stdout)")
-            #expect(lines.contains(
-                "cluster default/emqx-ee (EmqxEnterprise): EMQX Operator 2.2 (apps.emqx.io/v1beta4), EMQX 4.4.19, source emqx, creates apps.emqx.io/v2beta1 Rebalances"),
-                "\(result.stdout)")
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("API server: EMQX Operator 2.2 (serves apps.emqx.io/v2beta1, apps.emqx.io/v1beta4")
+                        || $0.hasPrefix(
+                            "API server: EMQX Operator 2.2 (serves apps.emqx.io/v1beta4, apps.emqx.io/v2beta1"
+                        )
+                },
+                "\(result.stdout)"
+            )
+            #expect(
+                lines.contains(
+                    "cluster default/emqx-ee (EmqxEnterprise): EMQX Operator 2.2 (apps.emqx.io/v1beta4), EMQX 4.4.19, source emqx, creates apps.emqx.io/v2beta1 Rebalances"
+                ),
+                "\(result.stdout)"
+            )
             #expect(world.api.rebalances(namespace: "default").isEmpty)
         }
     }
@@ -96,10 +119,17 @@ struct CommandLineTests {
     @Test func runOnceWithTheStatusSourceReadsTheOmittedCountsOfANewNodeAsZeroAndSaysSo() async throws {
         try await SimulatedWorld.withSeedCluster(emqx5: true) { world in
             let config = try world.writeConfig(targets: [:], kind: "EMQX", name: "emqx", statusSource: true)
-            let result = try await CommandLineBinary.run(["run", "--once", "--config", config, "--kubeconfig", world.kubeconfig])
+            let result = try await CommandLineBinary.run([
+                "run", "--once", "--config", config, "--kubeconfig", world.kubeconfig,
+            ])
             #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             let out = result.stdout
-            #expect(out.contains("cluster default/emqx (EMQX): EMQX Operator 2.2 (apps.emqx.io/v2beta1), EMQX 5.8.6, source status, creates apps.emqx.io/v2beta1 Rebalances"), "\(out)")
+            #expect(
+                out.contains(
+                    "cluster default/emqx (EMQX): EMQX Operator 2.2 (apps.emqx.io/v2beta1), EMQX 5.8.6, source status, creates apps.emqx.io/v2beta1 Rebalances"
+                ),
+                "\(out)"
+            )
             #expect(out.contains("read as 0, the operator omits zero counts"), "\(out)")
             #expect(out.contains("live 0, sessions 0"), "\(out)")
             #expect(!out.contains("missing-data"), "\(out)")
@@ -112,7 +142,12 @@ struct CommandLineTests {
             let result = try await CommandLineBinary.run(["check", "--kubeconfig", world.kubeconfig, config])
             #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
             let out = result.stdout
-            #expect(out.contains("cluster default/emqx (EMQX): EMQX Operator 3.0 (apps.emqx.io/v3beta1), EMQX 6.0.1, source emqx, alert-only: EMQX Operator 3.0 has no Rebalance resource; "), "\(out)")
+            #expect(
+                out.contains(
+                    "cluster default/emqx (EMQX): EMQX Operator 3.0 (apps.emqx.io/v3beta1), EMQX 6.0.1, source emqx, alert-only: EMQX Operator 3.0 has no Rebalance resource; "
+                ),
+                "\(out)"
+            )
             #expect(out.contains("autoscaling: the scale subresource answers replicas 0 (status 0"), "\(out)")
             #expect(out.contains("warning: alert-only: EMQX Operator 3.0 has no Rebalance resource"), "\(out)")
         }
@@ -139,7 +174,8 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("agent.yaml")
         try Data(DemoPolicy.text.utf8).write(to: directory.appendingPathComponent("demo.yaml"))
-        try Data("""
+        try Data(
+            """
             apiVersion: autorebalancer.emqx.io/v1alpha1
             kind: AgentConfig
             policies: [demo.yaml]
@@ -148,8 +184,11 @@ struct CommandLineTests {
                 name: emqx-ee
                 kind: EmqxEnterprize
 
-            """.utf8).write(to: config)
-        let result = try await CommandLineBinary.run(["run", "--once", "--config", config.path, "--kubeconfig", directory.appendingPathComponent("absent").path])
+            """.utf8
+        ).write(to: config)
+        let result = try await CommandLineBinary.run([
+            "run", "--once", "--config", config.path, "--kubeconfig", directory.appendingPathComponent("absent").path,
+        ])
         #expect(result.status == 2, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("\(config.path):7:"), "no FILE:LINE:COL diagnostic in: \(result.stderr)")
         let located = result.stderr.split(separator: "\n").first { $0.hasPrefix("\(config.path):7:") }
@@ -174,14 +213,20 @@ struct SimulatedWorld: Sendable {
     /// operators serve no EmqxEnterprise).
     /// `emqx5` (default on 2.3 and 3.0) plays it as an EMQX 5 `EMQX` object on 2.2.
     static func withSeedCluster(
-        generation: OperatorGeneration = .v2_2, emqx5: Bool? = nil, _ body: @Sendable (SimulatedWorld) async throws -> Void
+        generation: OperatorGeneration = .v2_2,
+        emqx5: Bool? = nil,
+        _ body: @Sendable (SimulatedWorld) async throws -> Void
     ) async throws {
         let quiet = Logger(label: "simulation") { _ in SwiftLogNoOpLogHandler() }
         var configuration = SimulatedEMQXConfiguration.seedScenario()
         let emqx5 = emqx5 ?? (generation != .v2_2)
         if emqx5 {
             configuration = SimulatedEMQXConfiguration(
-                name: "emqx", kind: .emqx, nodes: configuration.nodes, version: generation == .v2_2 ? "5.8.6" : "6.0.1")
+                name: "emqx",
+                kind: .emqx,
+                nodes: configuration.nodes,
+                version: generation == .v2_2 ? "5.8.6" : "6.0.1"
+            )
         }
         let cluster = SimulatedEMQXCluster(configuration: configuration, logger: quiet)
         try await cluster.start()
@@ -190,13 +235,22 @@ struct SimulatedWorld: Sendable {
             let api = SimulatedKubernetesAPI(configuration: .init(operatorGeneration: generation), logger: quiet)
             try await api.withRunning { api in
                 let credentials = cluster.configuration.credentials
-                api.addEMQX(EMQXBinding(
-                    kind: emqx5 ? .emqx : .emqxEnterprise, name: cluster.configuration.name, endpoints: cluster.endpoints,
-                    username: credentials.key, password: credentials.secret))
+                api.addEMQX(
+                    EMQXBinding(
+                        kind: emqx5 ? .emqx : .emqxEnterprise,
+                        name: cluster.configuration.name,
+                        endpoints: cluster.endpoints,
+                        username: credentials.key,
+                        password: credentials.secret
+                    )
+                )
                 api.setEMQXPodControl(namespace: "default", name: cluster.configuration.name, .cluster(cluster))
                 let simulatedOperator = SimulatedEMQXOperator(
-                    api: api, clock: SimulationClock(speed: 1000),
-                    configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero), logger: quiet)
+                    api: api,
+                    clock: SimulationClock(speed: 1000),
+                    configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero),
+                    logger: quiet
+                )
                 await simulatedOperator.reconcileOnce()
                 let kubeconfig = directory.appendingPathComponent("kubeconfig").path
                 try await api.writeKubeconfig(to: kubeconfig)
@@ -215,11 +269,16 @@ struct SimulatedWorld: Sendable {
     /// An agent config watching default/emqx-ee with the demo policy and a direct scrape of `targets`.
     /// `statusSource` reads the counts from the EMQX object's status instead.
     func writeConfig(
-        targets: [String: String], timeout: String = "5s", kind: String = "EmqxEnterprise", name: String = "emqx-ee", statusSource: Bool = false
+        targets: [String: String],
+        timeout: String = "5s",
+        kind: String = "EmqxEnterprise",
+        name: String = "emqx-ee",
+        statusSource: Bool = false
     ) throws -> String {
         let lines = targets.sorted { $0.key < $1.key }.map { "              \"\($0.key)\": \"\($0.value)\"" }
         // Indented as the list under `sources:` (6 spaces), the targets under `targets:` (14, as `lines` are).
-        let sources = statusSource
+        let sources =
+            statusSource
             ? "      - status: {}"
             : "      - emqx:\n          timeout: \(timeout)\n          targets:\n" + lines.joined(separator: "\n")
         let text = """
@@ -250,14 +309,18 @@ enum CommandLineBinary {
         let candidates = [
             bundle.appendingPathComponent(name),
             bundle.deletingLastPathComponent().appendingPathComponent(name),
-            URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent().appendingPathComponent(name),
+            URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent().appendingPathComponent(
+                name
+            ),
             PackagePaths.root.appendingPathComponent(".build/debug").appendingPathComponent(name),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
     static func temporaryDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emqx-autorebalancer-cli-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "emqx-autorebalancer-cli-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }

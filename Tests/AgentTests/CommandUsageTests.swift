@@ -1,26 +1,42 @@
 import Demo
 import Foundation
-import Demo
 import Testing
 
 @testable import Agent
 
 /// Usage errors of `backtest` are found before any file is read or any query sent (exit 2, naming what to fix), and
 /// `test --format json` reports what the text reports, as one JSON object.
-@Suite(.enabled(if: CommandLineBinary.url != nil, "the emqx-autorebalancer binary was not found; run `swift build` first"))
+@Suite(
+    .enabled(if: CommandLineBinary.url != nil, "the emqx-autorebalancer binary was not found; run `swift build` first")
+)
 struct CommandUsageTests {
     /// The policy file does not exist: had the command read it first, it would exit 1 ("cannot read the policy file").
     static let absentPolicy = "/nonexistent/policy.yaml"
 
     @Test(arguments: [
-        (["--prometheus", "not a url", "--cluster", "emqx/emqx-ee", "--start", "now-1h", "--step", "1m"],
-         "--prometheus not a url: expected the Prometheus server's base URL"),
-        (["--prometheus", "127.0.0.1:9090", "--cluster", "emqx/emqx-ee", "--start", "now-1h", "--step", "1m"],
-         "http:// or https:// and a host"),
-        (["--prometheus", "http://127.0.0.1:9", "--start", "now-1h", "--step", "1m"], "--prometheus needs --cluster <namespace/name>"),
-        (["--prometheus", "http://127.0.0.1:9", "--cluster", "emqx/emqx-ee", "--start", "yesterday", "--step", "1m"],
-         "--start yesterday: expected RFC 3339"),
-        (["--prometheus", "http://127.0.0.1:9", "--cluster", "emqx/emqx-ee", "--start", "now-1h"], "needs --step <duration>"),
+        (
+            ["--prometheus", "not a url", "--cluster", "emqx/emqx-ee", "--start", "now-1h", "--step", "1m"],
+            "--prometheus not a url: expected the Prometheus server's base URL"
+        ),
+        (
+            ["--prometheus", "127.0.0.1:9090", "--cluster", "emqx/emqx-ee", "--start", "now-1h", "--step", "1m"],
+            "http:// or https:// and a host"
+        ),
+        (
+            ["--prometheus", "http://127.0.0.1:9", "--start", "now-1h", "--step", "1m"],
+            "--prometheus needs --cluster <namespace/name>"
+        ),
+        (
+            [
+                "--prometheus", "http://127.0.0.1:9", "--cluster", "emqx/emqx-ee", "--start", "yesterday", "--step",
+                "1m",
+            ],
+            "--start yesterday: expected RFC 3339"
+        ),
+        (
+            ["--prometheus", "http://127.0.0.1:9", "--cluster", "emqx/emqx-ee", "--start", "now-1h"],
+            "needs --step <duration>"
+        ),
         (["--connections", "c.json", "--plot", "chart.png"], "name the file .svg or .html"),
         (["--connections", "c.json", "--plot", "/nonexistent/chart.svg"], "the folder /nonexistent does not exist"),
         (["--connections", "c.json", "--start", "now-1h"], "--start only applies with --prometheus or --config"),
@@ -33,8 +49,14 @@ struct CommandUsageTests {
         let result = try await CommandLineBinary.run(["backtest", "--policy", Self.absentPolicy] + arguments)
         #expect(result.status == 2, "stderr: \(result.stderr)")
         #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
-        #expect(!result.stderr.contains("cannot read the policy file"), "the policy was read before the options were checked")
-        #expect(result.stderr.contains("backtest --policy <file> --prometheus <url>"), "no usage line in: \(result.stderr)")
+        #expect(
+            !result.stderr.contains("cannot read the policy file"),
+            "the policy was read before the options were checked"
+        )
+        #expect(
+            result.stderr.contains("backtest --policy <file> --prometheus <url>"),
+            "no usage line in: \(result.stderr)"
+        )
         #expect(!result.stderr.contains("HTTPClientError"), "a Swift type in: \(result.stderr)")
     }
 
@@ -56,7 +78,8 @@ struct CommandUsageTests {
                   - {node: emqx-ee-3, connections: 0x12}
             """
         let testFile = directory.appendingPathComponent("demo.test.yaml")
-        try Data("""
+        try Data(
+            """
             apiVersion: autorebalancer.emqx.io/v1alpha1
             kind: PolicyTest
             policies: [demo.yaml]
@@ -74,11 +97,15 @@ struct CommandUsageTests {
                   - at: 10s
                     decisions: [{rule: skew, action: rebalance}]
 
-            """.utf8).write(to: testFile)
+            """.utf8
+        ).write(to: testFile)
 
         let json = try await CommandLineBinary.run(["test", "--format", "json", testFile.path])
         #expect(json.status == 1, "stderr: \(json.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "not one JSON object: \(json.stdout)")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any],
+            "not one JSON object: \(json.stdout)"
+        )
         #expect(report["passed"] as? Int == 1)
         #expect(report["failed"] as? Int == 1)
         let file = try #require((report["files"] as? [[String: Any]])?.first)

@@ -7,7 +7,13 @@ import Testing
 
 /// `demo --serve`, as a user runs it: the world stays up after the scenario, the kubeconfig it writes works with the
 /// agent's own Kubernetes client and with `run --once`, and a signal stops it cleanly.
-@Suite(.serialized, .enabled(if: CommandLineBinary.url != nil, "the emqx-autorebalancer binary was not found next to the test bundle; run `swift build` first"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: CommandLineBinary.url != nil,
+        "the emqx-autorebalancer binary was not found next to the test bundle; run `swift build` first"
+    )
+)
 struct DemoServeTests {
     @Test(arguments: [SIGTERM, SIGINT])
     func serveKeepsTheWorldUpWithAWorkingKubeconfigAndStopsOnASignal(signal: Int32) async throws {
@@ -31,7 +37,8 @@ struct DemoServeTests {
         process.standardError = errHandle
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }  // only the process this test started
+        // Only the process this test started.
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         // The ready line, after the scenario (generous: a loaded machine runs the demo slowly).
         let deadline = ContinuousClock.now.advanced(by: .seconds(300))
@@ -49,14 +56,19 @@ struct DemoServeTests {
         // The written kubeconfig, read by the agent's own loader and client, reaches the world the demo left behind.
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let configuration = try KubernetesClientConfiguration.load(kubeconfigPath: "\(served)/kubeconfig", environment: [:])
+        let configuration = try KubernetesClientConfiguration.load(
+            kubeconfigPath: "\(served)/kubeconfig",
+            environment: [:]
+        )
         let client = try HTTPKubernetesClient(configuration: configuration, logger: logger)
         let rebalances = try await client.rebalances(namespace: "default", labelSelector: nil)
         try? await client.shutdown()
         #expect(rebalances.map { $0.status?.phase } == ["Completed"], "\(rebalances)")
 
         // The written agent configuration runs as written.
-        let once = try await CommandLineBinary.run(["run", "--once", "--config", "\(served)/agent.yaml", "--kubeconfig", "\(served)/kubeconfig"])
+        let once = try await CommandLineBinary.run([
+            "run", "--once", "--config", "\(served)/agent.yaml", "--kubeconfig", "\(served)/kubeconfig",
+        ])
         #expect(once.status == 0, "stdout: \(once.stdout)\nstderr: \(once.stderr)")
         #expect(once.stdout.contains("cluster default/emqx-ee"), "\(once.stdout)")
         #expect(once.stdout.contains("source emqx: ok"), "\(once.stdout)")

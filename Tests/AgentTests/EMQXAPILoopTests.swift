@@ -48,7 +48,9 @@ import Testing
         }
 
         var records: [EMQXRebalance] {
-            api.objects(.emqxRebalances, namespace: EMQXAPILoopTests.namespace).compactMap { try? $0.decode(EMQXRebalance.self) }
+            api.objects(.emqxRebalances, namespace: EMQXAPILoopTests.namespace).compactMap {
+                try? $0.decode(EMQXRebalance.self)
+            }
         }
 
         /// Starts EMQX carried out (running or finished).
@@ -65,12 +67,17 @@ import Testing
     /// The seed counts on an EMQX 5 cluster; the agent's API key `agent` with `secret`.
     static func emqxConfiguration(secret: String = Self.secret) -> SimulatedEMQXConfiguration {
         SimulatedEMQXConfiguration(
-            name: "emqx", namespace: namespace, kind: .emqx,
+            name: "emqx",
+            namespace: namespace,
+            kind: .emqx,
             nodes: [
-                SimulatedNodeSpec(liveConnections: 3333), SimulatedNodeSpec(liveConnections: 3333), SimulatedNodeSpec(liveConnections: 3334),
+                SimulatedNodeSpec(liveConnections: 3333), SimulatedNodeSpec(liveConnections: 3333),
+                SimulatedNodeSpec(liveConnections: 3334),
                 SimulatedNodeSpec(liveConnections: 0, uptime: .zero),
             ],
-            seed: 1, credentials: EMQXAPICredentials(key: "agent", secret: secret))
+            seed: 1,
+            credentials: EMQXAPICredentials(key: "agent", secret: secret)
+        )
     }
 
     /// Runs `body` on a started world and stops every server and client it started, on every path.
@@ -78,8 +85,24 @@ import Testing
     ///   - withObject: an EMQX object (`apps.emqx.io/v2beta1`, filled in by the simulated operator) describes the
     ///     cluster; without one the entry is given as `emqx:` and the cluster is known only through EMQX's API.
     ///   - cluster: the cluster entry's settings (given the nodes' addresses).
+    /// A cluster that has no EMQX object: nodes and actions through the EMQX API, with the password in `passwordVariable`.
+    static func clusterWithoutObject(passwordVariable: String) -> @Sendable ([String: String]) -> ClusterSettings {
+        { targets in
+            ClusterSettings(
+                target: .named(Self.reference),
+                emqxAPI: EMQXAPISettings(
+                    targets: targets,
+                    http: .init(auth: .basic(username: "agent", password: .environment(passwordVariable)))
+                ),
+                hasObject: false
+            )
+        }
+    }
+
     static func withWorld<T: Sendable>(
-        withObject: Bool = true, policy: String = DemoPolicy.text, once: Bool = false,
+        withObject: Bool = true,
+        policy: String = DemoPolicy.text,
+        once: Bool = false,
         cluster: @escaping @Sendable ([String: String]) -> ClusterSettings,
         _ body: @Sendable (World) async throws -> T
     ) async throws -> T {
@@ -91,8 +114,16 @@ import Testing
         do {
             let result = try await api.withRunning { api in
                 try await Self.run(
-                    api: api, emqx: emqx, calendar: calendar, httpClient: httpClient, withObject: withObject, policy: policy, once: once,
-                    cluster: cluster, body)
+                    api: api,
+                    emqx: emqx,
+                    calendar: calendar,
+                    httpClient: httpClient,
+                    withObject: withObject,
+                    policy: policy,
+                    once: once,
+                    cluster: cluster,
+                    body
+                )
             }
             try? await httpClient.shutdown()
             await emqx.stop()
@@ -105,60 +136,114 @@ import Testing
     }
 
     static func run<T: Sendable>(
-        api: SimulatedKubernetesAPI, emqx: SimulatedEMQXCluster, calendar: TestCalendar, httpClient: HTTPClient, withObject: Bool,
-        policy: String, once: Bool, cluster: @escaping @Sendable ([String: String]) -> ClusterSettings,
+        api: SimulatedKubernetesAPI,
+        emqx: SimulatedEMQXCluster,
+        calendar: TestCalendar,
+        httpClient: HTTPClient,
+        withObject: Bool,
+        policy: String,
+        once: Bool,
+        cluster: @escaping @Sendable ([String: String]) -> ClusterSettings,
         _ body: @Sendable (World) async throws -> T
     ) async throws -> T {
         var simulatedOperator: SimulatedEMQXOperator<SimulationClock>?
         if withObject {
-            api.addEMQX(EMQXBinding(kind: .emqx, namespace: namespace, name: "emqx", endpoints: [:], username: "agent", password: secret))
+            api.addEMQX(
+                EMQXBinding(
+                    kind: .emqx,
+                    namespace: namespace,
+                    name: "emqx",
+                    endpoints: [:],
+                    username: "agent",
+                    password: secret
+                )
+            )
             api.setEMQXEndpointProvider(namespace: namespace, name: "emqx") { emqx.endpoints }
             let made = SimulatedEMQXOperator(
-                api: api, clock: SimulationClock(speed: 1000),
-                configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero), logger: Logger(label: "test-operator"))
+                api: api,
+                clock: SimulationClock(speed: 1000),
+                configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero),
+                logger: Logger(label: "test-operator")
+            )
             await made.reconcileOnce()
             simulatedOperator = made
         }
         let loaded = try #require(PolicyLoader.load(text: policy, file: "policy.yaml").policy)
         let targets = emqx.endpoints.mapValues(\.absoluteString)
         let configuration = AgentConfiguration(
-            leaderElection: LeaderElectionSettings(enabled: false), clusters: [cluster(targets)],
-            rebalances: RebalanceSettings(keepFinished: 5, settleTime: 10, stuckAfter: 600))
+            leaderElection: LeaderElectionSettings(enabled: false),
+            clusters: [cluster(targets)],
+            rebalances: RebalanceSettings(keepFinished: 5, settleTime: 10, stuckAfter: 600)
+        )
         let client = try HTTPKubernetesClient(
             configuration: KubernetesClientConfiguration(
-                server: try await api.baseURL().absoluteString, tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)),
-            logger: Logger(label: "test-client"))
+                server: try await api.baseURL().absoluteString,
+                tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)
+            ),
+            logger: Logger(label: "test-client")
+        )
         let logs = InMemoryLogHandler()
         // With an EMQX object the nodes' names are pod DNS names: the scrape goes to their loopback addresses. Without
         // one, the entry's own `status` source reads /api/v5/nodes.
         let scrape: @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource] = { _, _ in
             let source: any MetricSource
             do {
-                source = try EMQXScrapeSource(configuration: .init(targets: targets), httpClient: httpClient, now: { calendar.now })
+                source = try EMQXScrapeSource(
+                    configuration: .init(targets: targets),
+                    httpClient: httpClient,
+                    now: { calendar.now }
+                )
             } catch {
                 source = FailingSource(kind: "emqx", message: "cannot build the scrape source: \(error)")
             }
             return [source]
         }
         let assembly = AgentAssembly(
-            configuration: configuration, policies: [loaded], kubernetes: client, kubernetesNamespace: namespace,
-            httpClient: httpClient, options: .init(once: once, hostname: "test", environment: environment),
-            clock: ContinuousClock(), now: { calendar.now }, logger: Logger(label: "test-agent") { _ in logs }, sourceOverride: withObject ? scrape : nil)
-        let world = World(calendar: calendar, emqx: emqx, api: api, simulatedOperator: simulatedOperator, assembly: assembly, logs: logs)
+            configuration: configuration,
+            policies: [loaded],
+            kubernetes: client,
+            kubernetesNamespace: namespace,
+            httpClient: httpClient,
+            options: .init(once: once, hostname: "test", environment: environment),
+            clock: ContinuousClock(),
+            now: { calendar.now },
+            logger: Logger(label: "test-agent") { _ in logs },
+            sourceOverride: withObject ? scrape : nil
+        )
+        let world = World(
+            calendar: calendar,
+            emqx: emqx,
+            api: api,
+            simulatedOperator: simulatedOperator,
+            assembly: assembly,
+            logs: logs
+        )
         return try await client.shuttingDown { try await body(world) }
     }
 
     static let reference = ClusterReference(namespace: namespace, name: "emqx", kind: .emqx)
     static let seedStrategy = RebalanceStrategy(
-        connEvictRate: 10, sessEvictRate: 10, waitTakeover: 10, waitHealthCheck: 10, absConnThreshold: 100, absSessThreshold: 100,
-        relConnThreshold: "1.1", relSessThreshold: "1.1")
+        connEvictRate: 10,
+        sessEvictRate: 10,
+        waitTakeover: 10,
+        waitHealthCheck: 10,
+        absConnThreshold: 100,
+        absSessThreshold: 100,
+        relConnThreshold: "1.1",
+        relSessThreshold: "1.1"
+    )
 
     /// The cluster entry a user writes to act through EMQX's API on a cluster with an EMQX object.
     static func forcedEMQXAPI(_ targets: [String: String]) -> ClusterSettings {
         ClusterSettings(
-            target: .named(reference), sources: [.emqx(EMQXScrapeSettings())],
-            emqxAPI: EMQXAPISettings(targets: targets, http: .init(auth: .basic(username: "agent", password: .environment("EMQX_API_SECRET")))),
-            actuator: .emqxAPI)
+            target: .named(reference),
+            sources: [.emqx(EMQXScrapeSettings())],
+            emqxAPI: EMQXAPISettings(
+                targets: targets,
+                http: .init(auth: .basic(username: "agent", password: .environment("EMQX_API_SECRET")))
+            ),
+            actuator: .emqxAPI
+        )
     }
 
     /// Ticks until a record of ours is judged (or `limit` cycles).
@@ -185,7 +270,9 @@ import Testing
             let starts = reports.filter { $0.action?.created == true }
             #expect(starts.count == 1)
             #expect(starts.first?.action?.object?.kind == "EMQXRebalance")
-            #expect(reports.contains { report in report.evaluations.contains { $0.whyNot?.reason == .rebalanceRunning } })
+            #expect(
+                reports.contains { report in report.evaluations.contains { $0.whyNot?.reason == .rebalanceRunning } }
+            )
 
             #expect(world.emqx.nodes.map(\.liveConnections) == [2553, 2553, 2554, 2340])
             #expect(world.startsEMQXRan == 1)
@@ -213,7 +300,9 @@ import Testing
     @Test func lostStartAnswerIsConfirmedLaterAndNeverStartedTwice() async throws {
         try await Self.withWorld(cluster: Self.forcedEMQXAPI) { world in
             // Every node loses its start answer: whichever coordinates, EMQX starts, the agent cannot know.
-            for node in world.emqx.nodes { world.emqx.setFaults(NodeFaults(lostStartAnswer: .internalError), of: node.name) }
+            for node in world.emqx.nodes {
+                world.emqx.setFaults(NodeFaults(lostStartAnswer: .internalError), of: node.name)
+            }
             var reports: [ClusterCycleReport] = []
             var failedAt: Int?
             for index in 0..<30 {
@@ -251,13 +340,17 @@ import Testing
     /// A person's record is carried out by the leader under the cluster gates only: the policy here is paused, so no
     /// rule acts, and no cooldown or limit applies to the manual run.
     @Test func manualRecordWaitsPendingWhileTheClusterIsNotReadyThenRuns() async throws {
-        let paused = DemoPolicy.text.replacingOccurrences(of: "evaluationInterval: 5s", with: "evaluationInterval: 5s\n  paused: true")
+        let paused = DemoPolicy.text.replacingOccurrences(
+            of: "evaluationInterval: 5s",
+            with: "evaluationInterval: 5s\n  paused: true"
+        )
         try await Self.withWorld(policy: paused, cluster: Self.forcedEMQXAPI) { world in
             world.api.setEMQXNotReady(namespace: Self.namespace, name: "emqx", true)
             await world.simulatedOperator?.reconcileOnce()
             let manual = EMQXRebalance(
                 metadata: ObjectMeta(name: "by-hand", namespace: Self.namespace),
-                spec: .init(cluster: "emqx", strategy: EMQXAPILoopTests.seedStrategy))
+                spec: .init(cluster: "emqx", strategy: EMQXAPILoopTests.seedStrategy)
+            )
             _ = try world.api.putObject(.emqxRebalances, namespace: Self.namespace, manual)
 
             for _ in 0..<3 { _ = try await world.tick() }
@@ -289,17 +382,18 @@ import Testing
     // MARK: A cluster without an EMQX object
 
     @Test func clusterWithoutAnEMQXObjectIsReadAndActedOnThroughItsOwnAPI() async throws {
-        try await Self.withWorld(withObject: false, cluster: { targets in
-            ClusterSettings(
-                target: .named(Self.reference),
-                emqxAPI: EMQXAPISettings(targets: targets, http: .init(auth: .basic(username: "agent", password: .environment("EMQX_API_SECRET")))),
-                hasObject: false)
-        }) { world in
+        try await Self.withWorld(
+            withObject: false,
+            cluster: Self.clusterWithoutObject(passwordVariable: "EMQX_API_SECRET")
+        ) { world in
             let reports = try await Self.runUntilJudged(world)
             let first = try #require(reports.first)
             #expect(first.errors.isEmpty, "\(first.errors)")
             #expect(first.plan?.acting == .emqxAPI)
-            #expect(first.planLine(sources: ["status"])?.contains("(no EMQX object: nodes from EMQX's /api/v5/nodes)") == true)
+            #expect(
+                first.planLine(sources: ["status"])?.contains("(no EMQX object: nodes from EMQX's /api/v5/nodes)")
+                    == true
+            )
             // Readiness, roles and counts from /api/v5/nodes, through the default `status` source.
             #expect(first.snapshot?.facts.ready == true)
             #expect(first.sources.map(\.source) == ["status"])
@@ -313,19 +407,20 @@ import Testing
             #expect(record.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
             let events = Set(world.api.events(namespace: Self.namespace).compactMap(\.reason))
                 .union(world.api.eventsV1(namespace: Self.namespace).compactMap(\.reason))
-            #expect(events.isSuperset(of: ["RebalanceCreated", "RebalanceCompleted"]), "Events on the record: \(events)")
+            #expect(
+                events.isSuperset(of: ["RebalanceCreated", "RebalanceCompleted"]),
+                "Events on the record: \(events)"
+            )
         }
     }
 
     /// A wrong key: one clear error per cycle, nothing written, nothing started, and no secret in any log line.
     @Test(arguments: ["MISSING", "WRONG_SECRET"])
     func wrongKeyIsOneClearErrorPerCycleAndNoSecretInTheLogs(variable: String) async throws {
-        try await Self.withWorld(withObject: false, cluster: { targets in
-            ClusterSettings(
-                target: .named(Self.reference),
-                emqxAPI: EMQXAPISettings(targets: targets, http: .init(auth: .basic(username: "agent", password: .environment(variable)))),
-                hasObject: false)
-        }) { world in
+        try await Self.withWorld(
+            withObject: false,
+            cluster: Self.clusterWithoutObject(passwordVariable: variable)
+        ) { world in
             for _ in 0..<3 {
                 let report = try await world.tick()
                 // MISSING is not set: the key cannot be read and EMQX is never asked. WRONG_SECRET is refused: 401,
@@ -338,7 +433,10 @@ import Testing
             #expect(world.records.isEmpty)
             #expect(world.startsEMQXRan == 0)
             let lines = world.logLines
-            #expect(!lines.isEmpty && lines.allSatisfy { line in !line.contains(Self.secret) && !line.contains(Self.wrongSecret) })
+            #expect(
+                !lines.isEmpty
+                    && lines.allSatisfy { line in !line.contains(Self.secret) && !line.contains(Self.wrongSecret) }
+            )
         }
     }
 

@@ -11,11 +11,11 @@ import Synchronization
 import TestSupport
 import Testing
 
+@testable import Agent
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-@testable import Agent
 
 /// The whole chain on loopback, in real time: simulated EMQX 5 nodes scraped by a real Prometheus, the agent
 /// (assembled as `run` assembles it) querying that Prometheus, creating one Rebalance on the simulated Kubernetes API,
@@ -69,7 +69,8 @@ import Glibc
 
     @Test(
         .enabled(if: Executables.prometheus != nil && Executables.alertmanager != nil, ExternalTools.missingMessage),
-        .timeLimit(.minutes(5)))
+        .timeLimit(.minutes(5))
+    )
     func realPrometheusAndAlertmanager() async throws {
         let prometheusBinary = try #require(Executables.prometheus)
         let alertmanagerBinary = try #require(Executables.alertmanager)
@@ -85,26 +86,49 @@ import Glibc
         // The simulated world: four EMQX 5 nodes, one just added with no clients; the Kubernetes API; the operator.
         let emqx = SimulatedEMQXCluster(
             configuration: SimulatedEMQXConfiguration(
-                name: Self.clusterName, namespace: Self.namespace, kind: .emqx,
-                nodes: [3000, 3000, 3000].map { SimulatedNodeSpec(liveConnections: $0) } + [SimulatedNodeSpec(liveConnections: 0, uptime: .zero)],
-                seed: 8),
-            logger: quiet)
+                name: Self.clusterName,
+                namespace: Self.namespace,
+                kind: .emqx,
+                nodes: [3000, 3000, 3000].map { SimulatedNodeSpec(liveConnections: $0) } + [
+                    SimulatedNodeSpec(liveConnections: 0, uptime: .zero)
+                ],
+                seed: 8
+            ),
+            logger: quiet
+        )
         let api = SimulatedKubernetesAPI(configuration: .init(now: { Date() }), logger: quiet)
         let credentials = emqx.configuration.credentials
-        api.addEMQX(EMQXBinding(
-            kind: .emqx, namespace: Self.namespace, name: Self.clusterName, endpoints: [],
-            username: credentials.key, password: credentials.secret))
+        api.addEMQX(
+            EMQXBinding(
+                kind: .emqx,
+                namespace: Self.namespace,
+                name: Self.clusterName,
+                endpoints: [],
+                username: credentials.key,
+                password: credentials.secret
+            )
+        )
         api.setEMQXEndpointProvider(namespace: Self.namespace, name: Self.clusterName) { emqx.endpoints }
         let simulatedOperator = SimulatedEMQXOperator(
-            api: api, clock: clock,
-            configuration: .init(tickInterval: .milliseconds(250), rebalancePollInterval: .seconds(1), emqxRefreshInterval: .seconds(1)),
-            logger: quiet)
-        let world = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: emqx), .init(service: EMQXClusterDriver(cluster: emqx, clock: clock)), .init(service: api),
-                .init(service: simulatedOperator),
-            ],
-            logger: quiet))
+            api: api,
+            clock: clock,
+            configuration: .init(
+                tickInterval: .milliseconds(250),
+                rebalancePollInterval: .seconds(1),
+                emqxRefreshInterval: .seconds(1)
+            ),
+            logger: quiet
+        )
+        let world = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: emqx), .init(service: EMQXClusterDriver(cluster: emqx, clock: clock)),
+                    .init(service: api),
+                    .init(service: simulatedOperator),
+                ],
+                logger: quiet
+            )
+        )
 
         var processes: [ManagedProcess] = []
         defer { for process in processes { process.kill() } }
@@ -122,47 +146,67 @@ import Glibc
                 // labelled with its EMQX node name, namespace and cluster.
                 let prometheusPort = try FreePort.find()
                 let prometheusConfig = work.url.appendingPathComponent("prometheus.yml")
-                try Self.prometheusConfiguration(endpoints: endpoints).write(to: prometheusConfig, atomically: true, encoding: .utf8)
-                processes.append(try ManagedProcess.start(
-                    prometheusBinary,
-                    [
-                        "--config.file=\(prometheusConfig.path)",
-                        "--storage.tsdb.path=\(work.url.appendingPathComponent("prometheus-data").path)",
-                        "--web.listen-address=127.0.0.1:\(prometheusPort)",
-                        "--log.level=warn",
-                    ],
-                    log: work.url.appendingPathComponent("prometheus.log")))
+                try Self.prometheusConfiguration(endpoints: endpoints).write(
+                    to: prometheusConfig,
+                    atomically: true,
+                    encoding: .utf8
+                )
+                processes.append(
+                    try ManagedProcess.start(
+                        prometheusBinary,
+                        [
+                            "--config.file=\(prometheusConfig.path)",
+                            "--storage.tsdb.path=\(work.url.appendingPathComponent("prometheus-data").path)",
+                            "--web.listen-address=127.0.0.1:\(prometheusPort)",
+                            "--log.level=warn",
+                        ],
+                        log: work.url.appendingPathComponent("prometheus.log")
+                    )
+                )
                 let prometheusURL = "http://127.0.0.1:\(prometheusPort)"
 
                 // The real Alertmanager, alone (no cluster gossip), keeping its state in the temp dir.
                 let alertmanagerPort = try FreePort.find()
                 let alertmanagerConfig = work.url.appendingPathComponent("alertmanager.yml")
                 try """
-                    route: {receiver: sink, group_wait: 1s, group_interval: 1s}
-                    receivers: [{name: sink}]
-                    """.write(to: alertmanagerConfig, atomically: true, encoding: .utf8)
-                processes.append(try ManagedProcess.start(
-                    alertmanagerBinary,
-                    [
-                        "--config.file=\(alertmanagerConfig.path)",
-                        "--storage.path=\(work.url.appendingPathComponent("alertmanager-data").path)",
-                        "--web.listen-address=127.0.0.1:\(alertmanagerPort)",
-                        "--cluster.listen-address=",
-                        "--log.level=warn",
-                    ],
-                    log: work.url.appendingPathComponent("alertmanager.log")))
+                route: {receiver: sink, group_wait: 1s, group_interval: 1s}
+                receivers: [{name: sink}]
+                """.write(to: alertmanagerConfig, atomically: true, encoding: .utf8)
+                processes.append(
+                    try ManagedProcess.start(
+                        alertmanagerBinary,
+                        [
+                            "--config.file=\(alertmanagerConfig.path)",
+                            "--storage.path=\(work.url.appendingPathComponent("alertmanager-data").path)",
+                            "--web.listen-address=127.0.0.1:\(alertmanagerPort)",
+                            "--cluster.listen-address=",
+                            "--log.level=warn",
+                        ],
+                        log: work.url.appendingPathComponent("alertmanager.log")
+                    )
+                )
                 let alertmanagerURL = "http://127.0.0.1:\(alertmanagerPort)"
 
-                try await Self.waitUntil("Prometheus ready at \(prometheusURL) (log: \(processes[0].logTail()))", timeout: .seconds(60)) {
+                try await Self.waitUntil(
+                    "Prometheus ready at \(prometheusURL) (log: \(processes[0].logTail()))",
+                    timeout: .seconds(60)
+                ) {
                     (try? await Self.get(http, prometheusURL + "/-/ready"))?.status == 200
                 }
-                try await Self.waitUntil("Alertmanager ready at \(alertmanagerURL) (log: \(processes[1].logTail()))", timeout: .seconds(60)) {
+                try await Self.waitUntil(
+                    "Alertmanager ready at \(alertmanagerURL) (log: \(processes[1].logTail()))",
+                    timeout: .seconds(60)
+                ) {
                     (try? await Self.get(http, alertmanagerURL + "/-/ready"))?.status == 200
                 }
                 // Every node scraped at least once, under its node label.
                 try await Self.waitUntil("Prometheus to scrape all four nodes", timeout: .seconds(60)) {
                     let body = try? await Self.get(
-                        http, prometheusURL + "/api/v1/query?query=" + Self.formEncode(#"count(emqx_live_connections_count{cluster="emqx-e2e",node=~"emqx@.+"})"#)
+                        http,
+                        prometheusURL + "/api/v1/query?query="
+                            + Self.formEncode(
+                                #"count(emqx_live_connections_count{cluster="emqx-e2e",node=~"emqx@.+"})"#
+                            )
                     ).body
                     return body.map { $0.contains(#""value":["#) && $0.contains(#","4"]"#) } ?? false
                 }
@@ -172,27 +216,57 @@ import Glibc
                 let configuration = AgentConfiguration(
                     listen: ListenAddress(host: "127.0.0.1", port: 0),
                     leaderElection: LeaderElectionSettings(enabled: false),
-                    clusters: [ClusterSettings(
-                        target: .named(reference),
-                        sources: [.prometheus(PrometheusSettings(
-                            url: prometheusURL, selector: #"namespace="default", cluster="emqx-e2e""#, nodeLabel: "node",
-                            http: HTTPClientSettings(timeout: 5)))])],
+                    clusters: [
+                        ClusterSettings(
+                            target: .named(reference),
+                            sources: [
+                                .prometheus(
+                                    PrometheusSettings(
+                                        url: prometheusURL,
+                                        selector: #"namespace="default", cluster="emqx-e2e""#,
+                                        nodeLabel: "node",
+                                        http: HTTPClientSettings(timeout: 5)
+                                    )
+                                )
+                            ]
+                        )
+                    ],
                     notifiers: NotifierSettings(alertmanagerURLs: [alertmanagerURL], resendInterval: 5),
-                    rebalances: RebalanceSettings(keepFinished: 5, settleTime: 2, stuckAfter: 120))
+                    rebalances: RebalanceSettings(keepFinished: 5, settleTime: 2, stuckAfter: 120)
+                )
                 let client = try HTTPKubernetesClient(
                     configuration: KubernetesClientConfiguration(
-                        server: baseURL.absoluteString, namespace: Self.namespace,
-                        tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), origin: "simulated API \(baseURL)"),
-                    logger: logger)
+                        server: baseURL.absoluteString,
+                        namespace: Self.namespace,
+                        tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
+                        origin: "simulated API \(baseURL)"
+                    ),
+                    logger: logger
+                )
                 kubernetes = client
                 let assembly = AgentAssembly(
-                    configuration: configuration, policies: [policy], kubernetes: client, kubernetesNamespace: Self.namespace,
-                    httpClient: http, options: .init(hostname: "e2e", environment: [:]),
-                    clock: clock, now: { Date() }, logger: logger)
+                    configuration: configuration,
+                    policies: [policy],
+                    kubernetes: client,
+                    kubernetesNamespace: Self.namespace,
+                    httpClient: http,
+                    options: .init(hostname: "e2e", environment: [:]),
+                    clock: clock,
+                    now: { Date() },
+                    logger: logger
+                )
                 let adminPort = PortBox()
-                let agent = ServiceGroup(configuration: .init(
-                    services: assembly.services(listen: configuration.listen, configPath: nil, reloadClock: clock, onListening: { adminPort.set($0) }),
-                    logger: logger))
+                let agent = ServiceGroup(
+                    configuration: .init(
+                        services: assembly.services(
+                            listen: configuration.listen,
+                            configPath: nil,
+                            reloadClock: clock,
+                            onListening: { adminPort.set($0) }
+                        ),
+                        logger: logger
+                    )
+                )
                 // The agent stops (and is waited for) before the world it talks to, and Prometheus stops scraping the
                 // nodes before they shut down: a connection arriving at a NIO server while it shuts down can trap
                 // (apple/swift-nio #3481), so nothing is cancelled and nothing connects to a stopping server.
@@ -200,7 +274,13 @@ import Glibc
                     agentTasks.addTask { try await agent.run() }
                     do {
                         try await Self.scenario(
-                            http: http, api: api, emqx: emqx, reference: reference, alertmanagerURL: alertmanagerURL, adminPort: adminPort)
+                            http: http,
+                            api: api,
+                            emqx: emqx,
+                            reference: reference,
+                            alertmanagerURL: alertmanagerURL,
+                            adminPort: adminPort
+                        )
                     } catch {
                         await agent.triggerGracefulShutdown()
                         try? await agentTasks.waitForAll()
@@ -229,20 +309,29 @@ import Glibc
 
     /// What the test watches while the agent runs.
     static func scenario(
-        http: HTTPClient, api: SimulatedKubernetesAPI, emqx: SimulatedEMQXCluster, reference: ClusterReference,
-        alertmanagerURL: String, adminPort: PortBox
+        http: HTTPClient,
+        api: SimulatedKubernetesAPI,
+        emqx: SimulatedEMQXCluster,
+        reference: ClusterReference,
+        alertmanagerURL: String,
+        adminPort: PortBox
     ) async throws {
         let ours = { api.rebalances(namespace: namespace).filter { RebalanceMetadata.isOurs($0, cluster: reference) } }
         var alertSeen: [String: Any]?
         var outcome: String?
         let progress = {
             let phases = ours().map { "\($0.metadata.name ?? "?"): \($0.status?.phase ?? "no phase")" }
-            return "Rebalances [\(phases.joined(separator: ", "))], outcome \(outcome ?? "not judged"), alert \(alertSeen == nil ? "not seen" : "seen"), "
+            return
+                "Rebalances [\(phases.joined(separator: ", "))], outcome \(outcome ?? "not judged"), alert \(alertSeen == nil ? "not seen" : "seen"), "
                 + "nodes \(emqx.nodes.map(\.liveConnections))"
         }
-        try await waitUntil("the Rebalance to complete and be judged and the alert to reach Alertmanager; \(progress())", timeout: .seconds(180)) {
+        try await waitUntil(
+            "the Rebalance to complete and be judged and the alert to reach Alertmanager; \(progress())",
+            timeout: .seconds(180)
+        ) {
             if alertSeen == nil, let alerts = try? await Self.get(http, alertmanagerURL + "/api/v2/alerts").body,
-               let list = (try? JSONSerialization.jsonObject(with: Data(alerts.utf8))) as? [[String: Any]] {
+                let list = (try? JSONSerialization.jsonObject(with: Data(alerts.utf8))) as? [[String: Any]]
+            {
                 alertSeen = list.first { alert in
                     let labels = alert["labels"] as? [String: String] ?? [:]
                     return labels["alertname"] == "EMQXClusterImbalanced" && labels["rule"] == "imbalance-alert"
@@ -266,7 +355,10 @@ import Glibc
         #expect(strategy.absConnThreshold == 300)
         #expect(strategy.relConnThreshold == "1.1")
         #expect(rebalance.metadata.labels?[RebalanceMetadata.ruleKey] == "rebalance-skew")
-        #expect(rebalance.status?.phaseValue == .completed, "phase \(rebalance.status?.phase ?? "none"): \(rebalance.status?.failureMessage ?? "")")
+        #expect(
+            rebalance.status?.phaseValue == .completed,
+            "phase \(rebalance.status?.phase ?? "none"): \(rebalance.status?.failureMessage ?? "")"
+        )
         #expect(outcome == RebalanceOutcome.balanced.rawValue, "outcome \(outcome ?? "none")")
 
         // The counts end balanced at the strategy's thresholds, and every client is still connected somewhere.
@@ -274,7 +366,8 @@ import Glibc
         #expect(nodes.map(\.liveConnections).reduce(0, +) == 9000)
         let evaluation = BalanceMath.evaluateConnections(
             nodes.map { BalanceMath.NodeCounts(name: $0.name, liveConnections: Double($0.liveConnections)) },
-            threshold: BalanceThreshold(absolute: 300, relative: 1.1))
+            threshold: BalanceThreshold(absolute: 300, relative: 1.1)
+        )
         #expect(evaluation.verdict.isBalanced, "\(evaluation.formula)")
         #expect(nodes.allSatisfy { $0.liveConnections > 1500 }, "\(nodes.map(\.liveConnections))")
 
@@ -291,14 +384,31 @@ import Glibc
         let port = try #require(adminPort.value, "the admin server never reported its port")
         let metrics = try await get(http, "http://127.0.0.1:\(port)/metrics")
         #expect(metrics.status == 200)
-        #expect(sample(metrics.body, #"emqx_autorebalancer_source_up{cluster="default/emqx-e2e",source="prometheus"}"#) == 1)
-        #expect(sample(metrics.body, #"emqx_autorebalancer_rebalances_created_total{cluster="default/emqx-e2e",rule="rebalance-skew"}"#) == 1)
-        #expect((sample(metrics.body, #"emqx_autorebalancer_alerts_sent_total{receiver="alertmanager-0",result="success"}"#) ?? 0) >= 1)
+        #expect(
+            sample(metrics.body, #"emqx_autorebalancer_source_up{cluster="default/emqx-e2e",source="prometheus"}"#) == 1
+        )
+        #expect(
+            sample(
+                metrics.body,
+                #"emqx_autorebalancer_rebalances_created_total{cluster="default/emqx-e2e",rule="rebalance-skew"}"#
+            ) == 1
+        )
+        #expect(
+            (sample(metrics.body, #"emqx_autorebalancer_alerts_sent_total{receiver="alertmanager-0",result="success"}"#)
+                ?? 0) >= 1
+        )
         if let promtool = Executables.promtool {
-            let check = try await ChildProcess.run(promtool, ["check", "metrics"], input: metrics.body, timeout: .seconds(60))
+            let check = try await ChildProcess.run(
+                promtool,
+                ["check", "metrics"],
+                input: metrics.body,
+                timeout: .seconds(60)
+            )
             #expect(check.status == 0, "promtool check metrics exited \(check.status):\n\(check.output)")
         } else {
-            print("EndToEndTests: promtool not found (set PROMTOOL or install Debian's prometheus); skipping `promtool check metrics`")
+            print(
+                "EndToEndTests: promtool not found (set PROMTOOL or install Debian's prometheus); skipping `promtool check metrics`"
+            )
         }
     }
 
@@ -326,7 +436,9 @@ import Glibc
 
     /// The value of one series (name and labels exactly as exposed) in a text exposition; `nil` when absent.
     static func sample(_ text: String, _ series: String) -> Double? {
-        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.dropFirst(series.count + 1)) }
+        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap {
+            Double($0.dropFirst(series.count + 1))
+        }
     }
 
     static func get(_ http: HTTPClient, _ url: String) async throws -> (status: Int, body: String) {
@@ -342,7 +454,11 @@ import Glibc
     }
 
     /// Polls `condition` every 250 ms until it holds, or fails naming what it waited for.
-    static func waitUntil(_ what: @autoclosure () -> String, timeout: Duration, _ condition: () async -> Bool) async throws {
+    static func waitUntil(
+        _ what: @autoclosure () -> String,
+        timeout: Duration,
+        _ condition: () async -> Bool
+    ) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while true {
@@ -433,7 +549,9 @@ enum FreePort {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw EndToEndError("bind(127.0.0.1:0) failed: errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -450,7 +568,9 @@ final class TemporaryDirectory: @unchecked Sendable {
     let url: URL
 
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("emqx-autorebalancer-e2e-\(UUID().uuidString)")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "emqx-autorebalancer-e2e-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 

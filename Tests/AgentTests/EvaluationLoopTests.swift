@@ -1,6 +1,7 @@
 import Act
 import AsyncHTTPClient
 import AutorebalancerCore
+import Demo
 import Foundation
 import Kubernetes
 import Logging
@@ -8,8 +9,6 @@ import Observe
 import Simulation
 import Synchronization
 import Testing
-
-import Demo
 
 @testable import Agent
 
@@ -32,11 +31,22 @@ import Demo
         do {
             try await api.withRunning { api in
                 let credentials = cluster.configuration.credentials
-                api.addEMQX(EMQXBinding(kind: .emqxEnterprise, name: "emqx-ee", endpoints: [:], username: credentials.key, password: credentials.secret))
+                api.addEMQX(
+                    EMQXBinding(
+                        kind: .emqxEnterprise,
+                        name: "emqx-ee",
+                        endpoints: [:],
+                        username: credentials.key,
+                        password: credentials.secret
+                    )
+                )
                 api.setEMQXEndpointProvider(namespace: "default", name: "emqx-ee") { cluster.endpoints }
                 let simulatedOperator = SimulatedEMQXOperator(
-                    api: api, clock: SimulationClock(speed: 1000),
-                    configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero), logger: Logger(label: "test-operator"))
+                    api: api,
+                    clock: SimulationClock(speed: 1000),
+                    configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero),
+                    logger: Logger(label: "test-operator")
+                )
                 await simulatedOperator.reconcileOnce()
 
                 let policy = try #require(PolicyLoader.load(text: DemoPolicy.text, file: DemoPolicy.file).policy)
@@ -44,29 +54,48 @@ import Demo
                 let configuration = AgentConfiguration(
                     leaderElection: LeaderElectionSettings(enabled: false),
                     clusters: [ClusterSettings(target: .named(reference), sources: [.emqx(EMQXScrapeSettings())])],
-                    rebalances: RebalanceSettings(keepFinished: 5, settleTime: 10, stuckAfter: 600))
+                    rebalances: RebalanceSettings(keepFinished: 5, settleTime: 10, stuckAfter: 600)
+                )
                 let kubernetes = try HTTPKubernetesClient(
                     configuration: KubernetesClientConfiguration(
-                        server: try await api.baseURL().absoluteString, tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)),
-                    logger: Logger(label: "test-client"))
+                        server: try await api.baseURL().absoluteString,
+                        tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)
+                    ),
+                    logger: Logger(label: "test-client")
+                )
                 // Shut down on every path: a client dropped without shutdown() traps in its deinit and ends the run.
                 try await kubernetes.shuttingDown {
                     let assembly = AgentAssembly(
-                        configuration: configuration, policies: [policy], kubernetes: kubernetes, kubernetesNamespace: "default",
-                        httpClient: httpClient, options: .init(hostname: "test", environment: [:]),
-                        clock: ContinuousClock(), now: { calendar.now }, logger: Logger(label: "test-agent"),
+                        configuration: configuration,
+                        policies: [policy],
+                        kubernetes: kubernetes,
+                        kubernetesNamespace: "default",
+                        httpClient: httpClient,
+                        options: .init(hostname: "test", environment: [:]),
+                        clock: ContinuousClock(),
+                        now: { calendar.now },
+                        logger: Logger(label: "test-agent"),
                         sourceOverride: { _, _ in
-                            [try! EMQXScrapeSource(
-                                configuration: .init(targets: cluster.endpoints.mapValues(\.absoluteString)), httpClient: httpClient,
-                                now: { calendar.now })]
-                        })
+                            [
+                                try! EMQXScrapeSource(
+                                    configuration: .init(targets: cluster.endpoints.mapValues(\.absoluteString)),
+                                    httpClient: httpClient,
+                                    now: { calendar.now }
+                                )
+                            ]
+                        }
+                    )
 
                     // Every 5 s of simulated time: the cluster moves, the operator reconciles, the agent ticks.
                     var reports: [ClusterCycleReport] = []
                     for _ in 0..<60 {
                         let report = try #require(await assembly.loop.tick(at: calendar.now).clusters.first)
                         reports.append(report)
-                        if report.follow.contains(where: { if case .record = $0.action { return $0.performed } else { return false } }) { break }
+                        if report.follow.contains(where: {
+                            if case .record = $0.action { return $0.performed } else { return false }
+                        }) {
+                            break
+                        }
                         calendar.advance(by: 5)
                         cluster.advance(by: .seconds(5))
                         await simulatedOperator.reconcileOnce()
@@ -88,18 +117,35 @@ import Demo
                     #expect(created.decisions.first?.formula.contains("(imbalanced)") == true)
                     let after = reports.drop { $0.at <= created.at }
                     #expect(after.allSatisfy { $0.action == nil })
-                    #expect(after.contains { report in report.evaluations.contains { $0.whyNot?.reason == .rebalanceRunning } })
+                    #expect(
+                        after.contains { report in
+                            report.evaluations.contains { $0.whyNot?.reason == .rebalanceRunning }
+                        }
+                    )
 
                     // One Rebalance, completed, judged balanced from the metrics, with the decision in its annotations.
                     let rebalances = api.rebalances(namespace: "default")
                     #expect(rebalances.count == 1)
                     let rebalance = try #require(rebalances.first)
                     #expect(rebalance.status?.phaseValue == .completed)
-                    #expect(rebalance.spec.rebalanceStrategy == RebalanceStrategy(
-                        connEvictRate: 10, sessEvictRate: 10, waitTakeover: 10, waitHealthCheck: 10,
-                        absConnThreshold: 100, absSessThreshold: 100, relConnThreshold: "1.1", relSessThreshold: "1.1"))
+                    #expect(
+                        rebalance.spec.rebalanceStrategy
+                            == RebalanceStrategy(
+                                connEvictRate: 10,
+                                sessEvictRate: 10,
+                                waitTakeover: 10,
+                                waitHealthCheck: 10,
+                                absConnThreshold: 100,
+                                absSessThreshold: 100,
+                                relConnThreshold: "1.1",
+                                relSessThreshold: "1.1"
+                            )
+                    )
                     #expect(rebalance.metadata.annotations?[RebalanceMetadata.outcomeKey] == "balanced")
-                    #expect(rebalance.metadata.annotations?[RebalanceMetadata.decisionKey]?.contains("\"rule\":\"restart\"") == true)
+                    #expect(
+                        rebalance.metadata.annotations?[RebalanceMetadata.decisionKey]?.contains("\"rule\":\"restart\"")
+                            == true
+                    )
                     #expect(cluster.nodes.map(\.liveConnections) == [2553, 2553, 2554, 2340])
                     // The Events on the EMQX object tell the story.
                     let reasons = Set(api.events(namespace: "default").compactMap(\.reason))

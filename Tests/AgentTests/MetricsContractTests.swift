@@ -9,7 +9,8 @@ import Testing
 @Suite struct MetricsContractTests {
     static let packageRoot: URL = {
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path)
+        {
             url.deleteLastPathComponent()
         }
         return url
@@ -31,10 +32,14 @@ import Testing
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             guard fields.count == 3 else {
-                throw ContractError("deploy/metrics-contract.txt:\(index + 1): expected `NAME TYPE LABELS`, got `\(line)`")
+                throw ContractError(
+                    "deploy/metrics-contract.txt:\(index + 1): expected `NAME TYPE LABELS`, got `\(line)`"
+                )
             }
             let labels = fields[2] == "-" ? [] : Set(fields[2].split(separator: ",").map(String.init))
-            guard families[fields[0]] == nil else { throw ContractError("deploy/metrics-contract.txt:\(index + 1): \(fields[0]) listed twice") }
+            guard families[fields[0]] == nil else {
+                throw ContractError("deploy/metrics-contract.txt:\(index + 1): \(fields[0]) listed twice")
+            }
             families[fields[0]] = Family(name: fields[0], type: fields[1], labels: labels)
         }
         return families
@@ -72,7 +77,8 @@ import Testing
                 while let equals = rest.firstIndex(of: "=") {
                     labels.insert(rest[..<equals].trimmingCharacters(in: CharacterSet(charactersIn: ", ")))
                     guard let open = rest[equals...].firstIndex(of: "\""),
-                          let end = rest[rest.index(after: open)...].firstIndex(of: "\"") else { break }
+                        let end = rest[rest.index(after: open)...].firstIndex(of: "\"")
+                    else { break }
                     rest = rest[rest.index(after: end)...]
                 }
             }
@@ -88,14 +94,26 @@ import Testing
         let cluster = "default/emqx"
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let evaluation = BalanceMath.evaluateConnections(
-            [.init(name: "a", liveConnections: 3000), .init(name: "b", liveConnections: 3000), .init(name: "c", liveConnections: 0)],
-            threshold: BalanceThreshold(absolute: 1000, relative: 1.1))
+            [
+                .init(name: "a", liveConnections: 3000), .init(name: "b", liveConnections: 3000),
+                .init(name: "c", liveConnections: 0),
+            ],
+            threshold: BalanceThreshold(absolute: 1000, relative: 1.1)
+        )
         metrics.setLeader(true)
         metrics.setShards(count: 2, owned: [0])
         metrics.setClusterOwned(cluster, true)
-        metrics.recordObservation(cluster: cluster, nodes: [NodeObservation(name: "emqx@a", liveConnections: 3000, sessions: 3000)])
+        metrics.recordObservation(
+            cluster: cluster,
+            nodes: [NodeObservation(name: "emqx@a", liveConnections: 3000, sessions: 3000)]
+        )
         metrics.recordBalance(cluster: cluster, connections: evaluation, sessions: evaluation)
-        metrics.recordThresholdExcess(cluster: cluster, rule: "scale-out", connections: evaluation, sessions: evaluation)
+        metrics.recordThresholdExcess(
+            cluster: cluster,
+            rule: "scale-out",
+            connections: evaluation,
+            sessions: evaluation
+        )
         metrics.setRuleState(cluster: cluster, rule: "scale-out", state: .firing)
         metrics.recordRebalanceCreated(cluster: cluster, rule: "scale-out")
         metrics.recordActionFailed(cluster: cluster, rule: "scale-out", reason: "forbidden")
@@ -106,7 +124,12 @@ import Testing
         metrics.recordBlocked(cluster: cluster, rule: "scale-out", reason: .cooldown, at: now)
         metrics.recordNotBlocked(cluster: cluster, rule: "other")
         metrics.recordRebalanceProgress(cluster: cluster, startedAt: now, now: now.addingTimeInterval(5))
-        metrics.recordSourceObservation(cluster: cluster, source: "prometheus", succeeded: true, duration: .milliseconds(12))
+        metrics.recordSourceObservation(
+            cluster: cluster,
+            source: "prometheus",
+            succeeded: true,
+            duration: .milliseconds(12)
+        )
         metrics.recordEvaluation(duration: .milliseconds(30), completedAt: now)
         metrics.recordConfigReload(succeeded: true)
         metrics.recordAlertSent(receiver: "alertmanager-0", succeeded: true)
@@ -118,21 +141,33 @@ import Testing
         let text = try String(contentsOf: Self.contractURL, encoding: .utf8)
         let contract = try Self.contract(text)
         let (exposed, withoutSeries) = try Self.exposed(Self.exercised().render())
-        #expect(withoutSeries.isEmpty, "families left without a series by the exercise (labels unknown): \(withoutSeries.sorted())")
+        #expect(
+            withoutSeries.isEmpty,
+            "families left without a series by the exercise (labels unknown): \(withoutSeries.sorted())"
+        )
 
         let missing = Set(exposed.keys).subtracting(contract.keys).sorted()
-        #expect(missing.isEmpty, "exposed but not in deploy/metrics-contract.txt; add:\n\(missing.compactMap { exposed[$0]?.description }.joined(separator: "\n"))")
+        #expect(
+            missing.isEmpty,
+            "exposed but not in deploy/metrics-contract.txt; add:\n\(missing.compactMap { exposed[$0]?.description }.joined(separator: "\n"))"
+        )
         let extra = Set(contract.keys).subtracting(exposed.keys).sorted()
         #expect(extra.isEmpty, "in deploy/metrics-contract.txt but never exposed by the agent: \(extra)")
         for name in Set(contract.keys).intersection(exposed.keys).sorted() {
-            #expect(contract[name] == exposed[name], "deploy/metrics-contract.txt says `\(contract[name]!)`, the agent exposes `\(exposed[name]!)`")
+            #expect(
+                contract[name] == exposed[name],
+                "deploy/metrics-contract.txt says `\(contract[name]!)`, the agent exposes `\(exposed[name]!)`"
+            )
         }
     }
 
     /// The rule states are one vocabulary: the dashboard's state timeline lists the agent's states, in its order,
     /// and the alert rules and dashboard name no other `state` label value.
     @Test func deployUsesTheOneVocabularyOfRuleStates() throws {
-        let generator = try String(contentsOf: Self.packageRoot.appendingPathComponent("deploy/grafana/generate.py"), encoding: .utf8)
+        let generator = try String(
+            contentsOf: Self.packageRoot.appendingPathComponent("deploy/grafana/generate.py"),
+            encoding: .utf8
+        )
         let line = try #require(generator.split(separator: "\n").first { $0.hasPrefix("STATES = [") })
         let listed = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
         #expect(listed == RuleState.allCases.map(\.rawValue))

@@ -5,8 +5,8 @@ import Kubernetes
 import Logging
 import Observe
 import Simulation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Agent
 
@@ -15,20 +15,44 @@ import TestSupport
 struct NodesSourceTests {
     static let reference = ClusterReference(namespace: "default", name: "emqx")
 
-    static func source(_ cluster: SimulatedEMQXCluster, secret: String, url: String? = nil, targets: Bool = true) -> any MetricSource {
+    static func source(
+        _ cluster: SimulatedEMQXCluster,
+        secret: String,
+        url: String? = nil,
+        targets: Bool = true
+    ) -> any MetricSource {
         let factory = MetricSourceFactory(
-            httpClient: .shared, discovery: OperatorDiscovery(api: InMemoryKubernetesAPI(now: { Date() })), environment: ["EMQX_SECRET": secret], now: { Date() })
+            httpClient: .shared,
+            discovery: OperatorDiscovery(api: InMemoryKubernetesAPI(now: { Date() })),
+            environment: ["EMQX_SECRET": secret],
+            now: { Date() }
+        )
         let settings = EMQXScrapeSettings(
-            mode: .nodes, url: url, targets: targets ? cluster.endpoints.mapValues(\.absoluteString) : [:],
-            http: HTTPClientSettings(auth: .basic(username: cluster.configuration.credentials.key, password: .environment("EMQX_SECRET")), timeout: 10))
-        return factory.sources(for: ClusterSettings(target: .named(reference), sources: [.emqx(settings)]), cluster: reference)[0]
+            mode: .nodes,
+            url: url,
+            targets: targets ? cluster.endpoints.mapValues(\.absoluteString) : [:],
+            http: HTTPClientSettings(
+                auth: .basic(username: cluster.configuration.credentials.key, password: .environment("EMQX_SECRET")),
+                timeout: 10
+            )
+        )
+        return factory.sources(
+            for: ClusterSettings(target: .named(reference), sources: [.emqx(settings)]),
+            cluster: reference
+        )[0]
     }
 
     static func configuration() -> SimulatedEMQXConfiguration {
         SimulatedEMQXConfiguration(
-            name: "emqx", namespace: "default", kind: .emqx,
-            nodes: [SimulatedNodeSpec(liveConnections: 1200, disconnectedSessions: 30), SimulatedNodeSpec(liveConnections: 800), SimulatedNodeSpec(liveConnections: 0)],
-            seed: 7)
+            name: "emqx",
+            namespace: "default",
+            kind: .emqx,
+            nodes: [
+                SimulatedNodeSpec(liveConnections: 1200, disconnectedSessions: 30),
+                SimulatedNodeSpec(liveConnections: 800), SimulatedNodeSpec(liveConnections: 0),
+            ],
+            seed: 7
+        )
     }
 
     @Test func oneRequestGivesEveryNodesLiveConnectionsSessionsRoleAndUptime() async throws {
@@ -67,8 +91,12 @@ struct NodesSourceTests {
             .init(node: "emqx@c", role: .replicant, liveConnections: nil, sessions: 3, uptimeMilliseconds: .max),
         ]
         let source = EMQXNodesSource(read: { _, _ in nodes })
-        let observation = try await source.observe(ObservationRequest(
-            cluster: Self.reference, expectedNodes: ["emqx@a", "emqx@b", "emqx@c", "emqx@d"].map { ExpectedNode(name: $0) }))
+        let observation = try await source.observe(
+            ObservationRequest(
+                cluster: Self.reference,
+                expectedNodes: ["emqx@a", "emqx@b", "emqx@c", "emqx@d"].map { ExpectedNode(name: $0) }
+            )
+        )
         #expect(observation.nodes.map(\.name) == ["emqx@a", "emqx@b", "emqx@c"])
         #expect(observation.nodes[0].liveConnections == 10, "the first entry of a repeated node is used")
         #expect(observation.nodes[1].running == false && observation.nodes[1].liveConnections == nil)

@@ -12,7 +12,9 @@ import Yams
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while url.path != "/" {
             let folder = url.appendingPathComponent("deploy/overlays/operator-3.0")
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("kustomization.yaml").path) { return folder }
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("kustomization.yaml").path) {
+                return folder
+            }
             url = url.deletingLastPathComponent()
         }
         return nil
@@ -33,16 +35,33 @@ import Yams
         struct Mount: Decodable {
             struct Spec: Decodable { var template: Template }
             struct Template: Decodable { var spec: PodSpec }
-            struct PodSpec: Decodable { var containers: [Container]; var volumes: [Volume] }
-            struct Container: Decodable { var name: String; var volumeMounts: [VolumeMount] }
-            struct VolumeMount: Decodable { var name: String; var mountPath: String }
-            struct Volume: Decodable { var name: String; var secret: SecretVolume? }
+            struct PodSpec: Decodable {
+                var containers: [Container]
+                var volumes: [Volume]
+            }
+            struct Container: Decodable {
+                var name: String
+                var volumeMounts: [VolumeMount]
+            }
+            struct VolumeMount: Decodable {
+                var name: String
+                var mountPath: String
+            }
+            struct Volume: Decodable {
+                var name: String
+                var secret: SecretVolume?
+            }
             struct SecretVolume: Decodable { var secretName: String }
             var spec: Spec
         }
         let pod = try YAMLDecoder().decode(Mount.self, from: try Self.text("api-key-mount.yaml")).spec.template.spec
-        let volume = try #require(pod.volumes.first { $0.secret?.secretName == secretName }, "the Deployment mounts the key's Secret")
-        let mount = try #require(pod.containers.first { $0.name == "agent" }?.volumeMounts.first { $0.name == volume.name })
+        let volume = try #require(
+            pod.volumes.first { $0.secret?.secretName == secretName },
+            "the Deployment mounts the key's Secret"
+        )
+        let mount = try #require(
+            pod.containers.first { $0.name == "agent" }?.volumeMounts.first { $0.name == volume.name }
+        )
 
         let loaded = AgentConfiguration.load(text: try Self.text("config/agent.yaml"), file: "agent.yaml")
         #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
@@ -53,10 +72,16 @@ import Yams
         // On Operator 3.0 that means acting through EMQX's API.
         let served = OperatorAPIs(resources: ["v3beta1": ["emqxes", "emqxapikeys"]])
         let plan = ClusterPlan.make(
-            for: ClusterReference(namespace: "emqx", name: key.spec.emqxRef?.name ?? ""), served: served, direct: .available,
-            actuator: cluster.actuator)
+            for: ClusterReference(namespace: "emqx", name: key.spec.emqxRef?.name ?? ""),
+            served: served,
+            direct: .available,
+            actuator: cluster.actuator
+        )
         #expect(plan.acting == .emqxAPI)
-        guard case .named(let reference) = cluster.target else { Issue.record("not a named cluster"); return }
+        guard case .named(let reference) = cluster.target else {
+            Issue.record("not a named cluster")
+            return
+        }
         #expect(reference.name == key.spec.emqxRef?.name)
     }
 }

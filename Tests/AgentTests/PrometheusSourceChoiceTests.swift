@@ -33,26 +33,32 @@ struct PrometheusSourceChoiceTests {
         """
 
     @Test func theNamedClusterIsChosen() throws {
-        let chosen = try Self.configuration(Self.several).prometheusSource(for: ClusterReference(namespace: "emqx", name: "b"))
+        let chosen = try Self.configuration(Self.several).prometheusSource(
+            for: ClusterReference(namespace: "emqx", name: "b")
+        )
         #expect(chosen.settings.url == "http://prom-b:9090")
         #expect(chosen.settings.nodeLabel == "pod")
         #expect(chosen.cluster == ClusterReference(namespace: "emqx", name: "b"))
     }
 
     @Test func aSelectorEntryCoversItsNamespace() throws {
-        let chosen = try Self.configuration(Self.several).prometheusSource(for: ClusterReference(namespace: "iot", name: "x"))
+        let chosen = try Self.configuration(Self.several).prometheusSource(
+            for: ClusterReference(namespace: "iot", name: "x")
+        )
         #expect(chosen.settings.url == "http://prom-iot:9090")
         #expect(chosen.cluster == nil, "a selector entry names no cluster")
     }
 
     @Test func theOnlyNamedClusterNeedsNoName() throws {
-        let configuration = try Self.configuration("""
+        let configuration = try Self.configuration(
+            """
               - namespace: emqx
                 name: a
                 sources: [{prometheus: {url: "http://prom-a:9090"}}]
               - namespace: iot
                 selector: {matchLabels: {autorebalance: "on"}}
-            """)
+            """
+        )
         let chosen = try configuration.prometheusSource(for: nil)
         #expect(chosen.settings.url == "http://prom-a:9090")
         #expect(chosen.cluster == ClusterReference(namespace: "emqx", name: "a"))
@@ -60,11 +66,15 @@ struct PrometheusSourceChoiceTests {
 
     @Test func problems() throws {
         let configuration = try Self.configuration(Self.several)
-        #expect(throws: AgentConfiguration.PrometheusSourceChoiceProblem.severalClusters) { try configuration.prometheusSource(for: nil) }
+        #expect(throws: AgentConfiguration.PrometheusSourceChoiceProblem.severalClusters) {
+            try configuration.prometheusSource(for: nil)
+        }
         #expect(throws: AgentConfiguration.PrometheusSourceChoiceProblem.noMatchingCluster) {
             try configuration.prometheusSource(for: ClusterReference(namespace: "other", name: "a"))
         }
         let plain = ClusterReference(namespace: "plain", name: "c")
-        #expect(throws: AgentConfiguration.PrometheusSourceChoiceProblem.noPrometheusSource(plain)) { try configuration.prometheusSource(for: plain) }
+        #expect(throws: AgentConfiguration.PrometheusSourceChoiceProblem.noPrometheusSource(plain)) {
+            try configuration.prometheusSource(for: plain)
+        }
     }
 }

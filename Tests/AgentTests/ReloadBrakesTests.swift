@@ -2,8 +2,8 @@ import AutorebalancerCore
 import Foundation
 import InMemoryLogging
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @testable import Agent
 
@@ -22,7 +22,10 @@ import TestSupport
         init(policies: [String: String], dryRun: Bool = false) throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("reload-\(UUID().uuidString)")
             self.policies = try ConfigMapMount(at: root.appendingPathComponent("policies"), files: policies)
-            config = try ConfigMapMount(at: root.appendingPathComponent("config"), files: ["agent.yaml": Self.agentConfig(root: root, dryRun: dryRun)])
+            config = try ConfigMapMount(
+                at: root.appendingPathComponent("config"),
+                files: ["agent.yaml": Self.agentConfig(root: root, dryRun: dryRun)]
+            )
         }
 
         static func agentConfig(root: URL, dryRun: Bool, listen: String = "0.0.0.0:9090") -> String {
@@ -45,7 +48,9 @@ import TestSupport
         func remove() { try? FileManager.default.removeItem(at: root) }
     }
 
-    static func harness(_ mounts: Mounts) throws -> (H, ConfigurationReloader<ManualClock>, InMemoryLogHandler, [String: Int]) {
+    static func harness(
+        _ mounts: Mounts
+    ) throws -> (H, ConfigurationReloader<ManualClock>, InMemoryLogHandler, [String: Int]) {
         let loaded = ConfigurationFiles.load(configPath: mounts.configPath)
         guard loaded.isValid, let configuration = loaded.configuration else {
             throw ConfigurationError("\(loaded.diagnostics)")
@@ -54,7 +59,12 @@ import TestSupport
         let h = try H(policies: [], store: store)
         let logs = InMemoryLogHandler()
         let reloader = ConfigurationReloader(
-            configPath: mounts.configPath, store: store, clock: h.clock, logger: Logger(label: "test-reload") { _ in logs }, onReload: { _, _ in })
+            configPath: mounts.configPath,
+            store: store,
+            clock: h.clock,
+            logger: Logger(label: "test-reload") { _ in logs },
+            onReload: { _, _ in }
+        )
         return (h, reloader, logs, loaded.fingerprints)
     }
 
@@ -78,8 +88,14 @@ import TestSupport
         #expect(h.createAttempts.isEmpty)
         #expect(h.metrics.render().contains("emqx_autorebalancer_dry_run 1"))
         let messages = logs.entries.map { "\($0.message) \($0.metadata)" }
-        #expect(messages.contains { $0.contains("in effect from the next cycle") && $0.contains("dryRun: false → true") })
-        #expect(messages.contains { $0.contains("only after a restart") && $0.contains("listen: 0.0.0.0:9090 → 0.0.0.0:9191") })
+        #expect(
+            messages.contains { $0.contains("in effect from the next cycle") && $0.contains("dryRun: false → true") }
+        )
+        #expect(
+            messages.contains {
+                $0.contains("only after a restart") && $0.contains("listen: 0.0.0.0:9090 → 0.0.0.0:9191")
+            }
+        )
         #expect(h.store.current.configuration.listen.port == 9090, "the running listen address stays in force")
 
         try mounts.setAgentConfig(dryRun: false, listen: "0.0.0.0:9191")
@@ -108,7 +124,11 @@ import TestSupport
         h.clock.advance(by: .seconds(15))
         let both = await h.tick().clusters[0]
         #expect(both.policies.map(\.policy) == ["p", "q"])
-        #expect(h.metrics.render().contains(#"emqx_autorebalancer_rule_state{cluster="default/emqx-ee",rule="watch",state="#))
+        #expect(
+            h.metrics.render().contains(
+                #"emqx_autorebalancer_rule_state{cluster="default/emqx-ee",rule="watch",state="#
+            )
+        )
 
         try mounts.policies.update(["p.yaml": H.policy()])
         _ = reloader.checkOnce(known: known)
@@ -135,7 +155,11 @@ import TestSupport
         #expect(change.applied.rebalances.createRetry.initialBackoff == 5)
         #expect(!change.applied.dryRun)
         // Locked in dry run (started so with leader election on): leaving it needs a restart.
-        let locked = ConfigurationChange(running: running, loaded: AgentConfiguration(dryRun: false), dryRunLock: "started in dry run")
+        let locked = ConfigurationChange(
+            running: running,
+            loaded: AgentConfiguration(dryRun: false),
+            dryRunLock: "started in dry run"
+        )
         #expect(locked.needsRestart == ["dryRun: true → false (started in dry run)"])
         #expect(locked.effective.isEmpty)
     }

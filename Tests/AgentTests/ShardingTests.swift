@@ -5,8 +5,8 @@ import Kubernetes
 import Logging
 import Simulation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @testable import Agent
 
@@ -40,7 +40,8 @@ import TestSupport
     static func object(_ cluster: ClusterReference) throws -> KubernetesJSON {
         let nodes = (0..<4).map { index in
             let live = index == 3 ? 0 : 3000
-            return #"{"node":"emqx@\#(cluster.name)-\#(index).\#(cluster.name)-headless.default.svc.cluster.local","node_status":"running","role":"core","version":"5.8.6","connections":\#(live),"live_connections":\#(live)}"#
+            return
+                #"{"node":"emqx@\#(cluster.name)-\#(index).\#(cluster.name)-headless.default.svc.cluster.local","node_status":"running","role":"core","version":"5.8.6","connections":\#(live),"live_connections":\#(live)}"#
         }
         let json = """
             {"apiVersion":"apps.emqx.io/v2beta1","kind":"EMQX","metadata":{"name":"\(cluster.name)","namespace":"default"},
@@ -68,24 +69,40 @@ import TestSupport
     @Test(.timeLimit(.minutes(5)))
     func threeAgentsShareTheClustersAndAKilledOnesShardsMoveWithoutADuplicate() async throws {
         let clock = ManualClock(startDate: Date(timeIntervalSince1970: 1_800_000_000))
-        let api = SimulatedKubernetesAPI(configuration: .init(now: { clock.date }, watchBookmarkInterval: nil), logger: Logger(label: "test-api"))
+        let api = SimulatedKubernetesAPI(
+            configuration: .init(now: { clock.date }, watchBookmarkInterval: nil),
+            logger: Logger(label: "test-api")
+        )
         let policy = try #require(PolicyLoader.load(text: Self.policyText, file: "sharded.yaml").policy)
         try await api.withRunning { api in
-            for cluster in Self.clusters { api.putObject(.emqxes, namespace: cluster.namespace, try Self.object(cluster)) }
+            for cluster in Self.clusters {
+                api.putObject(.emqxes, namespace: cluster.namespace, try Self.object(cluster))
+            }
             let configuration = AgentConfiguration(
                 leaderElection: LeaderElectionSettings(leaseNamespace: "default", shards: Self.shards),
-                clusters: Self.clusters.map { ClusterSettings(target: .named($0), sources: [.status]) })
+                clusters: Self.clusters.map { ClusterSettings(target: .named($0), sources: [.status]) }
+            )
             var agents: [Replica] = []
             for index in 0..<3 {
                 let client = try HTTPKubernetesClient(
                     configuration: KubernetesClientConfiguration(
-                        server: try await api.baseURL().absoluteString, namespace: "default",
-                        tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)),
-                    logger: Logger(label: "test-client"))
+                        server: try await api.baseURL().absoluteString,
+                        namespace: "default",
+                        tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)
+                    ),
+                    logger: Logger(label: "test-client")
+                )
                 let assembly = AgentAssembly(
-                    configuration: configuration, policies: [policy], kubernetes: client, kubernetesNamespace: "default",
-                    httpClient: .shared, options: .init(hostname: "agent-\(index)", environment: [:]),
-                    clock: clock, now: { clock.date }, logger: Logger(label: "agent-\(index)"))
+                    configuration: configuration,
+                    policies: [policy],
+                    kubernetes: client,
+                    kubernetesNamespace: "default",
+                    httpClient: .shared,
+                    options: .init(hostname: "agent-\(index)", environment: [:]),
+                    clock: clock,
+                    now: { clock.date },
+                    logger: Logger(label: "agent-\(index)")
+                )
                 agents.append(Replica(name: "agent-\(index)", assembly: assembly, client: client))
             }
 
@@ -99,8 +116,12 @@ import TestSupport
                 }
                 clock.advance(by: .seconds(2))
             }
-            func owner(of shard: Int, among candidates: [Replica]) -> Replica? { candidates.first { $0.elector.ownsShard(shard) } }
-            func allOwned(by candidates: [Replica]) -> Bool { (0..<Self.shards).allSatisfy { owner(of: $0, among: candidates) != nil } }
+            func owner(of shard: Int, among candidates: [Replica]) -> Replica? {
+                candidates.first { $0.elector.ownsShard(shard) }
+            }
+            func allOwned(by candidates: [Replica]) -> Bool {
+                (0..<Self.shards).allSatisfy { owner(of: $0, among: candidates) != nil }
+            }
 
             for _ in 0..<6 { await electionRound(agents) }
             #expect(allOwned(by: agents))
@@ -125,14 +146,21 @@ import TestSupport
                     #expect(Set(report.clusters.map(\.cluster)) == mine, "\(agent.name) observes only its own clusters")
                     for cluster in report.clusters {
                         #expect(cluster.errors.isEmpty, "\(cluster.cluster): \(cluster.errors)")
-                        if case .confirmed? = cluster.action?.result { actedBy[cluster.cluster, default: []].append(agent.name) }
+                        if case .confirmed? = cluster.action?.result {
+                            actedBy[cluster.cluster, default: []].append(agent.name)
+                        }
                     }
                     let metrics = agent.assembly.metrics.render()
                     for shard in 0..<Self.shards {
                         let owned = agent.elector.ownsShard(shard) ? 1 : 0
-                        #expect(metrics.contains("emqx_autorebalancer_shard_owned{shard=\"\(shard)\"} \(owned)"), "\(agent.name) shard \(shard)")
+                        #expect(
+                            metrics.contains("emqx_autorebalancer_shard_owned{shard=\"\(shard)\"} \(owned)"),
+                            "\(agent.name) shard \(shard)"
+                        )
                     }
-                    for cluster in mine { #expect(metrics.contains("emqx_autorebalancer_cluster_owned{cluster=\"\(cluster)\"} 1")) }
+                    for cluster in mine {
+                        #expect(metrics.contains("emqx_autorebalancer_cluster_owned{cluster=\"\(cluster)\"} 1"))
+                    }
                 }
                 for _ in 0..<7 { await electionRound(agents) }
                 clock.advance(by: .seconds(1))
@@ -153,7 +181,10 @@ import TestSupport
                 if movedAfter == nil, allOwned(by: survivors) { movedAfter = killedAt.duration(to: clock.now) }
             }
             let moved = try #require(movedAfter, "the killed agent's shards never moved")
-            #expect(moved <= .seconds(15) + Self.cycle, "moved after \(moved): more than one lease duration plus one cycle")
+            #expect(
+                moved <= .seconds(15) + Self.cycle,
+                "moved after \(moved): more than one lease duration plus one cycle"
+            )
             #expect(orphaned.allSatisfy { !killed.elector.ownsShard($0) }, "the killed agent's view lapsed by itself")
 
             // The survivors' cycles now cover the orphaned clusters: the Rebalances already there hold them back.
@@ -162,7 +193,9 @@ import TestSupport
                     let report = await agent.assembly.loop.tick(at: clock.date)
                     for cluster in report.clusters {
                         #expect(agent.elector.owns(cluster.cluster))
-                        if case .confirmed? = cluster.action?.result { actedBy[cluster.cluster, default: []].append(agent.name) }
+                        if case .confirmed? = cluster.action?.result {
+                            actedBy[cluster.cluster, default: []].append(agent.name)
+                        }
                     }
                 }
                 for _ in 0..<7 { await electionRound(survivors) }
@@ -170,7 +203,10 @@ import TestSupport
             }
             let covered = Set(survivors.flatMap { agent in Self.clusters.filter { agent.elector.owns($0) } })
             #expect(covered == Set(Self.clusters))
-            #expect(actedBy.values.allSatisfy { $0.count == 1 }, "acted on twice: \(actedBy.filter { $0.value.count > 1 })")
+            #expect(
+                actedBy.values.allSatisfy { $0.count == 1 },
+                "acted on twice: \(actedBy.filter { $0.value.count > 1 })"
+            )
             let rebalances = api.rebalances(namespace: "default")
             #expect(rebalances.count == Self.clusters.count, "no duplicate Rebalance")
             #expect(Set(rebalances.map(\.spec.instanceName)) == Set(Self.clusters.map(\.name)))

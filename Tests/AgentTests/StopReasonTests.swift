@@ -14,7 +14,13 @@ struct StopReasonTests {
         logger.logLevel = .critical
         let health = AgentHealth(maximumHeartbeatAge: .seconds(60), now: { Date() })
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let first = AdminServer(host: "127.0.0.1", port: 0, metrics: AgentMetrics(version: "1"), health: health, logger: logger) {
+        let first = AdminServer(
+            host: "127.0.0.1",
+            port: 0,
+            metrics: AgentMetrics(version: "1"),
+            health: health,
+            logger: logger
+        ) {
             portContinuation.yield($0)
         }
         let group = ServiceGroup(configuration: .init(services: [first], logger: logger))
@@ -22,7 +28,13 @@ struct StopReasonTests {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
-            let second = AdminServer(host: "127.0.0.1", port: port, metrics: AgentMetrics(version: "1"), health: health, logger: logger)
+            let second = AdminServer(
+                host: "127.0.0.1",
+                port: port,
+                metrics: AgentMetrics(version: "1"),
+                health: health,
+                logger: logger
+            )
             let error = await #expect(throws: (any Error).self) {
                 try await ServiceGroup(configuration: .init(services: [second], logger: logger)).run()
             }
@@ -36,13 +48,23 @@ struct StopReasonTests {
     }
 
     @Test func aTypeDumpIsNotShownButAWordedErrorIs() throws {
-        struct Worded: Error, CustomStringConvertible { var description = "the simulated operator did not publish the status within 60 s" }
+        struct Worded: Error, CustomStringConvertible {
+            var description = "the simulated operator did not publish the status within 60 s"
+        }
         #expect(StopReason.describe(Worded()) == "the simulated operator did not publish the status within 60 s")
-        let decoding = #expect(throws: DecodingError.self) { try JSONDecoder().decode([Int].self, from: Data("{".utf8)) }
+        let decoding = #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([Int].self, from: Data("{".utf8))
+        }
         let text = StopReason.describe(try #require(decoding))
         #expect(text == "an unexpected internal error (the debug log has its details)")
         #expect(StopReason.describe(CancellationError()) == "it was interrupted")
-        let denied = StopReason.describe(CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/x/agent.yaml"]))
-        #expect(denied.hasPrefix("/x/agent.yaml: ") && !denied.contains("CocoaError") && !denied.contains("could not be completed"), "\(denied)")
+        let denied = StopReason.describe(
+            CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/x/agent.yaml"])
+        )
+        #expect(
+            denied.hasPrefix("/x/agent.yaml: ") && !denied.contains("CocoaError")
+                && !denied.contains("could not be completed"),
+            "\(denied)"
+        )
     }
 }

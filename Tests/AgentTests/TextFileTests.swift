@@ -10,7 +10,10 @@ struct TextFileTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let dangling = directory.appendingPathComponent("dangling.yaml").path
-        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: directory.appendingPathComponent("gone.yaml").path)
+        try FileManager.default.createSymbolicLink(
+            atPath: dangling,
+            withDestinationPath: directory.appendingPathComponent("gone.yaml").path
+        )
         let binary = directory.appendingPathComponent("binary.yaml")
         try Data([0x61, 0x00, 0xFF, 0x10]).write(to: binary)
         let latin1 = directory.appendingPathComponent("latin1.yaml")
@@ -37,24 +40,38 @@ struct TextFileTests {
     /// policy file it names.
     @Test func theConfigurationLoaderSaysWhy() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("textfile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("rules/dir.yaml"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("rules/dir.yaml"),
+            withIntermediateDirectories: true
+        )
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data([0x6B, 0x00]).write(to: directory.appendingPathComponent("rules/binary.yaml"))
         let config = directory.appendingPathComponent("agent.yaml")
-        try Data("""
+        try Data(
+            """
             apiVersion: autorebalancer.emqx.io/v1alpha1
             kind: AgentConfig
             policies: [rules/binary.yaml]
             clusters: [{namespace: default, name: emqx}]
 
-            """.utf8).write(to: config)
+            """.utf8
+        ).write(to: config)
 
-        let unreadableConfig = ConfigurationFiles.load(configPath: directory.appendingPathComponent("rules/dir.yaml").path)
-        #expect(unreadableConfig.diagnostics.map(\.message) == ["cannot read the configuration file: it is a directory; name the YAML files in it"])
+        let unreadableConfig = ConfigurationFiles.load(
+            configPath: directory.appendingPathComponent("rules/dir.yaml").path
+        )
+        #expect(
+            unreadableConfig.diagnostics.map(\.message) == [
+                "cannot read the configuration file: it is a directory; name the YAML files in it"
+            ]
+        )
         let unreadablePolicy = ConfigurationFiles.load(configPath: config.path)
-        #expect(unreadablePolicy.diagnostics.contains {
-            $0.message.hasPrefix("cannot read the policy file (listed by \(config.path):3:")
-                && $0.message.hasSuffix("): it is binary, not text (a zero byte at offset 1)")
-        }, "\(unreadablePolicy.diagnostics)")
+        #expect(
+            unreadablePolicy.diagnostics.contains {
+                $0.message.hasPrefix("cannot read the policy file (listed by \(config.path):3:")
+                    && $0.message.hasSuffix("): it is binary, not text (a zero byte at offset 1)")
+            },
+            "\(unreadablePolicy.diagnostics)"
+        )
     }
 }

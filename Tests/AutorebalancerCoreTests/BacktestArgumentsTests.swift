@@ -24,7 +24,9 @@ struct BacktestArgumentsTests {
         ("nan", "--start nan is not a time"),
     ])
     func timesThatAreRefused(text: String, message: String) {
-        let error = #expect(throws: BacktestArguments.Problem.self) { try BacktestArguments.time(text, option: "--start", now: Self.now) }
+        let error = #expect(throws: BacktestArguments.Problem.self) {
+            try BacktestArguments.time(text, option: "--start", now: Self.now)
+        }
         #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "")")
     }
 
@@ -32,10 +34,14 @@ struct BacktestArgumentsTests {
         #expect(try BacktestArguments.duration("30s", option: "--step") == 30)
         #expect(try BacktestArguments.duration("5m", option: "--lookback") == 300)
         for text in ["0s", "-1m", "soon"] {
-            let error = #expect(throws: BacktestArguments.Problem.self) { try BacktestArguments.duration(text, option: "--step") }
+            let error = #expect(throws: BacktestArguments.Problem.self) {
+                try BacktestArguments.duration(text, option: "--step")
+            }
             #expect(error?.description == "--step \(text): expected a positive duration such as 30s, 5m or 1h")
         }
-        let error = #expect(throws: BacktestArguments.Problem.self) { try BacktestArguments.duration("400d", option: "--step") }
+        let error = #expect(throws: BacktestArguments.Problem.self) {
+            try BacktestArguments.duration("400d", option: "--step")
+        }
         #expect(error?.description.hasPrefix("--step 400d: must be between") == true)
     }
 

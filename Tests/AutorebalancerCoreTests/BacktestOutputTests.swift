@@ -22,10 +22,19 @@ struct BacktestOutputTests {
         let lines = BacktestOutput.jsonLines(report, explain: false)
         #expect(lines.count == 2)
         #expect(lines[0] == report.decisions[0].jsonLine())
-        #expect(lines[0].hasPrefix(#"{"time":"2026-11-20T10:06:00Z","cluster":"default/emqx-ee","rule":"scale-out","trigger":"scaleOut","action":"rebalance","donors":["n0","n1","n2"],"recipients":["n3"],"connections":{"n0":3333,"n1":3333,"n2":3333,"n3":0}"#))
-        #expect(lines[1] == #"{"summary":{"steps":40,"decisions":{"scale-out":1},"blocked":{"cooldown":27,"pending":2}}}"#)
+        #expect(
+            lines[0].hasPrefix(
+                #"{"time":"2026-11-20T10:06:00Z","cluster":"default/emqx-ee","rule":"scale-out","trigger":"scaleOut","action":"rebalance","donors":["n0","n1","n2"],"recipients":["n3"],"connections":{"n0":3333,"n1":3333,"n2":3333,"n3":0}"#
+            )
+        )
+        #expect(
+            lines[1] == #"{"summary":{"steps":40,"decisions":{"scale-out":1},"blocked":{"cooldown":27,"pending":2}}}"#
+        )
         for line in lines {
-            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "\(line) is one JSON object")
+            #expect(
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any],
+                "\(line) is one JSON object"
+            )
         }
     }
 
@@ -33,7 +42,9 @@ struct BacktestOutputTests {
         let report = try scaleOutReport()
         let lines = BacktestOutput.jsonLines(report, explain: true)
         #expect(lines.count == 1 + 2 + 27 + 1)
-        let objects = try lines.dropLast().map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let objects = try lines.dropLast().map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
         let times = objects.compactMap { $0["time"] as? String }
         #expect(times == times.sorted())
         #expect(objects.filter { $0["action"] as? String == "blocked" }.allSatisfy { $0["reason"] is String })
@@ -43,26 +54,67 @@ struct BacktestOutputTests {
     }
 
     @Test func theSummaryShapeMatchesTheDocumentedExample() {
-        let blocked = (0..<12).map { _ in DecisionRecord(time: F.t0, cluster: "c", rule: "scale-out", trigger: .scaleOut, action: .blocked, reason: .missingData) }
-            + (0..<40).map { _ in DecisionRecord(time: F.t0, cluster: "c", rule: "scale-out", trigger: .scaleOut, action: .blocked, reason: .cooldown) }
+        let blocked =
+            (0..<12).map { _ in
+                DecisionRecord(
+                    time: F.t0,
+                    cluster: "c",
+                    rule: "scale-out",
+                    trigger: .scaleOut,
+                    action: .blocked,
+                    reason: .missingData
+                )
+            }
+            + (0..<40).map { _ in
+                DecisionRecord(
+                    time: F.t0,
+                    cluster: "c",
+                    rule: "scale-out",
+                    trigger: .scaleOut,
+                    action: .blocked,
+                    reason: .cooldown
+                )
+            }
         let report = BacktestRunner.Report(
-            steps: 240, start: F.t0, end: F.time(7170),
-            decisions: [DecisionRecord(time: F.t0, cluster: "c", rule: "scale-out", trigger: .scaleOut, action: .rebalance)],
-            blocked: blocked, sessionsSkipped: false, rulesWithoutSessions: [], rulesNotEvaluated: [], nodes: [], timeline: [])
-        #expect(BacktestOutput.jsonSummary(report) == #"{"summary":{"steps":240,"decisions":{"scale-out":1},"blocked":{"cooldown":40,"missing-data":12}}}"#)
+            steps: 240,
+            start: F.t0,
+            end: F.time(7170),
+            decisions: [
+                DecisionRecord(time: F.t0, cluster: "c", rule: "scale-out", trigger: .scaleOut, action: .rebalance)
+            ],
+            blocked: blocked,
+            sessionsSkipped: false,
+            rulesWithoutSessions: [],
+            rulesNotEvaluated: [],
+            nodes: [],
+            timeline: []
+        )
+        #expect(
+            BacktestOutput.jsonSummary(report)
+                == #"{"summary":{"steps":240,"decisions":{"scale-out":1},"blocked":{"cooldown":40,"missing-data":12}}}"#
+        )
         var skipped = report
         skipped.sessionsSkipped = true
-        #expect(BacktestOutput.jsonSummary(skipped).hasSuffix(#","note":"no session data: session thresholds skipped (no rule of the policy watches sessions)"}}"#))
-        #expect(BacktestOutput.textSummary(report) == "summary: 240 steps (2026-11-20T10:00:00Z .. 2026-11-20T11:59:30Z); decisions: scale-out 1; held back: cooldown 40, missing-data 12")
+        #expect(
+            BacktestOutput.jsonSummary(skipped).hasSuffix(
+                #","note":"no session data: session thresholds skipped (no rule of the policy watches sessions)"}}"#
+            )
+        )
+        #expect(
+            BacktestOutput.textSummary(report)
+                == "summary: 240 steps (2026-11-20T10:00:00Z .. 2026-11-20T11:59:30Z); decisions: scale-out 1; held back: cooldown 40, missing-data 12"
+        )
     }
 
     @Test func textTimelineHasOneLinePerRecordAndASummary() throws {
         let report = try scaleOutReport()
         let plain = BacktestOutput.textLines(report, explain: false)
-        #expect(plain == [
-            "2026-11-20T10:06:00Z  scale-out  rebalance  trigger scaleOut, donors n0,n1,n2 -> recipients n3  \(report.decisions[0].formula)",
-            "summary: 40 steps (2026-11-20T10:00:00Z .. 2026-11-20T10:19:30Z); decisions: scale-out 1; held back: cooldown 27, pending 2",
-        ])
+        #expect(
+            plain == [
+                "2026-11-20T10:06:00Z  scale-out  rebalance  trigger scaleOut, donors n0,n1,n2 -> recipients n3  \(report.decisions[0].formula)",
+                "summary: 40 steps (2026-11-20T10:00:00Z .. 2026-11-20T10:19:30Z); decisions: scale-out 1; held back: cooldown 27, pending 2",
+            ]
+        )
         let explained = BacktestOutput.textLines(report, explain: true)
         #expect(explained.count == 31)
         #expect(explained[0].hasPrefix("2026-11-20T10:05:00Z  scale-out  blocked  pending: "))
@@ -116,7 +168,9 @@ struct BacktestOutputTests {
     @Test func aDecisionMarkerCarriesItsFormulaAndTheOtherRulesWhyNot() throws {
         let connections = F.matrix(nodes: 4, steps: 40) { node, i in node == 3 ? (i >= 10 ? 0 : nil) : 3333 }
         let report = try F.run(
-            F.policy([F.rule("scale-out", .scaleOut), F.rule("skew", .skew, forDuration: 600)]), connections: connections)
+            F.policy([F.rule("scale-out", .scaleOut), F.rule("skew", .skew, forDuration: 600)]),
+            connections: connections
+        )
         let plot = BacktestOutput.plot(report, title: "t")
         let marker = try #require(plot.markers.first { $0.label == "scale-out: rebalance" })
         let decision = try #require(report.decisions.first { $0.rule == "scale-out" })

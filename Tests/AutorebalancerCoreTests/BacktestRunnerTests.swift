@@ -9,7 +9,10 @@ struct BacktestRunnerTests {
     @Test func scaleOutDecidesOnceAtAppearancePlusFor() throws {
         // Three nodes hold 3333 each; a fourth appears empty at step 10 (300 s) and stays empty.
         let data = F.matrix(nodes: 4, steps: 40) { node, i in node == 3 ? (i >= 10 ? 0 : nil) : 3333 }
-        let report = try F.run(F.policy([F.rule("scale-out", .scaleOut), F.rule("restart", .restart)]), connections: data)
+        let report = try F.run(
+            F.policy([F.rule("scale-out", .scaleOut), F.rule("restart", .restart)]),
+            connections: data
+        )
         #expect(report.steps == 40)
         #expect(F.offsets(report.decisions) == [360])
         let decision = try #require(report.decisions.first)
@@ -30,7 +33,10 @@ struct BacktestRunnerTests {
             if (10...13).contains(i) { return nil }
             return i >= 14 ? 5 : 2500
         }
-        let report = try F.run(F.policy([F.rule("scale-out", .scaleOut), F.rule("restart", .restart, forDuration: 120)]), connections: data)
+        let report = try F.run(
+            F.policy([F.rule("scale-out", .scaleOut), F.rule("restart", .restart, forDuration: 120)]),
+            connections: data
+        )
         #expect(report.decisions.map(\.rule) == ["restart"])
         #expect(F.offsets(report.decisions) == [540])
         // During the gap the old sample turns stale: held back, never taken as zero.
@@ -76,9 +82,14 @@ struct BacktestRunnerTests {
     func cooldownSpansTheSecondEpisode(cooldown: TimeInterval, decisions: [Double]) throws {
         // Imbalanced for steps 0...9, balanced 10...14, imbalanced again from 15 (450 s).
         let data = F.matrix(nodes: 4, steps: 26) { node, i in node == 3 && !(10...14).contains(i) ? 0 : 2500 }
-        let report = try F.run(F.policy([F.rule("skew", .skew, forDuration: 60, cooldown: cooldown)]), connections: data)
+        let report = try F.run(
+            F.policy([F.rule("skew", .skew, forDuration: 60, cooldown: cooldown)]),
+            connections: data
+        )
         #expect(F.offsets(report.decisions) == decisions)
-        if decisions.count == 1 { #expect(report.blocked.contains { $0.reason == .cooldown && $0.time == F.time(510) }) }
+        if decisions.count == 1 {
+            #expect(report.blocked.contains { $0.reason == .cooldown && $0.time == F.time(510) })
+        }
     }
 
     @Test func withoutSessionsTheSessionThresholdsAreSkippedAndSaidOnce() throws {
@@ -104,7 +115,9 @@ struct BacktestRunnerTests {
         #expect(text.first == "note: \(note)")
         #expect(text.filter { $0.contains("session thresholds skipped") }.count == 1)
         let summary = try #require(BacktestOutput.jsonLines(without, explain: false).last)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: [String: Any]])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: [String: Any]]
+        )
         #expect(object["summary"]?["note"] as? String == note)
     }
 
@@ -128,7 +141,9 @@ struct BacktestRunnerTests {
         let data = F.matrix(nodes: 2, steps: 7) { _, _ in 100 }
         var calls: [(Int, Int)] = []
         _ = BacktestRunner.run(
-            policy: F.policy([F.rule("skew", .skew)]), connections: try F.series(data), sessions: nil,
+            policy: F.policy([F.rule("skew", .skew)]),
+            connections: try F.series(data),
+            sessions: nil,
             options: .init(cluster: F.cluster)
         ) { calls.append(($0, $1)) }
         #expect(calls.map(\.0) == Array(1...7))
@@ -137,18 +152,26 @@ struct BacktestRunnerTests {
 
     @Test(.enabled(if: BacktestSharedFixtures.available, "../shared/fixtures not found next to the package: skipped"))
     func realPrometheusQueryRangeAnswer() throws {
-        let url = try #require(BacktestSharedFixtures.directory).appendingPathComponent("prometheus/query-range-live-connections.json")
+        let url = try #require(BacktestSharedFixtures.directory).appendingPathComponent(
+            "prometheus/query-range-live-connections.json"
+        )
         let series = try BacktestMatrix.series(from: Data(contentsOf: url), file: url.lastPathComponent, nodeLabel: nil)
         #expect(series.map(\.node) == (0...3).map { "emqx@emqx-ee-\($0).emqx-ee-headless.default.svc.cluster.local" })
         #expect(BacktestMatrix.clusterFromLabels(series) == ClusterReference(namespace: "default", name: "emqx-ee"))
         // The fourth node joined empty and grows slowly: a skew rule with a 10 s `for` acts 10 s into the range.
         let report = BacktestRunner.run(
-            policy: F.policy([F.rule("skew", .skew, forDuration: 10)]), connections: series, sessions: nil,
-            options: .init(cluster: F.cluster))
+            policy: F.policy([F.rule("skew", .skew, forDuration: 10)]),
+            connections: series,
+            sessions: nil,
+            options: .init(cluster: F.cluster)
+        )
         let first = try #require(series.first?.samples.first?.time)
         #expect(report.steps == 9)
         #expect(report.decisions.map { $0.time.timeIntervalSince(first) } == [10])
         #expect(report.decisions.first?.recipients == ["emqx@emqx-ee-3.emqx-ee-headless.default.svc.cluster.local"])
-        #expect(try BacktestMatrix.series(from: Data(contentsOf: url), file: "x", nodeLabel: "pod").map(\.node) == (0...3).map { "emqx-ee-\($0)" })
+        #expect(
+            try BacktestMatrix.series(from: Data(contentsOf: url), file: "x", nodeLabel: "pod").map(\.node)
+                == (0...3).map { "emqx-ee-\($0)" }
+        )
     }
 }

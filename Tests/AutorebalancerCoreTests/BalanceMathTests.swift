@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AutorebalancerCore
 
 @Suite struct BalanceMathTests {
@@ -15,7 +16,10 @@ import Testing
         let (donors, recipients) = BalanceMath.partition(Self.nodes([10, 20, 30]))
         #expect(donors.map(\.name) == ["n1", "n2"])
         #expect(recipients.map(\.name) == ["n0"])
-        let evaluation = BalanceMath.evaluateConnections(Self.nodes([10, 20, 30]), threshold: .init(absolute: 5, relative: 1.1))
+        let evaluation = BalanceMath.evaluateConnections(
+            Self.nodes([10, 20, 30]),
+            threshold: .init(absolute: 5, relative: 1.1)
+        )
         #expect(evaluation.donorAverage == 25)
         #expect(evaluation.recipientAverage == 10)
         // 25 <= 10+5 fails, 25 <= 11 fails.
@@ -61,7 +65,9 @@ import Testing
     }
 
     @Test func sessionsUnknownOnAnyNodeGiveNoSessionEvaluation() {
-        let nodes = [Node(name: "a", liveConnections: 1, sessions: 1), Node(name: "b", liveConnections: 2, sessions: nil)]
+        let nodes = [
+            Node(name: "a", liveConnections: 1, sessions: 1), Node(name: "b", liveConnections: 2, sessions: nil),
+        ]
         #expect(BalanceMath.evaluateSessions(nodes, threshold: .emqxDefault) == nil)
     }
 
@@ -82,9 +88,15 @@ import Testing
 
     @Test func boundariesAreInclusive() {
         // avg(donors) exactly equals recipients + abs, and exactly recipients * rel.
-        let byAbs = BalanceMath.evaluateConnections(Self.nodes([110, 100]), threshold: .init(absolute: 10, relative: 1.0))
+        let byAbs = BalanceMath.evaluateConnections(
+            Self.nodes([110, 100]),
+            threshold: .init(absolute: 10, relative: 1.0)
+        )
         #expect(byAbs.verdict == .balancedByAbsolute)
-        let both = BalanceMath.evaluateConnections(Self.nodes([110, 100]), threshold: .init(absolute: 10, relative: 1.1))
+        let both = BalanceMath.evaluateConnections(
+            Self.nodes([110, 100]),
+            threshold: .init(absolute: 10, relative: 1.1)
+        )
         #expect(both.verdict == .balancedByBoth)
         #expect(both.formula == "avg(110)=110.0 <= 100+10=110.0 and <= 100*1.1=110.0 (balanced by abs and rel)")
         #expect(BalanceMath.within(110, 100, .init(absolute: 10, relative: 1)))
@@ -92,7 +104,10 @@ import Testing
     }
 
     @Test func excessesSayByHowMuchEachTestFails() throws {
-        let evaluation = BalanceMath.evaluateConnections(Self.nodes([3333, 3333, 3334, 0]), threshold: .init(absolute: 100, relative: 1.1))
+        let evaluation = BalanceMath.evaluateConnections(
+            Self.nodes([3333, 3333, 3334, 0]),
+            threshold: .init(absolute: 100, relative: 1.1)
+        )
         let absoluteExcess = try #require(evaluation.absoluteExcess)
         let relativeExcess = try #require(evaluation.relativeExcess)
         #expect(abs(absoluteExcess - (10000.0 / 3 - 100)) < 1e-9)

@@ -4,8 +4,12 @@ import Testing
 
 /// What discovery reveals per operator generation, and how the agent then reads and acts on each kind of cluster.
 struct ClusterPlanTests {
-    static let operator21 = OperatorAPIs(resources: ["v1beta4": ["emqxenterprises", "rebalances"], "v2beta1": ["emqxes"]])
-    static let operator22 = OperatorAPIs(resources: ["v1beta4": ["emqxenterprises"], "v2beta1": ["emqxes", "rebalances"]])
+    static let operator21 = OperatorAPIs(resources: [
+        "v1beta4": ["emqxenterprises", "rebalances"], "v2beta1": ["emqxes"],
+    ])
+    static let operator22 = OperatorAPIs(resources: [
+        "v1beta4": ["emqxenterprises"], "v2beta1": ["emqxes", "rebalances"],
+    ])
     static let operator23 = OperatorAPIs(resources: ["v2": ["emqxes"], "v2beta1": ["emqxes", "rebalances"]])
     static let operator30 = OperatorAPIs(resources: ["v3beta1": ["emqxes", "emqxapikeys"]])
     static let emqx = ClusterReference(namespace: "default", name: "emqx", kind: .emqx)
@@ -39,7 +43,11 @@ struct ClusterPlanTests {
         let on21 = ClusterPlan.make(for: Self.emqx, served: Self.operator21)
         #expect(on21.acting.alertOnlyReason?.contains("always targets an EmqxEnterprise") == true)
         #expect(on21.acting.alertOnlyReason?.contains("cannot rebalance an EMQX 5 cluster") == true)
-        #expect(ClusterPlan.make(for: Self.enterprise, served: Self.operator21).acting.alertOnlyReason?.contains("upgrade the operator to 2.2") == true)
+        #expect(
+            ClusterPlan.make(for: Self.enterprise, served: Self.operator21).acting.alertOnlyReason?.contains(
+                "upgrade the operator to 2.2"
+            ) == true
+        )
 
         // 2.3+ no longer serves EmqxEnterprise: the object cannot be read, and the reason says so.
         let enterpriseOn23 = ClusterPlan.make(for: Self.enterprise, served: Self.operator23)
@@ -50,15 +58,22 @@ struct ClusterPlanTests {
         let on30 = ClusterPlan.make(for: Self.emqx, served: Self.operator30)
         #expect(on30.acting.alertOnlyReason?.hasPrefix("EMQX Operator 3.0 has no Rebalance resource; ") == true)
         #expect(ClusterPlan.make(for: Self.emqx, served: Self.operator30, direct: .available).acting == .emqxAPI)
-        #expect(ClusterPlan.make(for: Self.emqx, served: Self.operator22, direct: .available).acting == .rebalanceResource)
+        #expect(
+            ClusterPlan.make(for: Self.emqx, served: Self.operator22, direct: .available).acting == .rebalanceResource
+        )
     }
 
     @Test func oneLinePerCluster() {
         let plan = ClusterPlan.make(for: Self.emqx, served: Self.operator23)
         #expect(
             plan.line(emqxVersions: ["5.10.1"], sources: ["status"])
-                == "default/emqx (EMQX): EMQX Operator 2.3 (apps.emqx.io/v2), EMQX 5.10.1, source status, creates apps.emqx.io/v2beta1 Rebalances")
+                == "default/emqx (EMQX): EMQX Operator 2.3 (apps.emqx.io/v2), EMQX 5.10.1, source status, creates apps.emqx.io/v2beta1 Rebalances"
+        )
         let unreadable = ClusterPlan.make(for: Self.enterprise, served: Self.operator30)
-        #expect(unreadable.line(emqxVersions: [], sources: ["prometheus"]).contains("EmqxEnterprise not readable: EMQX Operator 3.0 no longer serves EmqxEnterprise"))
+        #expect(
+            unreadable.line(emqxVersions: [], sources: ["prometheus"]).contains(
+                "EmqxEnterprise not readable: EMQX Operator 3.0 no longer serves EmqxEnterprise"
+            )
+        )
     }
 }

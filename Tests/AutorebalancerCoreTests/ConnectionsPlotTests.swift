@@ -18,7 +18,13 @@ final class SVGCollector: NSObject, XMLParserDelegate {
     var textsByClass: [String: [String]] = [:]
     private var currentClass: String?
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser,
+        didStartElement name: String,
+        namespaceURI: String?,
+        qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         buffer = ""
         elements[name, default: 0] += 1
         all.append((name, attributes))
@@ -57,7 +63,10 @@ final class SVGCollector: NSObject, XMLParserDelegate {
     @Test func rendersOneLinePerNodeAndEveryMarker() throws {
         let nodes = ["emqx-ee@emqx-ee-0.emqx-ee-headless.default.svc.cluster.local", "emqx-ee@10.0.0.7"]
         let series = nodes.enumerated().map { index, node in
-            ConnectionsPlot.Series(node: node, points: (0..<10).map { (start.addingTimeInterval(Double($0) * 5), Double(index * 1000 + $0)) })
+            ConnectionsPlot.Series(
+                node: node,
+                points: (0..<10).map { (start.addingTimeInterval(Double($0) * 5), Double(index * 1000 + $0)) }
+            )
         }
         let plot = ConnectionsPlot(
             title: "default/emqx-ee <scale-out>",
@@ -69,12 +78,16 @@ final class SVGCollector: NSObject, XMLParserDelegate {
         #expect(collected.elements["polyline"] == 2)
         #expect(collected.texts.contains("default/emqx-ee <scale-out>"), "title is escaped and kept")
         #expect(collected.texts.contains("scale-out: rebalance"))
-        #expect(collected.textsByClass["legend"] == ["emqx-ee-0  9", "10.0.0.7  1009"], "short names with their last values")
+        #expect(
+            collected.textsByClass["legend"] == ["emqx-ee-0  9", "10.0.0.7  1009"],
+            "short names with their last values"
+        )
     }
 
     @Test func missingSamplesBreakTheLine() throws {
         let points: [(time: Date, value: Double?)] = [
-            (start, 1), (start.addingTimeInterval(1), 2), (start.addingTimeInterval(2), nil), (start.addingTimeInterval(3), 4),
+            (start, 1), (start.addingTimeInterval(1), 2), (start.addingTimeInterval(2), nil),
+            (start.addingTimeInterval(3), 4),
         ]
         let plot = ConnectionsPlot(title: "gap", series: [.init(node: "n", points: points)])
         let collected = try parse(plot.svg())
@@ -94,7 +107,9 @@ final class SVGCollector: NSObject, XMLParserDelegate {
 
     @Test func aWeekIsLabelledWithDatesAtMidnightNotSeconds() throws {
         let weekStart = Date(timeIntervalSince1970: 1_795_132_800)  // 2026-11-20T00:00:00Z
-        let points = (0...(7 * 24)).map { (time: weekStart.addingTimeInterval(Double($0) * 3600 + 1234), value: Double?(100)) }
+        let points = (0...(7 * 24)).map {
+            (time: weekStart.addingTimeInterval(Double($0) * 3600 + 1234), value: Double?(100))
+        }
         let collected = try parse(ConnectionsPlot(title: "week", series: [.init(node: "n", points: points)]).svg())
         let labels = try #require(collected.textsByClass["tick-label"])
         #expect(labels.count >= 3 && labels.count <= 8, "\(labels)")
@@ -111,7 +126,11 @@ final class SVGCollector: NSObject, XMLParserDelegate {
     ])
     func ticksFallOnWholeStepsOfTheClock(span: Double, step: Double, label: String) {
         let dayStart = Date(timeIntervalSince1970: 1_795_132_800)
-        let axis = TimeAxis(from: dayStart.addingTimeInterval(7), to: dayStart.addingTimeInterval(7 + span), maxTicks: 7)
+        let axis = TimeAxis(
+            from: dayStart.addingTimeInterval(7),
+            to: dayStart.addingTimeInterval(7 + span),
+            maxTicks: 7
+        )
         #expect(axis.step <= step * 2 && axis.ticks.count <= 8)
         #expect(axis.ticks.allSatisfy { $0.time.timeIntervalSince1970.truncatingRemainder(dividingBy: axis.step) == 0 })
         #expect(axis.ticks.first?.dateLabel == "2026-11-20", "the first tick names the day")
@@ -144,9 +163,15 @@ final class SVGCollector: NSObject, XMLParserDelegate {
         let points = (0..<100).map { (time: start.addingTimeInterval(Double($0) * 60), value: Double?(1000)) }
         // 30 decisions within ten minutes: far more than four rows of labels can hold.
         let markers = (0..<30).map {
-            ConnectionsPlot.Marker(time: start.addingTimeInterval(Double($0) * 20), label: "rule-\($0): rebalance", kind: "rebalance")
+            ConnectionsPlot.Marker(
+                time: start.addingTimeInterval(Double($0) * 20),
+                label: "rule-\($0): rebalance",
+                kind: "rebalance"
+            )
         }
-        let collected = try parse(ConnectionsPlot(title: "busy", series: [.init(node: "n", points: points)], markers: markers).svg())
+        let collected = try parse(
+            ConnectionsPlot(title: "busy", series: [.init(node: "n", points: points)], markers: markers).svg()
+        )
         let boxes = labelBoxes(collected)
         #expect(!boxes.isEmpty)
         for (i, a) in boxes.enumerated() {
@@ -162,13 +187,26 @@ final class SVGCollector: NSObject, XMLParserDelegate {
 
     @Test func markerColoursAreNoNodeLinesColours() throws {
         let nodes = (0..<12).map { index in
-            ConnectionsPlot.Series(node: "n\(index)", points: [(start, Double(index)), (start.addingTimeInterval(60), Double(index))])
+            ConnectionsPlot.Series(
+                node: "n\(index)",
+                points: [(start, Double(index)), (start.addingTimeInterval(60), Double(index))]
+            )
         }
         let kinds = ["rebalance", "alert", "blocked", "phase"]
-        let markers = kinds.enumerated().map { ConnectionsPlot.Marker(time: start.addingTimeInterval(Double($0.offset) * 10), label: $0.element, kind: $0.element) }
+        let markers = kinds.enumerated().map {
+            ConnectionsPlot.Marker(
+                time: start.addingTimeInterval(Double($0.offset) * 10),
+                label: $0.element,
+                kind: $0.element
+            )
+        }
         let collected = try parse(ConnectionsPlot(title: "c", series: nodes, markers: markers).svg())
-        let lineStyles = collected.all.filter { $0.attributes["class"] == "node-line" }.map { ($0.attributes["stroke"] ?? "", $0.attributes["stroke-dasharray"] ?? "") }
-        let markerColours = Set(collected.all.filter { $0.attributes["class"] == "marker" }.compactMap { $0.attributes["stroke"] })
+        let lineStyles = collected.all.filter { $0.attributes["class"] == "node-line" }.map {
+            ($0.attributes["stroke"] ?? "", $0.attributes["stroke-dasharray"] ?? "")
+        }
+        let markerColours = Set(
+            collected.all.filter { $0.attributes["class"] == "marker" }.compactMap { $0.attributes["stroke"] }
+        )
         #expect(markerColours.count == kinds.count)
         #expect(markerColours.isDisjoint(with: lineStyles.map(\.0)))
         #expect(Set(lineStyles.map { "\($0.0) \($0.1)" }).count == 12, "every node's line differs from the others")
@@ -177,12 +215,24 @@ final class SVGCollector: NSObject, XMLParserDelegate {
     // MARK: Overlapping lines
 
     @Test func identicalNodesAreDrawnApartAndTheLegendShowsTheirValues() throws {
-        let nodes = ["a", "b", "c"].map { node in
-            ConnectionsPlot.Series(node: node, points: (0..<5).map { (start.addingTimeInterval(Double($0) * 10), Double?(3333)) })
-        } + [ConnectionsPlot.Series(node: "d", points: (0..<5).map { (start.addingTimeInterval(Double($0) * 10), Double?(0)) })]
+        let nodes =
+            ["a", "b", "c"].map { node in
+                ConnectionsPlot.Series(
+                    node: node,
+                    points: (0..<5).map { (start.addingTimeInterval(Double($0) * 10), Double?(3333)) }
+                )
+            } + [
+                ConnectionsPlot.Series(
+                    node: "d",
+                    points: (0..<5).map { (start.addingTimeInterval(Double($0) * 10), Double?(0)) }
+                )
+            ]
         let collected = try parse(ConnectionsPlot(title: "same", series: nodes).svg())
         let firstY = collected.polylinePoints.map { $0.split(separator: " ")[0].split(separator: ",")[1] }
-        #expect(Set(firstY.prefix(3)).count == 3, "three lines at 3333 must not be drawn on top of each other: \(firstY)")
+        #expect(
+            Set(firstY.prefix(3)).count == 3,
+            "three lines at 3333 must not be drawn on top of each other: \(firstY)"
+        )
         let ys = firstY.prefix(3).compactMap { Double($0) }.sorted()
         #expect(ys.last! - ys.first! <= 3 * ConnectionsPlot.OverlapSpread.spacing, "pulled apart by a few pixels only")
         #expect(collected.textsByClass["legend"] == ["a  3333", "b  3333", "c  3333", "d  0"])
@@ -195,8 +245,16 @@ final class SVGCollector: NSObject, XMLParserDelegate {
         let plot = ConnectionsPlot(
             title: "t <1>",
             series: [.init(node: node, points: [(start, 1), (start.addingTimeInterval(60), 2)])],
-            markers: [.init(time: start.addingTimeInterval(30), label: "r: rebalance", kind: "rebalance",
-                            formula: "avg(3,3)=3.0 > 0 & <x>", whyNot: ["skew: pending: for not yet elapsed: 30s of 10m"])])
+            markers: [
+                .init(
+                    time: start.addingTimeInterval(30),
+                    label: "r: rebalance",
+                    kind: "rebalance",
+                    formula: "avg(3,3)=3.0 > 0 & <x>",
+                    whyNot: ["skew: pending: for not yet elapsed: 30s of 10m"]
+                )
+            ]
+        )
         let html = plot.html()
         #expect(html.components(separatedBy: "t &lt;1&gt;").count == 3, "the page title and the heading, nothing else")
         #expect(!html.contains("</script><script>alert(1)"), "input never ends the script element")
@@ -211,7 +269,10 @@ final class SVGCollector: NSObject, XMLParserDelegate {
         // The embedded data is valid JSON holding the exact node name.
         let dataStart = try #require(html.range(of: "<script type=\"application/json\" id=\"chart-data\">"))
         let dataEnd = try #require(html.range(of: "</script>", range: dataStart.upperBound..<html.endIndex))
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(html[dataStart.upperBound..<dataEnd.lowerBound].utf8)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(html[dataStart.upperBound..<dataEnd.lowerBound].utf8))
+                as? [String: Any]
+        )
         let nodes = try #require(json["nodes"] as? [[String: Any]])
         #expect(nodes.first?["name"] as? String == node)
     }

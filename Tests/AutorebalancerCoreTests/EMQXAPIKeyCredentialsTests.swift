@@ -23,14 +23,27 @@ import Testing
     }
 
     @Test func secretDataDecodesAndProblemsNameTheKeyNotTheValue() throws {
-        let data = ["apiKey": Data("agent-key".utf8).base64EncodedString(), "apiSecret": Data("s3cret\n".utf8).base64EncodedString()]
-        #expect(try EMQXAPICredential.fromSecretData(data, secretName: "k").get() == EMQXAPICredential(key: "agent-key", secret: "s3cret"))
-        guard case .failure(let missing) = EMQXAPICredential.fromSecretData(["apiKey": data["apiKey"]!], secretName: "k") else {
+        let data = [
+            "apiKey": Data("agent-key".utf8).base64EncodedString(),
+            "apiSecret": Data("s3cret\n".utf8).base64EncodedString(),
+        ]
+        #expect(
+            try EMQXAPICredential.fromSecretData(data, secretName: "k").get()
+                == EMQXAPICredential(key: "agent-key", secret: "s3cret")
+        )
+        guard
+            case .failure(let missing) = EMQXAPICredential.fromSecretData(["apiKey": data["apiKey"]!], secretName: "k")
+        else {
             Issue.record("accepted a Secret without apiSecret")
             return
         }
         #expect(missing.description == "Secret k has no data key apiSecret")
-        guard case .failure(let garbage) = EMQXAPICredential.fromSecretData(["apiKey": "%%%", "apiSecret": "x"], secretName: "k") else {
+        guard
+            case .failure(let garbage) = EMQXAPICredential.fromSecretData(
+                ["apiKey": "%%%", "apiSecret": "x"],
+                secretName: "k"
+            )
+        else {
             Issue.record("accepted garbage")
             return
         }
@@ -44,8 +57,12 @@ import Testing
             guard let text = files[path] else { throw CocoaError(.fileNoSuchFile) }
             return text
         }
-        #expect(try EMQXAPICredential.fromMountedSecret(directory: "/etc/emqx-api", read: read).get() == EMQXAPICredential(key: "agent-key", secret: "s3cret"))
-        guard case .failure(let problem) = EMQXAPICredential.fromMountedSecret(directory: "/etc/other", read: read) else {
+        #expect(
+            try EMQXAPICredential.fromMountedSecret(directory: "/etc/emqx-api", read: read).get()
+                == EMQXAPICredential(key: "agent-key", secret: "s3cret")
+        )
+        guard case .failure(let problem) = EMQXAPICredential.fromMountedSecret(directory: "/etc/other", read: read)
+        else {
             Issue.record("read a missing mount")
             return
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import AutorebalancerCore
 
 @Suite struct EMQXExpositionTests {
@@ -72,11 +73,24 @@ import Testing
     @Test func nodeModeTakesTheNameFromTheScrapeTarget() throws {
         let document = try ExpositionParser().parse(Self.nodeMode)
         let nodes = EMQXExposition.nodes(from: document, scrapedNode: "emqx@10.0.0.1", observedAt: Self.at)
-        #expect(nodes == [NodeObservation(
-            name: "emqx@10.0.0.1", running: true, liveConnections: 110, connections: 120, sessions: 130,
-            observedAt: Self.at, uptimeSeconds: nil, restartCounter: 9001
-        )])
-        #expect(EMQXExposition.cluster(from: document) == EMQXClusterCounts(nodesRunning: 3, nodesStopped: 1, isConsistent: true))
+        #expect(
+            nodes == [
+                NodeObservation(
+                    name: "emqx@10.0.0.1",
+                    running: true,
+                    liveConnections: 110,
+                    connections: 120,
+                    sessions: 130,
+                    observedAt: Self.at,
+                    uptimeSeconds: nil,
+                    restartCounter: 9001
+                )
+            ]
+        )
+        #expect(
+            EMQXExposition.cluster(from: document)
+                == EMQXClusterCounts(nodesRunning: 3, nodesStopped: 1, isConsistent: true)
+        )
     }
 
     @Test func unlabelledSamplesWithoutAScrapeTargetBelongToNoNode() throws {
@@ -115,14 +129,20 @@ import Testing
             emqx_client_connected 1e19
 
             """
-        let reading = EMQXExposition.read(try ExpositionParser().parse(text), scrapedNode: "emqx@a", observedAt: Self.at)
+        let reading = EMQXExposition.read(
+            try ExpositionParser().parse(text),
+            scrapedNode: "emqx@a",
+            observedAt: Self.at
+        )
         #expect(reading.nodes == [NodeObservation(name: "emqx@a", running: true, observedAt: Self.at)])
         #expect(reading.duplicates == ["emqx_live_connections_count appears more than once for node emqx@a"])
-        #expect(reading.problems == [
-            "node emqx@a: emqx_connections_count +Inf is infinite",
-            "node emqx@a: emqx_sessions_count -1 is negative",
-            "node emqx@a: emqx_client_connected 1e+19 is above the plausible maximum of 100000000000000 for a counter",
-        ])
+        #expect(
+            reading.problems == [
+                "node emqx@a: emqx_connections_count +Inf is infinite",
+                "node emqx@a: emqx_sessions_count -1 is negative",
+                "node emqx@a: emqx_client_connected 1e+19 is above the plausible maximum of 100000000000000 for a counter",
+            ]
+        )
         // In unaggregated mode a node labelled twice is a duplicate too; the others stay counted.
         let twice = unaggregatedWithRepeat()
         let repeated = EMQXExposition.read(try ExpositionParser().parse(twice), scrapedNode: nil, observedAt: Self.at)
@@ -133,20 +153,32 @@ import Testing
     func unaggregatedWithRepeat() -> String {
         Self.unaggregated.replacingOccurrences(
             of: "emqx_live_connections_count{node=\"emqx@a\"} 9",
-            with: "emqx_live_connections_count{node=\"emqx@a\"} 9\nemqx_live_connections_count{node=\"emqx@b\"} 0")
+            with: "emqx_live_connections_count{node=\"emqx@a\"} 9\nemqx_live_connections_count{node=\"emqx@b\"} 0"
+        )
     }
 
     @Test func emqx44UsesTheWallClockAsUptime() throws {
         let document = try ExpositionParser().parse(Self.emqx44)
         let nodes = EMQXExposition.nodes(from: document, scrapedNode: "emqx@10.0.2.21", observedAt: nil)
-        #expect(nodes == [NodeObservation(
-            name: "emqx@10.0.2.21", running: true, liveConnections: 30188, connections: 30412, sessions: 30412,
-            uptimeSeconds: 262_734.117, restartCounter: 287_011
-        )])
+        #expect(
+            nodes == [
+                NodeObservation(
+                    name: "emqx@10.0.2.21",
+                    running: true,
+                    liveConnections: 30188,
+                    connections: 30412,
+                    sessions: 30412,
+                    uptimeSeconds: 262_734.117,
+                    restartCounter: 287_011
+                )
+            ]
+        )
     }
 
     @Test func absentMetricsStayUnknown() throws {
-        let document = try ExpositionParser().parse("# TYPE emqx_live_connections_count gauge\nemqx_live_connections_count 5\n")
+        let document = try ExpositionParser().parse(
+            "# TYPE emqx_live_connections_count gauge\nemqx_live_connections_count 5\n"
+        )
         let node = try #require(EMQXExposition.nodes(from: document, scrapedNode: "n", observedAt: nil).first)
         #expect(node.liveConnections == 5)
         #expect(node.connections == nil)
@@ -160,7 +192,8 @@ import Testing
 
     @Test func seriesSplitByOtherLabelsAreNotANodeTotal() throws {
         let document = try ExpositionParser().parse(
-            "# TYPE emqx_connections_count gauge\nemqx_connections_count{node=\"a\",listener=\"tcp\"} 5\nemqx_connections_count{node=\"a\"} 7\n")
+            "# TYPE emqx_connections_count gauge\nemqx_connections_count{node=\"a\",listener=\"tcp\"} 5\nemqx_connections_count{node=\"a\"} 7\n"
+        )
         let node = try #require(EMQXExposition.nodes(from: document, scrapedNode: nil, observedAt: nil).first)
         #expect(node.connections == 7)
     }
@@ -174,16 +207,27 @@ import Testing
     func fixtureNodeMode() throws {
         let document = try ExpositionParser().parse(try SharedFixtures.bytes("emqx/emqx5-node-stats.prom"))
         let nodes = EMQXExposition.nodes(from: document, scrapedNode: "emqx@10.0.1.11", observedAt: Self.at)
-        #expect(nodes == [NodeObservation(
-            name: "emqx@10.0.1.11", running: true, liveConnections: 48213, connections: 49870, sessions: 49870,
-            observedAt: Self.at, restartCounter: 1_284_330
-        )])
+        #expect(
+            nodes == [
+                NodeObservation(
+                    name: "emqx@10.0.1.11",
+                    running: true,
+                    liveConnections: 48213,
+                    connections: 49870,
+                    sessions: 49870,
+                    observedAt: Self.at,
+                    restartCounter: 1_284_330
+                )
+            ]
+        )
         #expect(EMQXExposition.cluster(from: document) == EMQXClusterCounts(nodesRunning: 3, nodesStopped: 0))
     }
 
     @Test(.enabled(if: SharedFixtures.available, SharedFixtures.skipReason))
     func fixtureUnaggregated() throws {
-        let document = try ExpositionParser().parse(try SharedFixtures.bytes("emqx/emqx5-cluster-unaggregated-stats.prom"))
+        let document = try ExpositionParser().parse(
+            try SharedFixtures.bytes("emqx/emqx5-cluster-unaggregated-stats.prom")
+        )
         let nodes = EMQXExposition.nodes(from: document, scrapedNode: nil, observedAt: nil)
         #expect(nodes.map(\.name) == ["emqx@10.0.1.11", "emqx@10.0.1.12", "emqx@10.0.1.13"])
         #expect(nodes.map(\.liveConnections) == [48213, 46877, 3120])
@@ -196,10 +240,19 @@ import Testing
     func fixtureEMQX44() throws {
         let document = try ExpositionParser().parse(try SharedFixtures.bytes("emqx/emqx44-node-stats.prom"))
         let nodes = EMQXExposition.nodes(from: document, scrapedNode: "emqx@10.0.2.21", observedAt: nil)
-        #expect(nodes == [NodeObservation(
-            name: "emqx@10.0.2.21", running: true, liveConnections: 30188, connections: 30412, sessions: 30412,
-            uptimeSeconds: 262_734.117, restartCounter: 287_011
-        )])
+        #expect(
+            nodes == [
+                NodeObservation(
+                    name: "emqx@10.0.2.21",
+                    running: true,
+                    liveConnections: 30188,
+                    connections: 30412,
+                    sessions: 30412,
+                    uptimeSeconds: 262_734.117,
+                    restartCounter: 287_011
+                )
+            ]
+        )
         #expect(EMQXExposition.cluster(from: document) == EMQXClusterCounts(nodesRunning: 3, nodesStopped: 0))
     }
 }

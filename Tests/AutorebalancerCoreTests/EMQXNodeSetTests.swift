@@ -9,11 +9,13 @@ import Testing
     }
 
     @Test func replicantsAreTheRebalancedSetWhenThereAreAny() throws {
-        let set = try Self.nodes("""
+        let set = try Self.nodes(
+            """
             [{"node":"emqx@emqx-core-0.emqx-headless.emqx.svc.cluster.local","node_status":"running","role":"core","uptime":1000},
              {"node":"emqx@10.0.0.7","node_status":"running","role":"replicant","uptime":5000},
              {"node":"emqx@10.0.0.8","node_status":"running","role":"replicant","uptime":99999999999999999}]
-            """)
+            """
+        )
         #expect(set.rebalanced == ["emqx@10.0.0.7", "emqx@10.0.0.8"])
         #expect(set.ready)
         let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -23,10 +25,12 @@ import Testing
     }
 
     @Test func coresWithoutReplicantsAndAStoppedNodeIsNotReady() throws {
-        let set = try Self.nodes("""
+        let set = try Self.nodes(
+            """
             [{"node":"emqx@a","node_status":"running","role":"core"},{"node":"emqx@b","node_status":"stopped","role":"core"},
              {"node":"emqx@c","node_status":"running"}]
-            """)
+            """
+        )
         #expect(set.rebalanced == ["emqx@a", "emqx@c"])
         #expect(set.notReadyReason == "EMQX reports nodes not running: emqx@b")
         #expect(LoadRebalance.NodeSet([]).ready == false)

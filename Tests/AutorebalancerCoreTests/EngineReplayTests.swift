@@ -7,7 +7,11 @@ struct EngineReplayTests {
     typealias F = EngineFixture
 
     @Test func decidedRebalancesRunThenCoolDown() {
-        var replay = EngineReplay(policy: F.policy([F.skewRule(forDuration: 20, cooldown: 120)]), assumedDuration: 30, assumedOutcome: .balanced)
+        var replay = EngineReplay(
+            policy: F.policy([F.skewRule(forDuration: 20, cooldown: 120)]),
+            assumedDuration: 30,
+            assumedOutcome: .balanced
+        )
         var reasons: [BlockReason?] = []
         var actedAt: [Double] = []
         for i in 0..<30 {
@@ -40,7 +44,11 @@ struct EngineReplayTests {
     @Test func decisionRecordsEncodeAsTheDocumentedJSON() throws {
         let result = F.run(F.policy([F.skewRule(forDuration: 0)]), [F.imbalanced])[0]
         let line = try #require(result.rebalance).jsonLine()
-        #expect(line.hasPrefix(#"{"time":"2026-11-20T10:00:00Z","cluster":"default/emqx-ee","rule":"skew","trigger":"skew","action":"rebalance","donors":["n0","n1","n2"],"recipients":["n3"],"#))
+        #expect(
+            line.hasPrefix(
+                #"{"time":"2026-11-20T10:00:00Z","cluster":"default/emqx-ee","rule":"skew","trigger":"skew","action":"rebalance","donors":["n0","n1","n2"],"recipients":["n3"],"#
+            )
+        )
         let decoded = try JSONDecoder().decode(DecisionRecord.self, from: Data(line.utf8))
         #expect(decoded == result.rebalance)
     }
@@ -53,23 +61,47 @@ struct EngineDataTests {
     /// connection-based partitioning: the node counts as missing, never as zero.
     @Test func aNodeWithoutLiveConnectionsIsMissingNotZero() {
         let at = F.time(0)
-        let snapshot = ClusterSnapshot(cluster: F.cluster, takenAt: at, expectedNodes: ["a", "b"], nodes: [
-            NodeObservation(name: "a", liveConnections: 5000, sessions: 5000, observedAt: at),
-            NodeObservation(name: "b", sessions: 0, observedAt: at),
-        ], facts: .assumedFine)
-        let result = PolicyEngine.evaluate(F.policy([F.skewRule(forDuration: 0)]), snapshot: snapshot, history: .empty, at: at, previous: nil)
+        let snapshot = ClusterSnapshot(
+            cluster: F.cluster,
+            takenAt: at,
+            expectedNodes: ["a", "b"],
+            nodes: [
+                NodeObservation(name: "a", liveConnections: 5000, sessions: 5000, observedAt: at),
+                NodeObservation(name: "b", sessions: 0, observedAt: at),
+            ],
+            facts: .assumedFine
+        )
+        let result = PolicyEngine.evaluate(
+            F.policy([F.skewRule(forDuration: 0)]),
+            snapshot: snapshot,
+            history: .empty,
+            at: at,
+            previous: nil
+        )
         #expect(result.decisions.isEmpty)
         #expect(result.evaluations[0].whyNot == WhyNot(.missingData, "node b has no live-connection count"))
     }
 
     @Test func withoutAnExpectedSetTheReportingNodesAreTheSet() {
         let at = F.time(0)
-        let snapshot = ClusterSnapshot(cluster: F.cluster, takenAt: at, expectedNodes: nil, nodes: [
-            NodeObservation(name: "core-0", role: .core, liveConnections: 9000, observedAt: at),
-            NodeObservation(name: "rep-0", role: .replicant, liveConnections: 4000, observedAt: at),
-            NodeObservation(name: "rep-1", role: .replicant, liveConnections: 0, observedAt: at),
-        ], facts: .assumedFine)
-        let result = PolicyEngine.evaluate(F.policy([F.skewRule(forDuration: 0)]), snapshot: snapshot, history: .empty, at: at, previous: nil)
+        let snapshot = ClusterSnapshot(
+            cluster: F.cluster,
+            takenAt: at,
+            expectedNodes: nil,
+            nodes: [
+                NodeObservation(name: "core-0", role: .core, liveConnections: 9000, observedAt: at),
+                NodeObservation(name: "rep-0", role: .replicant, liveConnections: 4000, observedAt: at),
+                NodeObservation(name: "rep-1", role: .replicant, liveConnections: 0, observedAt: at),
+            ],
+            facts: .assumedFine
+        )
+        let result = PolicyEngine.evaluate(
+            F.policy([F.skewRule(forDuration: 0)]),
+            snapshot: snapshot,
+            history: .empty,
+            at: at,
+            previous: nil
+        )
         // Only replicants are rebalanced: core-0's 9000 connections do not count.
         #expect(result.rebalance?.donors == ["rep-0"])
         #expect(result.rebalance?.recipients == ["rep-1"])

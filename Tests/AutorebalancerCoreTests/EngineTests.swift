@@ -19,22 +19,52 @@ enum EngineFixture {
         connections: BalanceThreshold? = BalanceThreshold(absolute: 200, relative: 1.2)
     ) -> Rule {
         Rule(
-            name: name, trigger: .skew, connections: connections, forDuration: forDuration, cooldown: cooldown,
-            action: action, strategy: StrategyTemplate(connEvictRate: .fixed(10), absConnThreshold: 100, relConnThreshold: "1.1"),
-            priority: priority)
+            name: name,
+            trigger: .skew,
+            connections: connections,
+            forDuration: forDuration,
+            cooldown: cooldown,
+            action: action,
+            strategy: StrategyTemplate(connEvictRate: .fixed(10), absConnThreshold: 100, relConnThreshold: "1.1"),
+            priority: priority
+        )
     }
 
-    static func policy(_ rules: [Rule], interval: TimeInterval = 10, paused: Bool = false, windows: [MaintenanceWindow] = []) -> Policy {
-        Policy(name: "test", evaluationInterval: interval, staleness: 60, paused: paused, maintenanceWindows: windows, rules: rules)
+    static func policy(
+        _ rules: [Rule],
+        interval: TimeInterval = 10,
+        paused: Bool = false,
+        windows: [MaintenanceWindow] = []
+    ) -> Policy {
+        Policy(
+            name: "test",
+            evaluationInterval: interval,
+            staleness: 60,
+            paused: paused,
+            maintenanceWindows: windows,
+            rules: rules
+        )
     }
 
     /// A snapshot where `counts[i]` is node `n<i>`'s live connections (nil: no sample), observed at `at`.
-    static func snapshot(_ counts: [Double?], at: Date, facts: ClusterFacts = .assumedFine, expected: [String]? = nil, observedAt: Date? = nil) -> ClusterSnapshot {
+    static func snapshot(
+        _ counts: [Double?],
+        at: Date,
+        facts: ClusterFacts = .assumedFine,
+        expected: [String]? = nil,
+        observedAt: Date? = nil
+    ) -> ClusterSnapshot {
         let names = counts.indices.map { "n\($0)" }
         let nodes = zip(names, counts).compactMap { name, count in
             count.map { NodeObservation(name: name, liveConnections: $0, sessions: $0, observedAt: observedAt ?? at) }
         }
-        return ClusterSnapshot(cluster: cluster, takenAt: at, expectedNodes: expected ?? names, nodes: nodes, facts: facts)
+        return ClusterSnapshot(
+            cluster: cluster,
+            takenAt: at,
+            expectedNodes: expected ?? names,
+            nodes: nodes,
+            facts: facts
+        )
     }
 
     /// Runs the engine over `steps` (counts per step, one step per `interval`), returning every result.
@@ -51,8 +81,14 @@ enum EngineFixture {
         for (i, counts) in steps.enumerated() {
             let at = time(start + Double(i) * policy.evaluationInterval)
             // As `test` and `backtest` do: no actuator, a decided rebalance is confirmed at once.
-            let result = PolicyEngine.evaluate(policy, snapshot: snapshot(counts, at: at, facts: facts(i)), history: history, at: at, previous: state)
-                .confirmedAtOnce()
+            let result = PolicyEngine.evaluate(
+                policy,
+                snapshot: snapshot(counts, at: at, facts: facts(i)),
+                history: history,
+                at: at,
+                previous: state
+            )
+            .confirmedAtOnce()
             state = result.state
             results.append(result)
         }
@@ -103,7 +139,9 @@ struct EngineTransitionTests {
         #expect(decision.recipients == ["n3"])
         #expect(decision.connections == ["n0": 3333, "n1": 3333, "n2": 3334, "n3": 0])
         #expect(decision.formula == "avg(3333,3333,3334)=3333.3 > 0*1.2=0.0 and > 0+200=200.0 (imbalanced)")
-        #expect(decision.strategy == RebalanceStrategy(connEvictRate: 10, absConnThreshold: 100, relConnThreshold: "1.1"))
+        #expect(
+            decision.strategy == RebalanceStrategy(connEvictRate: 10, absConnThreshold: 100, relConnThreshold: "1.1")
+        )
         #expect(decision.policy == "test")
         let spec = try #require(RebalancePlanner.spec(for: decision, cluster: F.cluster))
         #expect(spec.instanceKind == "EmqxEnterprise")
@@ -180,10 +218,24 @@ struct EngineTransitionTests {
         let decided = try #require(first.rebalance)
         // The cluster now shows our rebalance, finished 60s later; the agent restarts with no state at all.
         let history = ActionHistory(rebalances: [
-            PastRebalance(name: "emqx-ee-skew-1", ours: true, rule: "skew", trigger: .skew, createdAt: decided.time,
-                          finishedAt: decided.time.addingTimeInterval(60), phase: .completed, outcome: .improved)
+            PastRebalance(
+                name: "emqx-ee-skew-1",
+                ours: true,
+                rule: "skew",
+                trigger: .skew,
+                createdAt: decided.time,
+                finishedAt: decided.time.addingTimeInterval(60),
+                phase: .completed,
+                outcome: .improved
+            )
         ])
-        let restarted = F.run(policy, Array(repeating: F.imbalanced, count: 3), history: history, previous: nil, startingAt: 120)
+        let restarted = F.run(
+            policy,
+            Array(repeating: F.imbalanced, count: 3),
+            history: history,
+            previous: nil,
+            startingAt: 120
+        )
         for r in restarted {
             #expect(r.decisions.isEmpty)
             #expect(r.evaluations[0].whyNot?.reason == .cooldown)
@@ -197,7 +249,13 @@ struct EngineTransitionTests {
     @Test func aManualRebalanceStartsTheCooldownToo() {
         let policy = F.policy([F.skewRule(forDuration: 0, cooldown: 300)])
         let history = ActionHistory(rebalances: [
-            PastRebalance(name: "by-hand", ours: false, createdAt: F.time(-100), finishedAt: F.time(-50), phase: .completed)
+            PastRebalance(
+                name: "by-hand",
+                ours: false,
+                createdAt: F.time(-100),
+                finishedAt: F.time(-50),
+                phase: .completed
+            )
         ])
         let result = F.run(policy, [F.imbalanced], history: history)[0]
         #expect(result.evaluations[0].whyNot?.reason == .cooldown)
@@ -205,14 +263,86 @@ struct EngineTransitionTests {
 
     /// Each fact, and its first-gate reason.
     @Test(arguments: [
-        (ClusterFacts(ready: nil, upgrading: false, evacuating: false, scalingIn: false, rebalanceRunning: false, enterprise: true), BlockReason.notReady),
-        (ClusterFacts(ready: false, upgrading: false, evacuating: false, scalingIn: false, rebalanceRunning: false, enterprise: true), .notReady),
-        (ClusterFacts(ready: true, upgrading: true, evacuating: false, scalingIn: false, rebalanceRunning: false, enterprise: true), .upgrading),
-        (ClusterFacts(ready: true, upgrading: false, evacuating: false, scalingIn: true, rebalanceRunning: false, enterprise: true), .scalingIn),
-        (ClusterFacts(ready: true, upgrading: false, evacuating: true, scalingIn: false, rebalanceRunning: false, enterprise: true), .evacuating),
-        (ClusterFacts(ready: true, upgrading: false, evacuating: false, scalingIn: false, rebalanceRunning: true, enterprise: true), .rebalanceRunning),
-        (ClusterFacts(ready: true, upgrading: false, evacuating: false, scalingIn: false, rebalanceRunning: false, enterprise: false), .notEnterprise),
-        (ClusterFacts(ready: true, upgrading: true, evacuating: true, scalingIn: true, rebalanceRunning: true, enterprise: true), .upgrading),
+        (
+            ClusterFacts(
+                ready: nil,
+                upgrading: false,
+                evacuating: false,
+                scalingIn: false,
+                rebalanceRunning: false,
+                enterprise: true
+            ), BlockReason.notReady
+        ),
+        (
+            ClusterFacts(
+                ready: false,
+                upgrading: false,
+                evacuating: false,
+                scalingIn: false,
+                rebalanceRunning: false,
+                enterprise: true
+            ), .notReady
+        ),
+        (
+            ClusterFacts(
+                ready: true,
+                upgrading: true,
+                evacuating: false,
+                scalingIn: false,
+                rebalanceRunning: false,
+                enterprise: true
+            ), .upgrading
+        ),
+        (
+            ClusterFacts(
+                ready: true,
+                upgrading: false,
+                evacuating: false,
+                scalingIn: true,
+                rebalanceRunning: false,
+                enterprise: true
+            ), .scalingIn
+        ),
+        (
+            ClusterFacts(
+                ready: true,
+                upgrading: false,
+                evacuating: true,
+                scalingIn: false,
+                rebalanceRunning: false,
+                enterprise: true
+            ), .evacuating
+        ),
+        (
+            ClusterFacts(
+                ready: true,
+                upgrading: false,
+                evacuating: false,
+                scalingIn: false,
+                rebalanceRunning: true,
+                enterprise: true
+            ), .rebalanceRunning
+        ),
+        (
+            ClusterFacts(
+                ready: true,
+                upgrading: false,
+                evacuating: false,
+                scalingIn: false,
+                rebalanceRunning: false,
+                enterprise: false
+            ), .notEnterprise
+        ),
+        (
+            ClusterFacts(
+                ready: true,
+                upgrading: true,
+                evacuating: true,
+                scalingIn: true,
+                rebalanceRunning: true,
+                enterprise: true
+            ), .upgrading
+        ),
     ])
     func factsGate(_ facts: ClusterFacts, _ reason: BlockReason) {
         let policy = F.policy([F.skewRule(forDuration: 0)])
@@ -250,10 +380,19 @@ struct EngineTransitionTests {
 
     @Test func dailyLimitCountsOurRebalances() {
         let policy = F.policy([F.skewRule(forDuration: 0, cooldown: 60)])
-        let history = ActionHistory(rebalances: (1...3).map { i in
-            PastRebalance(name: "r\(i)", ours: true, rule: "skew", createdAt: F.time(Double(-i) * 3600),
-                          finishedAt: F.time(Double(-i) * 3600 + 60), phase: .completed, outcome: .improved)
-        })
+        let history = ActionHistory(
+            rebalances: (1...3).map { i in
+                PastRebalance(
+                    name: "r\(i)",
+                    ours: true,
+                    rule: "skew",
+                    createdAt: F.time(Double(-i) * 3600),
+                    finishedAt: F.time(Double(-i) * 3600 + 60),
+                    phase: .completed,
+                    outcome: .improved
+                )
+            }
+        )
         let result = F.run(policy, [F.imbalanced], history: history)[0]
         #expect(result.evaluations[0].whyNot?.reason == .dailyLimit)
     }
@@ -261,8 +400,15 @@ struct EngineTransitionTests {
     @Test func ineffectiveLimitAlertsOnceUntilReset() {
         let policy = F.policy([F.skewRule(forDuration: 0, cooldown: 60)])
         let rebalances = (1...2).map { i in
-            PastRebalance(name: "r\(i)", ours: true, rule: "skew", createdAt: F.time(Double(-i) * 3600),
-                          finishedAt: F.time(Double(-i) * 3600 + 60), phase: .completed, outcome: .ineffective)
+            PastRebalance(
+                name: "r\(i)",
+                ours: true,
+                rule: "skew",
+                createdAt: F.time(Double(-i) * 3600),
+                finishedAt: F.time(Double(-i) * 3600 + 60),
+                phase: .completed,
+                outcome: .ineffective
+            )
         }
         let results = F.run(policy, [F.imbalanced, F.imbalanced], history: ActionHistory(rebalances: rebalances))
         #expect(results[0].decisions.map(\.action) == [.alert])
@@ -298,19 +444,42 @@ struct EngineTransitionTests {
     }
 
     @Test func restartDetectedFromUptimeReset() {
-        let rule = Rule(name: "restart", trigger: .restart, connections: BalanceThreshold(absolute: 200, relative: 1.2), forDuration: 0,
-                        strategy: StrategyTemplate(connEvictRate: .fixed(10)))
+        let rule = Rule(
+            name: "restart",
+            trigger: .restart,
+            connections: BalanceThreshold(absolute: 200, relative: 1.2),
+            forDuration: 0,
+            strategy: StrategyTemplate(connEvictRate: .fixed(10))
+        )
         let policy = F.policy([rule])
         func snap(_ at: Date, uptime2: Double) -> ClusterSnapshot {
-            ClusterSnapshot(cluster: F.cluster, takenAt: at, expectedNodes: ["a", "b", "c"], nodes: [
-                NodeObservation(name: "a", liveConnections: 4000, observedAt: at, uptimeSeconds: 9000),
-                NodeObservation(name: "b", liveConnections: 4000, observedAt: at, uptimeSeconds: 9000),
-                NodeObservation(name: "c", liveConnections: 1000, observedAt: at, uptimeSeconds: uptime2),
-            ], facts: .assumedFine)
+            ClusterSnapshot(
+                cluster: F.cluster,
+                takenAt: at,
+                expectedNodes: ["a", "b", "c"],
+                nodes: [
+                    NodeObservation(name: "a", liveConnections: 4000, observedAt: at, uptimeSeconds: 9000),
+                    NodeObservation(name: "b", liveConnections: 4000, observedAt: at, uptimeSeconds: 9000),
+                    NodeObservation(name: "c", liveConnections: 1000, observedAt: at, uptimeSeconds: uptime2),
+                ],
+                facts: .assumedFine
+            )
         }
-        let first = PolicyEngine.evaluate(policy, snapshot: snap(F.time(0), uptime2: 9000), history: .empty, at: F.time(0), previous: nil)
+        let first = PolicyEngine.evaluate(
+            policy,
+            snapshot: snap(F.time(0), uptime2: 9000),
+            history: .empty,
+            at: F.time(0),
+            previous: nil
+        )
         #expect(first.evaluations[0].whyNot?.reason == .notTriggered)
-        let second = PolicyEngine.evaluate(policy, snapshot: snap(F.time(10), uptime2: 8), history: .empty, at: F.time(10), previous: first.state)
+        let second = PolicyEngine.evaluate(
+            policy,
+            snapshot: snap(F.time(10), uptime2: 8),
+            history: .empty,
+            at: F.time(10),
+            previous: first.state
+        )
         #expect(second.rebalance?.rule == "restart")
     }
 
@@ -321,15 +490,21 @@ struct EngineTransitionTests {
         (0.0, 300.0, 10, 200, 10),
     ])
     func autoEvictRate(_ excess: Double, _ target: Double, _ minimum: Int, _ maximum: Int, _ rate: Int) {
-        #expect(RebalancePlanner.autoRate(excess: excess, targetSeconds: target, minimum: minimum, maximum: maximum) == rate)
+        #expect(
+            RebalancePlanner.autoRate(excess: excess, targetSeconds: target, minimum: minimum, maximum: maximum) == rate
+        )
     }
 
     @Test func plannerUsesTheLargestDonorExcess() {
         var rule = F.skewRule(forDuration: 0)
         rule.strategy.connEvictRate = .auto(targetDuration: 100, minimum: 1, maximum: 1000)
         let evaluation = BalanceMath.evaluateConnections(
-            [.init(name: "a", liveConnections: 5000), .init(name: "b", liveConnections: 3000), .init(name: "c", liveConnections: 1000)],
-            threshold: .emqxDefault)
+            [
+                .init(name: "a", liveConnections: 5000), .init(name: "b", liveConnections: 3000),
+                .init(name: "c", liveConnections: 1000),
+            ],
+            threshold: .emqxDefault
+        )
         // mean 3000; donors a (5000) and b (3000): largest excess 2000 → 20/s over 100 s.
         #expect(RebalancePlanner.strategy(for: rule, connections: evaluation).connEvictRate == 20)
     }

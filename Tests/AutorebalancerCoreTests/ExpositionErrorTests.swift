@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AutorebalancerCore
 
 @Suite struct ExpositionErrorTests {
@@ -42,7 +43,13 @@ import Testing
         BrokenInput("label without quotes", "foo{a=1} 1\n", 1, 7, "expected '\"'"),
         BrokenInput("bad metric name", "1foo 1\n", 1, 1, "expected a metric name"),
         BrokenInput("bad character in name", "foo-bar 1\n", 1, 4, "unexpected '-'"),
-        BrokenInput("invalid UTF-8 in label value", [UInt8]("foo{a=\"".utf8) + [0xFF] + [UInt8]("\"} 1\n".utf8), 1, 8, "not valid UTF-8"),
+        BrokenInput(
+            "invalid UTF-8 in label value",
+            [UInt8]("foo{a=\"".utf8) + [0xFF] + [UInt8]("\"} 1\n".utf8),
+            1,
+            8,
+            "not valid UTF-8"
+        ),
         BrokenInput("NUL byte", [0x00, 0x41, 0x20, 0x31], 1, 1, #"found '\x00'"#),
         BrokenInput("HELP with a bad escape", #"# HELP foo a\tb"#, 1, 13, "invalid escape"),
         BrokenInput("error on a CRLF line", "a 1\r\nb x\r\n", 2, 3, "invalid value 'x'"),
@@ -54,7 +61,8 @@ import Testing
             _ = try ExpositionParser().parse(input.bytes)
         } throws: { error in
             guard let error = error as? ExpositionError else { return false }
-            return error.line == input.line && error.column == input.column && error.message.contains(input.messageContains)
+            return error.line == input.line && error.column == input.column
+                && error.message.contains(input.messageContains)
                 && error.description == "\(input.line):\(input.column): \(error.message)"
         }
     }
@@ -91,7 +99,9 @@ import Testing
         #expect {
             _ = try ExpositionParser().parse(longName)
         } throws: { error in
-            (error as? ExpositionError).map { $0.line == 1 && $0.column == 10_000_001 && $0.message.contains("10000000 bytes") } ?? false
+            (error as? ExpositionError).map {
+                $0.line == 1 && $0.column == 10_000_001 && $0.message.contains("10000000 bytes")
+            } ?? false
         }
         let longValue = [UInt8]("foo{a=\"".utf8) + [UInt8](repeating: UInt8(ascii: "v"), count: 10_000_000)
         #expect {
@@ -100,7 +110,9 @@ import Testing
             (error as? ExpositionError).map { $0.line == 1 && $0.column == 7 } ?? false
         }
         // A well-formed 10 MB label value is data, not an error.
-        let goodValue = [UInt8]("foo{a=\"".utf8) + [UInt8](repeating: UInt8(ascii: "v"), count: 10_000_000) + [UInt8]("\"} 1\n".utf8)
+        let goodValue =
+            [UInt8]("foo{a=\"".utf8) + [UInt8](repeating: UInt8(ascii: "v"), count: 10_000_000)
+            + [UInt8]("\"} 1\n".utf8)
         let document = try? ExpositionParser().parse(goodValue)
         #expect(document?.family(named: "foo")?.samples.first?.label("a")?.utf8.count == 10_000_000)
     }
@@ -111,7 +123,8 @@ import Testing
         for round in 0..<2_000 {
             let length = Int.random(in: 0...200, using: &generator)
             let bytes: [UInt8] = (0..<length).map { _ in
-                round.isMultiple(of: 2) ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
+                round.isMultiple(of: 2)
+                    ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
             }
             let lenient = try ExpositionParser(mode: .lenient).parse(bytes)
             let nonBlankLines = bytes.split(separator: UInt8(ascii: "\n")).filter { line in

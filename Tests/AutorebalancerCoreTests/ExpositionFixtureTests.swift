@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AutorebalancerCore
 
 /// Golden parses of the EMQX scrapes in ../shared/fixtures/emqx (counts from an independent parser, Python's
@@ -62,7 +63,9 @@ struct ExpositionFixtureTests {
     }
 
     @Test func emqx5UnaggregatedNodeLabels() throws {
-        let document = try ExpositionParser().parse(try SharedFixtures.bytes("emqx/emqx5-cluster-unaggregated-stats.prom"))
+        let document = try ExpositionParser().parse(
+            try SharedFixtures.bytes("emqx/emqx5-cluster-unaggregated-stats.prom")
+        )
         let live = try #require(document.family(named: "emqx_live_connections_count"))
         #expect(live.samples.map { $0.label("node") } == ["emqx@10.0.1.13", "emqx@10.0.1.12", "emqx@10.0.1.11"])
         #expect(live.samples.map(\.value) == [3120, 46877, 48213])

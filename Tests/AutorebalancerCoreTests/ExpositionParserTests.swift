@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AutorebalancerCore
 
 /// A small exposition written for these tests, covering every shape the parser must read.
@@ -50,14 +51,18 @@ enum ExpositionSamples {
     }
 
     @Test func familiesInOrderWithTheirTypes() {
-        #expect(document.families.map(\.name) == [
-            "emqx_connections_count", "emqx_live_connections_count", "emqx_mria_lag", "rpc_duration_seconds",
-            "http_request_duration_seconds", "emqx_packets_connect", "requests", "msdos_file_access_time_seconds",
-            "odd_values", "untyped_metric",
-        ])
-        #expect(document.families.map(\.type) == [
-            .gauge, .gauge, .gauge, .summary, .histogram, .counter, .counter, .untyped, .untyped, .untyped,
-        ])
+        #expect(
+            document.families.map(\.name) == [
+                "emqx_connections_count", "emqx_live_connections_count", "emqx_mria_lag", "rpc_duration_seconds",
+                "http_request_duration_seconds", "emqx_packets_connect", "requests", "msdos_file_access_time_seconds",
+                "odd_values", "untyped_metric",
+            ]
+        )
+        #expect(
+            document.families.map(\.type) == [
+                .gauge, .gauge, .gauge, .summary, .histogram, .counter, .counter, .untyped, .untyped, .untyped,
+            ]
+        )
         #expect(document.families.map(\.samples.count) == [1, 1, 0, 3, 4, 1, 2, 1, 5, 1])
         #expect(document.sampleCount == 19)
         #expect(document.skipped.isEmpty)
@@ -88,7 +93,11 @@ enum ExpositionSamples {
 
     @Test func summaryAndHistogramPartsJoinTheirFamily() throws {
         let summary = try #require(document.family(named: "rpc_duration_seconds"))
-        #expect(summary.samples.map(\.name) == ["rpc_duration_seconds", "rpc_duration_seconds_sum", "rpc_duration_seconds_count"])
+        #expect(
+            summary.samples.map(\.name) == [
+                "rpc_duration_seconds", "rpc_duration_seconds_sum", "rpc_duration_seconds_count",
+            ]
+        )
         #expect(summary.samples[1].value == 17_560_473)
         let histogram = try #require(document.family(named: "http_request_duration_seconds"))
         #expect(histogram.samples.map { $0.label("le") } == ["0.05", "+Inf", nil, nil])
@@ -141,7 +150,9 @@ enum ExpositionSamples {
             #expect(family.samples.count == 1)
         }
         let noHelp = try ExpositionParser().parse("# TYPE m counter\nm 1\n")
-        #expect(noHelp.families == [MetricFamily(name: "m", type: .counter, samples: [MetricSample(name: "m", value: 1)])])
+        #expect(
+            noHelp.families == [MetricFamily(name: "m", type: .counter, samples: [MetricSample(name: "m", value: 1)])]
+        )
     }
 
     @Test func undeclaredSuffixedSamplesAreTheirOwnFamily() throws {
@@ -159,7 +170,8 @@ enum ExpositionSamples {
 
     @Test func openMetricsUnknownTypeAndExemplar() throws {
         let document = try ExpositionParser().parse(
-            "# TYPE a unknown\na 1\n# TYPE c counter\n# UNIT c seconds\nc_total 5 # {trace_id=\"x\"} 1\n# EOF\n")
+            "# TYPE a unknown\na 1\n# TYPE c counter\n# UNIT c seconds\nc_total 5 # {trace_id=\"x\"} 1\n# EOF\n"
+        )
         #expect(document.family(named: "a")?.type == .untyped)
         #expect(document.family(named: "c")?.samples == [MetricSample(name: "c_total", value: 5)])
     }
@@ -180,9 +192,11 @@ enum ExpositionSamples {
     ])
     func valuesReadExactlyAsTheStandardLibraryDoes(text: String) throws {
         let expected = try #require(Double(text))
-        let parsed = try #require(Array(text.utf8).withUnsafeBufferPointer {
-            ExpositionNumber.parseValue($0.baseAddress!, $0.count)
-        })
+        let parsed = try #require(
+            Array(text.utf8).withUnsafeBufferPointer {
+                ExpositionNumber.parseValue($0.baseAddress!, $0.count)
+            }
+        )
         #expect(parsed.bitPattern == expected.bitPattern, "\(text): \(parsed) != \(expected)")
     }
 
@@ -195,11 +209,16 @@ enum ExpositionSamples {
             var text = Bool.random(using: &generator) ? "-" : ""
             text += (0..<max(integerDigits, 1)).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
             if fractionDigits > 0 {
-                text += "." + (0..<fractionDigits).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
+                text +=
+                    "." + (0..<fractionDigits).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
             }
-            if Int.random(in: 0..<4, using: &generator) == 0 { text += "e\(Int.random(in: -30...30, using: &generator))" }
+            if Int.random(in: 0..<4, using: &generator) == 0 {
+                text += "e\(Int.random(in: -30...30, using: &generator))"
+            }
             let expected = Double(text)!
-            let parsed = Array(text.utf8).withUnsafeBufferPointer { ExpositionNumber.parseValue($0.baseAddress!, $0.count) }
+            let parsed = Array(text.utf8).withUnsafeBufferPointer {
+                ExpositionNumber.parseValue($0.baseAddress!, $0.count)
+            }
             if parsed?.bitPattern != expected.bitPattern { mismatches.append(text) }
         }
         #expect(mismatches.isEmpty, "first mismatches: \(mismatches.prefix(5))")
@@ -207,10 +226,14 @@ enum ExpositionSamples {
 
     @Test(arguments: ["NaN", "nan", "+Inf", "-Inf", "Inf", "inf", "+inf", "-infinity", "Infinity"])
     func specialValueSpellings(text: String) throws {
-        let parsed = try #require(Array(text.utf8).withUnsafeBufferPointer {
-            ExpositionNumber.parseValue($0.baseAddress!, $0.count)
-        })
-        if text.lowercased().contains("nan") { #expect(parsed.isNaN) } else {
+        let parsed = try #require(
+            Array(text.utf8).withUnsafeBufferPointer {
+                ExpositionNumber.parseValue($0.baseAddress!, $0.count)
+            }
+        )
+        if text.lowercased().contains("nan") {
+            #expect(parsed.isNaN)
+        } else {
             #expect(parsed == (text.hasPrefix("-") ? -.infinity : .infinity))
         }
     }

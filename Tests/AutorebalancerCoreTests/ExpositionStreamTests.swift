@@ -5,7 +5,11 @@ import Testing
 
 /// Reading a body as it streams in, building only the families asked for, while every line is still checked.
 struct ExpositionStreamTests {
-    static func streamed(_ bytes: [UInt8], chunk: Int, parser: ExpositionParser = ExpositionParser()) throws -> ExpositionDocument {
+    static func streamed(
+        _ bytes: [UInt8],
+        chunk: Int,
+        parser: ExpositionParser = ExpositionParser()
+    ) throws -> ExpositionDocument {
         var stream = parser.stream()
         var start = 0
         while start < bytes.count {
@@ -16,7 +20,9 @@ struct ExpositionStreamTests {
         return try stream.finish()
     }
 
-    static let body = Array((ExpositionSamples.lines.filter { $0 != "# EOF" }.joined(separator: "\n") + "last_without_newline 7").utf8)
+    static let body = Array(
+        (ExpositionSamples.lines.filter { $0 != "# EOF" }.joined(separator: "\n") + "last_without_newline 7").utf8
+    )
 
     /// Any chunking gives exactly the document of a whole-body parse, errors included (same line and column).
     @Test(arguments: [1, 2, 3, 7, 64, 4096])
@@ -65,18 +71,27 @@ struct ExpositionStreamTests {
     }
 
     @Test func limitsBoundWhatOneBodyCanMakeTheParserHold() {
-        let limits = ExpositionParser.Limits(maximumLineLength: 100, maximumFamilies: 3, maximumNameLength: 20, maximumKeptSamples: 2)
+        let limits = ExpositionParser.Limits(
+            maximumLineLength: 100,
+            maximumFamilies: 3,
+            maximumNameLength: 20,
+            maximumKeptSamples: 2
+        )
         let parser = ExpositionParser(families: ["a"], limits: limits)
         let longLine = "a{x=\"" + String(repeating: "v", count: 200) + "\"} 1\n"
         for chunk in [1, 16, 4096] {
-            let error = #expect(throws: ExpositionError.self) { try Self.streamed(Array(longLine.utf8), chunk: chunk, parser: parser) }
+            let error = #expect(throws: ExpositionError.self) {
+                try Self.streamed(Array(longLine.utf8), chunk: chunk, parser: parser)
+            }
             #expect(error?.line == 1)
             #expect(error?.message.contains("longer than") == true, "\(String(describing: error))")
         }
         let families = #expect(throws: ExpositionError.self) { try parser.parse("b 1\nc 1\nd 1\ne 1\n") }
         #expect(families?.message.contains("more than 3 metric families") == true)
         #expect(families?.line == 4)
-        let name = #expect(throws: ExpositionError.self) { try parser.parse(String(repeating: "n", count: 21) + " 1\n") }
+        let name = #expect(throws: ExpositionError.self) {
+            try parser.parse(String(repeating: "n", count: 21) + " 1\n")
+        }
         #expect(name?.message.contains("longer than 20 bytes") == true)
         let kept = #expect(throws: ExpositionError.self) { try parser.parse("a 1\na 2\na 3\n") }
         #expect(kept?.message.contains("more than 2 samples") == true)

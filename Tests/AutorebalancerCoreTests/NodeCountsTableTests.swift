@@ -24,14 +24,18 @@ import Testing
         let lines = NodeCountsTable.beforeAfter(
             nodes: Array(nodes.prefix(2)),
             before: [nodes[0]: (10, nil)],
-            after: [nodes[0]: (5, 5), nodes[1]: (5, 5)])
+            after: [nodes[0]: (5, 5), nodes[1]: (5, 5)]
+        )
         #expect(lines[1].split(separator: " ").map(String.init) == ["emqx-ee-0", "10", "-", "5", "5"])
         #expect(lines[3].split(separator: " ").map(String.init) == ["total", "-", "-", "10", "10"])
     }
 
     @Test func barsScaleToTheLargestNodeAndShowMissingSamples() {
         let lines = NodeCountsTable.bars(
-            [(nodes[0], 3000, 3000), (nodes[1], 1500, nil), (nodes[2], nil, nil)], scale: 3000, width: 10)
+            [(nodes[0], 3000, 3000), (nodes[1], 1500, nil), (nodes[2], nil, nil)],
+            scale: 3000,
+            width: 10
+        )
         #expect(lines[0].contains("██████████ "))
         #expect(lines[1].contains("█████░░░░░"))
         #expect(lines[1].hasSuffix("1500 conn"))

@@ -29,10 +29,17 @@ struct OperatorGenerationReadingTests {
         #expect(byName["emqx@emqx-core-5"]?.liveConnections == nil)
         #expect(byName["emqx@emqx-core-5"]?.sessions == nil)
         // run --once says which was read how.
-        #expect(reading.countNotes.contains {
-            $0.contains("live_connections absent on emqx@emqx-core-3") && $0.contains("read as 0, the operator omits zero counts")
-        })
-        #expect(reading.countNotes.contains { $0.contains("emqx@emqx-core-4") && $0.contains("EMQX 5.0.26 is older than 5.1") })
+        #expect(
+            reading.countNotes.contains {
+                $0.contains("live_connections absent on emqx@emqx-core-3")
+                    && $0.contains("read as 0, the operator omits zero counts")
+            }
+        )
+        #expect(
+            reading.countNotes.contains {
+                $0.contains("emqx@emqx-core-4") && $0.contains("EMQX 5.0.26 is older than 5.1")
+            }
+        )
         #expect(reading.countNotes.contains { $0.contains("emqx@emqx-core-5") && $0.contains("node is stopped") })
         #expect(reading.emqxVersions == ["5.0.26", "5.8.6"])
         #expect(reading.facts.enterprise == nil)  // the stopped node reports no edition
@@ -51,7 +58,11 @@ struct OperatorGenerationReadingTests {
         #expect(reading.nodes[0].sessions == 2600)
         // The new replicant has neither key: running on v2, so both are 0.
         #expect(reading.nodes[2].liveConnections == 0 && reading.nodes[2].sessions == 0)
-        #expect(reading.countNotes.contains { $0.contains("connections (clients) absent on emqx@10.0.0.13 (running): read as 0") })
+        #expect(
+            reading.countNotes.contains {
+                $0.contains("connections (clients) absent on emqx@10.0.0.13 (running): read as 0")
+            }
+        )
         #expect(reading.facts.evacuating == true)
         #expect(reading.notes.contains { $0.contains("emqx@10.0.0.14 is being removed") })
         // Five replicants wanted, three running outside the evacuation: two more to come.
@@ -83,7 +94,10 @@ struct OperatorGenerationReadingTests {
     }
 
     @Test func v3beta1StatusWithoutTheRequiredCountsIsStillReadable() throws {
-        let object = try Self.decode(EMQXResourceV2.self, #"{"metadata":{"name":"e"},"status":{"replicantNodes":[{"name":"emqx@10.0.0.1","status":"running"}]}}"#)
+        let object = try Self.decode(
+            EMQXResourceV2.self,
+            #"{"metadata":{"name":"e"},"status":{"replicantNodes":[{"name":"emqx@10.0.0.1","status":"running"}]}}"#
+        )
         let reading = ClusterReading.read(.emqxV3beta1(object))
         #expect(reading.nodes.map(\.liveConnections) == [nil])
         #expect(reading.facts.ready == false)
@@ -92,18 +106,26 @@ struct OperatorGenerationReadingTests {
     // MARK: Hostile values
 
     @Test func implausibleCountsAreUnknown() throws {
-        let json = #"{"metadata":{"name":"e"},"status":{"replicantNodes":[{"name":"a","status":"running","connections":-5,"sessions":9223372036854775807}]}}"#
+        let json =
+            #"{"metadata":{"name":"e"},"status":{"replicantNodes":[{"name":"a","status":"running","connections":-5,"sessions":9223372036854775807}]}}"#
         let reading = ClusterReading.read(.emqxV2(try Self.decode(EMQXResourceV2.self, json)))
         #expect(reading.nodes.first?.liveConnections == nil)
         #expect(reading.nodes.first?.sessions == nil)
         #expect(reading.countNotes.contains { $0.contains("implausible on a (-5)") })
         // A count that is not an integer is not a document the agent reads.
         #expect(throws: DecodingError.self) {
-            try Self.decode(EMQXResourceV2.self, #"{"metadata":{},"status":{"coreNodes":[{"name":"a","connections":1.5e30}]}}"#)
+            try Self.decode(
+                EMQXResourceV2.self,
+                #"{"metadata":{},"status":{"coreNodes":[{"name":"a","connections":1.5e30}]}}"#
+            )
         }
         // A huge replica number in the spec does not overflow.
-        let spec = #"{"metadata":{"name":"e"},"spec":{"replicantTemplate":{"spec":{"replicas":9223372036854775807}}},"status":{}}"#
-        #expect(ClusterReading.read(.emqxV2(try Self.decode(EMQXResourceV2.self, spec))).facts.nodesPending?.count == Int.max)
+        let spec =
+            #"{"metadata":{"name":"e"},"spec":{"replicantTemplate":{"spec":{"replicas":9223372036854775807}}},"status":{}}"#
+        #expect(
+            ClusterReading.read(.emqxV2(try Self.decode(EMQXResourceV2.self, spec))).facts.nodesPending?.count
+                == Int.max
+        )
     }
 
     @Test func versionsAreReadLeniently() {

@@ -6,14 +6,19 @@ import Testing
 /// The policy corpus: every `*.bad.yaml` under Resources/policies yields exactly the diagnostics of its
 /// `*.bad.expected` (each line `LINE:COL: severity: message-prefix`), every `*.good.yaml` loads without any.
 struct PolicyLoaderTests {
-    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/policies")
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Resources/policies"
+    )
 
     static var badFiles: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []).filter { $0.hasSuffix(".bad.yaml") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []).filter { $0.hasSuffix(".bad.yaml") }
+            .sorted()
     }
 
     static var goodFiles: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []).filter { $0.hasSuffix(".good.yaml") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []).filter {
+            $0.hasSuffix(".good.yaml")
+        }.sorted()
     }
 
     @Test func corpusIsPresent() {
@@ -25,7 +30,9 @@ struct PolicyLoaderTests {
     func badPolicyDiagnostics(_ name: String) throws {
         let text = try String(contentsOf: Self.corpus.appendingPathComponent(name), encoding: .utf8)
         let expectedText = try String(
-            contentsOf: Self.corpus.appendingPathComponent(name.replacingOccurrences(of: ".yaml", with: ".expected")), encoding: .utf8)
+            contentsOf: Self.corpus.appendingPathComponent(name.replacingOccurrences(of: ".yaml", with: ".expected")),
+            encoding: .utf8
+        )
         let expected = expectedText.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         let result = PolicyLoader.load(text: text, file: name)
         let got = result.diagnostics.sortedByLocation().map { String($0.description.dropFirst(name.count + 1)) }
@@ -89,7 +96,11 @@ struct PolicyLoaderTests {
         #expect(policy.staleness == 90)
         #expect(policy.paused)
         #expect(policy.limits == PolicyLimits(maxRebalancesPerDay: 5, maxConsecutiveIneffective: 3))
-        #expect(policy.maintenanceWindows == [MaintenanceWindow(name: "w", weekdays: [6, 7], startMinute: 1320, endMinute: 120)])
+        #expect(
+            policy.maintenanceWindows == [
+                MaintenanceWindow(name: "w", weekdays: [6, 7], startMinute: 1320, endMinute: 120)
+            ]
+        )
         let rule = try #require(policy.rules.first)
         #expect(rule.trigger == .restart)
         #expect(rule.triggerWindow == 1200)
@@ -103,9 +114,19 @@ struct PolicyLoaderTests {
         #expect(rule.priority == 4)
         #expect(rule.bypassMaintenance)
         #expect(rule.strategy.connEvictRate == .auto(targetDuration: 300, minimum: 20, maximum: 300))
-        #expect(rule.strategy.resolved(connEvictRate: 9) == RebalanceStrategy(
-            connEvictRate: 9, sessEvictRate: 30, waitTakeover: 5, waitHealthCheck: 6, absConnThreshold: 400,
-            absSessThreshold: 500, relConnThreshold: "1.2", relSessThreshold: "1.2"))
+        #expect(
+            rule.strategy.resolved(connEvictRate: 9)
+                == RebalanceStrategy(
+                    connEvictRate: 9,
+                    sessEvictRate: 30,
+                    waitTakeover: 5,
+                    waitHealthCheck: 6,
+                    absConnThreshold: 400,
+                    absSessThreshold: 500,
+                    relConnThreshold: "1.2",
+                    relSessThreshold: "1.2"
+                )
+        )
         #expect(rule.labels == ["severity": "info"])
     }
 
@@ -131,11 +152,13 @@ struct PolicyLoaderTests {
         #expect(rule.connections?.rel == Located(0.9, at: SourceLocation(file: "p.yaml", line: 9, column: 37)))
         var validator = PolicyValidator(file: "p.yaml")
         _ = validator.validate(document)
-        #expect(validator.diagnostics.map(\.description) == [
-            "p.yaml:6:13: error: spec.rules[0].name: \"Skew\" must be a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)",
-            "p.yaml:7:16: error: rule \"Skew\": unknown trigger \"sideways\"; expected scaleOut, restart or skew",
-            "p.yaml:9:37: error: rule \"Skew\": imbalance.connections.rel must be greater than 1.0 (EMQX rejects a relative threshold of 1.0 or less), got 0.9",
-        ])
+        #expect(
+            validator.diagnostics.map(\.description) == [
+                "p.yaml:6:13: error: spec.rules[0].name: \"Skew\" must be a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)",
+                "p.yaml:7:16: error: rule \"Skew\": unknown trigger \"sideways\"; expected scaleOut, restart or skew",
+                "p.yaml:9:37: error: rule \"Skew\": imbalance.connections.rel must be greater than 1.0 (EMQX rejects a relative threshold of 1.0 or less), got 0.9",
+            ]
+        )
     }
 
     @Test(arguments: [

@@ -9,7 +9,8 @@ struct SampleCheckTests {
 
     @Test(arguments: [
         (Double.nan, "is not a number"), (.infinity, "is infinite"), (-.infinity, "is infinite"), (-1, "is negative"),
-        (1e19, "above the plausible maximum"), (1e308, "above the plausible maximum"), (100_000_001, "above the plausible maximum"),
+        (1e19, "above the plausible maximum"), (1e308, "above the plausible maximum"),
+        (100_000_001, "above the plausible maximum"),
     ])
     func implausibleCountsAreRefused(value: Double, problem: String) {
         #expect(SampleCheck.problem(with: value, as: .count)?.contains(problem) == true)
@@ -23,21 +24,46 @@ struct SampleCheckTests {
     @Test func sampleTimesInTheFutureBeyondTheSkewOrBefore2000AreRefused() {
         #expect(SampleCheck.problem(withTime: Self.now.addingTimeInterval(60), now: Self.now) == nil)
         #expect(SampleCheck.problem(withTime: Self.now.addingTimeInterval(-86_400 * 365), now: Self.now) == nil)
-        #expect(SampleCheck.problem(withTime: Self.now.addingTimeInterval(61), now: Self.now)?.contains("in the future") == true)
-        #expect(SampleCheck.problem(withTime: Self.now.addingTimeInterval(365 * 86_400), now: Self.now)?.contains("365d in the future") == true)
-        #expect(SampleCheck.problem(withTime: Date(timeIntervalSince1970: 1), now: Self.now)?.contains("before 2000") == true)
+        #expect(
+            SampleCheck.problem(withTime: Self.now.addingTimeInterval(61), now: Self.now)?.contains("in the future")
+                == true
+        )
+        #expect(
+            SampleCheck.problem(withTime: Self.now.addingTimeInterval(365 * 86_400), now: Self.now)?.contains(
+                "365d in the future"
+            ) == true
+        )
+        #expect(
+            SampleCheck.problem(withTime: Date(timeIntervalSince1970: 1), now: Self.now)?.contains("before 2000")
+                == true
+        )
         #expect(SampleCheck.problem(withTime: Date(timeIntervalSince1970: 1e300), now: Self.now) != nil)
     }
 
     @Test func observationCheckMakesEveryImplausibleNumberUnknownAndSaysSo() {
-        let answer = SourceObservation(nodes: [
-            NodeObservation(name: "emqx@a", liveConnections: 3333, connections: -1, sessions: .infinity, observedAt: Self.now, uptimeSeconds: 1e300, restartCounter: .nan),
-            NodeObservation(name: "emqx@b", liveConnections: 1e19, observedAt: Self.now),
-            NodeObservation(name: "emqx@c", liveConnections: 10, observedAt: Self.now.addingTimeInterval(365 * 86_400)),
-            NodeObservation(name: "emqx@d", liveConnections: 10, observedAt: Self.now),
-            NodeObservation(name: "emqx@d", liveConnections: 99999, observedAt: Self.now),
-            NodeObservation(name: "emqx@e", liveConnections: 7, observedAt: Self.now.addingTimeInterval(-30)),
-        ], warnings: ["from the source"])
+        let answer = SourceObservation(
+            nodes: [
+                NodeObservation(
+                    name: "emqx@a",
+                    liveConnections: 3333,
+                    connections: -1,
+                    sessions: .infinity,
+                    observedAt: Self.now,
+                    uptimeSeconds: 1e300,
+                    restartCounter: .nan
+                ),
+                NodeObservation(name: "emqx@b", liveConnections: 1e19, observedAt: Self.now),
+                NodeObservation(
+                    name: "emqx@c",
+                    liveConnections: 10,
+                    observedAt: Self.now.addingTimeInterval(365 * 86_400)
+                ),
+                NodeObservation(name: "emqx@d", liveConnections: 10, observedAt: Self.now),
+                NodeObservation(name: "emqx@d", liveConnections: 99999, observedAt: Self.now),
+                NodeObservation(name: "emqx@e", liveConnections: 7, observedAt: Self.now.addingTimeInterval(-30)),
+            ],
+            warnings: ["from the source"]
+        )
         let checked = ObservationCheck.validate(answer, at: Self.now)
         #expect(checked.nodes.map(\.name) == ["emqx@a", "emqx@b", "emqx@e"])
         #expect(checked.nodes[0] == NodeObservation(name: "emqx@a", liveConnections: 3333, observedAt: Self.now))
@@ -84,18 +110,31 @@ struct SampleCheckTests {
         let plot = ConnectionsPlot(
             title: "t",
             series: [
-                .init(node: "emqx@a", points: [(Date(timeIntervalSince1970: 1e300), 1e308), (Date(timeIntervalSince1970: -1e300), -5), (Date(), .nan)]),
+                .init(
+                    node: "emqx@a",
+                    points: [
+                        (Date(timeIntervalSince1970: 1e300), 1e308), (Date(timeIntervalSince1970: -1e300), -5),
+                        (Date(), .nan),
+                    ]
+                ),
                 .init(node: "emqx@b", points: [(Date(timeIntervalSince1970: 0), .infinity)]),
             ],
-            markers: [.init(time: Date(timeIntervalSince1970: 1e300), label: "x", kind: "rebalance")])
+            markers: [.init(time: Date(timeIntervalSince1970: 1e300), label: "x", kind: "rebalance")]
+        )
         let svg = plot.svg()
         #expect(svg.hasSuffix("</svg>\n"))
         // Every coordinate is a finite number inside the drawing.
-        for bad in ["\"nan", "\"inf", "\"-inf", ",nan", ",inf", "nan ", "inf "] { #expect(!svg.contains(bad), "\(bad)") }
+        for bad in ["\"nan", "\"inf", "\"-inf", ",nan", ",inf", "nan ", "inf "] {
+            #expect(!svg.contains(bad), "\(bad)")
+        }
     }
 
     @Test func barsClampNegativeAndImplausibleCounts() {
-        let lines = NodeCountsTable.bars([("emqx@a", -5, nil), ("emqx@b", .nan, nil), ("emqx@c", 1e19, nil)], scale: 100, width: 10)
+        let lines = NodeCountsTable.bars(
+            [("emqx@a", -5, nil), ("emqx@b", .nan, nil), ("emqx@c", 1e19, nil)],
+            scale: 100,
+            width: 10
+        )
         #expect(lines.count == 3)
         #expect(lines[0].contains("░░░░░░░░░░"))
         #expect(lines[2].contains("██████████"))

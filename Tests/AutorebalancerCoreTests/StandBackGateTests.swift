@@ -18,20 +18,50 @@ struct StandBackGateTests {
 
     /// Each fact and the reason it gives; earlier gates win over the older ones (not-ready, scaling-in, evacuating).
     @Test(arguments: [
-        (StandBackGateTests.facts { $0.cannotAct = "EMQX Operator 3.0 has no Rebalance resource; …" }, BlockReason?.some(.cannotAct), "EMQX Operator 3.0 has no Rebalance resource"),
-        (StandBackGateTests.facts { $0.operatorPaused = true; $0.ready = false }, .operatorPaused, "condition Paused is True"),
-        (StandBackGateTests.facts { $0.podsBeingRemoved = ["emqx-replicant-x"]; $0.evacuating = true; $0.scalingIn = true }, .scalingDown, "emqx-replicant-x (apps.emqx.io/scaling-down)"),
-        (StandBackGateTests.facts { $0.podsUnreadable = "forbidden" }, .scalingDown, "the pods could not be read: forbidden"),
-        (StandBackGateTests.facts { $0.nodesPending = NodesPending(wanted: 6, running: 4, role: .replicant); $0.ready = false }, .waitingForNodes,
-         "waiting for 2 new nodes to be Ready (6 replicants wanted, 4 running)"),
-        (StandBackGateTests.facts { $0.nodesPending = NodesPending(wanted: 4, running: 4, role: .core); $0.podsBeingRemoved = [] }, nil, ""),
+        (
+            StandBackGateTests.facts { $0.cannotAct = "EMQX Operator 3.0 has no Rebalance resource; …" },
+            BlockReason?.some(.cannotAct), "EMQX Operator 3.0 has no Rebalance resource"
+        ),
+        (
+            StandBackGateTests.facts {
+                $0.operatorPaused = true
+                $0.ready = false
+            }, .operatorPaused, "condition Paused is True"
+        ),
+        (
+            StandBackGateTests.facts {
+                $0.podsBeingRemoved = ["emqx-replicant-x"]
+                $0.evacuating = true
+                $0.scalingIn = true
+            }, .scalingDown, "emqx-replicant-x (apps.emqx.io/scaling-down)"
+        ),
+        (
+            StandBackGateTests.facts { $0.podsUnreadable = "forbidden" }, .scalingDown,
+            "the pods could not be read: forbidden"
+        ),
+        (
+            StandBackGateTests.facts {
+                $0.nodesPending = NodesPending(wanted: 6, running: 4, role: .replicant)
+                $0.ready = false
+            }, .waitingForNodes,
+            "waiting for 2 new nodes to be Ready (6 replicants wanted, 4 running)"
+        ),
+        (
+            StandBackGateTests.facts {
+                $0.nodesPending = NodesPending(wanted: 4, running: 4, role: .core)
+                $0.podsBeingRemoved = []
+            }, nil, ""
+        ),
     ])
     func eachGateHasItsReason(_ facts: ClusterFacts, _ reason: BlockReason?, _ detail: String) {
         let result = F.run(F.policy([F.skewRule(forDuration: 0)]), [F.imbalanced], facts: { _ in facts })[0]
         #expect(result.evaluations[0].whyNot?.reason == reason)
         if let reason {
             #expect(result.rebalance == nil)
-            #expect(result.evaluations[0].whyNot?.detail.contains(detail) == true, "\(result.evaluations[0].whyNot?.detail ?? "")")
+            #expect(
+                result.evaluations[0].whyNot?.detail.contains(detail) == true,
+                "\(result.evaluations[0].whyNot?.detail ?? "")"
+            )
             #expect(reason.suspends == (reason == .cannotAct))
         } else {
             #expect(result.rebalance != nil)
@@ -41,7 +71,11 @@ struct StandBackGateTests {
     /// Alert-only: the rule alerts once with the reason, and never rebalances.
     @Test func cannotActAlertsOnceAndNeverRebalances() {
         let facts = Self.facts { $0.cannotAct = "EMQX Operator 2.1 serves Rebalance only as apps.emqx.io/v1beta4" }
-        let results = F.run(F.policy([F.skewRule(forDuration: 0)]), Array(repeating: F.imbalanced, count: 4), facts: { _ in facts })
+        let results = F.run(
+            F.policy([F.skewRule(forDuration: 0)]),
+            Array(repeating: F.imbalanced, count: 4),
+            facts: { _ in facts }
+        )
         #expect(results.flatMap(\.decisions).map(\.action) == [.alert])
         #expect(results[0].decisions.first?.reason == .cannotAct)
         #expect(results.allSatisfy { $0.rebalance == nil })
@@ -55,7 +89,9 @@ struct StandBackGateTests {
         rule.name = "scale-out"
         rule.trigger = .scaleOut
         let policy = F.policy([rule])
-        let wanting5 = { (running: Int) in Self.facts { $0.nodesPending = NodesPending(wanted: 5, running: running, role: .replicant) } }
+        let wanting5 = { (running: Int) in
+            Self.facts { $0.nodesPending = NodesPending(wanted: 5, running: running, role: .replicant) }
+        }
         let steps: [([Double?], ClusterFacts)] = [
             ([3000, 3000, 3000], Self.fine),  // before the HPA acts
             ([3000, 3000, 3000], wanting5(3)),  // the HPA set 5: two pods starting
@@ -69,13 +105,20 @@ struct StandBackGateTests {
         for (index, step) in steps.enumerated() {
             let at = F.time(Double(index) * policy.evaluationInterval)
             let snapshot = F.snapshot(step.0, at: at, facts: step.1)
-            let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: .empty, at: at, previous: state).confirmedAtOnce()
+            let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: .empty, at: at, previous: state)
+                .confirmedAtOnce()
             state = result.state
             results.append(result)
         }
         #expect(results[0].evaluations[0].whyNot?.reason == .notTriggered)
-        #expect(results[1].evaluations[0].whyNot?.detail == "waiting for 2 new nodes to be Ready (5 replicants wanted, 3 running)")
-        #expect(results[2].evaluations[0].whyNot?.detail == "waiting for 1 new node to be Ready (5 replicants wanted, 4 running)")
+        #expect(
+            results[1].evaluations[0].whyNot?.detail
+                == "waiting for 2 new nodes to be Ready (5 replicants wanted, 3 running)"
+        )
+        #expect(
+            results[2].evaluations[0].whyNot?.detail
+                == "waiting for 1 new node to be Ready (5 replicants wanted, 4 running)"
+        )
         #expect(results[3].evaluations[0].state == .pending)
         #expect(results[4].rebalance == nil)
         #expect(results[5].rebalance?.rule == "scale-out")

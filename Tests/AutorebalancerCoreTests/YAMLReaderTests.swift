@@ -9,9 +9,15 @@ struct YAMLReaderTests {
         let diagnostics = PolicyLoader.load(text: text, file: "p.yaml").diagnostics
         #expect(diagnostics.count == 1)
         #expect(diagnostics.first?.description.hasPrefix("p.yaml:4:") == true)
-        #expect(diagnostics.first?.message.contains("line 4 is indented with a tab: YAML allows only spaces for indentation") == true, "\(diagnostics)")
+        #expect(
+            diagnostics.first?.message.contains(
+                "line 4 is indented with a tab: YAML allows only spaces for indentation"
+            ) == true,
+            "\(diagnostics)"
+        )
         // Tabs inside values are fine and get no hint.
-        let fine = PolicyLoader.load(text: "apiVersion: x\nkind: Policy\nmetadata: {name: \"a\tb\"}\n", file: "p.yaml").diagnostics
+        let fine = PolicyLoader.load(text: "apiVersion: x\nkind: Policy\nmetadata: {name: \"a\tb\"}\n", file: "p.yaml")
+            .diagnostics
         #expect(!fine.contains { $0.message.contains("tab") })
     }
 }

@@ -6,16 +6,22 @@ import Yams
 struct YAMLSectionTests {
     @Test func readsTypedValuesAndReportsWhatNobodyAskedFor() throws {
         let reader = YAMLReader(file: "s.yaml")
-        let root = try #require(reader.parse("""
-            name: a
-            port: 80
-            gone: ~
-            timeoutt: 5s
-            nested: {list: [x, 2]}
-            """))
+        let root = try #require(
+            reader.parse(
+                """
+                name: a
+                port: 80
+                gone: ~
+                timeoutt: 5s
+                nested: {list: [x, 2]}
+                """
+            )
+        )
         let read = YAMLSection.read(root, "top", reader) { s in
-            (s.string("name"), s.int("port"), s.value("gone"), s.isWritten("gone"), s.duration("timeout"),
-             s.section("nested") { $0.strings("list") })
+            (
+                s.string("name"), s.int("port"), s.value("gone"), s.isWritten("gone"), s.duration("timeout"),
+                s.section("nested") { $0.strings("list") }
+            )
         }
         let (name, port, gone, goneWritten, timeout, list) = try #require(read)
         #expect(name?.value == "a")
@@ -24,9 +30,11 @@ struct YAMLSectionTests {
         #expect(gone == nil && goneWritten)  // null is absent, yet written
         #expect(timeout == nil)
         #expect(list??.value.map { $0?.value } == ["x", "2"])
-        #expect(reader.diagnostics.map(\.description) == [
-            "s.yaml:4:1: error: top: unknown key \"timeoutt\" (did you mean \"timeout\"?)",
-        ])
+        #expect(
+            reader.diagnostics.map(\.description) == [
+                "s.yaml:4:1: error: top: unknown key \"timeoutt\" (did you mean \"timeout\"?)"
+            ]
+        )
     }
 
     @Test func aValueThatIsNotAMappingIsReportedOnce() throws {

@@ -23,9 +23,18 @@ import FoundationXML
         #expect(summary.scenario == "scale-out")
 
         let nodes = Self.seedNodes
-        #expect(summary.before.mapValues(\.connections) == Dictionary(uniqueKeysWithValues: zip(nodes, [3333, 3333, 3334, 0])))
-        #expect(summary.after.mapValues(\.connections) == Dictionary(uniqueKeysWithValues: zip(nodes, [2553, 2553, 2554, 2340])))
-        #expect(summary.after.mapValues(\.sessions) == Dictionary(uniqueKeysWithValues: zip(nodes, [2553, 2553, 2554, 2340])))
+        #expect(
+            summary.before.mapValues(\.connections)
+                == Dictionary(uniqueKeysWithValues: zip(nodes, [3333, 3333, 3334, 0]))
+        )
+        #expect(
+            summary.after.mapValues(\.connections)
+                == Dictionary(uniqueKeysWithValues: zip(nodes, [2553, 2553, 2554, 2340]))
+        )
+        #expect(
+            summary.after.mapValues(\.sessions)
+                == Dictionary(uniqueKeysWithValues: zip(nodes, [2553, 2553, 2554, 2340]))
+        )
         for counts in [summary.before, summary.after] {
             #expect(counts.values.map(\.connections).reduce(0, +) == 10_000)
             #expect(counts.values.map(\.sessions).reduce(0, +) == 10_000)
@@ -36,9 +45,19 @@ import FoundationXML
         #expect(rebalance.phase == "Completed")
         #expect(rebalance.spec.instanceKind == "EmqxEnterprise")
         #expect(rebalance.spec.instanceName == "emqx-ee")
-        #expect(rebalance.spec.rebalanceStrategy == RebalanceStrategy(
-            connEvictRate: 10, sessEvictRate: 10, waitTakeover: 10, waitHealthCheck: 10,
-            absConnThreshold: 100, absSessThreshold: 100, relConnThreshold: "1.1", relSessThreshold: "1.1"))
+        #expect(
+            rebalance.spec.rebalanceStrategy
+                == RebalanceStrategy(
+                    connEvictRate: 10,
+                    sessEvictRate: 10,
+                    waitTakeover: 10,
+                    waitHealthCheck: 10,
+                    absConnThreshold: 100,
+                    absSessThreshold: 100,
+                    relConnThreshold: "1.1",
+                    relSessThreshold: "1.1"
+                )
+        )
         #expect(summary.outcome == "balanced")
 
         #expect(summary.times.onsetSeconds == 5)
@@ -87,7 +106,10 @@ import FoundationXML
         let result = try await DemoRuns.shared.result(scenario)
         let summary = result.summary
         let met = result.expectationMet
-        #expect(met, "decisions: \(summary.decisions.map { "\($0.rule) \($0.action)" }), outcome: \(summary.outcome ?? "none")")
+        #expect(
+            met,
+            "decisions: \(summary.decisions.map { "\($0.rule) \($0.action)" }), outcome: \(summary.outcome ?? "none")"
+        )
         #expect(summary.rebalances.count == 1)
         #expect(summary.rebalances.first?.phase == "Completed")
         #expect(summary.decisions.filter { $0.action == .rebalance }.map(\.rule) == [rule])
@@ -132,7 +154,10 @@ import FoundationXML
         #expect(result.expectationMet)
         #expect(result.summary.rebalances.map(\.spec.instanceKind) == ["EMQX"])
         #expect(result.summary.rebalances.map(\.phase) == ["Completed"])
-        #expect(result.summary.after.mapValues(\.connections) == Dictionary(uniqueKeysWithValues: zip(Self.seedNodes, [2553, 2553, 2554, 2340])))
+        #expect(
+            result.summary.after.mapValues(\.connections)
+                == Dictionary(uniqueKeysWithValues: zip(Self.seedNodes, [2553, 2553, 2554, 2340]))
+        )
     }
 
     /// 3.0 has no Rebalance resource: the seed case runs through EMQX's own load_rebalance API, to the same figures, with
@@ -147,7 +172,9 @@ import FoundationXML
         #expect(result.summary.after.values.map(\.connections).sorted() == [2340, 2553, 2553, 2554])
         #expect(result.summary.decisions.filter { $0.action == .rebalance }.map(\.rule) == ["scale-out"])
         #expect(!result.summary.decisions.contains { $0.reason == .cannotAct })
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.summary.jsonLine().utf8)) as? [String: Any])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.summary.jsonLine().utf8)) as? [String: Any]
+        )
         let listed = try #require((object["rebalances"] as? [[String: Any]])?.first)
         #expect(listed["kind"] as? String == "EMQXRebalance")
         #expect(listed["phase"] as? String == "Completed")
@@ -194,24 +221,30 @@ actor DemoRuns {
     static let flappingMaximumGap: Duration = .seconds(8)
     var results: [String: DemoRunner.Result] = [:]
 
-    func result(_ scenario: DemoScenario, operator generation: OperatorGeneration = .v2_2) async throws -> DemoRunner.Result {
+    func result(
+        _ scenario: DemoScenario,
+        operator generation: OperatorGeneration = .v2_2
+    ) async throws -> DemoRunner.Result {
         let key = "\(scenario.rawValue)@\(generation.rawValue)"
         if let result = results[key] { return result }
         let logger = Logger(label: "demo-test") { _ in SwiftLogNoOpLogHandler() }
         var speed = Self.speed
         while true {
             let result = try await DemoRunner(
-                options: .init(scenario: scenario, speed: speed, operatorGeneration: generation), logger: logger
+                options: .init(scenario: scenario, speed: speed, operatorGeneration: generation),
+                logger: logger
             ).run { _ in }
             if scenario != .flapping || result.longestEvaluationGap <= Self.flappingMaximumGap {
                 results[key] = result
                 return result
             }
             guard speed / 2 >= Self.slowestSpeed else {
-                throw DemoRunner.DemoError(description: """
-                    the agent fell behind simulated time even at \(speed)x: its evaluations were up to \
-                    \(result.longestEvaluationGap) apart (at most \(Self.flappingMaximumGap) expected)
-                    """)
+                throw DemoRunner.DemoError(
+                    description: """
+                        the agent fell behind simulated time even at \(speed)x: its evaluations were up to \
+                        \(result.longestEvaluationGap) apart (at most \(Self.flappingMaximumGap) expected)
+                        """
+                )
             }
             speed /= 2
         }
@@ -226,7 +259,13 @@ final class DemoSVGCollector: NSObject, XMLParserDelegate {
     private var stack: [String] = []
     private var buffer = ""
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser,
+        didStartElement name: String,
+        namespaceURI: String?,
+        qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         if root == nil { root = name }
         stack.append(name)
         buffer = ""

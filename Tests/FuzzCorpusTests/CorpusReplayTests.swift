@@ -33,7 +33,8 @@ import Testing
     /// Rebalance, a balanced cluster none.
     @Test func theEngineTargetReachesDecisions() throws {
         func rebalances(_ name: String) throws -> Int {
-            EngineInput.replay(Array(try Data(contentsOf: Self.corpus.appendingPathComponent("engine/\(name)")))).rebalances
+            EngineInput.replay(Array(try Data(contentsOf: Self.corpus.appendingPathComponent("engine/\(name)"))))
+                .rebalances
         }
         #expect(try rebalances("imbalanced") >= 1)
         #expect(try rebalances("balanced") == 0)

@@ -9,21 +9,36 @@ enum AgentConfigInput {
         var promises = Promises()
         guard let text = HostileInput.text(bytes) else { return promises.broken }
         let result = AgentConfiguration.load(text: text, file: "agent.yaml")
-        guard let configuration = promises.loaded(result.configuration, result.diagnostics, "a configuration") else { return promises.broken }
+        guard let configuration = promises.loaded(result.configuration, result.diagnostics, "a configuration") else {
+            return promises.broken
+        }
         typealias Limits = AgentConfiguration.Limits
-        promises.expect((0...65535).contains(configuration.listen.port), "listen port \(configuration.listen.port) accepted")
+        promises.expect(
+            (0...65535).contains(configuration.listen.port),
+            "listen port \(configuration.listen.port) accepted"
+        )
         let election = configuration.leaderElection
-        for (name, value) in [("leaseDuration", election.leaseDuration), ("renewDeadline", election.renewDeadline), ("retryPeriod", election.retryPeriod)] {
+        for (name, value) in [
+            ("leaseDuration", election.leaseDuration), ("renewDeadline", election.renewDeadline),
+            ("retryPeriod", election.retryPeriod),
+        ] {
             promises.duration(value, at: Limits.hour, "leaderElection.\(name)")
         }
         promises.duration(configuration.notifiers.resendInterval, at: Limits.day, "notifiers.resendInterval")
-        promises.duration(configuration.notifiers.alertmanagerHTTP.timeout, at: Limits.requestTimeout, "alertmanager timeout")
+        promises.duration(
+            configuration.notifiers.alertmanagerHTTP.timeout,
+            at: Limits.requestTimeout,
+            "alertmanager timeout"
+        )
         for webhook in configuration.notifiers.webhooks {
             promises.duration(webhook.timeout, at: Limits.requestTimeout, "webhook timeout")
         }
         promises.duration(configuration.rebalances.settleTime, at: Limits.day, "rebalances.settleTime")
         promises.duration(configuration.rebalances.stuckAfter, at: DurationText.maximum, "rebalances.stuckAfter")
-        promises.expect(configuration.rebalances.keepFinished >= 0, "keepFinished \(configuration.rebalances.keepFinished) accepted")
+        promises.expect(
+            configuration.rebalances.keepFinished >= 0,
+            "keepFinished \(configuration.rebalances.keepFinished) accepted"
+        )
         for cluster in configuration.clusters {
             for source in cluster.sources {
                 switch source {

@@ -6,7 +6,8 @@ import Foundation
 enum BacktestInput {
     @Sendable static func check(_ bytes: [UInt8]) -> [String] {
         var promises = Promises()
-        guard let series = try? BacktestMatrix.series(from: Data(bytes), file: "connections.json", nodeLabel: nil) else {
+        guard let series = try? BacktestMatrix.series(from: Data(bytes), file: "connections.json", nodeLabel: nil)
+        else {
             return promises.broken
         }
         var names: Set<String> = []
@@ -15,8 +16,13 @@ enum BacktestInput {
             var previous: Date?
             for sample in one.samples {
                 promises.plausible(sample.value, .count, "\(one.node) connections")
-                promises.expect(SampleCheck.problem(withRecordedTime: sample.time) == nil, "\(one.node) sample at \(sample.time.timeIntervalSince1970) accepted")
-                if let previous { promises.expect(previous <= sample.time, "\(one.node) samples out of time order accepted") }
+                promises.expect(
+                    SampleCheck.problem(withRecordedTime: sample.time) == nil,
+                    "\(one.node) sample at \(sample.time.timeIntervalSince1970) accepted"
+                )
+                if let previous {
+                    promises.expect(previous <= sample.time, "\(one.node) samples out of time order accepted")
+                }
                 previous = sample.time
             }
         }

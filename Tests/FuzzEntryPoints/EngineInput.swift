@@ -39,11 +39,16 @@ enum EngineInput {
             + rule("scale-out", "{type: scaleOut, window: 5m}", for: "0s")
             + rule("restart", "{type: restart, window: 5m, nearZeroConnections: 10}", for: "0s")
             + rule("skew", "skew", for: "15s", sessions: true)
-        guard let policy = PolicyLoader.load(text: text, file: "fuzz.yaml").policy else { fatalError("the engine target's policy does not load") }
+        guard let policy = PolicyLoader.load(text: text, file: "fuzz.yaml").policy else {
+            fatalError("the engine target's policy does not load")
+        }
         return policy
     }()
 
-    static let hostile: [Double] = [.nan, .infinity, -.infinity, 1e19, 1e308, -1, -0.0, 100_000_001, 1e14 + 1, .ulpOfOne, .greatestFiniteMagnitude, 0.5]
+    static let hostile: [Double] = [
+        .nan, .infinity, -.infinity, 1e19, 1e308, -1, -0.0, 100_000_001, 1e14 + 1, .ulpOfOne, .greatestFiniteMagnitude,
+        0.5,
+    ]
 
     static func number(_ byte: UInt8, scale: Double) -> Double {
         Int(byte) < hostile.count ? hostile[Int(byte)] : Double(Int(byte) - hostile.count) * scale
@@ -81,17 +86,36 @@ enum EngineInput {
             }
             let checked = ObservationCheck.validate(SourceObservation(nodes: observed), at: now)
             let snapshot = ClusterSnapshot(
-                cluster: cluster, takenAt: now, expectedNodes: nodes, nodes: checked.nodes,
-                facts: ClusterFacts(ready: true, upgrading: false, evacuating: false, scalingIn: false, rebalanceRunning: false, enterprise: true))
+                cluster: cluster,
+                takenAt: now,
+                expectedNodes: nodes,
+                nodes: checked.nodes,
+                facts: ClusterFacts(
+                    ready: true,
+                    upgrading: false,
+                    evacuating: false,
+                    scalingIn: false,
+                    rebalanceRunning: false,
+                    enterprise: true
+                )
+            )
             let result = replay.evaluate(snapshot)
             guard let decision = result.rebalance else { continue }
             rebalances += 1
-            let known = nodes.allSatisfy { name in checked.nodes.contains { $0.name == name && $0.liveConnections != nil } }
-            promises.expect(known, "cycle \(cycles): a Rebalance (\(decision.rule)) from \(checked.nodes.map { "\($0.name)=\(String(describing: $0.liveConnections))" })")
+            let known = nodes.allSatisfy { name in
+                checked.nodes.contains { $0.name == name && $0.liveConnections != nil }
+            }
+            promises.expect(
+                known,
+                "cycle \(cycles): a Rebalance (\(decision.rule)) from \(checked.nodes.map { "\($0.name)=\(String(describing: $0.liveConnections))" })"
+            )
             if let rate = decision.strategy?.connEvictRate {
                 promises.expect((1...500).contains(rate), "cycle \(cycles): connEvictRate \(rate)")
             }
-            promises.expect(Set(decision.donors + decision.recipients).isSubset(of: nodes), "cycle \(cycles): donors \(decision.donors), recipients \(decision.recipients)")
+            promises.expect(
+                Set(decision.donors + decision.recipients).isSubset(of: nodes),
+                "cycle \(cycles): donors \(decision.donors), recipients \(decision.recipients)"
+            )
         }
         return (rebalances, promises.broken)
     }

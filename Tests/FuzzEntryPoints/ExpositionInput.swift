@@ -17,7 +17,10 @@ enum ExpositionInput {
         let whole = parse(bytes, chunk: max(bytes.count, 1))
         let split = parse(bytes, chunk: max(bytes.count / 2, 1))
         let trickled = parse(bytes, chunk: 7)
-        promises.expect(whole == split && whole == trickled, "the parse depends on how the body is split into chunks: \(whole) / \(split) / \(trickled)")
+        promises.expect(
+            whole == split && whole == trickled,
+            "the parse depends on how the body is split into chunks: \(whole) / \(split) / \(trickled)"
+        )
         guard case .success(let document) = whole else { return promises.broken }
 
         let reading = EMQXExposition.read(document, scrapedNode: node, observedAt: HostileInput.now)

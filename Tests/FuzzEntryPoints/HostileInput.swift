@@ -47,12 +47,18 @@ struct Promises {
     /// `value`, when known, is a plausible `quantity` (finite, not negative, at most its maximum).
     mutating func plausible(_ value: Double?, _ quantity: SampleCheck.Quantity, _ what: @autoclosure () -> String) {
         guard let value else { return }
-        expect(value.isFinite && value >= 0 && value <= SampleCheck.maximum(of: quantity), "\(what()) = \(value) was accepted")
+        expect(
+            value.isFinite && value >= 0 && value <= SampleCheck.maximum(of: quantity),
+            "\(what()) = \(value) was accepted"
+        )
     }
 
     /// `seconds` is a finite duration in `0...maximum`.
     mutating func duration(_ seconds: TimeInterval?, at maximum: TimeInterval, _ what: @autoclosure () -> String) {
         guard let seconds else { return }
-        expect(seconds.isFinite && seconds >= 0 && seconds <= maximum, "\(what()) = \(seconds)s was accepted (maximum \(maximum)s)")
+        expect(
+            seconds.isFinite && seconds >= 0 && seconds <= maximum,
+            "\(what()) = \(seconds)s was accepted (maximum \(maximum)s)"
+        )
     }
 }

@@ -15,23 +15,46 @@ enum PolicyTestInput {
         guard let file = promises.loaded(loaded, diagnostics, "a test file") else { return promises.broken }
         promises.duration(file.evaluationInterval, at: 86_400, "evaluationInterval")
         for test in file.tests {
-            promises.expect(SampleCheck.problem(withRecordedTime: test.start) == nil, "test \(test.name) start \(test.start.timeIntervalSince1970) accepted")
+            promises.expect(
+                SampleCheck.problem(withRecordedTime: test.start) == nil,
+                "test \(test.name) start \(test.start.timeIntervalSince1970) accepted"
+            )
             promises.duration(test.duration, at: DurationText.maximum, "test \(test.name) duration")
             for series in test.series {
                 let what = "test \(test.name) node \(series.node)"
                 promises.duration(series.joinAt, at: DurationText.maximum, "\(what) joinAt")
                 promises.duration(series.leaveAt, at: DurationText.maximum, "\(what) leaveAt")
-                for (quantity, values) in [(SampleCheck.Quantity.count, series.connections), (.count, series.sessions ?? []), (.uptime, series.uptime ?? []), (.counter, series.restartCounter ?? [])] {
-                    promises.expect(values.count <= SeriesNotation.maximumLength, "\(what): a series of \(values.count) steps accepted")
-                    for case .sample(let value) in values { promises.plausible(value, quantity, "\(what) \(quantity.rawValue)") }
+                for (quantity, values) in [
+                    (SampleCheck.Quantity.count, series.connections), (.count, series.sessions ?? []),
+                    (.uptime, series.uptime ?? []), (.counter, series.restartCounter ?? []),
+                ] {
+                    promises.expect(
+                        values.count <= SeriesNotation.maximumLength,
+                        "\(what): a series of \(values.count) steps accepted"
+                    )
+                    for case .sample(let value) in values {
+                        promises.plausible(value, quantity, "\(what) \(quantity.rawValue)")
+                    }
                 }
             }
-            for change in test.facts { promises.duration(change.at, at: DurationText.maximum, "test \(test.name) facts at") }
-            for rebalance in test.rebalances {
-                promises.duration(rebalance.at, at: DurationText.maximum, "test \(test.name) rebalance \(rebalance.name) at")
-                promises.duration(rebalance.duration, at: DurationText.maximum, "test \(test.name) rebalance \(rebalance.name) duration")
+            for change in test.facts {
+                promises.duration(change.at, at: DurationText.maximum, "test \(test.name) facts at")
             }
-            for expectation in test.expectations { promises.duration(expectation.at, at: DurationText.maximum, "test \(test.name) expectation at") }
+            for rebalance in test.rebalances {
+                promises.duration(
+                    rebalance.at,
+                    at: DurationText.maximum,
+                    "test \(test.name) rebalance \(rebalance.name) at"
+                )
+                promises.duration(
+                    rebalance.duration,
+                    at: DurationText.maximum,
+                    "test \(test.name) rebalance \(rebalance.name) duration"
+                )
+            }
+            for expectation in test.expectations {
+                promises.duration(expectation.at, at: DurationText.maximum, "test \(test.name) expectation at")
+            }
         }
         return promises.broken
     }

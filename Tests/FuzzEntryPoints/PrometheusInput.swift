@@ -11,7 +11,9 @@ enum PrometheusInput {
         guard let response = try? PrometheusResponse.decode(Data(bytes)) else { return promises.broken }
         var samples: [(labels: [String: String], sample: PrometheusSample)] = []
         if let vector = try? response.vector() { samples += vector.map { ($0.labels, $0.sample) } }
-        if let matrix = try? response.matrix() { samples += matrix.flatMap { series in series.samples.map { (series.labels, $0) } } }
+        if let matrix = try? response.matrix() {
+            samples += matrix.flatMap { series in series.samples.map { (series.labels, $0) } }
+        }
 
         var nodes: [NodeObservation] = []
         for (index, item) in samples.enumerated() {
@@ -32,7 +34,10 @@ enum PrometheusInput {
             promises.plausible(node.connections, .count, "\(node.name) connections")
             promises.plausible(node.sessions, .count, "\(node.name) sessions")
             if let time = node.observedAt {
-                promises.expect(SampleCheck.problem(withTime: time, now: HostileInput.now) == nil, "\(node.name) kept with the sample time \(time.timeIntervalSince1970)")
+                promises.expect(
+                    SampleCheck.problem(withTime: time, now: HostileInput.now) == nil,
+                    "\(node.name) kept with the sample time \(time.timeIntervalSince1970)"
+                )
             }
         }
         return promises.broken

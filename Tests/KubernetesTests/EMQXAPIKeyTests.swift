@@ -22,13 +22,17 @@ import Testing
         EMQXAPIKey(
             metadata: ObjectMeta(name: "agent", namespace: "emqx"),
             spec: .init(emqxRef: .init(name: "emqx"), secretRef: .init(name: "agent-key"), role: role),
-            status: .init(conditions: [StatusCondition(type: "Ready", status: ready ? "True" : "False")]))
+            status: .init(conditions: [StatusCondition(type: "Ready", status: ready ? "True" : "False")])
+        )
     }
 
     static func secret(key: String, secret: String) -> SecretObject {
         SecretObject(
             metadata: ObjectMeta(name: "agent-key", namespace: "emqx"),
-            data: ["apiKey": Data(key.utf8).base64EncodedString(), "apiSecret": Data(secret.utf8).base64EncodedString()])
+            data: [
+                "apiKey": Data(key.utf8).base64EncodedString(), "apiSecret": Data(secret.utf8).base64EncodedString(),
+            ]
+        )
     }
 
     @Test func anEMQXAPIKeysSecretIsTheCredentialAndProblemsNameWhatToFix() async throws {
@@ -40,11 +44,21 @@ import Testing
         try await KubernetesPermissionTests.withRunningClient(server) { client in
             let credential = try await client.credential(namespace: "emqx", keyName: "agent").get()
             #expect(credential == EMQXAPICredential(key: "agent", secret: "s3cret"))
-            #expect(await client.credential(namespace: "emqx", keyName: "missing").failureText?.hasPrefix("cannot read EMQXAPIKey emqx/missing:") == true)
+            #expect(
+                await client.credential(namespace: "emqx", keyName: "missing").failureText?.hasPrefix(
+                    "cannot read EMQXAPIKey emqx/missing:"
+                ) == true
+            )
             _ = try server.putObject(.emqxAPIKeys, namespace: "emqx", Self.apiKey(role: "Viewer"))
-            #expect(await client.credential(namespace: "emqx", keyName: "agent").failureText?.contains("role Viewer") == true)
+            #expect(
+                await client.credential(namespace: "emqx", keyName: "agent").failureText?.contains("role Viewer")
+                    == true
+            )
             _ = try server.putObject(.emqxAPIKeys, namespace: "emqx", Self.apiKey(ready: false))
-            #expect(await client.credential(namespace: "emqx", keyName: "agent").failureText?.contains("not Ready yet") == true)
+            #expect(
+                await client.credential(namespace: "emqx", keyName: "agent").failureText?.contains("not Ready yet")
+                    == true
+            )
             _ = try server.putObject(.emqxAPIKeys, namespace: "emqx", Self.apiKey())
             server.removeObject(.secrets, namespace: "emqx", name: "agent-key")
             let missing = try #require(await client.credential(namespace: "emqx", keyName: "agent").failureText)
@@ -57,25 +71,38 @@ import Testing
 
     /// A key is read once and kept; after a 401 (rotated by the operator) the next call reads it again.
     @Test func aRefusedKeyIsReadAgainOnTheNextCall() async throws {
-        let cluster = SimulatedEMQXCluster(configuration: SimulatedEMQXConfiguration(
-            name: "emqx", namespace: "emqx", kind: .emqx, nodes: [SimulatedNodeSpec(liveConnections: 10)], seed: 3,
-            credentials: EMQXAPICredentials(key: "agent", secret: "new-secret")))
+        let cluster = SimulatedEMQXCluster(
+            configuration: SimulatedEMQXConfiguration(
+                name: "emqx",
+                namespace: "emqx",
+                kind: .emqx,
+                nodes: [SimulatedNodeSpec(liveConnections: 10)],
+                seed: 3,
+                credentials: EMQXAPICredentials(key: "agent", secret: "new-secret")
+            )
+        )
         try await cluster.start()
         let reads = Mutex<[String]>(["old-secret", "new-secret"])
         let readCount = Mutex(0)
         let api = KeyedEMQXRebalanceAPI(
-            httpClient: .shared, baseURLs: cluster.nodes.compactMap { cluster.endpoint(of: $0.name)?.absoluteString },
+            httpClient: .shared,
+            baseURLs: cluster.nodes.compactMap { cluster.endpoint(of: $0.name)?.absoluteString },
             key: {
                 readCount.withLock { $0 += 1 }
                 let secret = reads.withLock { $0.count > 1 ? $0.removeFirst() : $0[0] }
                 return .success(EMQXAPICredential(key: "agent", secret: secret))
-            })
+            }
+        )
         do {
             await #expect(throws: LoadRebalance.Failure.self) { _ = try await api.globalStatus() }
             #expect(try await api.globalStatus().isIdle)
             #expect(try await api.nodes().count == 1)
             #expect(readCount.withLock { $0 } == 2, "read, refused, read again, then kept")
-            let unreadable = KeyedEMQXRebalanceAPI(httpClient: .shared, baseURLs: [], key: { .failure(.init("cannot read /x/apiKey")) })
+            let unreadable = KeyedEMQXRebalanceAPI(
+                httpClient: .shared,
+                baseURLs: [],
+                key: { .failure(.init("cannot read /x/apiKey")) }
+            )
             do {
                 _ = try await unreadable.globalStatus()
                 Issue.record("a call without a readable key was made")

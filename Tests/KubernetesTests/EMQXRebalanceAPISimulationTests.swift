@@ -9,14 +9,28 @@ import Testing
 /// actuator must survive, as EMQX produces them.
 @Suite struct EMQXRebalanceAPISimulationTests {
     static func cluster(_ counts: [Int], scopes: Set<String>? = nil) -> SimulatedEMQXCluster {
-        SimulatedEMQXCluster(configuration: SimulatedEMQXConfiguration(
-            name: "emqx", namespace: "mqtt", kind: .emqx, nodes: counts.map { SimulatedNodeSpec(liveConnections: $0) }, seed: 7,
-            credentials: EMQXAPICredentials(key: "agent", secret: "agent-secret", scopes: scopes)))
+        SimulatedEMQXCluster(
+            configuration: SimulatedEMQXConfiguration(
+                name: "emqx",
+                namespace: "mqtt",
+                kind: .emqx,
+                nodes: counts.map { SimulatedNodeSpec(liveConnections: $0) },
+                seed: 7,
+                credentials: EMQXAPICredentials(key: "agent", secret: "agent-secret", scopes: scopes)
+            )
+        )
     }
 
-    static func client(_ cluster: SimulatedEMQXCluster, nodes: [Int] = [0], secret: String = "agent-secret") throws -> HTTPEMQXRebalanceAPI {
+    static func client(
+        _ cluster: SimulatedEMQXCluster,
+        nodes: [Int] = [0],
+        secret: String = "agent-secret"
+    ) throws -> HTTPEMQXRebalanceAPI {
         let urls = try nodes.map { try #require(cluster.endpoint(of: cluster.nodes[$0].name)).absoluteString }
-        return HTTPEMQXRebalanceAPI(httpClient: .shared, endpoint: .init(baseURLs: urls, authorization: HTTPBasic.header(username: "agent", password: secret)))
+        return HTTPEMQXRebalanceAPI(
+            httpClient: .shared,
+            endpoint: .init(baseURLs: urls, authorization: HTTPBasic.header(username: "agent", password: secret))
+        )
     }
 
     static func serving<T>(_ cluster: SimulatedEMQXCluster, _ body: () async throws -> T) async throws -> T {
@@ -39,7 +53,9 @@ import Testing
             cluster.setFaults(NodeFaults(lostStartAnswer: lost), of: names[0])
             let api = try Self.client(cluster)
             var failure: LoadRebalance.Failure?
-            do { try await api.start(coordinator: names[0], .init(nodes: names, connEvictRate: 10)) } catch { failure = error as? LoadRebalance.Failure }
+            do { try await api.start(coordinator: names[0], .init(nodes: names, connEvictRate: 10)) } catch {
+                failure = error as? LoadRebalance.Failure
+            }
             #expect(failure?.provesNothingStarted == false)
             cluster.setFaults(.none, of: names[0])
             let status = try await api.globalStatus()

@@ -1,15 +1,16 @@
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Hummingbird
 import Kubernetes
 import NIOCore
 import Synchronization
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The live load_rebalance client over real loopback HTTP, against the request and response bodies EMQX documents
 /// (emqx-metrics-facts.md "load_rebalance", from `emqx_node_rebalance_api.erl`), written out here by hand rather than
@@ -31,17 +32,32 @@ import Testing
     static let authorization = HTTPBasic.header(username: "agent-key", password: "s3cr3t-value")
 
     /// A fake EMQX 5 answering `start` with `startAnswer`, and fixed documented bodies elsewhere.
-    static func router(seen: Seen, startAnswer: (status: HTTPResponse.Status, body: String) = (.ok, "{}"), globalStatus: String = emptyGlobalStatus) -> Router<BasicRequestContext> {
+    static func router(
+        seen: Seen,
+        startAnswer: (status: HTTPResponse.Status, body: String) = (.ok, "{}"),
+        globalStatus: String = emptyGlobalStatus
+    ) -> Router<BasicRequestContext> {
         let router = Router()
-        @Sendable func record(_ request: Request, _ context: BasicRequestContext) async throws -> Void {
+        @Sendable func record(_ request: Request, _ context: BasicRequestContext) async throws {
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             seen.requests.withLock {
-                $0.append(.init(method: request.method.rawValue, path: request.uri.path, authorization: request.headers[.authorization], body: String(buffer: body)))
+                $0.append(
+                    .init(
+                        method: request.method.rawValue,
+                        path: request.uri.path,
+                        authorization: request.headers[.authorization],
+                        body: String(buffer: body)
+                    )
+                )
             }
         }
         @Sendable func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
-            Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            Response(
+                status: status,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: text))
+            )
         }
         router.post("/api/v5/load_rebalance/:node/start") { request, context in
             try await record(request, context)
@@ -82,19 +98,36 @@ import Testing
         "donor_conn_avg":3333.5,"donor_sess_avg":3333.5}]}
         """
 
-    func client(_ ports: [Int], authorization: String? = authorization, timeout: Duration = .seconds(10), scheme: String = "http://127.0.0.1") -> HTTPEMQXRebalanceAPI {
+    func client(
+        _ ports: [Int],
+        authorization: String? = authorization,
+        timeout: Duration = .seconds(10),
+        scheme: String = "http://127.0.0.1"
+    ) -> HTTPEMQXRebalanceAPI {
         HTTPEMQXRebalanceAPI(
             httpClient: Self.httpClient,
-            endpoint: .init(baseURLs: ports.map { "\(scheme):\($0)" }, authorization: authorization, timeout: timeout))
+            endpoint: .init(baseURLs: ports.map { "\(scheme):\($0)" }, authorization: authorization, timeout: timeout)
+        )
     }
 
     @Test func startSendsEMQXFieldNamesToTheCoordinatorPath() async throws {
         let seen = Seen()
         try await withLoopbackServer(Self.router(seen: seen)) { port in
             let strategy = RebalanceStrategy(
-                connEvictRate: 10, sessEvictRate: 20, waitTakeover: 5, waitHealthCheck: 30, absConnThreshold: 100,
-                absSessThreshold: 200, relConnThreshold: "1.1", relSessThreshold: "1.25")
-            let request = try LoadRebalance.StartRequest.make(strategy: strategy, nodes: ["emqx@10.0.0.1", "emqx@10.0.0.3"], fieldPrefix: "spec.strategy").get()
+                connEvictRate: 10,
+                sessEvictRate: 20,
+                waitTakeover: 5,
+                waitHealthCheck: 30,
+                absConnThreshold: 100,
+                absSessThreshold: 200,
+                relConnThreshold: "1.1",
+                relSessThreshold: "1.25"
+            )
+            let request = try LoadRebalance.StartRequest.make(
+                strategy: strategy,
+                nodes: ["emqx@10.0.0.1", "emqx@10.0.0.3"],
+                fieldPrefix: "spec.strategy"
+            ).get()
             try await client([port]).start(coordinator: Self.coordinator, request)
         }
         let start = try #require(seen.all.first)
@@ -102,10 +135,13 @@ import Testing
         #expect(start.path == "/api/v5/load_rebalance/\(Self.coordinator)/start")
         #expect(start.authorization == Self.authorization)
         let body = try #require(try JSONSerialization.jsonObject(with: Data(start.body.utf8)) as? [String: Any])
-        #expect(Set(body.keys) == [
-            "nodes", "conn_evict_rate", "sess_evict_rate", "wait_health_check", "wait_takeover", "abs_conn_threshold",
-            "rel_conn_threshold", "abs_sess_threshold", "rel_sess_threshold",
-        ])
+        #expect(
+            Set(body.keys) == [
+                "nodes", "conn_evict_rate", "sess_evict_rate", "wait_health_check", "wait_takeover",
+                "abs_conn_threshold",
+                "rel_conn_threshold", "abs_sess_threshold", "rel_sess_threshold",
+            ]
+        )
         #expect(body["nodes"] as? [String] == ["emqx@10.0.0.1", "emqx@10.0.0.3"])
         #expect(body["conn_evict_rate"] as? Int == 10)
         #expect(body["wait_health_check"] as? Int == 30)  // integer seconds, as the operator sends them
@@ -113,26 +149,46 @@ import Testing
     }
 
     @Test func omittedStrategyFieldsAreLeftToEMQXDefaults() throws {
-        let request = try LoadRebalance.StartRequest.make(strategy: RebalanceStrategy(connEvictRate: 7), nodes: ["a"], fieldPrefix: "spec.strategy").get()
+        let request = try LoadRebalance.StartRequest.make(
+            strategy: RebalanceStrategy(connEvictRate: 7),
+            nodes: ["a"],
+            fieldPrefix: "spec.strategy"
+        ).get()
         let body = try #require(try JSONSerialization.jsonObject(with: request.body()) as? [String: Any])
         #expect(Set(body.keys) == ["nodes", "conn_evict_rate"])
     }
 
     @Test func strategyEMQXWouldRefuseIsNamedByField() {
-        let strategy = RebalanceStrategy(connEvictRate: 0, sessEvictRate: -1, relConnThreshold: "1.0", relSessThreshold: "fast")
-        guard case .failure(let problems) = LoadRebalance.StartRequest.make(strategy: strategy, nodes: [], fieldPrefix: "spec.strategy") else {
+        let strategy = RebalanceStrategy(
+            connEvictRate: 0,
+            sessEvictRate: -1,
+            relConnThreshold: "1.0",
+            relSessThreshold: "fast"
+        )
+        guard
+            case .failure(let problems) = LoadRebalance.StartRequest.make(
+                strategy: strategy,
+                nodes: [],
+                fieldPrefix: "spec.strategy"
+            )
+        else {
             Issue.record("accepted an invalid strategy")
             return
         }
-        #expect(problems.problems.map(\.field) == [
-            "spec.strategy.connEvictRate", "spec.strategy.sessEvictRate", "spec.strategy.relConnThreshold",
-            "spec.strategy.relSessThreshold", "nodes",
-        ])
+        #expect(
+            problems.problems.map(\.field) == [
+                "spec.strategy.connEvictRate", "spec.strategy.sessEvictRate", "spec.strategy.relConnThreshold",
+                "spec.strategy.relSessThreshold", "nodes",
+            ]
+        )
     }
 
     @Test(arguments: [
         (#"{"code":"BAD_REQUEST","message":"error on node 'emqx@10.0.0.1': already_started"}"#, "already-started"),
-        (#"{"code":"BAD_REQUEST","message":"error on node 'emqx@10.0.0.1': nothing_to_balance"}"#, "nothing-to-balance"),
+        (
+            #"{"code":"BAD_REQUEST","message":"error on node 'emqx@10.0.0.1': nothing_to_balance"}"#,
+            "nothing-to-balance"
+        ),
         (#"{"code":"NOT_FOUND","message":"Nodes unavailable"}"#, "nodes-unavailable"),
         (#"{"code":"BAD_REQUEST","message":"rel_conn_threshold: must be greater than 1.0"}"#, "bad-request"),
     ])
@@ -140,7 +196,10 @@ import Testing
         let seen = Seen()
         let failure = try await withLoopbackServer(Self.router(seen: seen, startAnswer: (.badRequest, body))) { port in
             do {
-                try await client([port]).start(coordinator: Self.coordinator, .init(nodes: ["a", "b"], connEvictRate: 1))
+                try await client([port]).start(
+                    coordinator: Self.coordinator,
+                    .init(nodes: ["a", "b"], connEvictRate: 1)
+                )
                 return nil as LoadRebalance.Failure?
             } catch { return error as? LoadRebalance.Failure }
         }
@@ -151,10 +210,15 @@ import Testing
 
     @Test func serverErrorLeavesTheStartUnknownAndIsNotRetried() async throws {
         let seen = Seen()
-        let failure = try await withLoopbackServer(Self.router(seen: seen, startAnswer: (.serviceUnavailable, #"{"code":"RPC_ERROR","message":"timeout"}"#))) { port in
+        let failure = try await withLoopbackServer(
+            Self.router(seen: seen, startAnswer: (.serviceUnavailable, #"{"code":"RPC_ERROR","message":"timeout"}"#))
+        ) { port in
             do {
                 // Two addresses: a write must still go to one only.
-                try await client([port, port]).start(coordinator: Self.coordinator, .init(nodes: ["a", "b"], connEvictRate: 1))
+                try await client([port, port]).start(
+                    coordinator: Self.coordinator,
+                    .init(nodes: ["a", "b"], connEvictRate: 1)
+                )
                 return nil as LoadRebalance.Failure?
             } catch { return error as? LoadRebalance.Failure }
         }
@@ -164,7 +228,8 @@ import Testing
     }
 
     @Test func globalStatusDecodesTheDocumentedEntry() async throws {
-        let status = try await withLoopbackServer(Self.router(seen: Seen(), globalStatus: Self.runningGlobalStatus)) { port in
+        let status = try await withLoopbackServer(Self.router(seen: Seen(), globalStatus: Self.runningGlobalStatus)) {
+            port in
             try await client([port]).globalStatus()
         }
         let entry = try #require(status.rebalance(coordinatedBy: Self.coordinator))
@@ -179,15 +244,25 @@ import Testing
     }
 
     @Test func anyEvacuationOrPurgeBlocksToo() throws {
-        let evacuating = try JSONDecoder().decode(LoadRebalance.GlobalStatus.self, from: Data(#"{"evacuations":[{"node":"emqx@10.0.0.2","state":"evicting_conns","connection_eviction_rate":500}],"purges":[],"rebalances":[]}"#.utf8))
+        let evacuating = try JSONDecoder().decode(
+            LoadRebalance.GlobalStatus.self,
+            from: Data(
+                #"{"evacuations":[{"node":"emqx@10.0.0.2","state":"evicting_conns","connection_eviction_rate":500}],"purges":[],"rebalances":[]}"#
+                    .utf8
+            )
+        )
         #expect(evacuating.blockingReason == "EMQX reports an evacuation of emqx@10.0.0.2 (evicting_conns)")
         // 4.4 and early 5.x answer without `purges`.
-        let idle = try JSONDecoder().decode(LoadRebalance.GlobalStatus.self, from: Data(#"{"evacuations":[],"rebalances":[]}"#.utf8))
+        let idle = try JSONDecoder().decode(
+            LoadRebalance.GlobalStatus.self,
+            from: Data(#"{"evacuations":[],"rebalances":[]}"#.utf8)
+        )
         #expect(idle.isIdle)
     }
 
     @Test func hostileNumbersAreUnknownAndAWrongShapeIsRefused() throws {
-        let hostile = #"{"rebalances":[{"node":"n","connection_eviction_rate":1e300,"session_eviction_rate":-5,"donor_conn_avg":"x","donors":"n"}]}"#
+        let hostile =
+            #"{"rebalances":[{"node":"n","connection_eviction_rate":1e300,"session_eviction_rate":-5,"donor_conn_avg":"x","donors":"n"}]}"#
         let status = try JSONDecoder().decode(LoadRebalance.GlobalStatus.self, from: Data(hostile.utf8))
         let entry = try #require(status.rebalances.first)
         #expect(entry.connectionEvictionRate == nil)
@@ -203,7 +278,10 @@ import Testing
         let seen = Seen()
         let failure = try await withLoopbackServer(Self.router(seen: seen)) { port in
             do {
-                _ = try await client([port, port], authorization: HTTPBasic.header(username: "agent-key", password: "wrong-secret")).globalStatus()
+                _ = try await client(
+                    [port, port],
+                    authorization: HTTPBasic.header(username: "agent-key", password: "wrong-secret")
+                ).globalStatus()
                 return nil as LoadRebalance.Failure?
             } catch { return error as? LoadRebalance.Failure }
         }
@@ -238,7 +316,8 @@ import Testing
     @Test func readsFailOverToTheNextAddress() async throws {
         let (closed, socket) = try #require(Self.closedLoopbackPort())
         defer { close(socket) }
-        let status = try await withLoopbackServer(Self.router(seen: Seen(), globalStatus: Self.runningGlobalStatus)) { port in
+        let status = try await withLoopbackServer(Self.router(seen: Seen(), globalStatus: Self.runningGlobalStatus)) {
+            port in
             try await client([closed, port]).globalStatus()
         }
         #expect(status.rebalances.count == 1)
@@ -248,7 +327,8 @@ import Testing
         let (closed, socket) = try #require(Self.closedLoopbackPort())
         defer { close(socket) }
         do {
-            _ = try await client([closed], authorization: nil, scheme: "http://agent-key:url-secret@127.0.0.1").globalStatus()
+            _ = try await client([closed], authorization: nil, scheme: "http://agent-key:url-secret@127.0.0.1")
+                .globalStatus()
             Issue.record("a closed port answered")
         } catch {
             #expect(error.reasonClass == "unreachable")
@@ -268,7 +348,9 @@ import Testing
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else {
             close(fd)
@@ -285,7 +367,10 @@ import Testing
             """#
         let nodes = try JSONDecoder().decode([LoadRebalance.NodeInfo].self, from: Data(body.utf8))
         #expect(nodes.map(\.isRunning) == [true, false, true])
-        #expect(nodes[0].role == .core && nodes[0].liveConnections == 3333 && nodes[0].sessions == 3400 && nodes[0].uptimeMilliseconds == 86_400_000)
+        #expect(
+            nodes[0].role == .core && nodes[0].liveConnections == 3333 && nodes[0].sessions == 3400
+                && nodes[0].uptimeMilliseconds == 86_400_000
+        )
         #expect(nodes[1].role == .replicant && nodes[1].liveConnections == nil)
         #expect(nodes[2].role == nil && nodes[2].liveConnections == nil && nodes[2].sessions == nil)
     }

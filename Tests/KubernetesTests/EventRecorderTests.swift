@@ -2,19 +2,25 @@ import AutorebalancerCore
 import Foundation
 import Logging
 import Simulation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Kubernetes
 
 /// Events through the real client against the simulated API server, which validates `events.k8s.io/v1` Events as
 /// the real one does (required fields, length limits, series).
 struct EventRecorderTests {
-    static let object = ObjectReference(apiVersion: "apps.emqx.io/v2beta1", kind: "EMQX", name: "emqx-ee", namespace: "emqx")
+    static let object = ObjectReference(
+        apiVersion: "apps.emqx.io/v2beta1",
+        kind: "EMQX",
+        name: "emqx-ee",
+        namespace: "emqx"
+    )
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func withRecorder<T: Sendable>(
-        servesEventsV1: Bool = true, logs: CapturedLogs = CapturedLogs(),
+        servesEventsV1: Bool = true,
+        logs: CapturedLogs = CapturedLogs(),
         _ body: @Sendable @escaping (EventRecorder, HTTPKubernetesClient, SimulatedKubernetesAPI) async throws -> T
     ) async throws -> T {
         let api = SimulatedKubernetesAPI(logger: Logger(label: "simulated-api"))
@@ -22,9 +28,12 @@ struct EventRecorderTests {
         return try await api.withRunning { api in
             let client = try HTTPKubernetesClient(
                 configuration: .init(
-                    server: try await api.baseURL().absoluteString, namespace: "emqx",
-                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)),
-                logger: logs.logger())
+                    server: try await api.baseURL().absoluteString,
+                    namespace: "emqx",
+                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)
+                ),
+                logger: logs.logger()
+            )
             let recorder = EventRecorder(api: client, canWrite: { true }, instance: "agent-0", logger: logs.logger())
             do {
                 let result = try await body(recorder, client, api)
@@ -39,14 +48,40 @@ struct EventRecorderTests {
 
     @Test func eventsAreWrittenToEventsV1WithRegardingReasonActionAndNoteAndRepeatsAsASeries() async throws {
         try await Self.withRecorder { recorder, _, api in
-            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: Self.object, at: Self.t0) == 1)
-            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: Self.object, at: Self.t0.addingTimeInterval(30)) == 2)
-            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: Self.object, at: Self.t0.addingTimeInterval(60)) == 3)
-            #expect(await recorder.record(.rebalanceCreated, "created r1", on: Self.object, at: Self.t0.addingTimeInterval(90)) == 1)
+            #expect(
+                await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: Self.object, at: Self.t0) == 1
+            )
+            #expect(
+                await recorder.record(
+                    .rebalanceBlocked,
+                    "rule a blocked: cooldown",
+                    on: Self.object,
+                    at: Self.t0.addingTimeInterval(30)
+                ) == 2
+            )
+            #expect(
+                await recorder.record(
+                    .rebalanceBlocked,
+                    "rule a blocked: cooldown",
+                    on: Self.object,
+                    at: Self.t0.addingTimeInterval(60)
+                ) == 3
+            )
+            #expect(
+                await recorder.record(
+                    .rebalanceCreated,
+                    "created r1",
+                    on: Self.object,
+                    at: Self.t0.addingTimeInterval(90)
+                ) == 1
+            )
 
             let events = api.eventsV1(namespace: "emqx")
             #expect(events.count == 2)
-            #expect(api.objects(.events, namespace: "emqx").isEmpty, "no core/v1 Event where events.k8s.io/v1 is served")
+            #expect(
+                api.objects(.events, namespace: "emqx").isEmpty,
+                "no core/v1 Event where events.k8s.io/v1 is served"
+            )
             let blocked = try #require(events.first { $0.reason == "RebalanceBlocked" })
             #expect(blocked.regarding == Self.object)
             #expect(blocked.note == "rule a blocked: cooldown")
@@ -54,7 +89,13 @@ struct EventRecorderTests {
             #expect(blocked.type == "Warning")
             #expect(blocked.reportingController == "emqx-autorebalancer" && blocked.reportingInstance == "agent-0")
             #expect(blocked.eventTime == KubernetesTime.formatMicro(Self.t0))
-            #expect(blocked.series == EventSeries(count: 3, lastObservedTime: KubernetesTime.formatMicro(Self.t0.addingTimeInterval(60))))
+            #expect(
+                blocked.series
+                    == EventSeries(
+                        count: 3,
+                        lastObservedTime: KubernetesTime.formatMicro(Self.t0.addingTimeInterval(60))
+                    )
+            )
             let created = try #require(events.first { $0.reason == "RebalanceCreated" })
             #expect(created.action == "CreateRebalance" && created.type == "Normal" && created.series == nil)
             // `kubectl get events` (core/v1) shows them too.
@@ -66,7 +107,14 @@ struct EventRecorderTests {
         let logs = CapturedLogs()
         try await Self.withRecorder(servesEventsV1: false, logs: logs) { recorder, _, api in
             #expect(await recorder.record(.rebalanceFailed, "Rebalance r1 failed", on: Self.object, at: Self.t0) == 1)
-            #expect(await recorder.record(.rebalanceFailed, "Rebalance r1 failed", on: Self.object, at: Self.t0.addingTimeInterval(5)) == 2)
+            #expect(
+                await recorder.record(
+                    .rebalanceFailed,
+                    "Rebalance r1 failed",
+                    on: Self.object,
+                    at: Self.t0.addingTimeInterval(5)
+                ) == 2
+            )
             #expect(api.eventsV1(namespace: "emqx").isEmpty)
             let core = api.objects(.events, namespace: "emqx").compactMap { try? $0.decode(KubernetesEvent.self) }
             #expect(core.count == 1)
@@ -92,9 +140,16 @@ struct EventRecorderTests {
     @Test func theSimulatedServerRejectsAnEventsV1EventWithoutAnAction() async throws {
         try await Self.withRecorder { _, client, _ in
             let event = EventsV1Event(
-                metadata: ObjectMeta(name: "e1", namespace: "emqx"), eventTime: KubernetesTime.formatMicro(Self.t0),
-                reportingController: "c", reportingInstance: "i", action: "", reason: "R", regarding: Self.object,
-                note: "n", type: "Normal")
+                metadata: ObjectMeta(name: "e1", namespace: "emqx"),
+                eventTime: KubernetesTime.formatMicro(Self.t0),
+                reportingController: "c",
+                reportingInstance: "i",
+                action: "",
+                reason: "R",
+                regarding: Self.object,
+                note: "n",
+                type: "Normal"
+            )
             await #expect(throws: KubernetesError.self) { try await client.createEventV1(event) }
         }
     }

@@ -2,8 +2,8 @@ import AutorebalancerCore
 import Foundation
 import Logging
 import Simulation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Kubernetes
 
@@ -13,7 +13,11 @@ struct HTTPKubernetesClientTests {
 
     static func rebalance(_ name: String) -> Rebalance {
         Rebalance(
-            metadata: ObjectMeta(name: name, namespace: namespace, labels: ["app.kubernetes.io/managed-by": "emqx-autorebalancer"]),
+            metadata: ObjectMeta(
+                name: name,
+                namespace: namespace,
+                labels: ["app.kubernetes.io/managed-by": "emqx-autorebalancer"]
+            ),
             spec: RebalanceSpec(instanceKind: .emqx, instanceName: "emqx", rebalanceStrategy: .init(connEvictRate: 10))
         )
     }
@@ -33,10 +37,14 @@ struct HTTPKubernetesClientTests {
         try await server.withRunning { server in
             let client = try HTTPKubernetesClient(
                 configuration: .init(
-                    server: try await server.baseURL().absoluteString, namespace: namespace, tokenProvider: token, requestTimeout: timeout,
+                    server: try await server.baseURL().absoluteString,
+                    namespace: namespace,
+                    tokenProvider: token,
+                    requestTimeout: timeout,
                     retry: RetryPolicy(maxAttempts: 4, baseDelay: .seconds(10), maxDelay: .seconds(60))
                 ),
-                logger: logs.logger(), clock: clock
+                logger: logs.logger(),
+                clock: clock
             )
             do {
                 let result = try await clock.advancingEverySleep { try await body(client) }
@@ -60,15 +68,23 @@ struct HTTPKubernetesClientTests {
             var other = Self.rebalance("foreign")
             other.metadata.labels = nil
             _ = try await client.createRebalance(other)
-            let ours = try await client.rebalances(namespace: Self.namespace, labelSelector: "app.kubernetes.io/managed-by=emqx-autorebalancer")
+            let ours = try await client.rebalances(
+                namespace: Self.namespace,
+                labelSelector: "app.kubernetes.io/managed-by=emqx-autorebalancer"
+            )
             #expect(ours.map { $0.metadata.name } == ["r1", "r2"])
             let patched = try await client.patchRebalanceMetadata(
-                namespace: Self.namespace, name: "r1", labels: [:], annotations: ["autorebalancer.emqx.io/outcome": "balanced"]
+                namespace: Self.namespace,
+                name: "r1",
+                labels: [:],
+                annotations: ["autorebalancer.emqx.io/outcome": "balanced"]
             )
             #expect(patched.metadata.annotations?["autorebalancer.emqx.io/outcome"] == "balanced")
             #expect(patched.spec == created.spec)
             try await client.deleteRebalance(namespace: Self.namespace, name: "r1")
-            let error = await #expect(throws: KubernetesError.self) { try await client.rebalance(namespace: Self.namespace, name: "r1") }
+            let error = await #expect(throws: KubernetesError.self) {
+                try await client.rebalance(namespace: Self.namespace, name: "r1")
+            }
             #expect(error?.code == .notFound)
         }
     }
@@ -77,7 +93,9 @@ struct HTTPKubernetesClientTests {
         let server = Self.server()
         try await Self.withClient(server) { client in
             _ = try await client.createRebalance(Self.rebalance("r1"))
-            let error = await #expect(throws: KubernetesError.self) { try await client.createRebalance(Self.rebalance("r1")) }
+            let error = await #expect(throws: KubernetesError.self) {
+                try await client.createRebalance(Self.rebalance("r1"))
+            }
             #expect(error?.code == .alreadyExists)
         }
         #expect(server.requests("create", "rebalances") == 2)
@@ -87,7 +105,9 @@ struct HTTPKubernetesClientTests {
         let server = Self.server()
         server.deny(verb: "create", resource: "rebalances")
         try await Self.withClient(server) { client in
-            let error = await #expect(throws: KubernetesError.self) { try await client.createRebalance(Self.rebalance("r1")) }
+            let error = await #expect(throws: KubernetesError.self) {
+                try await client.createRebalance(Self.rebalance("r1"))
+            }
             #expect(error?.code == .forbidden)
             let text = error?.description ?? ""
             #expect(text.contains("may not create rebalances.apps.emqx.io in namespace \"emqx\""))
@@ -127,7 +147,12 @@ struct HTTPKubernetesClientTests {
         let line = try #require(logs.all.first { $0.contains("attempt 1 of 4") })
         let request = "list rebalances.apps.emqx.io in namespace \(Self.namespace)"
         #expect(line.components(separatedBy: request).count == 2, "the request is named once: \(line)")
-        #expect(line.hasPrefix("warning: \(request): API server unavailable (HTTP 503): the server cannot handle the request (simulated 503 ServiceUnavailable); attempt 1 of 4, retrying in "), "\(line)")
+        #expect(
+            line.hasPrefix(
+                "warning: \(request): API server unavailable (HTTP 503): the server cannot handle the request (simulated 503 ServiceUnavailable); attempt 1 of 4, retrying in "
+            ),
+            "\(line)"
+        )
         #expect(line.range(of: #"retrying in [0-9]+(\.[0-9]{1,2})?s$"#, options: .regularExpression) != nil, "\(line)")
     }
 
@@ -146,7 +171,9 @@ struct HTTPKubernetesClientTests {
         server.injectFault(.internalError, times: 10, verb: "list", resource: "rebalances")
         let clock = ManualClock()
         try await Self.withClient(server, clock: clock) { client in
-            let error = await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
+            let error = await #expect(throws: KubernetesError.self) {
+                try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+            }
             #expect(error?.code == .unavailable)
         }
         #expect(server.requests("list", "rebalances") == 4)
@@ -158,7 +185,9 @@ struct HTTPKubernetesClientTests {
         server.injectFault(.status(400, reason: "BadRequest"), verb: "list", resource: "rebalances")
         let clock = ManualClock()
         _ = try await Self.withClient(server, clock: clock) { client in
-            await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
+            await #expect(throws: KubernetesError.self) {
+                try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+            }
         }
         #expect(server.requests("list", "rebalances") == 1)
         #expect(clock.sleepsStarted == 0, "no retry, so no wait")
@@ -200,14 +229,20 @@ struct HTTPKubernetesClientTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = try dir.write("token", "token-A")
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000)], ofItemAtPath: path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: 1_000)],
+            ofItemAtPath: path
+        )
         let server = Self.server()
         server.setTokens(["token-A": SimulatedKubernetesAPI.defaultUser])
         try await Self.withClient(server, token: FileTokenProvider(path: path)) { client in
             _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
             // The kubelet rotates the projected token; the API server stops accepting the old one.
             try dir.write("token", "token-B")
-            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 2_000)], ofItemAtPath: path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 2_000)],
+                ofItemAtPath: path
+            )
             server.setTokens(["token-B": SimulatedKubernetesAPI.defaultUser])
             _ = try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
         }
@@ -218,7 +253,9 @@ struct HTTPKubernetesClientTests {
         let server = Self.server()
         server.setTokens(["right": SimulatedKubernetesAPI.defaultUser])
         try await Self.withClient(server, token: StaticTokenProvider("wrong")) { client in
-            let error = await #expect(throws: KubernetesError.self) { try await client.rebalances(namespace: Self.namespace, labelSelector: nil) }
+            let error = await #expect(throws: KubernetesError.self) {
+                try await client.rebalances(namespace: Self.namespace, labelSelector: nil)
+            }
             #expect(error?.code == .unauthorized)
         }
         #expect(server.requests("list", "rebalances") == 2)
@@ -227,11 +264,15 @@ struct HTTPKubernetesClientTests {
     @Test func leaseUpdateConflictIsReported() async throws {
         let server = Self.server()
         try await Self.withClient(server) { client in
-            let lease = Lease(metadata: ObjectMeta(name: "l", namespace: Self.namespace), spec: .init(holderIdentity: "a"))
+            let lease = Lease(
+                metadata: ObjectMeta(name: "l", namespace: Self.namespace),
+                spec: .init(holderIdentity: "a")
+            )
             var created = try await client.createLease(lease)
             created.spec?.holderIdentity = "b"
             _ = try await client.updateLease(created)
-            let error = await #expect(throws: KubernetesError.self) { try await client.updateLease(created) }  // stale resourceVersion
+            // A stale resourceVersion.
+            let error = await #expect(throws: KubernetesError.self) { try await client.updateLease(created) }
             #expect(error?.code == .conflict)
         }
     }
@@ -242,8 +283,13 @@ struct HTTPKubernetesClientTests {
         server.stopServing(groupVersion: "apps.emqx.io/v2beta1")
         server.serveFreeForm(.rebalancesV1beta4)
         _ = try server.putObject(
-            .emqxEnterprises, namespace: Self.namespace,
-            EmqxEnterpriseResource(metadata: ObjectMeta(name: "emqx-ee", namespace: Self.namespace), status: .init(emqxNodes: [.init(node: "a")])))
+            .emqxEnterprises,
+            namespace: Self.namespace,
+            EmqxEnterpriseResource(
+                metadata: ObjectMeta(name: "emqx-ee", namespace: Self.namespace),
+                status: .init(emqxNodes: [.init(node: "a")])
+            )
+        )
         let report = try await Self.withClient(server) { client in
             await CompatibilityCheck(discovery: OperatorDiscovery(api: client)).run(clusters: [
                 ClusterReference(namespace: Self.namespace, name: "emqx-ee", kind: .emqxEnterprise),
@@ -253,12 +299,24 @@ struct HTTPKubernetesClientTests {
         let findings = report.findings
         #expect(report.served?.generation == .v2_1)
         #expect(report.clusters.map(\.plan.generation) == [.v2_1, .v2_1])
-        #expect(findings.contains {
-            $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("2.1 serves Rebalance only as apps.emqx.io/v1beta4")
-        })
-        #expect(findings.contains { $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("session rules only") })
+        #expect(
+            findings.contains {
+                $0.severity == .warning && $0.cluster?.name == "emqx-ee"
+                    && $0.message.contains("2.1 serves Rebalance only as apps.emqx.io/v1beta4")
+            }
+        )
+        #expect(
+            findings.contains {
+                $0.severity == .warning && $0.cluster?.name == "emqx-ee" && $0.message.contains("session rules only")
+            }
+        )
         // 2.1 serves no EMQX resource the agent reads here (v1beta4 only is served).
-        #expect(findings.contains { $0.severity == .error && $0.cluster?.name == "emqx" && $0.message.contains("emqxes.apps.emqx.io is served at no version") })
+        #expect(
+            findings.contains {
+                $0.severity == .error && $0.cluster?.name == "emqx"
+                    && $0.message.contains("emqxes.apps.emqx.io is served at no version")
+            }
+        )
     }
 
     @Test func compatibilityCheckNamesAMissingObject() async throws {
@@ -269,21 +327,56 @@ struct HTTPKubernetesClientTests {
             ])
         }
         #expect(report.clusters.first?.plan.acting == .rebalanceResource)
-        #expect(report.findings.contains { $0.severity == .error && $0.cluster?.name == "missing" && $0.message.contains("no EMQX object missing") })
+        #expect(
+            report.findings.contains {
+                $0.severity == .error && $0.cluster?.name == "missing" && $0.message.contains("no EMQX object missing")
+            }
+        )
     }
 
     @Test func eventsAreAggregated() async throws {
         let server = Self.server()
         server.stopServing(groupVersion: "events.k8s.io/v1")  // core/v1 Events, aggregated by count
         try await Self.withClient(server) { client in
-            let recorder = EventRecorder(api: client, canWrite: { true }, instance: "agent-1", logger: CapturedLogs().logger())
-            let object = ObjectReference(apiVersion: "apps.emqx.io/v2beta1", kind: "EMQX", name: "emqx", namespace: Self.namespace)
+            let recorder = EventRecorder(
+                api: client,
+                canWrite: { true },
+                instance: "agent-1",
+                logger: CapturedLogs().logger()
+            )
+            let object = ObjectReference(
+                apiVersion: "apps.emqx.io/v2beta1",
+                kind: "EMQX",
+                name: "emqx",
+                namespace: Self.namespace
+            )
             let t0 = Date(timeIntervalSince1970: 1_800_000_000)
             #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: object, at: t0) == 1)
-            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: object, at: t0.addingTimeInterval(30)) == 2)
-            #expect(await recorder.record(.rebalanceBlocked, "rule a blocked: cooldown", on: object, at: t0.addingTimeInterval(60)) == 3)
-            #expect(await recorder.record(.rebalanceCreated, "created r1", on: object, at: t0.addingTimeInterval(90)) == 1)
-            let follower = EventRecorder(api: client, canWrite: { false }, instance: "agent-2", logger: CapturedLogs().logger())
+            #expect(
+                await recorder.record(
+                    .rebalanceBlocked,
+                    "rule a blocked: cooldown",
+                    on: object,
+                    at: t0.addingTimeInterval(30)
+                ) == 2
+            )
+            #expect(
+                await recorder.record(
+                    .rebalanceBlocked,
+                    "rule a blocked: cooldown",
+                    on: object,
+                    at: t0.addingTimeInterval(60)
+                ) == 3
+            )
+            #expect(
+                await recorder.record(.rebalanceCreated, "created r1", on: object, at: t0.addingTimeInterval(90)) == 1
+            )
+            let follower = EventRecorder(
+                api: client,
+                canWrite: { false },
+                instance: "agent-2",
+                logger: CapturedLogs().logger()
+            )
             #expect(await follower.record(.rebalanceCreated, "created r1", on: object, at: t0) == nil)
         }
         let events = server.events(namespace: Self.namespace)

@@ -25,7 +25,10 @@ struct InClusterConfigurationTests {
         defer { dir.remove() }
         try dir.write("token", "t")
         try dir.write("ca.crt", "CA")
-        let config = try InClusterConfiguration.load(environment: ["KUBERNETES_SERVICE_HOST": "fd00::1"], serviceAccountDirectory: dir.path)
+        let config = try InClusterConfiguration.load(
+            environment: ["KUBERNETES_SERVICE_HOST": "fd00::1"],
+            serviceAccountDirectory: dir.path
+        )
         #expect(config.server == "https://[fd00::1]:443")
         #expect(config.namespace == nil)
     }
@@ -34,21 +37,32 @@ struct InClusterConfigurationTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let error = #expect(throws: KubernetesError.self) {
-            try InClusterConfiguration.load(environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1"], serviceAccountDirectory: dir.path)
+            try InClusterConfiguration.load(
+                environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1"],
+                serviceAccountDirectory: dir.path
+            )
         }
         #expect(error?.description.contains("automountServiceAccountToken") == true)
-        #expect(throws: KubernetesError.self) { try InClusterConfiguration.load(environment: [:], serviceAccountDirectory: dir.path) }
+        #expect(throws: KubernetesError.self) {
+            try InClusterConfiguration.load(environment: [:], serviceAccountDirectory: dir.path)
+        }
     }
 
     @Test func rotatedTokenFileIsReRead() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = try dir.write("token", "old")
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000)], ofItemAtPath: path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: 1_000)],
+            ofItemAtPath: path
+        )
         let provider = FileTokenProvider(path: path)
         #expect(try await provider.token() == "old")
         try dir.write("token", "new")
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 2_000)], ofItemAtPath: path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: 2_000)],
+            ofItemAtPath: path
+        )
         #expect(try await provider.token() == "new")
     }
 }

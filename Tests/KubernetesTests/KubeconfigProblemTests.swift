@@ -7,12 +7,21 @@ import Testing
 /// `DecodingError` dump.
 struct KubeconfigProblemTests {
     @Test(arguments: [
-        ("hello world\n", "kubeconfig bad.yaml:1:1: expected a kubeconfig (a mapping with apiVersion: v1, kind: Config, clusters, users, contexts), got \"hello world\""),
+        (
+            "hello world\n",
+            "kubeconfig bad.yaml:1:1: expected a kubeconfig (a mapping with apiVersion: v1, kind: Config, clusters, users, contexts), got \"hello world\""
+        ),
         ("clusters: 5\n", "kubeconfig bad.yaml:1:11: clusters: expected a list, got \"5\""),
-        ("clusters:\n- name: c\n  cluster:\n    server: [a, b]\n", "kubeconfig bad.yaml:4:13: clusters[0].cluster.server: expected a single value (a string or a number), got a list"),
+        (
+            "clusters:\n- name: c\n  cluster:\n    server: [a, b]\n",
+            "kubeconfig bad.yaml:4:13: clusters[0].cluster.server: expected a single value (a string or a number), got a list"
+        ),
         ("clusters:\n- cluster: {server: https://x}\n", "kubeconfig bad.yaml:2:3: clusters[0].name: required, missing"),
         ("contexts: [\n", "kubeconfig bad.yaml:2:1: YAML syntax: "),
-        ("clusters:\n- name: c\n  cluster:\n    insecure-skip-tls-verify: sometimes\n", "kubeconfig bad.yaml:4:31: clusters[0].cluster.insecure-skip-tls-verify: expected true or false"),
+        (
+            "clusters:\n- name: c\n  cluster:\n    insecure-skip-tls-verify: sometimes\n",
+            "kubeconfig bad.yaml:4:31: clusters[0].cluster.insecure-skip-tls-verify: expected true or false"
+        ),
     ])
     func aBadKubeconfigNamesFileLineAndWhatWasExpected(_ text: String, _ message: String) throws {
         do {

@@ -67,17 +67,23 @@ struct KubeconfigTests {
     @Test func mergedFilesFirstDefinitionWins() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let first = try dir.write("a", """
+        let first = try dir.write(
+            "a",
+            """
             current-context: a
             clusters: [{name: c, cluster: {server: "https://first:6443"}}]
             users: [{name: u, user: {token: one}}]
             contexts: [{name: a, context: {cluster: c, user: u}}]
-            """)
-        let second = try dir.write("b", """
+            """
+        )
+        let second = try dir.write(
+            "b",
+            """
             current-context: b
             clusters: [{name: c, cluster: {server: "https://second:6443"}}]
             contexts: [{name: b, context: {cluster: c, user: u}}]
-            """)
+            """
+        )
         let config = try Kubeconfig.load(paths: [first, dir.path + "/missing", second], environment: [:])
         #expect(config.currentContext == "a")
         #expect(try config.configuration(context: "b").server == "https://first:6443")
@@ -91,7 +97,11 @@ struct KubeconfigTests {
         let path = try dir.write("config", Self.basic)
         let viaEnv = try KubernetesClientConfiguration.load(environment: ["KUBECONFIG": path])
         #expect(viaEnv.server == "https://10.0.0.1:6443")
-        let explicit = try KubernetesClientConfiguration.load(kubeconfigPath: path, context: "dev", environment: ["KUBERNETES_SERVICE_HOST": "10.96.0.1"])
+        let explicit = try KubernetesClientConfiguration.load(
+            kubeconfigPath: path,
+            context: "dev",
+            environment: ["KUBERNETES_SERVICE_HOST": "10.96.0.1"]
+        )
         #expect(explicit.server == "http://127.0.0.1:8080")
     }
 
@@ -99,14 +109,18 @@ struct KubeconfigTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         // The plugin counts its runs in a file and prints an ExecCredential, as aws eks get-token does.
-        try dir.write("get-token", """
+        try dir.write(
+            "get-token",
+            """
             #!/bin/sh
             echo run >> "$COUNT_FILE"
             n=$(wc -l < "$COUNT_FILE" | tr -d ' ')
             test "$1" = "--cluster" || exit 3
             test -n "$KUBERNETES_EXEC_INFO" || exit 4
             printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"tok-%s-%s","expirationTimestamp":"2030-01-01T00:10:00Z"}}' "$2" "$n"
-            """, executable: true)
+            """,
+            executable: true
+        )
         let kubeconfig = """
             current-context: eks
             clusters: [{name: eks, cluster: {server: "https://eks.example:443"}}]
@@ -128,7 +142,9 @@ struct KubeconfigTests {
 
         // With a clock past the expiry, the plugin runs again.
         let later = ExecCredentialProvider(
-            command: provider.command, environment: ["PATH": "/usr/bin:/bin"], workingDirectory: dir.path,
+            command: provider.command,
+            environment: ["PATH": "/usr/bin:/bin"],
+            workingDirectory: dir.path,
             now: { Date(timeIntervalSince1970: 1_893_456_600 + 3600) }
         )
         #expect(try await later.token() == "tok-prod-2")
@@ -140,10 +156,14 @@ struct KubeconfigTests {
         defer { dir.remove() }
         try dir.write("fail", "#!/bin/sh\necho 'token expired, run aws sso login' >&2\nexit 1\n", executable: true)
         let provider = ExecCredentialProvider(
-            command: .init(command: "./fail", installHint: "install the aws CLI"), environment: [:], workingDirectory: dir.path
+            command: .init(command: "./fail", installHint: "install the aws CLI"),
+            environment: [:],
+            workingDirectory: dir.path
         )
         let error = await #expect(throws: KubernetesError.self) { try await provider.token() }
-        #expect(error?.description.contains("failed (exit status 1); it said: token expired, run aws sso login") == true)
+        #expect(
+            error?.description.contains("failed (exit status 1); it said: token expired, run aws sso login") == true
+        )
         #expect(error?.description.contains("install the aws CLI") == true)
     }
 
@@ -153,17 +173,29 @@ struct KubeconfigTests {
         defer { dir.remove() }
         try dir.write("plain", "#!/bin/sh\necho hi\n", executable: false)
         let cases: [(command: String, says: String)] = [
-            ("./missing-plugin", "\"\(dir.path)/./missing-plugin\" does not exist: install it there or correct users[].user.exec.command"),
+            (
+                "./missing-plugin",
+                "\"\(dir.path)/./missing-plugin\" does not exist: install it there or correct users[].user.exec.command"
+            ),
             ("./plain", "\"\(dir.path)/./plain\" is not executable: chmod +x it"),
-            ("no-such-credential-plugin", "\"no-such-credential-plugin\" was not found on PATH: install it or give its full path"),
+            (
+                "no-such-credential-plugin",
+                "\"no-such-credential-plugin\" was not found on PATH: install it or give its full path"
+            ),
         ]
         for (command, says) in cases {
             let provider = ExecCredentialProvider(
-                command: .init(command: command), environment: ["PATH": "/usr/bin:/bin"], workingDirectory: dir.path)
+                command: .init(command: command),
+                environment: ["PATH": "/usr/bin:/bin"],
+                workingDirectory: dir.path
+            )
             let error = await #expect(throws: KubernetesError.self) { try await provider.token() }
             let text = error?.description ?? ""
             #expect(text.contains(says), "\(command): \(text)")
-            #expect(!text.contains("Error Domain") && !text.contains("CocoaError") && !text.contains("NSError"), "\(text)")
+            #expect(
+                !text.contains("Error Domain") && !text.contains("CocoaError") && !text.contains("NSError"),
+                "\(text)"
+            )
         }
     }
 }

@@ -2,8 +2,8 @@ import AutorebalancerCore
 import Foundation
 import Logging
 import Simulation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Kubernetes
 
@@ -15,7 +15,12 @@ struct KubernetesCacheTests {
     static func rebalance(_ name: String, labels: [String: String]? = nil) -> Rebalance {
         Rebalance(
             metadata: ObjectMeta(name: name, namespace: namespace, labels: labels),
-            spec: RebalanceSpec(instanceKind: .emqx, instanceName: "emqx-ee", rebalanceStrategy: .init(connEvictRate: 10)))
+            spec: RebalanceSpec(
+                instanceKind: .emqx,
+                instanceName: "emqx-ee",
+                rebalanceStrategy: .init(connEvictRate: 10)
+            )
+        )
     }
 
     struct World: Sendable {
@@ -36,20 +41,37 @@ struct KubernetesCacheTests {
     }
 
     static func withCache<T: Sendable>(
-        pollInterval: Duration = .seconds(30), prepare: @Sendable (SimulatedKubernetesAPI) -> Void = { _ in },
+        pollInterval: Duration = .seconds(30),
+        prepare: @Sendable (SimulatedKubernetesAPI) -> Void = { _ in },
         _ body: @Sendable @escaping (World) async throws -> T
     ) async throws -> T {
-        let api = SimulatedKubernetesAPI(configuration: .init(watchBookmarkInterval: nil), logger: Logger(label: "simulated-api"))
+        let api = SimulatedKubernetesAPI(
+            configuration: .init(watchBookmarkInterval: nil),
+            logger: Logger(label: "simulated-api")
+        )
         prepare(api)
         let logs = CapturedLogs()
         return try await api.withRunning { api in
             let client = try HTTPKubernetesClient(
                 configuration: .init(
-                    server: try await api.baseURL().absoluteString, namespace: namespace,
-                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)),
-                logger: logs.logger())
-            let cache = KubernetesCache(client: client, configuration: .init(pollInterval: pollInterval), logger: logs.logger())
-            let world = World(api: api, client: client, cache: cache, cached: CachedKubernetesAPI(live: client, cache: cache), logs: logs)
+                    server: try await api.baseURL().absoluteString,
+                    namespace: namespace,
+                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken)
+                ),
+                logger: logs.logger()
+            )
+            let cache = KubernetesCache(
+                client: client,
+                configuration: .init(pollInterval: pollInterval),
+                logger: logs.logger()
+            )
+            let world = World(
+                api: api,
+                client: client,
+                cache: cache,
+                cached: CachedKubernetesAPI(live: client, cache: cache),
+                logs: logs
+            )
             let outcome: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
                 group.addTask { try? await cache.run() }
                 let outcome: Result<T, any Error>
@@ -85,9 +107,15 @@ struct KubernetesCacheTests {
             world.api.removeObject(.rebalances, namespace: Self.namespace, name: "r1")
             try await Self.eventually("r1's deletion arrives") { try await world.names() == ["r2"] }
             for _ in 0..<50 { _ = try await world.names() }
-            #expect(try await world.cached.rebalances(namespace: Self.namespace, labelSelector: "a=b").compactMap(\.metadata.name) == ["r2"])
+            #expect(
+                try await world.cached.rebalances(namespace: Self.namespace, labelSelector: "a=b").compactMap(
+                    \.metadata.name
+                ) == ["r2"]
+            )
             #expect(try await world.cached.rebalances(namespace: Self.namespace, labelSelector: "a=c").isEmpty)
-            #expect(try await world.cached.rebalance(namespace: Self.namespace, name: "r2").metadata.labels == ["a": "b"])
+            #expect(
+                try await world.cached.rebalance(namespace: Self.namespace, name: "r2").metadata.labels == ["a": "b"]
+            )
 
             #expect(world.requests("list") == lists, "every read since the first came from memory")
             #expect(world.requests("get") == 0)
@@ -102,7 +130,12 @@ struct KubernetesCacheTests {
             // Created through the cache: the next read has it, whether or not its watch event came yet.
             _ = try await world.cached.createRebalance(Self.rebalance("mine"))
             #expect(try await world.names() == ["mine"])
-            _ = try await world.cached.patchRebalanceMetadata(namespace: Self.namespace, name: "mine", labels: ["x": "y"], annotations: [:])
+            _ = try await world.cached.patchRebalanceMetadata(
+                namespace: Self.namespace,
+                name: "mine",
+                labels: ["x": "y"],
+                annotations: [:]
+            )
             #expect(try await world.cached.rebalances(namespace: Self.namespace, labelSelector: "x=y").count == 1)
             // An older version (a late watch event) never replaces the newer one.
             #expect(Reflector<Rebalance>.isNewer("12", than: "9"))
@@ -125,7 +158,9 @@ struct KubernetesCacheTests {
             try await Self.eventually("the bookmark arrives") { world.reflector.resourceVersion == revision }
             world.api.compactWatchHistory()
             world.api.endWatches()
-            try await Self.eventually("the watch is open again") { world.api.openWatches == 1 && world.requests("watch") == 2 }
+            try await Self.eventually("the watch is open again") {
+                world.api.openWatches == 1 && world.requests("watch") == 2
+            }
             try world.api.putObject(.rebalances, namespace: Self.namespace, Self.rebalance("after"))
             try await Self.eventually("the change after the resume arrives") { try await world.names() == ["after"] }
             #expect(world.requests("list") == lists, "resumed from the bookmark: no 410, no list")
@@ -144,17 +179,22 @@ struct KubernetesCacheTests {
             try world.api.putObject(.rebalances, namespace: Self.namespace, Self.rebalance("missed"))
             world.api.compactWatchHistory()
             world.api.clearFaults()
-            try await Self.eventually("listed again, with the missed object") { world.reflector.objects()?.compactMap(\.metadata.name) == ["missed"] }
+            try await Self.eventually("listed again, with the missed object") {
+                world.reflector.objects()?.compactMap(\.metadata.name) == ["missed"]
+            }
             #expect(world.requests("list") == lists + 1, "one list after the 410, not one per read")
             #expect(world.logs.contains("410 Gone"))
         }
     }
 
     @Test func aForbiddenWatchIsPolledAndSaysWhatToGrant() async throws {
-        try await Self.withCache(pollInterval: .milliseconds(200), prepare: { $0.deny(verb: "watch", resource: "rebalances") }) { world in
+        let denyWatch: @Sendable (SimulatedKubernetesAPI) -> Void = { $0.deny(verb: "watch", resource: "rebalances") }
+        try await Self.withCache(pollInterval: .milliseconds(200), prepare: denyWatch) { world in
             _ = try await world.names()
             try await Self.eventually("polling") { world.cache.status.first?.mode != .watching }
-            #expect(world.logs.contains("watching rebalances.apps.emqx.io in namespace emqx is forbidden; listing it every"))
+            #expect(
+                world.logs.contains("watching rebalances.apps.emqx.io in namespace emqx is forbidden; listing it every")
+            )
             #expect(world.logs.contains("Grant the agent the watch verb"))
             try world.api.putObject(.rebalances, namespace: Self.namespace, Self.rebalance("polled"))
             try await Self.eventually("a poll picks the change up") { world.reflector.objects()?.count == 1 }

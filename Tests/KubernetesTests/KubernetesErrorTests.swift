@@ -25,8 +25,14 @@ struct KubernetesErrorTests {
     @Test func forbiddenNamesVerbResourceNamespaceAndRule() {
         let error = KubernetesError(
             code: .forbidden,
-            request: .init(verb: "create", resource: .rebalances, namespace: "emqx", name: "emqx-ee-scaleout-20261120t102200"),
-            statusCode: 403, detail: "rebalances.apps.emqx.io is forbidden"
+            request: .init(
+                verb: "create",
+                resource: .rebalances,
+                namespace: "emqx",
+                name: "emqx-ee-scaleout-20261120t102200"
+            ),
+            statusCode: 403,
+            detail: "rebalances.apps.emqx.io is forbidden"
         )
         let text = error.description
         #expect(text.contains("may not create rebalances.apps.emqx.io in namespace \"emqx\""))
@@ -34,7 +40,11 @@ struct KubernetesErrorTests {
     }
 
     @Test func coreGroupRuleHasEmptyGroup() {
-        let error = KubernetesError(code: .forbidden, request: .init(verb: "patch", resource: .events, namespace: "default"), detail: "")
+        let error = KubernetesError(
+            code: .forbidden,
+            request: .init(verb: "patch", resource: .events, namespace: "default"),
+            detail: ""
+        )
         #expect(error.description.contains(#"apiGroups: [""], resources: ["events"], verbs: ["patch"]"#))
     }
 
@@ -55,7 +65,10 @@ struct KubernetesErrorTests {
     }
 
     @Test func resourcePaths() {
-        #expect(KubernetesResource.rebalances.path(namespace: "ns", name: "r") == "/apis/apps.emqx.io/v2beta1/namespaces/ns/rebalances/r")
+        #expect(
+            KubernetesResource.rebalances.path(namespace: "ns", name: "r")
+                == "/apis/apps.emqx.io/v2beta1/namespaces/ns/rebalances/r"
+        )
         #expect(KubernetesResource.events.path(namespace: "ns") == "/api/v1/namespaces/ns/events")
         #expect(KubernetesResource.leases.description == "leases.coordination.k8s.io")
     }

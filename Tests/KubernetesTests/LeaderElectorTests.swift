@@ -1,18 +1,25 @@
 import AutorebalancerCore
 import Foundation
-import Testing
+import ServiceLifecycle
 import TestSupport
+import Testing
 
 @testable import Kubernetes
 
 /// Two electors on one Lease of the in-memory API (which answers as the API server: 409 on a stale update), time
 /// driven by hand (`tick()` is one retry period).
 struct LeaderElectorTests {
-    static func elector(_ api: InMemoryKubernetesAPI, _ identity: String, _ time: ManualClock) -> LeaderElector<ManualClock> {
+    static func elector(
+        _ api: InMemoryKubernetesAPI,
+        _ identity: String,
+        _ time: ManualClock
+    ) -> LeaderElector<ManualClock> {
         LeaderElector(
             api: api,
             configuration: .init(namespace: "emqx", identity: identity),
-            clock: time, now: time.dateProvider, logger: CapturedLogs().logger()
+            clock: time,
+            now: time.dateProvider,
+            logger: CapturedLogs().logger()
         )
     }
 
@@ -67,8 +74,6 @@ struct LeaderElectorTests {
     }
 }
 
-import ServiceLifecycle
-
 /// The elector as a Service: leads, reports the change, and releases the Lease on graceful shutdown.
 struct LeaderElectorServiceTests {
     @Test func runLeadsAndReleasesOnGracefulShutdown() async throws {
@@ -77,7 +82,9 @@ struct LeaderElectorServiceTests {
         let elector = LeaderElector(
             api: api,
             configuration: .init(namespace: "emqx", identity: "agent-a", retryPeriod: .milliseconds(20)),
-            clock: time, now: time.dateProvider, logger: CapturedLogs().logger()
+            clock: time,
+            now: time.dateProvider,
+            logger: CapturedLogs().logger()
         )
         let group = ServiceGroup(services: [elector], gracefulShutdownSignals: [], logger: CapturedLogs().logger())
         try await withThrowingTaskGroup(of: Void.self) { tasks in

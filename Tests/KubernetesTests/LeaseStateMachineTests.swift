@@ -11,7 +11,15 @@ struct LeaseStateMachineTests {
     static func lease(holder: String?, renew: Date = t0, duration: Int = 15, version: String = "1") -> Lease {
         var metadata = ObjectMeta(name: "emqx-autorebalancer", namespace: "ns")
         metadata.resourceVersion = version
-        return Lease(metadata: metadata, spec: .init(holderIdentity: holder, leaseDurationSeconds: duration, renewTime: KubernetesTime.formatMicro(renew), leaseTransitions: 3))
+        return Lease(
+            metadata: metadata,
+            spec: .init(
+                holderIdentity: holder,
+                leaseDurationSeconds: duration,
+                renewTime: KubernetesTime.formatMicro(renew),
+                leaseTransitions: 3
+            )
+        )
     }
 
     enum Expected: Equatable { case create, acquire, renew, wait, lost }
@@ -66,7 +74,10 @@ struct LeaseStateMachineTests {
     @Test func aRenewingHolderIsNeverTakenOver() {
         var machine = LeaseStateMachine(configuration: Self.config)
         for second in stride(from: 0.0, through: 60.0, by: 2.0) {
-            let action = machine.observed(Self.lease(holder: "other", renew: Self.t0.addingTimeInterval(second)), at: Self.t0.addingTimeInterval(second))
+            let action = machine.observed(
+                Self.lease(holder: "other", renew: Self.t0.addingTimeInterval(second)),
+                at: Self.t0.addingTimeInterval(second)
+            )
             #expect(Self.kind(action) == .wait)
         }
     }

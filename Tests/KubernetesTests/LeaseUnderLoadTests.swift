@@ -2,8 +2,8 @@ import AutorebalancerCore
 import Foundation
 import Logging
 import Simulation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Kubernetes
 
@@ -15,13 +15,21 @@ struct LeaseUnderLoadTests {
         try await api.withRunning { api in
             let client = try HTTPKubernetesClient(
                 configuration: .init(
-                    server: try await api.baseURL().absoluteString, namespace: "emqx",
-                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), requestTimeout: .seconds(600)),
-                logger: CapturedLogs().logger())
+                    server: try await api.baseURL().absoluteString,
+                    namespace: "emqx",
+                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
+                    requestTimeout: .seconds(600)
+                ),
+                logger: CapturedLogs().logger()
+            )
             let time = ManualClock()
             let elector = LeaderElector(
-                api: client, configuration: .init(namespace: "emqx", identity: "agent-a"), clock: ContinuousClock(),
-                now: time.dateProvider, logger: CapturedLogs().logger())
+                api: client,
+                configuration: .init(namespace: "emqx", identity: "agent-a"),
+                clock: ContinuousClock(),
+                now: time.dateProvider,
+                logger: CapturedLogs().logger()
+            )
             guard case .create = await elector.tick() else {
                 Issue.record("expected to create the Lease")
                 return

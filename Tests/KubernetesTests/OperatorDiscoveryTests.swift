@@ -11,15 +11,23 @@ import Testing
 /// rediscovery.
 @Suite struct OperatorDiscoveryTests {
     static func withClient<T: Sendable>(
-        _ generation: OperatorGeneration, _ body: @Sendable (SimulatedKubernetesAPI, HTTPKubernetesClient) async throws -> T
+        _ generation: OperatorGeneration,
+        _ body: @Sendable (SimulatedKubernetesAPI, HTTPKubernetesClient) async throws -> T
     ) async throws -> T {
-        let api = SimulatedKubernetesAPI(configuration: .init(operatorGeneration: generation), logger: Logger(label: "discovery-api"))
+        let api = SimulatedKubernetesAPI(
+            configuration: .init(operatorGeneration: generation),
+            logger: Logger(label: "discovery-api")
+        )
         return try await api.withRunning { api in
             let client = try HTTPKubernetesClient(
                 configuration: .init(
-                    server: try await api.baseURL().absoluteString, namespace: "mqtt",
-                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), requestTimeout: .seconds(10)),
-                logger: Logger(label: "discovery-client"))
+                    server: try await api.baseURL().absoluteString,
+                    namespace: "mqtt",
+                    tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
+                    requestTimeout: .seconds(10)
+                ),
+                logger: Logger(label: "discovery-client")
+            )
             do {
                 let result = try await body(api, client)
                 try await client.shutdown()
@@ -34,16 +42,24 @@ import Testing
     static let cluster = ClusterReference(namespace: "mqtt", name: "emqx", kind: .emqx)
 
     @Test(arguments: [(OperatorGeneration.v2_2, EMQXObjectVersion.v2beta1), (.v2_3, .v2), (.v3_0, .v3beta1)])
-    func eachGenerationIsDiscoveredAndItsObjectReadAtItsVersion(generation: OperatorGeneration, version: EMQXObjectVersion) async throws {
+    func eachGenerationIsDiscoveredAndItsObjectReadAtItsVersion(
+        generation: OperatorGeneration,
+        version: EMQXObjectVersion
+    ) async throws {
         try await Self.withClient(generation) { api, client in
-            api.addEMQX(EMQXBinding(kind: .emqx, namespace: "mqtt", name: "emqx", endpoints: [String: URL](), replicas: 2))
+            api.addEMQX(
+                EMQXBinding(kind: .emqx, namespace: "mqtt", name: "emqx", endpoints: [String: URL](), replicas: 2)
+            )
             let discovery = OperatorDiscovery(api: client)
             let served = try await discovery.served()
             #expect(served.generation == generation)
             let object = try await discovery.object(of: Self.cluster)
             #expect(object.version == version)
             #expect(object.metadata.name == "emqx")
-            #expect(try await discovery.clusters(.emqx, namespace: "mqtt", matchLabels: ["apps.emqx.io/instance": "emqx"]) == [Self.cluster])
+            #expect(
+                try await discovery.clusters(.emqx, namespace: "mqtt", matchLabels: ["apps.emqx.io/instance": "emqx"])
+                    == [Self.cluster]
+            )
             #expect(try await client.emqxScale(version, namespace: "mqtt", name: "emqx").spec?.replicas == 0)
         }
     }
@@ -64,7 +80,9 @@ import Testing
             #expect(missing?.code == .notFound)
             // A kind the generation does not serve says why.
             let enterprise = await #expect(throws: KubernetesError.self) {
-                try await discovery.object(of: ClusterReference(namespace: "mqtt", name: "emqx-ee", kind: .emqxEnterprise))
+                try await discovery.object(
+                    of: ClusterReference(namespace: "mqtt", name: "emqx-ee", kind: .emqxEnterprise)
+                )
             }
             #expect(enterprise?.detail.contains("EMQX Operator 3.0 no longer serves EmqxEnterprise") == true)
         }
@@ -77,7 +95,10 @@ import Testing
             api.stopServing(groupVersion: "apps.emqx.io/v1beta4")
             let served = try await OperatorDiscovery.discover(client)
             #expect(served == .none)
-            #expect(ClusterPlan.make(for: Self.cluster, served: served).problem?.contains("does not serve apps.emqx.io") == true)
+            #expect(
+                ClusterPlan.make(for: Self.cluster, served: served).problem?.contains("does not serve apps.emqx.io")
+                    == true
+            )
         }
     }
 }

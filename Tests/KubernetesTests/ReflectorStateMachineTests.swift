@@ -19,7 +19,10 @@ struct ReflectorStateMachineTests {
         machine.progressed(to: "104")
         machine.progressed(to: "107")  // a bookmark
         machine.watchEnded()
-        #expect(machine.next(random: 1) == .watch(from: "107", timeout: .seconds(600)), "resumed from the last version seen, no list")
+        #expect(
+            machine.next(random: 1) == .watch(from: "107", timeout: .seconds(600)),
+            "resumed from the last version seen, no list"
+        )
         #expect(machine.isCurrent)
     }
 

@@ -1,7 +1,7 @@
-@testable import AutorebalancerCore
 import Foundation
 import Testing
 
+@testable import AutorebalancerCore
 @testable import Kubernetes
 
 /// Sharded leader election as values, against a Lease table with the API server's optimistic concurrency; time moves
@@ -22,7 +22,8 @@ struct ShardElectionStateMachineTests {
             case .create:
                 guard leases[name] == nil else { return nil }
             case .update:
-                guard let stored = leases[name], stored.metadata.resourceVersion == lease.metadata.resourceVersion else { return nil }
+                guard let stored = leases[name], stored.metadata.resourceVersion == lease.metadata.resourceVersion
+                else { return nil }
             }
             version += 1
             lease.metadata.resourceVersion = String(version)
@@ -37,7 +38,13 @@ struct ShardElectionStateMachineTests {
         var lost: String?
 
         init(_ identity: String) {
-            machine = ShardElectionStateMachine(configuration: .init(namespace: "emqx", shards: ShardElectionStateMachineTests.shards, identity: identity))
+            machine = ShardElectionStateMachine(
+                configuration: .init(
+                    namespace: "emqx",
+                    shards: ShardElectionStateMachineTests.shards,
+                    identity: identity
+                )
+            )
         }
 
         var identity: String { machine.configuration.identity }
@@ -47,7 +54,11 @@ struct ShardElectionStateMachineTests {
             let round = machine.observed(table.leases, at: now)
             if let lost = round.lost { self.lost = lost }
             for write in round.writes {
-                if let written = table.apply(write) { machine.succeeded(written, at: now) } else { _ = machine.failed(write.lease.metadata.name, at: now) }
+                if let written = table.apply(write) {
+                    machine.succeeded(written, at: now)
+                } else {
+                    _ = machine.failed(write.lease.metadata.name, at: now)
+                }
             }
         }
     }
@@ -99,7 +110,10 @@ struct ShardElectionStateMachineTests {
         #expect(owners.count == Self.shards, "no shard is left without an owner once the replicas agree")
         #expect(owners == ShardMap(count: Self.shards).assignment(among: ["agent-a", "agent-b", "agent-c"]))
         for agent in ["agent-a", "agent-b", "agent-c"] {
-            #expect((2...3).contains(owners.values.filter { $0 == agent }.count), "an even share of 8 over 3: \(owners)")
+            #expect(
+                (2...3).contains(owners.values.filter { $0 == agent }.count),
+                "an even share of 8 over 3: \(owners)"
+            )
         }
         #expect(replicas.allSatisfy { $0.lost == nil }, "handing a shard over is not a loss")
     }
@@ -170,8 +184,10 @@ struct ShardElectionStateMachineTests {
         #expect(map.shard(of: ClusterReference(namespace: "emqx", name: "emqx")) == 6)
         #expect(map.shard(of: ClusterReference(namespace: "team-a", name: "broker")) == 2)
         // The rendezvous weights are fixed too (values from an independent FNV-1a 64 + splitmix64 implementation).
-        #expect(ShardMap(count: 6).assignment(among: ["agent-a", "agent-b", "agent-c"])
-            == [0: "agent-a", 1: "agent-c", 2: "agent-c", 3: "agent-b", 4: "agent-a", 5: "agent-b"])
+        #expect(
+            ShardMap(count: 6).assignment(among: ["agent-a", "agent-b", "agent-c"])
+                == [0: "agent-a", 1: "agent-c", 2: "agent-c", 3: "agent-b", 4: "agent-a", 5: "agent-b"]
+        )
         #expect(map.assignment(among: [String]()).isEmpty)
     }
 
@@ -179,11 +195,16 @@ struct ShardElectionStateMachineTests {
         let map = ShardMap(count: 12)
         var moved = 0
         for trial in 0..<50 {
-            let members = (0..<3).map { "agent-\(trial)-\($0)-\(UInt32(truncatingIfNeeded: trial &* 2_654_435_761 &+ $0))" }
+            let members = (0..<3).map {
+                "agent-\(trial)-\($0)-\(UInt32(truncatingIfNeeded: trial &* 2_654_435_761 &+ $0))"
+            }
             let owners = map.assignment(among: members)
             #expect(owners.count == 12)
             #expect(members.allSatisfy { member in owners.values.filter { $0 == member }.count == 4 })
-            #expect(map.assignment(among: members.reversed()) == owners, "the order members are seen in does not matter")
+            #expect(
+                map.assignment(among: members.reversed()) == owners,
+                "the order members are seen in does not matter"
+            )
             let survivors = map.assignment(among: Array(members.dropLast()))
             #expect(survivors.values.allSatisfy { members.dropLast().contains($0) })
             moved += (0..<12).filter { owners[$0] != members.last && survivors[$0] != owners[$0] }.count

@@ -1,4 +1,3 @@
-import TestSupport
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
@@ -6,6 +5,7 @@ import Hummingbird
 import NIOCore
 import Observe
 import Synchronization
+import TestSupport
 import Testing
 
 /// The request paths a test server saw.
@@ -36,20 +36,34 @@ struct EMQXScrapeSourceTests {
     /// the server stops), so a scrape of it can only end by the source's timeout, however loaded the machine is.
     static func router(requireAuth: String? = nil, log: PathLog = PathLog()) -> Router<BasicRequestContext> {
         let router = Router()
-        let bodies = ["a": stats(live: 3333, connections: 3400, sessions: 3500), "b": stats(live: 10, connections: 12, sessions: 14)]
+        let bodies = [
+            "a": stats(live: 3333, connections: 3400, sessions: 3500),
+            "b": stats(live: 10, connections: 12, sessions: 14),
+        ]
         for node in ["a", "b", "c"] {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
                 log.paths.withLock { $0.append(request.uri.description) }
-                if let requireAuth, request.headers[.authorization] != requireAuth { return Response(status: .unauthorized) }
+                if let requireAuth, request.headers[.authorization] != requireAuth {
+                    return Response(status: .unauthorized)
+                }
                 if node == "c" { await waitUntilServerShutdown() }
-                return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: bodies[node] ?? "")))
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain"],
+                    body: .init(byteBuffer: ByteBuffer(string: bodies[node] ?? ""))
+                )
             }
             router.get("/\(node)/api/v5/prometheus/stats", use: handler)
             router.get("/\(node)/api/v4/emqx_prometheus", use: handler)
         }
         router.get("/a/api/v5/nodes") { _, _ -> Response in
-            let json = #"[{"node":"emqx@a","uptime":120000,"node_status":"running","role":"core"},{"node":"emqx@b","uptime":5000,"node_status":"running","role":"replicant"}]"#
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+            let json =
+                #"[{"node":"emqx@a","uptime":120000,"node_status":"running","role":"core"},{"node":"emqx@b","uptime":5000,"node_status":"running","role":"replicant"}]"#
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: json))
+            )
         }
         router.get("/garbage/api/v5/prometheus/stats") { _, _ -> Response in
             Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "<html>not metrics</html>")))
@@ -59,7 +73,11 @@ struct EMQXScrapeSourceTests {
 
     /// The timeout is generous: a node that answers always answers within it, even on a busy machine; only /c, which
     /// never answers, runs into it.
-    static func source(port: Int, nodes: [String] = ["a", "b", "c"], _ change: (inout EMQXScrapeSource.Configuration) -> Void = { _ in }) throws -> EMQXScrapeSource {
+    static func source(
+        port: Int,
+        nodes: [String] = ["a", "b", "c"],
+        _ change: (inout EMQXScrapeSource.Configuration) -> Void = { _ in }
+    ) throws -> EMQXScrapeSource {
         var configuration = EMQXScrapeSource.Configuration(
             targets: Dictionary(uniqueKeysWithValues: nodes.map { ("emqx@\($0)", "http://127.0.0.1:\(port)/\($0)") }),
             timeout: .seconds(5)
@@ -72,7 +90,9 @@ struct EMQXScrapeSourceTests {
 
     @Test func scrapesEveryNodeAndReportsTheSlowOneMissing() async throws {
         let observation = try await withLoopbackServer(Self.router()) { port in
-            try await Self.source(port: port).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.expected))
+            try await Self.source(port: port).observe(
+                ObservationRequest(cluster: Self.cluster, expectedNodes: Self.expected)
+            )
         }
         #expect(observation.nodes.map(\.name) == ["emqx@a", "emqx@b"])
         #expect(observation.nodes.map(\.liveConnections) == [3333, 10])
@@ -97,7 +117,12 @@ struct EMQXScrapeSourceTests {
         let log = PathLog()
         let observation = try await withLoopbackServer(Self.router(log: log)) { port in
             try await Self.source(port: port, nodes: ["a"])
-                .observe(ObservationRequest(cluster: ClusterReference(namespace: "default", name: "old", kind: .emqxEnterprise), expectedNodes: [Self.expected[0]]))
+                .observe(
+                    ObservationRequest(
+                        cluster: ClusterReference(namespace: "default", name: "old", kind: .emqxEnterprise),
+                        expectedNodes: [Self.expected[0]]
+                    )
+                )
         }
         #expect(observation.nodes.first?.liveConnections == 3333)
         #expect(log.paths.withLock { $0 } == ["/a/api/v4/emqx_prometheus?type=prometheus"])
@@ -106,11 +131,15 @@ struct EMQXScrapeSourceTests {
     @Test func authentication() async throws {
         try await withLoopbackServer(Self.router(requireAuth: "Basic a2V5OnNlY3JldA==")) { port in
             let denied = await #expect(throws: EMQXScrapeError.self) {
-                try await Self.source(port: port, nodes: ["a"]).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0]]))
+                try await Self.source(port: port, nodes: ["a"]).observe(
+                    ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0]])
+                )
             }
             #expect(String(describing: denied).contains("401"))
-            let observation = try await Self.source(port: port, nodes: ["a"]) { $0.authorization = .basic(username: "key", password: "secret") }
-                .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0]]))
+            let observation = try await Self.source(port: port, nodes: ["a"]) {
+                $0.authorization = .basic(username: "key", password: "secret")
+            }
+            .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0]]))
             #expect(observation.nodes.first?.liveConnections == 3333)
         }
     }
@@ -122,7 +151,12 @@ struct EMQXScrapeSourceTests {
             ])
             configuration.timeout = .seconds(10)
             return try await EMQXScrapeSource(configuration: configuration, httpClient: .shared)
-                .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0], ExpectedNode(name: "emqx@g")]))
+                .observe(
+                    ObservationRequest(
+                        cluster: Self.cluster,
+                        expectedNodes: [Self.expected[0], ExpectedNode(name: "emqx@g")]
+                    )
+                )
         }
         #expect(observation.nodes.map(\.name) == ["emqx@a"])
         #expect(observation.warnings.first?.contains("emqx@g") == true)
@@ -130,7 +164,10 @@ struct EMQXScrapeSourceTests {
 
     @Test func hostFromNodeName() throws {
         let source = try EMQXScrapeSource(configuration: .init(), httpClient: .shared)
-        #expect(source.baseURL(of: "emqx@emqx-ee-0.emqx-ee-headless.default.svc.cluster.local") == "http://emqx-ee-0.emqx-ee-headless.default.svc.cluster.local:18083")
+        #expect(
+            source.baseURL(of: "emqx@emqx-ee-0.emqx-ee-headless.default.svc.cluster.local")
+                == "http://emqx-ee-0.emqx-ee-headless.default.svc.cluster.local:18083"
+        )
         #expect(source.baseURL(of: "emqx@10.0.3.7") == "http://10.0.3.7:18083")
         #expect(source.baseURL(of: "emqx@fd00::7") == "http://[fd00::7]:18083")
         let https = try EMQXScrapeSource(configuration: .init(scheme: "https", port: 18084), httpClient: .shared)
@@ -139,8 +176,11 @@ struct EMQXScrapeSourceTests {
 
     @Test func everyNodeDownThrows() async throws {
         let error = await #expect(throws: EMQXScrapeError.self) {
-            try await EMQXScrapeSource(configuration: .init(targets: ["emqx@a": "http://127.0.0.1:9"], timeout: .seconds(2)), httpClient: .shared)
-                .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0]]))
+            try await EMQXScrapeSource(
+                configuration: .init(targets: ["emqx@a": "http://127.0.0.1:9"], timeout: .seconds(2)),
+                httpClient: .shared
+            )
+            .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [Self.expected[0]]))
         }
         #expect(String(describing: error).contains("emqx@a"))
     }
@@ -150,13 +190,23 @@ struct EMQXScrapeSourceTests {
         let v5 = String(decoding: try Fixtures.data("emqx/emqx5-node-stats.prom"), as: UTF8.self)
         let v4 = String(decoding: try Fixtures.data("emqx/emqx44-node-stats.prom"), as: UTF8.self)
         let router = Router()
-        router.get("/v5/api/v5/prometheus/stats") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: v5))) }
-        router.get("/v4/api/v4/emqx_prometheus") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: v4))) }
+        router.get("/v5/api/v5/prometheus/stats") { _, _ in
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: v5)))
+        }
+        router.get("/v4/api/v4/emqx_prometheus") { _, _ in
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: v4)))
+        }
         let (five, four) = try await withLoopbackServer(router) { port in
-            let five = try await EMQXScrapeSource(configuration: .init(targets: ["emqx@x": "http://127.0.0.1:\(port)/v5"]), httpClient: .shared)
-                .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [ExpectedNode(name: "emqx@x")]))
-            let four = try await EMQXScrapeSource(configuration: .init(apiVersion: .v4, targets: ["emqx@y": "http://127.0.0.1:\(port)/v4"]), httpClient: .shared)
-                .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [ExpectedNode(name: "emqx@y")]))
+            let five = try await EMQXScrapeSource(
+                configuration: .init(targets: ["emqx@x": "http://127.0.0.1:\(port)/v5"]),
+                httpClient: .shared
+            )
+            .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [ExpectedNode(name: "emqx@x")]))
+            let four = try await EMQXScrapeSource(
+                configuration: .init(apiVersion: .v4, targets: ["emqx@y": "http://127.0.0.1:\(port)/v4"]),
+                httpClient: .shared
+            )
+            .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: [ExpectedNode(name: "emqx@y")]))
             return (five, four)
         }
         #expect(five.nodes.first?.liveConnections == 48213)

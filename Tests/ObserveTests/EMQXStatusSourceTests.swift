@@ -16,7 +16,9 @@ struct EMQXStatusSourceTests {
             )
         )
         let observation = EMQXStatusSource.observation(
-            of: .emqxEnterprise(resource), readAt: KubernetesTime.parse("2026-11-20T10:22:00Z")!, assumedRefreshAge: .seconds(30)
+            of: .emqxEnterprise(resource),
+            readAt: KubernetesTime.parse("2026-11-20T10:22:00Z")!,
+            assumedRefreshAge: .seconds(30)
         )
         #expect(observation.nodes.first?.sessions == 3333)
         #expect(observation.nodes.first?.liveConnections == nil)
@@ -32,12 +34,24 @@ struct EMQXStatusSourceTests {
             spec: .init(coreTemplate: .init(replicas: 2)),
             status: .init(
                 conditions: [StatusCondition(type: "Ready", status: "True")],
-                coreNodes: (0..<2).map { EMQXResource.Node(node: "emqx@core-\($0)", role: "core", edition: "Enterprise", connections: 10, liveConnections: 9) },
+                coreNodes: (0..<2).map {
+                    EMQXResource.Node(
+                        node: "emqx@core-\($0)",
+                        role: "core",
+                        edition: "Enterprise",
+                        connections: 10,
+                        liveConnections: 9
+                    )
+                },
                 coreNodesStatus: .init(replicas: 2, currentRevision: "a", updateRevision: "a")
             )
         )
         let readAt = Date(timeIntervalSince1970: 2_000_000_000)
-        let observation = EMQXStatusSource.observation(of: .emqx(resource), readAt: readAt, assumedRefreshAge: .seconds(30))
+        let observation = EMQXStatusSource.observation(
+            of: .emqx(resource),
+            readAt: readAt,
+            assumedRefreshAge: .seconds(30)
+        )
         #expect(observation.nodes.map(\.liveConnections) == [9, 9])
         #expect(observation.nodes.allSatisfy { $0.observedAt == readAt.addingTimeInterval(-30) })
         #expect(observation.warnings.isEmpty)

@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @testable import Observe
 
@@ -14,19 +14,31 @@ struct PrometheusBatchTests {
     static let silent = ClusterReference(namespace: "other", name: "emqx-d")
 
     static func nodes(_ cluster: ClusterReference) -> [ExpectedNode] {
-        (0..<2).map { ExpectedNode(name: "emqx@\(cluster.name)-\($0).\(cluster.name)-headless.\(cluster.namespace).svc.cluster.local") }
+        (0..<2).map {
+            ExpectedNode(
+                name: "emqx@\(cluster.name)-\($0).\(cluster.name)-headless.\(cluster.namespace).svc.cluster.local"
+            )
+        }
     }
 
     /// Every node of the three clusters, grouped by node, namespace and cluster, as Prometheus answers the batch.
     static var batchAnswer: String {
-        PromBodies.vector(clusters.flatMap { cluster in
-            nodes(cluster).enumerated().map { index, node in
-                (labels: ["node": node.name, "namespace": cluster.namespace, "cluster": cluster.name], value: String(1000 * (index + 1)))
+        PromBodies.vector(
+            clusters.flatMap { cluster in
+                nodes(cluster).enumerated().map { index, node in
+                    (
+                        labels: ["node": node.name, "namespace": cluster.namespace, "cluster": cluster.name],
+                        value: String(1000 * (index + 1))
+                    )
+                }
             }
-        })
+        )
     }
 
-    static func batch(port: Int, _ change: (inout PrometheusSource.Configuration) -> Void = { _ in }) throws -> PrometheusSource {
+    static func batch(
+        port: Int,
+        _ change: (inout PrometheusSource.Configuration) -> Void = { _ in }
+    ) throws -> PrometheusSource {
         var source = try PrometheusSourceTests.source(port: port, change)
         source.batch = try #require(PrometheusBatch(source: source))
         return source
@@ -44,7 +56,14 @@ struct PrometheusBatchTests {
             source.batch?.begin(members)
             return try await withThrowingTaskGroup(of: (ClusterReference, SourceObservation).self) { group in
                 for cluster in members {
-                    group.addTask { (cluster, try await source.observe(ObservationRequest(cluster: cluster, expectedNodes: Self.nodes(cluster)))) }
+                    group.addTask {
+                        (
+                            cluster,
+                            try await source.observe(
+                                ObservationRequest(cluster: cluster, expectedNodes: Self.nodes(cluster))
+                            )
+                        )
+                    }
                 }
                 var all: [ClusterReference: SourceObservation] = [:]
                 for try await (cluster, observation) in group { all[cluster] = observation }
@@ -67,15 +86,27 @@ struct PrometheusBatchTests {
         // A cluster without series hears what it would have heard alone, naming the query sent.
         let silent = try #require(observations[Self.silent])
         #expect(silent.nodes.isEmpty)
-        #expect(silent.warnings.contains { $0.contains("the live connections query matched no series") && $0.contains("cluster=~") })
+        #expect(
+            silent.warnings.contains {
+                $0.contains("the live connections query matched no series") && $0.contains("cluster=~")
+            }
+        )
     }
 
     @Test func aClusterOutsideTheRoundAsksAlone() async throws {
         let fake = FakePrometheus(answers: ["emqx_live_connections_count": Self.batchAnswer])
         _ = try await withLoopbackServer(fake.router) { port in
-            let source = try Self.batch(port: port) { $0.queries = PrometheusQueries(liveConnections: PrometheusQueries.emqxDefault.liveConnections, connections: nil, sessions: nil) }
+            let source = try Self.batch(port: port) {
+                $0.queries = PrometheusQueries(
+                    liveConnections: PrometheusQueries.emqxDefault.liveConnections,
+                    connections: nil,
+                    sessions: nil
+                )
+            }
             source.batch?.begin([Self.clusters[0]])
-            _ = try await source.observe(ObservationRequest(cluster: Self.clusters[1], expectedNodes: Self.nodes(Self.clusters[1])))
+            _ = try await source.observe(
+                ObservationRequest(cluster: Self.clusters[1], expectedNodes: Self.nodes(Self.clusters[1]))
+            )
         }
         let queries = fake.queries.withLock { $0 }
         #expect(queries == [#"max by (node) (emqx_live_connections_count{namespace="default", cluster="emqx-b"})"#])
@@ -110,7 +141,11 @@ struct PrometheusBatchTests {
                     return count
                 }
                 if index < self.held { await waitUntilServerShutdown() }
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: PrometheusBatchTests.batchAnswer)))
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: PrometheusBatchTests.batchAnswer))
+                )
             }
             router.get("/api/v1/query", use: handler)
             router.post("/api/v1/query", use: handler)
@@ -123,16 +158,25 @@ struct PrometheusBatchTests {
         let observation = try await withLoopbackServer(fake.router) { port in
             let source = try Self.batch(port: port)
             source.batch?.begin(Self.clusters)
-            let first = Task { try await source.observe(ObservationRequest(cluster: Self.clusters[0], expectedNodes: Self.nodes(Self.clusters[0]))) }
+            let first = Task {
+                try await source.observe(
+                    ObservationRequest(cluster: Self.clusters[0], expectedNodes: Self.nodes(Self.clusters[0]))
+                )
+            }
             while fake.count.withLock({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(5)) }
             // The second waits for the first's answer (or, if it comes later, finds the fetch free and makes it).
-            async let second = source.observe(ObservationRequest(cluster: Self.clusters[1], expectedNodes: Self.nodes(Self.clusters[1])))
+            async let second = source.observe(
+                ObservationRequest(cluster: Self.clusters[1], expectedNodes: Self.nodes(Self.clusters[1]))
+            )
             try await Task.sleep(for: .milliseconds(50))
             first.cancel()
             _ = try? await first.value
             return try await second
         }
-        #expect(observation.nodes.map(\.liveConnections) == [1000, 2000], "the waiting cluster got its answer after the first gave up")
+        #expect(
+            observation.nodes.map(\.liveConnections) == [1000, 2000],
+            "the waiting cluster got its answer after the first gave up"
+        )
         #expect(fake.count.withLock { $0 } == 6, "the second fetched once more, for everyone")
     }
 
@@ -148,17 +192,27 @@ struct PrometheusBatchTests {
 
     @Test func queriesThatUseTheNodeLabelElsewhereAreAskedPerCluster() throws {
         let source = try PrometheusSourceTests.source(port: 9) {
-            $0.queries.liveConnections = #"label_replace(emqx_live_connections_count{{{selector}}}, "{{label}}", "$1", "instance", "(.*)")"#
+            $0.queries.liveConnections =
+                #"label_replace(emqx_live_connections_count{{{selector}}}, "{{label}}", "$1", "instance", "(.*)")"#
         }
         #expect(PrometheusBatch(source: source) == nil)
     }
 
     /// The batched query, run by Prometheus's own engine (`promtool test rules`) on series of look-alike clusters.
-    @Test(.enabled(if: PrometheusBatchTests.promtool != nil, "promtool not found: set PROMTOOL or install Debian's prometheus package (scripts/test does)"))
+    @Test(
+        .enabled(
+            if: PrometheusBatchTests.promtool != nil,
+            "promtool not found: set PROMTOOL or install Debian's prometheus package (scripts/test does)"
+        )
+    )
     func prometheusItselfSplitsTheBatchedQueryByCluster() throws {
         let source = try PrometheusSourceTests.source(port: 9)
         let batch = try #require(PrometheusBatch(source: source))
-        let query = try #require(batch.renderedQueries([ClusterReference(namespace: "default", name: "emqx.a"), ClusterReference(namespace: "prod", name: "b")]).live)
+        let query = try #require(
+            batch.renderedQueries([
+                ClusterReference(namespace: "default", name: "emqx.a"), ClusterReference(namespace: "prod", name: "b"),
+            ]).live
+        )
         let test = """
             tests:
               - interval: 1m
@@ -194,16 +248,24 @@ struct PrometheusBatchTests {
     @Test func seriesOfLabelCombinationsNoClusterHasAreDropped() async throws {
         let answer = PromBodies.vector([
             (labels: ["node": "emqx@x-0", "namespace": "prod", "cluster": "emqx-a"], value: "5"),
-            (labels: ["node": Self.nodes(Self.clusters[0])[0].name, "namespace": "default", "cluster": "emqx-a"], value: "9"),
+            (
+                labels: ["node": Self.nodes(Self.clusters[0])[0].name, "namespace": "default", "cluster": "emqx-a"],
+                value: "9"
+            ),
         ])
         let fake = FakePrometheus(answers: ["emqx_": answer])
         let observation = try await withLoopbackServer(fake.router) { port in
             let source = try Self.batch(port: port)
             source.batch?.begin([Self.clusters[0], ClusterReference(namespace: "prod", name: "other")])
-            return try await source.observe(ObservationRequest(cluster: Self.clusters[0], expectedNodes: Self.nodes(Self.clusters[0])))
+            return try await source.observe(
+                ObservationRequest(cluster: Self.clusters[0], expectedNodes: Self.nodes(Self.clusters[0]))
+            )
         }
         #expect(observation.nodes.map(\.name) == [Self.nodes(Self.clusters[0])[0].name])
-        #expect(!observation.warnings.contains { $0.contains("emqx@x-0") }, "a prod/emqx-a series is not default/emqx-a's")
+        #expect(
+            !observation.warnings.contains { $0.contains("emqx@x-0") },
+            "a prod/emqx-a series is not default/emqx-a's"
+        )
     }
 
     static let promtool: String? = {

@@ -1,11 +1,13 @@
-import TestSupport
-@testable import AutorebalancerCore
 import Foundation
+import TestSupport
 import Testing
+
+@testable import AutorebalancerCore
 
 struct PrometheusResponseTests {
     @Test func decodesVectorWithWarnings() throws {
-        let body = #"{"status":"success","warnings":["partial data"],"data":{"resultType":"vector","result":[{"metric":{"node":"emqx@a"},"value":[1795621027.5,"12"]},{"metric":{"node":"emqx@b"},"value":[1795621027.5,"NaN"]}]}}"#
+        let body =
+            #"{"status":"success","warnings":["partial data"],"data":{"resultType":"vector","result":[{"metric":{"node":"emqx@a"},"value":[1795621027.5,"12"]},{"metric":{"node":"emqx@b"},"value":[1795621027.5,"NaN"]}]}}"#
         let response = try PrometheusResponse.decode(Data(body.utf8))
         #expect(response.warnings == ["partial data"])
         let vector = try response.vector()
@@ -14,7 +16,9 @@ struct PrometheusResponseTests {
         #expect(vector[0].sample.value == 12)
         #expect(vector[0].sample.time == Date(timeIntervalSince1970: 1795621027.5))
         #expect(vector[1].sample.value.isNaN)
-        #expect(throws: PrometheusResponseError.unexpectedResultType(expected: "matrix", got: "vector")) { try response.matrix() }
+        #expect(throws: PrometheusResponseError.unexpectedResultType(expected: "matrix", got: "vector")) {
+            try response.matrix()
+        }
     }
 
     @Test func decodesErrorEnvelope() {
@@ -36,16 +40,20 @@ struct PrometheusResponseTests {
     }
 
     @Test func decodesScalar() throws {
-        let response = try PrometheusResponse.decode(Data(#"{"status":"success","data":{"resultType":"scalar","result":[10,"+Inf"]}}"#.utf8))
+        let response = try PrometheusResponse.decode(
+            Data(#"{"status":"success","data":{"resultType":"scalar","result":[10,"+Inf"]}}"#.utf8)
+        )
         #expect(response.result == .scalar(PrometheusSample(time: Date(timeIntervalSince1970: 10), value: .infinity)))
     }
 
     @Test(.enabled(if: Fixtures.available, "../shared/fixtures not found; recorded Prometheus responses skipped"))
     func decodesRecordedResponses() throws {
-        let vector = try PrometheusResponse.decode(Fixtures.data("prometheus/query-vector-live-connections.json")).vector()
+        let vector = try PrometheusResponse.decode(Fixtures.data("prometheus/query-vector-live-connections.json"))
+            .vector()
         #expect(vector.map(\.sample.value) == [3333, 3333, 3334, 154])
         #expect(vector[3].labels["pod"] == "emqx-ee-3")
-        let matrix = try PrometheusResponse.decode(Fixtures.data("prometheus/query-range-live-connections.json")).matrix()
+        let matrix = try PrometheusResponse.decode(Fixtures.data("prometheus/query-range-live-connections.json"))
+            .matrix()
         #expect(matrix.count == 4)
         #expect(matrix[3].samples.map(\.value) == [34, 49, 64, 79, 94, 109, 124, 139, 154])
         #expect(matrix[3].samples[1].time.timeIntervalSince(matrix[3].samples[0].time) == 5)
@@ -69,17 +77,25 @@ struct PrometheusNodeIdentityTests {
         "emqx@10.0.3.7",
     ]
 
-    @Test(arguments: [
-        ("emqx@emqx-ee-0.emqx-ee-headless.default.svc.cluster.local", "emqx@emqx-ee-0.emqx-ee-headless.default.svc.cluster.local"),
-        ("emqx-ee-1", "emqx@emqx-ee-1.emqx-ee-headless.default.svc.cluster.local"),
-        ("emqx-ee-10", "emqx@emqx-ee-10.emqx-ee-headless.default.svc.cluster.local"),
-        ("emqx-ee-1.emqx-ee-headless.default.svc:18083", "emqx@emqx-ee-1.emqx-ee-headless.default.svc.cluster.local"),
-        ("10.0.3.7:18083", "emqx@10.0.3.7"),
-        ("10.0.3.7", "emqx@10.0.3.7"),
-        ("emqx-ee-2", nil),
-        ("emqx@emqx-ee-9.x", nil),
-        ("10.0.3.70:18083", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            (
+                "emqx@emqx-ee-0.emqx-ee-headless.default.svc.cluster.local",
+                "emqx@emqx-ee-0.emqx-ee-headless.default.svc.cluster.local"
+            ),
+            ("emqx-ee-1", "emqx@emqx-ee-1.emqx-ee-headless.default.svc.cluster.local"),
+            ("emqx-ee-10", "emqx@emqx-ee-10.emqx-ee-headless.default.svc.cluster.local"),
+            (
+                "emqx-ee-1.emqx-ee-headless.default.svc:18083",
+                "emqx@emqx-ee-1.emqx-ee-headless.default.svc.cluster.local"
+            ),
+            ("10.0.3.7:18083", "emqx@10.0.3.7"),
+            ("10.0.3.7", "emqx@10.0.3.7"),
+            ("emqx-ee-2", nil),
+            ("emqx@emqx-ee-9.x", nil),
+            ("10.0.3.70:18083", nil),
+        ] as [(String, String?)]
+    )
     func maps(value: String, node: String?) {
         #expect(PrometheusNodeIdentity.nodeName(forLabelValue: value, expected: Self.expected) == node)
     }
@@ -92,7 +108,9 @@ struct PrometheusNodeIdentityTests {
 struct PrometheusResponseTimeTests {
     @Test(arguments: [("1", 1.0), ("0", 0.0), ("1795620987", 1795620987.0), ("1795621027.659", 1795621027.659)])
     func integerAndFractionalTimes(text: String, seconds: Double) throws {
-        let body = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":["# + text + #","5"]}]}}"#
+        let body =
+            #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":["# + text
+            + #","5"]}]}}"#
         let vector = try PrometheusResponse.decode(Data(body.utf8)).vector()
         #expect(vector.first?.sample.time == Date(timeIntervalSince1970: seconds))
     }

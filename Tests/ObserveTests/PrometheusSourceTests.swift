@@ -1,4 +1,3 @@
-import TestSupport
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
@@ -6,6 +5,7 @@ import Hummingbird
 import NIOCore
 import Observe
 import Synchronization
+import TestSupport
 import Testing
 
 /// A fake Prometheus answering `/api/v1/query` by which metric the query names.
@@ -46,7 +46,11 @@ final class FakePrometheus: Sendable {
             let key = self.answers.keys.sorted().first { query.contains($0) } ?? ""
             let body = self.answers[key] ?? #"{"status":"success","data":{"resultType":"vector","result":[]}}"#
             let status: HTTPResponse.Status = body.contains(#""status":"error""#) ? .badRequest : .ok
-            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(
+                status: status,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body))
+            )
         }
         router.get("/api/v1/query", use: handler)
         router.post("/api/v1/query", use: handler)
@@ -56,21 +60,33 @@ final class FakePrometheus: Sendable {
 }
 
 enum PromBodies {
-    static func vector(_ series: [(labels: [String: String], value: String)], time: Double = 1795621027.659, warnings: [String]? = nil) -> String {
+    static func vector(
+        _ series: [(labels: [String: String], value: String)],
+        time: Double = 1795621027.659,
+        warnings: [String]? = nil
+    ) -> String {
         let items = series.map { item -> String in
-            let labels = item.labels.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",")
+            let labels = item.labels.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(
+                separator: ","
+            )
             return "{\"metric\":{\(labels)},\"value\":[\(time),\"\(item.value)\"]}"
         }
         let warningText = warnings.map { ",\"warnings\":[" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]" } ?? ""
-        return "{\"status\":\"success\"\(warningText),\"data\":{\"resultType\":\"vector\",\"result\":[\(items.joined(separator: ","))]}}"
+        return
+            "{\"status\":\"success\"\(warningText),\"data\":{\"resultType\":\"vector\",\"result\":[\(items.joined(separator: ","))]}}"
     }
 }
 
 struct PrometheusSourceTests {
     static let cluster = ClusterReference(namespace: "default", name: "emqx-ee")
-    static let nodes = (0..<4).map { ExpectedNode(name: "emqx@emqx-ee-\($0).emqx-ee-headless.default.svc.cluster.local") }
+    static let nodes = (0..<4).map {
+        ExpectedNode(name: "emqx@emqx-ee-\($0).emqx-ee-headless.default.svc.cluster.local")
+    }
 
-    static func source(port: Int, _ change: (inout PrometheusSource.Configuration) -> Void = { _ in }) throws -> PrometheusSource {
+    static func source(
+        port: Int,
+        _ change: (inout PrometheusSource.Configuration) -> Void = { _ in }
+    ) throws -> PrometheusSource {
         var configuration = PrometheusSource.Configuration(baseURL: "http://127.0.0.1:\(port)/", timeout: .seconds(5))
         change(&configuration)
         return try PrometheusSource(configuration: configuration, httpClient: .shared)
@@ -78,16 +94,24 @@ struct PrometheusSourceTests {
 
     @Test func observesByPodLabelAndReportsMissingNodes() async throws {
         let fake = FakePrometheus(answers: [
-            "emqx_live_connections_count": PromBodies.vector([
-                (["pod": "emqx-ee-0"], "3333"), (["pod": "emqx-ee-1"], "3333"), (["pod": "emqx-ee-2"], "3334"),
-                (["pod": "other-7"], "5"),
-            ], warnings: ["partial result"]),
-            "emqx_sessions_count": PromBodies.vector([(["pod": "emqx-ee-0"], "3353"), (["pod": "emqx-ee-2"], "3354")], time: 1795621028),
+            "emqx_live_connections_count": PromBodies.vector(
+                [
+                    (["pod": "emqx-ee-0"], "3333"), (["pod": "emqx-ee-1"], "3333"), (["pod": "emqx-ee-2"], "3334"),
+                    (["pod": "other-7"], "5"),
+                ],
+                warnings: ["partial result"]
+            ),
+            "emqx_sessions_count": PromBodies.vector(
+                [(["pod": "emqx-ee-0"], "3353"), (["pod": "emqx-ee-2"], "3354")],
+                time: 1_795_621_028
+            ),
         ])
         let observation = try await withLoopbackServer(fake.router) { port in
             try await Self.source(port: port) {
                 $0.nodeLabel = "pod"
-                $0.selector = PrometheusSelector(perCluster: ["default/emqx-ee": #"k8s_ns="default", cluster="emqx-ee""#])
+                $0.selector = PrometheusSelector(perCluster: [
+                    "default/emqx-ee": #"k8s_ns="default", cluster="emqx-ee""#
+                ])
             }.observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
         }
         #expect(observation.nodes.map(\.name) == Array(Self.nodes.prefix(3).map(\.name)))
@@ -108,18 +132,27 @@ struct PrometheusSourceTests {
         // No answers at all: every query returns an empty vector (a selector with a `cluster` label the scrape lacks).
         let fake = FakePrometheus(answers: [:])
         let observation = try await withLoopbackServer(fake.router) { port in
-            try await Self.source(port: port).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
+            try await Self.source(port: port).observe(
+                ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes)
+            )
         }
         #expect(observation.nodes.isEmpty)
         let sent = #"max by (node) (emqx_live_connections_count{namespace="default", cluster="emqx-ee"})"#
-        #expect(observation.warnings.contains("the live connections query matched no series; check selector/nodeLabel (query sent: \(sent))"))
+        #expect(
+            observation.warnings.contains(
+                "the live connections query matched no series; check selector/nodeLabel (query sent: \(sent))"
+            )
+        )
         #expect(observation.warnings.filter { $0.contains("matched no series") }.count == 3)
-        #expect(!observation.warnings.contains { $0.contains("no Prometheus series for") }, "no second line saying the same")
+        #expect(
+            !observation.warnings.contains { $0.contains("no Prometheus series for") },
+            "no second line saying the same"
+        )
     }
 
     @Test func defaultSelectorAndPOST() async throws {
         let fake = FakePrometheus(answers: [
-            "emqx_live_connections_count": PromBodies.vector([(["node": Self.nodes[0].name], "7")]),
+            "emqx_live_connections_count": PromBodies.vector([(["node": Self.nodes[0].name], "7")])
         ])
         let observation = try await withLoopbackServer(fake.router) { port in
             try await Self.source(port: port) { $0.usePOST = true }
@@ -128,7 +161,11 @@ struct PrometheusSourceTests {
         #expect(observation.nodes.count == 1)
         #expect(observation.nodes[0].liveConnections == 7)
         #expect(fake.methods.withLock { $0 } == ["POST", "POST", "POST"])
-        #expect(fake.queries.withLock { $0 }.contains(#"max by (node) (emqx_live_connections_count{namespace="default", cluster="emqx-ee"})"#))
+        #expect(
+            fake.queries.withLock { $0 }.contains(
+                #"max by (node) (emqx_live_connections_count{namespace="default", cluster="emqx-ee"})"#
+            )
+        )
     }
 
     @Test func instanceLabelMapsToNodeNames() async throws {
@@ -136,12 +173,17 @@ struct PrometheusSourceTests {
             "emqx_live_connections_count": PromBodies.vector([
                 (["instance": "emqx-ee-0.emqx-ee-headless.default.svc:18083"], "10"),
                 (["instance": "10.0.3.7:18083"], "20"),
-            ]),
+            ])
         ])
-        let expected = [ExpectedNode(name: Self.nodes[0].name, role: .core), ExpectedNode(name: "emqx@10.0.3.7", role: .replicant)]
+        let expected = [
+            ExpectedNode(name: Self.nodes[0].name, role: .core), ExpectedNode(name: "emqx@10.0.3.7", role: .replicant),
+        ]
         let observation = try await withLoopbackServer(fake.router) { port in
-            try await Self.source(port: port) { $0.nodeLabel = "instance"; $0.queries.sessions = nil }
-                .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: expected))
+            try await Self.source(port: port) {
+                $0.nodeLabel = "instance"
+                $0.queries.sessions = nil
+            }
+            .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: expected))
         }
         #expect(observation.nodes.map(\.name) == expected.map(\.name))
         #expect(observation.nodes.map(\.liveConnections) == [10, 20])
@@ -150,14 +192,19 @@ struct PrometheusSourceTests {
 
     @Test func statusErrorIsSurfaced() async throws {
         let fake = FakePrometheus(answers: [
-            "emqx_": #"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": parse error"}"#,
+            "emqx_": #"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": parse error"}"#
         ])
         let error = await #expect(throws: PrometheusResponseError.self) {
             try await withLoopbackServer(fake.router) { port in
-                try await Self.source(port: port).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
+                try await Self.source(port: port).observe(
+                    ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes)
+                )
             }
         }
-        guard case .apiError(let type, let text, _) = error else { Issue.record("not an API error: \(String(describing: error))"); return }
+        guard case .apiError(let type, let text, _) = error else {
+            Issue.record("not an API error: \(String(describing: error))")
+            return
+        }
         #expect(type == "bad_data")
         #expect(text.contains("parse error"))
     }
@@ -166,22 +213,30 @@ struct PrometheusSourceTests {
         let fake = FakePrometheus(answers: ["emqx_": "<html>Bad Gateway</html>"])
         let error = await #expect(throws: PrometheusResponseError.self) {
             try await withLoopbackServer(fake.router) { port in
-                try await Self.source(port: port).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
+                try await Self.source(port: port).observe(
+                    ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes)
+                )
             }
         }
         #expect(String(describing: error).contains("not a Prometheus API answer"))
     }
 
     @Test func authentication() async throws {
-        let fake = FakePrometheus(answers: [
-            "emqx_live_connections_count": PromBodies.vector([(["node": Self.nodes[0].name], "1")]),
-        ], requiredAuthorization: "Bearer s3cret")
+        let fake = FakePrometheus(
+            answers: [
+                "emqx_live_connections_count": PromBodies.vector([(["node": Self.nodes[0].name], "1")])
+            ],
+            requiredAuthorization: "Bearer s3cret"
+        )
         try await withLoopbackServer(fake.router) { port in
             let denied = await #expect(throws: SourceFetchError.self) {
                 try await Self.source(port: port) { $0.authorization = .bearer(token: "wrong") }
                     .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
             }
-            guard case .unauthorized(_, let status) = denied else { Issue.record("not unauthorized: \(String(describing: denied))"); return }
+            guard case .unauthorized(_, let status) = denied else {
+                Issue.record("not unauthorized: \(String(describing: denied))")
+                return
+            }
             #expect(status == 401)
             #expect(!String(describing: denied).contains("wrong"))
             let observation = try await Self.source(port: port) { $0.authorization = .bearer(token: "s3cret") }
@@ -203,7 +258,10 @@ struct PrometheusSourceTests {
                     .observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
             }
         }
-        guard case .timeout = error else { Issue.record("not a timeout: \(String(describing: error))"); return }
+        guard case .timeout = error else {
+            Issue.record("not a timeout: \(String(describing: error))")
+            return
+        }
     }
 
     @Test func unreachable() async throws {
@@ -216,11 +274,15 @@ struct PrometheusSourceTests {
     }
 
     @Test func queryRangeReturnsMatrix() async throws {
-        let body = #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"node":"emqx@a"},"values":[[100,"1"],[105,"2"]]}]}}"#
+        let body =
+            #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"node":"emqx@a"},"values":[[100,"1"],[105,"2"]]}]}}"#
         let fake = FakePrometheus(answers: ["emqx_live": body])
         let matrix = try await withLoopbackServer(fake.router) { port in
             try await Self.source(port: port).queryRange(
-                query: "emqx_live_connections_count", start: Date(timeIntervalSince1970: 100), end: Date(timeIntervalSince1970: 105), step: .seconds(5)
+                query: "emqx_live_connections_count",
+                start: Date(timeIntervalSince1970: 100),
+                end: Date(timeIntervalSince1970: 105),
+                step: .seconds(5)
             )
         }
         #expect(matrix.count == 1)
@@ -230,12 +292,23 @@ struct PrometheusSourceTests {
     @Test(.enabled(if: Fixtures.available, "../shared/fixtures not found; recorded Prometheus responses skipped"))
     func recordedResponses() async throws {
         let fake = FakePrometheus(answers: [
-            "emqx_live_connections_count": String(decoding: try Fixtures.data("prometheus/query-vector-live-connections.json"), as: UTF8.self),
-            "emqx_sessions_count": String(decoding: try Fixtures.data("prometheus/query-vector-sessions-by-node.json"), as: UTF8.self),
-            "emqx_connections_count": String(decoding: try Fixtures.data("prometheus/query-vector-empty.json"), as: UTF8.self),
+            "emqx_live_connections_count": String(
+                decoding: try Fixtures.data("prometheus/query-vector-live-connections.json"),
+                as: UTF8.self
+            ),
+            "emqx_sessions_count": String(
+                decoding: try Fixtures.data("prometheus/query-vector-sessions-by-node.json"),
+                as: UTF8.self
+            ),
+            "emqx_connections_count": String(
+                decoding: try Fixtures.data("prometheus/query-vector-empty.json"),
+                as: UTF8.self
+            ),
         ])
         let observation = try await withLoopbackServer(fake.router) { port in
-            try await Self.source(port: port).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
+            try await Self.source(port: port).observe(
+                ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes)
+            )
         }
         #expect(observation.nodes.map(\.liveConnections) == [3333, 3333, 3334, 154])
         #expect(observation.nodes.map(\.sessions) == [3353, 3353, 3354, 174])
@@ -243,9 +316,13 @@ struct PrometheusSourceTests {
         #expect(observation.nodes.allSatisfy { $0.observedAt == Date(timeIntervalSince1970: 1795621027.659) })
 
         let error = await #expect(throws: PrometheusResponseError.self) {
-            let bad = FakePrometheus(answers: ["emqx_": String(decoding: try Fixtures.data("prometheus/query-error-bad-expr.json"), as: UTF8.self)])
+            let bad = FakePrometheus(answers: [
+                "emqx_": String(decoding: try Fixtures.data("prometheus/query-error-bad-expr.json"), as: UTF8.self)
+            ])
             try await withLoopbackServer(bad.router) { port in
-                try await Self.source(port: port).observe(ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes))
+                try await Self.source(port: port).observe(
+                    ObservationRequest(cluster: Self.cluster, expectedNodes: Self.nodes)
+                )
             }
         }
         #expect(String(describing: error).contains("bad_data"))

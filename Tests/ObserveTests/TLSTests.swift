@@ -21,12 +21,21 @@ struct SelfSignedCertificate {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try await ChildProcess.run(openssl!, [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", directory.appendingPathComponent("key.pem").path, "-out", directory.appendingPathComponent("cert.pem").path,
-        ])
-        guard result.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "openssl failed: \(result.output)"]) }
+        let result = try await ChildProcess.run(
+            openssl!,
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", directory.appendingPathComponent("key.pem").path, "-out",
+                directory.appendingPathComponent("cert.pem").path,
+            ]
+        )
+        guard result.status == 0 else {
+            throw CocoaError(
+                .fileWriteUnknown,
+                userInfo: [NSLocalizedDescriptionKey: "openssl failed: \(result.output)"]
+            )
+        }
         return SelfSignedCertificate(
             certificatePEM: try String(contentsOf: directory.appendingPathComponent("cert.pem"), encoding: .utf8),
             keyPEM: try String(contentsOf: directory.appendingPathComponent("key.pem"), encoding: .utf8)
@@ -47,17 +56,29 @@ final class FixedResponder: ChannelInboundHandler, Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+            promise: nil
+        )
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }
 
 struct TLSTests {
-    static func withTLSServer<T: Sendable>(_ certificate: SelfSignedCertificate, body: String, _ run: @Sendable (Int) async throws -> T) async throws -> T {
+    static func withTLSServer<T: Sendable>(
+        _ certificate: SelfSignedCertificate,
+        body: String,
+        _ run: @Sendable (Int) async throws -> T
+    ) async throws -> T {
         let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8))
         let key = try NIOSSLPrivateKey(bytes: Array(certificate.keyPEM.utf8), format: .pem)
-        let context = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+        let context = try NIOSSLContext(
+            configuration: .makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) },
+                privateKey: .privateKey(key)
+            )
+        )
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -78,20 +99,34 @@ struct TLSTests {
         }
     }
 
-    static let vector = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"node":"emqx@a"},"value":[1,"5"]}]}}"#
+    static let vector =
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"node":"emqx@a"},"value":[1,"5"]}]}}"#
 
     @Test(.enabled(if: SelfSignedCertificate.openssl != nil, "openssl not found; TLS tests skipped"))
     func untrustedServerFailsAndCustomCAWorks() async throws {
         let certificate = try await SelfSignedCertificate.make()
         try await Self.withTLSServer(certificate, body: Self.vector) { port in
-            let request = ObservationRequest(cluster: ClusterReference(namespace: "ns", name: "c"), expectedNodes: [ExpectedNode(name: "emqx@a")])
-            let untrusted = try PrometheusSource(configuration: .init(baseURL: "https://127.0.0.1:\(port)", timeout: .seconds(30)), httpClient: .shared)
+            let request = ObservationRequest(
+                cluster: ClusterReference(namespace: "ns", name: "c"),
+                expectedNodes: [ExpectedNode(name: "emqx@a")]
+            )
+            let untrusted = try PrometheusSource(
+                configuration: .init(baseURL: "https://127.0.0.1:\(port)", timeout: .seconds(30)),
+                httpClient: .shared
+            )
             let error = await #expect(throws: SourceFetchError.self) { try await untrusted.observe(request) }
-            guard case .transport(_, let reason) = error else { Issue.record("not a transport error: \(String(describing: error))"); return }
+            guard case .transport(_, let reason) = error else {
+                Issue.record("not a transport error: \(String(describing: error))")
+                return
+            }
             #expect(reason.contains("TLS failure"))
 
             let trusted = try PrometheusSource(
-                configuration: .init(baseURL: "https://127.0.0.1:\(port)", tls: SourceTLS(caPEM: certificate.certificatePEM), timeout: .seconds(30)),
+                configuration: .init(
+                    baseURL: "https://127.0.0.1:\(port)",
+                    tls: SourceTLS(caPEM: certificate.certificatePEM),
+                    timeout: .seconds(30)
+                ),
                 httpClient: .shared
             )
             let observation = try await trusted.observe(request)
@@ -101,7 +136,10 @@ struct TLSTests {
 
     @Test func caWithoutCertificateIsRejected() {
         #expect(throws: (any Error).self) {
-            try PrometheusSource(configuration: .init(baseURL: "https://x", tls: SourceTLS(caPEM: "not a certificate")), httpClient: .shared)
+            try PrometheusSource(
+                configuration: .init(baseURL: "https://x", tls: SourceTLS(caPEM: "not a certificate")),
+                httpClient: .shared
+            )
         }
     }
 }

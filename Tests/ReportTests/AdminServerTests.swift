@@ -8,12 +8,20 @@ import Synchronization
 import Testing
 
 struct AdminServerTests {
-    struct Fetched { var status: Int; var contentType: String?; var body: String }
+    struct Fetched {
+        var status: Int
+        var contentType: String?
+        var body: String
+    }
 
     static func get(_ url: String) async throws -> Fetched {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 1 << 20)
-        return Fetched(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"), body: String(buffer: body))
+        return Fetched(
+            status: Int(response.status.code),
+            contentType: response.headers.first(name: "Content-Type"),
+            body: String(buffer: body)
+        )
     }
 
     @Test func servesMetricsHealthAndReadiness() async throws {
@@ -52,12 +60,28 @@ struct AdminServerTests {
             #expect(notReady.body.contains("no evaluation cycle has completed yet"))
             health.setConfigLoaded(true)
             // A cycle that observed no cluster is not ready, and says why.
-            health.recordCycle(.init(clusters: 1, snapshots: 0, problems: ["every metric source of default/emqx-ee failed: status: timed out"]))
+            health.recordCycle(
+                .init(
+                    clusters: 1,
+                    snapshots: 0,
+                    problems: ["every metric source of default/emqx-ee failed: status: timed out"]
+                )
+            )
             let noSnapshot = try await Self.get(base + "/readyz")
             #expect(noSnapshot.status == 503)
-            #expect(noSnapshot.body.contains("the last evaluation cycle produced no snapshot: every metric source of default/emqx-ee failed"))
+            #expect(
+                noSnapshot.body.contains(
+                    "the last evaluation cycle produced no snapshot: every metric source of default/emqx-ee failed"
+                )
+            )
             // Ready once a cycle produced a snapshot, whichever source of the fallback list supplied it.
-            health.recordCycle(.init(clusters: 2, snapshots: 1, problems: ["every metric source of default/other failed: prometheus: refused"]))
+            health.recordCycle(
+                .init(
+                    clusters: 2,
+                    snapshots: 1,
+                    problems: ["every metric source of default/other failed: prometheus: refused"]
+                )
+            )
             #expect(try await Self.get(base + "/readyz").status == 200)
             #expect(try await Self.get(base + "/nothing").status == 404)
 

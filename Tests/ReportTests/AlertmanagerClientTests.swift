@@ -1,11 +1,12 @@
-import TestSupport
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import NIOCore
 import Report
 import Synchronization
+import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,11 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("am-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("alertmanager.yml")
-        try "route:\n  receiver: default\n  group_wait: 1s\nreceivers:\n  - name: default\n".write(to: config, atomically: true, encoding: .utf8)
+        try "route:\n  receiver: default\n  group_wait: 1s\nreceivers:\n  - name: default\n".write(
+            to: config,
+            atomically: true,
+            encoding: .utf8
+        )
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
             "--config.file=\(config.path)",
@@ -42,13 +47,20 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
     /// Alertmanager can take many seconds to start).
     func waitUntilReady() async throws {
         for _ in 0..<300 {
-            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/-/ready"), timeout: .seconds(1)),
-               response.status == .ok {
+            if let response = try? await HTTPClient.shared.execute(
+                HTTPClientRequest(url: url + "/-/ready"),
+                timeout: .seconds(1)
+            ),
+                response.status == .ok
+            {
                 return
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "Alertmanager on \(url) never became ready"])
+        throw CocoaError(
+            .fileReadUnknown,
+            userInfo: [NSLocalizedDescriptionKey: "Alertmanager on \(url) never became ready"]
+        )
     }
 
     /// Stops it by its PID and waits for it to exit without blocking a thread.
@@ -74,7 +86,10 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
     }
 
     func alerts() async throws -> [[String: Any]] {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/api/v2/alerts"), timeout: .seconds(5))
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: url + "/api/v2/alerts"),
+            timeout: .seconds(5)
+        )
         let body = try await response.body.collect(upTo: 1 << 20)
         return (try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [[String: Any]]) ?? []
     }
@@ -88,7 +103,9 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else { throw CocoaError(.fileWriteUnknown) }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -96,68 +113,107 @@ final class RealAlertmanager: @unchecked Sendable {  // the process handle is on
 }
 
 struct AlertmanagerClientTests {
-    @Test(.enabled(if: Executables.alertmanager != nil, "Alertmanager not found (set ALERTMANAGER_BIN or install prometheus-alertmanager); skipped"),
-          .timeLimit(.minutes(3)))
+    @Test(
+        .enabled(
+            if: Executables.alertmanager != nil,
+            "Alertmanager not found (set ALERTMANAGER_BIN or install prometheus-alertmanager); skipped"
+        ),
+        .timeLimit(.minutes(3))
+    )
     func postsToEveryAlertmanagerAndResolves() async throws {
         try await RealAlertmanager.with(binary: Executables.alertmanager!) { alertmanager in
-        // A second receiver that records what it gets: every configured Alertmanager must receive the alerts.
-        let received = Mutex<[String]>([])
-        let router = Router()
-        router.post("/prefix/api/v2/alerts") { request, _ -> Response in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            received.withLock { $0.append(String(buffer: body)) }
-            return Response(status: .ok)
-        }
+            // A second receiver that records what it gets: every configured Alertmanager must receive the alerts.
+            let received = Mutex<[String]>([])
+            let router = Router()
+            router.post("/prefix/api/v2/alerts") { request, _ -> Response in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                received.withLock { $0.append(String(buffer: body)) }
+                return Response(status: .ok)
+            }
 
-        let metrics = AgentMetrics(version: "test")
-        try await withLoopbackServer(router) { port in
-            let client = AlertmanagerClient(targets: [
-                AlertmanagerTarget(name: "real", url: alertmanager.url),
-                AlertmanagerTarget(name: "recorder", url: "http://127.0.0.1:\(port)/prefix/"),
-            ], httpClient: .shared, metrics: metrics)
-            var keeper = AlertKeeper(configuration: .init(resendInterval: .seconds(60), evaluationInterval: .seconds(15)))
-            let now = Date()
-            let alert = AgentAlert.sourceDown(cluster: "default/emqx-ee", source: "prometheus", error: "timed out after 10s", since: now, generatorURL: "http://agent.example/decisions")
+            let metrics = AgentMetrics(version: "test")
+            try await withLoopbackServer(router) { port in
+                let client = AlertmanagerClient(
+                    targets: [
+                        AlertmanagerTarget(name: "real", url: alertmanager.url),
+                        AlertmanagerTarget(name: "recorder", url: "http://127.0.0.1:\(port)/prefix/"),
+                    ],
+                    httpClient: .shared,
+                    metrics: metrics
+                )
+                var keeper = AlertKeeper(
+                    configuration: .init(resendInterval: .seconds(60), evaluationInterval: .seconds(15))
+                )
+                let now = Date()
+                let alert = AgentAlert.sourceDown(
+                    cluster: "default/emqx-ee",
+                    source: "prometheus",
+                    error: "timed out after 10s",
+                    since: now,
+                    generatorURL: "http://agent.example/decisions"
+                )
 
-            let deliveries = await client.post(keeper.update(active: [alert], now: now))
-            #expect(deliveries.map(\.succeeded) == [true, true], "\(deliveries)")
-            let active = try await alertmanager.alerts()
-            let ours = active.first { ($0["labels"] as? [String: String])?["alertname"] == "EMQXAutorebalancerSourceDown" }
-            let labels = try #require(ours?["labels"] as? [String: String])
-            #expect(labels["cluster"] == "emqx-ee")
-            #expect(labels["namespace"] == "default")
-            #expect(labels["source"] == "prometheus")
-            #expect((ours?["annotations"] as? [String: String])?["description"] == "timed out after 10s")
-            #expect((ours?["status"] as? [String: Any])?["state"] as? String == "active")
-            #expect(ours?["generatorURL"] as? String == "http://agent.example/decisions")
-            #expect(received.withLock { $0.count } == 1)
-            #expect(received.withLock { $0.first ?? "" }.contains("EMQXAutorebalancerSourceDown"))
+                let deliveries = await client.post(keeper.update(active: [alert], now: now))
+                #expect(deliveries.map(\.succeeded) == [true, true], "\(deliveries)")
+                let active = try await alertmanager.alerts()
+                let ours = active.first {
+                    ($0["labels"] as? [String: String])?["alertname"] == "EMQXAutorebalancerSourceDown"
+                }
+                let labels = try #require(ours?["labels"] as? [String: String])
+                #expect(labels["cluster"] == "emqx-ee")
+                #expect(labels["namespace"] == "default")
+                #expect(labels["source"] == "prometheus")
+                #expect((ours?["annotations"] as? [String: String])?["description"] == "timed out after 10s")
+                #expect((ours?["status"] as? [String: Any])?["state"] as? String == "active")
+                #expect(ours?["generatorURL"] as? String == "http://agent.example/decisions")
+                #expect(received.withLock { $0.count } == 1)
+                #expect(received.withLock { $0.first ?? "" }.contains("EMQXAutorebalancerSourceDown"))
 
-            // Resolve: endsAt in the past; Alertmanager drops it from the active list.
-            let resolved = keeper.update(active: [], now: Date())
-            #expect(resolved.count == 1)
-            #expect(resolved[0].endsAt >= resolved[0].startsAt)
-            #expect(await client.post(resolved).allSatisfy(\.succeeded))
-            let after = try await alertmanager.alerts()
-            #expect(!after.contains { ($0["labels"] as? [String: String])?["alertname"] == "EMQXAutorebalancerSourceDown" })
+                // Resolve: endsAt in the past; Alertmanager drops it from the active list.
+                let resolved = keeper.update(active: [], now: Date())
+                #expect(resolved.count == 1)
+                #expect(resolved[0].endsAt >= resolved[0].startsAt)
+                #expect(await client.post(resolved).allSatisfy(\.succeeded))
+                let after = try await alertmanager.alerts()
+                #expect(
+                    !after.contains {
+                        ($0["labels"] as? [String: String])?["alertname"] == "EMQXAutorebalancerSourceDown"
+                    }
+                )
 
-            // An alert without labels is rejected, and the reason comes back.
-            let invalid = PostableAlert(labels: [:], annotations: [:], startsAt: now, endsAt: now.addingTimeInterval(60), generatorURL: nil)
-            let rejected = await AlertmanagerClient(targets: [AlertmanagerTarget(name: "real", url: alertmanager.url)], httpClient: .shared, metrics: metrics).post([invalid])
-            #expect(rejected.first?.succeeded == false)
-            #expect(rejected.first?.status == 400)
-            #expect(rejected.first?.error?.contains("at least one label pair required") == true)
-        }
-        let text = metrics.render()
-        #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="real",result="success"} 2"#))
-        #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="real",result="failure"} 1"#))
+                // An alert without labels is rejected, and the reason comes back.
+                let invalid = PostableAlert(
+                    labels: [:],
+                    annotations: [:],
+                    startsAt: now,
+                    endsAt: now.addingTimeInterval(60),
+                    generatorURL: nil
+                )
+                let rejected = await AlertmanagerClient(
+                    targets: [AlertmanagerTarget(name: "real", url: alertmanager.url)],
+                    httpClient: .shared,
+                    metrics: metrics
+                ).post([invalid])
+                #expect(rejected.first?.succeeded == false)
+                #expect(rejected.first?.status == 400)
+                #expect(rejected.first?.error?.contains("at least one label pair required") == true)
+            }
+            let text = metrics.render()
+            #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="real",result="success"} 2"#))
+            #expect(text.contains(#"emqx_autorebalancer_alerts_sent_total{receiver="real",result="failure"} 1"#))
         }
     }
 
     @Test func unreachableAlertmanagerIsReported() async {
-        let client = AlertmanagerClient(targets: [AlertmanagerTarget(name: "gone", url: "http://127.0.0.1:9")], httpClient: .shared, timeout: .seconds(2))
+        let client = AlertmanagerClient(
+            targets: [AlertmanagerTarget(name: "gone", url: "http://127.0.0.1:9")],
+            httpClient: .shared,
+            timeout: .seconds(2)
+        )
         let now = Date()
-        let result = await client.post([PostableAlert(labels: ["alertname": "X"], annotations: [:], startsAt: now, endsAt: now, generatorURL: nil)])
+        let result = await client.post([
+            PostableAlert(labels: ["alertname": "X"], annotations: [:], startsAt: now, endsAt: now, generatorURL: nil)
+        ])
         #expect(result.count == 1)
         #expect(result.first?.succeeded == false)
         #expect(result.first?.error?.contains("127.0.0.1:9") == true)

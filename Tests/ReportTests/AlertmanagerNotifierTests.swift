@@ -1,4 +1,3 @@
-import TestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -6,6 +5,7 @@ import NIOCore
 import Report
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 struct AlertmanagerNotifierTests {
@@ -27,8 +27,15 @@ struct AlertmanagerNotifierTests {
             return logger
         }()
         try await withLoopbackServer(router) { port in
-            let client = AlertmanagerClient(targets: [AlertmanagerTarget(name: "am", url: "http://127.0.0.1:\(port)")], httpClient: .shared)
-            let notifier = AlertmanagerNotifier(client: client, keeper: .init(resendInterval: .seconds(60), evaluationInterval: .seconds(15)), logger: logger)
+            let client = AlertmanagerClient(
+                targets: [AlertmanagerTarget(name: "am", url: "http://127.0.0.1:\(port)")],
+                httpClient: .shared
+            )
+            let notifier = AlertmanagerNotifier(
+                client: client,
+                keeper: .init(resendInterval: .seconds(60), evaluationInterval: .seconds(15)),
+                logger: logger
+            )
             let group = ServiceGroup(configuration: .init(services: [notifier], logger: logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }

@@ -1,4 +1,3 @@
-import TestSupport
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
@@ -8,10 +7,15 @@ import NIOCore
 import Report
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 struct WebhookNotifierTests {
-    struct Received: Sendable { var body: String; var signature: String?; var authorization: String? }
+    struct Received: Sendable {
+        var body: String
+        var signature: String?
+        var authorization: String?
+    }
 
     static var logger: Logger {
         var logger = Logger(label: "test")
@@ -20,7 +24,13 @@ struct WebhookNotifierTests {
     }
 
     static func record(_ rule: String) -> DecisionRecord {
-        DecisionRecord(time: Date(timeIntervalSince1970: 1_800_000_000), cluster: "default/emqx-ee", rule: rule, trigger: .scaleOut, action: .rebalance)
+        DecisionRecord(
+            time: Date(timeIntervalSince1970: 1_800_000_000),
+            cluster: "default/emqx-ee",
+            rule: rule,
+            trigger: .scaleOut,
+            action: .rebalance
+        )
     }
 
     /// Each test waits for what the receiver got through a stream, never by polling against wall time; the time
@@ -33,10 +43,22 @@ struct WebhookNotifierTests {
         router.post("/hook") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             // The first two attempts fail with 503: the notifier must retry.
-            if failuresLeft.withLock({ left in defer { left -= 1 }; return left > 0 }) { return Response(status: .serviceUnavailable) }
+            if failuresLeft.withLock({ left in
+                defer { left -= 1 }
+                return left > 0
+            }) {
+                return Response(status: .serviceUnavailable)
+            }
             received.withLock {
-                $0.append(Received(body: String(buffer: body), signature: request.headers.first { $0.name.rawName.lowercased() == "x-autorebalancer-signature" }?.value,
-                                   authorization: request.headers[.authorization]))
+                $0.append(
+                    Received(
+                        body: String(buffer: body),
+                        signature: request.headers.first {
+                            $0.name.rawName.lowercased() == "x-autorebalancer-signature"
+                        }?.value,
+                        authorization: request.headers[.authorization]
+                    )
+                )
             }
             delivered.yield()
             return Response(status: .noContent)
@@ -44,10 +66,21 @@ struct WebhookNotifierTests {
         let metrics = AgentMetrics(version: "test")
         let clock = ManualClock()
         try await withLoopbackServer(router) { port in
-            let notifier = WebhookNotifier(configuration: .init(
-                name: "hook", url: "http://127.0.0.1:\(port)/hook", bearerToken: "tok", signingSecret: "key",
-                maxAttempts: 4, initialBackoff: .seconds(10), maximumBackoff: .seconds(15)
-            ), httpClient: .shared, metrics: metrics, logger: Self.logger, clock: clock)
+            let notifier = WebhookNotifier(
+                configuration: .init(
+                    name: "hook",
+                    url: "http://127.0.0.1:\(port)/hook",
+                    bearerToken: "tok",
+                    signingSecret: "key",
+                    maxAttempts: 4,
+                    initialBackoff: .seconds(10),
+                    maximumBackoff: .seconds(15)
+                ),
+                httpClient: .shared,
+                metrics: metrics,
+                logger: Self.logger,
+                clock: clock
+            )
             let group = ServiceGroup(configuration: .init(services: [notifier], logger: Self.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
@@ -88,8 +121,12 @@ struct WebhookNotifierTests {
         }
         let metrics = AgentMetrics(version: "test")
         try await withLoopbackServer(router) { port in
-            let notifier = WebhookNotifier(configuration: .init(name: "hook", url: "http://127.0.0.1:\(port)/hook", queueCapacity: 2),
-                                           httpClient: .shared, metrics: metrics, logger: Self.logger)
+            let notifier = WebhookNotifier(
+                configuration: .init(name: "hook", url: "http://127.0.0.1:\(port)/hook", queueCapacity: 2),
+                httpClient: .shared,
+                metrics: metrics,
+                logger: Self.logger
+            )
             // Not running yet: the queue fills, submit never waits.
             #expect(notifier.submit(.decision(Self.record("r1"))))
             #expect(notifier.submit(.decision(Self.record("r2"))))
@@ -127,8 +164,18 @@ struct WebhookNotifierTests {
         }
         let clock = ManualClock()
         try await withLoopbackServer(router) { port in
-            let notifier = WebhookNotifier(configuration: .init(name: "hook", url: "http://127.0.0.1:\(port)/hook", maxAttempts: 5, initialBackoff: .seconds(5)),
-                                           httpClient: .shared, metrics: nil, logger: Self.logger, clock: clock)
+            let notifier = WebhookNotifier(
+                configuration: .init(
+                    name: "hook",
+                    url: "http://127.0.0.1:\(port)/hook",
+                    maxAttempts: 5,
+                    initialBackoff: .seconds(5)
+                ),
+                httpClient: .shared,
+                metrics: nil,
+                logger: Self.logger,
+                clock: clock
+            )
             let group = ServiceGroup(configuration: .init(services: [notifier], logger: Self.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }

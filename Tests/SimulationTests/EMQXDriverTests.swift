@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+
 @testable import Simulation
 
 /// A clock whose sleeps return at once after moving its time to the deadline: a driver on it runs as fast as the
@@ -22,7 +23,9 @@ final class SteppingClock: Clock, Sendable {
 @Suite struct EMQXDriverTests {
     @Test func driverTicksTheClusterOncePerSimulatedSecond() async throws {
         let cluster = SimulatedEMQXCluster.seedScenario()
-        try cluster.withModel { model throws(RebalanceRequestError) in try model.startRebalance(coordinator: model.nodes[0].name, options: seedOptions()) }
+        try cluster.withModel { model throws(RebalanceRequestError) in
+            try model.startRebalance(coordinator: model.nodes[0].name, options: seedOptions())
+        }
         let clock = SteppingClock()
         let driver = EMQXClusterDriver(cluster: cluster, clock: clock)
         await withThrowingTaskGroup(of: Void.self) { group in
@@ -36,7 +39,9 @@ final class SteppingClock: Clock, Sendable {
 
     @Test func clusterRunsAsAServiceAndShutsDownGracefully() async throws {
         let cluster = SimulatedEMQXCluster.seedScenario()
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [cluster], logger: Logger(label: "test")))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [cluster], logger: Logger(label: "test"))
+        )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await cluster.waitUntilServing()
@@ -47,7 +52,11 @@ final class SteppingClock: Clock, Sendable {
             try await tasks.waitForAll()
         }
         await #expect(throws: (any Error).self) {
-            _ = try await SimHTTP.send(cluster.url(0), "/api/v4/load_rebalance/availability_check", timeout: .milliseconds(300))
+            _ = try await SimHTTP.send(
+                cluster.url(0),
+                "/api/v4/load_rebalance/availability_check",
+                timeout: .milliseconds(300)
+            )
         }
     }
 }

@@ -1,6 +1,7 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+
 @testable import Simulation
 
 @Suite struct EMQXEventTests {
@@ -102,14 +103,23 @@ import Testing
     @Test func churnIsDeterministicForASeed() throws {
         func run(seed: UInt64) throws -> [Int] {
             var model = EMQXClusterModel(configuration: emqx5Configuration([1000, 1000, 1000], seed: seed))
-            try model.apply(.churn(clientsPerSecond: 50, duration: .seconds(30), persistentFraction: 0.2, sessionExpiry: .seconds(10)))
+            try model.apply(
+                .churn(
+                    clientsPerSecond: 50,
+                    duration: .seconds(30),
+                    persistentFraction: 0.2,
+                    sessionExpiry: .seconds(10)
+                )
+            )
             model.advance(by: .seconds(20))
             return model.nodes.map(\.sessions) + model.nodes.map(\.liveConnections)
         }
         #expect(try run(seed: 3) == run(seed: 3))
         #expect(try run(seed: 3) != run(seed: 4))
         var model = EMQXClusterModel(configuration: emqx5Configuration([1000, 1000, 1000], seed: 3))
-        try model.apply(.churn(clientsPerSecond: 50, duration: .seconds(30), persistentFraction: 0.5, sessionExpiry: .seconds(10)))
+        try model.apply(
+            .churn(clientsPerSecond: 50, duration: .seconds(30), persistentFraction: 0.5, sessionExpiry: .seconds(10))
+        )
         model.advance(by: .seconds(5))
         #expect(model.nodes.reduce(0) { $0 + $1.disconnectedSessions } > 0)
         #expect(model.totalClients == 3000)

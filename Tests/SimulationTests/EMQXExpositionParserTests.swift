@@ -1,6 +1,7 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+
 @testable import Simulation
 
 /// The served text read back with the project's own exposition parser, as the agent's direct scrape reads it.
@@ -16,7 +17,10 @@ import Testing
             #expect(document.family(named: "emqx_live_connections_count")?.type == .gauge)
             #expect(document.family(named: "emqx_client_connected")?.type == .counter)
             #expect(document.family(named: "emqx_mria_lag")?.type == .gauge)
-            #expect(document.family(named: "emqx_connections_count")?.help == "" || document.family(named: "emqx_connections_count")?.help == nil)
+            #expect(
+                document.family(named: "emqx_connections_count")?.help == ""
+                    || document.family(named: "emqx_connections_count")?.help == nil
+            )
         }
     }
 
@@ -26,7 +30,11 @@ import Testing
         try await cluster.serving { () async throws in
             let name = cluster.nodes[1].name
             let text = try await SimHTTP.send(cluster.url(1), "/api/v5/prometheus/stats").body
-            let observations = EMQXExposition.nodes(from: try ExpositionParser().parse(text), scrapedNode: name, observedAt: nil)
+            let observations = EMQXExposition.nodes(
+                from: try ExpositionParser().parse(text),
+                scrapedNode: name,
+                observedAt: nil
+            )
             let node = try #require(observations.first)
             #expect(observations.count == 1)
             #expect(node.name == name)
@@ -41,7 +49,8 @@ import Testing
         let cluster = SimulatedEMQXCluster(configuration: emqx5Configuration([1200, 800, 0, 0]))
         try cluster.apply(.stop(node: cluster.nodes[3].name))
         try await cluster.serving { () async throws in
-            let text = try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats?mode=all_nodes_unaggregated").body
+            let text = try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats?mode=all_nodes_unaggregated")
+                .body
             let document = try ExpositionParser().parse(text)
             let observations = EMQXExposition.nodes(from: document, scrapedNode: nil, observedAt: nil)
             let live = Dictionary(uniqueKeysWithValues: observations.map { ($0.name, $0.liveConnections) })
@@ -66,8 +75,11 @@ import Testing
             #expect(node.liveConnections == 0)
             #expect(node.uptimeSeconds == 42)
             let donor = EMQXExposition.nodes(
-                from: try ExpositionParser().parse(try await SimHTTP.send(cluster.url(2), "/api/v4/emqx_prometheus?type=prometheus").body),
-                scrapedNode: cluster.nodes[2].name, observedAt: nil
+                from: try ExpositionParser().parse(
+                    try await SimHTTP.send(cluster.url(2), "/api/v4/emqx_prometheus?type=prometheus").body
+                ),
+                scrapedNode: cluster.nodes[2].name,
+                observedAt: nil
             ).first
             #expect(donor?.liveConnections == 3334)
         }

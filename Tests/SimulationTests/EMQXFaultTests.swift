@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Testing
+
 @testable import Simulation
 
 @Suite struct EMQXFaultTests {
@@ -55,7 +56,11 @@ import Testing
             await #expect(throws: (any Error).self) {
                 _ = try await SimHTTP.send(url, "/api/v4/emqx_prometheus?type=prometheus", timeout: .milliseconds(500))
             }
-            let nodes = try await SimHTTP.send(cluster.url(0), "/api/v4/nodes", credentials: cluster.configuration.credentials)
+            let nodes = try await SimHTTP.send(
+                cluster.url(0),
+                "/api/v4/nodes",
+                credentials: cluster.configuration.credentials
+            )
             // EMQX 4.4 drops stopped nodes from the list.
             #expect((nodes.object["data"] as? [Any])?.count == 3)
             try cluster.apply(.start(node: cluster.nodes[1].name))
@@ -72,7 +77,11 @@ import Testing
             await #expect(throws: (any Error).self) {
                 _ = try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats", timeout: .milliseconds(400))
             }
-            let nodes = try await SimHTTP.send(cluster.url(0), "/api/v5/nodes", credentials: cluster.configuration.credentials)
+            let nodes = try await SimHTTP.send(
+                cluster.url(0),
+                "/api/v5/nodes",
+                credentials: cluster.configuration.credentials
+            )
             #expect(nodes.status == 200)
             try cluster.apply(.connect(clients: 100))
             #expect(cluster.nodes[0].liveConnections == 550)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Simulation
 
 /// The real-format fixtures in `../shared/fixtures/emqx` next to the package, when present.
@@ -65,7 +66,9 @@ struct EMQXFixtureConformanceTests {
         let realText = try EMQXFixtures.text("emqx5-cluster-unaggregated-stats.prom")
         let model = EMQXClusterModel(configuration: emqx5Configuration([100, 50]))
         let served = EMQXPrometheusText.emqx5(model: model, answering: model.nodes[0], mode: .allNodesUnaggregated)
-        for family in ["emqx_live_connections_count", "emqx_cluster_nodes_running", "emqx_client_connected", "emqx_vm_cpu_use"] {
+        for family in [
+            "emqx_live_connections_count", "emqx_cluster_nodes_running", "emqx_client_connected", "emqx_vm_cpu_use",
+        ] {
             #expect(realText.contains("\n\(family){node=\""))
             #expect(served.contains("\n\(family){node=\""))
         }

@@ -1,6 +1,7 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+
 @testable import Simulation
 
 @Suite struct EMQXHTTPFormatTests {
@@ -28,7 +29,10 @@ import Testing
         let cluster = SimulatedEMQXCluster(configuration: emqx5Configuration([1200, 800, 0]))
         try await cluster.serving { () async throws in
             let names = cluster.nodes.map(\.name)
-            let unaggregated = try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats?mode=all_nodes_unaggregated").body
+            let unaggregated = try await SimHTTP.send(
+                cluster.url(0),
+                "/api/v5/prometheus/stats?mode=all_nodes_unaggregated"
+            ).body
             for (name, live) in zip(names, [1200, 800, 0]) {
                 #expect(unaggregated.contains("emqx_live_connections_count{node=\"\(name)\"} \(live)\n"))
                 #expect(unaggregated.contains("emqx_vm_cpu_use{node=\"\(name)\"}"))
@@ -36,7 +40,10 @@ import Testing
             #expect(unaggregated.contains("emqx_client_disconnected_reason{node=\"\(names[0])\",listener_type=\"tcp\""))
             #expect(unaggregated.contains("emqx_cluster_sessions_count 2000\n"))
             #expect(unaggregated.contains("emqx_mria_replicants{shard=\"emqx_common_shard\",node=\"\(names[0])\"} 0\n"))
-            let aggregated = try await SimHTTP.send(cluster.url(2), "/api/v5/prometheus/stats?mode=all_nodes_aggregated").body
+            let aggregated = try await SimHTTP.send(
+                cluster.url(2),
+                "/api/v5/prometheus/stats?mode=all_nodes_aggregated"
+            ).body
             #expect(aggregated.contains("emqx_live_connections_count 2000\n"))
             #expect(aggregated.contains("emqx_cluster_nodes_running{node=\"\(names[1])\"} 3\n"))
             let bad = try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats?mode=cluster")
@@ -50,7 +57,8 @@ import Testing
             let names = cluster.nodes.map(\.name)
             try cluster.apply(.stop(node: names[2]))
             try await cluster.waitUntilServing()
-            let text = try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats?mode=all_nodes_unaggregated").body
+            let text = try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats?mode=all_nodes_unaggregated")
+                .body
             #expect(!text.contains(names[2]))
             #expect(text.contains("emqx_cluster_nodes_stopped{node=\"\(names[0])\"} 1\n"))
         }
@@ -101,7 +109,11 @@ import Testing
         let cluster = SimulatedEMQXCluster.seedScenario()
         try await cluster.serving { () async throws in
             cluster.advance(by: .seconds(75))
-            let answer = try await SimHTTP.send(cluster.url(3), "/api/v4/nodes", credentials: cluster.configuration.credentials)
+            let answer = try await SimHTTP.send(
+                cluster.url(3),
+                "/api/v4/nodes",
+                credentials: cluster.configuration.credentials
+            )
             #expect(answer.object["code"] as? Int == 0)
             let data = try #require(answer.object["data"] as? [[String: Any]])
             #expect(data.count == 4)
@@ -123,7 +135,9 @@ import Testing
             #expect(denied.object["code"] as? String == "BAD_API_KEY_OR_SECRET")
             #expect(try await SimHTTP.send(url, "/api/v5/load_rebalance/status").status == 401)
             #expect(try await SimHTTP.send(url, "/api/v5/load_rebalance/global_status").status == 401)
-            #expect(try await SimHTTP.send(.POST, url, "/api/v5/load_rebalance/\(name)/start", body: "{}").status == 401)
+            #expect(
+                try await SimHTTP.send(.POST, url, "/api/v5/load_rebalance/\(name)/start", body: "{}").status == 401
+            )
             #expect(try await SimHTTP.send(.POST, url, "/api/v5/load_rebalance/\(name)/stop").status == 401)
             #expect(cluster.model.rebalances.isEmpty)
             // Open by default (EMQX 5.x before 6.3).
@@ -136,15 +150,26 @@ import Testing
         let cluster = SimulatedEMQXCluster(configuration: emqx5Configuration([100, 0], statsRequireAuth: true))
         try await cluster.serving { () async throws in
             #expect(try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats").status == 401)
-            #expect(try await SimHTTP.send(cluster.url(0), "/api/v5/prometheus/stats", credentials: cluster.configuration.credentials).status == 200)
+            #expect(
+                try await SimHTTP.send(
+                    cluster.url(0),
+                    "/api/v5/prometheus/stats",
+                    credentials: cluster.configuration.credentials
+                ).status == 200
+            )
         }
     }
 
     @Test func unknownCoordinatorIsNotFound() async throws {
         let cluster = SimulatedEMQXCluster(configuration: emqx5Configuration([100, 0]))
         try await cluster.serving { () async throws in
-            let answer = try await SimHTTP.send(.POST, cluster.url(0), "/api/v5/load_rebalance/emqx@10.9.9.9/start",
-                                                credentials: cluster.configuration.credentials, body: "{}")
+            let answer = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v5/load_rebalance/emqx@10.9.9.9/start",
+                credentials: cluster.configuration.credentials,
+                body: "{}"
+            )
             #expect(answer.status == 404)
             #expect(answer.object["code"] as? String == "NOT_FOUND")
         }

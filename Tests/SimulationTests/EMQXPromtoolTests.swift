@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Simulation
 
 enum Promtool {
@@ -12,7 +13,12 @@ enum Promtool {
     }
 }
 
-@Suite(.enabled(if: Executables.promtool != nil, "promtool not found: set PROMTOOL or install Debian's prometheus package (scripts/test does)"))
+@Suite(
+    .enabled(
+        if: Executables.promtool != nil,
+        "promtool not found: set PROMTOOL or install Debian's prometheus package (scripts/test does)"
+    )
+)
 struct EMQXPromtoolTests {
     @Test(arguments: EMQXStatsMode.allCases)
     func emqx5TextPassesPromtool(mode: EMQXStatsMode) async throws {

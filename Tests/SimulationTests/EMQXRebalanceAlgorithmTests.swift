@@ -1,6 +1,7 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+
 @testable import Simulation
 
 @Suite struct EMQXRebalanceAlgorithmTests {
@@ -9,8 +10,13 @@ import Testing
         let credentials = cluster.configuration.credentials
         try await cluster.serving { () async throws in
             let names = cluster.nodes.map(\.name)
-            let answer = try await SimHTTP.send(.POST, cluster.url(0), "/api/v5/load_rebalance/\(names[0])/start",
-                                                credentials: credentials, body: operatorStartBody(nodes: names))
+            let answer = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v5/load_rebalance/\(names[0])/start",
+                credentials: credentials,
+                body: operatorStartBody(nodes: names)
+            )
             #expect(answer.status == 400)
             #expect(answer.object["code"] as? String == "BAD_REQUEST")
             #expect(answer.object["message"] as? String == "error on node '\(names[0])': nothing_to_balance")
@@ -26,13 +32,21 @@ import Testing
     }
 
     @Test func emqx44AnswersErrorsWithHTTP200AndCode400() async throws {
-        let configuration = SimulatedEMQXConfiguration(name: "emqx-ee", kind: .emqxEnterprise,
-                                                       nodes: [SimulatedNodeSpec(liveConnections: 10), SimulatedNodeSpec(liveConnections: 10)])
+        let configuration = SimulatedEMQXConfiguration(
+            name: "emqx-ee",
+            kind: .emqxEnterprise,
+            nodes: [SimulatedNodeSpec(liveConnections: 10), SimulatedNodeSpec(liveConnections: 10)]
+        )
         let cluster = SimulatedEMQXCluster(configuration: configuration)
         try await cluster.serving { () async throws in
             let name = cluster.nodes[0].name
-            let answer = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(name)/start",
-                                                credentials: cluster.configuration.credentials, body: "{\"conn_evict_rate\":5}")
+            let answer = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v4/load_rebalance/\(name)/start",
+                credentials: cluster.configuration.credentials,
+                body: "{\"conn_evict_rate\":5}"
+            )
             #expect(answer.status == 200)
             #expect(answer.object["code"] as? Int == 400)
             #expect(answer.object["message"] as? String == "nothing_to_balance")
@@ -45,19 +59,39 @@ import Testing
         try await cluster.serving { () async throws in
             let names = cluster.nodes.map(\.name)
             let body = operatorStartBody(nodes: names)
-            let first = try await SimHTTP.send(.POST, cluster.url(0), "/api/v5/load_rebalance/\(names[0])/start", credentials: credentials, body: body)
+            let first = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v5/load_rebalance/\(names[0])/start",
+                credentials: credentials,
+                body: body
+            )
             #expect(first.status == 200)
             #expect(first.body == "{}")
             // The recipient is still available, so only the coordinator check refuses the second start.
-            let second = try await SimHTTP.send(.POST, cluster.url(2), "/api/v5/load_rebalance/\(names[0])/start", credentials: credentials,
-                                                body: operatorStartBody(nodes: [names[2]]))
+            let second = try await SimHTTP.send(
+                .POST,
+                cluster.url(2),
+                "/api/v5/load_rebalance/\(names[0])/start",
+                credentials: credentials,
+                body: operatorStartBody(nodes: [names[2]])
+            )
             #expect(second.status == 400)
             #expect(second.object["message"] as? String == "error on node '\(names[0])': already_started")
             // With donors in the list, EMQX refuses them as unavailable first.
-            let third = try await SimHTTP.send(.POST, cluster.url(1), "/api/v5/load_rebalance/\(names[1])/start", credentials: credentials, body: body)
+            let third = try await SimHTTP.send(
+                .POST,
+                cluster.url(1),
+                "/api/v5/load_rebalance/\(names[1])/start",
+                credentials: credentials,
+                body: body
+            )
             #expect(third.status == 400)
             #expect(third.object["code"] as? String == "NOT_FOUND")
-            #expect((third.object["message"] as? String)?.hasPrefix("Nodes unavailable: ['\(names[0])','\(names[1])']") == true)
+            #expect(
+                (third.object["message"] as? String)?.hasPrefix("Nodes unavailable: ['\(names[0])','\(names[1])']")
+                    == true
+            )
         }
     }
 
@@ -103,15 +137,28 @@ import Testing
         let credentials = cluster.configuration.credentials
         try await cluster.serving { () async throws in
             let names = cluster.nodes.map(\.name)
-            let started = try await SimHTTP.send(.POST, cluster.url(0), "/api/v5/load_rebalance/\(names[0])/start",
-                                                 credentials: credentials, body: operatorStartBody(nodes: names))
+            let started = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v5/load_rebalance/\(names[0])/start",
+                credentials: credentials,
+                body: operatorStartBody(nodes: names)
+            )
             #expect(started.status == 200)
             cluster.advance(by: .seconds(20))
             try cluster.apply(.restart(node: names[1]))
-            let status = try await SimHTTP.send(cluster.url(2), "/api/v5/load_rebalance/global_status", credentials: credentials)
+            let status = try await SimHTTP.send(
+                cluster.url(2),
+                "/api/v5/load_rebalance/global_status",
+                credentials: credentials
+            )
             #expect((status.object["rebalances"] as? [Any])?.isEmpty == true)
             #expect(try await SimHTTP.send(cluster.url(0), "/api/v5/load_rebalance/availability_check").status == 200)
-            let local = try await SimHTTP.send(cluster.url(0), "/api/v5/load_rebalance/status", credentials: credentials)
+            let local = try await SimHTTP.send(
+                cluster.url(0),
+                "/api/v5/load_rebalance/status",
+                credentials: credentials
+            )
             #expect(local.object["status"] as? String == "disabled")
         }
         #expect(cluster.model.finishedRebalances.last?.ending == .aborted)
@@ -133,11 +180,15 @@ import Testing
 
     @Test func onlyConnectionsPartitionTheNodes() {
         // Sessions are far apart, but every node holds the average of live connections: no recipient, nothing to do.
-        let configuration = SimulatedEMQXConfiguration(name: "emqx", kind: .emqx, nodes: [
-            SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 900),
-            SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 900),
-            SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 0),
-        ])
+        let configuration = SimulatedEMQXConfiguration(
+            name: "emqx",
+            kind: .emqx,
+            nodes: [
+                SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 900),
+                SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 900),
+                SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 0),
+            ]
+        )
         var model = EMQXClusterModel(configuration: configuration)
         #expect(throws: RebalanceRequestError.rejected(node: model.nodes[0].name, reason: "nothing_to_balance")) {
             try model.startRebalance(coordinator: model.nodes[0].name, options: seedOptions())
@@ -145,10 +196,14 @@ import Testing
     }
 
     @Test func sessionPhaseMovesDisconnectedSessionsToRecipients() throws {
-        let configuration = SimulatedEMQXConfiguration(name: "emqx", kind: .emqx, nodes: [
-            SimulatedNodeSpec(liveConnections: 1100, disconnectedSessions: 1500),
-            SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 0),
-        ])
+        let configuration = SimulatedEMQXConfiguration(
+            name: "emqx",
+            kind: .emqx,
+            nodes: [
+                SimulatedNodeSpec(liveConnections: 1100, disconnectedSessions: 1500),
+                SimulatedNodeSpec(liveConnections: 1000, disconnectedSessions: 0),
+            ]
+        )
         var model = EMQXClusterModel(configuration: configuration)
         var options = seedOptions()
         options.waitHealthCheck = 2
@@ -173,23 +228,47 @@ import Testing
         let credentials = cluster.configuration.credentials
         try await cluster.serving { () async throws in
             let names = cluster.nodes.map(\.name)
-            let body = "{\"conn_evict_rate\":100,\"sess_evict_rate\":100,\"wait_health_check\":\"5s\",\"wait_takeover\":5}"
-            let started = try await SimHTTP.send(.POST, cluster.url(0), "/api/v5/load_rebalance/\(names[2])/evacuation/start",
-                                                 credentials: credentials, body: body)
+            let body =
+                "{\"conn_evict_rate\":100,\"sess_evict_rate\":100,\"wait_health_check\":\"5s\",\"wait_takeover\":5}"
+            let started = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v5/load_rebalance/\(names[2])/evacuation/start",
+                credentials: credentials,
+                body: body
+            )
             #expect(started.status == 200)
             #expect(try await SimHTTP.send(cluster.url(2), "/api/v5/load_rebalance/availability_check").status == 503)
             cluster.advance(by: .seconds(30))
-            let status = try await SimHTTP.send(cluster.url(2), "/api/v5/load_rebalance/status", credentials: credentials)
+            let status = try await SimHTTP.send(
+                cluster.url(2),
+                "/api/v5/load_rebalance/status",
+                credentials: credentials
+            )
             #expect(status.object["process"] as? String == "evacuation")
             #expect(status.object["state"] as? String == "prohibiting")
             #expect(cluster.live(2) == 0)
             #expect(cluster.live(0) + cluster.live(1) == 1800)
-            let global = try await SimHTTP.send(cluster.url(0), "/api/v5/load_rebalance/global_status", credentials: credentials)
+            let global = try await SimHTTP.send(
+                cluster.url(0),
+                "/api/v5/load_rebalance/global_status",
+                credentials: credentials
+            )
             #expect((global.object["evacuations"] as? [[String: Any]])?.first?["node"] as? String == names[2])
-            let again = try await SimHTTP.send(.POST, cluster.url(0), "/api/v5/load_rebalance/\(names[2])/evacuation/start",
-                                               credentials: credentials, body: body)
+            let again = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v5/load_rebalance/\(names[2])/evacuation/start",
+                credentials: credentials,
+                body: body
+            )
             #expect(again.object["message"] as? String == "error on node '\(names[2])': already_started")
-            let stopped = try await SimHTTP.send(.POST, cluster.url(0), "/api/v5/load_rebalance/\(names[2])/evacuation/stop", credentials: credentials)
+            let stopped = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v5/load_rebalance/\(names[2])/evacuation/stop",
+                credentials: credentials
+            )
             #expect(stopped.status == 200)
             #expect(try await SimHTTP.send(cluster.url(2), "/api/v5/load_rebalance/availability_check").status == 200)
         }
@@ -229,24 +308,48 @@ import Testing
         let credentials = cluster.configuration.credentials
         try await cluster.serving { () async throws in
             let names = cluster.nodes.map(\.name)
-            let started = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[1])/evacuation/start",
-                                                 credentials: credentials, body: "{\"conn_evict_rate\":500,\"sess_evict_rate\":500,\"wait_takeover\":5}")
+            let started = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v4/load_rebalance/\(names[1])/evacuation/start",
+                credentials: credentials,
+                body: "{\"conn_evict_rate\":500,\"sess_evict_rate\":500,\"wait_takeover\":5}"
+            )
             #expect(started.object["code"] as? Int == 0)
             #expect(try await SimHTTP.send(cluster.url(1), "/api/v4/load_rebalance/availability_check").status == 503)
-            let status = try await SimHTTP.send(cluster.url(1), "/api/v4/load_rebalance/status", credentials: credentials)
+            let status = try await SimHTTP.send(
+                cluster.url(1),
+                "/api/v4/load_rebalance/status",
+                credentials: credentials
+            )
             #expect(status.object["status"] as? String == "enabled")
             #expect(status.object["process"] as? String == "evacuation")
             #expect(status.object["state"] as? String == "waiting_health_check")
-            let unknown = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[0])/start",
-                                                 credentials: credentials, body: "{\"conn_evict_rate\":5,\"bogus\":1}")
+            let unknown = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v4/load_rebalance/\(names[0])/start",
+                credentials: credentials,
+                body: "{\"conn_evict_rate\":5,\"bogus\":1}"
+            )
             #expect(unknown.object["code"] as? Int == 400)
             #expect((unknown.object["message"] as? String)?.hasPrefix("Unknown rebalance param") == true)
             cluster.advance(by: .seconds(120))
             #expect(cluster.live(1) == 0)
             #expect(cluster.model.totalClients == 10_000)
-            let stopped = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[1])/evacuation/stop", credentials: credentials)
+            let stopped = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v4/load_rebalance/\(names[1])/evacuation/stop",
+                credentials: credentials
+            )
             #expect(stopped.object["code"] as? Int == 0)
-            let again = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[1])/evacuation/stop", credentials: credentials)
+            let again = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v4/load_rebalance/\(names[1])/evacuation/stop",
+                credentials: credentials
+            )
             #expect(again.object["message"] as? String == "not_started")
         }
     }

@@ -1,12 +1,16 @@
 import AutorebalancerCore
 import Foundation
 import Testing
+
 @testable import Simulation
 
 @Suite struct EMQXSeedScenarioTests {
     @Test func seedScenarioNamesNodesAsTheOperatorDoes() {
         let model = EMQXClusterModel(configuration: .seedScenario())
-        #expect(model.nodes.map(\.name) == (0...3).map { "emqx-ee@emqx-ee-\($0).emqx-ee-headless.default.svc.cluster.local" })
+        #expect(
+            model.nodes.map(\.name)
+                == (0...3).map { "emqx-ee@emqx-ee-\($0).emqx-ee-headless.default.svc.cluster.local" }
+        )
         #expect(model.nodes.map(\.liveConnections) == [3333, 3333, 3334, 0])
         #expect(model.nodes.map(\.sessions) == [3333, 3333, 3334, 0])
         #expect(model.nodes.allSatisfy { $0.role == .core && $0.isRunning })
@@ -27,7 +31,13 @@ import Testing
         #expect(outcome.ending == .completed)
         #expect(outcome.connectionEvictionRounds == 78)
         #expect(outcome.sessionEvictionRounds == 0)
-        let counts = model.nodes.map { BalanceMath.NodeCounts(name: $0.name, liveConnections: Double($0.liveConnections), sessions: Double($0.sessions)) }
+        let counts = model.nodes.map {
+            BalanceMath.NodeCounts(
+                name: $0.name,
+                liveConnections: Double($0.liveConnections),
+                sessions: Double($0.sessions)
+            )
+        }
         let evaluation = BalanceMath.evaluateConnections(counts, threshold: seedOptions().connectionThreshold)
         #expect(evaluation.formula == "avg(2553,2553,2554)=2553.3 <= 2340*1.1=2574.0 (balanced by rel)")
     }
@@ -38,8 +48,13 @@ import Testing
         try await cluster.serving { () async throws in
             let names = cluster.nodes.map(\.name)
             // The operator posts to nodes[0] of a Running EmqxEnterprise with its bootstrap user.
-            let started = try await SimHTTP.send(.POST, cluster.url(0), "/api/v4/load_rebalance/\(names[0])/start",
-                                                 credentials: credentials, body: operatorStartBody(nodes: names))
+            let started = try await SimHTTP.send(
+                .POST,
+                cluster.url(0),
+                "/api/v4/load_rebalance/\(names[0])/start",
+                credentials: credentials,
+                body: operatorStartBody(nodes: names)
+            )
             #expect(started.status == 200)
             #expect(started.object["code"] as? Int == 0)
 
@@ -50,7 +65,11 @@ import Testing
             }
             #expect(try await SimHTTP.send(cluster.url(3), "/api/v4/load_rebalance/availability_check").status == 200)
 
-            let during = try await SimHTTP.send(cluster.url(1), "/api/v4/load_rebalance/global_status", credentials: credentials)
+            let during = try await SimHTTP.send(
+                cluster.url(1),
+                "/api/v4/load_rebalance/global_status",
+                credentials: credentials
+            )
             let rebalances = try #require(during.object["rebalances"] as? [[String: Any]])
             #expect(rebalances.count == 1)
             #expect(rebalances.first?["state"] as? String == "wait_health_check")
@@ -59,23 +78,36 @@ import Testing
             #expect(rebalances.first?["recipients"] as? [String] == [names[3]])
 
             cluster.advance(by: .seconds(15))
-            let evicting = try await SimHTTP.send(cluster.url(2), "/api/v4/load_rebalance/global_status", credentials: credentials)
+            let evicting = try await SimHTTP.send(
+                cluster.url(2),
+                "/api/v4/load_rebalance/global_status",
+                credentials: credentials
+            )
             let state = (evicting.object["rebalances"] as? [[String: Any]])?.first
             #expect(state?["state"] as? String == "evicting_conns")
             #expect(state?["connection_eviction_rate"] as? Int == 10)
 
             cluster.advance(by: .seconds(200))
-            let done = try await SimHTTP.send(cluster.url(3), "/api/v4/load_rebalance/global_status", credentials: credentials)
+            let done = try await SimHTTP.send(
+                cluster.url(3),
+                "/api/v4/load_rebalance/global_status",
+                credentials: credentials
+            )
             #expect((done.object["rebalances"] as? [Any])?.isEmpty == true)
 
             // The figures as any client of the cluster sees them.
             let nodes = try await SimHTTP.send(cluster.url(0), "/api/v4/nodes", credentials: credentials)
             let data = try #require(nodes.object["data"] as? [[String: Any]])
-            let live = Dictionary(uniqueKeysWithValues: data.map { ($0["node"] as? String ?? "", $0["live_connections"] as? Int ?? -1) })
+            let live = Dictionary(
+                uniqueKeysWithValues: data.map { ($0["node"] as? String ?? "", $0["live_connections"] as? Int ?? -1) }
+            )
             #expect(names.map { live[$0] } == [2553, 2553, 2554, 2340])
             #expect(data.reduce(0) { $0 + ($1["connections"] as? Int ?? 0) } == 10_000)
             for index in 0..<4 {
-                #expect(try await SimHTTP.send(cluster.url(index), "/api/v4/load_rebalance/availability_check").status == 200)
+                #expect(
+                    try await SimHTTP.send(cluster.url(index), "/api/v4/load_rebalance/availability_check").status
+                        == 200
+                )
             }
         }
         #expect(cluster.model.finishedRebalances.last?.connectionEvictionRounds == 78)

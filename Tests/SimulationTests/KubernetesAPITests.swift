@@ -19,7 +19,9 @@ import Testing
             let resources = try await client.send("GET", "/apis/apps.emqx.io/v2beta1")
             #expect(resources.body["groupVersion"] == "apps.emqx.io/v2beta1")
             let plurals = (resources.body["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-            #expect(plurals.contains("rebalances") && plurals.contains("emqxes") && plurals.contains("rebalances/status"))
+            #expect(
+                plurals.contains("rebalances") && plurals.contains("emqxes") && plurals.contains("rebalances/status")
+            )
             let core = try await client.send("GET", "/api")
             #expect(core.body["versions"] == ["v1"])
             let unknown = try await client.send("GET", "/apis/apps/v1")
@@ -33,7 +35,10 @@ import Testing
             anonymous.token = nil
             let missing = try await anonymous.send("GET", Self.rebalancesPath)
             #expect(missing.status == 401)
-            #expect(missing.body["kind"] == "Status" && missing.body["reason"] == "Unauthorized" && missing.body["code"] == 401)
+            #expect(
+                missing.body["kind"] == "Status" && missing.body["reason"] == "Unauthorized"
+                    && missing.body["code"] == 401
+            )
             #expect(missing.body["status"] == "Failure")
 
             api.addToken("new-token")
@@ -57,7 +62,10 @@ import Testing
             #expect(metadata?["namespace"] == "default")
             // CRD defaults applied on create.
             let strategy = created.body.value(atPath: "spec.rebalanceStrategy")
-            #expect(strategy?["sessEvictRate"] == 500 && strategy?["waitTakeover"] == 60 && strategy?["waitHealthCheck"] == 60)
+            #expect(
+                strategy?["sessEvictRate"] == 500 && strategy?["waitTakeover"] == 60
+                    && strategy?["waitHealthCheck"] == 60
+            )
             #expect(strategy?["absConnThreshold"] == 1000 && strategy?["absSessThreshold"] == 1000)
             #expect(strategy?["relConnThreshold"] == "1.1" && strategy?["relSessThreshold"] == "1.1")
 
@@ -85,13 +93,17 @@ import Testing
             var body = rebalanceBody("rb-keep")
             body["spec"]?["extra"] = "dropped"
             body["metadata"]?["annotations"] = ["emqx-autorebalancer/decision": "{\"rule\":\"scale-out\"}"]
-            body["metadata"]?["ownerReferences"] = [["apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u-1"]]
+            body["metadata"]?["ownerReferences"] = [
+                ["apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u-1"]
+            ]
             let created = try await client.send("POST", Self.rebalancesPath, body)
             #expect(created.status == 201)
             #expect(created.body.value(atPath: "spec.extra") == nil)
             #expect(created.header("Warning")?.contains("unknown field") == true)
             #expect(created.body.value(atPath: "metadata.annotations") == body.value(atPath: "metadata.annotations"))
-            #expect(created.body.value(atPath: "metadata.ownerReferences") == body.value(atPath: "metadata.ownerReferences"))
+            #expect(
+                created.body.value(atPath: "metadata.ownerReferences") == body.value(atPath: "metadata.ownerReferences")
+            )
         }
     }
 
@@ -103,16 +115,26 @@ import Testing
                 ("c", ["cluster": "emqx-ee", "paused": "true"]),
             ]
             for (name, labels) in labels {
-                #expect(try await client.send("POST", Self.rebalancesPath, rebalanceBody(name, labels: labels)).status == 201)
+                #expect(
+                    try await client.send("POST", Self.rebalancesPath, rebalanceBody(name, labels: labels)).status
+                        == 201
+                )
             }
-            api.putObject(.rebalances, namespace: "other-ns", rebalanceBody("d", labels: ["app": "emqx-autorebalancer"]))
+            api.putObject(
+                .rebalances,
+                namespace: "other-ns",
+                rebalanceBody("d", labels: ["app": "emqx-autorebalancer"])
+            )
             func names(_ query: String, cluster: Bool = false) async throws -> [String] {
-                let path = (cluster ? "/apis/apps.emqx.io/v2beta1/rebalances" : Self.rebalancesPath) + "?labelSelector="
+                let path =
+                    (cluster ? "/apis/apps.emqx.io/v2beta1/rebalances" : Self.rebalancesPath) + "?labelSelector="
                     + query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 let answer = try await client.send("GET", path)
                 #expect(answer.body["kind"] == "RebalanceList")
                 #expect(answer.body.value(atPath: "metadata.resourceVersion")?.stringValue != nil)
-                return (answer.body["items"]?.arrayValue ?? []).compactMap { $0.value(atPath: "metadata.name")?.stringValue }
+                return (answer.body["items"]?.arrayValue ?? []).compactMap {
+                    $0.value(atPath: "metadata.name")?.stringValue
+                }
             }
             #expect(try await names("app=emqx-autorebalancer") == ["a", "b"])
             #expect(try await names("app==emqx-autorebalancer,cluster=emqx-ee") == ["a"])
@@ -123,7 +145,12 @@ import Testing
             #expect(try await names("cluster!=emqx-ee") == ["b"])
             let all = try await names("app=emqx-autorebalancer", cluster: true)
             #expect(Set(all) == ["a", "b", "d"])
-            let bad = try await client.send("GET", Self.rebalancesPath + "?labelSelector=" + "a in b".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+            let bad = try await client.send(
+                "GET",
+                Self.rebalancesPath + "?labelSelector=" + "a in b".addingPercentEncoding(
+                    withAllowedCharacters: .alphanumerics
+                )!
+            )
             #expect(bad.status == 400 && bad.body["reason"] == "BadRequest")
         }
     }
@@ -133,27 +160,41 @@ import Testing
             let created = try await client.send("POST", Self.rebalancesPath, rebalanceBody("rb-p"))
             let rv0 = created.body.value(atPath: "metadata.resourceVersion")?.stringValue
             let merged = try await client.send(
-                "PATCH", Self.rebalancesPath + "/rb-p", ["metadata": ["labels": ["outcome": "effective"]]],
-                contentType: "application/merge-patch+json")
+                "PATCH",
+                Self.rebalancesPath + "/rb-p",
+                ["metadata": ["labels": ["outcome": "effective"]]],
+                contentType: "application/merge-patch+json"
+            )
             #expect(merged.status == 200)
             #expect(merged.body.value(atPath: "metadata.labels.outcome") == "effective")
             let rv1 = merged.body.value(atPath: "metadata.resourceVersion")?.stringValue
             #expect(rv1 != rv0)
             #expect(merged.body.value(atPath: "metadata.generation") == 1)
             let jsonPatched = try await client.send(
-                "PATCH", Self.rebalancesPath + "/rb-p",
-                [["op": "add", "path": "/metadata/annotations", "value": ["note": "x"]], ["op": "remove", "path": "/metadata/labels/outcome"]],
-                contentType: "application/json-patch+json")
+                "PATCH",
+                Self.rebalancesPath + "/rb-p",
+                [
+                    ["op": "add", "path": "/metadata/annotations", "value": ["note": "x"]],
+                    ["op": "remove", "path": "/metadata/labels/outcome"],
+                ],
+                contentType: "application/json-patch+json"
+            )
             #expect(jsonPatched.status == 200)
             #expect(jsonPatched.body.value(atPath: "metadata.annotations.note") == "x")
             #expect(jsonPatched.body.value(atPath: "metadata.labels.outcome") == nil)
 
             let specChange = try await client.send(
-                "PATCH", Self.rebalancesPath + "/rb-p", ["spec": ["rebalanceStrategy": ["connEvictRate": 20]]],
-                contentType: "application/merge-patch+json")
+                "PATCH",
+                Self.rebalancesPath + "/rb-p",
+                ["spec": ["rebalanceStrategy": ["connEvictRate": 20]]],
+                contentType: "application/merge-patch+json"
+            )
             #expect(specChange.status == 403)
             #expect(specChange.body["reason"] == "Forbidden")
-            #expect(specChange.body["message"] == #"admission webhook "validator.rebalance.emqx.io" denied the request: the Rebalance spec don't allow update"#)
+            #expect(
+                specChange.body["message"]
+                    == #"admission webhook "validator.rebalance.emqx.io" denied the request: the Rebalance spec don't allow update"#
+            )
 
             var replaced = jsonPatched.body
             replaced["spec"]?["instanceName"] = "another"
@@ -167,8 +208,11 @@ import Testing
             #expect(conflict.status == 409 && conflict.body["reason"] == "Conflict")
 
             let strategic = try await client.send(
-                "PATCH", Self.rebalancesPath + "/rb-p", ["metadata": ["labels": ["a": "b"]]],
-                contentType: "application/strategic-merge-patch+json")
+                "PATCH",
+                Self.rebalancesPath + "/rb-p",
+                ["metadata": ["labels": ["a": "b"]]],
+                contentType: "application/strategic-merge-patch+json"
+            )
             #expect(strategic.status == 415)
         }
     }
@@ -183,7 +227,11 @@ import Testing
             #expect(deleted.body.value(atPath: "metadata.deletionTimestamp") != nil)
             #expect(try await client.send("GET", Self.rebalancesPath + "/rb-d").status == 200)
             let released = try await client.send(
-                "PATCH", Self.rebalancesPath + "/rb-d", ["metadata": ["finalizers": nil]], contentType: "application/merge-patch+json")
+                "PATCH",
+                Self.rebalancesPath + "/rb-d",
+                ["metadata": ["finalizers": nil]],
+                contentType: "application/merge-patch+json"
+            )
             #expect(released.status == 200)
             #expect(try await client.send("GET", Self.rebalancesPath + "/rb-d").status == 404)
             let again = try await client.send("DELETE", Self.rebalancesPath + "/rb-d")
@@ -197,13 +245,22 @@ import Testing
             let denied = try await client.send("POST", Self.rebalancesPath, rebalanceBody("rb-x"))
             #expect(denied.status == 403)
             #expect(denied.body["reason"] == "Forbidden")
-            #expect(denied.body["message"] == #"rebalances.apps.emqx.io is forbidden: User "system:serviceaccount:default:emqx-autorebalancer" cannot create resource "rebalances" in API group "apps.emqx.io" in the namespace "default""#)
+            #expect(
+                denied.body["message"]
+                    == #"rebalances.apps.emqx.io is forbidden: User "system:serviceaccount:default:emqx-autorebalancer" cannot create resource "rebalances" in API group "apps.emqx.io" in the namespace "default""#
+            )
             api.deny(verb: "list", resource: "rebalances")
             let list = try await client.send("GET", "/apis/apps.emqx.io/v2beta1/rebalances")
-            #expect(list.body["message"] == #"rebalances.apps.emqx.io is forbidden: User "system:serviceaccount:default:emqx-autorebalancer" cannot list resource "rebalances" in API group "apps.emqx.io" at the cluster scope"#)
+            #expect(
+                list.body["message"]
+                    == #"rebalances.apps.emqx.io is forbidden: User "system:serviceaccount:default:emqx-autorebalancer" cannot list resource "rebalances" in API group "apps.emqx.io" at the cluster scope"#
+            )
             api.deny(verb: "get", resource: "leases")
             let lease = try await client.send("GET", "/apis/coordination.k8s.io/v1/namespaces/default/leases/agent")
-            #expect(lease.body["message"] == #"leases.coordination.k8s.io "agent" is forbidden: User "system:serviceaccount:default:emqx-autorebalancer" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "default""#)
+            #expect(
+                lease.body["message"]
+                    == #"leases.coordination.k8s.io "agent" is forbidden: User "system:serviceaccount:default:emqx-autorebalancer" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "default""#
+            )
             api.allow(verb: "create", resource: "rebalances", namespace: "default")
             #expect(try await client.send("POST", Self.rebalancesPath, rebalanceBody("rb-x")).status == 201)
         }
@@ -214,7 +271,9 @@ import Testing
             let path = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
             let lease: KubernetesJSON = [
                 "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": "emqx-autorebalancer"],
-                "spec": ["holderIdentity": "pod-a", "leaseDurationSeconds": 15, "renewTime": "2026-11-20T10:22:00.000000Z"],
+                "spec": [
+                    "holderIdentity": "pod-a", "leaseDurationSeconds": 15, "renewTime": "2026-11-20T10:22:00.000000Z",
+                ],
             ]
             let created = try await client.send("POST", path, lease)
             #expect(created.status == 201)
@@ -223,14 +282,20 @@ import Testing
             renewed["spec"]?["renewTime"] = "2026-11-20T10:22:05.000000Z"
             let first = try await client.send("PUT", path + "/emqx-autorebalancer", renewed)
             #expect(first.status == 200)
-            #expect(first.body.value(atPath: "metadata.resourceVersion") != created.body.value(atPath: "metadata.resourceVersion"))
+            #expect(
+                first.body.value(atPath: "metadata.resourceVersion")
+                    != created.body.value(atPath: "metadata.resourceVersion")
+            )
             // A second writer still holding the old resourceVersion loses.
             var takeover = created.body
             takeover["spec"]?["holderIdentity"] = "pod-b"
             let lost = try await client.send("PUT", path + "/emqx-autorebalancer", takeover)
             #expect(lost.status == 409)
             #expect(lost.body["reason"] == "Conflict")
-            #expect(lost.body["message"] == #"Operation cannot be fulfilled on leases.coordination.k8s.io "emqx-autorebalancer": the object has been modified; please apply your changes to the latest version and try again"#)
+            #expect(
+                lost.body["message"]
+                    == #"Operation cannot be fulfilled on leases.coordination.k8s.io "emqx-autorebalancer": the object has been modified; please apply your changes to the latest version and try again"#
+            )
             #expect(api.lease(namespace: "default", name: "emqx-autorebalancer")?.spec?.holderIdentity == "pod-a")
             let missing = try await client.send("PUT", path + "/nope", ["metadata": ["name": "nope"], "spec": [:]])
             #expect(missing.status == 404)
@@ -241,7 +306,8 @@ import Testing
         try await withSimulatedAPI { api, client in
             let path = "/api/v1/namespaces/default/events"
             let event: KubernetesJSON = [
-                "metadata": ["name": "emqx-ee.1"], "involvedObject": ["kind": "EMQX", "name": "emqx-ee", "namespace": "default"],
+                "metadata": ["name": "emqx-ee.1"],
+                "involvedObject": ["kind": "EMQX", "name": "emqx-ee", "namespace": "default"],
                 "reason": "RebalanceCreated", "message": "created", "type": "Normal", "count": 1,
                 "source": ["component": "emqx-autorebalancer"],
             ]
@@ -249,8 +315,11 @@ import Testing
             #expect(created.status == 201)
             #expect(created.body["apiVersion"] == "v1" && created.body["kind"] == "Event")
             let patched = try await client.send(
-                "PATCH", path + "/emqx-ee.1", ["count": 2, "lastTimestamp": "2026-11-20T10:23:00Z"],
-                contentType: "application/strategic-merge-patch+json")
+                "PATCH",
+                path + "/emqx-ee.1",
+                ["count": 2, "lastTimestamp": "2026-11-20T10:23:00Z"],
+                contentType: "application/strategic-merge-patch+json"
+            )
             #expect(patched.status == 200 && patched.body["count"] == 2)
             let listed = try await client.send("GET", path + "?fieldSelector=involvedObject.name%3Demqx-ee")
             #expect(listed.body["kind"] == "EventList")
@@ -265,17 +334,28 @@ import Testing
         try await withSimulatedAPI { api, client in
             let resource = EMQXResource(
                 metadata: ObjectMeta(name: "emqx", namespace: "default", labels: ["apps.emqx.io/instance": "emqx"]),
-                status: .init(conditions: [StatusCondition(type: "Ready", status: "True")]))
+                status: .init(conditions: [StatusCondition(type: "Ready", status: "True")])
+            )
             try api.putObject(.emqxes, namespace: "default", resource)
             let fetched = try await client.send("GET", "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes/emqx")
             #expect(fetched.status == 200)
             #expect(try fetched.body.decode(EMQXResource.self).status?.conditions?.isTrue("Ready") == true)
-            let list = try await client.send("GET", "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes?labelSelector=apps.emqx.io%2Finstance%3Demqx")
+            let list = try await client.send(
+                "GET",
+                "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes?labelSelector=apps.emqx.io%2Finstance%3Demqx"
+            )
             #expect(list.body["kind"] == "EMQXList" && list.body["items"]?.arrayValue?.count == 1)
-            let enterprise = try await client.send("GET", "/apis/apps.emqx.io/v1beta4/namespaces/default/emqxenterprises/emqx-ee")
+            let enterprise = try await client.send(
+                "GET",
+                "/apis/apps.emqx.io/v1beta4/namespaces/default/emqxenterprises/emqx-ee"
+            )
             #expect(enterprise.status == 404)
             #expect(enterprise.body["message"] == #"emqxenterprises.apps.emqx.io "emqx-ee" not found"#)
-            let write = try await client.send("POST", "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes", ["metadata": ["name": "x"]])
+            let write = try await client.send(
+                "POST",
+                "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes",
+                ["metadata": ["name": "x"]]
+            )
             #expect(write.status == 405)
         }
     }
@@ -288,8 +368,16 @@ import Testing
             let first = try await client.send("GET", Self.rebalancesPath + "?limit=2")
             #expect(first.body["items"]?.arrayValue?.count == 2)
             let token = try #require(first.body.value(atPath: "metadata.continue")?.stringValue)
-            let second = try await client.send("GET", Self.rebalancesPath + "?limit=2&continue=" + token.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
-            #expect((second.body["items"]?.arrayValue ?? []).compactMap { $0.value(atPath: "metadata.name")?.stringValue } == ["p3"])
+            let second = try await client.send(
+                "GET",
+                Self.rebalancesPath + "?limit=2&continue=" + token.addingPercentEncoding(
+                    withAllowedCharacters: .alphanumerics
+                )!
+            )
+            #expect(
+                (second.body["items"]?.arrayValue ?? []).compactMap { $0.value(atPath: "metadata.name")?.stringValue }
+                    == ["p3"]
+            )
         }
     }
 
@@ -311,7 +399,11 @@ import Testing
             unnamed["metadata"]?["name"] = nil
             let missing = try await client.send("POST", Self.rebalancesPath, unnamed)
             #expect(missing.status == 422)
-            #expect(missing.body["message"]?.stringValue?.contains("metadata.name: Required value: name or generateName is required") == true)
+            #expect(
+                missing.body["message"]?.stringValue?.contains(
+                    "metadata.name: Required value: name or generateName is required"
+                ) == true
+            )
         }
     }
 }

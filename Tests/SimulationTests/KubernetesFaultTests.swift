@@ -27,7 +27,9 @@ import Testing
                 #expect(answer.status == 500 && answer.body["reason"] == "InternalError")
             }
             // Other resources are untouched.
-            #expect(try await client.send("GET", "/apis/coordination.k8s.io/v1/namespaces/default/leases").status == 200)
+            #expect(
+                try await client.send("GET", "/apis/coordination.k8s.io/v1/namespaces/default/leases").status == 200
+            )
             api.clearFaults()
             #expect(try await client.send("GET", Self.path).status == 200)
         }
@@ -59,7 +61,12 @@ import Testing
 
     @Test func statusFaultsAnswerTheGivenStatusWithoutApplying() async throws {
         try await withSimulatedAPI { api, client in
-            api.injectFault(.status(503, reason: "ServiceUnavailable", retryAfterSeconds: 2), times: 1, verb: "create", resource: "rebalances")
+            api.injectFault(
+                .status(503, reason: "ServiceUnavailable", retryAfterSeconds: 2),
+                times: 1,
+                verb: "create",
+                resource: "rebalances"
+            )
             #expect(try await client.send("GET", Self.path).status == 200, "only creates are affected")
             let refused = try await client.send("POST", Self.path, rebalanceBody("rb-refused"))
             #expect(refused.status == 503 && refused.body["reason"] == "ServiceUnavailable")
@@ -102,13 +109,18 @@ import Testing
             _ = try await client.send("GET", "/apis/apps.emqx.io/v2beta1/namespaces/default/emqxes/e/scale")
             _ = try await client.send("GET", "/api/v1/namespaces/default/pods")
             let log = api.requestLog
-            #expect(log.map(\.description) == [
-                "GET /apis", "GET \(Self.path)", "GET /apis/apps.emqx.io/v2beta1/namespaces/default/emqxes/e/scale",
-                "GET /api/v1/namespaces/default/pods",
-            ])
+            #expect(
+                log.map(\.description) == [
+                    "GET /apis", "GET \(Self.path)", "GET /apis/apps.emqx.io/v2beta1/namespaces/default/emqxes/e/scale",
+                    "GET /api/v1/namespaces/default/pods",
+                ]
+            )
             #expect(log[0].verb == nil && log[0].resource == nil)
             #expect(log[1].verb == "list" && log[1].group == "apps.emqx.io" && log[1].rbacResource == "rebalances")
-            #expect(log[2].verb == "get" && log[2].rbacResource == "emqxes/scale" && log[2].name == "e" && log[2].namespace == "default")
+            #expect(
+                log[2].verb == "get" && log[2].rbacResource == "emqxes/scale" && log[2].name == "e"
+                    && log[2].namespace == "default"
+            )
             #expect(log[3].verb == "list" && log[3].group == "" && log[3].rbacResource == "pods")
         }
     }

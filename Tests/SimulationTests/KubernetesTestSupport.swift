@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import Simulation
 import ServiceLifecycle
+import Simulation
 import Synchronization
 
 /// A small scripted EMQX cluster for the operator tests: one loopback server, each node under its own path prefix
@@ -49,7 +49,12 @@ final class ScriptedEMQX: Sendable {
         }
     }
 
-    func finishRebalance() { state.withLock { $0.running = []; $0.donors = [] } }
+    func finishRebalance() {
+        state.withLock {
+            $0.running = []
+            $0.donors = []
+        }
+    }
 
     private func answer(_ code: Int, _ text: String) -> Response {
         var headers = HTTPFields()
@@ -76,7 +81,8 @@ final class ScriptedEMQX: Sendable {
             let list = nodes.map { node -> String in
                 "{\"node\":\"\(node.name)\",\"node_status\":\"\(node.status)\",\"otp_release\":\"26.2.5-3\",\"version\":\"5.8.6\",\"role\":\"\(node.role)\",\"edition\":\"\(node.edition)\",\"uptime\":\(node.uptime),\"connections\":\(node.connections),\"live_connections\":\(node.liveConnections)}"
             }.joined(separator: ",")
-            return apiPath.hasPrefix("api/v4") ? answer(200, "{\"code\":0,\"data\":[\(list)]}") : answer(200, "[\(list)]")
+            return apiPath.hasPrefix("api/v4")
+                ? answer(200, "{\"code\":0,\"data\":[\(list)]}") : answer(200, "[\(list)]")
         }
         if apiPath.hasSuffix("load_rebalance/global_status") {
             let (running, donors, nodes) = state.withLock { state in
@@ -85,7 +91,8 @@ final class ScriptedEMQX: Sendable {
             }
             let entries = running.map { coordinator in
                 let recipients = nodes.filter { !donors.contains($0) }
-                return "{\"node\":\"\(coordinator)\",\"coordinator_node\":\"\(coordinator)\",\"state\":\"evicting_conns\",\"donors\":[\(donors.map { "\"\($0)\"" }.joined(separator: ","))],\"recipients\":[\(recipients.map { "\"\($0)\"" }.joined(separator: ","))],\"connection_eviction_rate\":10,\"session_eviction_rate\":10,\"connection_goal\":2574.0,\"donor_conn_avg\":3333.3}"
+                return
+                    "{\"node\":\"\(coordinator)\",\"coordinator_node\":\"\(coordinator)\",\"state\":\"evicting_conns\",\"donors\":[\(donors.map { "\"\($0)\"" }.joined(separator: ","))],\"recipients\":[\(recipients.map { "\"\($0)\"" }.joined(separator: ","))],\"connection_eviction_rate\":10,\"session_eviction_rate\":10,\"connection_goal\":2574.0,\"donor_conn_avg\":3333.3}"
             }
             return answer(200, "{\"evacuations\":[],\"purges\":[],\"rebalances\":[\(entries.joined(separator: ","))]}")
         }
@@ -95,7 +102,10 @@ final class ScriptedEMQX: Sendable {
             if action == "stop" {
                 let wasRunning = state.withLock { state -> Bool in
                     state.stops.append(target)
-                    defer { state.running.removeAll { $0 == target }; if state.running.isEmpty { state.donors = [] } }
+                    defer {
+                        state.running.removeAll { $0 == target }
+                        if state.running.isEmpty { state.donors = [] }
+                    }
                     return state.running.contains(target)
                 }
                 return wasRunning ? answer(200, "{}") : answer(400, #"{"code":"BAD_REQUEST","message":"not_started"}"#)
@@ -107,14 +117,18 @@ final class ScriptedEMQX: Sendable {
                     state.startAnswer = nil
                     return scripted
                 }
-                let bad: (Int, String) = v4 ? (200, #"{"code":400,"message":"%@"}"#) : (400, #"{"code":"BAD_REQUEST","message":"%@"}"#)
-                if state.running.contains(target) { return (bad.0, bad.1.replacingOccurrences(of: "%@", with: "already_started")) }
+                let bad: (Int, String) =
+                    v4 ? (200, #"{"code":400,"message":"%@"}"#) : (400, #"{"code":"BAD_REQUEST","message":"%@"}"#)
+                if state.running.contains(target) {
+                    return (bad.0, bad.1.replacingOccurrences(of: "%@", with: "already_started"))
+                }
                 for key in ["rel_conn_threshold", "rel_sess_threshold"] {
-                    let value: Double? = switch body[key] {
-                    case .number(let number)?: number
-                    case .integer(let number)?: Double(number)
-                    default: nil
-                    }
+                    let value: Double? =
+                        switch body[key] {
+                        case .number(let number)?: number
+                        case .integer(let number)?: Double(number)
+                        default: nil
+                        }
                     if let value, value <= 1.0 {
                         return (bad.0, bad.1.replacingOccurrences(of: "%@", with: "\(key) must be greater than 1.0"))
                     }
@@ -173,7 +187,12 @@ struct SimulatedAPIClient: Sendable {
         func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
-    func send(_ method: String, _ path: String, _ body: KubernetesJSON? = nil, contentType: String = "application/json") async throws -> Answer {
+    func send(
+        _ method: String,
+        _ path: String,
+        _ body: KubernetesJSON? = nil,
+        contentType: String = "application/json"
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL.absoluteString + path)
         request.method = .init(rawValue: method)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -184,8 +203,10 @@ struct SimulatedAPIClient: Sendable {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let data = Data(buffer: try await response.body.collect(upTo: 16 << 20))
         return Answer(
-            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-            body: data.isEmpty ? .null : try KubernetesJSON.parse(data))
+            status: Int(response.status.code),
+            headers: response.headers.map { ($0.name, $0.value) },
+            body: data.isEmpty ? .null : try KubernetesJSON.parse(data)
+        )
     }
 }
 
@@ -200,7 +221,13 @@ func withSimulatedAPI<T: Sendable>(
     }
 }
 
-func rebalanceBody(_ name: String, instance: String = "emqx-ee", kind: String? = "EMQX", strategy: KubernetesJSON = ["connEvictRate": 10], labels: [String: String] = [:]) -> KubernetesJSON {
+func rebalanceBody(
+    _ name: String,
+    instance: String = "emqx-ee",
+    kind: String? = "EMQX",
+    strategy: KubernetesJSON = ["connEvictRate": 10],
+    labels: [String: String] = [:]
+) -> KubernetesJSON {
     var spec: KubernetesJSON = ["instanceName": .string(instance), "rebalanceStrategy": strategy]
     if let kind { spec["instanceKind"] = .string(kind) }
     return [

@@ -12,7 +12,10 @@ struct KubernetesWatchTests {
     /// Reads event lines of a watch until `count` arrived or the server ends the stream; `whileOpen` runs once the
     /// answer's head is in (the server registers the watch before it answers).
     static func events(
-        _ client: SimulatedAPIClient, _ query: String, count: Int, whileOpen: @Sendable () async throws -> Void = {}
+        _ client: SimulatedAPIClient,
+        _ query: String,
+        count: Int,
+        whileOpen: @Sendable () async throws -> Void = {}
     ) async throws -> [KubernetesJSON] {
         var request = HTTPClientRequest(url: client.baseURL.absoluteString + path + "?watch=1&" + query)
         request.headers.add(name: "Authorization", value: "Bearer \(SimulatedKubernetesAPI.defaultToken)")
@@ -40,15 +43,36 @@ struct KubernetesWatchTests {
         try await withSimulatedAPI { _, client in
             _ = try await client.send("POST", Self.path, rebalanceBody("r1", labels: ["a": "b"]))
             _ = try await client.send("POST", Self.path, rebalanceBody("r0", labels: ["a": "b"]))
-            let version = try #require(try await client.send("GET", Self.path).body["metadata"]?["resourceVersion"]?.stringValue)
-            let events = try await Self.events(client, "resourceVersion=\(version)&labelSelector=a%3Db&timeoutSeconds=30", count: 3) {
+            let version = try #require(
+                try await client.send("GET", Self.path).body["metadata"]?["resourceVersion"]?.stringValue
+            )
+            let events = try await Self.events(
+                client,
+                "resourceVersion=\(version)&labelSelector=a%3Db&timeoutSeconds=30",
+                count: 3
+            ) {
                 _ = try await client.send("POST", Self.path, rebalanceBody("r2", labels: ["a": "b"]))
                 _ = try await client.send("POST", Self.path, rebalanceBody("ignored", labels: ["a": "c"]))
-                _ = try await client.send("PATCH", Self.path + "/r2", ["metadata": ["annotations": ["x": "y"]]], contentType: "application/merge-patch+json")
-                _ = try await client.send("PATCH", Self.path + "/r1", ["metadata": ["labels": ["a": "gone"]]], contentType: "application/merge-patch+json")
+                _ = try await client.send(
+                    "PATCH",
+                    Self.path + "/r2",
+                    ["metadata": ["annotations": ["x": "y"]]],
+                    contentType: "application/merge-patch+json"
+                )
+                _ = try await client.send(
+                    "PATCH",
+                    Self.path + "/r1",
+                    ["metadata": ["labels": ["a": "gone"]]],
+                    contentType: "application/merge-patch+json"
+                )
             }
-            #expect(Self.summary(events) == ["ADDED r2", "MODIFIED r2", "DELETED r1"], "r1 stopped matching: DELETED for this watch")
-            let versions = events.compactMap { $0["object"]?["metadata"]?["resourceVersion"]?.stringValue.flatMap { Int($0) } }
+            #expect(
+                Self.summary(events) == ["ADDED r2", "MODIFIED r2", "DELETED r1"],
+                "r1 stopped matching: DELETED for this watch"
+            )
+            let versions = events.compactMap {
+                $0["object"]?["metadata"]?["resourceVersion"]?.stringValue.flatMap { Int($0) }
+            }
             #expect(versions == versions.sorted() && versions.count == 3 && versions[0] > Int(version)!)
         }
     }
@@ -66,7 +90,9 @@ struct KubernetesWatchTests {
 
     @Test func aVersionOlderThanTheHistoryIsAnExpiredError() async throws {
         try await withSimulatedAPI { api, client in
-            let version = try #require(try await client.send("GET", Self.path).body["metadata"]?["resourceVersion"]?.stringValue)
+            let version = try #require(
+                try await client.send("GET", Self.path).body["metadata"]?["resourceVersion"]?.stringValue
+            )
             _ = try await client.send("POST", Self.path, rebalanceBody("r1"))
             api.compactWatchHistory()
             let events = try await Self.events(client, "resourceVersion=\(version)&timeoutSeconds=30", count: 1)
@@ -81,8 +107,16 @@ struct KubernetesWatchTests {
         try await withSimulatedAPI(.init(watchBookmarkInterval: nil)) { api, client in
             _ = try await client.send("POST", Self.path, rebalanceBody("r1"))
             let version = String(api.revision)
-            let events = try await Self.events(client, "resourceVersion=\(version)&allowWatchBookmarks=true&timeoutSeconds=30", count: 2) {
-                _ = try await client.send("POST", "/apis/apps.emqx.io/v2beta1/namespaces/elsewhere/rebalances", rebalanceBody("other"))
+            let events = try await Self.events(
+                client,
+                "resourceVersion=\(version)&allowWatchBookmarks=true&timeoutSeconds=30",
+                count: 2
+            ) {
+                _ = try await client.send(
+                    "POST",
+                    "/apis/apps.emqx.io/v2beta1/namespaces/elsewhere/rebalances",
+                    rebalanceBody("other")
+                )
                 while api.openWatches == 0 { try await Task.sleep(for: .milliseconds(10)) }
                 api.sendWatchBookmarks()
                 _ = try await client.send("POST", Self.path, rebalanceBody("r2"))

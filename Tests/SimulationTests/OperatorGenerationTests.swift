@@ -26,35 +26,58 @@ final class ManualOperatorClock: Clock, Sendable {
     static func cluster(version: String) -> SimulatedEMQXCluster {
         SimulatedEMQXCluster(
             configuration: SimulatedEMQXConfiguration(
-                name: "emqx", namespace: "mqtt", kind: .emqx,
+                name: "emqx",
+                namespace: "mqtt",
+                kind: .emqx,
                 nodes: [
                     SimulatedNodeSpec(liveConnections: 0), SimulatedNodeSpec(liveConnections: 0),
-                    SimulatedNodeSpec(role: .replicant, liveConnections: 3000), SimulatedNodeSpec(role: .replicant, liveConnections: 3000),
+                    SimulatedNodeSpec(role: .replicant, liveConnections: 3000),
+                    SimulatedNodeSpec(role: .replicant, liveConnections: 3000),
                     SimulatedNodeSpec(role: .replicant, liveConnections: 0, uptime: .zero),
                 ],
-                seed: 3, version: version),
-            logger: Logger(label: "generations-emqx"))
+                seed: 3,
+                version: version
+            ),
+            logger: Logger(label: "generations-emqx")
+        )
     }
 
     /// Runs a cluster, the API at `generation` and a hand-stepped operator for the body.
     static func withWorld(
-        _ generation: OperatorGeneration, version: String = "5.10.1",
-        _ body: @Sendable (SimulatedEMQXCluster, SimulatedKubernetesAPI, SimulatedAPIClient, SimulatedEMQXOperator<ManualOperatorClock>, ManualOperatorClock) async throws -> Void
+        _ generation: OperatorGeneration,
+        version: String = "5.10.1",
+        _ body:
+            @Sendable (
+                SimulatedEMQXCluster, SimulatedKubernetesAPI, SimulatedAPIClient,
+                SimulatedEMQXOperator<ManualOperatorClock>, ManualOperatorClock
+            ) async throws -> Void
     ) async throws {
         let cluster = Self.cluster(version: version)
         try await cluster.start()
         do {
             try await withSimulatedAPI(.init(operatorGeneration: generation)) { api, client in
                 let credentials = cluster.configuration.credentials
-                api.addEMQX(EMQXBinding(
-                    kind: .emqx, namespace: "mqtt", name: "emqx", endpoints: cluster.endpoints, username: credentials.key,
-                    password: credentials.secret, replicas: 2, replicantReplicas: 3))
+                api.addEMQX(
+                    EMQXBinding(
+                        kind: .emqx,
+                        namespace: "mqtt",
+                        name: "emqx",
+                        endpoints: cluster.endpoints,
+                        username: credentials.key,
+                        password: credentials.secret,
+                        replicas: 2,
+                        replicantReplicas: 3
+                    )
+                )
                 api.setEMQXEndpointProvider(namespace: "mqtt", name: "emqx") { cluster.endpoints }
                 api.setEMQXPodControl(namespace: "mqtt", name: "emqx", .cluster(cluster))
                 let clock = ManualOperatorClock()
                 let operatorService = SimulatedEMQXOperator(
-                    api: api, clock: clock, configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero),
-                    logger: Logger(label: "generations-operator"))
+                    api: api,
+                    clock: clock,
+                    configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero),
+                    logger: Logger(label: "generations-operator")
+                )
                 await operatorService.reconcileOnce()
                 try await body(cluster, api, client, operatorService, clock)
                 #expect(api.schemaViolations.isEmpty, "\(api.schemaViolations)")
@@ -73,30 +96,45 @@ final class ManualOperatorClock: Clock, Sendable {
         for entry in group.body["versions"]?.arrayValue ?? [] {
             let version = try #require(entry["version"]?.stringValue)
             let list = try await client.send("GET", "/apis/apps.emqx.io/\(version)")
-            resources[version] = Set((list.body["resources"]?.arrayValue ?? []).compactMap(\.["name"]?.stringValue).filter { !$0.contains("/") })
+            resources[version] = Set(
+                (list.body["resources"]?.arrayValue ?? []).compactMap(\.["name"]?.stringValue).filter {
+                    !$0.contains("/")
+                }
+            )
         }
         return OperatorAPIs(resources: resources)
     }
 
-    static func read(_ client: SimulatedAPIClient, _ version: EMQXObjectVersion, pods: Bool = false) async throws -> (json: KubernetesJSON, reading: ClusterReading) {
+    static func read(
+        _ client: SimulatedAPIClient,
+        _ version: EMQXObjectVersion,
+        pods: Bool = false
+    ) async throws -> (json: KubernetesJSON, reading: ClusterReading) {
         let answer = try await client.send("GET", "/apis/apps.emqx.io/\(version.rawValue)/namespaces/mqtt/emqxes/emqx")
         #expect(answer.status == 200)
         let data = answer.body.data()
-        let object: ClusterObject = switch version {
-        case .v2beta1: .emqx(try JSONDecoder().decode(EMQXResource.self, from: data))
-        case .v2: .emqxV2(try JSONDecoder().decode(EMQXResourceV2.self, from: data))
-        default: .emqxV3beta1(try JSONDecoder().decode(EMQXResourceV2.self, from: data))
-        }
+        let object: ClusterObject =
+            switch version {
+            case .v2beta1: .emqx(try JSONDecoder().decode(EMQXResource.self, from: data))
+            case .v2: .emqxV2(try JSONDecoder().decode(EMQXResourceV2.self, from: data))
+            default: .emqxV3beta1(try JSONDecoder().decode(EMQXResourceV2.self, from: data))
+            }
         var podList: [Pod]?
         if pods {
-            let list = try await client.send("GET", "/api/v1/namespaces/mqtt/pods?labelSelector=apps.emqx.io%2Finstance%3Demqx")
+            let list = try await client.send(
+                "GET",
+                "/api/v1/namespaces/mqtt/pods?labelSelector=apps.emqx.io%2Finstance%3Demqx"
+            )
             podList = try (list.body["items"]?.arrayValue ?? []).map { try $0.decode(Pod.self) }
         }
         return (answer.body, ClusterReading.read(object, pods: podList))
     }
 
     @Test(arguments: [(OperatorGeneration.v2_2, EMQXObjectVersion.v2beta1), (.v2_3, .v2), (.v3_0, .v3beta1)])
-    func eachGenerationServesItsVersionAndWritesItsStatusShape(generation: OperatorGeneration, version: EMQXObjectVersion) async throws {
+    func eachGenerationServesItsVersionAndWritesItsStatusShape(
+        generation: OperatorGeneration,
+        version: EMQXObjectVersion
+    ) async throws {
         try await Self.withWorld(generation) { cluster, api, client, _, _ in
             let served = try await Self.served(client)
             #expect(served.generation == generation)
@@ -104,7 +142,10 @@ final class ManualOperatorClock: Clock, Sendable {
             #expect(served.servesRebalance == (generation != .v3_0))
             // Any other version of emqxes is not served.
             for other in EMQXObjectVersion.emqxPreference where other != version {
-                #expect(try await client.send("GET", "/apis/apps.emqx.io/\(other.rawValue)/namespaces/mqtt/emqxes/emqx").status == 404)
+                #expect(
+                    try await client.send("GET", "/apis/apps.emqx.io/\(other.rawValue)/namespaces/mqtt/emqxes/emqx")
+                        .status == 404
+                )
             }
             let (json, reading) = try await Self.read(client, version, pods: generation == .v3_0)
             let newest = try #require(json.value(atPath: "status.replicantNodes")?.arrayValue?.last)
@@ -121,7 +162,11 @@ final class ManualOperatorClock: Clock, Sendable {
                 // v3beta1 always writes the counts, and the scale subresource's fields.
                 #expect(newest["connections"] == 0 && newest["sessions"] == 0)
                 #expect(json.value(atPath: "status.replicantReplicas") == 3)
-                #expect(json.value(atPath: "status.conditions")?.arrayValue?.contains { $0["type"] == "Paused" && $0["status"] == "False" } == true)
+                #expect(
+                    json.value(atPath: "status.conditions")?.arrayValue?.contains {
+                        $0["type"] == "Paused" && $0["status"] == "False"
+                    } == true
+                )
                 #expect(reading.facts.podsBeingRemoved == [])
                 #expect(reading.facts.operatorPaused == false)
             }
@@ -137,7 +182,11 @@ final class ManualOperatorClock: Clock, Sendable {
 
     @Test func operator30ServesNoRebalance() async throws {
         try await Self.withWorld(.v3_0) { _, _, client, _, _ in
-            let created = try await client.send("POST", "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/rebalances", rebalanceBody("r", instance: "emqx"))
+            let created = try await client.send(
+                "POST",
+                "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/rebalances",
+                rebalanceBody("r", instance: "emqx")
+            )
             #expect(created.status == 404)
         }
     }
@@ -145,12 +194,18 @@ final class ManualOperatorClock: Clock, Sendable {
     @Test func hpaScaleOutThroughTheScaleSubresourceStartsNodesAfterTheirStartDelay() async throws {
         try await Self.withWorld(.v3_0) { cluster, _, client, operatorService, clock in
             let scale = try await client.send(
-                "PATCH", "/apis/apps.emqx.io/v3beta1/namespaces/mqtt/emqxes/emqx/scale", ["spec": ["replicas": 5]],
-                contentType: "application/merge-patch+json")
+                "PATCH",
+                "/apis/apps.emqx.io/v3beta1/namespaces/mqtt/emqxes/emqx/scale",
+                ["spec": ["replicas": 5]],
+                contentType: "application/merge-patch+json"
+            )
             #expect(scale.status == 200)
             #expect(scale.body.value(atPath: "spec.replicas") == 5)
             #expect(scale.body.value(atPath: "status.replicas") == 3)
-            #expect(scale.body.value(atPath: "status.selector")?.stringValue?.contains("apps.emqx.io/db-role=replicant") == true)
+            #expect(
+                scale.body.value(atPath: "status.selector")?.stringValue?.contains("apps.emqx.io/db-role=replicant")
+                    == true
+            )
             await operatorService.reconcileOnce()
             var reading = try await Self.read(client, .v3beta1, pods: true).reading
             #expect(reading.facts.nodesPending == NodesPending(wanted: 5, running: 3, role: .replicant))
@@ -218,9 +273,13 @@ final class ManualOperatorClock: Clock, Sendable {
 
     @Test func anUpgradeUnderRunningClientsMovesTheServedVersion() async throws {
         try await Self.withWorld(.v2_2) { _, api, client, operatorService, _ in
-            #expect(try await client.send("GET", "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/emqxes/emqx").status == 200)
+            #expect(
+                try await client.send("GET", "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/emqxes/emqx").status == 200
+            )
             api.upgradeOperator(to: .v2_3)
-            #expect(try await client.send("GET", "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/emqxes/emqx").status == 404)
+            #expect(
+                try await client.send("GET", "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/emqxes/emqx").status == 404
+            )
             await operatorService.reconcileOnce()
             let (json, reading) = try await Self.read(client, .v2)
             #expect(json["apiVersion"] == "apps.emqx.io/v2")

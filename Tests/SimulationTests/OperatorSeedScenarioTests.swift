@@ -13,28 +13,48 @@ import Testing
         do {
             try await withSimulatedAPI { api, client in
                 let credentials = cluster.configuration.credentials
-                api.addEMQX(EMQXBinding(
-                    kind: .emqxEnterprise, name: "emqx-ee", endpoints: cluster.endpoints,
-                    username: credentials.key, password: credentials.secret))
+                api.addEMQX(
+                    EMQXBinding(
+                        kind: .emqxEnterprise,
+                        name: "emqx-ee",
+                        endpoints: cluster.endpoints,
+                        username: credentials.key,
+                        password: credentials.secret
+                    )
+                )
                 // Stepped by hand on the cluster's own time: each pass is one 5 s poll of the real operator.
                 let operatorService = SimulatedEMQXOperator(
-                    api: api, clock: SimulationClock(speed: 1000),
+                    api: api,
+                    clock: SimulationClock(speed: 1000),
                     configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero),
-                    logger: Logger(label: "seed-operator"))
+                    logger: Logger(label: "seed-operator")
+                )
                 await operatorService.reconcileOnce()
-                let emqxEE = try #require(api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee")).decode(EmqxEnterpriseResource.self)
+                let emqxEE = try #require(api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee")).decode(
+                    EmqxEnterpriseResource.self
+                )
                 #expect(emqxEE.status?.conditions?.isTrue("Running") == true)
                 #expect(emqxEE.status?.emqxNodes?.compactMap(\.connections) == [3333, 3333, 3334, 0])
 
-                let created = try await client.send("POST", "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances", rebalanceBody(
-                    "emqx-ee-scaleout", instance: "emqx-ee", kind: "EmqxEnterprise",
-                    strategy: [
-                        "connEvictRate": 10, "sessEvictRate": 10, "waitTakeover": 10, "waitHealthCheck": 10,
-                        "absConnThreshold": 100, "absSessThreshold": 100, "relConnThreshold": "1.1", "relSessThreshold": "1.1",
-                    ]))
+                let created = try await client.send(
+                    "POST",
+                    "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances",
+                    rebalanceBody(
+                        "emqx-ee-scaleout",
+                        instance: "emqx-ee",
+                        kind: "EmqxEnterprise",
+                        strategy: [
+                            "connEvictRate": 10, "sessEvictRate": 10, "waitTakeover": 10, "waitHealthCheck": 10,
+                            "absConnThreshold": 100, "absSessThreshold": 100, "relConnThreshold": "1.1",
+                            "relSessThreshold": "1.1",
+                        ]
+                    )
+                )
                 #expect(created.status == 201)
                 await operatorService.reconcileOnce()
-                #expect(api.rebalance(namespace: "default", name: "emqx-ee-scaleout")?.status?.phaseValue == .processing)
+                #expect(
+                    api.rebalance(namespace: "default", name: "emqx-ee-scaleout")?.status?.phaseValue == .processing
+                )
 
                 var phase: RebalancePhase? = .processing
                 for _ in 0..<400 where phase == .processing {
@@ -50,7 +70,9 @@ import Testing
                 #expect(live.reduce(0, +) == 10_000)
                 // The EMQX object's status follows: sessions per node after the next refresh.
                 await operatorService.reconcileOnce()
-                let after = try #require(api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee")).decode(EmqxEnterpriseResource.self)
+                let after = try #require(api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee")).decode(
+                    EmqxEnterpriseResource.self
+                )
                 #expect(after.status?.emqxNodes?.compactMap(\.connections) == [2553, 2553, 2554, 2340])
             }
         } catch {
@@ -62,25 +84,53 @@ import Testing
 
     @Test(arguments: [true, false])
     func anEMQX5RebalanceAgainstTheSimulatedCluster(readinessGateFault: Bool) async throws {
-        let cluster = SimulatedEMQXCluster(configuration: emqx5Configuration([3000, 3000, 3000, 0]), logger: Logger(label: "emqx5"))
+        let cluster = SimulatedEMQXCluster(
+            configuration: emqx5Configuration([3000, 3000, 3000, 0]),
+            logger: Logger(label: "emqx5")
+        )
         try await cluster.start()
         do {
             try await withSimulatedAPI { api, client in
                 let credentials = cluster.configuration.credentials
-                api.addEMQX(EMQXBinding(kind: .emqx, namespace: "mqtt", name: "emqx", endpoints: cluster.endpoints, username: credentials.key, password: credentials.secret))
+                api.addEMQX(
+                    EMQXBinding(
+                        kind: .emqx,
+                        namespace: "mqtt",
+                        name: "emqx",
+                        endpoints: cluster.endpoints,
+                        username: credentials.key,
+                        password: credentials.secret
+                    )
+                )
                 let operatorService = SimulatedEMQXOperator(
-                    api: api, clock: SimulationClock(speed: 1000),
-                    configuration: .init(rebalancePollInterval: .zero, emqxRefreshInterval: .zero, faults: OperatorFaults(readinessGateRemovesReady: readinessGateFault)),
-                    logger: Logger(label: "emqx5-operator"))
+                    api: api,
+                    clock: SimulationClock(speed: 1000),
+                    configuration: .init(
+                        rebalancePollInterval: .zero,
+                        emqxRefreshInterval: .zero,
+                        faults: OperatorFaults(readinessGateRemovesReady: readinessGateFault)
+                    ),
+                    logger: Logger(label: "emqx5-operator")
+                )
                 await operatorService.reconcileOnce()
                 let emqx = try #require(api.object(.emqxes, namespace: "mqtt", name: "emqx")).decode(EMQXResource.self)
                 #expect(emqx.status?.conditions?.isTrue("Ready") == true)
                 // `live_connections` is omitempty in v2beta1: the empty node has no such key.
                 #expect(emqx.status?.coreNodes?.map(\.liveConnections) == [3000, 3000, 3000, nil])
 
-                let created = try await client.send("POST", "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/rebalances", rebalanceBody(
-                    "rb", instance: "emqx", kind: "EMQX",
-                    strategy: ["connEvictRate": 50, "sessEvictRate": 50, "waitTakeover": 5, "waitHealthCheck": 5, "absConnThreshold": 100, "absSessThreshold": 100]))
+                let created = try await client.send(
+                    "POST",
+                    "/apis/apps.emqx.io/v2beta1/namespaces/mqtt/rebalances",
+                    rebalanceBody(
+                        "rb",
+                        instance: "emqx",
+                        kind: "EMQX",
+                        strategy: [
+                            "connEvictRate": 50, "sessEvictRate": 50, "waitTakeover": 5, "waitHealthCheck": 5,
+                            "absConnThreshold": 100, "absSessThreshold": 100,
+                        ]
+                    )
+                )
                 #expect(created.status == 201)
                 await operatorService.reconcileOnce()
                 #expect(api.rebalance(namespace: "mqtt", name: "rb")?.status?.phaseValue == .processing)

@@ -19,12 +19,15 @@ struct OperatorHarness: Sendable {
     static let replicants = (0..<3).map { "emqx@10.0.0.\($0 + 1)" }
 
     static func with<T: Sendable>(
-        kind: EMQXBinding.Kind = .emqx, nodes: [ScriptedEMQX.Node]? = nil, faults: OperatorFaults = OperatorFaults(),
+        kind: EMQXBinding.Kind = .emqx,
+        nodes: [ScriptedEMQX.Node]? = nil,
+        faults: OperatorFaults = OperatorFaults(),
         pollInterval: Duration = .zero,
         _ body: @Sendable (OperatorHarness) async throws -> T
     ) async throws -> T {
         let name = kind == .emqx ? "emqx" : "emqx-ee"
-        let defaultNodes: [ScriptedEMQX.Node] = kind == .emqx
+        let defaultNodes: [ScriptedEMQX.Node] =
+            kind == .emqx
             ? [
                 .init(name: "emqx@emqx-core-0.emqx-headless.default.svc.cluster.local", uptime: 9000),
                 .init(name: replicants[0], role: "replicant", connections: 3400, liveConnections: 3333, uptime: 8000),
@@ -32,30 +35,65 @@ struct OperatorHarness: Sendable {
                 .init(name: replicants[2], role: "replicant", connections: 10, liveConnections: 0, uptime: 10),
             ]
             : (0..<4).map { index in
-                .init(name: "emqx-ee@emqx-ee-\(index).emqx-ee-headless.default.svc.cluster.local", connections: index == 3 ? 0 : 3333,
-                      liveConnections: index == 3 ? 0 : 3333, uptime: 10_000 - index, status: "Running")
+                .init(
+                    name: "emqx-ee@emqx-ee-\(index).emqx-ee-headless.default.svc.cluster.local",
+                    connections: index == 3 ? 0 : 3333,
+                    liveConnections: index == 3 ? 0 : 3333,
+                    uptime: 10_000 - index,
+                    status: "Running"
+                )
             }
         let emqx = ScriptedEMQX(nodes: nodes ?? defaultNodes, v4: kind == .emqxEnterprise)
         return try await emqx.withRunning { port in
             try await withSimulatedAPI { api, client in
-                api.addEMQX(EMQXBinding(
-                    kind: kind, name: name, endpoints: emqx.endpoints(port: port), username: emqx.username, password: emqx.password))
+                api.addEMQX(
+                    EMQXBinding(
+                        kind: kind,
+                        name: name,
+                        endpoints: emqx.endpoints(port: port),
+                        username: emqx.username,
+                        password: emqx.password
+                    )
+                )
                 let clock = ManualClock()
                 let operatorService = SimulatedEMQXOperator(
-                    api: api, clock: clock,
-                    configuration: .init(rebalancePollInterval: pollInterval, emqxRefreshInterval: .zero, faults: faults),
-                    logger: Logger(label: "test-operator"))
+                    api: api,
+                    clock: clock,
+                    configuration: .init(
+                        rebalancePollInterval: pollInterval,
+                        emqxRefreshInterval: .zero,
+                        faults: faults
+                    ),
+                    logger: Logger(label: "test-operator")
+                )
                 await operatorService.reconcileOnce()
-                return try await body(OperatorHarness(api: api, client: client, emqx: emqx, clock: clock, operatorService: operatorService, kind: kind, name: name))
+                return try await body(
+                    OperatorHarness(
+                        api: api,
+                        client: client,
+                        emqx: emqx,
+                        clock: clock,
+                        operatorService: operatorService,
+                        kind: kind,
+                        name: name
+                    )
+                )
             }
         }
     }
 
     var rebalancesPath: String { "/apis/apps.emqx.io/v2beta1/namespaces/default/rebalances" }
 
-    func create(_ rebalanceName: String, strategy: KubernetesJSON = ["connEvictRate": 10, "relConnThreshold": "1.1"], instance: String? = nil) async throws {
+    func create(
+        _ rebalanceName: String,
+        strategy: KubernetesJSON = ["connEvictRate": 10, "relConnThreshold": "1.1"],
+        instance: String? = nil
+    ) async throws {
         let answer = try await client.send(
-            "POST", rebalancesPath, rebalanceBody(rebalanceName, instance: instance ?? name, kind: kind.rawValue, strategy: strategy))
+            "POST",
+            rebalancesPath,
+            rebalanceBody(rebalanceName, instance: instance ?? name, kind: kind.rawValue, strategy: strategy)
+        )
         #expect(answer.status == 201)
     }
 
@@ -78,33 +116,47 @@ struct OperatorHarness: Sendable {
             #expect(status.coreNodes?.map(\.node) == ["emqx@emqx-core-0.emqx-headless.default.svc.cluster.local"])
             #expect(status.replicantNodes?.map(\.node) == OperatorHarness.replicants)
             // `connections` counts sessions; `live_connections` the connected clients.
-            #expect(status.replicantNodes?.first?.connections == 3400 && status.replicantNodes?.first?.liveConnections == 3333)
+            #expect(
+                status.replicantNodes?.first?.connections == 3400
+                    && status.replicantNodes?.first?.liveConnections == 3333
+            )
             #expect(status.coreNodes?.first?.edition == "Enterprise")
             #expect(status.replicantNodesStatus?.replicas == 3 && status.replicantNodesStatus?.readyReplicas == 3)
             #expect(status.coreNodesStatus?.currentRevision == status.coreNodesStatus?.updateRevision)
 
             harness.api.scaleEMQX(namespace: "default", name: "emqx", replicas: 1, replicantReplicas: 4)
             await harness.step()
-            let scaled = try #require(harness.api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self)
+            let scaled = try #require(harness.api.object(.emqxes, namespace: "default", name: "emqx")).decode(
+                EMQXResource.self
+            )
             #expect(scaled.status?.conditions?.isTrue("Ready") == false)
             #expect(scaled.status?.conditions?.isTrue("ReplicantNodesProgressing") == true)
             harness.api.scaleEMQX(namespace: "default", name: "emqx", replicas: 1, replicantReplicas: 3)
 
             harness.api.startEMQXUpgrade(namespace: "default", name: "emqx")
             await harness.step()
-            let upgrading = try #require(harness.api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self)
+            let upgrading = try #require(harness.api.object(.emqxes, namespace: "default", name: "emqx")).decode(
+                EMQXResource.self
+            )
             #expect(upgrading.status?.conditions?.isTrue("Ready") == false)
-            #expect(upgrading.status?.coreNodesStatus?.updateRevision != upgrading.status?.coreNodesStatus?.currentRevision)
+            #expect(
+                upgrading.status?.coreNodesStatus?.updateRevision != upgrading.status?.coreNodesStatus?.currentRevision
+            )
             harness.api.finishEMQXUpgrade(namespace: "default", name: "emqx")
             await harness.step()
-            let done = try #require(harness.api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self)
+            let done = try #require(harness.api.object(.emqxes, namespace: "default", name: "emqx")).decode(
+                EMQXResource.self
+            )
             #expect(done.status?.conditions?.isTrue("Ready") == true)
         }
     }
 
     @Test func enterpriseStatusFollowsTheNodes() async throws {
         try await OperatorHarness.with(kind: .emqxEnterprise) { harness in
-            let answer = try await harness.client.send("GET", "/apis/apps.emqx.io/v1beta4/namespaces/default/emqxenterprises/emqx-ee")
+            let answer = try await harness.client.send(
+                "GET",
+                "/apis/apps.emqx.io/v1beta4/namespaces/default/emqxenterprises/emqx-ee"
+            )
             let resource = try answer.body.decode(EmqxEnterpriseResource.self)
             #expect(resource.status?.conditions?.isTrue("Running") == true)
             #expect(resource.status?.emqxNodes?.count == 4)
@@ -112,12 +164,14 @@ struct OperatorHarness: Sendable {
             #expect(resource.status?.blueGreenUpdateStatus == nil)
             harness.api.startEMQXUpgrade(namespace: "default", name: "emqx-ee")
             await harness.step()
-            let upgrading = try #require(harness.api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee")).decode(EmqxEnterpriseResource.self)
+            let upgrading = try #require(harness.api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee"))
+                .decode(EmqxEnterpriseResource.self)
             #expect(upgrading.status?.blueGreenUpdateStatus != nil)
             #expect(upgrading.status?.conditions?.isTrue("BlueGreenUpdating") == true)
             harness.api.setEMQXNotReady(namespace: "default", name: "emqx-ee", true)
             await harness.step()
-            let notReady = try #require(harness.api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee")).decode(EmqxEnterpriseResource.self)
+            let notReady = try #require(harness.api.object(.emqxEnterprises, namespace: "default", name: "emqx-ee"))
+                .decode(EmqxEnterpriseResource.self)
             #expect(notReady.status?.conditions?.condition("Running")?.status == "False")
             #expect(notReady.status?.conditions?.condition("Running")?.reason == "ClusterNotReady")
         }
@@ -131,12 +185,17 @@ struct OperatorHarness: Sendable {
             #expect(processing.status?.phaseValue == .processing)
             #expect(processing.status?.startedTime != nil)
             #expect(processing.metadata.finalizers == ["apps.emqx.io/finalizer"])
-            #expect(processing.status?.conditions?.first?.type == "Processing" && processing.status?.conditions?.first?.status == "True")
+            #expect(
+                processing.status?.conditions?.first?.type == "Processing"
+                    && processing.status?.conditions?.first?.status == "True"
+            )
 
             let start = try #require(harness.emqx.state.withLock { $0.starts.first })
             #expect(start["nodes"] == .array(OperatorHarness.replicants.map { .string($0) }))  // replicants only
             #expect(start["conn_evict_rate"] == 10 && start["sess_evict_rate"] == 500)
-            #expect(start["wait_takeover"] == 60 && start["wait_health_check"] == 60 && start["abs_conn_threshold"] == 1000)
+            #expect(
+                start["wait_takeover"] == 60 && start["wait_health_check"] == 60 && start["abs_conn_threshold"] == 1000
+            )
             #expect(start["rel_conn_threshold"] == .number(1.1))
 
             await harness.step()
@@ -147,7 +206,8 @@ struct OperatorHarness: Sendable {
             #expect(state.recipients?.contains(OperatorHarness.replicants[2]) == true)
             #expect(state.connectionEvictionRate == 10)
             let raw = try #require(harness.api.object(.rebalances, namespace: "default", name: "rb-ok"))
-            #expect(raw.value(atPath: "status.rebalanceStates")?.arrayValue?.first?["donor_conn_avg"] == nil)  // CRD fields only
+            // Only the CRD's fields are kept.
+            #expect(raw.value(atPath: "status.rebalanceStates")?.arrayValue?.first?["donor_conn_avg"] == nil)
 
             harness.emqx.finishRebalance()
             await harness.step()
@@ -166,11 +226,17 @@ struct OperatorHarness: Sendable {
     @Test func targetMissingNotReadyOrNotEnterpriseFailsAtOnce() async throws {
         try await OperatorHarness.with { harness in
             try await harness.create("rb-missing", instance: "nope")
-            harness.api.putObject(.rebalances, namespace: "default", rebalanceBody("rb-ee-missing", instance: "nope", kind: "EmqxEnterprise"))
+            harness.api.putObject(
+                .rebalances,
+                namespace: "default",
+                rebalanceBody("rb-ee-missing", instance: "nope", kind: "EmqxEnterprise")
+            )
             await harness.step()
             #expect(try harness.rebalance("rb-missing").status?.failureMessage == "EMQX nope is not found")
             #expect(try harness.rebalance("rb-missing").status?.phaseValue == .failed)
-            #expect(try harness.rebalance("rb-ee-missing").status?.failureMessage == "EMQX Enterprise nope is not found")
+            #expect(
+                try harness.rebalance("rb-ee-missing").status?.failureMessage == "EMQX Enterprise nope is not found"
+            )
             #expect(try harness.rebalance("rb-missing").status?.conditions?.first?.status == "True")
 
             harness.api.setEMQXNotReady(namespace: "default", name: "emqx", true)
@@ -182,31 +248,44 @@ struct OperatorHarness: Sendable {
             let warning = harness.api.events(namespace: "default").first { $0.involvedObject.name == "rb-not-ready" }
             #expect(warning?.type == "Warning" && warning?.message == "rebalance failed")
         }
-        let opensource: [ScriptedEMQX.Node] = [.init(name: "emqx@core-0", edition: "Opensource"), .init(name: "emqx@core-1", edition: "Opensource")]
+        let opensource: [ScriptedEMQX.Node] = [
+            .init(name: "emqx@core-0", edition: "Opensource"), .init(name: "emqx@core-1", edition: "Opensource"),
+        ]
         try await OperatorHarness.with(nodes: opensource) { harness in
             try await harness.create("rb-ce")
             await harness.step()
-            #expect(try harness.rebalance("rb-ce").status?.failureMessage == "Only enterprise edition can be rebalanced")
+            #expect(
+                try harness.rebalance("rb-ce").status?.failureMessage == "Only enterprise edition can be rebalanced"
+            )
         }
     }
 
     @Test func startErrorsFailTheRebalance() async throws {
         try await OperatorHarness.with { harness in
-            harness.emqx.state.withLock { $0.startAnswer = (400, #"{"code":"BAD_REQUEST","message":"nothing_to_balance"}"#) }
+            harness.emqx.state.withLock {
+                $0.startAnswer = (400, #"{"code":"BAD_REQUEST","message":"nothing_to_balance"}"#)
+            }
             try await harness.create("rb-400")
             await harness.step()
-            #expect(try harness.rebalance("rb-400").status?.failureMessage == "Failed to start rebalance: request api failed: 400 Bad Request")
+            #expect(
+                try harness.rebalance("rb-400").status?.failureMessage
+                    == "Failed to start rebalance: request api failed: 400 Bad Request"
+            )
             // rel ≤ 1.0 passes admission and is refused by EMQX at start, as in a real cluster.
             try await harness.create("rb-rel", strategy: ["connEvictRate": 10, "relConnThreshold": "1.0"])
             await harness.step()
             #expect(try harness.rebalance("rb-rel").status?.phaseValue == .failed)
-            #expect(try harness.rebalance("rb-rel").status?.failureMessage?.hasPrefix("Failed to start rebalance:") == true)
+            #expect(
+                try harness.rebalance("rb-rel").status?.failureMessage?.hasPrefix("Failed to start rebalance:") == true
+            )
         }
         try await OperatorHarness.with(kind: .emqxEnterprise) { harness in
             harness.emqx.state.withLock { $0.startAnswer = (200, #"{"code":400,"message":"nothing_to_balance"}"#) }
             try await harness.create("rb-v4")
             await harness.step()
-            #expect(try harness.rebalance("rb-v4").status?.failureMessage == "Failed to start rebalance: nothing_to_balance")
+            #expect(
+                try harness.rebalance("rb-v4").status?.failureMessage == "Failed to start rebalance: nothing_to_balance"
+            )
         }
     }
 
@@ -217,7 +296,10 @@ struct OperatorHarness: Sendable {
             try await harness.create("rb-second")
             await harness.step()
             #expect(try harness.rebalance("rb-first").status?.phaseValue == .processing)
-            #expect(try harness.rebalance("rb-second").status?.failureMessage == "Failed to start rebalance: already_started")
+            #expect(
+                try harness.rebalance("rb-second").status?.failureMessage
+                    == "Failed to start rebalance: already_started"
+            )
             let start = try #require(harness.emqx.state.withLock { $0.starts.first })
             #expect(start["nodes"]?.arrayValue?.count == 4)  // EMQX 4: every node
         }
@@ -246,7 +328,9 @@ struct OperatorHarness: Sendable {
         try await OperatorHarness.with { harness in
             try await harness.create("rb-abort")
             await harness.step(2)
-            #expect(try await harness.operatorService.abortRunningRebalance(namespace: "default", emqxName: "emqx") == 200)
+            #expect(
+                try await harness.operatorService.abortRunningRebalance(namespace: "default", emqxName: "emqx") == 200
+            )
             await harness.step()
             #expect(try harness.rebalance("rb-abort").status?.phaseValue == .completed)
         }
@@ -285,7 +369,9 @@ struct OperatorHarness: Sendable {
                 try await waitFor(.completed)
                 #expect(try harness.rebalance("rb-loop").status?.phaseValue == .completed)
                 let started = try #require(KubernetesTime.parse(try harness.rebalance("rb-loop").status?.startedTime))
-                let completed = try #require(KubernetesTime.parse(try harness.rebalance("rb-loop").status?.completedTime))
+                let completed = try #require(
+                    KubernetesTime.parse(try harness.rebalance("rb-loop").status?.completedTime)
+                )
                 #expect(completed >= started)
             }
         }
@@ -302,8 +388,11 @@ struct OperatorHarness: Sendable {
             #expect(harness.emqx.state.withLock { $0.globalStatusCalls } == before)
             // A change by someone else (a label patch) is a watch event: reconciled at once.
             _ = try await harness.client.send(
-                "PATCH", harness.rebalancesPath + "/rb-cadence", ["metadata": ["labels": ["seen": "yes"]]],
-                contentType: "application/merge-patch+json")
+                "PATCH",
+                harness.rebalancesPath + "/rb-cadence",
+                ["metadata": ["labels": ["seen": "yes"]]],
+                contentType: "application/merge-patch+json"
+            )
             await harness.step()
             #expect(harness.emqx.state.withLock { $0.globalStatusCalls } == before + 1)
             // Once the interval has passed, the next pass polls again.
@@ -327,8 +416,11 @@ struct OperatorHarness: Sendable {
             // Not touched: stays Completed.
             #expect(try harness.rebalance("rb-history").status?.phaseValue == .completed)
             _ = try await harness.client.send(
-                "PATCH", harness.rebalancesPath + "/rb-history", ["metadata": ["labels": ["outcome": "effective"]]],
-                contentType: "application/merge-patch+json")
+                "PATCH",
+                harness.rebalancesPath + "/rb-history",
+                ["metadata": ["labels": ["outcome": "effective"]]],
+                contentType: "application/merge-patch+json"
+            )
             await harness.step()
             let status = try harness.rebalance("rb-history").status
             #expect(status?.phaseValue == .failed && status?.failureMessage == "EMQX emqx is not ready")
@@ -347,16 +439,34 @@ struct OperatorHarness: Sendable {
         let emqx = ScriptedEMQX(nodes: [.init(name: "emqx@core-0"), .init(name: "emqx@core-1")])
         try await emqx.withRunning { port in
             try await withSimulatedAPI { api, _ in
-                api.addEMQX(EMQXBinding(kind: .emqx, name: "emqx", endpoints: [], username: emqx.username, password: emqx.password))
+                api.addEMQX(
+                    EMQXBinding(
+                        kind: .emqx,
+                        name: "emqx",
+                        endpoints: [],
+                        username: emqx.username,
+                        password: emqx.password
+                    )
+                )
                 let operatorService = SimulatedEMQXOperator(
-                    api: api, clock: SimulationClock(speed: 1000), configuration: .init(emqxRefreshInterval: .zero))
+                    api: api,
+                    clock: SimulationClock(speed: 1000),
+                    configuration: .init(emqxRefreshInterval: .zero)
+                )
                 await operatorService.reconcileOnce()
                 // No endpoints: no nodes answer, the cluster is not Ready.
-                #expect(try #require(api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self).status?.conditions?.isTrue("Ready") == false)
-                let endpoints = Dictionary(uniqueKeysWithValues: emqx.endpoints(port: port).map { ($0.node, $0.baseURL) })
+                #expect(
+                    try #require(api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self)
+                        .status?.conditions?.isTrue("Ready") == false
+                )
+                let endpoints = Dictionary(
+                    uniqueKeysWithValues: emqx.endpoints(port: port).map { ($0.node, $0.baseURL) }
+                )
                 api.setEMQXEndpointProvider(namespace: "default", name: "emqx") { endpoints }
                 await operatorService.reconcileOnce()
-                let status = try #require(api.object(.emqxes, namespace: "default", name: "emqx")).decode(EMQXResource.self).status
+                let status = try #require(api.object(.emqxes, namespace: "default", name: "emqx")).decode(
+                    EMQXResource.self
+                ).status
                 #expect(status?.conditions?.isTrue("Ready") == true)
                 #expect(status?.coreNodes?.map(\.node) == ["emqx@core-0", "emqx@core-1"])
             }

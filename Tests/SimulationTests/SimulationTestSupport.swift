@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+
 @testable import Simulation
 
 /// A plain HTTP answer as a test sees it.
@@ -48,7 +49,11 @@ enum SimHTTP {
         }
         let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let buffer = try await response.body.collect(upTo: 8 << 20)
-        return HTTPAnswer(status: Int(response.status.code), body: String(buffer: buffer), contentType: response.headers.first(name: "Content-Type"))
+        return HTTPAnswer(
+            status: Int(response.status.code),
+            body: String(buffer: buffer),
+            contentType: response.headers.first(name: "Content-Type")
+        )
     }
 }
 
@@ -87,10 +92,10 @@ func operatorStartBody(
 ) -> String {
     let list = nodes.map { "\"\($0)\"" }.joined(separator: ",")
     return """
-    {"conn_evict_rate":\(connEvictRate),"sess_evict_rate":\(sessEvictRate),"wait_takeover":\(waitTakeover),\
-    "wait_health_check":\(waitHealthCheck),"abs_conn_threshold":\(absConn),"abs_sess_threshold":\(absSess),\
-    "rel_conn_threshold":\(relConn),"rel_sess_threshold":\(relSess),"nodes":[\(list)]}
-    """
+        {"conn_evict_rate":\(connEvictRate),"sess_evict_rate":\(sessEvictRate),"wait_takeover":\(waitTakeover),\
+        "wait_health_check":\(waitHealthCheck),"abs_conn_threshold":\(absConn),"abs_sess_threshold":\(absSess),\
+        "rel_conn_threshold":\(relConn),"rel_sess_threshold":\(relSess),"nodes":[\(list)]}
+        """
 }
 
 /// The seed scenario's rebalance strategy as model options.
@@ -108,7 +113,12 @@ func seedOptions() -> RebalanceOptions {
 }
 
 /// A five-node EMQX 5 cluster used by several tests.
-func emqx5Configuration(_ counts: [Int], seed: UInt64 = 7, loadBalancer: LoadBalancerPolicy = .roundRobin, statsRequireAuth: Bool = false) -> SimulatedEMQXConfiguration {
+func emqx5Configuration(
+    _ counts: [Int],
+    seed: UInt64 = 7,
+    loadBalancer: LoadBalancerPolicy = .roundRobin,
+    statsRequireAuth: Bool = false
+) -> SimulatedEMQXConfiguration {
     SimulatedEMQXConfiguration(
         name: "emqx",
         namespace: "mqtt",

@@ -17,7 +17,10 @@ public enum ChildProcess {
 
     /// Runs `executable` to completion, or stops it by its PID (SIGTERM) after `timeout`.
     public static func run(
-        _ executable: URL, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(120)
+        _ executable: URL,
+        _ arguments: [String],
+        input: String? = nil,
+        timeout: Duration = .seconds(120)
     ) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -65,7 +68,10 @@ public enum ChildProcess {
 
     /// `run` for a program found by name (see `Executables`).
     public static func run(
-        _ path: String, _ arguments: [String], input: String? = nil, timeout: Duration = .seconds(120)
+        _ path: String,
+        _ arguments: [String],
+        input: String? = nil,
+        timeout: Duration = .seconds(120)
     ) async throws -> Result {
         try await run(URL(fileURLWithPath: path), arguments, input: input, timeout: timeout)
     }

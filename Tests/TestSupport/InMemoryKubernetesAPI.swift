@@ -63,13 +63,19 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
     }
 
     public var calls: [Call] { state.withLock { $0.callLog } }
-    public var storedRebalances: [Rebalance] { state.withLock { Array($0.rebalances.values) }.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") } }
+    public var storedRebalances: [Rebalance] {
+        state.withLock { Array($0.rebalances.values) }.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }
+    }
     public var storedEvents: [KubernetesEvent] { state.withLock { Array($0.events.values) } }
 
     public static func forbidden(_ verb: String, _ plural: String, namespace: String) -> KubernetesError {
         KubernetesError(
-            code: .forbidden, request: .init(verb: verb, resource: .rebalances, namespace: namespace), statusCode: 403,
-            detail: "\(plural).apps.emqx.io is forbidden: User \"system:serviceaccount:default:agent\" cannot \(verb) resource \"\(plural)\"")
+            code: .forbidden,
+            request: .init(verb: verb, resource: .rebalances, namespace: namespace),
+            statusCode: 403,
+            detail:
+                "\(plural).apps.emqx.io is forbidden: User \"system:serviceaccount:default:agent\" cannot \(verb) resource \"\(plural)\""
+        )
     }
 
     // MARK: The verbs
@@ -99,7 +105,8 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
         KubernetesError(code: .notFound, request: nil, statusCode: 404, detail: "\(what) not found")
     }
 
-    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject {
+    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject
+    {
         try await enter(.getEMQX, name: name)
         guard let object = state.withLock({ $0.objects[Self.key(namespace, name)] }), object.version == version else {
             throw Self.notFound("emqx \(namespace)/\(name)")
@@ -109,7 +116,9 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
 
     public func emqxObjects(_ version: EMQXObjectVersion, namespace: String) async throws -> [ObjectMeta] {
         try await enter(.listEMQX)
-        return state.withLock { $0.objects.values.filter { $0.version == version && $0.metadata.namespace == namespace }.map(\.metadata) }
+        return state.withLock {
+            $0.objects.values.filter { $0.version == version && $0.metadata.namespace == namespace }.map(\.metadata)
+        }
     }
 
     public func emqxScale(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> Scale {
@@ -127,7 +136,12 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
         let key = Self.key(rebalance.metadata.namespace ?? "", name)
         return try state.withLock { state in
             guard state.rebalances[key] == nil else {
-                throw KubernetesError(code: .alreadyExists, request: nil, statusCode: 409, detail: "rebalances \(name) already exists")
+                throw KubernetesError(
+                    code: .alreadyExists,
+                    request: nil,
+                    statusCode: 409,
+                    detail: "rebalances \(name) already exists"
+                )
             }
             state.serial += 1
             var created = rebalance
@@ -141,13 +155,17 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
 
     public func rebalance(namespace: String, name: String) async throws -> Rebalance {
         try await enter(.getRebalance, name: name)
-        guard let found = state.withLock({ $0.rebalances[Self.key(namespace, name)] }) else { throw Self.notFound("rebalances \(name)") }
+        guard let found = state.withLock({ $0.rebalances[Self.key(namespace, name)] }) else {
+            throw Self.notFound("rebalances \(name)")
+        }
         return found
     }
 
     public func rebalances(namespace: String, labelSelector: String?) async throws -> [Rebalance] {
         try await enter(.listRebalances)
-        let wanted = (labelSelector ?? "").split(separator: ",").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+        let wanted = (labelSelector ?? "").split(separator: ",").map {
+            $0.split(separator: "=", maxSplits: 1).map(String.init)
+        }
         return storedRebalances.filter { rebalance in
             rebalance.metadata.namespace == namespace
                 && wanted.allSatisfy { pair in pair.count == 2 && rebalance.metadata.labels?[pair[0]] == pair[1] }
@@ -155,11 +173,16 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
     }
 
     public func patchRebalanceMetadata(
-        namespace: String, name: String, labels: [String: String?], annotations: [String: String?]
+        namespace: String,
+        name: String,
+        labels: [String: String?],
+        annotations: [String: String?]
     ) async throws -> Rebalance {
         try await enter(.patchRebalance, name: name)
         return try state.withLock { state in
-            guard var rebalance = state.rebalances[Self.key(namespace, name)] else { throw Self.notFound("rebalances \(name)") }
+            guard var rebalance = state.rebalances[Self.key(namespace, name)] else {
+                throw Self.notFound("rebalances \(name)")
+            }
             var allLabels = rebalance.metadata.labels ?? [:]
             for (key, value) in labels { allLabels[key] = value }
             var allAnnotations = rebalance.metadata.annotations ?? [:]
@@ -183,7 +206,9 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
 
     public func lease(namespace: String, name: String) async throws -> Lease {
         try await enter(.getLease, name: name)
-        guard let lease = state.withLock({ $0.leases[Self.key(namespace, name)] }) else { throw Self.notFound("lease \(name)") }
+        guard let lease = state.withLock({ $0.leases[Self.key(namespace, name)] }) else {
+            throw Self.notFound("lease \(name)")
+        }
         return lease
     }
 
@@ -194,7 +219,11 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
             let key = Self.key(lease.metadata.namespace ?? "", name)
             guard state.leases[key] == nil else {
                 throw KubernetesError(
-                    code: .alreadyExists, request: nil, statusCode: 409, detail: "leases.coordination.k8s.io \"\(name)\" already exists")
+                    code: .alreadyExists,
+                    request: nil,
+                    statusCode: 409,
+                    detail: "leases.coordination.k8s.io \"\(name)\" already exists"
+                )
             }
             return Self.store(lease, at: key, in: &state)
         }
@@ -208,8 +237,12 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
             guard let stored = state.leases[key] else { throw Self.notFound("lease \(name)") }
             guard lease.metadata.resourceVersion == stored.metadata.resourceVersion else {
                 throw KubernetesError(
-                    code: .conflict, request: nil, statusCode: 409,
-                    detail: "Operation cannot be fulfilled on leases.coordination.k8s.io \"\(name)\": the object has been modified")
+                    code: .conflict,
+                    request: nil,
+                    statusCode: 409,
+                    detail:
+                        "Operation cannot be fulfilled on leases.coordination.k8s.io \"\(name)\": the object has been modified"
+                )
             }
             return Self.store(lease, at: key, in: &state)
         }
@@ -239,7 +272,9 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
     }
 
     // Discovery serves no events.k8s.io/v1 here: the recorder writes core/v1 Events.
-    public func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event { throw Self.notFound("events.k8s.io/v1") }
+    public func createEventV1(_ event: EventsV1Event) async throws -> EventsV1Event {
+        throw Self.notFound("events.k8s.io/v1")
+    }
 
     public func patchEventV1Series(namespace: String, name: String, series: EventSeries) async throws -> EventsV1Event {
         throw Self.notFound("events.k8s.io/v1")
@@ -256,7 +291,12 @@ public final class InMemoryKubernetesAPI: KubernetesAPI {
         }
     }
 
-    public func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent {
+    public func patchEvent(
+        namespace: String,
+        name: String,
+        count: Int,
+        lastTimestamp: String
+    ) async throws -> KubernetesEvent {
         try await enter(.patchEvent, name: name)
         return try state.withLock { state in
             guard var event = state.events[Self.key(namespace, name)] else { throw Self.notFound("event \(name)") }

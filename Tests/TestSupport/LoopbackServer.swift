@@ -80,7 +80,9 @@ public enum Fixtures {
 /// Finds an executable via an environment variable or PATH.
 public enum Executables {
     public static func find(env: String, names: [String]) -> String? {
-        if let path = ProcessInfo.processInfo.environment[env], FileManager.default.isExecutableFile(atPath: path) { return path }
+        if let path = ProcessInfo.processInfo.environment[env], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             for name in names {

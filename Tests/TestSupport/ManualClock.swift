@@ -79,7 +79,10 @@ public final class ManualClock: Clock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                enum Start { case wait([CheckedContinuation<Void, Never>]), resume, cancel }
+                enum Start {
+                    case wait([CheckedContinuation<Void, Never>])
+                    case resume, cancel
+                }
                 let start: Start = state.withLock { state in
                     state.lengths.append(state.now.duration(to: deadline))
                     if case .cancelled = state.sleeps[id] {
@@ -158,7 +161,9 @@ public final class ManualClock: Clock, Sendable {
     /// Moves time to the earliest pending sleep's deadline, waking it (nothing happens when nothing sleeps).
     public func advanceToNextDeadline() {
         let step: Swift.Duration? = state.withLock { state in
-            let deadlines = state.sleeps.values.compactMap { if case .waiting(let deadline, _) = $0 { deadline } else { nil } }
+            let deadlines = state.sleeps.values.compactMap {
+                if case .waiting(let deadline, _) = $0 { deadline } else { nil }
+            }
             return deadlines.min().map { max(state.now.duration(to: $0), .zero) }
         }
         if let step { advance(by: step) }

@@ -34,23 +34,49 @@ public struct KubernetesActuator: RebalanceActuator {
     }
 
     public func act(_ decision: DecisionRecord, on cluster: ObservedCluster, at now: Date) async -> ActionReport {
-        guard let clusterObject = cluster.object, let (rebalance, object) = RebalanceFactory.make(decision, on: cluster) else {
+        guard let clusterObject = cluster.object, let (rebalance, object) = RebalanceFactory.make(decision, on: cluster)
+        else {
             return .unbuildable(decision, on: cluster)
         }
         if let own = cluster.rebalances?.first(where: { $0.metadata.name == rebalance.metadata.name }) {
-            return ActionReport(result: .confirmed(name: own.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: true)
+            return ActionReport(
+                result: .confirmed(name: own.metadata.name ?? object.name),
+                rule: decision.rule,
+                object: object,
+                alreadyExisted: true
+            )
         }
         if let blocker = cluster.blocker {
             logger.info("\(cluster.reference): rule \(decision.rule) blocked: \(blocker)")
-            await events?.record(.rebalanceBlocked, "rule \(decision.rule) (\(decision.trigger.rawValue)) blocked: \(blocker)", on: clusterObject.objectReference, at: now)
+            await events?.record(
+                .rebalanceBlocked,
+                "rule \(decision.rule) (\(decision.trigger.rawValue)) blocked: \(blocker)",
+                on: clusterObject.objectReference,
+                at: now
+            )
             return ActionReport(result: .notMade(.blocked("\(blocker)")), rule: decision.rule, object: object)
         }
         guard canWrite() else {
-            return ActionReport(result: .notMade(.notLeader(wouldCreate: object.description)), rule: decision.rule, object: object)
+            return ActionReport(
+                result: .notMade(.notLeader(wouldCreate: object.description)),
+                rule: decision.rule,
+                object: object
+            )
         }
         do {
-            let (created, existed) = try await write(rebalance, object: clusterObject, decision: decision, at: now, note: "")
-            return ActionReport(result: .confirmed(name: created.metadata.name ?? object.name), rule: decision.rule, object: object, alreadyExisted: existed)
+            let (created, existed) = try await write(
+                rebalance,
+                object: clusterObject,
+                decision: decision,
+                at: now,
+                note: ""
+            )
+            return ActionReport(
+                result: .confirmed(name: created.metadata.name ?? object.name),
+                rule: decision.rule,
+                object: object,
+                alreadyExisted: existed
+            )
         } catch {
             let failure = Self.classify(error)
             logger.warning("\(cluster.reference): cannot create \(object) for rule \(decision.rule): \(failure)")
@@ -59,17 +85,26 @@ public struct KubernetesActuator: RebalanceActuator {
     }
 
     /// Creates `rebalance`; our own name existing already counts as done. - Returns: the object and whether it existed.
-    private func write(_ rebalance: Rebalance, object: ClusterObject, decision: DecisionRecord, at now: Date, note: String) async throws -> (Rebalance, Bool) {
+    private func write(
+        _ rebalance: Rebalance,
+        object: ClusterObject,
+        decision: DecisionRecord,
+        at now: Date,
+        note: String
+    ) async throws -> (Rebalance, Bool) {
         let name = rebalance.metadata.name ?? ""
         let namespace = rebalance.metadata.namespace ?? ""
         do {
             let created = try await api.createRebalance(rebalance)
-            logger.notice("created Rebalance \(namespace)/\(name) for rule \(decision.rule)\(note): \(decision.formula)")
+            logger.notice(
+                "created Rebalance \(namespace)/\(name) for rule \(decision.rule)\(note): \(decision.formula)"
+            )
             let strategy = rebalance.spec.rebalanceStrategy
             await events?.record(
                 .rebalanceCreated,
                 "created Rebalance \(name)\(note) for rule \(decision.rule) (\(decision.trigger.rawValue)): \(decision.formula); connEvictRate \(strategy.connEvictRate)",
-                on: object.objectReference, at: now
+                on: object.objectReference,
+                at: now
             )
             return (created, false)
         } catch let error as KubernetesError where error.code == .alreadyExists {
@@ -97,7 +132,11 @@ public struct KubernetesActuator: RebalanceActuator {
     public func follow(_ cluster: ObservedCluster, inputs: FollowInputs) async -> [FollowReport] {
         // All of the namespace, not only ours: a running foreign Rebalance must hold back a retry.
         guard let rebalances = cluster.rebalances, let object = cluster.object else { return [] }
-        var planInputs = RebalanceLifecycle.Inputs(now: inputs.now, clusterReady: inputs.clusterReady, counts: inputs.counts)
+        var planInputs = RebalanceLifecycle.Inputs(
+            now: inputs.now,
+            clusterReady: inputs.clusterReady,
+            counts: inputs.counts
+        )
         var actions = lifecycle.plan(rebalances, for: cluster.reference, inputs: planInputs)
         if actions.contains(where: { if case .confirmWithEMQX = $0 { true } else { false } }) {
             planInputs.probe = await askEMQX(cluster.reference)
@@ -105,7 +144,15 @@ public struct KubernetesActuator: RebalanceActuator {
         }
         var reports: [FollowReport] = []
         for action in actions {
-            reports.append(await perform(action, rebalances: rebalances, object: object, cluster: cluster.reference, now: inputs.now))
+            reports.append(
+                await perform(
+                    action,
+                    rebalances: rebalances,
+                    object: object,
+                    cluster: cluster.reference,
+                    now: inputs.now
+                )
+            )
         }
         return reports
     }
@@ -121,20 +168,33 @@ public struct KubernetesActuator: RebalanceActuator {
     }
 
     private func perform(
-        _ action: RebalanceLifecycle.Action, rebalances: [Rebalance], object: ClusterObject, cluster: ClusterReference, now: Date
+        _ action: RebalanceLifecycle.Action,
+        rebalances: [Rebalance],
+        object: ClusterObject,
+        cluster: ClusterReference,
+        now: Date
     ) async -> FollowReport {
         let reference = object.objectReference
         switch action {
         case .stuck(let name, let since):
             let minutes = Int(now.timeIntervalSince(since) / 60)
-            logger.warning("\(cluster): Rebalance \(name) has not finished after \(minutes) min; it is left alone (never deleted by the agent)")
-            await events?.record(.rebalanceStuck, "Rebalance \(name) not finished after \(minutes) min", on: reference, at: now)
+            logger.warning(
+                "\(cluster): Rebalance \(name) has not finished after \(minutes) min; it is left alone (never deleted by the agent)"
+            )
+            await events?.record(
+                .rebalanceStuck,
+                "Rebalance \(name) not finished after \(minutes) min",
+                on: reference,
+                at: now
+            )
             return FollowReport(action: action, performed: true)
         case .record(let name, let outcome, let detail, let exhausted):
             guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
             do {
                 _ = try await api.patchRebalanceMetadata(
-                    namespace: cluster.namespace, name: name, labels: [:],
+                    namespace: cluster.namespace,
+                    name: name,
+                    labels: [:],
                     annotations: [
                         RebalanceMetadata.outcomeKey: outcome.rawValue,
                         RebalanceMetadata.outcomeDetailKey: String(detail.prefix(4000)),
@@ -148,28 +208,60 @@ public struct KubernetesActuator: RebalanceActuator {
             logger.notice("\(cluster): Rebalance \(name) outcome \(outcome.rawValue): \(detail)")
             switch outcome {
             case .balanced, .improved:
-                await events?.record(.rebalanceCompleted, "Rebalance \(name) \(outcome.rawValue): \(detail)", on: reference, at: now)
+                await events?.record(
+                    .rebalanceCompleted,
+                    "Rebalance \(name) \(outcome.rawValue): \(detail)",
+                    on: reference,
+                    at: now
+                )
             case .nothingToBalance:
-                await events?.record(.rebalanceCompleted, "Rebalance \(name): EMQX found nothing to balance (recorded, not retried)", on: reference, at: now)
+                await events?.record(
+                    .rebalanceCompleted,
+                    "Rebalance \(name): EMQX found nothing to balance (recorded, not retried)",
+                    on: reference,
+                    at: now
+                )
             case .ineffective:
-                await events?.record(.rebalanceIneffective, "Rebalance \(name) was ineffective: \(detail)", on: reference, at: now)
+                await events?.record(
+                    .rebalanceIneffective,
+                    "Rebalance \(name) was ineffective: \(detail)",
+                    on: reference,
+                    at: now
+                )
             case .failed:
-                let tail = exhausted ? "; retries exhausted (\(lifecycle.configuration.maxAttempts) attempts)" : "; will be retried"
-                await events?.record(.rebalanceFailed, "Rebalance \(name) failed: \(detail)\(tail)", on: reference, at: now)
+                let tail =
+                    exhausted
+                    ? "; retries exhausted (\(lifecycle.configuration.maxAttempts) attempts)" : "; will be retried"
+                await events?.record(
+                    .rebalanceFailed,
+                    "Rebalance \(name) failed: \(detail)\(tail)",
+                    on: reference,
+                    at: now
+                )
             }
             return FollowReport(action: action, performed: true)
         case .retry(let failedName, let attempt):
             guard let failed = rebalances.first(where: { $0.metadata.name == failedName }),
                 let decision = RebalanceMetadata.decision(of: failed)
             else {
-                return FollowReport(action: action, performed: false, error: "the failed Rebalance carries no readable decision record")
+                return FollowReport(
+                    action: action,
+                    performed: false,
+                    error: "the failed Rebalance carries no readable decision record"
+                )
             }
             guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
             do {
                 let origin = failed.metadata.annotations?[RebalanceMetadata.originKey] ?? failedName
                 let rebalance = try RebalanceFactory.make(decision, for: object, attempt: attempt, origin: origin)
-                _ = try await write(rebalance, object: object, decision: decision, at: now,
-                                    note: " (retry \(attempt - 1) of \(lifecycle.configuration.maxAttempts - 1) after \(failedName) failed)")
+                _ = try await write(
+                    rebalance,
+                    object: object,
+                    decision: decision,
+                    at: now,
+                    note:
+                        " (retry \(attempt - 1) of \(lifecycle.configuration.maxAttempts - 1) after \(failedName) failed)"
+                )
                 return FollowReport(action: action, performed: true)
             } catch {
                 logger.warning("\(cluster): cannot create the retry of \(failedName): \(error)")
@@ -179,8 +271,11 @@ public struct KubernetesActuator: RebalanceActuator {
             guard canWrite() else { return FollowReport(action: action, performed: false, error: "not the leader") }
             do {
                 _ = try await api.patchRebalanceMetadata(
-                    namespace: cluster.namespace, name: name, labels: [:],
-                    annotations: [RebalanceMetadata.stoppedAtKey: KubernetesTime.format(at)])
+                    namespace: cluster.namespace,
+                    name: name,
+                    labels: [:],
+                    annotations: [RebalanceMetadata.stoppedAtKey: KubernetesTime.format(at)]
+                )
                 logger.info("\(cluster): EMQX has stopped rebalancing for \(name); judging after the settle time")
                 return FollowReport(action: action, performed: true)
             } catch {
@@ -199,7 +294,8 @@ public struct KubernetesActuator: RebalanceActuator {
                 logger.warning("\(cluster): cannot delete old Rebalance \(name): \(error)")
                 return FollowReport(action: action, performed: false, error: "\(error)")
             }
-        case .awaitOperator, .processing, .settling, .awaitMetrics, .confirmWithEMQX, .emqxStillRebalancing, .awaitReady, .retryLater:
+        case .awaitOperator, .processing, .settling, .awaitMetrics, .confirmWithEMQX, .emqxStillRebalancing,
+            .awaitReady, .retryLater:
             return FollowReport(action: action, performed: true)
         }
     }
@@ -217,6 +313,11 @@ extension ActedObject {
     /// The Rebalance as the report names it.
     public init(_ rebalance: Rebalance) {
         let spec = (try? String(decoding: JSONEncoder().encode(rebalance.spec), as: UTF8.self)) ?? ""
-        self.init(kind: "Rebalance", namespace: rebalance.metadata.namespace ?? "", name: rebalance.metadata.name ?? "", spec: spec)
+        self.init(
+            kind: "Rebalance",
+            namespace: rebalance.metadata.namespace ?? "",
+            name: rebalance.metadata.name ?? "",
+            spec: spec
+        )
     }
 }

@@ -42,7 +42,12 @@ public struct ActionReport: Sendable, Hashable {
     /// without a name): a failure of class `invalid`, never retried into a write.
     static func unbuildable(_ decision: DecisionRecord, on cluster: ObservedCluster) -> ActionReport {
         guard let object = cluster.object else {
-            return ActionReport(result: .failed(ActionFailure(.invalid, "\(cluster.reference) has no EMQX object for a Rebalance to target")), rule: decision.rule)
+            return ActionReport(
+                result: .failed(
+                    ActionFailure(.invalid, "\(cluster.reference) has no EMQX object for a Rebalance to target")
+                ),
+                rule: decision.rule
+            )
         }
         var why = "the decision cannot become a Rebalance"
         do { _ = try RebalanceFactory.make(decision, for: object) } catch { why = "\(error)" }
@@ -84,7 +89,11 @@ public struct ActuatorChoice: Sendable {
     public var emqxAPI: (any RebalanceActuator)?
     public var dryRun: any RebalanceActuator
 
-    public init(rebalanceResource: any RebalanceActuator, emqxAPI: (any RebalanceActuator)? = nil, dryRun: any RebalanceActuator) {
+    public init(
+        rebalanceResource: any RebalanceActuator,
+        emqxAPI: (any RebalanceActuator)? = nil,
+        dryRun: any RebalanceActuator
+    ) {
         self.rebalanceResource = rebalanceResource
         self.emqxAPI = emqxAPI
         self.dryRun = dryRun
@@ -114,7 +123,13 @@ public struct FollowInputs: Sendable, Hashable {
     /// What `act` did in this cycle, if anything: a start it made holds back a manual run until the next cycle.
     public var acted: ActionReport?
 
-    public init(now: Date, clusterReady: Bool?, counts: [BalanceMath.NodeCounts]?, clusterGate: String? = nil, acted: ActionReport? = nil) {
+    public init(
+        now: Date,
+        clusterReady: Bool?,
+        counts: [BalanceMath.NodeCounts]?,
+        clusterGate: String? = nil,
+        acted: ActionReport? = nil
+    ) {
         self.now = now
         self.clusterReady = clusterReady
         self.counts = counts
@@ -176,7 +191,8 @@ public struct FollowReport: Sendable, Hashable, CustomStringConvertible {
     /// Since when the rebalance runs, while it runs (stuck included).
     public var runningSince: Date? {
         switch step {
-        case .rebalance(.processing(_, let since)), .rebalance(.stuck(_, let since)), .record(.running(_, let since)), .record(.stuck(_, let since)):
+        case .rebalance(.processing(_, let since)), .rebalance(.stuck(_, let since)), .record(.running(_, let since)),
+            .record(.stuck(_, let since)):
             since
         default:
             nil
@@ -195,7 +211,8 @@ public struct FollowReport: Sendable, Hashable, CustomStringConvertible {
     public var recordedOutcome: (name: String, outcome: RebalanceOutcome, detail: String)? {
         guard performed else { return nil }
         switch step {
-        case .rebalance(.record(let name, let outcome, let detail, _)), .record(.judge(let name, let outcome, let detail)):
+        case .rebalance(.record(let name, let outcome, let detail, _)),
+            .record(.judge(let name, let outcome, let detail)):
             return (name, outcome, detail)
         default:
             return nil
@@ -232,8 +249,10 @@ extension RebalanceLifecycle.Action {
     /// The Rebalance the action is about (for a retry, the failed one).
     public var rebalance: String {
         switch self {
-        case .awaitOperator(let name), .processing(let name, _), .stuck(let name, _), .settling(let name, _), .awaitMetrics(let name),
-            .confirmWithEMQX(let name), .emqxStillRebalancing(let name), .awaitReady(let name), .record(let name, _, _, _),
+        case .awaitOperator(let name), .processing(let name, _), .stuck(let name, _), .settling(let name, _),
+            .awaitMetrics(let name),
+            .confirmWithEMQX(let name), .emqxStillRebalancing(let name), .awaitReady(let name),
+            .record(let name, _, _, _),
             .retry(let name, _), .retryLater(let name, _), .delete(let name), .markStopped(let name, _):
             name
         }

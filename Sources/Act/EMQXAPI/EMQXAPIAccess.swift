@@ -9,7 +9,8 @@ public enum EMQXAPIAccess: Sendable {
 
     /// No `emqxAPI:` settings for the cluster.
     public static let notConfigured = EMQXAPIAccess.unavailable(
-        "no EMQX API credentials are configured for it (emqxAPI.apiKey in the cluster's entry, see docs/configuration.md)")
+        "no EMQX API credentials are configured for it (emqxAPI.apiKey in the cluster's entry, see docs/configuration.md)"
+    )
 
     public var client: (any EMQXRebalanceAPI)? {
         if case .available(let client) = self { return client }

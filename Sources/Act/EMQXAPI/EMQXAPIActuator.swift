@@ -24,8 +24,13 @@ public struct EMQXAPIActuator: Sendable {
         public var counts: [BalanceMath.NodeCounts]?
 
         public init(
-            cluster: ClusterReference, emqx: any EMQXRebalanceAPI, owner: OwnerReference? = nil, rebalancedNodes: [String]? = nil,
-            members: [String: EMQXRebalanceLifecycle.Member]? = nil, closedGate: String? = nil, counts: [BalanceMath.NodeCounts]? = nil
+            cluster: ClusterReference,
+            emqx: any EMQXRebalanceAPI,
+            owner: OwnerReference? = nil,
+            rebalancedNodes: [String]? = nil,
+            members: [String: EMQXRebalanceLifecycle.Member]? = nil,
+            closedGate: String? = nil,
+            counts: [BalanceMath.NodeCounts]? = nil
         ) {
             self.cluster = cluster
             self.emqx = emqx
@@ -50,8 +55,11 @@ public struct EMQXAPIActuator: Sendable {
         public var nodesError: String?
 
         public init(
-            records: [EMQXRebalance], invalid: [StoredEMQXRebalance], emqx: EMQXRebalanceLifecycle.EMQXView,
-            nodes: LoadRebalance.NodeSet? = nil, nodesError: String? = nil
+            records: [EMQXRebalance],
+            invalid: [StoredEMQXRebalance],
+            emqx: EMQXRebalanceLifecycle.EMQXView,
+            nodes: LoadRebalance.NodeSet? = nil,
+            nodesError: String? = nil
         ) {
             self.records = records
             self.invalid = invalid
@@ -64,7 +72,12 @@ public struct EMQXAPIActuator: Sendable {
         public func members(at now: Date) -> [String: EMQXRebalanceLifecycle.Member]? {
             guard let nodes else { return nil }
             let starts = nodes.startTimes(at: now)
-            return Dictionary(nodes.nodes.map { ($0.node, EMQXRebalanceLifecycle.Member(running: $0.isRunning, startedAt: starts[$0.node])) }, uniquingKeysWith: { first, _ in first })
+            return Dictionary(
+                nodes.nodes.map {
+                    ($0.node, EMQXRebalanceLifecycle.Member(running: $0.isRunning, startedAt: starts[$0.node]))
+                },
+                uniquingKeysWith: { first, _ in first }
+            )
         }
 
         /// Why EMQX or our records forbid a new rebalance now, or `nil`.
@@ -112,8 +125,11 @@ public struct EMQXAPIActuator: Sendable {
     private let logger: Logger
 
     public init(
-        store: any EMQXRebalanceStore, lifecycle: EMQXRebalanceLifecycle = .init(), events: EventRecorder?,
-        canWrite: @escaping @Sendable () -> Bool, logger: Logger
+        store: any EMQXRebalanceStore,
+        lifecycle: EMQXRebalanceLifecycle = .init(),
+        events: EventRecorder?,
+        canWrite: @escaping @Sendable () -> Bool,
+        logger: Logger
     ) {
         self.store = store
         self.lifecycle = lifecycle
@@ -131,7 +147,11 @@ public struct EMQXAPIActuator: Sendable {
 
     /// Reads the cluster's records (one LIST), EMQX's `global_status` and `/api/v5/nodes` (one GET each). EMQX's
     /// failures are in the observation; only a failed LIST throws.
-    public static func observe(_ cluster: ClusterReference, emqx: any EMQXRebalanceAPI, store: any EMQXRebalanceStore) async throws -> Observation {
+    public static func observe(
+        _ cluster: ClusterReference,
+        emqx: any EMQXRebalanceAPI,
+        store: any EMQXRebalanceStore
+    ) async throws -> Observation {
         let stored = try await store.emqxRebalances(namespace: cluster.namespace)
         var records: [EMQXRebalance] = []
         var invalid: [StoredEMQXRebalance] = []
@@ -160,16 +180,29 @@ public struct EMQXAPIActuator: Sendable {
 
     // MARK: Act on a decision
 
-    public func start(_ decision: DecisionRecord, target: Target, observation: Observation, at now: Date) async -> StartResult {
+    public func start(
+        _ decision: DecisionRecord,
+        target: Target,
+        observation: Observation,
+        at now: Date
+    ) async -> StartResult {
         let cluster = target.cluster
         if let blocker = observation.blocker(lifecycle) {
             logger.info("\(cluster): rule \(decision.rule) blocked: \(blocker)")
             return .blocked(blocker)
         }
-        guard let strategy = decision.strategy else { return .invalid("decision of rule \(decision.rule) has no strategy") }
-        guard let nodes = target.rebalancedNodes, !nodes.isEmpty else { return .invalid("the cluster's node set is unknown") }
+        guard let strategy = decision.strategy else {
+            return .invalid("decision of rule \(decision.rule) has no strategy")
+        }
+        guard let nodes = target.rebalancedNodes, !nodes.isEmpty else {
+            return .invalid("the cluster's node set is unknown")
+        }
         let request: LoadRebalance.StartRequest
-        switch LoadRebalance.StartRequest.make(strategy: strategy, nodes: nodes, fieldPrefix: "rule \(decision.rule) strategy") {
+        switch LoadRebalance.StartRequest.make(
+            strategy: strategy,
+            nodes: nodes,
+            fieldPrefix: "rule \(decision.rule) strategy"
+        ) {
         case .failure(let problems): return .invalid(problems.description)
         case .success(let made): request = made
         }
@@ -188,16 +221,35 @@ public struct EMQXAPIActuator: Sendable {
             return .notRecorded("\(error)")
         }
         let coordinator = request.nodes[0]
-        return await call(start: request, coordinator: coordinator, record: created, target: target, note: "rule \(decision.rule): \(decision.formula)", at: now)
+        return await call(
+            start: request,
+            coordinator: coordinator,
+            record: created,
+            target: target,
+            note: "rule \(decision.rule): \(decision.formula)",
+            at: now
+        )
     }
 
     /// Writes the intent, calls `start` once and records what EMQX answered.
-    private func call(start request: LoadRebalance.StartRequest, coordinator: String, record: EMQXRebalance, target: Target, note: String, at now: Date) async -> StartResult {
+    private func call(
+        start request: LoadRebalance.StartRequest,
+        coordinator: String,
+        record: EMQXRebalance,
+        target: Target,
+        note: String,
+        at now: Date
+    ) async -> StartResult {
         let cluster = target.cluster
         let name = record.metadata.name ?? ""
         let intent = EMQXRebalanceStatus(
-            phase: .starting, reason: "asking EMQX to start", coordinator: coordinator, nodes: request.nodes,
-            requestedTime: KubernetesTime.format(now), observedGeneration: record.metadata.generation)
+            phase: .starting,
+            reason: "asking EMQX to start",
+            coordinator: coordinator,
+            nodes: request.nodes,
+            requestedTime: KubernetesTime.format(now),
+            observedGeneration: record.metadata.generation
+        )
         guard await patch(record, status: intent, cluster: cluster) else {
             return .notRecorded("the intent could not be written to EMQXRebalance \(name)")
         }
@@ -207,25 +259,52 @@ public struct EMQXAPIActuator: Sendable {
             let reason = "start answer lost (\(failure)); confirming from EMQX's global_status"
             logger.warning("\(cluster): EMQXRebalance \(name): \(reason)")
             _ = await patch(record, status: .init(phase: .starting, reason: reason), cluster: cluster)
-            await events?.record(.rebalanceFailed, "EMQXRebalance \(name): \(reason)", on: Self.reference(record), at: now)
+            await events?.record(
+                .rebalanceFailed,
+                "EMQXRebalance \(name): \(reason)",
+                on: Self.reference(record),
+                at: now
+            )
             return .unconfirmed(record, reason: reason)
         } catch {
             let reason = "EMQX refused to start: \(error)"
             logger.warning("\(cluster): EMQXRebalance \(name): \(reason)")
-            _ = await patch(record, status: .init(phase: .failed, reason: reason, completedTime: KubernetesTime.format(now)), cluster: cluster)
+            _ = await patch(
+                record,
+                status: .init(phase: .failed, reason: reason, completedTime: KubernetesTime.format(now)),
+                cluster: cluster
+            )
             if case .nothingToBalance = error {
-                _ = await annotate(record, outcome: .nothingToBalance, detail: error.description, at: now, cluster: cluster)
+                _ = await annotate(
+                    record,
+                    outcome: .nothingToBalance,
+                    detail: error.description,
+                    at: now,
+                    cluster: cluster
+                )
             }
             await release(record, cluster: cluster)
-            await events?.record(.rebalanceFailed, "EMQXRebalance \(name): \(reason)", on: Self.reference(record), at: now)
+            await events?.record(
+                .rebalanceFailed,
+                "EMQXRebalance \(name): \(reason)",
+                on: Self.reference(record),
+                at: now
+            )
             return .refused(record, error)
         }
         logger.notice("\(cluster): started EMQXRebalance \(name) through EMQX (coordinator \(coordinator)) for \(note)")
-        let running = EMQXRebalanceStatus(phase: .running, reason: "EMQX accepted the start", startedTime: KubernetesTime.format(now))
+        let running = EMQXRebalanceStatus(
+            phase: .running,
+            reason: "EMQX accepted the start",
+            startedTime: KubernetesTime.format(now)
+        )
         _ = await patch(record, status: running, cluster: cluster)
         await events?.record(
-            .rebalanceCreated, "started EMQXRebalance \(name) through EMQX's API (coordinator \(coordinator), connEvictRate \(request.connEvictRate)) for \(note)",
-            on: Self.reference(record), at: now)
+            .rebalanceCreated,
+            "started EMQXRebalance \(name) through EMQX's API (coordinator \(coordinator), connEvictRate \(request.connEvictRate)) for \(note)",
+            on: Self.reference(record),
+            at: now
+        )
         return .confirmed(record)
     }
 
@@ -237,12 +316,23 @@ public struct EMQXAPIActuator: Sendable {
     public func follow(_ target: Target, observation: Observation, at now: Date) async -> [Step] {
         var steps: [Step] = []
         let inputs = EMQXRebalanceLifecycle.Inputs(
-            now: now, emqx: observation.emqx, closedGate: target.closedGate, rebalancedNodes: target.rebalancedNodes,
-            members: target.members, counts: target.counts)
-        let byName = Dictionary(observation.records.map { ($0.metadata.name ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+            now: now,
+            emqx: observation.emqx,
+            closedGate: target.closedGate,
+            rebalancedNodes: target.rebalancedNodes,
+            members: target.members,
+            counts: target.counts
+        )
+        let byName = Dictionary(
+            observation.records.map { ($0.metadata.name ?? "", $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
         for item in observation.invalid {
             guard case .invalid(let name, let field, let problem) = item else { continue }
-            let action = EMQXRebalanceLifecycle.Action.reject(name, reason: "invalid spec: \(field.isEmpty ? "" : "\(field): ")\(problem)")
+            let action = EMQXRebalanceLifecycle.Action.reject(
+                name,
+                reason: "invalid spec: \(field.isEmpty ? "" : "\(field): ")\(problem)"
+            )
             steps.append(await perform(action, record: nil, target: target, at: now))
         }
         for action in lifecycle.plan(observation.records, inputs: inputs) {
@@ -251,19 +341,38 @@ public struct EMQXAPIActuator: Sendable {
         return steps
     }
 
-    private func perform(_ action: EMQXRebalanceLifecycle.Action, record: EMQXRebalance?, target: Target, at now: Date) async -> Step {
+    private func perform(
+        _ action: EMQXRebalanceLifecycle.Action,
+        record: EMQXRebalance?,
+        target: Target,
+        at now: Date
+    ) async -> Step {
         let cluster = target.cluster
         let name = action.record
         let namespace = cluster.namespace
-        let reference = record.map(Self.reference) ?? ObjectReference(apiVersion: EMQXRebalance.apiVersion, kind: EMQXRebalance.kind, name: name, namespace: namespace)
-        func done(_ ok: Bool = true, _ error: String? = nil) -> Step { Step(action: action, performed: ok, error: error) }
+        let reference =
+            record.map(Self.reference)
+            ?? ObjectReference(
+                apiVersion: EMQXRebalance.apiVersion,
+                kind: EMQXRebalance.kind,
+                name: name,
+                namespace: namespace
+            )
+        func done(_ ok: Bool = true, _ error: String? = nil) -> Step {
+            Step(action: action, performed: ok, error: error)
+        }
         switch action {
         case .awaitConfirmation, .running, .awaitEMQX, .settling, .awaitMetrics:
             return done()
         case .stuck(_, let since):
             let minutes = Int(max(0, min(now.timeIntervalSince(since), 1e9)) / 60)
             logger.warning("\(cluster): EMQXRebalance \(name) not finished after \(minutes) min")
-            await events?.record(.rebalanceStuck, "EMQXRebalance \(name) not finished after \(minutes) min", on: reference, at: now)
+            await events?.record(
+                .rebalanceStuck,
+                "EMQXRebalance \(name) not finished after \(minutes) min",
+                on: reference,
+                at: now
+            )
             return done()
         default:
             break
@@ -276,12 +385,24 @@ public struct EMQXAPIActuator: Sendable {
             if !finalizers.contains(EMQXRebalance.finalizer) {
                 finalizers.append(EMQXRebalance.finalizer)
                 do {
-                    _ = try await store.patchEMQXRebalanceMetadata(namespace: namespace, name: name, annotations: [:], finalizers: finalizers)
+                    _ = try await store.patchEMQXRebalanceMetadata(
+                        namespace: namespace,
+                        name: name,
+                        annotations: [:],
+                        finalizers: finalizers
+                    )
                 } catch {
                     return done(false, "cannot add the finalizer: \(error)")
                 }
             }
-            let result = await call(start: request, coordinator: coordinator, record: record, target: target, note: "a manual run", at: now)
+            let result = await call(
+                start: request,
+                coordinator: coordinator,
+                record: record,
+                target: target,
+                note: "a manual run",
+                at: now
+            )
             if case .notRecorded(let why) = result { return done(false, why) }
             return done()
         case .hold(_, let reason):
@@ -295,9 +416,15 @@ public struct EMQXAPIActuator: Sendable {
             return done(await patch(name, status: .init(phase: .failed, reason: reason), cluster: cluster))
         case .confirm(_, let entry):
             var status = EMQXRebalanceStatus(
-                phase: .running, reason: "EMQX reports it (\(entry.state ?? "state unknown"))", coordinator: entry.coordinatorNode ?? entry.node,
-                donors: entry.donors, recipients: entry.recipients, emqxState: entry.state,
-                connectionEvictionRate: entry.connectionEvictionRate, sessionEvictionRate: entry.sessionEvictionRate)
+                phase: .running,
+                reason: "EMQX reports it (\(entry.state ?? "state unknown"))",
+                coordinator: entry.coordinatorNode ?? entry.node,
+                donors: entry.donors,
+                recipients: entry.recipients,
+                emqxState: entry.state,
+                connectionEvictionRate: entry.connectionEvictionRate,
+                sessionEvictionRate: entry.sessionEvictionRate
+            )
             if record?.status?.startedTime == nil { status.startedTime = KubernetesTime.format(now) }
             if record?.status?.phaseValue != .running {
                 logger.notice("\(cluster): EMQXRebalance \(name) confirmed by EMQX's global_status")
@@ -305,13 +432,28 @@ public struct EMQXAPIActuator: Sendable {
             return done(await patch(name, status: status, cluster: cluster))
         case .unconfirmed(_, let reason), .finished(_, let reason?):
             logger.warning("\(cluster): EMQXRebalance \(name) failed: \(reason)")
-            let ok = await patch(name, status: .init(phase: .failed, reason: reason, completedTime: KubernetesTime.format(now)), cluster: cluster)
+            let ok = await patch(
+                name,
+                status: .init(phase: .failed, reason: reason, completedTime: KubernetesTime.format(now)),
+                cluster: cluster
+            )
             if let record { await release(record, cluster: cluster) }
             await events?.record(.rebalanceFailed, "EMQXRebalance \(name) failed: \(reason)", on: reference, at: now)
             return done(ok)
         case .finished(_, nil):
-            logger.notice("\(cluster): EMQXRebalance \(name): EMQX reports no rebalance any more; judging from metrics after the settle time")
-            let ok = await patch(name, status: .init(phase: .completed, reason: "EMQX finished", emqxState: "", completedTime: KubernetesTime.format(now)), cluster: cluster)
+            logger.notice(
+                "\(cluster): EMQXRebalance \(name): EMQX reports no rebalance any more; judging from metrics after the settle time"
+            )
+            let ok = await patch(
+                name,
+                status: .init(
+                    phase: .completed,
+                    reason: "EMQX finished",
+                    emqxState: "",
+                    completedTime: KubernetesTime.format(now)
+                ),
+                cluster: cluster
+            )
             if let record { await release(record, cluster: cluster) }
             return done(ok)
         case .judge(_, let outcome, let detail):
@@ -319,8 +461,15 @@ public struct EMQXAPIActuator: Sendable {
             let ok = await annotate(record, outcome: outcome, detail: detail, at: now, cluster: cluster)
             if ok {
                 logger.notice("\(cluster): EMQXRebalance \(name) outcome \(outcome.rawValue): \(detail)")
-                let reason: EventRecorder.Reason = outcome == .ineffective ? .rebalanceIneffective : (outcome == .failed ? .rebalanceFailed : .rebalanceCompleted)
-                await events?.record(reason, "EMQXRebalance \(name) \(outcome.rawValue): \(detail)", on: reference, at: now)
+                let reason: EventRecorder.Reason =
+                    outcome == .ineffective
+                    ? .rebalanceIneffective : (outcome == .failed ? .rebalanceFailed : .rebalanceCompleted)
+                await events?.record(
+                    reason,
+                    "EMQXRebalance \(name) \(outcome.rawValue): \(detail)",
+                    on: reference,
+                    at: now
+                )
             }
             return done(ok)
         case .stop(_, let coordinator):
@@ -370,33 +519,50 @@ public struct EMQXAPIActuator: Sendable {
         }
     }
 
-    private func annotate(_ record: EMQXRebalance, outcome: RebalanceOutcome, detail: String, at now: Date, cluster: ClusterReference) async -> Bool {
+    private func annotate(
+        _ record: EMQXRebalance,
+        outcome: RebalanceOutcome,
+        detail: String,
+        at now: Date,
+        cluster: ClusterReference
+    ) async -> Bool {
         guard canWrite() else { return false }
         do {
             _ = try await store.patchEMQXRebalanceMetadata(
-                namespace: cluster.namespace, name: record.metadata.name ?? "",
+                namespace: cluster.namespace,
+                name: record.metadata.name ?? "",
                 annotations: [
                     RebalanceMetadata.outcomeKey: outcome.rawValue,
                     RebalanceMetadata.outcomeDetailKey: String(detail.prefix(4000)),
                     RebalanceMetadata.judgedAtKey: KubernetesTime.format(now),
                 ],
-                finalizers: nil)
+                finalizers: nil
+            )
             return true
         } catch {
-            logger.warning("\(cluster): cannot record outcome \(outcome.rawValue) on EMQXRebalance \(record.metadata.name ?? ""): \(error)")
+            logger.warning(
+                "\(cluster): cannot record outcome \(outcome.rawValue) on EMQXRebalance \(record.metadata.name ?? ""): \(error)"
+            )
             return false
         }
     }
 
     /// Removes our finalizer: nothing of EMQX's remains to stop.
     private func release(_ record: EMQXRebalance, cluster: ClusterReference) async {
-        guard canWrite(), let finalizers = record.metadata.finalizers, finalizers.contains(EMQXRebalance.finalizer) else { return }
+        guard canWrite(), let finalizers = record.metadata.finalizers, finalizers.contains(EMQXRebalance.finalizer)
+        else { return }
         do {
             _ = try await store.patchEMQXRebalanceMetadata(
-                namespace: cluster.namespace, name: record.metadata.name ?? "", annotations: [:], finalizers: finalizers.filter { $0 != EMQXRebalance.finalizer })
+                namespace: cluster.namespace,
+                name: record.metadata.name ?? "",
+                annotations: [:],
+                finalizers: finalizers.filter { $0 != EMQXRebalance.finalizer }
+            )
         } catch let error as KubernetesError where error.code == .notFound {
         } catch {
-            logger.warning("\(cluster): cannot release the finalizer of EMQXRebalance \(record.metadata.name ?? ""): \(error)")
+            logger.warning(
+                "\(cluster): cannot release the finalizer of EMQXRebalance \(record.metadata.name ?? ""): \(error)"
+            )
         }
     }
 
@@ -404,19 +570,32 @@ public struct EMQXAPIActuator: Sendable {
 
     /// The record of a decision: deterministic name, the labels, decision annotation and ownerReference of our
     /// `Rebalance`s, our finalizer, and the node set and strategy it will send.
-    public static func record(for decision: DecisionRecord, cluster: ClusterReference, nodes: [String], strategy: RebalanceStrategy, owner: OwnerReference?) -> EMQXRebalance {
+    public static func record(
+        for decision: DecisionRecord,
+        cluster: ClusterReference,
+        nodes: [String],
+        strategy: RebalanceStrategy,
+        owner: OwnerReference?
+    ) -> EMQXRebalance {
         var metadata = ObjectMeta(
             name: RebalanceNaming.name(cluster: cluster.name, trigger: decision.trigger, at: decision.time),
             namespace: cluster.namespace,
             labels: RebalanceMetadata.labels(cluster: cluster.name, rule: decision.rule, trigger: decision.trigger),
-            annotations: [RebalanceMetadata.decisionKey: decision.jsonLine(), RebalanceMetadata.attemptKey: "1"])
+            annotations: [RebalanceMetadata.decisionKey: decision.jsonLine(), RebalanceMetadata.attemptKey: "1"]
+        )
         if let owner { metadata.ownerReferences = [owner] }
         metadata.finalizers = [EMQXRebalance.finalizer]
         return EMQXRebalance(metadata: metadata, spec: .init(cluster: cluster.name, nodes: nodes, strategy: strategy))
     }
 
     static func reference(_ record: EMQXRebalance) -> ObjectReference {
-        ObjectReference(apiVersion: EMQXRebalance.apiVersion, kind: EMQXRebalance.kind, name: record.metadata.name, namespace: record.metadata.namespace, uid: record.metadata.uid)
+        ObjectReference(
+            apiVersion: EMQXRebalance.apiVersion,
+            kind: EMQXRebalance.kind,
+            name: record.metadata.name,
+            namespace: record.metadata.namespace,
+            uid: record.metadata.uid
+        )
     }
 }
 
@@ -447,7 +626,12 @@ extension EMQXAPIActuator.StartResult {
         case .notLeader:
             return .notMade(.notLeader(wouldCreate: nil))
         case .notRecorded(let reason):
-            return .failed(ActionFailure(.unavailable, "the EMQXRebalance record could not be written, so EMQX was not asked: \(reason)"))
+            return .failed(
+                ActionFailure(
+                    .unavailable,
+                    "the EMQXRebalance record could not be written, so EMQX was not asked: \(reason)"
+                )
+            )
         }
     }
 }

@@ -22,13 +22,17 @@ public enum EMQXRebalanceHistory {
             case .failed?: phase = .failed
             }
             let decision = ours ? RebalanceMetadata.decision(of: record) : nil
-            guard let createdAt = KubernetesTime.parse(record.metadata.creationTimestamp) ?? decision?.time else { return nil }
+            guard let createdAt = KubernetesTime.parse(record.metadata.creationTimestamp) ?? decision?.time else {
+                return nil
+            }
             let labels = record.metadata.labels ?? [:]
             return PastRebalance(
                 name: name,
                 ours: ours,
                 rule: ours ? (decision?.rule ?? labels[RebalanceMetadata.ruleKey]) : nil,
-                trigger: ours ? (decision?.trigger ?? labels[RebalanceMetadata.triggerKey].flatMap(Trigger.init(rawValue:))) : nil,
+                trigger: ours
+                    ? (decision?.trigger ?? labels[RebalanceMetadata.triggerKey].flatMap(Trigger.init(rawValue:)))
+                    : nil,
                 createdAt: createdAt,
                 finishedAt: phase?.isFinal == true ? KubernetesTime.parse(record.status?.completedTime) : nil,
                 phase: phase,

@@ -27,7 +27,13 @@ public struct EMQXRebalanceLifecycle: Sendable {
         public var keepFinished: Int
         public var minimumImprovement: Double
 
-        public init(cycle: Duration = .seconds(10), settleTime: Duration = .seconds(60), stuckAfter: Duration = .seconds(1800), keepFinished: Int = 10, minimumImprovement: Double = 0.5) {
+        public init(
+            cycle: Duration = .seconds(10),
+            settleTime: Duration = .seconds(60),
+            stuckAfter: Duration = .seconds(1800),
+            keepFinished: Int = 10,
+            minimumImprovement: Double = 0.5
+        ) {
             self.cycle = cycle
             self.settleTime = settleTime
             self.stuckAfter = stuckAfter
@@ -65,7 +71,14 @@ public struct EMQXRebalanceLifecycle: Sendable {
         /// Current counts of the rebalanced set, for judging; `nil` unknown.
         public var counts: [BalanceMath.NodeCounts]?
 
-        public init(now: Date, emqx: EMQXView, closedGate: String? = nil, rebalancedNodes: [String]? = nil, members: [String: Member]? = nil, counts: [BalanceMath.NodeCounts]? = nil) {
+        public init(
+            now: Date,
+            emqx: EMQXView,
+            closedGate: String? = nil,
+            rebalancedNodes: [String]? = nil,
+            members: [String: Member]? = nil,
+            counts: [BalanceMath.NodeCounts]? = nil
+        ) {
             self.now = now
             self.emqx = emqx
             self.closedGate = closedGate
@@ -164,10 +177,13 @@ public struct EMQXRebalanceLifecycle: Sendable {
             }
         }
         let finished = all.filter {
-            Self.isAutomatic($0) && ($0.status?.phaseValue?.isFinal ?? false) && RebalanceMetadata.outcome(of: $0) != nil && $0.metadata.deletionTimestamp == nil
+            Self.isAutomatic($0) && ($0.status?.phaseValue?.isFinal ?? false)
+                && RebalanceMetadata.outcome(of: $0) != nil && $0.metadata.deletionTimestamp == nil
         }
         if finished.count > configuration.keepFinished {
-            for old in finished.dropLast(configuration.keepFinished) { actions.append(.delete(old.metadata.name ?? "")) }
+            for old in finished.dropLast(configuration.keepFinished) {
+                actions.append(.delete(old.metadata.name ?? ""))
+            }
         }
         return actions
     }
@@ -182,19 +198,29 @@ public struct EMQXRebalanceLifecycle: Sendable {
             guard case .status(let status) = inputs.emqx else {
                 return stuckOr(.awaitEMQX(name, reason: reason(inputs.emqx)), since: requested, now: inputs.now)
             }
-            if let coordinator = Self.coordinator(of: record, rebalancedNodes: inputs.rebalancedNodes), let entry = status.rebalance(coordinatedBy: coordinator) {
+            if let coordinator = Self.coordinator(of: record, rebalancedNodes: inputs.rebalancedNodes),
+                let entry = status.rebalance(coordinatedBy: coordinator)
+            {
                 return .confirm(name, entry: entry)
             }
-            guard inputs.now.timeIntervalSince(requested) > configuration.cycle.seconds else { return .awaitConfirmation(name) }
+            guard inputs.now.timeIntervalSince(requested) > configuration.cycle.seconds else {
+                return .awaitConfirmation(name)
+            }
             let other = status.blockingReason.map { "; \($0)" } ?? ""
-            return .unconfirmed(name, reason: "start not confirmed: EMQX does not show this rebalance one cycle after it was requested\(other)")
+            return .unconfirmed(
+                name,
+                reason:
+                    "start not confirmed: EMQX does not show this rebalance one cycle after it was requested\(other)"
+            )
         case .running?:
             let since = KubernetesTime.parse(record.status?.startedTime) ?? created
             guard case .status(let status) = inputs.emqx else {
                 return stuckOr(.awaitEMQX(name, reason: reason(inputs.emqx)), since: since, now: inputs.now)
             }
             if let coordinator = record.status?.coordinator, let entry = status.rebalance(coordinatedBy: coordinator) {
-                if entry.state != record.status?.emqxState || entry.donors != record.status?.donors || entry.recipients != record.status?.recipients {
+                if entry.state != record.status?.emqxState || entry.donors != record.status?.donors
+                    || entry.recipients != record.status?.recipients
+                {
                     return .confirm(name, entry: entry)
                 }
                 return stuckOr(.running(name, since: since), since: since, now: inputs.now)
@@ -210,19 +236,27 @@ public struct EMQXRebalanceLifecycle: Sendable {
     private func manual(_ record: EMQXRebalance, name: String, inputs: Inputs, busy: String?) -> Action {
         let nodes = record.spec.nodes ?? inputs.rebalancedNodes ?? []
         let request: LoadRebalance.StartRequest
-        switch LoadRebalance.StartRequest.make(strategy: record.spec.strategy, nodes: nodes, fieldPrefix: "spec.strategy") {
+        switch LoadRebalance.StartRequest.make(
+            strategy: record.spec.strategy,
+            nodes: nodes,
+            fieldPrefix: "spec.strategy"
+        ) {
         case .failure(let problems):
             let known = record.spec.nodes != nil || inputs.rebalancedNodes != nil
             let fields = problems.problems.filter { known || $0.field != "nodes" }
             if fields.isEmpty { return .hold(name, reason: "waiting for the cluster's node set to be known") }
-            let text = fields.map { $0.field == "nodes" ? "spec.nodes: \($0.message)" : $0.description }.joined(separator: "; ")
+            let text = fields.map { $0.field == "nodes" ? "spec.nodes: \($0.message)" : $0.description }.joined(
+                separator: "; "
+            )
             return .reject(name, reason: "invalid spec: \(text)")
         case .success(let made):
             request = made
         }
         if let gate = inputs.closedGate { return .hold(name, reason: gate) }
         if let busy { return .hold(name, reason: busy) }
-        guard case .status(let status) = inputs.emqx else { return .hold(name, reason: "cannot ask EMQX whether a rebalance runs: \(reason(inputs.emqx))") }
+        guard case .status(let status) = inputs.emqx else {
+            return .hold(name, reason: "cannot ask EMQX whether a rebalance runs: \(reason(inputs.emqx))")
+        }
         if let running = status.blockingReason { return .hold(name, reason: running) }
         if let members = inputs.members {
             let missing = nodes.filter { members[$0]?.running != true }
@@ -253,10 +287,13 @@ public struct EMQXRebalanceLifecycle: Sendable {
     private func deletion(_ record: EMQXRebalance, name: String, inputs: Inputs) -> Action? {
         guard record.metadata.finalizers?.contains(EMQXRebalance.finalizer) == true else { return nil }
         let active = record.status?.phaseValue == .running || Self.isAtIntent(record)
-        guard active, let coordinator = Self.coordinator(of: record, rebalancedNodes: inputs.rebalancedNodes) else { return .release(name) }
+        guard active, let coordinator = Self.coordinator(of: record, rebalancedNodes: inputs.rebalancedNodes) else {
+            return .release(name)
+        }
         switch inputs.emqx {
         case .status(let status):
-            return status.rebalance(coordinatedBy: coordinator) == nil ? .release(name) : .stop(name, coordinator: coordinator)
+            return status.rebalance(coordinatedBy: coordinator) == nil
+                ? .release(name) : .stop(name, coordinator: coordinator)
         case .unknown(let why):
             // Releasing now could leave EMQX rebalancing with nobody to stop it: wait until EMQX can be asked.
             return .awaitEMQX(name, reason: why)
@@ -268,9 +305,13 @@ public struct EMQXRebalanceLifecycle: Sendable {
         let until = finished.addingTimeInterval(configuration.settleTime.seconds)
         guard inputs.now >= until else { return .settling(name, until: until) }
         guard let counts = inputs.counts, !counts.isEmpty else { return .awaitMetrics(name) }
-        guard let judgement = OutcomeJudge.judge(
-            decision: RebalanceMetadata.decision(of: record), strategy: record.spec.strategy, counts: counts,
-            minimumImprovement: configuration.minimumImprovement)
+        guard
+            let judgement = OutcomeJudge.judge(
+                decision: RebalanceMetadata.decision(of: record),
+                strategy: record.spec.strategy,
+                counts: counts,
+                minimumImprovement: configuration.minimumImprovement
+            )
         else {
             return .awaitMetrics(name)
         }
@@ -286,16 +327,21 @@ public struct EMQXRebalanceLifecycle: Sendable {
         return ""
     }
 
-    private func sorted(_ records: [EMQXRebalance]) -> [EMQXRebalance] { CreationOrder.oldestFirst(records, \.metadata) }
+    private func sorted(_ records: [EMQXRebalance]) -> [EMQXRebalance] {
+        CreationOrder.oldestFirst(records, \.metadata)
+    }
 }
 
 extension EMQXRebalanceLifecycle.Action {
     /// The record the action is about.
     public var record: String {
         switch self {
-        case .start(let name, _, _), .hold(let name, _), .reject(let name, _), .awaitConfirmation(let name), .confirm(let name, _),
-            .unconfirmed(let name, _), .running(let name, _), .finished(let name, _), .awaitEMQX(let name, _), .stuck(let name, _),
-            .settling(let name, _), .awaitMetrics(let name), .judge(let name, _, _), .stop(let name, _), .release(let name), .delete(let name):
+        case .start(let name, _, _), .hold(let name, _), .reject(let name, _), .awaitConfirmation(let name),
+            .confirm(let name, _),
+            .unconfirmed(let name, _), .running(let name, _), .finished(let name, _), .awaitEMQX(let name, _),
+            .stuck(let name, _),
+            .settling(let name, _), .awaitMetrics(let name), .judge(let name, _, _), .stop(let name, _),
+            .release(let name), .delete(let name):
             name
         }
     }

@@ -108,7 +108,9 @@ public struct RebalanceLifecycle: Sendable {
         public var name: String
         public var ours: Bool
         public var reason: String
-        public var description: String { "Rebalance \(name) (\(ours ? "created by the agent" : "not created by the agent")) \(reason)" }
+        public var description: String {
+            "Rebalance \(name) (\(ours ? "created by the agent" : "not created by the agent")) \(reason)"
+        }
     }
 
     public let configuration: Configuration
@@ -123,16 +125,22 @@ public struct RebalanceLifecycle: Sendable {
     public static func blocker(_ rebalances: [Rebalance], for cluster: ClusterReference) -> Blocker? {
         for rebalance in sorted(rebalances) {
             let ours = RebalanceMetadata.isOurs(rebalance, cluster: cluster)
-            guard ours || RebalanceMetadata.targets(rebalance, cluster: cluster), let name = rebalance.metadata.name else { continue }
+            guard ours || RebalanceMetadata.targets(rebalance, cluster: cluster), let name = rebalance.metadata.name
+            else { continue }
             if rebalance.metadata.deletionTimestamp != nil { continue }
             switch rebalance.status?.phaseValue {
             case .processing?:
                 return Blocker(name: name, ours: ours, reason: "is Processing")
             case nil where ours:
                 return Blocker(name: name, ours: ours, reason: "was created and is not yet picked up by the operator")
-            case .failed? where ours && RebalanceMetadata.outcome(of: rebalance) == nil
+            case .failed?
+            where ours && RebalanceMetadata.outcome(of: rebalance) == nil
                 && RebalanceFailure.classify(message: rebalance.status?.failureMessage, kind: cluster.kind) == .notReady:
-                return Blocker(name: name, ours: ours, reason: "failed as 'not ready', which is not yet confirmed: EMQX may still be rebalancing")
+                return Blocker(
+                    name: name,
+                    ours: ours,
+                    reason: "failed as 'not ready', which is not yet confirmed: EMQX may still be rebalancing"
+                )
             default:
                 continue
             }
@@ -144,7 +152,9 @@ public struct RebalanceLifecycle: Sendable {
 
     /// Everything to do about the cluster's Rebalances of ours now, oldest first, then retries, then deletions.
     public func plan(_ rebalances: [Rebalance], for cluster: ClusterReference, inputs: Inputs) -> [Action] {
-        let ours = Self.sorted(rebalances).filter { RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil }
+        let ours = Self.sorted(rebalances).filter {
+            RebalanceMetadata.isOurs($0, cluster: cluster) && $0.metadata.deletionTimestamp == nil
+        }
         var actions: [Action] = []
         for rebalance in ours {
             if let action = follow(rebalance, cluster: cluster, inputs: inputs) { actions.append(action) }
@@ -152,9 +162,12 @@ public struct RebalanceLifecycle: Sendable {
         if let latest = ours.last, let retry = retry(latest, all: rebalances, cluster: cluster, inputs: inputs) {
             actions.append(retry)
         }
-        let finished = ours.filter { ($0.status?.phaseValue?.isFinal ?? false) && RebalanceMetadata.outcome(of: $0) != nil }
+        let finished = ours.filter {
+            ($0.status?.phaseValue?.isFinal ?? false) && RebalanceMetadata.outcome(of: $0) != nil
+        }
         if finished.count > configuration.keepFinished {
-            for old in finished.dropLast(configuration.keepFinished) where old.metadata.name != ours.last?.metadata.name {
+            for old in finished.dropLast(configuration.keepFinished) where old.metadata.name != ours.last?.metadata.name
+            {
                 actions.append(.delete(old.metadata.name ?? ""))
             }
         }
@@ -169,10 +182,12 @@ public struct RebalanceLifecycle: Sendable {
         let stuckAfter = configuration.stuckAfter.seconds
         switch rebalance.status?.phaseValue {
         case nil:
-            return inputs.now.timeIntervalSince(created) > stuckAfter ? .stuck(name, since: created) : .awaitOperator(name)
+            return inputs.now.timeIntervalSince(created) > stuckAfter
+                ? .stuck(name, since: created) : .awaitOperator(name)
         case .processing?:
             let since = KubernetesTime.parse(rebalance.status?.startedTime) ?? created
-            return inputs.now.timeIntervalSince(since) > stuckAfter ? .stuck(name, since: since) : .processing(name, since: since)
+            return inputs.now.timeIntervalSince(since) > stuckAfter
+                ? .stuck(name, since: since) : .processing(name, since: since)
         case .completed?:
             // The operator's completion time is when EMQX was seen done; without one, the agent's own record of it.
             guard let stopped = RebalanceHistory.finishedAt(rebalance) ?? RebalanceMetadata.stoppedAt(rebalance) else {
@@ -186,7 +201,12 @@ public struct RebalanceLifecycle: Sendable {
                 return .record(name, outcome: .nothingToBalance, detail: message, retriesExhausted: false)
             case .other:
                 let attempt = RebalanceMetadata.attempt(of: rebalance)
-                return .record(name, outcome: .failed, detail: message, retriesExhausted: attempt >= configuration.maxAttempts)
+                return .record(
+                    name,
+                    outcome: .failed,
+                    detail: message,
+                    retriesExhausted: attempt >= configuration.maxAttempts
+                )
             case .notReady:
                 // The `Failed` time is not when EMQX stopped (it may keep rebalancing): the settle time counts from
                 // when the agent first saw it stopped, by EMQX's answer or by Ready.
@@ -212,9 +232,13 @@ public struct RebalanceLifecycle: Sendable {
         let until = finished.addingTimeInterval(configuration.settleTime.seconds)
         guard inputs.now >= until else { return .settling(name, until: until) }
         guard let counts = inputs.counts, !counts.isEmpty else { return .awaitMetrics(name) }
-        guard let judgement = OutcomeJudge.judge(
-            decision: RebalanceMetadata.decision(of: rebalance), strategy: rebalance.spec.rebalanceStrategy, counts: counts,
-            minimumImprovement: configuration.minimumImprovement)
+        guard
+            let judgement = OutcomeJudge.judge(
+                decision: RebalanceMetadata.decision(of: rebalance),
+                strategy: rebalance.spec.rebalanceStrategy,
+                counts: counts,
+                minimumImprovement: configuration.minimumImprovement
+            )
         else {
             return .awaitMetrics(name)
         }
@@ -227,7 +251,8 @@ public struct RebalanceLifecycle: Sendable {
         else { return nil }
         let attempt = RebalanceMetadata.attempt(of: latest)
         guard attempt < configuration.maxAttempts else { return nil }
-        let finished = RebalanceHistory.finishedAt(latest) ?? KubernetesTime.parse(latest.metadata.creationTimestamp) ?? inputs.now
+        let finished =
+            RebalanceHistory.finishedAt(latest) ?? KubernetesTime.parse(latest.metadata.creationTimestamp) ?? inputs.now
         guard inputs.now.timeIntervalSince(finished) <= configuration.retryWindow.seconds else { return nil }
         let notBefore = finished.addingTimeInterval(configuration.backoff(afterAttempt: attempt).seconds)
         if inputs.now < notBefore || Self.blocker(all, for: cluster) != nil {
@@ -236,5 +261,7 @@ public struct RebalanceLifecycle: Sendable {
         return .retry(failed: name, attempt: attempt + 1)
     }
 
-    private static func sorted(_ rebalances: [Rebalance]) -> [Rebalance] { CreationOrder.oldestFirst(rebalances, \.metadata) }
+    private static func sorted(_ rebalances: [Rebalance]) -> [Rebalance] {
+        CreationOrder.oldestFirst(rebalances, \.metadata)
+    }
 }

@@ -27,12 +27,17 @@ public struct ConfigurationChange: Sendable, Hashable {
             if let dryRunLock, !loaded.dryRun {
                 needsRestart.append("\(text) (\(dryRunLock))")
             } else {
-                effective.append(loaded.dryRun ? "\(text) (nothing is written from the next cycle)" : "\(text) (writes from the next cycle)")
+                effective.append(
+                    loaded.dryRun
+                        ? "\(text) (nothing is written from the next cycle)" : "\(text) (writes from the next cycle)"
+                )
             }
         }
         if running.clusters != loaded.clusters { effective.append("clusters") }
         if running.policyPaths != loaded.policyPaths { effective.append("policies") }
-        if running.rebalances.createRetry != loaded.rebalances.createRetry { effective.append("rebalances.createRetry*") }
+        if running.rebalances.createRetry != loaded.rebalances.createRetry {
+            effective.append("rebalances.createRetry*")
+        }
 
         // Restart-only: keep what runs, so the configuration in force says what the process really does.
         if running.listen != loaded.listen {

@@ -29,9 +29,18 @@ public enum ConfigurationFiles {
         switch read(configPath, into: &fingerprints) {
         case .success(let read): text = read
         case .failure(let problem):
-            return Loaded(configuration: nil, policies: [], diagnostics: [
-                Diagnostic(.error, at: SourceLocation(file: configPath, line: 1, column: 1), "cannot read the configuration file: it \(problem)"),
-            ], fingerprints: fingerprints)
+            return Loaded(
+                configuration: nil,
+                policies: [],
+                diagnostics: [
+                    Diagnostic(
+                        .error,
+                        at: SourceLocation(file: configPath, line: 1, column: 1),
+                        "cannot read the configuration file: it \(problem)"
+                    )
+                ],
+                fingerprints: fingerprints
+            )
         }
         return load(text: text, configPath: configPath, fingerprints: fingerprints)
     }
@@ -59,17 +68,28 @@ public enum ConfigurationFiles {
             if directory { fingerprints[directoryPrefix + resolved] = listingFingerprint(files) }
             if files.isEmpty {
                 let shown = resolved == path ? "" : " (\(resolved))"
-                diagnostics.append(Diagnostic(.error, at: references.policyPath(index), directory
-                    ? "policies[\(index)]: the directory \"\(path)\"\(shown) holds no *.yaml or *.yml policy files"
-                    : "policies[\(index)]: \"\(path)\"\(shown) does not exist; give a policy file or a directory of them (relative paths start at this file's folder)"))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        at: references.policyPath(index),
+                        directory
+                            ? "policies[\(index)]: the directory \"\(path)\"\(shown) holds no *.yaml or *.yml policy files"
+                            : "policies[\(index)]: \"\(path)\"\(shown) does not exist; give a policy file or a directory of them (relative paths start at this file's folder)"
+                    )
+                )
             }
             for file in files {
                 let policyText: String
                 switch read(file, into: &fingerprints) {
                 case .success(let read): policyText = read
                 case .failure(let problem):
-                    diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1),
-                        "cannot read the policy file (listed by \(references.policyPath(index))): it \(problem)"))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error,
+                            at: SourceLocation(file: file, line: 1, column: 1),
+                            "cannot read the policy file (listed by \(references.policyPath(index))): it \(problem)"
+                        )
+                    )
                     continue
                 }
                 let loaded = PolicyLoader.load(text: policyText, file: file)
@@ -77,8 +97,13 @@ public enum ConfigurationFiles {
                 guard let policy = loaded.policy else { continue }
                 let location = loaded.nameLocation ?? SourceLocation(file: file, line: 1, column: 1)
                 if let other = origins[policy.name] {
-                    diagnostics.append(Diagnostic(.error, at: location,
-                        "policy name \"\(policy.name)\" is already used at \(other); names must be unique (clusters[].policies selects policies by name)"))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error,
+                            at: location,
+                            "policy name \"\(policy.name)\" is already used at \(other); names must be unique (clusters[].policies selects policies by name)"
+                        )
+                    )
                     continue
                 }
                 origins[policy.name] = location
@@ -89,12 +114,22 @@ public enum ConfigurationFiles {
         let loadedNames = names.isEmpty ? "no policy was loaded" : "loaded: \(names.joined(separator: ", "))"
         for (clusterIndex, cluster) in configuration.clusters.enumerated() {
             for (index, name) in cluster.policies.enumerated() where !names.contains(name) {
-                diagnostics.append(Diagnostic(.error, at: references.clusterPolicy(clusterIndex, index),
-                    "clusters[\(clusterIndex)].policies[\(index)]: no loaded policy is named \"\(name)\"\(Suggestion.didYouMean(name, among: names)); \(loadedNames)"))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        at: references.clusterPolicy(clusterIndex, index),
+                        "clusters[\(clusterIndex)].policies[\(index)]: no loaded policy is named \"\(name)\"\(Suggestion.didYouMean(name, among: names)); \(loadedNames)"
+                    )
+                )
             }
         }
         let valid = !diagnostics.hasErrors
-        return Loaded(configuration: valid ? configuration : nil, policies: valid ? policies : [], diagnostics: diagnostics, fingerprints: fingerprints)
+        return Loaded(
+            configuration: valid ? configuration : nil,
+            policies: valid ? policies : [],
+            diagnostics: diagnostics,
+            fingerprints: fingerprints
+        )
     }
 
     /// A policy path as the agent opens it: absolute as written, else below the config file's folder (kept as the

@@ -61,12 +61,21 @@ public struct ConfigurationReloader<C: Clock>: Service where C.Duration == Durat
         guard loaded.isValid, let configuration = loaded.configuration else {
             logger.error(
                 "configuration reload rejected; the last good configuration stays active",
-                metadata: ["config": "\(configPath)", "diagnostics": "\(loaded.diagnostics.filter { $0.severity == .error }.map(\.description).joined(separator: " | "))"])
+                metadata: [
+                    "config": "\(configPath)",
+                    "diagnostics":
+                        "\(loaded.diagnostics.filter { $0.severity == .error }.map(\.description).joined(separator: " | "))",
+                ]
+            )
             onReload(false, loaded.diagnostics)
             // Remember what was seen so the same bad content is not re-reported every interval.
             return current.merging(loaded.fingerprints) { _, new in new }
         }
-        let change = ConfigurationChange(running: store.current.configuration, loaded: configuration, dryRunLock: dryRunLock)
+        let change = ConfigurationChange(
+            running: store.current.configuration,
+            loaded: configuration,
+            dryRunLock: dryRunLock
+        )
         let generation = store.replace(configuration: change.applied, policies: loaded.policies)
         var metadata: Logger.Metadata = [
             "config": "\(configPath)", "generation": "\(generation)",
@@ -78,7 +87,10 @@ public struct ConfigurationReloader<C: Clock>: Service where C.Duration == Durat
         if !change.needsRestart.isEmpty {
             logger.warning(
                 "configuration reloaded, but some changes take effect only after a restart; they are not applied",
-                metadata: ["config": "\(configPath)", "restart_needed": "\(change.needsRestart.joined(separator: "; "))"])
+                metadata: [
+                    "config": "\(configPath)", "restart_needed": "\(change.needsRestart.joined(separator: "; "))",
+                ]
+            )
         }
         onReload(true, loaded.diagnostics)
         return loaded.fingerprints

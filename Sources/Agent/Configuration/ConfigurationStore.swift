@@ -42,7 +42,11 @@ public final class ConfigurationStore: Sendable {
     @discardableResult
     public func replace(configuration: AgentConfiguration, policies: [Policy]) -> Int {
         state.withLock { active in
-            active = ActiveConfiguration(configuration: configuration, policies: policies, generation: active.generation + 1)
+            active = ActiveConfiguration(
+                configuration: configuration,
+                policies: policies,
+                generation: active.generation + 1
+            )
             return active.generation
         }
     }

@@ -8,7 +8,8 @@ extension HTTPClientSettings {
         switch auth {
         case nil: return .none
         case .bearer(let token)?: return .bearer(token: try token.resolve(environment: environment))
-        case .basic(let username, let password)?: return .basic(username: username, password: try password.resolve(environment: environment))
+        case .basic(let username, let password)?:
+            return .basic(username: username, password: try password.resolve(environment: environment))
         }
     }
 

@@ -15,7 +15,9 @@ public enum TextFile {
     /// The file's text, or why there is none.
     public static func read(_ path: String, maximumSize: Int = TextFile.maximumSize) -> Result<String, Unreadable> {
         read(bytesOf: path, maximumSize: maximumSize).flatMap { data in
-            guard let text = String(data: data, encoding: .utf8) else { return .failure(Unreadable(reason: "is not UTF-8 text")) }
+            guard let text = String(data: data, encoding: .utf8) else {
+                return .failure(Unreadable(reason: "is not UTF-8 text"))
+            }
             return .success(text)
         }
     }
@@ -42,7 +44,9 @@ public enum TextFile {
         if let size = (resolved[.size] as? NSNumber)?.intValue, size > maximumSize {
             return fail("is \(size) bytes; files over \(maximumSize) bytes are not read")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return fail("cannot be opened (permission denied?)") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            return fail("cannot be opened (permission denied?)")
+        }
         defer { try? handle.close() }
         let data: Data
         do {
@@ -50,8 +54,12 @@ public enum TextFile {
         } catch {
             return fail("cannot be read (\(error.localizedDescription))")
         }
-        if data.count > maximumSize { return fail("is larger than \(maximumSize) bytes; files that large are not read") }
-        if let zero = data.firstIndex(of: 0) { return fail("is binary, not text (a zero byte at offset \(zero - data.startIndex))") }
+        if data.count > maximumSize {
+            return fail("is larger than \(maximumSize) bytes; files that large are not read")
+        }
+        if let zero = data.firstIndex(of: 0) {
+            return fail("is binary, not text (a zero byte at offset \(zero - data.startIndex))")
+        }
         return .success(data)
     }
 }

@@ -55,20 +55,29 @@ public struct AgentLogHandler: LogHandler {
             let pairs = merged.sorted { $0.key < $1.key }.map {
                 "\(Self.quoteIfNeeded(SafeText.forLog($0.key)))=\(Self.quoteIfNeeded(SafeText.forLog($0.value.description)))"
             }
-            sink.write(([time, event.level.rawValue, "\(label):", SafeText.forLog(event.message.description)] + pairs).joined(separator: " "))
+            sink.write(
+                ([time, event.level.rawValue, "\(label):", SafeText.forLog(event.message.description)] + pairs).joined(
+                    separator: " "
+                )
+            )
         case .json:
             var object: [String: Any] = [
-                "time": time, "level": event.level.rawValue, "label": label, "message": SafeText.redacted(event.message.description),
+                "time": time, "level": event.level.rawValue, "label": label,
+                "message": SafeText.redacted(event.message.description),
             ]
             for (key, value) in merged { object[SafeText.redacted(key)] = Self.jsonValue(value) }
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            if let data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            ) {
                 sink.write(String(decoding: data, as: UTF8.self))
             }
         }
     }
 
     static func quoteIfNeeded(_ text: String) -> String {
-        text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? "\"\(text.replacingOccurrences(of: "\"", with: "\\\""))\"" : text
+        text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
+            ? "\"\(text.replacingOccurrences(of: "\"", with: "\\\""))\"" : text
     }
 
     static func jsonValue(_ value: Logger.Metadata.Value) -> Any {
@@ -87,6 +96,8 @@ public final class InMemoryLogLines: Sendable {
 
     public init() {}
 
-    public var sink: AgentLogHandler.Sink { AgentLogHandler.Sink { [self] line in storage.withLock { $0.append(line) } } }
+    public var sink: AgentLogHandler.Sink {
+        AgentLogHandler.Sink { [self] line in storage.withLock { $0.append(line) } }
+    }
     public var lines: [String] { storage.withLock { $0 } }
 }

@@ -45,7 +45,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             discovery: OperatorDiscovery,
             actuators: ActuatorChoice,
             makeSources: @escaping @Sendable (ClusterSettings, ClusterReference) -> [any MetricSource],
-            emqxAPI: @escaping @Sendable (ClusterSettings, ClusterReference) -> EMQXAPIAccess = { _, _ in .unavailable(DirectActing.notBuiltReason) },
+            emqxAPI: @escaping @Sendable (ClusterSettings, ClusterReference) -> EMQXAPIAccess = { _, _ in
+                .unavailable(DirectActing.notBuiltReason)
+            },
             records: (any EMQXRebalanceStore)? = nil,
             clusterTimeout: Duration = .seconds(20),
             events: EventRecorder? = nil,
@@ -122,7 +124,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                     if took > interval, interval > .zero {
                         // The next cycle starts at once; the slots this one ran over are lost.
                         let slots = Int((took / interval).rounded(.down))
-                        self.logger.warning("evaluation cycle took \(took), longer than the evaluation interval \(interval): \(slots) cycle slot(s) skipped")
+                        self.logger.warning(
+                            "evaluation cycle took \(took), longer than the evaluation interval \(interval): \(slots) cycle slot(s) skipped"
+                        )
                     }
                     try await self.clock.sleep(until: started.advanced(by: interval), tolerance: nil)
                 }
@@ -172,9 +176,14 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             case nil where Task.isCancelled:
                 discoveryFailure = "cut short: the agent is stopping"
             case nil:
-                discoveryFailure = "no answer within \(dependencies.clusterTimeout.text)\(trail.latest.map { " (the last attempt: \($0))" } ?? "")"
+                discoveryFailure =
+                    "no answer within \(dependencies.clusterTimeout.text)\(trail.latest.map { " (the last attempt: \($0))" } ?? "")"
             }
-            if let discoveryFailure { errors.append("cannot discover what the API server serves in \(OperatorAPIs.group): \(discoveryFailure)") }
+            if let discoveryFailure {
+                errors.append(
+                    "cannot discover what the API server serves in \(OperatorAPIs.group): \(discoveryFailure)"
+                )
+            }
         }
         for settings in active.configuration.clusters {
             do {
@@ -194,7 +203,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             for (reference, settings) in work {
                 if skipped {
                     var report = ClusterCycleReport(cluster: reference, at: now)
-                    report.errors.append("skipped: the API server's discovery failed (above), so the \(reference.kind.rawValue) object cannot be read")
+                    report.errors.append(
+                        "skipped: the API server's discovery failed (above), so the \(reference.kind.rawValue) object cannot be read"
+                    )
                     reports.append(report)
                     continue
                 }
@@ -204,16 +215,32 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                 }
                 let policies = active.policies(for: settings)
                 group.addTask {
-                    await self.cycle(reference, settings: settings, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+                    await self.cycle(
+                        reference,
+                        settings: settings,
+                        policies: policies,
+                        dryRun: dryRun,
+                        retryPolicy: retryPolicy,
+                        at: now
+                    )
                 }
                 running += 1
             }
             for await report in group { reports.append(report) }
             return reports.sorted { $0.cluster < $1.cluster }
         }
-        logPlanChanges(clusterReports, settings: Dictionary(work.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }))
+        logPlanChanges(
+            clusterReports,
+            settings: Dictionary(work.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })
+        )
         forgetStates(keeping: Set(work.map(\.0)), policies: Set(active.policies.map(\.name)))
-        return TickReport(at: now, duration: started.duration(to: clock.now), clusters: clusterReports, errors: errors, dryRun: dryRun)
+        return TickReport(
+            at: now,
+            duration: started.duration(to: clock.now),
+            clusters: clusterReports,
+            errors: errors,
+            dryRun: dryRun
+        )
     }
 
     /// Named clusters as they are; selectors listed (in their namespace) and filtered by labels.
@@ -222,7 +249,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         case .named(let reference):
             return [reference]
         case .selector(let namespace, let kind, let labels):
-            return try await dependencies.discovery.clusters(kind, namespace: namespace ?? "default", matchLabels: labels)
+            return try await dependencies.discovery.clusters(
+                kind,
+                namespace: namespace ?? "default",
+                matchLabels: labels
+            )
         }
     }
 
@@ -236,7 +267,12 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     /// Kubernetes calls plus every source's budget, so the last source of a fallback list still gets its turn when
     /// the ones before it hang.
     func cycle(
-        _ cluster: ClusterReference, settings: ClusterSettings, policies: [Policy], dryRun: Bool, retryPolicy: CreateRetryPolicy, at now: Date
+        _ cluster: ClusterReference,
+        settings: ClusterSettings,
+        policies: [Policy],
+        dryRun: Bool,
+        retryPolicy: CreateRetryPolicy,
+        at now: Date
     ) async -> ClusterCycleReport {
         let sources = dependencies.makeSources(settings, cluster)
         let timeout = sources.reduce(dependencies.clusterTimeout) { $0 + budget(of: $1) }
@@ -250,7 +286,14 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                 await RequestBudget.$current.withValue(requests) {
                     await withTimeout(timeout) {
                         await self.unboundedCycle(
-                            cluster, settings: settings, sources: sources, policies: policies, dryRun: dryRun, retryPolicy: retryPolicy, at: now)
+                            cluster,
+                            settings: settings,
+                            sources: sources,
+                            policies: policies,
+                            dryRun: dryRun,
+                            retryPolicy: retryPolicy,
+                            at: now
+                        )
                     }
                 }
             }
@@ -262,9 +305,13 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             return report
         }
         if let latest = trail.latest {
-            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text); skipped; the last Kubernetes request failed: \(latest)")
+            report.errors.append(
+                "cycle of \(cluster) did not finish within its budget of \(timeout.text); skipped; the last Kubernetes request failed: \(latest)"
+            )
         } else {
-            report.errors.append("cycle of \(cluster) did not finish within its budget of \(timeout.text) (Kubernetes reads or writes hang); skipped")
+            report.errors.append(
+                "cycle of \(cluster) did not finish within its budget of \(timeout.text) (Kubernetes reads or writes hang); skipped"
+            )
         }
         return report
     }
@@ -275,8 +322,13 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     }
 
     func unboundedCycle(
-        _ cluster: ClusterReference, settings: ClusterSettings, sources: [any MetricSource], policies: [Policy], dryRun: Bool,
-        retryPolicy: CreateRetryPolicy, at now: Date
+        _ cluster: ClusterReference,
+        settings: ClusterSettings,
+        sources: [any MetricSource],
+        policies: [Policy],
+        dryRun: Bool,
+        retryPolicy: CreateRetryPolicy,
+        at now: Date
     ) async -> ClusterCycleReport {
         var report = ClusterCycleReport(cluster: cluster, at: now)
 
@@ -290,7 +342,11 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             do {
                 object = try await dependencies.discovery.object(of: cluster)
                 plan = ClusterPlan.make(
-                    for: cluster, served: try await dependencies.discovery.served(), direct: access.directActing, actuator: settings.actuator)
+                    for: cluster,
+                    served: try await dependencies.discovery.served(),
+                    direct: access.directActing,
+                    actuator: settings.actuator
+                )
             } catch {
                 report.errors.append("cannot read the \(cluster.kind.rawValue) object \(cluster): \(error)")
                 return report
@@ -304,7 +360,10 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         if object?.version == .v3beta1 {
             // 3.0 marks the pods it removes (apps.emqx.io/scaling-down) before their nodes show as evacuating.
             do {
-                pods = try await dependencies.kubernetes.pods(namespace: cluster.namespace, labelSelector: "\(Pod.instanceLabel)=\(cluster.name)")
+                pods = try await dependencies.kubernetes.pods(
+                    namespace: cluster.namespace,
+                    labelSelector: "\(Pod.instanceLabel)=\(cluster.name)"
+                )
             } catch {
                 podsError = "\(error)"
                 report.errors.append("cannot list the pods of \(cluster): \(error)")
@@ -321,7 +380,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         }
         report.errors += view.readErrors
         let reading = Self.reading(object, pods: pods, view: view, at: now)
-        let rebalancedNodes = object == nil ? view.emqxAPI?.observation?.nodes?.rebalanced : reading.expectedNodes.map(\.name)
+        let rebalancedNodes =
+            object == nil ? view.emqxAPI?.observation?.nodes?.rebalanced : reading.expectedNodes.map(\.name)
         view.emqxAPI?.rebalancedNodes = rebalancedNodes
         report.notes = reading.notes
         report.emqxVersions = reading.emqxVersions
@@ -339,7 +399,10 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         }
         let request = ObservationRequest(cluster: cluster, expectedNodes: reading.expectedNodes)
         let nodes = await observe(request, view: view, reading: reading, sources: sources, at: now, report: &report)
-        let roles = Dictionary(reading.expectedNodes.map { ($0.name, $0.role) }, uniquingKeysWith: { first, _ in first })
+        let roles = Dictionary(
+            reading.expectedNodes.map { ($0.name, $0.role) },
+            uniquingKeysWith: { first, _ in first }
+        )
         let snapshot = ClusterSnapshot(
             cluster: cluster,
             takenAt: now,
@@ -360,9 +423,16 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
             let key = StateKey(cluster: cluster, policy: policy.name)
             let previous = engineStates.withLock { states -> ClusterEngineState? in
                 guard let stored = states[key] else { return nil }
-                return stored.policy == policy ? stored.state : stored.state.carryingOver(from: stored.policy, to: policy)
+                return stored.policy == policy
+                    ? stored.state : stored.state.carryingOver(from: stored.policy, to: policy)
             }
-            let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history, at: now, previous: previous)
+            let result = PolicyEngine.evaluate(
+                policy,
+                snapshot: snapshot,
+                history: history,
+                at: now,
+                previous: previous
+            )
             engineStates.withLock { $0[key] = (policy, result.state) }
             results.append((policy, result))
         }
@@ -370,21 +440,40 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         // Act: at most one rebalance per cluster per cycle, whatever the number of policies; then confirm. An
         // alert-only cluster has no actuator (its `cannot-act` gate keeps rules from deciding).
         let actuator = dependencies.actuators.actuator(for: plan.acting, dryRun: dryRun)
-        if let actuator, let first = results.firstIndex(where: { $0.result.rebalance != nil }), let decision = results[first].result.rebalance {
+        if let actuator, let first = results.firstIndex(where: { $0.result.rebalance != nil }),
+            let decision = results[first].result.rebalance
+        {
             let action = await actuator.act(decision, on: view, at: now)
             report.action = action
-            results[first].result = PolicyEngine.confirm(results[first].result, action.result, at: now, retryPolicy: retryPolicy)
-            let acting = NotMadeReason.otherRule("rule \(decision.rule) of policy \(results[first].policy.identifier) acts on this cluster now (one rebalance at a time)")
+            results[first].result = PolicyEngine.confirm(
+                results[first].result,
+                action.result,
+                at: now,
+                retryPolicy: retryPolicy
+            )
+            let acting = NotMadeReason.otherRule(
+                "rule \(decision.rule) of policy \(results[first].policy.identifier) acts on this cluster now (one rebalance at a time)"
+            )
             for index in results.indices where index != first && results[index].result.rebalance != nil {
-                results[index].result = PolicyEngine.confirm(results[index].result, .notMade(acting), at: now, retryPolicy: retryPolicy)
+                results[index].result = PolicyEngine.confirm(
+                    results[index].result,
+                    .notMade(acting),
+                    at: now,
+                    retryPolicy: retryPolicy
+                )
             }
             if case .failed(let failure) = action.result,
-                let retry = results[first].result.evaluations.first(where: { $0.rule == decision.rule })?.retry, retry.escalated {
+                let retry = results[first].result.evaluations.first(where: { $0.rule == decision.rule })?.retry,
+                retry.escalated
+            {
                 let what = action.object.map { "\($0.kind)" } ?? "the Rebalance"
                 await dependencies.events?.record(
                     .rebalanceCreateFailed,
                     "rule \(decision.rule): creating the \(what) keeps failing (\(failure.kind.rawValue)); retried with backoff while the rule fires: \(failure.message)",
-                    on: view.object?.objectReference ?? action.object.map(Self.reference) ?? ObjectReference(apiVersion: nil, kind: nil, name: cluster.name, namespace: cluster.namespace), at: now)
+                    on: view.object?.objectReference ?? action.object.map(Self.reference)
+                        ?? ObjectReference(apiVersion: nil, kind: nil, name: cluster.name, namespace: cluster.namespace),
+                    at: now
+                )
             }
         }
         for (policy, result) in results {
@@ -394,8 +483,12 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
 
         if let actuator {
             let inputs = FollowInputs(
-                now: now, clusterReady: facts.ready, counts: snapshot.completeCounts,
-                clusterGate: ClusterGates.firstClosed(facts, at: now)?.detail, acted: report.action)
+                now: now,
+                clusterReady: facts.ready,
+                counts: snapshot.completeCounts,
+                clusterGate: ClusterGates.firstClosed(facts, at: now)?.detail,
+                acted: report.action
+            )
             report.follow = await actuator.follow(view, inputs: inputs)
             // A start whose answer was lost in an earlier cycle, now shown by EMQX, counts from now on.
             for late in report.follow.compactMap(\.lateConfirmation) {
@@ -415,7 +508,12 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     static func reading(_ object: ClusterObject?, pods: [Pod]?, view: ObservedCluster, at now: Date) -> ClusterReading {
         if let object { return ClusterReading.read(object, pods: pods) }
         guard let observation = view.emqxAPI?.observation, let nodes = observation.nodes else {
-            return ClusterReading(facts: ClusterFacts(), expectedNodes: [], nodes: [], notes: ["the cluster's nodes are unknown: EMQX's /api/v5/nodes could not be read"])
+            return ClusterReading(
+                facts: ClusterFacts(),
+                expectedNodes: [],
+                nodes: [],
+                notes: ["the cluster's nodes are unknown: EMQX's /api/v5/nodes could not be read"]
+            )
         }
         var evacuating: Bool?
         if case .status(let status) = observation.emqx { evacuating = !status.evacuations.isEmpty }
@@ -423,13 +521,22 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     }
 
     static func reference(_ object: ActedObject) -> ObjectReference {
-        ObjectReference(apiVersion: object.kind == EMQXRebalance.kind ? EMQXRebalance.apiVersion : nil, kind: object.kind, name: object.name, namespace: object.namespace)
+        ObjectReference(
+            apiVersion: object.kind == EMQXRebalance.kind ? EMQXRebalance.apiVersion : nil,
+            kind: object.kind,
+            name: object.name,
+            namespace: object.namespace
+        )
     }
 
     /// Tries the sources in order; the first that answers supplies the nodes. `nil` when every source failed. Every
     /// answer passes ``ObservationCheck`` first: an implausible number is unknown (with a warning), never a count.
     func observe(
-        _ request: ObservationRequest, view: ObservedCluster, reading: ClusterReading, sources: [any MetricSource], at now: Date,
+        _ request: ObservationRequest,
+        view: ObservedCluster,
+        reading: ClusterReading,
+        sources: [any MetricSource],
+        at now: Date,
         report: inout ClusterCycleReport
     ) async -> [NodeObservation]? {
         for source in sources {
@@ -441,27 +548,47 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                     // The status source reads what the cycle has already read, no second GET: the EMQX object, or for an
                     // entry without one, EMQX's own /api/v5/nodes.
                     if let object = view.object {
-                        answer = EMQXStatusSource.observation(of: object, readAt: self.now(), assumedRefreshAge: status.assumedRefreshAge)
+                        answer = EMQXStatusSource.observation(
+                            of: object,
+                            readAt: self.now(),
+                            assumedRefreshAge: status.assumedRefreshAge
+                        )
                     } else if view.emqxAPI?.observation?.nodes != nil {
                         answer = SourceObservation(nodes: reading.nodes)
                     } else {
-                        throw ConfigurationError("EMQX's /api/v5/nodes was not read this cycle (see the cluster's errors)")
+                        throw ConfigurationError(
+                            "EMQX's /api/v5/nodes was not read this cycle (see the cluster's errors)"
+                        )
                     }
                 } else {
                     answer = try await withThrowingTimeout(budget) { try await source.observe(request) }
                 }
                 let observation = ObservationCheck.validate(answer, at: now)
-                report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), warnings: observation.warnings))
+                report.sources.append(
+                    SourceAttempt(
+                        source: source.kind,
+                        duration: started.duration(to: clock.now),
+                        warnings: observation.warnings
+                    )
+                )
                 return observation.nodes
             } catch is TimeoutError {
-                let error = "the \(source.kind) source did not answer within its budget of \(DurationText.format(budget.seconds))"
-                report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: error))
+                let error =
+                    "the \(source.kind) source did not answer within its budget of \(DurationText.format(budget.seconds))"
+                report.sources.append(
+                    SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: error)
+                )
             } catch {
-                report.sources.append(SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: "\(error)"))
+                report.sources.append(
+                    SourceAttempt(source: source.kind, duration: started.duration(to: clock.now), error: "\(error)")
+                )
             }
         }
         if !sources.isEmpty {
-            report.errors.append("every metric source of \(request.cluster) failed: " + report.sources.compactMap { a in a.error.map { "\(a.source): \($0)" } }.joined(separator: "; "))
+            report.errors.append(
+                "every metric source of \(request.cluster) failed: "
+                    + report.sources.compactMap { a in a.error.map { "\(a.source): \($0)" } }.joined(separator: "; ")
+            )
         }
         return nil
     }
@@ -469,7 +596,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     /// Logs each cluster's plan line when it is new or changed.
     func logPlanChanges(_ reports: [ClusterCycleReport], settings: [ClusterReference: ClusterSettings]) {
         for report in reports {
-            guard let line = report.planLine(sources: settings[report.cluster]?.sources.map(\.kind) ?? []) else { continue }
+            guard let line = report.planLine(sources: settings[report.cluster]?.sources.map(\.kind) ?? []) else {
+                continue
+            }
             let changed = loggedPlans.withLock { logged -> Bool in
                 defer { logged[report.cluster] = line }
                 return logged[report.cluster] != line
@@ -480,7 +609,9 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
 
     /// Drops the state of clusters no longer watched and of policies no longer loaded.
     func forgetStates(keeping clusters: Set<ClusterReference>, policies: Set<String>) {
-        engineStates.withLock { states in states = states.filter { clusters.contains($0.key.cluster) && policies.contains($0.key.policy) } }
+        engineStates.withLock { states in
+            states = states.filter { clusters.contains($0.key.cluster) && policies.contains($0.key.policy) }
+        }
     }
 
     /// Runs `body`, giving up (and cancelling it) after `timeout` on the loop's clock.
@@ -497,7 +628,10 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
         }
     }
 
-    func withThrowingTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func withThrowingTimeout<T: Sendable>(
+        _ timeout: Duration,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await body() }
             group.addTask {

@@ -27,7 +27,12 @@ public struct PolicyOutcome: Sendable, Hashable {
     public var fixConnections: BalanceThreshold?
     public var fixSessions: BalanceThreshold?
 
-    public init(policy: String, result: EngineResult, fixConnections: BalanceThreshold? = nil, fixSessions: BalanceThreshold? = nil) {
+    public init(
+        policy: String,
+        result: EngineResult,
+        fixConnections: BalanceThreshold? = nil,
+        fixSessions: BalanceThreshold? = nil
+    ) {
         self.policy = policy
         self.result = result
         self.fixConnections = fixConnections
@@ -38,8 +43,11 @@ public struct PolicyOutcome: Sendable, Hashable {
     public init(policy: Policy, result: EngineResult) {
         let rule = policy.rules.first { $0.action == .rebalance } ?? policy.rules.first
         self.init(
-            policy: policy.identifier, result: result,
-            fixConnections: rule?.strategy.effectiveConnectionThreshold, fixSessions: rule?.strategy.effectiveSessionThreshold)
+            policy: policy.identifier,
+            result: result,
+            fixConnections: rule?.strategy.effectiveConnectionThreshold,
+            fixSessions: rule?.strategy.effectiveSessionThreshold
+        )
     }
 }
 
@@ -103,7 +111,13 @@ public struct TickReport: Sendable {
     /// This cycle wrote nothing (dry run).
     public var dryRun: Bool
 
-    public init(at: Date, duration: Duration, clusters: [ClusterCycleReport], errors: [String] = [], dryRun: Bool = false) {
+    public init(
+        at: Date,
+        duration: Duration,
+        clusters: [ClusterCycleReport],
+        errors: [String] = [],
+        dryRun: Bool = false
+    ) {
         self.at = at
         self.duration = duration
         self.clusters = clusters

@@ -20,7 +20,12 @@ public final class AlertSink: TickReportSink {
         public var stuckAfter: Duration
         public var generatorURL: String?
 
-        public init(blockedAfter: TimeInterval = 3600, outcomeAlertDuration: TimeInterval = 3600, stuckAfter: Duration = .seconds(1800), generatorURL: String? = nil) {
+        public init(
+            blockedAfter: TimeInterval = 3600,
+            outcomeAlertDuration: TimeInterval = 3600,
+            stuckAfter: Duration = .seconds(1800),
+            generatorURL: String? = nil
+        ) {
             self.blockedAfter = blockedAfter
             self.outcomeAlertDuration = outcomeAlertDuration
             self.stuckAfter = stuckAfter
@@ -71,19 +76,43 @@ public final class AlertSink: TickReportSink {
                     seenDown.insert(key)
                     let since = memory.sourceDownSince[key] ?? report.at
                     memory.sourceDownSince[key] = since
-                    let errors = cluster.sources.compactMap { attempt in attempt.error.map { "\(attempt.source): \($0)" } }
-                    active.append(.sourceDown(cluster: name, source: cluster.sources.map(\.source).joined(separator: ","), error: errors.joined(separator: "; "), since: since, generatorURL: url))
+                    let errors = cluster.sources.compactMap { attempt in
+                        attempt.error.map { "\(attempt.source): \($0)" }
+                    }
+                    active.append(
+                        .sourceDown(
+                            cluster: name,
+                            source: cluster.sources.map(\.source).joined(separator: ","),
+                            error: errors.joined(separator: "; "),
+                            since: since,
+                            generatorURL: url
+                        )
+                    )
                 }
                 for outcome in cluster.policies {
                     for evaluation in outcome.result.evaluations {
                         let key = "\(name)|\(outcome.policy)|\(evaluation.rule)"
                         let since = outcome.result.state.rules[evaluation.rule]?.conditionSince ?? report.at
                         if evaluation.action == .alert, [.pending, .firing].contains(evaluation.state) {
-                            active.append(.imbalance(evaluation.record, firing: evaluation.state != .pending, since: since, generatorURL: url))
+                            active.append(
+                                .imbalance(
+                                    evaluation.record,
+                                    firing: evaluation.state != .pending,
+                                    since: since,
+                                    generatorURL: url
+                                )
+                            )
                         }
                         if let retry = evaluation.retry, retry.escalated {
-                            active.append(.createFailing(
-                                evaluation.record, failures: retry.failures, failure: retry.lastFailure, since: since, generatorURL: url))
+                            active.append(
+                                .createFailing(
+                                    evaluation.record,
+                                    failures: retry.failures,
+                                    failure: retry.lastFailure,
+                                    since: since,
+                                    generatorURL: url
+                                )
+                            )
                             continue
                         }
                         guard let why = evaluation.whyNot, evaluation.decision == nil,
@@ -92,23 +121,52 @@ public final class AlertSink: TickReportSink {
                         seenBlocked.insert(key)
                         let blockedSince = memory.blockedSince[key] ?? report.at
                         memory.blockedSince[key] = blockedSince
-                        if why.reason == .ineffectiveLimit || report.at.timeIntervalSince(blockedSince) >= configuration.blockedAfter {
+                        if why.reason == .ineffectiveLimit
+                            || report.at.timeIntervalSince(blockedSince) >= configuration.blockedAfter
+                        {
                             active.append(.blockedTooLong(evaluation.record, since: blockedSince, generatorURL: url))
                         }
                     }
                 }
                 for follow in cluster.follow {
                     if let (rebalance, since) = follow.stuck {
-                        active.append(.rebalanceStuck(cluster: name, rebalance: rebalance, startedAt: since, now: report.at, limit: configuration.stuckAfter, generatorURL: url))
+                        active.append(
+                            .rebalanceStuck(
+                                cluster: name,
+                                rebalance: rebalance,
+                                startedAt: since,
+                                now: report.at,
+                                limit: configuration.stuckAfter,
+                                generatorURL: url
+                            )
+                        )
                     }
                     guard let (rebalance, outcome, detail) = follow.recordedOutcome else { continue }
                     let rule = cluster.history?.rebalances.first { $0.name == rebalance }?.rule
                     let until = report.at.addingTimeInterval(configuration.outcomeAlertDuration)
                     switch outcome {
                     case .failed:
-                        memory.outcomes["\(name)|\(rebalance)"] = (.rebalanceFailed(cluster: name, rebalance: rebalance, rule: rule, reason: detail, at: report.at, generatorURL: url), until)
+                        memory.outcomes["\(name)|\(rebalance)"] = (
+                            .rebalanceFailed(
+                                cluster: name,
+                                rebalance: rebalance,
+                                rule: rule,
+                                reason: detail,
+                                at: report.at,
+                                generatorURL: url
+                            ), until
+                        )
                     case .ineffective:
-                        memory.outcomes["\(name)|\(rebalance)"] = (.rebalanceIneffective(cluster: name, rebalance: rebalance, rule: rule, formula: detail, at: report.at, generatorURL: url), until)
+                        memory.outcomes["\(name)|\(rebalance)"] = (
+                            .rebalanceIneffective(
+                                cluster: name,
+                                rebalance: rebalance,
+                                rule: rule,
+                                formula: detail,
+                                at: report.at,
+                                generatorURL: url
+                            ), until
+                        )
                     default:
                         break
                     }

@@ -1,7 +1,7 @@
 import Act
-import Kubernetes
 import AutorebalancerCore
 import Foundation
+import Kubernetes
 import Report
 import Synchronization
 
@@ -19,7 +19,12 @@ public final class MetricsSink: TickReportSink {
     /// - Parameters:
     ///   - isLeader: whether this replica writes now (the Lease holder, or the only replica).
     ///   - ownership: which shards and clusters it writes for (`shard_owned`, `cluster_owned`); `nil`: not shown.
-    public init(metrics: AgentMetrics, health: AgentHealth?, isLeader: @escaping @Sendable () -> Bool, ownership: (any WriteOwnership)? = nil) {
+    public init(
+        metrics: AgentMetrics,
+        health: AgentHealth?,
+        isLeader: @escaping @Sendable () -> Bool,
+        ownership: (any WriteOwnership)? = nil
+    ) {
         self.metrics = metrics
         self.health = health
         self.isLeader = isLeader
@@ -31,14 +36,20 @@ public final class MetricsSink: TickReportSink {
         metrics.setLeader(isLeader())
         if let ownership {
             metrics.setShards(count: ownership.shardMap.count, owned: Set(ownership.ownedShards))
-            for cluster in report.clusters { metrics.setClusterOwned(cluster.cluster.description, ownership.owns(cluster.cluster)) }
+            for cluster in report.clusters {
+                metrics.setClusterOwned(cluster.cluster.description, ownership.owns(cluster.cluster))
+            }
         }
         metrics.setDryRun(report.dryRun)
         health?.heartbeat()
         for cluster in report.clusters { record(cluster) }
-        health?.recordCycle(.init(
-            clusters: report.clusters.count, snapshots: report.clusters.filter(\.observed).count,
-            problems: report.errors + report.clusters.flatMap(\.errors)))
+        health?.recordCycle(
+            .init(
+                clusters: report.clusters.count,
+                snapshots: report.clusters.filter(\.observed).count,
+                problems: report.errors + report.clusters.flatMap(\.errors)
+            )
+        )
         let current = Set(report.clusters.map(\.cluster.description))
         let gone = clusters.withLock { seen in
             defer { seen = current }
@@ -50,12 +61,21 @@ public final class MetricsSink: TickReportSink {
     func record(_ report: ClusterCycleReport) {
         let cluster = report.cluster.description
         for attempt in report.sources {
-            metrics.recordSourceObservation(cluster: cluster, source: attempt.source, succeeded: attempt.error == nil, duration: attempt.duration)
+            metrics.recordSourceObservation(
+                cluster: cluster,
+                source: attempt.source,
+                succeeded: attempt.error == nil,
+                duration: attempt.duration
+            )
         }
         if let snapshot = report.snapshot {
             metrics.recordObservation(cluster: cluster, nodes: snapshot.rebalancedNodes)
             let fix = report.policies.first { $0.fixConnections != nil }
-            let balance = Self.balance(snapshot, connections: fix?.fixConnections ?? .emqxDefault, sessions: fix?.fixSessions ?? .emqxDefault)
+            let balance = Self.balance(
+                snapshot,
+                connections: fix?.fixConnections ?? .emqxDefault,
+                sessions: fix?.fixSessions ?? .emqxDefault
+            )
             metrics.recordBalance(cluster: cluster, connections: balance.connections, sessions: balance.sessions)
         }
         if report.snapshot != nil {
@@ -64,7 +84,12 @@ public final class MetricsSink: TickReportSink {
         }
         for outcome in report.policies {
             for evaluation in outcome.result.evaluations {
-                metrics.recordThresholdExcess(cluster: cluster, rule: evaluation.rule, connections: evaluation.connections, sessions: evaluation.sessions)
+                metrics.recordThresholdExcess(
+                    cluster: cluster,
+                    rule: evaluation.rule,
+                    connections: evaluation.connections,
+                    sessions: evaluation.sessions
+                )
                 metrics.setRuleState(cluster: cluster, rule: evaluation.rule, state: evaluation.state)
                 if let why = evaluation.whyNot, !why.reason.isQuiet, evaluation.decision == nil {
                     metrics.recordBlocked(cluster: cluster, rule: evaluation.rule, reason: why.reason, at: report.at)
@@ -99,9 +124,16 @@ public final class MetricsSink: TickReportSink {
     }
 
     /// EMQX's formula on the snapshot at the given thresholds; `nil` parts when counts are incomplete.
-    static func balance(_ snapshot: ClusterSnapshot, connections: BalanceThreshold, sessions: BalanceThreshold) -> (connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
+    static func balance(
+        _ snapshot: ClusterSnapshot,
+        connections: BalanceThreshold,
+        sessions: BalanceThreshold
+    ) -> (connections: BalanceEvaluation?, sessions: BalanceEvaluation?) {
         guard let counts = snapshot.completeCounts else { return (nil, nil) }
-        return (BalanceMath.evaluateConnections(counts, threshold: connections), BalanceMath.evaluateSessions(counts, threshold: sessions))
+        return (
+            BalanceMath.evaluateConnections(counts, threshold: connections),
+            BalanceMath.evaluateSessions(counts, threshold: sessions)
+        )
     }
 }
 

@@ -9,7 +9,11 @@ public enum OnceReport {
         var lines: [String] = []
         for error in report.errors { lines.append("error: \(error)") }
         for cluster in report.clusters {
-            lines.append("cluster " + (cluster.planLine(sources: cluster.sources.map(\.source)) ?? "\(cluster.cluster) (\(cluster.cluster.kind.rawValue))"))
+            lines.append(
+                "cluster "
+                    + (cluster.planLine(sources: cluster.sources.map(\.source))
+                        ?? "\(cluster.cluster) (\(cluster.cluster.kind.rawValue))")
+            )
             for error in cluster.errors { lines.append("  error: \(error)") }
             for attempt in cluster.sources {
                 let status = attempt.error.map { "failed: \($0)" } ?? "ok"
@@ -18,10 +22,14 @@ public enum OnceReport {
             }
             if let snapshot = cluster.snapshot {
                 let facts = snapshot.facts
-                lines.append("  facts: " + [
-                    "ready=\(text(facts.ready))", "upgrading=\(text(facts.upgrading))", "evacuating=\(text(facts.evacuating))",
-                    "scaling-in=\(text(facts.scalingIn))", "rebalance-running=\(text(facts.rebalanceRunning))",
-                ].joined(separator: " ") + extraFacts(facts))
+                lines.append(
+                    "  facts: "
+                        + [
+                            "ready=\(text(facts.ready))", "upgrading=\(text(facts.upgrading))",
+                            "evacuating=\(text(facts.evacuating))",
+                            "scaling-in=\(text(facts.scalingIn))", "rebalance-running=\(text(facts.rebalanceRunning))",
+                        ].joined(separator: " ") + extraFacts(facts)
+                )
                 for note in cluster.notes { lines.append("    note: \(note)") }
                 let expected = snapshot.expectedNodes ?? snapshot.nodes.map(\.name)
                 for name in expected {
@@ -29,24 +37,36 @@ public enum OnceReport {
                         lines.append("  node \(name): no sample")
                         continue
                     }
-                    let age = node.observedAt.map { DurationText.format(max(0, snapshot.takenAt.timeIntervalSince($0))) + " old" } ?? "age unknown"
-                    lines.append("  node \(name): live \(count(node.liveConnections)), sessions \(count(node.sessions)) (\(age))")
+                    let age =
+                        node.observedAt.map {
+                            DurationText.format(max(0, snapshot.takenAt.timeIntervalSince($0))) + " old"
+                        } ?? "age unknown"
+                    lines.append(
+                        "  node \(name): live \(count(node.liveConnections)), sessions \(count(node.sessions)) (\(age))"
+                    )
                 }
             }
             for outcome in cluster.policies {
                 lines.append("  policy \(outcome.policy):")
                 for evaluation in outcome.result.evaluations {
-                    var line = "    \(evaluation.rule) [\(evaluation.trigger.rawValue), \(evaluation.action.rawValue)]: \(evaluation.state.rawValue)"
-                    if let remaining = evaluation.forRemaining { line += ", \(DurationText.format(remaining)) left on for" }
+                    var line =
+                        "    \(evaluation.rule) [\(evaluation.trigger.rawValue), \(evaluation.action.rawValue)]: \(evaluation.state.rawValue)"
+                    if let remaining = evaluation.forRemaining {
+                        line += ", \(DurationText.format(remaining)) left on for"
+                    }
                     if let decision = evaluation.decision { line += " -> \(decision.action.rawValue)" }
                     lines.append(line)
-                    if let connections = evaluation.connections { lines.append("      connections: \(connections.formula)") }
+                    if let connections = evaluation.connections {
+                        lines.append("      connections: \(connections.formula)")
+                    }
                     if let sessions = evaluation.sessions { lines.append("      sessions: \(sessions.formula)") }
                     if let why = evaluation.whyNot { lines.append("      why not: \(why)") }
                 }
             }
             if let action = cluster.action { lines.append("  action: \(describe(action))") }
-            for follow in cluster.follow { lines.append("  \(follow.recordAction == nil ? "rebalance" : "record"): \(follow)") }
+            for follow in cluster.follow {
+                lines.append("  \(follow.recordAction == nil ? "rebalance" : "record"): \(follow)")
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -73,7 +93,9 @@ public enum OnceReport {
             parts.append("scaling-down=" + (pods.isEmpty ? "no" : pods.joined(separator: ",")))
         }
         if let pending = facts.nodesPending, pending.count > 0 {
-            parts.append("nodes-pending=\(pending.count) (\(pending.running) of \(pending.wanted) \(pending.role.rawValue)s running)")
+            parts.append(
+                "nodes-pending=\(pending.count) (\(pending.running) of \(pending.wanted) \(pending.role.rawValue)s running)"
+            )
         }
         return parts.isEmpty ? "" : " " + parts.joined(separator: " ")
     }

@@ -29,7 +29,10 @@ public final class TickLogger: TickReportSink {
                 logger.warning("metric source failed", metadata: ["source": "\(attempt.source)", "error": "\(error)"])
             }
             for warning in attempt.warnings {
-                logger.notice("metric source warning", metadata: ["source": "\(attempt.source)", "warning": "\(warning)"])
+                logger.notice(
+                    "metric source warning",
+                    metadata: ["source": "\(attempt.source)", "warning": "\(warning)"]
+                )
             }
         }
         for outcome in report.policies {
@@ -51,7 +54,9 @@ public final class TickLogger: TickReportSink {
                 guard logger.logLevel <= level else { continue }
                 var metadata = Self.metadata(evaluation.record, policy: outcome.policy)
                 metadata["state"] = "\(evaluation.state.rawValue)"
-                if let remaining = evaluation.forRemaining { metadata["for_remaining"] = "\(DurationText.format(remaining))" }
+                if let remaining = evaluation.forRemaining {
+                    metadata["for_remaining"] = "\(DurationText.format(remaining))"
+                }
                 logger.log(level: level, "rule held back", metadata: metadata)
             }
         }
@@ -63,7 +68,10 @@ public final class TickLogger: TickReportSink {
             } else if let error = follow.error {
                 logger.warning("rebalance follow-up failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
             } else {
-                logger.info("rebalance follow-up", metadata: metadata.merging(["performed": "\(follow.performed)"]) { $1 })
+                logger.info(
+                    "rebalance follow-up",
+                    metadata: metadata.merging(["performed": "\(follow.performed)"]) { $1 }
+                )
             }
         }
     }
@@ -85,17 +93,29 @@ public final class TickLogger: TickReportSink {
         }
         switch action.result {
         case .confirmed:
-            logger.notice(action.alreadyExisted ? "Rebalance already exists (created earlier): counted as done" : "Rebalance created", metadata: metadata)
+            logger.notice(
+                action.alreadyExisted
+                    ? "Rebalance already exists (created earlier): counted as done" : "Rebalance created",
+                metadata: metadata
+            )
         case .failed(let failure):
             metadata["reason"] = "\(failure.kind.rawValue)"
             metadata["error"] = "\(failure.message)"
             logger.warning("Rebalance not created: the create failed", metadata: metadata)
         case .notMade(.dryRun):
             metadata["spec"] = "\(action.object?.spec ?? "")"
-            if changed { logger.notice("dry run: would create Rebalance", metadata: metadata) } else { logger.debug("dry run: would create Rebalance", metadata: metadata) }
+            if changed {
+                logger.notice("dry run: would create Rebalance", metadata: metadata)
+            } else {
+                logger.debug("dry run: would create Rebalance", metadata: metadata)
+            }
         case .notMade(let reason):
             metadata["reason"] = "\(reason.whyNot)"
-            if changed { logger.info("Rebalance not created", metadata: metadata) } else { logger.debug("Rebalance not created", metadata: metadata) }
+            if changed {
+                logger.info("Rebalance not created", metadata: metadata)
+            } else {
+                logger.debug("Rebalance not created", metadata: metadata)
+            }
         }
     }
 
@@ -106,8 +126,12 @@ public final class TickLogger: TickReportSink {
         ]
         if let reason = record.reason { metadata["reason"] = "\(reason.rawValue)" }
         if let detail = record.detail { metadata["detail"] = "\(detail)" }
-        if !record.donors.isEmpty { metadata["donors"] = "\(record.donors.map(ConnectionsPlot.shortName).joined(separator: ","))" }
-        if !record.recipients.isEmpty { metadata["recipients"] = "\(record.recipients.map(ConnectionsPlot.shortName).joined(separator: ","))" }
+        if !record.donors.isEmpty {
+            metadata["donors"] = "\(record.donors.map(ConnectionsPlot.shortName).joined(separator: ","))"
+        }
+        if !record.recipients.isEmpty {
+            metadata["recipients"] = "\(record.recipients.map(ConnectionsPlot.shortName).joined(separator: ","))"
+        }
         return metadata
     }
 }

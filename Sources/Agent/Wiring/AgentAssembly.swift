@@ -23,7 +23,13 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         /// How often the config and policy files are checked for changes.
         public var reloadInterval: Duration
 
-        public init(dryRun: Bool = false, once: Bool = false, hostname: String, environment: [String: String], reloadInterval: Duration = .seconds(5)) {
+        public init(
+            dryRun: Bool = false,
+            once: Bool = false,
+            hostname: String,
+            environment: [String: String],
+            reloadInterval: Duration = .seconds(5)
+        ) {
             self.dryRun = dryRun
             self.once = once
             self.hostname = hostname
@@ -76,7 +82,9 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     ) {
         self.store = ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: policies))
         // The loop and the actuators read through the cache; Leases and Events go to the API server directly.
-        let cache = (kubernetes as? any KubernetesWatching).map { KubernetesCache(client: $0, clock: clock, logger: logger) }
+        let cache = (kubernetes as? any KubernetesWatching).map {
+            KubernetesCache(client: $0, clock: clock, logger: logger)
+        }
         self.cache = cache
         let reads: any KubernetesAPI = cache.map { CachedKubernetesAPI(live: kubernetes, cache: $0) } ?? kubernetes
         self.kubernetes = kubernetes
@@ -84,7 +92,11 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         self.discovery = discovery
         // The records are read from the watch cache where there is one (it asks the live client for what it lacks).
         let records = kubernetes is any EMQXRebalanceStore ? reads as? any EMQXRebalanceStore : nil
-        let emqxAPI = EMQXAPIFactory(httpClient: httpClient, environment: options.environment, keys: kubernetes as? any EMQXAPIKeyReader)
+        let emqxAPI = EMQXAPIFactory(
+            httpClient: httpClient,
+            environment: options.environment,
+            keys: kubernetes as? any EMQXAPIKeyReader
+        )
         self.emqxAPI = emqxAPI
         self.httpClient = httpClient
         self.logger = logger
@@ -111,12 +123,21 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         let leaseNamespace = settings.leaseNamespace ?? kubernetesNamespace ?? "default"
         if settings.enabled, dryRunLock == nil, settings.shards > 1, let lister = kubernetes as? any LeaseLister {
             shardElector = ShardElector(
-                api: kubernetes, lister: lister,
+                api: kubernetes,
+                lister: lister,
                 configuration: ShardElectionConfiguration(
-                    namespace: leaseNamespace, name: settings.leaseName, shards: settings.shards, identity: identity,
-                    leaseDuration: .seconds(settings.leaseDuration), renewDeadline: .seconds(settings.renewDeadline),
-                    retryPeriod: .seconds(settings.retryPeriod)),
-                clock: clock, now: now, logger: logger)
+                    namespace: leaseNamespace,
+                    name: settings.leaseName,
+                    shards: settings.shards,
+                    identity: identity,
+                    leaseDuration: .seconds(settings.leaseDuration),
+                    renewDeadline: .seconds(settings.renewDeadline),
+                    retryPeriod: .seconds(settings.retryPeriod)
+                ),
+                clock: clock,
+                now: now,
+                logger: logger
+            )
         } else {
             shardElector = nil
         }
@@ -129,8 +150,12 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
                     identity: identity,
                     leaseDuration: .seconds(settings.leaseDuration),
                     renewDeadline: .seconds(settings.renewDeadline),
-                    retryPeriod: .seconds(settings.retryPeriod)),
-                clock: clock, now: now, logger: logger)
+                    retryPeriod: .seconds(settings.retryPeriod)
+                ),
+                clock: clock,
+                now: now,
+                logger: logger
+            )
         } else {
             elector = nil
         }
@@ -145,26 +170,58 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         }
         self.canWrite = canWrite
 
-        let lifecycle = RebalanceLifecycle(configuration: .init(
-            settleTime: .seconds(configuration.rebalances.settleTime),
-            stuckAfter: .seconds(configuration.rebalances.stuckAfter),
-            keepFinished: configuration.rebalances.keepFinished))
-        let events = EventRecorder(api: kubernetes, canWrite: canWrite, instance: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname), logger: logger)
-        let recordLifecycle = EMQXRebalanceLifecycle(configuration: .init(
-            cycle: .seconds(interval), settleTime: .seconds(configuration.rebalances.settleTime),
-            stuckAfter: .seconds(configuration.rebalances.stuckAfter), keepFinished: configuration.rebalances.keepFinished))
+        let lifecycle = RebalanceLifecycle(
+            configuration: .init(
+                settleTime: .seconds(configuration.rebalances.settleTime),
+                stuckAfter: .seconds(configuration.rebalances.stuckAfter),
+                keepFinished: configuration.rebalances.keepFinished
+            )
+        )
+        let events = EventRecorder(
+            api: kubernetes,
+            canWrite: canWrite,
+            instance: LeaderElectionConfiguration.defaultIdentity(hostname: options.hostname),
+            logger: logger
+        )
+        let recordLifecycle = EMQXRebalanceLifecycle(
+            configuration: .init(
+                cycle: .seconds(interval),
+                settleTime: .seconds(configuration.rebalances.settleTime),
+                stuckAfter: .seconds(configuration.rebalances.stuckAfter),
+                keepFinished: configuration.rebalances.keepFinished
+            )
+        )
         let dryRun = DryRunActuator(lifecycle: lifecycle, recordLifecycle: recordLifecycle, logger: logger)
         let store = self.store
         let probe = EMQXAPIStatusProbe { reference in
-            store.current.configuration.clusters.first { $0.covers(reference) }.flatMap { emqxAPI.access($0, reference).client }
+            store.current.configuration.clusters.first { $0.covers(reference) }.flatMap {
+                emqxAPI.access($0, reference).client
+            }
         }
         actuators = ActuatorChoice(
-            rebalanceResource: dryRunLock != nil ? dryRun : KubernetesActuator(
-                api: reads, lifecycle: lifecycle, events: events, probe: probe, canWrite: canWrite, logger: logger),
-            emqxAPI: dryRunLock != nil || records == nil ? dryRun : records.map {
-                EMQXAPIActuator(store: $0, lifecycle: recordLifecycle, events: events, canWrite: canWrite, logger: logger)
-            },
-            dryRun: dryRun)
+            rebalanceResource: dryRunLock != nil
+                ? dryRun
+                : KubernetesActuator(
+                    api: reads,
+                    lifecycle: lifecycle,
+                    events: events,
+                    probe: probe,
+                    canWrite: canWrite,
+                    logger: logger
+                ),
+            emqxAPI: dryRunLock != nil || records == nil
+                ? dryRun
+                : records.map {
+                    EMQXAPIActuator(
+                        store: $0,
+                        lifecycle: recordLifecycle,
+                        events: events,
+                        canWrite: canWrite,
+                        logger: logger
+                    )
+                },
+            dryRun: dryRun
+        )
 
         let notifiers = configuration.notifiers
         let alertmanager: AlertmanagerNotifier?
@@ -176,16 +233,28 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
                 header = try notifiers.alertmanagerHTTP.authorization(environment: options.environment).headerValue
             } catch {
                 // Sent without credentials, Alertmanager will refuse the alerts; say why once, at start-up.
-                logger.error("Alertmanager credentials cannot be read; alerts are sent without them", metadata: ["error": "\(error)"])
+                logger.error(
+                    "Alertmanager credentials cannot be read; alerts are sent without them",
+                    metadata: ["error": "\(error)"]
+                )
                 header = nil
             }
             let targets = notifiers.alertmanagerURLs.enumerated().map { index, url in
                 AlertmanagerTarget(name: "alertmanager-\(index)", url: url, authorizationHeader: header)
             }
             alertmanager = AlertmanagerNotifier(
-                client: AlertmanagerClient(targets: targets, httpClient: httpClient, timeout: .seconds(notifiers.alertmanagerHTTP.timeout), metrics: metrics),
-                keeper: .init(resendInterval: .seconds(notifiers.resendInterval), evaluationInterval: .seconds(interval)),
-                logger: logger)
+                client: AlertmanagerClient(
+                    targets: targets,
+                    httpClient: httpClient,
+                    timeout: .seconds(notifiers.alertmanagerHTTP.timeout),
+                    metrics: metrics
+                ),
+                keeper: .init(
+                    resendInterval: .seconds(notifiers.resendInterval),
+                    evaluationInterval: .seconds(interval)
+                ),
+                logger: logger
+            )
         }
         self.alertmanager = alertmanager
         let webhooks = notifiers.webhooks.enumerated().map { index, hook in
@@ -194,33 +263,55 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
                 do {
                     return try reference?.resolve(environment: options.environment)
                 } catch {
-                    logger.error("webhook \(what) cannot be read; messages are sent without it", metadata: ["webhook": "\(name)", "error": "\(error)"])
+                    logger.error(
+                        "webhook \(what) cannot be read; messages are sent without it",
+                        metadata: ["webhook": "\(name)", "error": "\(error)"]
+                    )
                     return nil
                 }
             }
             return WebhookNotifier(
                 configuration: .init(
-                    name: name, url: hook.url,
+                    name: name,
+                    url: hook.url,
                     bearerToken: secret(hook.bearerToken, "bearer token"),
                     signingSecret: secret(hook.hmacSecret, "HMAC secret"),
-                    timeout: .seconds(hook.timeout)),
-                httpClient: httpClient, metrics: metrics, logger: logger, clock: clock)
+                    timeout: .seconds(hook.timeout)
+                ),
+                httpClient: httpClient,
+                metrics: metrics,
+                logger: logger,
+                clock: clock
+            )
         }
         self.webhooks = webhooks
 
-        let factory = MetricSourceFactory(httpClient: httpClient, discovery: discovery, environment: options.environment, now: now)
-        let sinks: [any TickReportSink] = [
-            TickLogger(logger: logger),
-            // Without an elector: the only replica leads when leader election is off; a replica locked in dry run
-            // with leader election on takes no part in the election.
-            MetricsSink(
-                metrics: metrics, health: self.health,
-                isLeader: { shardElector?.isLeader ?? elector?.isLeader ?? !settings.enabled },
-                ownership: ownership ?? (settings.enabled ? nil : SoleWriter())),
-            AlertSink(
-                configuration: .init(stuckAfter: .seconds(configuration.rebalances.stuckAfter), generatorURL: notifiers.externalURL),
-                alertmanager: alertmanager, webhooks: webhooks),
-        ] + extraSinks
+        let factory = MetricSourceFactory(
+            httpClient: httpClient,
+            discovery: discovery,
+            environment: options.environment,
+            now: now
+        )
+        let sinks: [any TickReportSink] =
+            [
+                TickLogger(logger: logger),
+                // Without an elector: the only replica leads when leader election is off; a replica locked in dry run
+                // with leader election on takes no part in the election.
+                MetricsSink(
+                    metrics: metrics,
+                    health: self.health,
+                    isLeader: { shardElector?.isLeader ?? elector?.isLeader ?? !settings.enabled },
+                    ownership: ownership ?? (settings.enabled ? nil : SoleWriter())
+                ),
+                AlertSink(
+                    configuration: .init(
+                        stuckAfter: .seconds(configuration.rebalances.stuckAfter),
+                        generatorURL: notifiers.externalURL
+                    ),
+                    alertmanager: alertmanager,
+                    webhooks: webhooks
+                ),
+            ] + extraSinks
         // Prometheus sources ask once per cycle for every cluster sharing them (not with the demo's own sources).
         let cycleWillStart: @Sendable ([(ClusterReference, ClusterSettings)]) -> Void
         if sourceOverride == nil {
@@ -233,15 +324,28 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
         loop = EvaluationLoop(
             store: store,
             dependencies: .init(
-                discovery: discovery, actuators: actuators, makeSources: sourceOverride ?? factory.sources(for:cluster:),
-                emqxAPI: emqxAPI.access, records: records, events: dryRunLock == nil ? events : nil, dryRunLock: dryRunLock,
-                cycleWillStart: cycleWillStart, observes: observes),
-            sinks: sinks, clock: clock, now: now, logger: logger)
+                discovery: discovery,
+                actuators: actuators,
+                makeSources: sourceOverride ?? factory.sources(for:cluster:),
+                emqxAPI: emqxAPI.access,
+                records: records,
+                events: dryRunLock == nil ? events : nil,
+                dryRunLock: dryRunLock,
+                cycleWillStart: cycleWillStart,
+                observes: observes
+            ),
+            sinks: sinks,
+            clock: clock,
+            now: now,
+            logger: logger
+        )
     }
 
     /// Whether `cluster` can be acted on through EMQX's API, as its configuration entry says (for the start-up check).
     public func directActing(_ cluster: ClusterReference) -> DirectActing {
-        guard let settings = store.current.configuration.clusters.first(where: { $0.covers(cluster) }) else { return .notBuilt }
+        guard let settings = store.current.configuration.clusters.first(where: { $0.covers(cluster) }) else {
+            return .notBuilt
+        }
         return loop.dependencies.emqxAPIAccess(settings, cluster).directActing
     }
 
@@ -252,28 +356,63 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     }
 
     /// The long-running services of `run`: admin server, leader election, the loop, hot reload and notifiers.
-    public func services(listen: ListenAddress, configPath: String?, reloadClock: C, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    public func services(
+        listen: ListenAddress,
+        configPath: String?,
+        reloadClock: C,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: AdminServer(host: listen.host, port: listen.port, metrics: metrics, health: health, logger: logger, onListening: onListening))
+            .init(
+                service: AdminServer(
+                    host: listen.host,
+                    port: listen.port,
+                    metrics: metrics,
+                    health: health,
+                    logger: logger,
+                    onListening: onListening
+                )
+            )
         ]
         if let elector {
             // Losing the Lease ends the process (Kubernetes restarts it as a follower): no writer keeps running unsure.
-            services.append(.init(service: elector, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(
+                .init(
+                    service: elector,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                )
+            )
         }
         if let shardElector {
-            services.append(.init(service: shardElector, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(
+                .init(
+                    service: shardElector,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                )
+            )
         }
         if let cache { services.append(.init(service: cache)) }
         services.append(.init(service: loop))
         if let configPath {
             let metrics = self.metrics
             let health = self.health
-            services.append(.init(service: ConfigurationReloader(
-                configPath: configPath, store: store, clock: reloadClock, logger: logger, dryRunLock: dryRunLock,
-                onReload: { ok, _ in
-                    metrics.recordConfigReload(succeeded: ok)
-                    if ok { health.setConfigLoaded(true) }
-                })))
+            services.append(
+                .init(
+                    service: ConfigurationReloader(
+                        configPath: configPath,
+                        store: store,
+                        clock: reloadClock,
+                        logger: logger,
+                        dryRunLock: dryRunLock,
+                        onReload: { ok, _ in
+                            metrics.recordConfigReload(succeeded: ok)
+                            if ok { health.setConfigLoaded(true) }
+                        }
+                    )
+                )
+            )
         }
         if let alertmanager { services.append(.init(service: alertmanager)) }
         for webhook in webhooks { services.append(.init(service: webhook)) }

@@ -15,7 +15,8 @@ public enum CompatibilityReport {
     /// - Parameter direct: whether a cluster can be acted on through EMQX's API; by default as its entry says (an
     ///   `emqxAPI` with a key), without reading the key or calling EMQX.
     public static func run(
-        configuration: AgentConfiguration, api: any KubernetesAPI,
+        configuration: AgentConfiguration,
+        api: any KubernetesAPI,
         direct: (@Sendable (ClusterReference) -> DirectActing)? = nil
     ) async -> Output {
         let discovery = OperatorDiscovery(api: api)
@@ -25,15 +26,19 @@ public enum CompatibilityReport {
         var sources: [ClusterReference: [String]] = [:]
         var objectless: [String] = []
         let entries = configuration.clusters
-        let direct = direct ?? { reference in
-            entries.first { $0.covers(reference) }?.emqxAPI == nil ? EMQXAPIAccess.notConfigured.directActing : .available
-        }
+        let direct =
+            direct ?? { reference in
+                entries.first { $0.covers(reference) }?.emqxAPI == nil
+                    ? EMQXAPIAccess.notConfigured.directActing : .available
+            }
         for settings in configuration.clusters {
             if !settings.hasObject, case .named(let reference) = settings.target {
                 // Nothing to read in the Kubernetes API: the nodes come from EMQX's own API at run time.
                 let plan = ClusterPlan.withoutObject(reference, direct: direct(reference))
                 objectless.append("cluster " + plan.line(emqxVersions: [], sources: settings.sources.map(\.kind)))
-                objectless.append("  note: its nodes are read from EMQX's /api/v5/nodes when the agent runs; check does not call EMQX")
+                objectless.append(
+                    "  note: its nodes are read from EMQX's /api/v5/nodes when the agent runs; check does not call EMQX"
+                )
                 continue
             }
             do {
@@ -41,8 +46,14 @@ public enum CompatibilityReport {
                 switch settings.target {
                 case .named(let reference): references = [reference]
                 case .selector(let namespace, let kind, let labels):
-                    references = try await discovery.clusters(kind, namespace: namespace ?? "default", matchLabels: labels)
-                    if references.isEmpty { lines.append("warning: no \(kind.rawValue) object matches \(settings.target)") }
+                    references = try await discovery.clusters(
+                        kind,
+                        namespace: namespace ?? "default",
+                        matchLabels: labels
+                    )
+                    if references.isEmpty {
+                        lines.append("warning: no \(kind.rawValue) object matches \(settings.target)")
+                    }
                 }
                 for reference in references where sources[reference] == nil {
                     clusters.append(reference)
@@ -53,8 +64,12 @@ public enum CompatibilityReport {
                 hasErrors = true
             }
         }
-        let actuator: @Sendable (ClusterReference) -> ActuatorSetting = { reference in entries.first { $0.covers(reference) }?.actuator ?? .auto }
-        let report = await CompatibilityCheck(discovery: discovery, direct: direct, actuator: actuator).run(clusters: clusters)
+        let actuator: @Sendable (ClusterReference) -> ActuatorSetting = { reference in
+            entries.first { $0.covers(reference) }?.actuator ?? .auto
+        }
+        let report = await CompatibilityCheck(discovery: discovery, direct: direct, actuator: actuator).run(
+            clusters: clusters
+        )
         if let served = report.served {
             let versions = served.versions.map { "\(OperatorAPIs.group)/\($0)" }.joined(separator: ", ")
             lines.append("API server: \(served.generation)" + (versions.isEmpty ? "" : " (serves \(versions))"))
@@ -62,7 +77,13 @@ public enum CompatibilityReport {
         for finding in report.findings where finding.cluster == nil { lines.append("\(finding)") }
         for result in report.clusters {
             let cluster = result.plan.cluster
-            lines.append("cluster " + result.plan.line(emqxVersions: result.reading?.emqxVersions ?? [], sources: sources[cluster] ?? []))
+            lines.append(
+                "cluster "
+                    + result.plan.line(
+                        emqxVersions: result.reading?.emqxVersions ?? [],
+                        sources: sources[cluster] ?? []
+                    )
+            )
             if let autoscaling = result.autoscaling { lines.append("  autoscaling: \(autoscaling)") }
             for note in result.reading?.notes ?? [] { lines.append("  note: \(note)") }
             for finding in report.findings where finding.cluster == cluster {

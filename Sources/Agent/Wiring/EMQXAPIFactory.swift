@@ -32,15 +32,21 @@ public final class EMQXAPIFactory: Sendable {
     public func access(_ settings: ClusterSettings, _ cluster: ClusterReference) -> EMQXAPIAccess {
         guard let api = settings.emqxAPI else { return .notConfigured }
         if case .bearer? = api.http.auth {
-            return .unavailable("emqxAPI gives a bearer token, but EMQX API keys are sent as username and password (emqxAPI.apiKey)")
+            return .unavailable(
+                "emqxAPI gives a bearer token, but EMQX API keys are sent as username and password (emqxAPI.apiKey)"
+            )
         }
         let key = Key(settings: api, cluster: cluster)
         if let existing = built.withLock({ $0[key] }) { return .available(existing) }
         let tls = Result { try api.http.sourceTLS()?.configuration() }
         if case .failure(let error) = tls { return .unavailable("its EMQX API TLS settings cannot be used: \(error)") }
         let client = KeyedEMQXRebalanceAPI(
-            httpClient: httpClient, baseURLs: api.baseURLs(for: cluster), tls: try? tls.get(), timeout: .seconds(api.http.timeout),
-            key: keySource(api, cluster: cluster))
+            httpClient: httpClient,
+            baseURLs: api.baseURLs(for: cluster),
+            tls: try? tls.get(),
+            timeout: .seconds(api.http.timeout),
+            key: keySource(api, cluster: cluster)
+        )
         built.withLock { $0[key] = client }
         return .available(client)
     }
@@ -52,17 +58,24 @@ public final class EMQXAPIFactory: Sendable {
         switch (api.apiKey, api.http.auth) {
         case (.secretDirectory(let directory)?, _):
             return {
-                EMQXAPICredential.fromMountedSecret(directory: directory, read: { try String(contentsOfFile: $0, encoding: .utf8) }).map { $0 }
+                EMQXAPICredential.fromMountedSecret(
+                    directory: directory,
+                    read: { try String(contentsOfFile: $0, encoding: .utf8) }
+                ).map { $0 }
             }
         case (.emqxAPIKey(let name)?, _):
             return {
-                guard let keys else { return .failure(.init("EMQXAPIKey \(name) cannot be read: this process has no Kubernetes client")) }
+                guard let keys else {
+                    return .failure(.init("EMQXAPIKey \(name) cannot be read: this process has no Kubernetes client"))
+                }
                 return await keys.credential(namespace: cluster.namespace, keyName: name).map { $0 }
             }
         case (nil, .basic(let username, let password)?):
             return {
                 do {
-                    return .success(EMQXAPICredential(key: username, secret: try password.resolve(environment: environment)))
+                    return .success(
+                        EMQXAPICredential(key: username, secret: try password.resolve(environment: environment))
+                    )
                 } catch {
                     return .failure(.init("\(error)"))
                 }

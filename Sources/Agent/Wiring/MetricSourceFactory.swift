@@ -24,7 +24,12 @@ public final class MetricSourceFactory: Sendable {
         var cluster: ClusterReference
     }
 
-    public init(httpClient: HTTPClient, discovery: OperatorDiscovery, environment: [String: String], now: @escaping @Sendable () -> Date) {
+    public init(
+        httpClient: HTTPClient,
+        discovery: OperatorDiscovery,
+        environment: [String: String],
+        now: @escaping @Sendable () -> Date
+    ) {
         self.httpClient = httpClient
         self.discovery = discovery
         self.environment = environment
@@ -54,7 +59,9 @@ public final class MetricSourceFactory: Sendable {
         var members: [PrometheusSettings: [ClusterReference]] = [:]
         for (cluster, settings) in work {
             _ = sources(for: settings, cluster: cluster)
-            for case .prometheus(let prometheus) in settings.sources { members[prometheus, default: []].append(cluster) }
+            for case .prometheus(let prometheus) in settings.sources {
+                members[prometheus, default: []].append(cluster)
+            }
         }
         for (settings, batch) in batches.withLock({ $0 }) { batch.begin(members[settings] ?? []) }
     }
@@ -64,7 +71,10 @@ public final class MetricSourceFactory: Sendable {
         case .status:
             return EMQXStatusSource(discovery: discovery, now: now)
         case .prometheus(let settings):
-            var made = try PrometheusSource(configuration: Self.configuration(settings, environment: environment), httpClient: httpClient)
+            var made = try PrometheusSource(
+                configuration: Self.configuration(settings, environment: environment),
+                httpClient: httpClient
+            )
             made.batch = batches.withLock { batches in
                 if let existing = batches[settings] { return existing }
                 let batch = PrometheusBatch(source: made)
@@ -76,22 +86,31 @@ public final class MetricSourceFactory: Sendable {
             return try nodesSource(settings)
         case .emqx(let settings):
             let configuration = EMQXScrapeSource.Configuration(
-                scheme: settings.scheme, port: settings.port, targets: settings.targets,
-                authorization: try settings.http.authorization(environment: environment), tls: try settings.http.sourceTLS(),
-                timeout: .seconds(settings.http.timeout), fetchNodeInfo: settings.readUptime)
+                scheme: settings.scheme,
+                port: settings.port,
+                targets: settings.targets,
+                authorization: try settings.http.authorization(environment: environment),
+                tls: try settings.http.sourceTLS(),
+                timeout: .seconds(settings.http.timeout),
+                fetchNodeInfo: settings.readUptime
+            )
             return try EMQXScrapeSource(configuration: configuration, httpClient: httpClient, now: now)
         }
     }
 
     /// A Prometheus source's configuration from its settings (`backtest` builds its source with it too). Throws when
     /// a secret or CA file cannot be read.
-    public static func configuration(_ settings: PrometheusSettings, environment: [String: String]) throws -> PrometheusSource.Configuration {
+    public static func configuration(
+        _ settings: PrometheusSettings,
+        environment: [String: String]
+    ) throws -> PrometheusSource.Configuration {
         var configuration = PrometheusSource.Configuration(
             baseURL: settings.url,
             nodeLabel: settings.nodeLabel ?? "node",
             authorization: try settings.http.authorization(environment: environment),
             tls: try settings.http.sourceTLS(),
-            timeout: .seconds(settings.http.timeout))
+            timeout: .seconds(settings.http.timeout)
+        )
         if let selector = settings.selector { configuration.selector = PrometheusSelector(template: selector) }
         var queries = PrometheusQueries.emqxDefault
         if let query = settings.liveConnectionsQuery { queries.liveConnections = query }
@@ -111,13 +130,21 @@ extension MetricSourceFactory {
         let timeout = Duration.seconds(settings.http.timeout)
         let configured = (settings.url.map { [$0] } ?? []) + settings.targets.values.sorted()
         let scraping = try EMQXScrapeSource(
-            configuration: .init(scheme: settings.scheme, port: settings.port), httpClient: httpClient)
+            configuration: .init(scheme: settings.scheme, port: settings.port),
+            httpClient: httpClient
+        )
         let client = httpClient
-        return EMQXNodesSource(read: { _, expected in
-            let urls = configured.isEmpty ? expected.map { scraping.baseURL(of: $0.name) } : configured
-            let api = HTTPEMQXRebalanceAPI(httpClient: client, endpoint: .init(baseURLs: urls, authorization: authorization, tls: tls, timeout: timeout))
-            return try await api.nodes()
-        }, now: now)
+        return EMQXNodesSource(
+            read: { _, expected in
+                let urls = configured.isEmpty ? expected.map { scraping.baseURL(of: $0.name) } : configured
+                let api = HTTPEMQXRebalanceAPI(
+                    httpClient: client,
+                    endpoint: .init(baseURLs: urls, authorization: authorization, tls: tls, timeout: timeout)
+                )
+                return try await api.nodes()
+            },
+            now: now
+        )
     }
 }
 

@@ -9,7 +9,10 @@ public enum StopReason {
         if error is CancellationError { return "it was interrupted" }
         if let cocoa = error as? CocoaError {
             // Foundation's sentence, with the file it is about (Linux's sentence names none).
-            let reason = cocoa.localizedDescription.replacingOccurrences(of: "The operation could not be completed. ", with: "")
+            let reason = cocoa.localizedDescription.replacingOccurrences(
+                of: "The operation could not be completed. ",
+                with: ""
+            )
             return (cocoa.filePath ?? cocoa.url?.path).map { "\($0): \(reason)" } ?? reason
         }
         let text = String(describing: error)
@@ -17,12 +20,15 @@ public enum StopReason {
             let reason = String(cString: strerror(errno)).lowercased()
             switch errno {
             case EADDRINUSE:
-                return "cannot listen on \(listen ?? "its address"): \(reason): another process (another agent?) listens there; "
+                return
+                    "cannot listen on \(listen ?? "its address"): \(reason): another process (another agent?) listens there; "
                     + "change `listen` in the configuration or stop that process"
             case EACCES where text.contains("bind"):
-                return "cannot listen on \(listen ?? "its address"): \(reason): ports below 1024 need privileges; choose a higher port"
+                return
+                    "cannot listen on \(listen ?? "its address"): \(reason): ports below 1024 need privileges; choose a higher port"
             case EADDRNOTAVAIL:
-                return "cannot listen on \(listen ?? "its address"): \(reason): this host has no such address; use 0.0.0.0 or one of its own"
+                return
+                    "cannot listen on \(listen ?? "its address"): \(reason): this host has no such address; use 0.0.0.0 or one of its own"
             default:
                 return "the operating system refused an operation: \(reason) (errno \(errno))"
             }
@@ -41,6 +47,7 @@ public enum StopReason {
     static func looksLikeADump(_ text: String) -> Bool {
         text.contains("Debug description")
             || text.range(of: #"^[A-Z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*(\(|$)"#, options: .regularExpression) != nil
-            || text.range(of: #"\b[A-Z][A-Za-z0-9]+\.[A-Za-z0-9]+\.[a-z][A-Za-z0-9]*\b"#, options: .regularExpression) != nil
+            || text.range(of: #"\b[A-Z][A-Za-z0-9]+\.[A-Za-z0-9]+\.[a-z][A-Za-z0-9]*\b"#, options: .regularExpression)
+                != nil
     }
 }

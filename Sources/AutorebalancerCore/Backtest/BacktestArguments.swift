@@ -21,7 +21,9 @@ public enum BacktestArguments {
         } else if let date = KubernetesTime.parse(text) {
             time = date
         } else {
-            throw Problem("\(option) \(text): expected RFC 3339 (2026-11-20T10:00:00Z), Unix seconds, now or now-DURATION")
+            throw Problem(
+                "\(option) \(text): expected RFC 3339 (2026-11-20T10:00:00Z), Unix seconds, now or now-DURATION"
+            )
         }
         if let problem = SampleCheck.problem(withRecordedTime: time) { throw Problem("\(option) \(text) \(problem)") }
         return time
@@ -33,7 +35,9 @@ public enum BacktestArguments {
             throw Problem("\(option) \(text): expected a positive duration such as 30s, 5m or 1h")
         }
         guard seconds >= BacktestRunner.minimumStep, seconds <= DurationText.maximum else {
-            throw Problem("\(option) \(text): must be between \(DurationText.format(BacktestRunner.minimumStep)) and \(DurationText.format(DurationText.maximum))")
+            throw Problem(
+                "\(option) \(text): must be between \(DurationText.format(BacktestRunner.minimumStep)) and \(DurationText.format(DurationText.maximum))"
+            )
         }
         return seconds
     }
@@ -55,7 +59,9 @@ public enum BacktestArguments {
         guard startTime < endTime else { throw Problem("--start \(start) must be before --end \(end ?? "now")") }
         let range = BacktestRange(start: startTime, end: endTime, step: try duration(step, option: "--step"))
         guard range.stepCount <= Double(BacktestRunner.maximumSteps) else {
-            throw Problem("--start/--end/--step: \(BalanceEvaluation.format(range.stepCount)) steps; at most \(BacktestRunner.maximumSteps) are replayed (choose a longer step or a shorter range)")
+            throw Problem(
+                "--start/--end/--step: \(BalanceEvaluation.format(range.stepCount)) steps; at most \(BacktestRunner.maximumSteps) are replayed (choose a longer step or a shorter range)"
+            )
         }
         return range
     }

@@ -42,7 +42,11 @@ public enum BacktestMatrix {
     ///   - file: names the input in errors.
     ///   - nodeLabel: the label naming the node; `nil` tries `node`, then `pod`, then `instance` per series.
     /// - Throws: `BacktestInputError` for anything that is not one clean series per node.
-    public static func series(from data: Data, file: String, nodeLabel: String?) throws(BacktestInputError) -> [BacktestSeries] {
+    public static func series(
+        from data: Data,
+        file: String,
+        nodeLabel: String?
+    ) throws(BacktestInputError) -> [BacktestSeries] {
         func fail(_ message: String) -> BacktestInputError { BacktestInputError(file: file, message) }
         if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw fail("the file is empty; save the body of /api/v1/query_range into it")
@@ -54,7 +58,9 @@ public enum BacktestMatrix {
             throw fail("not JSON (\(preview(data))); save the body of /api/v1/query_range as it is")
         }
         guard let root = object as? [String: Any] else {
-            throw fail("the top level is not a JSON object; expected a Prometheus answer {\"status\":\"success\",\"data\":{...}}")
+            throw fail(
+                "the top level is not a JSON object; expected a Prometheus answer {\"status\":\"success\",\"data\":{...}}"
+            )
         }
         if let status = root["status"] as? String, status == "error" {
             let type = root["errorType"] as? String ?? "unknown"
@@ -68,7 +74,9 @@ public enum BacktestMatrix {
         guard let dataObject = root["data"] as? [String: Any] else { throw fail("no `data` object") }
         guard let resultType = dataObject["resultType"] as? String else { throw fail("no `data.resultType`") }
         guard resultType == "matrix" else {
-            throw fail("resultType is \(resultType), expected matrix: save the answer of /api/v1/query_range, not /api/v1/query")
+            throw fail(
+                "resultType is \(resultType), expected matrix: save the answer of /api/v1/query_range, not /api/v1/query"
+            )
         }
         guard let items = dataObject["result"] as? [Any] else { throw fail("`data.result` is not an array") }
 
@@ -78,16 +86,22 @@ public enum BacktestMatrix {
             guard let series = item as? [String: Any] else { throw fail("series \(index) is not an object") }
             var labels: [String: String] = [:]
             if let metric = series["metric"] {
-                guard let metric = metric as? [String: Any] else { throw fail("series \(index) `metric` is not an object") }
+                guard let metric = metric as? [String: Any] else {
+                    throw fail("series \(index) `metric` is not an object")
+                }
                 for (key, value) in metric {
-                    guard let text = value as? String else { throw fail("series \(index) label \(key) is not a string") }
+                    guard let text = value as? String else {
+                        throw fail("series \(index) label \(key) is not a string")
+                    }
                     labels[key] = text
                 }
             }
             let describe = "series \(index) \(labelText(labels))"
             guard let values = series["values"] as? [Any] else {
                 if series["histograms"] != nil {
-                    throw fail("\(describe) holds native histograms, not numbers; query a gauge such as emqx_live_connections_count")
+                    throw fail(
+                        "\(describe) holds native histograms, not numbers; query a gauge such as emqx_live_connections_count"
+                    )
                 }
                 throw fail("\(describe) has no `values` array")
             }
@@ -102,10 +116,14 @@ public enum BacktestMatrix {
                 }
                 let time = Date(timeIntervalSince1970: seconds)
                 if let problem = SampleCheck.problem(withRecordedTime: time) {
-                    throw fail("\(describe) sample \(sampleIndex) has the time \(SampleCheck.describe(seconds)), which \(problem)")
+                    throw fail(
+                        "\(describe) sample \(sampleIndex) has the time \(SampleCheck.describe(seconds)), which \(problem)"
+                    )
                 }
                 guard let text = pair[1] as? String else {
-                    throw fail("\(describe) has a value that is not a string at \(KubernetesTime.format(time)); Prometheus writes values as strings, e.g. \"3333\"")
+                    throw fail(
+                        "\(describe) has a value that is not a string at \(KubernetesTime.format(time)); Prometheus writes values as strings, e.g. \"3333\""
+                    )
                 }
                 guard let value = PrometheusResponse.parseValue(text) else {
                     throw fail("\(describe) has the non-numeric value \"\(text)\" at \(KubernetesTime.format(time))")
@@ -120,33 +138,57 @@ public enum BacktestMatrix {
     /// Checks decoded matrix series (a saved file or a live `query_range` answer) and names each by its node.
     /// - Throws: `BacktestInputError` for an empty matrix, a series without the node label, a node named twice,
     ///   a NaN, infinite or negative value, or samples out of time order.
-    public static func series(from matrix: [PrometheusMatrixSeries], file: String, nodeLabel: String?) throws(BacktestInputError) -> [BacktestSeries] {
+    public static func series(
+        from matrix: [PrometheusMatrixSeries],
+        file: String,
+        nodeLabel: String?
+    ) throws(BacktestInputError) -> [BacktestSeries] {
         guard !matrix.isEmpty else {
-            throw BacktestInputError(file: file, "the matrix holds no series: the query matched nothing in that time range (check the selector and the time range)")
+            throw BacktestInputError(
+                file: file,
+                "the matrix holds no series: the query matched nothing in that time range (check the selector and the time range)"
+            )
         }
         var result: [BacktestSeries] = []
         var seen: [String: String] = [:]
         let labels = nodeLabel.map { [$0] } ?? defaultNodeLabels
         for (index, series) in matrix.enumerated() {
             let describe = "series \(index) \(labelText(series.labels))"
-            guard let label = labels.first(where: { series.labels[$0] != nil }), let node = series.labels[label], !node.isEmpty else {
-                throw BacktestInputError(file: file, "\(describe) has no \(labels.joined(separator: "/")) label to name its node; pass --node-label or aggregate by the node label (e.g. max by (node) (...))")
+            guard let label = labels.first(where: { series.labels[$0] != nil }), let node = series.labels[label],
+                !node.isEmpty
+            else {
+                throw BacktestInputError(
+                    file: file,
+                    "\(describe) has no \(labels.joined(separator: "/")) label to name its node; pass --node-label or aggregate by the node label (e.g. max by (node) (...))"
+                )
             }
             if let other = seen[node] {
-                throw BacktestInputError(file: file, "\(describe) names node \(node) again (also \(other)); the query must return one series per node (aggregate with max by (\(label)) (...))")
+                throw BacktestInputError(
+                    file: file,
+                    "\(describe) names node \(node) again (also \(other)); the query must return one series per node (aggregate with max by (\(label)) (...))"
+                )
             }
             seen[node] = describe
             var previous: Date?
             for sample in series.samples {
                 // The same rule as for live samples (SampleCheck): a value no node could report is refused.
                 if let problem = SampleCheck.problem(withRecordedTime: sample.time) {
-                    throw BacktestInputError(file: file, "\(describe) has a sample whose time (\(SampleCheck.describe(sample.time.timeIntervalSince1970)) s since 1970) \(problem)")
+                    throw BacktestInputError(
+                        file: file,
+                        "\(describe) has a sample whose time (\(SampleCheck.describe(sample.time.timeIntervalSince1970)) s since 1970) \(problem)"
+                    )
                 }
                 if let problem = SampleCheck.problem(with: sample.value, as: .count) {
-                    throw BacktestInputError(file: file, "\(describe) has the value \(PrometheusResponse.formatValue(sample.value)) at \(KubernetesTime.format(sample.time)), which \(problem); counts must be finite numbers, not negative and at most \(BalanceEvaluation.format(SampleCheck.maximumCount))")
+                    throw BacktestInputError(
+                        file: file,
+                        "\(describe) has the value \(PrometheusResponse.formatValue(sample.value)) at \(KubernetesTime.format(sample.time)), which \(problem); counts must be finite numbers, not negative and at most \(BalanceEvaluation.format(SampleCheck.maximumCount))"
+                    )
                 }
                 if let previous, sample.time <= previous {
-                    throw BacktestInputError(file: file, "\(describe) is out of order at \(KubernetesTime.format(sample.time)) (after \(KubernetesTime.format(previous))); samples must go forward in time")
+                    throw BacktestInputError(
+                        file: file,
+                        "\(describe) is out of order at \(KubernetesTime.format(sample.time)) (after \(KubernetesTime.format(previous))); samples must go forward in time"
+                    )
                 }
                 previous = sample.time
             }
@@ -157,17 +199,27 @@ public enum BacktestMatrix {
 
     /// Checks that the sessions input names the same nodes as the connections input.
     public static func checkSameNodes(
-        connections: [BacktestSeries], connectionsFile: String, sessions: [BacktestSeries], sessionsFile: String
+        connections: [BacktestSeries],
+        connectionsFile: String,
+        sessions: [BacktestSeries],
+        sessionsFile: String
     ) throws(BacktestInputError) {
-        let a = Set(connections.map(\.node)), b = Set(sessions.map(\.node))
+        let a = Set(connections.map(\.node))
+        let b = Set(sessions.map(\.node))
         guard a != b else { return }
         var parts: [String] = []
-        let onlySessions = b.subtracting(a).sorted(), onlyConnections = a.subtracting(b).sorted()
-        if !onlySessions.isEmpty { parts.append("node(s) \(onlySessions.joined(separator: ", ")) are not in \(connectionsFile)") }
-        if !onlyConnections.isEmpty { parts.append("node(s) \(onlyConnections.joined(separator: ", ")) of \(connectionsFile) are missing") }
+        let onlySessions = b.subtracting(a).sorted()
+        let onlyConnections = a.subtracting(b).sorted()
+        if !onlySessions.isEmpty {
+            parts.append("node(s) \(onlySessions.joined(separator: ", ")) are not in \(connectionsFile)")
+        }
+        if !onlyConnections.isEmpty {
+            parts.append("node(s) \(onlyConnections.joined(separator: ", ")) of \(connectionsFile) are missing")
+        }
         throw BacktestInputError(
             file: sessionsFile,
-            "the nodes differ from those of \(connectionsFile): \(parts.joined(separator: "; ")); export both with the same selector, node label and time range")
+            "the nodes differ from those of \(connectionsFile): \(parts.joined(separator: "; ")); export both with the same selector, node label and time range"
+        )
     }
 
     /// The cluster the series' `namespace` and `cluster` labels name, when every series names the same one.

@@ -8,9 +8,12 @@ public enum BacktestOutput {
         guard explain else { return report.decisions }
         var merged: [DecisionRecord] = []
         merged.reserveCapacity(report.blocked.count + report.decisions.count)
-        var b = 0, d = 0
+        var b = 0
+        var d = 0
         while b < report.blocked.count || d < report.decisions.count {
-            if d == report.decisions.count || (b < report.blocked.count && report.blocked[b].time <= report.decisions[d].time) {
+            if d == report.decisions.count
+                || (b < report.blocked.count && report.blocked[b].time <= report.decisions[d].time)
+            {
                 merged.append(report.blocked[b])
                 b += 1
             } else {
@@ -41,7 +44,8 @@ public enum BacktestOutput {
         } else {
             let donors = record.donors.map(ConnectionsPlot.shortName).joined(separator: ",")
             let recipients = record.recipients.map(ConnectionsPlot.shortName).joined(separator: ",")
-            reason = "trigger \(record.trigger.rawValue), donors \(donors.isEmpty ? "-" : donors) -> recipients \(recipients.isEmpty ? "-" : recipients)"
+            reason =
+                "trigger \(record.trigger.rawValue), donors \(donors.isEmpty ? "-" : donors) -> recipients \(recipients.isEmpty ? "-" : recipients)"
         }
         var line = "\(KubernetesTime.format(record.time))  \(record.rule)  \(record.action.rawValue)  \(reason)"
         if !record.formula.isEmpty { line += "  \(record.formula)" }
@@ -51,7 +55,8 @@ public enum BacktestOutput {
     /// `summary: 240 steps (T0 .. T1); decisions: scale-out 1; held back: cooldown 40, missing-data 12`.
     public static func textSummary(_ report: BacktestRunner.Report) -> String {
         func counts(_ map: [String: Int]) -> String {
-            map.isEmpty ? "none" : map.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            map.isEmpty
+                ? "none" : map.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         }
         var text = "summary: \(report.steps) step\(report.steps == 1 ? "" : "s")"
         if let start = report.start, let end = report.end {
@@ -93,7 +98,9 @@ public enum BacktestOutput {
     public static func plot(_ report: BacktestRunner.Report, title: String, maxPoints: Int = 2000) -> ConnectionsPlot {
         let stride = max(1, (report.timeline.count + maxPoints - 1) / max(maxPoints, 1))
         var steps: [BacktestRunner.Step] = []
-        for index in Swift.stride(from: 0, to: report.timeline.count, by: stride) { steps.append(report.timeline[index]) }
+        for index in Swift.stride(from: 0, to: report.timeline.count, by: stride) {
+            steps.append(report.timeline[index])
+        }
         if let last = report.timeline.last, steps.last != last { steps.append(last) }
         let series = report.nodes.map { node in
             ConnectionsPlot.Series(node: node, points: steps.map { (time: $0.time, value: $0.connections[node]) })
@@ -101,9 +108,12 @@ public enum BacktestOutput {
         let heldBack = Dictionary(grouping: report.blocked, by: \.time)
         let markers = report.decisions.map { decision in
             ConnectionsPlot.Marker(
-                time: decision.time, label: "\(decision.rule): \(decision.action.rawValue)", kind: decision.action.rawValue,
+                time: decision.time,
+                label: "\(decision.rule): \(decision.action.rawValue)",
+                kind: decision.action.rawValue,
                 formula: decision.formula,
-                whyNot: (heldBack[decision.time] ?? []).filter { $0.rule != decision.rule }.map(whyNotLine))
+                whyNot: (heldBack[decision.time] ?? []).filter { $0.rule != decision.rule }.map(whyNotLine)
+            )
         }
         return ConnectionsPlot(title: title, series: series, markers: markers)
     }

@@ -17,8 +17,15 @@ public struct BacktestRequest: Sendable, Hashable {
         public var lookback: String
 
         public init(
-            policy: String? = nil, connections: String? = nil, sessions: String? = nil, prometheus: String? = nil,
-            config: String? = nil, cluster: String? = nil, start: String? = nil, end: String? = nil, step: String? = nil,
+            policy: String? = nil,
+            connections: String? = nil,
+            sessions: String? = nil,
+            prometheus: String? = nil,
+            config: String? = nil,
+            cluster: String? = nil,
+            start: String? = nil,
+            end: String? = nil,
+            step: String? = nil,
             lookback: String = "5m"
         ) {
             self.policy = policy
@@ -53,7 +60,9 @@ public struct BacktestRequest: Sendable, Hashable {
 
     public init(_ options: Options, now: Date) throws(BacktestArguments.Problem) {
         typealias Problem = BacktestArguments.Problem
-        guard let policy = options.policy else { throw Problem("give --policy <file> (a kind: Policy file, e.g. rules/default.yaml)") }
+        guard let policy = options.policy else {
+            throw Problem("give --policy <file> (a kind: Policy file, e.g. rules/default.yaml)")
+        }
         self.policy = policy
         lookback = try BacktestArguments.duration(options.lookback, option: "--lookback")
         step = try options.step.map { step throws(Problem) in try BacktestArguments.duration(step, option: "--step") }
@@ -61,22 +70,34 @@ public struct BacktestRequest: Sendable, Hashable {
         if options.prometheus != nil || options.config != nil {
             let option = options.prometheus != nil ? "--prometheus" : "--config"
             guard options.connections == nil, options.sessions == nil else {
-                throw Problem("use either --connections/--sessions (saved files) or --prometheus/--config (live), not both")
+                throw Problem(
+                    "use either --connections/--sessions (saved files) or --prometheus/--config (live), not both"
+                )
             }
             if let prometheus = options.prometheus { try Self.checkPrometheusURL(prometheus) }
-            guard let start = options.start else { throw Problem("\(option) needs --start <time> (RFC 3339, Unix seconds or now-6h)") }
-            guard let step = options.step else { throw Problem("\(option) needs --step <duration> (e.g. 30s), the resolution of the query") }
+            guard let start = options.start else {
+                throw Problem("\(option) needs --start <time> (RFC 3339, Unix seconds or now-6h)")
+            }
+            guard let step = options.step else {
+                throw Problem("\(option) needs --step <duration> (e.g. 30s), the resolution of the query")
+            }
             let range = try BacktestArguments.range(start: start, end: options.end, step: step, now: now)
             if options.config == nil, cluster == nil {
-                throw Problem("--prometheus needs --cluster <namespace/name> to select the cluster's series (e.g. --cluster emqx/emqx-ee)")
+                throw Problem(
+                    "--prometheus needs --cluster <namespace/name> to select the cluster's series (e.g. --cluster emqx/emqx-ee)"
+                )
             }
             history = .live(prometheus: options.prometheus, config: options.config, range: range)
         } else {
             guard let connections = options.connections else {
-                throw Problem("give --connections <file> (a saved /api/v1/query_range answer), or --prometheus <url> --cluster <namespace/name> --start <time> --step <duration>")
+                throw Problem(
+                    "give --connections <file> (a saved /api/v1/query_range answer), or --prometheus <url> --cluster <namespace/name> --start <time> --step <duration>"
+                )
             }
             for (value, name) in [(options.start, "--start"), (options.end, "--end")] where value != nil {
-                throw Problem("\(name) only applies with --prometheus or --config; a saved file already covers its own time range")
+                throw Problem(
+                    "\(name) only applies with --prometheus or --config; a saved file already covers its own time range"
+                )
             }
             history = .files(connections: connections, sessions: options.sessions)
         }
@@ -87,7 +108,9 @@ public struct BacktestRequest: Sendable, Hashable {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
             let host = url.host, !host.isEmpty
         else {
-            throw BacktestArguments.Problem("--prometheus \(text): expected the Prometheus server's base URL, http:// or https:// and a host, e.g. http://prometheus-operated.monitoring.svc:9090")
+            throw BacktestArguments.Problem(
+                "--prometheus \(text): expected the Prometheus server's base URL, http:// or https:// and a host, e.g. http://prometheus-operated.monitoring.svc:9090"
+            )
         }
     }
 }

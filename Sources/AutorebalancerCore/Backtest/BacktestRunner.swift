@@ -89,7 +89,9 @@ public enum BacktestRunner {
     /// Reasons that mean "the rule's condition does not hold, nothing to do" rather than "held back": the trigger did
     /// not happen, the cluster is too small to matter, or it is balanced. Missing data, `for` and the gates are
     /// held-back steps.
-    static let quietReasons: Set<BlockReason> = [.balanced, .notTriggered, .belowMinimumConnections, .belowMinimumNodes]
+    static let quietReasons: Set<BlockReason> = [
+        .balanced, .notTriggered, .belowMinimumConnections, .belowMinimumNodes,
+    ]
 
     /// Replays `connections` (and `sessions`, when given) through `policy`.
     /// - Parameter progress: called after every step with (steps done, steps in all); for progress lines on long runs.
@@ -105,7 +107,11 @@ public enum BacktestRunner {
         var rulesNotEvaluated: [String] = []
         if sessions == nil {
             for rule in policy.rules where rule.sessions != nil {
-                if rule.connections == nil { rulesNotEvaluated.append(rule.name) } else { rulesWithoutSessions.append(rule.name) }
+                if rule.connections == nil {
+                    rulesNotEvaluated.append(rule.name)
+                } else {
+                    rulesWithoutSessions.append(rule.name)
+                }
             }
             policy.rules = policy.rules.compactMap { rule in
                 guard rule.sessions != nil else { return rule }
@@ -132,21 +138,37 @@ public enum BacktestRunner {
             var observations: [NodeObservation] = []
             var live: [String: Double] = [:]
             for node in nodes {
-                guard let span = connectionIndex.span[node], span.first <= now, now <= span.last.addingTimeInterval(options.lookback) else {
+                guard let span = connectionIndex.span[node], span.first <= now,
+                    now <= span.last.addingTimeInterval(options.lookback)
+                else {
                     continue
                 }
                 expected.append(node)
-                guard let sample = connectionIndex.latest(node, atOrBefore: now, lookback: options.lookback) else { continue }
+                guard let sample = connectionIndex.latest(node, atOrBefore: now, lookback: options.lookback) else {
+                    continue
+                }
                 let session = sessionIndex?.latest(node, atOrBefore: now, lookback: options.lookback)
                 // The older of the two samples decides freshness.
                 let observedAt = session.map { min($0.time, sample.time) } ?? sample.time
-                observations.append(NodeObservation(
-                    name: node, running: true, liveConnections: sample.value, sessions: session?.value, observedAt: observedAt))
+                observations.append(
+                    NodeObservation(
+                        name: node,
+                        running: true,
+                        liveConnections: sample.value,
+                        sessions: session?.value,
+                        observedAt: observedAt
+                    )
+                )
                 if now.timeIntervalSince(sample.time) <= policy.staleness { live[node] = sample.value }
             }
             timeline.append(Step(time: now, connections: live))
             let snapshot = ClusterSnapshot(
-                cluster: options.cluster, takenAt: now, expectedNodes: expected, nodes: observations, facts: .assumedFine)
+                cluster: options.cluster,
+                takenAt: now,
+                expectedNodes: expected,
+                nodes: observations,
+                facts: .assumedFine
+            )
             let result = replay.evaluate(snapshot)
             for evaluation in result.evaluations where evaluation.decision == nil {
                 if let why = evaluation.whyNot, !quietReasons.contains(why.reason) { blocked.append(evaluation.record) }
@@ -155,9 +177,17 @@ public enum BacktestRunner {
             progress(done + 1, instants.count)
         }
         return Report(
-            steps: instants.count, start: instants.first, end: instants.last, decisions: decisions, blocked: blocked,
-            sessionsSkipped: sessions == nil, rulesWithoutSessions: rulesWithoutSessions, rulesNotEvaluated: rulesNotEvaluated,
-            nodes: nodes, timeline: timeline)
+            steps: instants.count,
+            start: instants.first,
+            end: instants.last,
+            decisions: decisions,
+            blocked: blocked,
+            sessionsSkipped: sessions == nil,
+            rulesWithoutSessions: rulesWithoutSessions,
+            rulesNotEvaluated: rulesNotEvaluated,
+            nodes: nodes,
+            timeline: timeline
+        )
     }
 
     /// The most evaluation instants one backtest replays (a year at a 10 s step is 3.2 million).
@@ -167,7 +197,8 @@ public enum BacktestRunner {
 
     /// The first and last sample time over every series.
     static func timeRange(_ series: [BacktestSeries]) -> (first: Date, last: Date)? {
-        var first: Date?, last: Date?
+        var first: Date?
+        var last: Date?
         for s in series {
             guard let a = s.samples.first?.time, let b = s.samples.last?.time else { continue }
             first = min(first ?? a, a)
@@ -216,7 +247,8 @@ public enum BacktestRunner {
         /// The newest sample at or before `time`, if it is within `lookback`.
         func latest(_ node: String, atOrBefore time: Date, lookback: TimeInterval) -> PrometheusSample? {
             guard let samples = byNode[node], !samples.isEmpty else { return nil }
-            var low = 0, high = samples.count  // first index with time > `time`
+            var low = 0
+            var high = samples.count  // first index with time > `time`
             while low < high {
                 let mid = (low + high) / 2
                 if samples[mid].time <= time { low = mid + 1 } else { high = mid }

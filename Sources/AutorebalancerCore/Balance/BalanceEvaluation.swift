@@ -53,7 +53,9 @@ public struct BalanceEvaluation: Sendable, Hashable, Codable {
             switch count {
             case 0: return "no nodes (nothing to balance)"
             case 1: return "one node (nothing to balance)"
-            default: return "all \(count) nodes at the average \(Self.format(Self.mean(donorValues + recipientValues) ?? 0)) (nothing to balance)"
+            default:
+                return
+                    "all \(count) nodes at the average \(Self.format(Self.mean(donorValues + recipientValues) ?? 0)) (nothing to balance)"
             }
         }
         let donorText = "avg(\(donorValues.map(Self.format).joined(separator: ",")))=\(Self.format1(d))"
@@ -114,6 +116,7 @@ extension String {
         let negative = scaled < 0
         let magnitude = Int64(abs(scaled))
         let fraction = String(magnitude % 1000)
-        self = "\(negative ? "-" : "")\(magnitude / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+        self =
+            "\(negative ? "-" : "")\(magnitude / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }
 }

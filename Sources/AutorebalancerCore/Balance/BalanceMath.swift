@@ -33,7 +33,8 @@ public enum BalanceMath {
     }
 
     /// EMQX's `within_thresholds(V, Goal, {Abs, Rel})`.
-    public static func within(_ donorAverage: Double, _ recipientAverage: Double, _ threshold: BalanceThreshold) -> Bool {
+    public static func within(_ donorAverage: Double, _ recipientAverage: Double, _ threshold: BalanceThreshold) -> Bool
+    {
         donorAverage <= recipientAverage + threshold.absolute || donorAverage <= recipientAverage * threshold.relative
     }
 

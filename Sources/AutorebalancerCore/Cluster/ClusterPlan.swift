@@ -47,7 +47,10 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
     public var problem: String?
 
     public init(
-        cluster: ClusterReference, generation: OperatorGeneration, objectVersion: EMQXObjectVersion?, acting: ActingMode,
+        cluster: ClusterReference,
+        generation: OperatorGeneration,
+        objectVersion: EMQXObjectVersion?,
+        acting: ActingMode,
         problem: String? = nil
     ) {
         self.cluster = cluster
@@ -60,7 +63,10 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
     /// The plan for a cluster of `cluster.kind`, given what the API serves, whether acting through EMQX's API is
     /// possible for it, and the entry's `actuator:` setting (pure).
     public static func make(
-        for cluster: ClusterReference, served: OperatorAPIs, direct: DirectActing = .notBuilt, actuator: ActuatorSetting = .auto
+        for cluster: ClusterReference,
+        served: OperatorAPIs,
+        direct: DirectActing = .notBuilt,
+        actuator: ActuatorSetting = .auto
     ) -> ClusterPlan {
         let generation = served.generation
         let version = served.objectVersion(for: cluster.kind)
@@ -68,11 +74,21 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
         if version == nil {
             problem = unreadable(cluster.kind, generation: generation, served: served)
         }
-        let found = acting(cluster.kind, generation: generation, served: served, direct: direct, readable: version != nil)
+        let found = acting(
+            cluster.kind,
+            generation: generation,
+            served: served,
+            direct: direct,
+            readable: version != nil
+        )
         return ClusterPlan(
-            cluster: cluster, generation: generation, objectVersion: version,
-            acting: version == nil ? found : chosen(actuator, found: found, kind: cluster.kind, served: served, direct: direct),
-            problem: problem)
+            cluster: cluster,
+            generation: generation,
+            objectVersion: version,
+            acting: version == nil
+                ? found : chosen(actuator, found: found, kind: cluster.kind, served: served, direct: direct),
+            problem: problem
+        )
     }
 
     /// The plan of a cluster entry without an EMQX object (`emqx:` in the configuration): EMQX's own API is all there
@@ -81,7 +97,8 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
         let acting: ActingMode
         switch direct {
         case .available: acting = .emqxAPI
-        case .unavailable(let why): acting = .alertOnly(reason: "the cluster has no EMQX object, so only EMQX's own API can act; \(why)")
+        case .unavailable(let why):
+            acting = .alertOnly(reason: "the cluster has no EMQX object, so only EMQX's own API can act; \(why)")
         }
         return ClusterPlan(cluster: cluster, generation: .none, objectVersion: nil, acting: acting)
     }
@@ -91,18 +108,33 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
 
     /// Applies the entry's `actuator:` setting to what discovery found (`auto`): a forced way that cannot work is
     /// alert-only with the reason and what to change.
-    static func chosen(_ setting: ActuatorSetting, found: ActingMode, kind: InstanceKind, served: OperatorAPIs, direct: DirectActing) -> ActingMode {
+    static func chosen(
+        _ setting: ActuatorSetting,
+        found: ActingMode,
+        kind: InstanceKind,
+        served: OperatorAPIs,
+        direct: DirectActing
+    ) -> ActingMode {
         switch setting {
         case .auto:
             return found
         case .rebalanceResource:
             if found == .rebalanceResource { return found }
-            let why = found.alertOnlyReason
-                ?? (served.generation == .v3_0 ? "EMQX Operator 3.0 has no Rebalance resource" : "the API server does not serve apps.emqx.io/v2beta1 rebalances")
-            return .alertOnly(reason: "actuator: rebalanceResource is configured, but \(why); set actuator: auto or emqxAPI to act through EMQX's own API")
+            let why =
+                found.alertOnlyReason
+                ?? (served.generation == .v3_0
+                    ? "EMQX Operator 3.0 has no Rebalance resource"
+                    : "the API server does not serve apps.emqx.io/v2beta1 rebalances")
+            return .alertOnly(
+                reason:
+                    "actuator: rebalanceResource is configured, but \(why); set actuator: auto or emqxAPI to act through EMQX's own API"
+            )
         case .emqxAPI:
             guard kind == .emqx else {
-                return .alertOnly(reason: "actuator: emqxAPI is configured, but the agent speaks EMQX 5's load_rebalance API and EmqxEnterprise is EMQX 4.4: set actuator: auto")
+                return .alertOnly(
+                    reason:
+                        "actuator: emqxAPI is configured, but the agent speaks EMQX 5's load_rebalance API and EmqxEnterprise is EMQX 4.4: set actuator: auto"
+                )
             }
             switch direct {
             case .available: return .emqxAPI
@@ -112,19 +144,28 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
     }
 
     static func unreadable(_ kind: InstanceKind, generation: OperatorGeneration, served: OperatorAPIs) -> String {
-        let versions = served.versions.isEmpty ? "nothing" : served.versions.map { "\(OperatorAPIs.group)/\($0)" }.joined(separator: ", ")
+        let versions =
+            served.versions.isEmpty
+            ? "nothing" : served.versions.map { "\(OperatorAPIs.group)/\($0)" }.joined(separator: ", ")
         switch (kind, generation) {
         case (_, .none):
-            return "the API server does not serve \(OperatorAPIs.group): install the EMQX Operator (2.2 or later) and its CRDs"
+            return
+                "the API server does not serve \(OperatorAPIs.group): install the EMQX Operator (2.2 or later) and its CRDs"
         case (.emqxEnterprise, .v2_3), (.emqxEnterprise, .v3_0):
-            return "\(generation) no longer serves EmqxEnterprise (EMQX 4.4): keep EMQX 4.4 clusters on EMQX Operator 2.2, or move them to EMQX 5 and an EMQX object"
+            return
+                "\(generation) no longer serves EmqxEnterprise (EMQX 4.4): keep EMQX 4.4 clusters on EMQX Operator 2.2, or move them to EMQX 5 and an EMQX object"
         default:
-            return "\(kind.resource).\(OperatorAPIs.group) is served at no version the agent reads (served: \(versions)); it reads EMQX at \(EMQXObjectVersion.emqxPreference.map(\.rawValue).joined(separator: ", ")) and EmqxEnterprise at v1beta4"
+            return
+                "\(kind.resource).\(OperatorAPIs.group) is served at no version the agent reads (served: \(versions)); it reads EMQX at \(EMQXObjectVersion.emqxPreference.map(\.rawValue).joined(separator: ", ")) and EmqxEnterprise at v1beta4"
         }
     }
 
     static func acting(
-        _ kind: InstanceKind, generation: OperatorGeneration, served: OperatorAPIs, direct: DirectActing, readable: Bool
+        _ kind: InstanceKind,
+        generation: OperatorGeneration,
+        served: OperatorAPIs,
+        direct: DirectActing,
+        readable: Bool
     ) -> ActingMode {
         func directOr(_ reason: String) -> ActingMode {
             switch direct {
@@ -137,10 +178,19 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
         case .v2_1:
             // 2.1's v1beta4 Rebalance has no instanceKind and always targets an EmqxEnterprise (emqx-operator-facts.md).
             return kind == .emqx
-                ? .alertOnly(reason: "EMQX Operator 2.1 serves Rebalance only as apps.emqx.io/v1beta4, which has no instanceKind and always targets an EmqxEnterprise (EMQX 4.4), so it cannot rebalance an EMQX 5 cluster: upgrade the operator to 2.2 or later")
-                : .alertOnly(reason: "EMQX Operator 2.1 serves Rebalance only as apps.emqx.io/v1beta4 and the agent writes apps.emqx.io/v2beta1 Rebalances: upgrade the operator to 2.2")
+                ? .alertOnly(
+                    reason:
+                        "EMQX Operator 2.1 serves Rebalance only as apps.emqx.io/v1beta4, which has no instanceKind and always targets an EmqxEnterprise (EMQX 4.4), so it cannot rebalance an EMQX 5 cluster: upgrade the operator to 2.2 or later"
+                )
+                : .alertOnly(
+                    reason:
+                        "EMQX Operator 2.1 serves Rebalance only as apps.emqx.io/v1beta4 and the agent writes apps.emqx.io/v2beta1 Rebalances: upgrade the operator to 2.2"
+                )
         case .v2_3 where kind == .emqxEnterprise:
-            return .alertOnly(reason: "EMQX Operator 2.3 runs Rebalances for EMQX 5 only; EmqxEnterprise (EMQX 4.4) is no longer supported there")
+            return .alertOnly(
+                reason:
+                    "EMQX Operator 2.3 runs Rebalances for EMQX 5 only; EmqxEnterprise (EMQX 4.4) is no longer supported there"
+            )
         case .v3_0:
             return directOr("EMQX Operator 3.0 has no Rebalance resource")
         case .none, .unknown:
@@ -154,8 +204,10 @@ public struct ClusterPlan: Sendable, Hashable, Codable {
 
     /// `EMQX Operator 2.3, reads apps.emqx.io/v2 emqxes, creates apps.emqx.io/v2beta1 Rebalances`.
     public var summary: String {
-        let reads = objectVersion.map { "reads \($0.apiVersion) \(cluster.kind.resource)" }
-            ?? (readsObject ? "cannot read it: \(problem ?? "not served")" : "reads EMQX's /api/v5/nodes (no EMQX object)")
+        let reads =
+            objectVersion.map { "reads \($0.apiVersion) \(cluster.kind.resource)" }
+            ?? (readsObject
+                ? "cannot read it: \(problem ?? "not served")" : "reads EMQX's /api/v5/nodes (no EMQX object)")
         return "\(generation), \(reads), \(acting)"
     }
 }
@@ -164,9 +216,13 @@ extension ClusterPlan {
     /// The one line `run --once`, the start-up log and `check --kubeconfig` print per cluster:
     /// `default/emqx (EMQX): EMQX Operator 2.3 (apps.emqx.io/v2), EMQX 5.9.1, source status, creates apps.emqx.io/v2beta1 Rebalances`.
     public func line(emqxVersions: [String], sources: [String]) -> String {
-        let read = objectVersion.map { " (\($0.apiVersion))" }
-            ?? (readsObject ? " (\(cluster.kind.rawValue) not readable: \(problem ?? "not served"))" : " (no EMQX object: nodes from EMQX's /api/v5/nodes)")
-        let versions = emqxVersions.isEmpty ? "EMQX version not reported yet" : "EMQX " + emqxVersions.joined(separator: ", ")
+        let read =
+            objectVersion.map { " (\($0.apiVersion))" }
+            ?? (readsObject
+                ? " (\(cluster.kind.rawValue) not readable: \(problem ?? "not served"))"
+                : " (no EMQX object: nodes from EMQX's /api/v5/nodes)")
+        let versions =
+            emqxVersions.isEmpty ? "EMQX version not reported yet" : "EMQX " + emqxVersions.joined(separator: ", ")
         let source = sources.isEmpty ? "no metric source" : "source " + sources.joined(separator: ", ")
         return "\(cluster) (\(cluster.kind.rawValue)): \(generation)\(read), \(versions), \(source), \(acting)"
     }

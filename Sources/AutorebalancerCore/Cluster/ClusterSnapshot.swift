@@ -51,7 +51,12 @@ public struct ClusterFacts: Sendable, Hashable, Codable {
 
     /// Facts assumed when nothing but metrics is known (backtests): ready, no upgrade, no evacuation, nothing running.
     public static let assumedFine = ClusterFacts(
-        ready: true, upgrading: false, evacuating: false, scalingIn: false, rebalanceRunning: false, enterprise: true
+        ready: true,
+        upgrading: false,
+        evacuating: false,
+        scalingIn: false,
+        rebalanceRunning: false,
+        enterprise: true
     )
 }
 

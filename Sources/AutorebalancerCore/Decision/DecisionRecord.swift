@@ -139,7 +139,11 @@ public struct DecisionRecord: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let timeText = try c.decode(String.self, forKey: .time)
         guard let time = KubernetesTime.parse(timeText) else {
-            throw DecodingError.dataCorruptedError(forKey: .time, in: c, debugDescription: "not an RFC 3339 time: \(timeText)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .time,
+                in: c,
+                debugDescription: "not an RFC 3339 time: \(timeText)"
+            )
         }
         self.time = time
         cluster = try c.decode(String.self, forKey: .cluster)

@@ -23,7 +23,8 @@ public struct DecodingProblem: Sendable, Hashable, CustomStringConvertible {
         switch error {
         case .typeMismatch(let type, let context):
             path = Self.steps(context.codingPath)
-            problem = "expected \(Self.name(of: type))\(Self.found(context.debugDescription).map { ", got \($0)" } ?? "")"
+            problem =
+                "expected \(Self.name(of: type))\(Self.found(context.debugDescription).map { ", got \($0)" } ?? "")"
         case .valueNotFound(let type, let context):
             path = Self.steps(context.codingPath)
             problem = "expected \(Self.name(of: type)), got null"
@@ -32,7 +33,10 @@ public struct DecodingProblem: Sendable, Hashable, CustomStringConvertible {
             problem = "required, missing"
         case .dataCorrupted(let context):
             path = Self.steps(context.codingPath)
-            problem = context.codingPath.isEmpty ? "not a valid document (\(context.debugDescription.trimmingCharacters(in: CharacterSet(charactersIn: "."))))" : context.debugDescription
+            problem =
+                context.codingPath.isEmpty
+                ? "not a valid document (\(context.debugDescription.trimmingCharacters(in: CharacterSet(charactersIn: "."))))"
+                : context.debugDescription
         @unknown default:
             path = []
             problem = "could not be decoded"
@@ -62,7 +66,8 @@ public struct DecodingProblem: Sendable, Hashable, CustomStringConvertible {
     static func name(of type: Any.Type) -> String {
         let name = String(describing: type)
         switch name {
-        case "Int", "Int8", "Int16", "Int32", "Int64", "UInt", "UInt8", "UInt16", "UInt32", "UInt64": return "an integer"
+        case "Int", "Int8", "Int16", "Int32", "Int64", "UInt", "UInt8", "UInt16", "UInt32", "UInt64":
+            return "an integer"
         case "Double", "Float": return "a number"
         case "String": return "a string"
         case "Bool": return "true or false"
@@ -78,10 +83,12 @@ public struct DecodingProblem: Sendable, Hashable, CustomStringConvertible {
 
     /// What the decoder found instead, from its debug description (`… but found a string instead.`).
     static func found(_ debugDescription: String) -> String? {
-        guard let range = debugDescription.range(of: #"found (.+?) (value )?instead"#, options: .regularExpression) else { return nil }
+        guard let range = debugDescription.range(of: #"found (.+?) (value )?instead"#, options: .regularExpression)
+        else { return nil }
         var text = String(debugDescription[range].dropFirst("found ".count))
         text = text.replacingOccurrences(of: " value instead", with: "").replacingOccurrences(of: " instead", with: "")
         // Yams names its node types; only plain words help a reader.
-        return ["a string", "number", "a number", "bool", "null", "an array", "a dictionary"].contains(text) ? text : nil
+        return ["a string", "number", "a number", "bool", "null", "an array", "a dictionary"].contains(text)
+            ? text : nil
     }
 }

@@ -71,7 +71,8 @@ extension Array where Element == Diagnostic {
     /// Sorted by file, line, column, so output is stable and reads top to bottom.
     public func sortedByLocation() -> [Diagnostic] {
         enumerated().sorted { a, b in
-            let l = a.element.location, r = b.element.location
+            let l = a.element.location
+            let r = b.element.location
             if l.file != r.file { return l.file < r.file }
             if l.line != r.line { return l.line < r.line }
             if l.column != r.column { return l.column < r.column }

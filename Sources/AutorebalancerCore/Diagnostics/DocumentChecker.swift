@@ -61,8 +61,13 @@ public struct DocumentCheckerRegistry: Sendable {
             return [Diagnostic(.error, at: header.kindLocation, "missing \"kind\"; expected one of \(known)")]
         }
         guard let checker = checkers[kind] else {
-            return [Diagnostic(.error, at: header.kindLocation,
-                "unknown kind \"\(kind)\"\(Suggestion.didYouMean(kind, among: kinds)); expected one of \(known)")]
+            return [
+                Diagnostic(
+                    .error,
+                    at: header.kindLocation,
+                    "unknown kind \"\(kind)\"\(Suggestion.didYouMean(kind, among: kinds)); expected one of \(known)"
+                )
+            ]
         }
         return checker.check(text: text, file: file)
     }

@@ -58,7 +58,8 @@ public enum SafeText {
     /// `Authorization: value`, `"authorization":"value"`, `authorization=value` up to the end of the value. An
     /// escaped line end (`\n` after ``escapingControls(_:)``, so text redacted twice) ends it too: the redaction never
     /// swallows the lines that follow.
-    nonisolated(unsafe) static let authorizationHeader = #/(?i)((?:proxy-)?authorization)(["']?\s*[:=]\s*["']?)[^\r\n\\"',;}]+/#
+    nonisolated(unsafe) static let authorizationHeader =
+        #/(?i)((?:proxy-)?authorization)(["']?\s*[:=]\s*["']?)[^\r\n\\"',;}]+/#
     /// `Bearer token`, `Basic base64` (as headers write them; lower-case "basic" is too common in prose).
     nonisolated(unsafe) static let schemeToken = #/\b(Bearer|bearer|BEARER|Basic|BASIC)\s+[A-Za-z0-9._~+/=\-]{6,}/#
     /// `password=…`, `token=…` and similar in query strings and form bodies.

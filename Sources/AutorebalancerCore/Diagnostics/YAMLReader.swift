@@ -42,7 +42,9 @@ public final class YAMLReader {
     public func parse(_ text: String) -> Node? {
         do {
             guard let root = try Yams.compose(yaml: text) else {
-                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "the file is empty"))
+                diagnostics.append(
+                    Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "the file is empty")
+                )
                 return nil
             }
             return root
@@ -52,7 +54,9 @@ public final class YAMLReader {
             diagnostics.append(diagnostic)
             return nil
         } catch {
-            diagnostics.append(Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read YAML: \(error)"))
+            diagnostics.append(
+                Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read YAML: \(error)")
+            )
             return nil
         }
     }
@@ -80,9 +84,17 @@ public final class YAMLReader {
             let text = context.map { "\(problem) (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? problem
             return Diagnostic(.error, at: at(mark), "YAML syntax: \(text)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return Diagnostic(.error, at: at(context.mark), "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in this mapping")
+            return Diagnostic(
+                .error,
+                at: at(context.mark),
+                "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in this mapping"
+            )
         case .reader(let problem, _, _, _):
-            return Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file: \(problem)")
+            return Diagnostic(
+                .error,
+                at: SourceLocation(file: file, line: 1, column: 1),
+                "cannot read the file: \(problem)"
+            )
         default:
             return Diagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read YAML: \(error)")
         }
@@ -123,7 +135,9 @@ public final class YAMLReader {
     /// The value node of `key`, if present (a YAML `null` counts as absent).
     public func value(_ mapping: Node.Mapping?, _ key: String) -> Node? {
         guard let node = mapping?[key] else { return nil }
-        if case .scalar(let scalar) = node, scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+        if case .scalar(let scalar) = node, scalar.style == .plain,
+            ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        {
             return nil
         }
         return node
@@ -143,9 +157,15 @@ public final class YAMLReader {
     public static let maximumInteger = Int(Int32.max)
 
     /// An integer scalar, optionally with a minimum; never above `maximum`.
-    public func int(_ node: Node?, _ path: String, minimum: Int? = nil, maximum: Int = YAMLReader.maximumInteger) -> Int? {
+    public func int(
+        _ node: Node?,
+        _ path: String,
+        minimum: Int? = nil,
+        maximum: Int = YAMLReader.maximumInteger
+    ) -> Int? {
         guard let node else { return nil }
-        guard case .scalar(let scalar) = node, let value = Int(scalar.string.trimmingCharacters(in: .whitespaces)) else {
+        guard case .scalar(let scalar) = node, let value = Int(scalar.string.trimmingCharacters(in: .whitespaces))
+        else {
             if case .scalar(let scalar) = node, Self.isDigits(scalar.string.trimmingCharacters(in: .whitespaces)) {
                 error("\(path): \(Self.describe(node)) is too large; the maximum is \(maximum)", at: node)
             } else {
@@ -189,7 +209,8 @@ public final class YAMLReader {
     /// A boolean scalar (`true`/`false`).
     public func bool(_ node: Node?, _ path: String) -> Bool? {
         guard let node else { return nil }
-        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = Bool(scalar.string.lowercased()) else {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = Bool(scalar.string.lowercased())
+        else {
             error("\(path): expected true or false, got \(Self.describe(node))", at: node)
             return nil
         }
@@ -199,7 +220,10 @@ public final class YAMLReader {
     /// A duration such as `30s`, `5m`, `1h30m` (see `DurationText`), never longer than `maximum` (in either direction
     /// when negative durations are allowed): every duration a file gives is bounded, so none can overflow a clock.
     public func duration(
-        _ node: Node?, _ path: String, allowZero: Bool = true, allowNegative: Bool = false,
+        _ node: Node?,
+        _ path: String,
+        allowZero: Bool = true,
+        allowNegative: Bool = false,
         maximum: TimeInterval = DurationText.maximum
     ) -> TimeInterval? {
         guard let text = string(node, path) else { return nil }
@@ -212,7 +236,10 @@ public final class YAMLReader {
             return nil
         }
         if abs(value) > maximum {
-            error("\(path): \"\(text.trimmingCharacters(in: .whitespaces))\" is longer than the maximum of \(DurationText.format(maximum))", at: node)
+            error(
+                "\(path): \"\(text.trimmingCharacters(in: .whitespaces))\" is longer than the maximum of \(DurationText.format(maximum))",
+                at: node
+            )
             return nil
         }
         return value

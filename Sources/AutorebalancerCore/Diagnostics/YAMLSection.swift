@@ -28,7 +28,11 @@ public final class YAMLSection {
     /// Reads `node` as a mapping with `body`, then reports unknown keys. `nil` when the node is absent or not a
     /// mapping (reported as such, under `name`, else the path).
     public static func read<T>(
-        _ node: Node?, _ path: String, _ reader: YAMLReader, name: String? = nil, _ body: (YAMLSection) -> T
+        _ node: Node?,
+        _ path: String,
+        _ reader: YAMLReader,
+        name: String? = nil,
+        _ body: (YAMLSection) -> T
     ) -> T? {
         guard let node, let mapping = reader.mapping(node, name ?? path) else { return nil }
         let section = YAMLSection(reader: reader, path: path, node: node, mapping: mapping)
@@ -75,7 +79,9 @@ public final class YAMLSection {
     public func duration(_ key: String, maximum: TimeInterval = DurationText.maximum) -> Located<TimeInterval>? {
         located(key) { reader.duration($0, path(key), maximum: maximum) }
     }
-    public func stringMap(_ key: String) -> Located<[String: String]>? { located(key) { reader.stringMap($0, path(key)) } }
+    public func stringMap(_ key: String) -> Located<[String: String]>? {
+        located(key) { reader.stringMap($0, path(key)) }
+    }
 
     /// A mapping of strings to strings whose values each keep their position (URLs a message may point at).
     public func locatedStringMap(_ key: String) -> Located<[String: Located<String>]>? {
@@ -98,7 +104,9 @@ public final class YAMLSection {
 
     /// A list of strings.
     public func strings(_ key: String) -> Located<[Located<String>?]>? {
-        list(key) { node, _, itemPath in reader.string(node, itemPath).map { Located($0, at: reader.location(of: node)) } }
+        list(key) { node, _, itemPath in
+            reader.string(node, itemPath).map { Located($0, at: reader.location(of: node)) }
+        }
     }
 
     /// A nested mapping read with `body`.

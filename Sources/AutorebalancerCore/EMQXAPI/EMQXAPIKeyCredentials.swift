@@ -20,7 +20,12 @@ public struct EMQXAPIKey: Sendable, Hashable, Codable {
         public var role: String?
         public var expiresAt: String?
 
-        public init(emqxRef: Reference? = nil, secretRef: Reference? = nil, role: String? = nil, expiresAt: String? = nil) {
+        public init(
+            emqxRef: Reference? = nil,
+            secretRef: Reference? = nil,
+            role: String? = nil,
+            expiresAt: String? = nil
+        ) {
             self.emqxRef = emqxRef
             self.secretRef = secretRef
             self.role = role
@@ -53,10 +58,15 @@ public struct EMQXAPIKey: Sendable, Hashable, Codable {
         let name = metadata.name ?? "?"
         let role = spec.role ?? "Administrator"
         guard role == "Administrator" else {
-            return "EMQXAPIKey \(name) has role \(role); load_rebalance needs role Administrator (Viewer and Publisher cannot start a rebalance)"
+            return
+                "EMQXAPIKey \(name) has role \(role); load_rebalance needs role Administrator (Viewer and Publisher cannot start a rebalance)"
         }
-        if status?.conditions?.isTrue("Expired") == true { return "EMQXAPIKey \(name) has expired: renew it (spec.expiresAt)" }
-        guard status?.conditions?.isTrue("Ready") == true else { return "EMQXAPIKey \(name) is not Ready yet (the operator has not issued it)" }
+        if status?.conditions?.isTrue("Expired") == true {
+            return "EMQXAPIKey \(name) has expired: renew it (spec.expiresAt)"
+        }
+        guard status?.conditions?.isTrue("Ready") == true else {
+            return "EMQXAPIKey \(name) is not Ready yet (the operator has not issued it)"
+        }
         guard spec.secretRef?.name.isEmpty == false else { return "EMQXAPIKey \(name) names no spec.secretRef" }
         return nil
     }
@@ -76,30 +86,46 @@ public struct EMQXAPICredential: Sendable, Hashable, CustomStringConvertible {
 
     /// From a Secret's `data` (base64 values, as the API serves them) under `apiKey`/`apiSecret`.
     /// - Returns: the credential, or what is missing (naming the Secret and the key, never a value).
-    public static func fromSecretData(_ data: [String: String], secretName: String) -> Result<EMQXAPICredential, CredentialProblem> {
+    public static func fromSecretData(
+        _ data: [String: String],
+        secretName: String
+    ) -> Result<EMQXAPICredential, CredentialProblem> {
         func field(_ name: String) -> Result<String, CredentialProblem> {
-            guard let encoded = data[name] else { return .failure(.init("Secret \(secretName) has no data key \(name)")) }
+            guard let encoded = data[name] else {
+                return .failure(.init("Secret \(secretName) has no data key \(name)"))
+            }
             guard let decoded = Data(base64Encoded: encoded), let text = String(data: decoded, encoding: .utf8) else {
                 return .failure(.init("Secret \(secretName) data key \(name) is not base64-encoded UTF-8"))
             }
             let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return value.isEmpty ? .failure(.init("Secret \(secretName) data key \(name) is empty")) : .success(value)
         }
-        return field(EMQXAPIKey.keyField).flatMap { key in field(EMQXAPIKey.secretField).map { EMQXAPICredential(key: key, secret: $0) } }
+        return field(EMQXAPIKey.keyField).flatMap { key in
+            field(EMQXAPIKey.secretField).map { EMQXAPICredential(key: key, secret: $0) }
+        }
     }
 
     /// From a Secret mounted as a directory: files `apiKey` and `apiSecret` (the `EMQXAPIKey` Secret's own keys).
-    public static func fromMountedSecret(directory: String, read: (String) throws -> String) -> Result<EMQXAPICredential, CredentialProblem> {
+    public static func fromMountedSecret(
+        directory: String,
+        read: (String) throws -> String
+    ) -> Result<EMQXAPICredential, CredentialProblem> {
         func field(_ name: String) -> Result<String, CredentialProblem> {
             let path = (directory as NSString).appendingPathComponent(name)
             do {
                 let value = try read(path).trimmingCharacters(in: .whitespacesAndNewlines)
                 return value.isEmpty ? .failure(.init("\(path) is empty")) : .success(value)
             } catch {
-                return .failure(.init("cannot read \(path): mount the API key's Secret there (data keys \(EMQXAPIKey.keyField), \(EMQXAPIKey.secretField))"))
+                return .failure(
+                    .init(
+                        "cannot read \(path): mount the API key's Secret there (data keys \(EMQXAPIKey.keyField), \(EMQXAPIKey.secretField))"
+                    )
+                )
             }
         }
-        return field(EMQXAPIKey.keyField).flatMap { key in field(EMQXAPIKey.secretField).map { EMQXAPICredential(key: key, secret: $0) } }
+        return field(EMQXAPIKey.keyField).flatMap { key in
+            field(EMQXAPIKey.secretField).map { EMQXAPICredential(key: key, secret: $0) }
+        }
     }
 }
 

@@ -12,7 +12,9 @@ extension LoadRebalance {
         /// else the running core nodes; in EMQX's order (its first node coordinates).
         public var rebalanced: [String] {
             let hasReplicants = nodes.contains { $0.role == .replicant }
-            return nodes.filter { $0.isRunning && ($0.role ?? .core) == (hasReplicants ? .replicant : .core) }.map(\.node)
+            return nodes.filter { $0.isRunning && ($0.role ?? .core) == (hasReplicants ? .replicant : .core) }.map(
+                \.node
+            )
         }
 
         /// `nil` when every member reports `node_status: running` (the operator's own test for Ready), else why not.
@@ -52,20 +54,37 @@ extension LoadRebalance {
         /// evacuations come from EMQX's `global_status` (`evacuating`, `nil` when it could not be read).
         public func reading(at now: Date, evacuating: Bool?) -> ClusterReading {
             let editions = nodes.compactMap(\.edition)
-            let enterprise: Bool? = nodes.isEmpty || editions.count != nodes.count ? nil : editions.allSatisfy { $0.lowercased() == "enterprise" }
+            let enterprise: Bool? =
+                nodes.isEmpty || editions.count != nodes.count
+                ? nil : editions.allSatisfy { $0.lowercased() == "enterprise" }
             var notes: [String] = []
             if let reason = notReadyReason { notes.append(reason) }
-            let facts = ClusterFacts(ready: ready, upgrading: nil, evacuating: evacuating, scalingIn: nil, enterprise: enterprise)
+            let facts = ClusterFacts(
+                ready: ready,
+                upgrading: nil,
+                evacuating: evacuating,
+                scalingIn: nil,
+                enterprise: enterprise
+            )
             let members = rebalancedRole
             let observations = members.map { node in
                 NodeObservation(
-                    name: node.node, role: node.role, running: node.isRunning,
-                    liveConnections: node.liveConnections.map(Double.init), sessions: node.sessions.map(Double.init),
-                    observedAt: now, uptimeSeconds: Self.uptimeSeconds(node))
+                    name: node.node,
+                    role: node.role,
+                    running: node.isRunning,
+                    liveConnections: node.liveConnections.map(Double.init),
+                    sessions: node.sessions.map(Double.init),
+                    observedAt: now,
+                    uptimeSeconds: Self.uptimeSeconds(node)
+                )
             }
             return ClusterReading(
-                facts: facts, expectedNodes: members.map { ExpectedNode(name: $0.node, role: $0.role) }, nodes: observations,
-                notes: notes, emqxVersions: Array(Set(nodes.compactMap(\.version))).sorted())
+                facts: facts,
+                expectedNodes: members.map { ExpectedNode(name: $0.node, role: $0.role) },
+                nodes: observations,
+                notes: notes,
+                emqxVersions: Array(Set(nodes.compactMap(\.version))).sorted()
+            )
         }
     }
 }

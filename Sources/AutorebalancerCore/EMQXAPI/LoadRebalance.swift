@@ -37,8 +37,15 @@ public enum LoadRebalance {
         }
 
         public init(
-            nodes: [String], connEvictRate: Int, sessEvictRate: Int? = nil, waitHealthCheck: Int? = nil, waitTakeover: Int? = nil,
-            absConnThreshold: Int? = nil, relConnThreshold: Double? = nil, absSessThreshold: Int? = nil, relSessThreshold: Double? = nil
+            nodes: [String],
+            connEvictRate: Int,
+            sessEvictRate: Int? = nil,
+            waitHealthCheck: Int? = nil,
+            waitTakeover: Int? = nil,
+            absConnThreshold: Int? = nil,
+            relConnThreshold: Double? = nil,
+            absSessThreshold: Int? = nil,
+            relSessThreshold: Double? = nil
         ) {
             self.nodes = nodes
             self.connEvictRate = connEvictRate
@@ -54,12 +61,21 @@ public enum LoadRebalance {
         /// The request for a strategy (the `Rebalance` field names, mapped to EMQX's) and a node set, checked the way
         /// EMQX checks it, so that a bad value is named by its field instead of coming back as a 400.
         /// - Parameter fieldPrefix: how the strategy's fields are named in errors (`spec.strategy`).
-        public static func make(strategy: RebalanceStrategy, nodes: [String], fieldPrefix: String) -> Result<StartRequest, StrategyProblems> {
+        public static func make(
+            strategy: RebalanceStrategy,
+            nodes: [String],
+            fieldPrefix: String
+        ) -> Result<StartRequest, StrategyProblems> {
             var problems: [StrategyProblem] = []
             func check(_ value: Int?, _ field: String, minimum: Int) {
                 guard let value else { return }
                 if value < minimum || value > Int(Int32.max) {
-                    problems.append(.init(field: "\(fieldPrefix).\(field)", message: "must be between \(minimum) and \(Int32.max) (got \(value))"))
+                    problems.append(
+                        .init(
+                            field: "\(fieldPrefix).\(field)",
+                            message: "must be between \(minimum) and \(Int32.max) (got \(value))"
+                        )
+                    )
                 }
             }
             check(strategy.connEvictRate, "connEvictRate", minimum: 1)
@@ -71,8 +87,15 @@ public enum LoadRebalance {
             func relative(_ text: String?, _ field: String) -> Double? {
                 guard let text else { return nil }
                 // EMQX rejects 1.0 and below: nothing could ever be balanced "within" them.
-                guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 1.0, value <= 1000 else {
-                    problems.append(.init(field: "\(fieldPrefix).\(field)", message: "must be a number greater than 1.0, as a string such as \"1.1\" (got \"\(text)\")"))
+                guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 1.0,
+                    value <= 1000
+                else {
+                    problems.append(
+                        .init(
+                            field: "\(fieldPrefix).\(field)",
+                            message: "must be a number greater than 1.0, as a string such as \"1.1\" (got \"\(text)\")"
+                        )
+                    )
                     return nil
                 }
                 return value
@@ -81,11 +104,19 @@ public enum LoadRebalance {
             let relSess = relative(strategy.relSessThreshold, "relSessThreshold")
             if nodes.isEmpty { problems.append(.init(field: "nodes", message: "the rebalanced node set is empty")) }
             guard problems.isEmpty else { return .failure(StrategyProblems(problems: problems)) }
-            return .success(StartRequest(
-                nodes: nodes, connEvictRate: strategy.connEvictRate, sessEvictRate: strategy.sessEvictRate,
-                waitHealthCheck: strategy.waitHealthCheck, waitTakeover: strategy.waitTakeover,
-                absConnThreshold: strategy.absConnThreshold, relConnThreshold: relConn,
-                absSessThreshold: strategy.absSessThreshold, relSessThreshold: relSess))
+            return .success(
+                StartRequest(
+                    nodes: nodes,
+                    connEvictRate: strategy.connEvictRate,
+                    sessEvictRate: strategy.sessEvictRate,
+                    waitHealthCheck: strategy.waitHealthCheck,
+                    waitTakeover: strategy.waitTakeover,
+                    absConnThreshold: strategy.absConnThreshold,
+                    relConnThreshold: relConn,
+                    absSessThreshold: strategy.absSessThreshold,
+                    relSessThreshold: relSess
+                )
+            )
         }
 
         /// The JSON body (keys sorted, omitted fields absent).
@@ -145,9 +176,13 @@ public enum LoadRebalance {
         /// Why a new rebalance must not start now, or `nil` when EMQX reports nothing running.
         public var blockingReason: String? {
             if let entry = rebalances.first {
-                return "EMQX reports a rebalance coordinated by \(entry.coordinatorNode ?? entry.node ?? "an unnamed node") (\(entry.state ?? "state unknown"))"
+                return
+                    "EMQX reports a rebalance coordinated by \(entry.coordinatorNode ?? entry.node ?? "an unnamed node") (\(entry.state ?? "state unknown"))"
             }
-            if let entry = evacuations.first { return "EMQX reports an evacuation of \(entry.node ?? "an unnamed node") (\(entry.state ?? "state unknown"))" }
+            if let entry = evacuations.first {
+                return
+                    "EMQX reports an evacuation of \(entry.node ?? "an unnamed node") (\(entry.state ?? "state unknown"))"
+            }
             if let entry = purges.first { return "EMQX reports a session purge on \(entry.node ?? "an unnamed node")" }
             return nil
         }
@@ -181,8 +216,13 @@ public enum LoadRebalance {
         }
 
         public init(
-            node: String? = nil, state: String? = nil, coordinatorNode: String? = nil, donors: [String]? = nil, recipients: [String]? = nil,
-            connectionEvictionRate: Int? = nil, sessionEvictionRate: Int? = nil
+            node: String? = nil,
+            state: String? = nil,
+            coordinatorNode: String? = nil,
+            donors: [String]? = nil,
+            recipients: [String]? = nil,
+            connectionEvictionRate: Int? = nil,
+            sessionEvictionRate: Int? = nil
         ) {
             self.node = node
             self.state = state
@@ -257,7 +297,14 @@ public enum LoadRebalance {
             case sessions = "connections"
         }
 
-        public init(node: String, nodeStatus: String? = "running", role: NodeRole? = nil, liveConnections: Int? = nil, sessions: Int? = nil, uptimeMilliseconds: Int? = nil) {
+        public init(
+            node: String,
+            nodeStatus: String? = "running",
+            role: NodeRole? = nil,
+            liveConnections: Int? = nil,
+            sessions: Int? = nil,
+            uptimeMilliseconds: Int? = nil
+        ) {
             self.node = node
             self.nodeStatus = nodeStatus
             self.role = role
@@ -300,7 +347,8 @@ enum Lenient {
 
     /// A non-negative whole number below 2^53; anything else is unknown.
     static func count<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) -> Int? {
-        guard let value = number(c, key), value >= 0, value < 9_007_199_254_740_992, value == value.rounded(.towardZero) else { return nil }
+        guard let value = number(c, key), value >= 0, value < 9_007_199_254_740_992, value == value.rounded(.towardZero)
+        else { return nil }
         return Int(value)
     }
 }

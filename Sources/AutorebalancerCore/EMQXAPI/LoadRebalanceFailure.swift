@@ -47,7 +47,9 @@ extension LoadRebalance {
                 if message.contains("already_started") { return .alreadyStarted(message: message) }
                 if message.contains("nothing_to_balance") { return .nothingToBalance(message: message) }
                 if message.contains("not_started") { return .notStarted(message: message) }
-                if code == "NOT_FOUND" || message.localizedCaseInsensitiveContains("unavailable") { return .nodesUnavailable(message: message) }
+                if code == "NOT_FOUND" || message.localizedCaseInsensitiveContains("unavailable") {
+                    return .nodesUnavailable(message: message)
+                }
                 return .badRequest(message: message)
             case 401:
                 return .unauthorized(message: message)
@@ -55,7 +57,9 @@ extension LoadRebalance {
                 return .forbidden(message: message)
             case 404:
                 // EMQX answers an unknown route with "Request Path Not Found"; an unknown node with its own text.
-                if message.localizedCaseInsensitiveContains("path not found") || message.isEmpty { return .apiNotFound(message: message) }
+                if message.localizedCaseInsensitiveContains("path not found") || message.isEmpty {
+                    return .apiNotFound(message: message)
+                }
                 return .nodesUnavailable(message: message)
             case 500..<600:
                 return .server(status: status, message: message)
@@ -113,8 +117,10 @@ extension LoadRebalance {
                     + "\(Self.requiredScope) (EMQX 6) or the Administrator role (an EMQXAPIKey with role Viewer cannot rebalance)"
             case .apiNotFound:
                 "EMQX serves no load_rebalance API (404): rebalancing needs EMQX Enterprise 5.x, or any EMQX 5.9 or later"
-            case .server(let status, let message): "EMQX answered HTTP \(status)\(message.isEmpty ? "" : ": \(message)")"
-            case .unexpected(let status, let message): "EMQX answered HTTP \(status), which the agent does not expect\(message.isEmpty ? "" : ": \(message)")"
+            case .server(let status, let message):
+                "EMQX answered HTTP \(status)\(message.isEmpty ? "" : ": \(message)")"
+            case .unexpected(let status, let message):
+                "EMQX answered HTTP \(status), which the agent does not expect\(message.isEmpty ? "" : ": \(message)")"
             case .unreachable(let reason): "EMQX did not answer: \(reason)"
             case .noCredentials(let reason): "the EMQX API credentials cannot be read, so EMQX was not asked: \(reason)"
             }
@@ -127,7 +133,11 @@ extension LoadRebalance {
 
         /// One line of at most 300 characters, without control characters: EMQX's message goes into logs and Events.
         static func sanitized(_ text: String) -> String {
-            String(text.unicodeScalars.map { CharacterSet.controlCharacters.contains($0) ? " " : Character($0) }.prefix(300))
+            String(
+                text.unicodeScalars.map { CharacterSet.controlCharacters.contains($0) ? " " : Character($0) }.prefix(
+                    300
+                )
+            )
         }
     }
 }

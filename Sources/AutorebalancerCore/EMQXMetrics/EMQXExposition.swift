@@ -35,7 +35,11 @@ public enum EMQXExposition {
     ///   - observedAt: when the scrape happened; copied into every observation.
     /// - Returns: observations with `running == true` (a node that answered is running). A metric absent from the body
     ///   leaves its field `nil` (unknown), never zero.
-    public static func nodes(from document: ExpositionDocument, scrapedNode: String?, observedAt: Date?) -> [NodeObservation] {
+    public static func nodes(
+        from document: ExpositionDocument,
+        scrapedNode: String?,
+        observedAt: Date?
+    ) -> [NodeObservation] {
         read(document, scrapedNode: scrapedNode, observedAt: observedAt).nodes
     }
 
@@ -57,7 +61,12 @@ public enum EMQXExposition {
         var problems: [String] = []
         var duplicates: [String] = []
 
-        func record(_ metric: String, _ quantity: SampleCheck.Quantity, scale: Double = 1, _ field: WritableKeyPath<NodeObservation, Double?>) {
+        func record(
+            _ metric: String,
+            _ quantity: SampleCheck.Quantity,
+            scale: Double = 1,
+            _ field: WritableKeyPath<NodeObservation, Double?>
+        ) {
             guard let family = document.family(named: metric) else { return }
             let sampleNames: Set<String> = family.type == .counter ? [metric, metric + "_total"] : [metric]
             var seen: Set<String> = []

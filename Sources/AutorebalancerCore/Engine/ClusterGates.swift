@@ -7,7 +7,13 @@ import Foundation
 public enum ClusterGates {
     /// The first closed cluster gate, or `nil` when all are open.
     public static func firstClosed(_ facts: ClusterFacts, at now: Date) -> WhyNot? {
-        let gates = Gates(policy: Policy(name: "manual run", rules: []), facts: facts, history: .empty, confirmed: [], at: now)
+        let gates = Gates(
+            policy: Policy(name: "manual run", rules: []),
+            facts: facts,
+            history: .empty,
+            confirmed: [],
+            at: now
+        )
         for gate in order {
             if let closed = gate(gates) { return closed }
         }

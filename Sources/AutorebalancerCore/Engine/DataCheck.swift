@@ -40,7 +40,10 @@ struct DataCheck: Sendable {
             let what = withoutLive.contains(first) ? "has no live-connection count" : "has no fresh sample"
             gap = WhyNot(.missingData, "node \(first) \(what)\(more)")
         } else if let first = stale.first {
-            gap = WhyNot(.staleData, "node \(first.0): sample is \(DurationText.format(first.1)) old (staleness \(DurationText.format(staleness)))")
+            gap = WhyNot(
+                .staleData,
+                "node \(first.0): sample is \(DurationText.format(first.1)) old (staleness \(DurationText.format(staleness)))"
+            )
         } else {
             gap = nil
         }

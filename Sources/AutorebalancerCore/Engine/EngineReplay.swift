@@ -39,20 +39,34 @@ public struct EngineReplay: Sendable {
             }
             return past
         }
-        return ActionHistory(rebalances: baseHistory.rebalances + ours, ineffectiveResetAt: baseHistory.ineffectiveResetAt)
+        return ActionHistory(
+            rebalances: baseHistory.rebalances + ours,
+            ineffectiveResetAt: baseHistory.ineffectiveResetAt
+        )
     }
 
     /// Evaluates the policy on `snapshot` at `snapshot.takenAt` and records a decided rebalance, confirmed at once
     /// (a replay has no actuator).
     public mutating func evaluate(_ snapshot: ClusterSnapshot) -> EngineResult {
         let now = snapshot.takenAt
-        let result = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history(at: now), at: now, previous: state)
-            .confirmedAtOnce()
+        let result = PolicyEngine.evaluate(
+            policy,
+            snapshot: snapshot,
+            history: history(at: now),
+            at: now,
+            previous: state
+        )
+        .confirmedAtOnce()
         state = result.state
         if let rebalance = result.rebalance {
             let past = PastRebalance(
-                name: "\(snapshot.cluster.name)-\(rebalance.rule)-\(decided.count + 1)", ours: true, rule: rebalance.rule,
-                trigger: rebalance.trigger, createdAt: now, phase: .processing)
+                name: "\(snapshot.cluster.name)-\(rebalance.rule)-\(decided.count + 1)",
+                ours: true,
+                rule: rebalance.rule,
+                trigger: rebalance.trigger,
+                createdAt: now,
+                phase: .processing
+            )
             decided.append((past, now.addingTimeInterval(assumedDuration)))
         }
         return result

@@ -67,7 +67,9 @@ public struct ClusterEngineState: Sendable, Hashable, Codable {
         var copy = self
         copy.rules = [:]
         for rule in new.rules {
-            guard let previous = rules[rule.name], let oldRule = old.rule(named: rule.name), oldRule == rule else { continue }
+            guard let previous = rules[rule.name], let oldRule = old.rule(named: rule.name), oldRule == rule else {
+                continue
+            }
             copy.rules[rule.name] = previous
         }
         return copy

@@ -29,7 +29,9 @@ struct Gates: Sendable {
         let horizon = now.addingTimeInterval(-86400)
         window = policy.maintenanceWindows.first { $0.contains(now) }
         activeRebalance = history.rebalances.last { $0.isActive }
-        lastRebalance = history.rebalances.map { ($0.finishedAt ?? $0.createdAt, "rebalance \($0.name)") }.max { $0.0 < $1.0 }
+        lastRebalance = history.rebalances.map { ($0.finishedAt ?? $0.createdAt, "rebalance \($0.name)") }.max {
+            $0.0 < $1.0
+        }
         lastOwnAction = confirmed.map(\.at).max()
         let ours = history.rebalances.filter { $0.ours && $0.createdAt > horizon }.map(\.name)
         ours24h = Set(ours).union(confirmed.filter { $0.at > horizon }.map(\.name)).count
@@ -89,15 +91,22 @@ struct Gates: Sendable {
     }
 
     func operatorPaused() -> WhyNot? {
-        facts.operatorPaused == true ? WhyNot(.operatorPaused, "the operator's reconciliation is paused (condition Paused is True)") : nil
+        facts.operatorPaused == true
+            ? WhyNot(.operatorPaused, "the operator's reconciliation is paused (condition Paused is True)") : nil
     }
 
     func scalingDown() -> WhyNot? {
         if let unreadable = facts.podsUnreadable {
-            return WhyNot(.scalingDown, "cannot tell whether the operator is removing pods (\(Pod.scalingDownAnnotation)): the pods could not be read: \(unreadable)")
+            return WhyNot(
+                .scalingDown,
+                "cannot tell whether the operator is removing pods (\(Pod.scalingDownAnnotation)): the pods could not be read: \(unreadable)"
+            )
         }
         guard let pods = facts.podsBeingRemoved, !pods.isEmpty else { return nil }
-        return WhyNot(.scalingDown, "the operator is removing pod(s) \(pods.joined(separator: ", ")) (\(Pod.scalingDownAnnotation))")
+        return WhyNot(
+            .scalingDown,
+            "the operator is removing pod(s) \(pods.joined(separator: ", ")) (\(Pod.scalingDownAnnotation))"
+        )
     }
 
     func notReady() -> WhyNot? {
@@ -132,20 +141,31 @@ struct Gates: Sendable {
 
     func cooldown(_ rule: Rule) -> WhyNot? {
         var start = lastRebalance
-        if let own = lastOwnAction, own > (start?.at ?? .distantPast) { start = (own, "this agent's last confirmed rebalance") }
+        if let own = lastOwnAction, own > (start?.at ?? .distantPast) {
+            start = (own, "this agent's last confirmed rebalance")
+        }
         guard let (at, what) = start, now < at.addingTimeInterval(rule.cooldown) else { return nil }
         let until = at.addingTimeInterval(rule.cooldown)
-        return WhyNot(.cooldown, "cooldown until \(KubernetesTime.format(until)) (\(DurationText.format(rule.cooldown)) after \(what))")
+        return WhyNot(
+            .cooldown,
+            "cooldown until \(KubernetesTime.format(until)) (\(DurationText.format(rule.cooldown)) after \(what))"
+        )
     }
 
     func dailyLimit() -> WhyNot? {
         guard ours24h >= policy.limits.maxRebalancesPerDay else { return nil }
-        return WhyNot(.dailyLimit, "daily limit reached: \(ours24h) of \(policy.limits.maxRebalancesPerDay) rebalances in the last 24h")
+        return WhyNot(
+            .dailyLimit,
+            "daily limit reached: \(ours24h) of \(policy.limits.maxRebalancesPerDay) rebalances in the last 24h"
+        )
     }
 
     func ineffectiveLimit(_ rule: Rule) -> WhyNot? {
         let ineffective = PolicyEngine.consecutiveIneffective(rule.name, history: history)
         guard ineffective >= policy.limits.maxConsecutiveIneffective else { return nil }
-        return WhyNot(.ineffectiveLimit, "\(ineffective) consecutive ineffective rebalances from this rule; set the annotation autorebalancer.emqx.io/reset-ineffective on the EMQX object to resume")
+        return WhyNot(
+            .ineffectiveLimit,
+            "\(ineffective) consecutive ineffective rebalances from this rule; set the annotation autorebalancer.emqx.io/reset-ineffective on the EMQX object to resume"
+        )
     }
 }

@@ -7,9 +7,16 @@ extension NodeMemory {
     ///   - previous: the memory after the previous evaluation.
     ///   - restarted: the engine has no previous evaluation (a fresh or restarted agent).
     static func track(
-        _ previous: [String: NodeMemory], policy: Policy, snapshot: ClusterSnapshot, data: DataCheck, restarted: Bool, at now: Date
+        _ previous: [String: NodeMemory],
+        policy: Policy,
+        snapshot: ClusterSnapshot,
+        data: DataCheck,
+        restarted: Bool,
+        at now: Date
     ) -> [String: NodeMemory] {
-        let nearZero = policy.rules.filter { $0.trigger == .restart }.map(\.nearZeroConnections).min() ?? Rule.Defaults.nearZeroConnections
+        let nearZero =
+            policy.rules.filter { $0.trigger == .restart }.map(\.nearZeroConnections).min()
+            ?? Rule.Defaults.nearZeroConnections
         var memory: [String: NodeMemory] = [:]
         // Nodes seen before the cluster's node list first became known (an agent started beside an empty status) are
         // the cluster as it is, not nodes joining it.
@@ -35,7 +42,8 @@ extension NodeMemory {
                 if m.vanished, !isNew {
                     m.restartedAt = now
                 }
-                if let live = node.liveConnections, let last = m.lastLiveConnections, last > nearZero, live <= nearZero {
+                if let live = node.liveConnections, let last = m.lastLiveConnections, last > nearZero, live <= nearZero
+                {
                     m.restartedAt = now
                 }
                 m.lastSeenAt = now

@@ -36,7 +36,14 @@ public enum PolicyEngine {
         let restarted = previous?.lastEvaluatedAt == nil
 
         let data = DataCheck(snapshot, staleness: policy.staleness, at: now)
-        state.nodes = NodeMemory.track(state.nodes, policy: policy, snapshot: snapshot, data: data, restarted: restarted, at: now)
+        state.nodes = NodeMemory.track(
+            state.nodes,
+            policy: policy,
+            snapshot: snapshot,
+            data: data,
+            restarted: restarted,
+            at: now
+        )
         state.confirmed = state.confirmed.filter { $0.at > now.addingTimeInterval(-86400) }
         let gates = Gates(policy: policy, facts: snapshot.facts, history: history, confirmed: state.confirmed, at: now)
 
@@ -45,12 +52,21 @@ public enum PolicyEngine {
         var decisions: [DecisionRecord] = []
         var instances: [String: RuleInstance] = [:]
         for (index, rule) in policy.rules.enumerated() {
-            let condition = data.gap == nil ? RuleCondition(rule, counts: data.counts, memory: state.nodes, pending: snapshot.facts.nodesPending, at: now) : nil
+            let condition =
+                data.gap == nil
+                ? RuleCondition(
+                    rule,
+                    counts: data.counts,
+                    memory: state.nodes,
+                    pending: snapshot.facts.nodesPending,
+                    at: now
+                ) : nil
             let fails = data.gap ?? condition?.fails
             let observation = RuleObservation(
                 conditionFails: fails,
                 gate: fails == nil && rule.action == .rebalance ? gates.firstClosed(for: rule) : nil,
-                ownCooldown: gates.ownCooldown(rule))
+                ownCooldown: gates.ownCooldown(rule)
+            )
             let transition = (state.rules[rule.name] ?? .inactive).step(rule: rule, observation: observation, at: now)
             instances[rule.name] = transition.next
 
@@ -60,13 +76,23 @@ public enum PolicyEngine {
                 decisions.append(decision!)
             }
             if transition.action == .rebalance { candidates.append((index, rule)) }
-            evaluations.append(RuleEvaluation(
-                rule: rule.name, trigger: rule.trigger, action: rule.action, state: transition.next.state,
-                conditionHolds: data.gap == nil ? fails == nil : nil,
-                connections: condition?.connections, sessions: condition?.sessions, forRemaining: transition.forRemaining,
-                whyNot: transition.whyNot, decision: decision,
-                record: decision ?? record(rule, policy, snapshot, now, .blocked, transition.whyNot, data.counts, condition),
-                retry: transition.next.retry))
+            evaluations.append(
+                RuleEvaluation(
+                    rule: rule.name,
+                    trigger: rule.trigger,
+                    action: rule.action,
+                    state: transition.next.state,
+                    conditionHolds: data.gap == nil ? fails == nil : nil,
+                    connections: condition?.connections,
+                    sessions: condition?.sessions,
+                    forRemaining: transition.forRemaining,
+                    whyNot: transition.whyNot,
+                    decision: decision,
+                    record: decision
+                        ?? record(rule, policy, snapshot, now, .blocked, transition.whyNot, data.counts, condition),
+                    retry: transition.next.retry
+                )
+            )
         }
         state.rules = instances
         state.lastEvaluatedAt = now
@@ -74,12 +100,25 @@ public enum PolicyEngine {
 
         if let winner = Arbitration.winner(candidates).map({ candidates[$0] }) {
             let e = evaluations[winner.index]
-            var d = record(winner.rule, policy, snapshot, now, .rebalance, nil, data.counts, nil, connections: e.connections, sessions: e.sessions)
+            var d = record(
+                winner.rule,
+                policy,
+                snapshot,
+                now,
+                .rebalance,
+                nil,
+                data.counts,
+                nil,
+                connections: e.connections,
+                sessions: e.sessions
+            )
             d.strategy = RebalancePlanner.strategy(for: winner.rule, connections: e.connections)
             result.evaluations[winner.index].decision = d
             result.evaluations[winner.index].record = d
             result.decisions.insert(d, at: 0)
-            let why = NotMadeReason.otherRule("rule \(winner.rule.name) acts on this cluster now (one rebalance at a time)")
+            let why = NotMadeReason.otherRule(
+                "rule \(winner.rule.name) acts on this cluster now (one rebalance at a time)"
+            )
             for other in candidates where other.index != winner.index {
                 result = confirm(result, rule: other.rule.name, .notMade(why), at: now, retryPolicy: .default)
             }
@@ -91,12 +130,23 @@ public enum PolicyEngine {
     /// state machine), and returns the result as it now stands: a confirmed action makes the rule `acted` and counts
     /// from now on; a failure or an action not made leaves it `firing` with the why-not, and drops the rebalance from
     /// `decisions` (nothing happened).
-    public static func confirm(_ result: EngineResult, _ outcome: ActionResult, at now: Date, retryPolicy: CreateRetryPolicy) -> EngineResult {
+    public static func confirm(
+        _ result: EngineResult,
+        _ outcome: ActionResult,
+        at now: Date,
+        retryPolicy: CreateRetryPolicy
+    ) -> EngineResult {
         guard let decided = result.rebalance else { return result }
         return confirm(result, rule: decided.rule, outcome, at: now, retryPolicy: retryPolicy)
     }
 
-    static func confirm(_ result: EngineResult, rule: String, _ outcome: ActionResult, at now: Date, retryPolicy: CreateRetryPolicy) -> EngineResult {
+    static func confirm(
+        _ result: EngineResult,
+        rule: String,
+        _ outcome: ActionResult,
+        at now: Date,
+        retryPolicy: CreateRetryPolicy
+    ) -> EngineResult {
         guard let instance = result.state.rules[rule], instance.state == .creating,
             let index = result.evaluations.firstIndex(where: { $0.rule == rule })
         else { return result }

@@ -12,7 +12,9 @@ public enum RebalancePlanner {
             return rule.strategy.resolved(connEvictRate: max(1, rate))
         case .auto(let target, let minimum, let maximum):
             let excess = connections.map(maxExcessPerDonor) ?? 0
-            return rule.strategy.resolved(connEvictRate: autoRate(excess: excess, targetSeconds: target, minimum: minimum, maximum: maximum))
+            return rule.strategy.resolved(
+                connEvictRate: autoRate(excess: excess, targetSeconds: target, minimum: minimum, maximum: maximum)
+            )
         }
     }
 

@@ -11,10 +11,20 @@ struct RuleCondition: Sendable {
     /// - Parameter pending: nodes a scale-out still starts. Every rule waits for them first (`waiting-for-nodes`), so
     ///   no `for` counts on a cluster still growing: once the last new node is Ready, every rule starts together and
     ///   the scale-out rule's priority decides.
-    init(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], pending: NodesPending? = nil, at now: Date) {
-        if let threshold = rule.connections { connections = BalanceMath.evaluateConnections(counts, threshold: threshold) }
+    init(
+        _ rule: Rule,
+        counts: [BalanceMath.NodeCounts],
+        memory: [String: NodeMemory],
+        pending: NodesPending? = nil,
+        at now: Date
+    ) {
+        if let threshold = rule.connections {
+            connections = BalanceMath.evaluateConnections(counts, threshold: threshold)
+        }
         if let threshold = rule.sessions { sessions = BalanceMath.evaluateSessions(counts, threshold: threshold) }
-        fails = pending.flatMap(Self.waiting) ?? Self.trigger(rule, counts: counts, memory: memory, at: now) ?? Self.minimums(rule, counts: counts) ?? imbalance(rule)
+        fails =
+            pending.flatMap(Self.waiting) ?? Self.trigger(rule, counts: counts, memory: memory, at: now)
+            ?? Self.minimums(rule, counts: counts) ?? imbalance(rule)
     }
 
     /// `waiting for 2 new nodes to be Ready (5 replicants wanted, 3 running)`; `nil` when none is awaited.
@@ -23,20 +33,31 @@ struct RuleCondition: Sendable {
         guard count > 0 else { return nil }
         return WhyNot(
             .waitingForNodes,
-            "waiting for \(count) new node\(count == 1 ? "" : "s") to be Ready (\(pending.wanted) \(pending.role.rawValue)s wanted, \(pending.running) running)")
+            "waiting for \(count) new node\(count == 1 ? "" : "s") to be Ready (\(pending.wanted) \(pending.role.rawValue)s wanted, \(pending.running) running)"
+        )
     }
 
-    static func trigger(_ rule: Rule, counts: [BalanceMath.NodeCounts], memory: [String: NodeMemory], at now: Date) -> WhyNot? {
+    static func trigger(
+        _ rule: Rule,
+        counts: [BalanceMath.NodeCounts],
+        memory: [String: NodeMemory],
+        at now: Date
+    ) -> WhyNot? {
         func within(_ instant: (NodeMemory) -> Date?) -> Bool {
-            counts.contains { c in memory[c.name].flatMap(instant).map { now.timeIntervalSince($0) <= rule.triggerWindow } ?? false }
+            counts.contains { c in
+                memory[c.name].flatMap(instant).map { now.timeIntervalSince($0) <= rule.triggerWindow } ?? false
+            }
         }
         switch rule.trigger {
         case .skew:
             return nil
         case .scaleOut:
-            return within(\.joinedAt) ? nil : WhyNot(.notTriggered, "no node joined in the last \(DurationText.format(rule.triggerWindow))")
+            return within(\.joinedAt)
+                ? nil : WhyNot(.notTriggered, "no node joined in the last \(DurationText.format(rule.triggerWindow))")
         case .restart:
-            return within(\.restartedAt) ? nil : WhyNot(.notTriggered, "no node restarted in the last \(DurationText.format(rule.triggerWindow))")
+            return within(\.restartedAt)
+                ? nil
+                : WhyNot(.notTriggered, "no node restarted in the last \(DurationText.format(rule.triggerWindow))")
         }
     }
 
@@ -46,7 +67,10 @@ struct RuleCondition: Sendable {
         }
         let total = counts.map(\.liveConnections).reduce(0, +)
         if total < Double(rule.minConnections) {
-            return WhyNot(.belowMinimumConnections, "\(BalanceEvaluation.format(total)) connections < minConnections \(rule.minConnections)")
+            return WhyNot(
+                .belowMinimumConnections,
+                "\(BalanceEvaluation.format(total)) connections < minConnections \(rule.minConnections)"
+            )
         }
         return nil
     }

@@ -101,6 +101,11 @@ public struct EngineResult: Sendable, Hashable, Codable {
     /// (`test` can declare create failures instead, see ``PolicyEngine/confirm(_:_:at:retryPolicy:)``).
     public func confirmedAtOnce() -> EngineResult {
         guard let decided = rebalance else { return self }
-        return PolicyEngine.confirm(self, .confirmed(name: "\(decided.rule)@\(KubernetesTime.format(decided.time))"), at: decided.time, retryPolicy: .default)
+        return PolicyEngine.confirm(
+            self,
+            .confirmed(name: "\(decided.rule)@\(KubernetesTime.format(decided.time))"),
+            at: decided.time,
+            retryPolicy: .default
+        )
     }
 }

@@ -41,7 +41,11 @@ extension RuleInstance {
     /// Moves the rule on one evaluation. Pure: the instant, the rule and what was observed are parameters.
     public func step(rule: Rule, observation: RuleObservation, at now: Date) -> Transition {
         if let fails = observation.conditionFails {
-            return Transition(next: observation.ownCooldown ? .coolingDown(since: nil) : .inactive, action: .none, whyNot: fails)
+            return Transition(
+                next: observation.ownCooldown ? .coolingDown(since: nil) : .inactive,
+                action: .none,
+                whyNot: fails
+            )
         }
         let since = conditionSince ?? now
         let elapsed = now.timeIntervalSince(since)
@@ -53,22 +57,41 @@ extension RuleInstance {
             return Transition(next: .coolingDown(since: since), action: .none, whyNot: gate, forRemaining: forRemaining)
         }
         if let forRemaining {
-            let text = "for not yet elapsed: \(DurationText.format(elapsed)) of \(DurationText.format(rule.forDuration))"
-            return Transition(next: .pending(since: since), action: .none, whyNot: WhyNot(.pending, text), forRemaining: forRemaining)
+            let text =
+                "for not yet elapsed: \(DurationText.format(elapsed)) of \(DurationText.format(rule.forDuration))"
+            return Transition(
+                next: .pending(since: since),
+                action: .none,
+                whyNot: WhyNot(.pending, text),
+                forRemaining: forRemaining
+            )
         }
         if rule.action == .alert {
-            return Transition(next: .firing(since: since, alerted: true, retry: nil), action: alerted ? .none : .alert, whyNot: nil)
+            return Transition(
+                next: .firing(since: since, alerted: true, retry: nil),
+                action: alerted ? .none : .alert,
+                whyNot: nil
+            )
         }
         if let gate, gate.reason.suspends {
             let alert = gate.reason.alertsOnce && !alerted
-            return Transition(next: .suspended(since: since, alerted: alerted || alert), action: alert ? .alert : .none, whyNot: gate)
+            return Transition(
+                next: .suspended(since: since, alerted: alerted || alert),
+                action: alert ? .alert : .none,
+                whyNot: gate
+            )
         }
         if let gate {
             return Transition(next: .firing(since: since, alerted: alerted, retry: retry), action: .none, whyNot: gate)
         }
         if let retry, now < retry.notBefore {
-            let text = "\(retry.lastFailure) (\(retry.failures) failed attempt(s) in a row; next attempt at \(KubernetesTime.format(retry.notBefore)))"
-            return Transition(next: .firing(since: since, alerted: alerted, retry: retry), action: .none, whyNot: WhyNot(.createFailed, text))
+            let text =
+                "\(retry.lastFailure) (\(retry.failures) failed attempt(s) in a row; next attempt at \(KubernetesTime.format(retry.notBefore)))"
+            return Transition(
+                next: .firing(since: since, alerted: alerted, retry: retry),
+                action: .none,
+                whyNot: WhyNot(.createFailed, text)
+            )
         }
         return Transition(next: .creating(since: since, decidedAt: now, retry: retry), action: .rebalance, whyNot: nil)
     }
@@ -76,7 +99,12 @@ extension RuleInstance {
     /// Takes what the actuator really did with the rebalance decided in `creating`. Pure. Only `confirmed` leads to
     /// `acted`; a failure goes back to `firing` with a grown backoff; an action not made goes back to `firing` as is.
     /// - Returns: the next state and the rule's why-not (`nil` when confirmed).
-    public func confirm(_ result: ActionResult, rule: String, at now: Date, retryPolicy: CreateRetryPolicy) -> (next: RuleInstance, whyNot: WhyNot?) {
+    public func confirm(
+        _ result: ActionResult,
+        rule: String,
+        at now: Date,
+        retryPolicy: CreateRetryPolicy
+    ) -> (next: RuleInstance, whyNot: WhyNot?) {
         guard case .creating(let since, _, let retry) = self else { return (self, nil) }
         switch result {
         case .confirmed(let name):
@@ -84,10 +112,14 @@ extension RuleInstance {
         case .failed(let failure):
             let failures = (retry?.failures ?? 0) + 1
             let next = CreateRetry(
-                failures: failures, lastFailure: failure, lastAttemptAt: now,
+                failures: failures,
+                lastFailure: failure,
+                lastAttemptAt: now,
                 notBefore: now.addingTimeInterval(retryPolicy.backoff(afterFailures: failures)),
-                escalated: failures >= retryPolicy.escalateAfter)
-            let text = "\(failure) (\(failures) failed attempt(s) in a row; next attempt at \(KubernetesTime.format(next.notBefore)))"
+                escalated: failures >= retryPolicy.escalateAfter
+            )
+            let text =
+                "\(failure) (\(failures) failed attempt(s) in a row; next attempt at \(KubernetesTime.format(next.notBefore)))"
             return (.firing(since: since, alerted: false, retry: next), WhyNot(.createFailed, text))
         case .notMade(let reason):
             return (.firing(since: since, alerted: false, retry: retry), reason.whyNot)

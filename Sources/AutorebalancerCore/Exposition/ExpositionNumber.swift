@@ -88,7 +88,8 @@ enum ExpositionNumber {
                 return negative ? -value : value
             }
             if mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
-                let value = exponent > 0
+                let value =
+                    exponent > 0
                     ? Double(mantissa) * powersOfTen[exponent]
                     : Double(mantissa) / powersOfTen[-exponent]
                 return negative ? -value : value

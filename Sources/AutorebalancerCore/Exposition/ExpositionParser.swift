@@ -38,7 +38,12 @@ public struct ExpositionParser: Sendable {
         /// The most samples kept in the families built.
         public var maximumKeptSamples: Int?
 
-        public init(maximumLineLength: Int? = nil, maximumFamilies: Int? = nil, maximumNameLength: Int? = nil, maximumKeptSamples: Int? = nil) {
+        public init(
+            maximumLineLength: Int? = nil,
+            maximumFamilies: Int? = nil,
+            maximumNameLength: Int? = nil,
+            maximumKeptSamples: Int? = nil
+        ) {
             self.maximumLineLength = maximumLineLength
             self.maximumFamilies = maximumFamilies
             self.maximumNameLength = maximumNameLength
@@ -50,7 +55,12 @@ public struct ExpositionParser: Sendable {
 
         /// A scrape of one EMQX node (or of `mode=all_nodes_unaggregated`): EMQX 5 writes about 460 families on lines
         /// far below 1 KB; the agent keeps a few samples per node.
-        public static let scrape = Limits(maximumLineLength: 64 << 10, maximumFamilies: 5_000, maximumNameLength: 1_024, maximumKeptSamples: 50_000)
+        public static let scrape = Limits(
+            maximumLineLength: 64 << 10,
+            maximumFamilies: 5_000,
+            maximumNameLength: 1_024,
+            maximumKeptSamples: 50_000
+        )
     }
 
     public var mode: Mode
@@ -88,14 +98,19 @@ public struct ExpositionParser: Sendable {
             return .success(ExpositionDocument(families: []))
         }
         var scanner = ExpositionScanner(lenient: mode == .lenient, wanted: families, limits: limits)
-        if let failure = scanner.scan(base.assumingMemoryBound(to: UInt8.self), bytes.count) { return .failure(failure) }
+        if let failure = scanner.scan(base.assumingMemoryBound(to: UInt8.self), bytes.count) {
+            return .failure(failure)
+        }
         return .success(ExpositionDocument(families: scanner.families, skipped: scanner.skipped))
     }
 
     /// A parse fed in pieces as a body arrives: whole lines are read as soon as they are complete, so only the
     /// unfinished last line is held. Results equal ``parse(_:)-(UnsafeRawBufferPointer)`` of the whole body.
     public func stream() -> ExpositionStream {
-        ExpositionStream(scanner: ExpositionScanner(lenient: mode == .lenient, wanted: families, limits: limits), limits: limits)
+        ExpositionStream(
+            scanner: ExpositionScanner(lenient: mode == .lenient, wanted: families, limits: limits),
+            limits: limits
+        )
     }
 }
 
@@ -143,7 +158,9 @@ public struct ExpositionStream {
                 pending.append(contentsOf: UnsafeBufferPointer(start: bytes + start, count: newline - start))
                 let line = pending
                 pending.removeAll(keepingCapacity: true)
-                try line.withUnsafeBufferPointer { buffer throws(ExpositionError) in try read(buffer.baseAddress!, buffer.count) }
+                try line.withUnsafeBufferPointer { buffer throws(ExpositionError) in
+                    try read(buffer.baseAddress!, buffer.count)
+                }
             }
             start = newline + 1
         }
@@ -155,7 +172,9 @@ public struct ExpositionStream {
         if !pending.isEmpty {
             let line = pending
             pending = []
-            try line.withUnsafeBufferPointer { buffer throws(ExpositionError) in try read(buffer.baseAddress!, buffer.count) }
+            try line.withUnsafeBufferPointer { buffer throws(ExpositionError) in
+                try read(buffer.baseAddress!, buffer.count)
+            }
         }
         return ExpositionDocument(families: scanner.families, skipped: scanner.skipped)
     }
@@ -196,17 +215,29 @@ enum UTF8Check {
         var i = 0
         while i < n {
             let b0 = p[i]
-            if b0 < 0x80 { i += 1; continue }
+            if b0 < 0x80 {
+                i += 1
+                continue
+            }
             let length: Int
-            var lower: UInt8 = 0x80, upper: UInt8 = 0xBF
+            var lower: UInt8 = 0x80
+            var upper: UInt8 = 0xBF
             switch b0 {
             case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lower = 0xA0
+            case 0xE0:
+                length = 3
+                lower = 0xA0
             case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; upper = 0x9F
-            case 0xF0: length = 4; lower = 0x90
+            case 0xED:
+                length = 3
+                upper = 0x9F
+            case 0xF0:
+                length = 4
+                lower = 0x90
             case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; upper = 0x8F
+            case 0xF4:
+                length = 4
+                upper = 0x8F
             default: return false
             }
             guard i + length <= n else { return false }

@@ -93,7 +93,11 @@ struct ExpositionScanner {
     /// Counts a line the caller refused before scanning it (longer than the line limit), with the scanner's numbering.
     mutating func refuseLine(length: Int) -> ExpositionError? {
         lineNumber += 1
-        let error = ExpositionError(line: lineNumber, column: 1, message: "the line is longer than \(limits.maximumLineLength ?? length) bytes (\(length) bytes so far)")
+        let error = ExpositionError(
+            line: lineNumber,
+            column: 1,
+            message: "the line is longer than \(limits.maximumLineLength ?? length) bytes (\(length) bytes so far)"
+        )
         if !lenient { return error }
         if skipped.count < Self.skippedLimit { skipped.append(error) } else { skippedBeyondLimit += 1 }
         return nil
@@ -140,7 +144,10 @@ struct ExpositionScanner {
         }
         let nameEnd = try metricName(nameStart, end, what: "'# HELP'")
         if nameEnd < end && !isBlank(base[nameEnd]) {
-            throw failure(at: nameEnd, "expected a space after the metric name in '# HELP', found \(describeByte(nameEnd))")
+            throw failure(
+                at: nameEnd,
+                "expected a space after the metric name in '# HELP', found \(describeByte(nameEnd))"
+            )
         }
         // One or more blanks separate name and text; text may be empty (EMQX writes `# HELP name ` with a space).
         let textStart = skipBlanks(nameEnd, end)
@@ -174,7 +181,10 @@ struct ExpositionScanner {
                 case UInt8(ascii: "n"): escapeScratch.append(UInt8(ascii: "\n"))
                 case quote: escapeScratch.append(quote)
                 default:
-                    throw failure(at: p, "invalid escape '\\\(describeRaw(p + 1))' in HELP text; only \\\\, \\n and \\\" are allowed")
+                    throw failure(
+                        at: p,
+                        "invalid escape '\\\(describeRaw(p + 1))' in HELP text; only \\\\, \\n and \\\" are allowed"
+                    )
                 }
                 p += 2
             } else {
@@ -182,7 +192,9 @@ struct ExpositionScanner {
                 p += 1
             }
         }
-        let decoded: String? = escapeScratch.withUnsafeBufferPointer { StringInterner.makeString($0.baseAddress!, $0.count) }
+        let decoded: String? = escapeScratch.withUnsafeBufferPointer {
+            StringInterner.makeString($0.baseAddress!, $0.count)
+        }
         guard let text = decoded else { throw failure(at: start, "HELP text is not valid UTF-8") }
         return text
     }
@@ -195,22 +207,37 @@ struct ExpositionScanner {
         let nameEnd = try metricName(nameStart, end, what: "'# TYPE'")
         let typeStart = skipBlanks(nameEnd, end)
         guard typeStart > nameEnd, typeStart < end else {
-            throw failure(at: typeStart, "'# TYPE' needs a type after the metric name (counter, gauge, histogram, summary, untyped)")
+            throw failure(
+                at: typeStart,
+                "'# TYPE' needs a type after the metric name (counter, gauge, histogram, summary, untyped)"
+            )
         }
         let typeEnd = tokenEnd(typeStart, end)
-        let word = String(decoding: UnsafeBufferPointer(start: base + typeStart, count: typeEnd - typeStart), as: UTF8.self)
+        let word = String(
+            decoding: UnsafeBufferPointer(start: base + typeStart, count: typeEnd - typeStart),
+            as: UTF8.self
+        )
         guard let metricType = MetricType(typeWord: word) else {
-            throw failure(at: typeStart, "unknown metric type '\(printable(typeStart, typeEnd))'; expected counter, gauge, histogram, summary, untyped (or OpenMetrics unknown, info, stateset, gaugehistogram)")
+            throw failure(
+                at: typeStart,
+                "unknown metric type '\(printable(typeStart, typeEnd))'; expected counter, gauge, histogram, summary, untyped (or OpenMetrics unknown, info, stateset, gaugehistogram)"
+            )
         }
         let rest = skipBlanks(typeEnd, end)
         guard rest == end else { throw failure(at: rest, "unexpected text after the type in '# TYPE'") }
-        let name = String(decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart), as: UTF8.self)
+        let name = String(
+            decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
+            as: UTF8.self
+        )
         if let existing = familyIndex[name] {
             if typeDeclared[existing] {
                 throw failure(at: nameStart, "second '# TYPE' line for metric family '\(name)'")
             }
             if familyHasSamples[existing] {
-                throw failure(at: nameStart, "'# TYPE' line for '\(name)' comes after samples of that name; it must precede them")
+                throw failure(
+                    at: nameStart,
+                    "'# TYPE' line for '\(name)' comes after samples of that name; it must precede them"
+                )
             }
         }
         let position = try family(nameStart, nameEnd)
@@ -227,8 +254,9 @@ struct ExpositionScanner {
         let nameEnd: Int
         var knownFamily = -1
         if current >= 0, case let length = familyNameBytes[current].count, end - nameStart > length,
-           case let next = base[nameStart + length], next == UInt8(ascii: "{") || isBlank(next),
-           familyNameBytes[current].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + nameStart, length) == 0 }) {
+            case let next = base[nameStart + length], next == UInt8(ascii: "{") || isBlank(next),
+            familyNameBytes[current].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + nameStart, length) == 0 })
+        {
             nameEnd = nameStart + length
             knownFamily = current
         } else {
@@ -256,7 +284,10 @@ struct ExpositionScanner {
         }
         let valueEnd = tokenEnd(p, end)
         guard let value = ExpositionNumber.parseValue(base + p, valueEnd - p) else {
-            throw failure(at: p, "invalid value '\(printable(p, valueEnd))' for sample '\(printable(nameStart, nameEnd))'; expected a number, NaN, +Inf or -Inf")
+            throw failure(
+                at: p,
+                "invalid value '\(printable(p, valueEnd))' for sample '\(printable(nameStart, nameEnd))'; expected a number, NaN, +Inf or -Inf"
+            )
         }
         p = skipBlanks(valueEnd, end)
         var timestamp: Int64?
@@ -273,7 +304,10 @@ struct ExpositionScanner {
             throw failure(at: p, "unexpected text after the sample's timestamp")
         }
         if keep, let maximum = limits.maximumKeptSamples, keptSamples >= maximum {
-            throw failure(at: nameStart, "more than \(maximum) samples in the metric families read; the body is not one node's metrics")
+            throw failure(
+                at: nameStart,
+                "more than \(maximum) samples in the metric families read; the body is not one node's metrics"
+            )
         }
         let position: Int
         if let existingFamily { position = existingFamily } else { position = try family(nameStart, nameEnd) }
@@ -287,16 +321,25 @@ struct ExpositionScanner {
     /// Whether a family of exactly this name is to be built.
     private func isWanted(_ nameStart: Int, _ nameEnd: Int) -> Bool {
         guard let wanted else { return true }
-        return wanted.contains(String(decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart), as: UTF8.self))
+        return wanted.contains(
+            String(decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart), as: UTF8.self)
+        )
     }
 
     /// Reads a label set to the same rules as ``labels(_:_:nameStart:nameEnd:into:)`` (names, `=`, quoted values with
     /// valid escapes and UTF-8, no duplicate name, commas) without building it. Returns the index after `}`.
-    private mutating func checkLabels(_ start: Int, _ end: Int, nameStart: Int, nameEnd: Int) throws(ExpositionError) -> Int {
+    private mutating func checkLabels(
+        _ start: Int,
+        _ end: Int,
+        nameStart: Int,
+        nameEnd: Int
+    ) throws(ExpositionError) -> Int {
         var names: [(Int, Int)] = []
         var p = skipBlanks(start, end)
         while true {
-            guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
+            guard p < end else {
+                throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'")
+            }
             if base[p] == UInt8(ascii: "}") { return p + 1 }
             let labelNameStart = p
             guard isNameStart(base[p]) && base[p] != UInt8(ascii: ":") else {
@@ -307,30 +350,50 @@ struct ExpositionScanner {
             let labelNameEnd = p
             p = skipBlanks(p, end)
             guard p < end && base[p] == UInt8(ascii: "=") else {
-                throw failure(at: p, "expected '=' after label name '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+                throw failure(
+                    at: p,
+                    "expected '=' after label name '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))"
+                )
             }
             p = skipBlanks(p + 1, end)
             guard p < end && base[p] == quote else {
-                throw failure(at: p, "expected '\"' to start the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+                throw failure(
+                    at: p,
+                    "expected '\"' to start the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))"
+                )
             }
             let afterValue = try checkLabelValue(p, end, labelNameStart, labelNameEnd)
             let length = labelNameEnd - labelNameStart
-            for (otherStart, otherEnd) in names where otherEnd - otherStart == length && memcmp(base + otherStart, base + labelNameStart, length) == 0 {
-                throw failure(at: labelNameStart, "duplicate label '\(printable(labelNameStart, labelNameEnd))' in sample '\(printable(nameStart, nameEnd))'")
+            for (otherStart, otherEnd) in names
+            where otherEnd - otherStart == length && memcmp(base + otherStart, base + labelNameStart, length) == 0 {
+                throw failure(
+                    at: labelNameStart,
+                    "duplicate label '\(printable(labelNameStart, labelNameEnd))' in sample '\(printable(nameStart, nameEnd))'"
+                )
             }
             names.append((labelNameStart, labelNameEnd))
             p = skipBlanks(afterValue, end)
-            guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
+            guard p < end else {
+                throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'")
+            }
             if base[p] == UInt8(ascii: ",") {
                 p = skipBlanks(p + 1, end)
             } else if base[p] != UInt8(ascii: "}") {
-                throw failure(at: p, "expected ',' or '}' after the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+                throw failure(
+                    at: p,
+                    "expected ',' or '}' after the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))"
+                )
             }
         }
     }
 
     /// Checks a quoted label value starting at the opening quote; returns the index after the closing quote.
-    private func checkLabelValue(_ open: Int, _ end: Int, _ labelNameStart: Int, _ labelNameEnd: Int) throws(ExpositionError) -> Int {
+    private func checkLabelValue(
+        _ open: Int,
+        _ end: Int,
+        _ labelNameStart: Int,
+        _ labelNameEnd: Int
+    ) throws(ExpositionError) -> Int {
         let start = open + 1
         var p = start
         while p < end {
@@ -341,7 +404,10 @@ struct ExpositionScanner {
                 switch base[p + 1] {
                 case backslash, quote, UInt8(ascii: "n"): break
                 default:
-                    throw failure(at: p, "invalid escape '\\\(describeRaw(p + 1))' in the value of label '\(printable(labelNameStart, labelNameEnd))'; only \\\\, \\\" and \\n are allowed")
+                    throw failure(
+                        at: p,
+                        "invalid escape '\\\(describeRaw(p + 1))' in the value of label '\(printable(labelNameStart, labelNameEnd))'; only \\\\, \\\" and \\n are allowed"
+                    )
                 }
                 p += 2
             } else {
@@ -349,7 +415,10 @@ struct ExpositionScanner {
             }
         }
         guard p < end else {
-            throw failure(at: open, "value of label '\(printable(labelNameStart, labelNameEnd))' is not terminated; expected a closing '\"' before the end of the line")
+            throw failure(
+                at: open,
+                "value of label '\(printable(labelNameStart, labelNameEnd))' is not terminated; expected a closing '\"' before the end of the line"
+            )
         }
         // Escapes are ASCII, so the raw bytes are valid UTF-8 exactly when the decoded value is.
         guard UTF8Check.isValid(base + start, p - start) else {
@@ -358,10 +427,18 @@ struct ExpositionScanner {
         return p + 1
     }
 
-    private mutating func labels(_ start: Int, _ end: Int, nameStart: Int, nameEnd: Int, into labels: inout [MetricLabel]) throws(ExpositionError) -> Int {
+    private mutating func labels(
+        _ start: Int,
+        _ end: Int,
+        nameStart: Int,
+        nameEnd: Int,
+        into labels: inout [MetricLabel]
+    ) throws(ExpositionError) -> Int {
         var p = skipBlanks(start, end)
         while true {
-            guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
+            guard p < end else {
+                throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'")
+            }
             if base[p] == UInt8(ascii: "}") { return p + 1 }
             let labelNameStart = p
             guard isNameStart(base[p]) && base[p] != UInt8(ascii: ":") else {
@@ -372,32 +449,51 @@ struct ExpositionScanner {
             let labelNameEnd = p
             p = skipBlanks(p, end)
             guard p < end && base[p] == UInt8(ascii: "=") else {
-                throw failure(at: p, "expected '=' after label name '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+                throw failure(
+                    at: p,
+                    "expected '=' after label name '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))"
+                )
             }
             p = skipBlanks(p + 1, end)
             guard p < end && base[p] == quote else {
-                throw failure(at: p, "expected '\"' to start the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))")
+                throw failure(
+                    at: p,
+                    "expected '\"' to start the value of label '\(printable(labelNameStart, labelNameEnd))', found \(describeByte(p))"
+                )
             }
             let (value, afterValue) = try labelValue(p, end, labelNameStart, labelNameEnd)
             guard let labelName = interner.string(base + labelNameStart, labelNameEnd - labelNameStart) else {
                 throw failure(at: labelNameStart, "label name is not valid UTF-8")
             }
             for existing in labels where existing.name == labelName {
-                throw failure(at: labelNameStart, "duplicate label '\(labelName)' in sample '\(printable(nameStart, nameEnd))'")
+                throw failure(
+                    at: labelNameStart,
+                    "duplicate label '\(labelName)' in sample '\(printable(nameStart, nameEnd))'"
+                )
             }
             labels.append(MetricLabel(name: labelName, value: value))
             p = skipBlanks(afterValue, end)
-            guard p < end else { throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'") }
+            guard p < end else {
+                throw failure(at: p, "label set of '\(printable(nameStart, nameEnd))' is not closed; expected '}'")
+            }
             if base[p] == UInt8(ascii: ",") {
                 p = skipBlanks(p + 1, end)
             } else if base[p] != UInt8(ascii: "}") {
-                throw failure(at: p, "expected ',' or '}' after the value of label '\(labelName)', found \(describeByte(p))")
+                throw failure(
+                    at: p,
+                    "expected ',' or '}' after the value of label '\(labelName)', found \(describeByte(p))"
+                )
             }
         }
     }
 
     /// Reads a quoted label value starting at the opening quote; returns the value and the index after the closing quote.
-    private mutating func labelValue(_ open: Int, _ end: Int, _ labelNameStart: Int, _ labelNameEnd: Int) throws(ExpositionError) -> (String, Int) {
+    private mutating func labelValue(
+        _ open: Int,
+        _ end: Int,
+        _ labelNameStart: Int,
+        _ labelNameEnd: Int
+    ) throws(ExpositionError) -> (String, Int) {
         let start = open + 1
         // Find the closing quote with memchr; the value is plain when no backslash comes before it.
         var p = end
@@ -411,7 +507,10 @@ struct ExpositionScanner {
         }
         if p < end && base[p] == quote {
             guard let value = interner.string(base + start, p - start) else {
-                throw failure(at: start, "value of label '\(printable(labelNameStart, labelNameEnd))' is not valid UTF-8")
+                throw failure(
+                    at: start,
+                    "value of label '\(printable(labelNameStart, labelNameEnd))' is not valid UTF-8"
+                )
             }
             return (value, p + 1)
         }
@@ -427,7 +526,10 @@ struct ExpositionScanner {
                 case quote: escapeScratch.append(quote)
                 case UInt8(ascii: "n"): escapeScratch.append(UInt8(ascii: "\n"))
                 default:
-                    throw failure(at: p, "invalid escape '\\\(describeRaw(p + 1))' in the value of label '\(printable(labelNameStart, labelNameEnd))'; only \\\\, \\\" and \\n are allowed")
+                    throw failure(
+                        at: p,
+                        "invalid escape '\\\(describeRaw(p + 1))' in the value of label '\(printable(labelNameStart, labelNameEnd))'; only \\\\, \\\" and \\n are allowed"
+                    )
                 }
                 p += 2
             } else {
@@ -436,7 +538,10 @@ struct ExpositionScanner {
             }
         }
         guard p < end else {
-            throw failure(at: open, "value of label '\(printable(labelNameStart, labelNameEnd))' is not terminated; expected a closing '\"' before the end of the line")
+            throw failure(
+                at: open,
+                "value of label '\(printable(labelNameStart, labelNameEnd))' is not terminated; expected a closing '\"' before the end of the line"
+            )
         }
         let decoded: String? = escapeScratch.withUnsafeBufferPointer { buffer in
             buffer.isEmpty ? "" : interner.string(buffer.baseAddress!, buffer.count)
@@ -448,7 +553,12 @@ struct ExpositionScanner {
     }
 
     private mutating func commitSample(
-        _ position: Int, _ nameStart: Int, _ nameEnd: Int, labels: [MetricLabel], value: Double, timestamp: Int64?
+        _ position: Int,
+        _ nameStart: Int,
+        _ nameEnd: Int,
+        labels: [MetricLabel],
+        value: Double,
+        timestamp: Int64?
     ) {
         let name: String
         if familyNameBytes[position].count == nameEnd - nameStart {
@@ -466,11 +576,16 @@ struct ExpositionScanner {
     /// name's suffix (`foo_bucket` → histogram `foo`); `nil` when the sample starts a new untyped family of its name.
     private func findOwningFamily(_ nameStart: Int, _ nameEnd: Int) -> Int? {
         if current >= 0 && owns(current, nameStart, nameEnd) { return current }
-        let name = String(decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart), as: UTF8.self)
+        let name = String(
+            decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
+            as: UTF8.self
+        )
         if let exact = familyIndex[name] { return exact }
-        for suffix in ["_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info"] where name.hasSuffix(suffix) {
+        for suffix in ["_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info"]
+        where name.hasSuffix(suffix) {
             if let parent = familyIndex[String(name.dropLast(suffix.count))],
-               families[parent].type.sampleSuffixes.contains(suffix) {
+                families[parent].type.sampleSuffixes.contains(suffix)
+            {
                 return parent
             }
         }
@@ -480,7 +595,9 @@ struct ExpositionScanner {
     private func owns(_ position: Int, _ nameStart: Int, _ nameEnd: Int) -> Bool {
         let length = nameEnd - nameStart
         return familyNameBytes[position].withUnsafeBufferPointer { family -> Bool in
-            guard length >= family.count, memcmp(family.baseAddress!, base + nameStart, family.count) == 0 else { return false }
+            guard length >= family.count, memcmp(family.baseAddress!, base + nameStart, family.count) == 0 else {
+                return false
+            }
             if length == family.count { return true }
             let suffix = UnsafeBufferPointer(start: base + nameStart + family.count, count: length - family.count)
             for owned in families[position].type.sampleSuffixes where owned.utf8.elementsEqual(suffix) { return true }
@@ -513,7 +630,9 @@ struct ExpositionScanner {
 
     /// Reads a metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`) and returns the index after it.
     private func metricName(_ start: Int, _ end: Int, what: String) throws(ExpositionError) -> Int {
-        guard start < end else { throw failure(at: start, "expected a metric name in \(what), found the end of the line") }
+        guard start < end else {
+            throw failure(at: start, "expected a metric name in \(what), found the end of the line")
+        }
         guard isNameStart(base[start]) else {
             throw failure(at: start, "expected a metric name in \(what), found \(describeByte(start))")
         }
@@ -526,7 +645,8 @@ struct ExpositionScanner {
 
     @inline(__always) private func isNameStart(_ byte: UInt8) -> Bool {
         let lower = byte | 0x20
-        return (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
+        return (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || byte == UInt8(ascii: "_")
+            || byte == UInt8(ascii: ":")
     }
 
     @inline(__always) private func isNameContinue(_ byte: UInt8) -> Bool {

@@ -37,7 +37,10 @@ public enum ClusterObject: Sendable, Hashable {
     /// The reference Events and ownerReferences point at (in the version the API serves the object at).
     public var objectReference: ObjectReference {
         ObjectReference(
-            apiVersion: version.apiVersion, kind: kind.rawValue, name: metadata.name, namespace: metadata.namespace,
+            apiVersion: version.apiVersion,
+            kind: kind.rawValue,
+            name: metadata.name,
+            namespace: metadata.namespace,
             uid: metadata.uid
         )
     }
@@ -45,6 +48,13 @@ public enum ClusterObject: Sendable, Hashable {
     /// An ownerReference to this object (for the Rebalances the agent creates); `nil` without a uid.
     public var ownerReference: OwnerReference? {
         guard let uid = metadata.uid, let name = metadata.name else { return nil }
-        return OwnerReference(apiVersion: version.apiVersion, kind: kind.rawValue, name: name, uid: uid, controller: false, blockOwnerDeletion: false)
+        return OwnerReference(
+            apiVersion: version.apiVersion,
+            kind: kind.rawValue,
+            name: name,
+            uid: uid,
+            controller: false,
+            blockOwnerDeletion: false
+        )
     }
 }

@@ -19,8 +19,12 @@ public struct ClusterReading: Sendable, Hashable {
     public var emqxVersions: [String]
 
     public init(
-        facts: ClusterFacts, expectedNodes: [ExpectedNode], nodes: [NodeObservation], notes: [String] = [],
-        countNotes: [String] = [], emqxVersions: [String] = []
+        facts: ClusterFacts,
+        expectedNodes: [ExpectedNode],
+        nodes: [NodeObservation],
+        notes: [String] = [],
+        countNotes: [String] = [],
+        emqxVersions: [String] = []
     ) {
         self.facts = facts
         self.expectedNodes = expectedNodes
@@ -63,14 +67,26 @@ public struct ClusterReading: Sendable, Hashable {
         let observations = nodes.map { node in
             // Not known to be omitempty in v1beta4: an absent count stays unknown.
             let sessions = StatusCount.read(
-                node.connections.map(Int64.init), absentMeansZero: false, whyUnknown: "the EmqxEnterprise status does not say")
+                node.connections.map(Int64.init),
+                absentMeansZero: false,
+                whyUnknown: "the EmqxEnterprise status does not say"
+            )
             sessionNotes.record(sessions, node: node.node)
             return NodeObservation(
-                name: node.node, role: .core, running: node.nodeStatus.map { $0.lowercased() == "running" },
-                sessions: sessions.number)
+                name: node.node,
+                role: .core,
+                running: node.nodeStatus.map { $0.lowercased() == "running" },
+                sessions: sessions.number
+            )
         }
         return ClusterReading(
-            facts: ClusterFacts(ready: ready, upgrading: upgrading, evacuating: upgrading, scalingIn: scalingIn, enterprise: true),
+            facts: ClusterFacts(
+                ready: ready,
+                upgrading: upgrading,
+                evacuating: upgrading,
+                scalingIn: scalingIn,
+                enterprise: true
+            ),
             expectedNodes: nodes.map { ExpectedNode(name: $0.node, role: .core) },
             nodes: observations,
             notes: notes,

@@ -64,11 +64,32 @@ struct EMQX5Status {
             let live = StatusCount.read(
                 node.liveConnections.map(Int64.init),
                 absentMeansZero: running && version.map { $0.major > 5 || ($0.major == 5 && $0.minor >= 1) } == true,
-                whyUnknown: Self.whyUnknown(running: running, status: node.nodeStatus, version: node.version, since: "5.1"))
+                whyUnknown: Self.whyUnknown(
+                    running: running,
+                    status: node.nodeStatus,
+                    version: node.version,
+                    since: "5.1"
+                )
+            )
             let sessions = StatusCount.read(
-                node.connections.map(Int64.init), absentMeansZero: running && (version?.major ?? 0) >= 5,
-                whyUnknown: Self.whyUnknown(running: running, status: node.nodeStatus, version: node.version, since: nil))
-            return Row(name: node.node, podName: nil, role: role, status: node.nodeStatus, version: node.version, live: live, sessions: sessions)
+                node.connections.map(Int64.init),
+                absentMeansZero: running && (version?.major ?? 0) >= 5,
+                whyUnknown: Self.whyUnknown(
+                    running: running,
+                    status: node.nodeStatus,
+                    version: node.version,
+                    since: nil
+                )
+            )
+            return Row(
+                name: node.node,
+                podName: nil,
+                role: role,
+                status: node.nodeStatus,
+                version: node.version,
+                live: live,
+                sessions: sessions
+            )
         }
         cores = (status?.coreNodes ?? []).map { row($0, .core) }
         replicants = (status?.replicantNodes ?? []).map { row($0, .replicant) }
@@ -115,9 +136,14 @@ struct EMQX5Status {
                     : "v3beta1 always writes it"
             }
             return Row(
-                name: node.name, podName: node.podName, role: role, status: node.status, version: node.version,
+                name: node.name,
+                podName: node.podName,
+                role: role,
+                status: node.status,
+                version: node.version,
                 live: StatusCount.read(node.connections, absentMeansZero: omitsZero && running, whyUnknown: why()),
-                sessions: StatusCount.read(node.sessions, absentMeansZero: omitsZero && running, whyUnknown: why()))
+                sessions: StatusCount.read(node.sessions, absentMeansZero: omitsZero && running, whyUnknown: why())
+            )
         }
         cores = (status?.coreNodes ?? []).map { row($0, .core) }
         replicants = (status?.replicantNodes ?? []).map { row($0, .replicant) }
@@ -146,7 +172,8 @@ struct EMQX5Status {
         if !running { return "node is \(status ?? "of unknown status")" }
         guard let version else { return "EMQX version unknown" }
         guard let since else { return "EMQX \(version) is not a version the agent knows" }
-        return StatusCount.majorMinor(version) == nil ? "EMQX version \(version) not understood" : "EMQX \(version) is older than \(since)"
+        return StatusCount.majorMinor(version) == nil
+            ? "EMQX version \(version) not understood" : "EMQX \(version) is older than \(since)"
     }
 
     // MARK: Reading
@@ -169,7 +196,9 @@ struct EMQX5Status {
         for name in removed.sorted() { notes.append("node \(name) is being removed: left out of the rebalanced set") }
 
         var scalingIn: Bool? = hasStatus ? false : nil
-        for (label, wanted, observed) in [("core", wantedCores, observedCores), ("replicant", wantedReplicants, observedReplicants)] {
+        for (label, wanted, observed) in [
+            ("core", wantedCores, observedCores), ("replicant", wantedReplicants, observedReplicants),
+        ] {
             if let wanted, let observed, wanted < observed {
                 scalingIn = true
                 notes.append("\(label) replicas shrinking: spec \(wanted) < status \(observed)")
@@ -185,7 +214,9 @@ struct EMQX5Status {
             let running = rows.filter { $0.running == true && !removed.contains($0.name) }.count
             pending = NodesPending(wanted: wanted, running: running, role: rebalancedRole)
             if let pending, pending.count > 0 {
-                notes.append("\(pending.count) \(rebalancedRole.rawValue) node(s) not running yet: spec wants \(wanted), \(running) running")
+                notes.append(
+                    "\(pending.count) \(rebalancedRole.rawValue) node(s) not running yet: spec wants \(wanted), \(running) running"
+                )
             }
         }
 
@@ -197,20 +228,32 @@ struct EMQX5Status {
             sessionNotes.record(row.sessions, node: row.name)
         }
         let facts = ClusterFacts(
-            ready: ready, upgrading: upgrading, evacuating: hasStatus ? !evacuating.isEmpty : nil, scalingIn: scalingIn,
-            enterprise: enterprise, operatorPaused: paused, podsBeingRemoved: podsBeingRemoved, nodesPending: pending)
+            ready: ready,
+            upgrading: upgrading,
+            evacuating: hasStatus ? !evacuating.isEmpty : nil,
+            scalingIn: scalingIn,
+            enterprise: enterprise,
+            operatorPaused: paused,
+            podsBeingRemoved: podsBeingRemoved,
+            nodesPending: pending
+        )
         return ClusterReading(
             facts: facts,
             expectedNodes: kept.map { ExpectedNode(name: $0.name, role: $0.role, podName: $0.podName) },
             nodes: kept.map { row in
                 NodeObservation(
-                    name: row.name, role: row.role, running: row.running, liveConnections: row.live.number,
-                    sessions: row.sessions.number)
+                    name: row.name,
+                    role: row.role,
+                    running: row.running,
+                    liveConnections: row.live.number,
+                    sessions: row.sessions.number
+                )
             },
             notes: notes,
             countNotes: liveNotes.lines(field: liveField, zeroCondition: liveZeroCondition)
                 + sessionNotes.lines(field: sessionsField, zeroCondition: sessionsZeroCondition),
-            emqxVersions: Set((cores + replicants).compactMap(\.version)).sorted())
+            emqxVersions: Set((cores + replicants).compactMap(\.version)).sorted()
+        )
     }
 
     /// Whether a node runs in a pod: the status names the pod (2.3, 3.0), or the node's host is the pod's DNS name

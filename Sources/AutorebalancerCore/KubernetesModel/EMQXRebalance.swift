@@ -77,9 +77,18 @@ public struct EMQXRebalanceStatus: Sendable, Hashable, Codable {
     public var observedGeneration: Int64?
 
     public init(
-        phase: EMQXRebalancePhase? = nil, reason: String? = nil, coordinator: String? = nil, nodes: [String]? = nil,
-        donors: [String]? = nil, recipients: [String]? = nil, emqxState: String? = nil, connectionEvictionRate: Int? = nil,
-        sessionEvictionRate: Int? = nil, requestedTime: String? = nil, startedTime: String? = nil, completedTime: String? = nil,
+        phase: EMQXRebalancePhase? = nil,
+        reason: String? = nil,
+        coordinator: String? = nil,
+        nodes: [String]? = nil,
+        donors: [String]? = nil,
+        recipients: [String]? = nil,
+        emqxState: String? = nil,
+        connectionEvictionRate: Int? = nil,
+        sessionEvictionRate: Int? = nil,
+        requestedTime: String? = nil,
+        startedTime: String? = nil,
+        completedTime: String? = nil,
         observedGeneration: Int64? = nil
     ) {
         self.phase = phase?.rawValue

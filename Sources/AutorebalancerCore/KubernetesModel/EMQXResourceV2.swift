@@ -28,7 +28,11 @@ public struct EMQXResourceV2: Sendable, Hashable, Codable {
         public var coreTemplate: EMQXResource.Template?
         public var replicantTemplate: EMQXResource.Template?
 
-        public init(image: String? = nil, coreTemplate: EMQXResource.Template? = nil, replicantTemplate: EMQXResource.Template? = nil) {
+        public init(
+            image: String? = nil,
+            coreTemplate: EMQXResource.Template? = nil,
+            replicantTemplate: EMQXResource.Template? = nil
+        ) {
             self.image = image
             self.coreTemplate = coreTemplate
             self.replicantTemplate = replicantTemplate
@@ -90,8 +94,13 @@ public struct EMQXResourceV2: Sendable, Hashable, Codable {
         public var connections: Int64?
 
         public init(
-            name: String, podName: String? = nil, status: String? = "running", version: String? = nil, role: String? = nil,
-            sessions: Int64? = nil, connections: Int64? = nil
+            name: String,
+            podName: String? = nil,
+            status: String? = "running",
+            version: String? = nil,
+            role: String? = nil,
+            sessions: Int64? = nil,
+            connections: Int64? = nil
         ) {
             self.name = name
             self.podName = podName

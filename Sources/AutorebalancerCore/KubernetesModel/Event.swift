@@ -98,8 +98,16 @@ public struct EventsV1Event: Sendable, Hashable, Codable {
     public static let noteLimit = 1024
 
     public init(
-        metadata: ObjectMeta, eventTime: String, series: EventSeries? = nil, reportingController: String,
-        reportingInstance: String, action: String, reason: String, regarding: ObjectReference, note: String?, type: String?
+        metadata: ObjectMeta,
+        eventTime: String,
+        series: EventSeries? = nil,
+        reportingController: String,
+        reportingInstance: String,
+        action: String,
+        reason: String,
+        regarding: ObjectReference,
+        note: String?,
+        type: String?
     ) {
         self.metadata = metadata
         self.eventTime = eventTime

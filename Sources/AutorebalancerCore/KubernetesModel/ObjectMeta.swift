@@ -40,7 +40,14 @@ public struct OwnerReference: Sendable, Hashable, Codable {
     public var controller: Bool?
     public var blockOwnerDeletion: Bool?
 
-    public init(apiVersion: String, kind: String, name: String, uid: String, controller: Bool? = nil, blockOwnerDeletion: Bool? = nil) {
+    public init(
+        apiVersion: String,
+        kind: String,
+        name: String,
+        uid: String,
+        controller: Bool? = nil,
+        blockOwnerDeletion: Bool? = nil
+    ) {
         self.apiVersion = apiVersion
         self.kind = kind
         self.name = name
@@ -148,7 +155,10 @@ public enum KubernetesTime {
         else { return nil }
         let fractionText = text[text.index(after: dot)..<zoneStart]
         guard let fraction = Double("0." + fractionText),
-            let base = try? Date(String(text[..<dot] + text[zoneStart...]), strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: false))
+            let base = try? Date(
+                String(text[..<dot] + text[zoneStart...]),
+                strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: false)
+            )
         else { return nil }
         return base.addingTimeInterval(fraction)
     }

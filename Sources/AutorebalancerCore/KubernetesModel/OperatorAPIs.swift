@@ -84,7 +84,9 @@ public struct OperatorAPIs: Sendable, Hashable, Codable {
         if serves("emqxes", at: "v3beta1") { return .v3_0 }
         if serves("emqxes", at: "v2") { return .v2_3 }
         if serves(Rebalance.resource, at: "v1beta4"), !servesRebalance { return .v2_1 }
-        if serves("emqxes", at: "v2beta1") || serves("emqxenterprises", at: "v1beta4") || servesRebalance { return .v2_2 }
+        if serves("emqxes", at: "v2beta1") || serves("emqxenterprises", at: "v1beta4") || servesRebalance {
+            return .v2_2
+        }
         return .unknown
     }
 }

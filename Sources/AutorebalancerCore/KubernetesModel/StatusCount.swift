@@ -73,7 +73,9 @@ public enum StatusCount {
         public func lines(field: String, zeroCondition: String) -> [String] {
             var lines: [String] = []
             if !zero.isEmpty {
-                lines.append("\(field) absent on \(Self.list(zero)) (\(zeroCondition)): read as 0, the operator omits zero counts")
+                lines.append(
+                    "\(field) absent on \(Self.list(zero)) (\(zeroCondition)): read as 0, the operator omits zero counts"
+                )
             }
             for because in unknownOrder {
                 lines.append("\(field) absent on \(Self.list(unknown[because] ?? [])): unknown (\(because))")
@@ -85,7 +87,9 @@ public enum StatusCount {
         }
 
         static func list(_ names: [String]) -> String {
-            names.count <= 3 ? names.joined(separator: ", ") : names.prefix(3).joined(separator: ", ") + " and \(names.count - 3) more"
+            names.count <= 3
+                ? names.joined(separator: ", ")
+                : names.prefix(3).joined(separator: ", ") + " and \(names.count - 3) more"
         }
     }
 }

@@ -24,12 +24,16 @@ public enum ObservationCheck {
         for node in observation.nodes {
             if let count = reports[node.name], count > 1 {
                 if warnedTwice.insert(node.name).inserted {
-                    warnings.append("node \(node.name) was reported \(count) times in one answer; its numbers are unknown this cycle")
+                    warnings.append(
+                        "node \(node.name) was reported \(count) times in one answer; its numbers are unknown this cycle"
+                    )
                 }
                 continue
             }
             if let time = node.observedAt, let problem = SampleCheck.problem(withTime: time, now: now) {
-                warnings.append("node \(node.name): the sample time \(describe(time)) \(problem); its numbers are unknown this cycle")
+                warnings.append(
+                    "node \(node.name): the sample time \(describe(time)) \(problem); its numbers are unknown this cycle"
+                )
                 continue
             }
             var checked = node
@@ -37,7 +41,9 @@ public enum ObservationCheck {
                 guard let value = checked[keyPath: field.keyPath],
                     let problem = SampleCheck.problem(with: value, as: field.quantity)
                 else { continue }
-                warnings.append("node \(node.name): \(field.name) \(SampleCheck.describe(value)) \(problem); unknown this cycle")
+                warnings.append(
+                    "node \(node.name): \(field.name) \(SampleCheck.describe(value)) \(problem); unknown this cycle"
+                )
                 checked[keyPath: field.keyPath] = nil
             }
             nodes.append(checked)
@@ -51,13 +57,15 @@ public enum ObservationCheck {
         var quantity: SampleCheck.Quantity
     }
 
-    static var fields: [Field] { [
-        Field(keyPath: \.liveConnections, name: "live connections", quantity: .count),
-        Field(keyPath: \.connections, name: "connections", quantity: .count),
-        Field(keyPath: \.sessions, name: "sessions", quantity: .count),
-        Field(keyPath: \.uptimeSeconds, name: "uptime (seconds)", quantity: .uptime),
-        Field(keyPath: \.restartCounter, name: "restart counter", quantity: .counter),
-    ] }
+    static var fields: [Field] {
+        [
+            Field(keyPath: \.liveConnections, name: "live connections", quantity: .count),
+            Field(keyPath: \.connections, name: "connections", quantity: .count),
+            Field(keyPath: \.sessions, name: "sessions", quantity: .count),
+            Field(keyPath: \.uptimeSeconds, name: "uptime (seconds)", quantity: .uptime),
+            Field(keyPath: \.restartCounter, name: "restart counter", quantity: .counter),
+        ]
+    }
 
     /// An RFC 3339 time when it can be written as one, else the raw seconds.
     static func describe(_ time: Date) -> String {

@@ -12,8 +12,12 @@ extension PrometheusResponse {
         samples.reserveCapacity(answer.data.result.count)
         for item in answer.data.result {
             guard let value = parseValue(item.value.text) else { return nil }
-            samples.append(PrometheusVectorSample(
-                labels: item.metric ?? [:], sample: PrometheusSample(time: Date(timeIntervalSince1970: item.value.time), value: value)))
+            samples.append(
+                PrometheusVectorSample(
+                    labels: item.metric ?? [:],
+                    sample: PrometheusSample(time: Date(timeIntervalSince1970: item.value.time), value: value)
+                )
+            )
         }
         return PrometheusResponse(result: .vector(samples), warnings: answer.warnings ?? [], infos: answer.infos ?? [])
     }
@@ -41,7 +45,9 @@ struct InstantVectorAnswer: Decodable {
             time = try container.decode(Double.self)
             text = try container.decode(String.self)
             guard container.isAtEnd else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "more than [time, value]"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "more than [time, value]")
+                )
             }
         }
     }

@@ -107,31 +107,43 @@ public struct PrometheusResponse: Sendable, Hashable {
         switch resultType {
         case "vector":
             guard let items = raw as? [Any] else { throw .malformed("`data.result` of a vector is not an array") }
-            result = .vector(try items.enumerated().map { index, item throws(PrometheusResponseError) in
-                guard let series = item as? [String: Any] else { throw .malformed("vector item \(index) is not an object") }
-                return PrometheusVectorSample(
-                    labels: try labels(series["metric"], at: "vector item \(index)"),
-                    sample: try sample(series["value"], at: "vector item \(index) value")
-                )
-            })
+            result = .vector(
+                try items.enumerated().map { index, item throws(PrometheusResponseError) in
+                    guard let series = item as? [String: Any] else {
+                        throw .malformed("vector item \(index) is not an object")
+                    }
+                    return PrometheusVectorSample(
+                        labels: try labels(series["metric"], at: "vector item \(index)"),
+                        sample: try sample(series["value"], at: "vector item \(index) value")
+                    )
+                }
+            )
         case "matrix":
             guard let items = raw as? [Any] else { throw .malformed("`data.result` of a matrix is not an array") }
-            result = .matrix(try items.enumerated().map { index, item throws(PrometheusResponseError) in
-                guard let series = item as? [String: Any] else { throw .malformed("matrix item \(index) is not an object") }
-                guard let values = (series["values"] ?? []) as? [Any] else {
-                    throw .malformed("matrix item \(index) `values` is not an array")
+            result = .matrix(
+                try items.enumerated().map { index, item throws(PrometheusResponseError) in
+                    guard let series = item as? [String: Any] else {
+                        throw .malformed("matrix item \(index) is not an object")
+                    }
+                    guard let values = (series["values"] ?? []) as? [Any] else {
+                        throw .malformed("matrix item \(index) `values` is not an array")
+                    }
+                    var samples: [PrometheusSample] = []
+                    samples.reserveCapacity(values.count)
+                    for (sampleIndex, value) in values.enumerated() {
+                        samples.append(try sample(value, at: "matrix item \(index) value \(sampleIndex)"))
+                    }
+                    return PrometheusMatrixSeries(
+                        labels: try labels(series["metric"], at: "matrix item \(index)"),
+                        samples: samples
+                    )
                 }
-                var samples: [PrometheusSample] = []
-                samples.reserveCapacity(values.count)
-                for (sampleIndex, value) in values.enumerated() {
-                    samples.append(try sample(value, at: "matrix item \(index) value \(sampleIndex)"))
-                }
-                return PrometheusMatrixSeries(labels: try labels(series["metric"], at: "matrix item \(index)"), samples: samples)
-            })
+            )
         case "scalar":
             result = .scalar(try sample(raw, at: "scalar"))
         case "string":
-            guard let pair = raw as? [Any], pair.count == 2, let time = number(pair[0]), let text = pair[1] as? String else {
+            guard let pair = raw as? [Any], pair.count == 2, let time = number(pair[0]), let text = pair[1] as? String
+            else {
                 throw .malformed("string result is not [time, \"text\"]")
             }
             result = .string(time: Date(timeIntervalSince1970: time), value: text)
@@ -146,7 +158,9 @@ public struct PrometheusResponse: Sendable, Hashable {
         guard let object = raw as? [String: Any] else { throw .malformed("\(place) `metric` is not an object") }
         var labels: [String: String] = [:]
         for (key, value) in object {
-            guard let text = value as? String else { throw .malformed("\(place) label \(SafeText.forLog(key)) is not a string") }
+            guard let text = value as? String else {
+                throw .malformed("\(place) label \(SafeText.forLog(key)) is not a string")
+            }
             labels[key] = text
         }
         return labels

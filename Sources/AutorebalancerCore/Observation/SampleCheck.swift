@@ -60,7 +60,8 @@ public enum SampleCheck {
         guard seconds.isFinite else { return "is not a time" }
         let ahead = time.timeIntervalSince(now)
         if ahead > futureSkew {
-            return "is \(DurationText.format(ahead)) in the future (more than the \(DurationText.format(futureSkew)) of clock skew allowed)"
+            return
+                "is \(DurationText.format(ahead)) in the future (more than the \(DurationText.format(futureSkew)) of clock skew allowed)"
         }
         if time < earliestTime { return "is before 2000 (a unit mix-up: Prometheus times are seconds since 1970)" }
         return nil

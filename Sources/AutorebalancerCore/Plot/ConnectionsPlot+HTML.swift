@@ -13,7 +13,8 @@ extension ConnectionsPlot {
                 + "<td><span class=\"swatch\" style=\"background:\(Self.markerColour(marker.kind))\"></span>\(Self.escape(marker.kind))</td>"
                 + "<td>\(Self.escape(marker.label))</td><td>\(Self.escape(marker.formula ?? ""))</td><td>\(why)</td></tr>"
         }
-        let table = markers.isEmpty
+        let table =
+            markers.isEmpty
             ? "<p id=\"no-markers\">No decisions or Rebalance changes in this range.</p>"
             : """
             <table id="markers">
@@ -78,15 +79,30 @@ extension ConnectionsPlot {
             var markers: [Mark]
         }
         let data = Data(
-            left: g.left, width: g.plotWidth, t0: g.t0.timeIntervalSince1970 * 1000, t1: g.t1.timeIntervalSince1970 * 1000,
+            left: g.left,
+            width: g.plotWidth,
+            t0: g.t0.timeIntervalSince1970 * 1000,
+            t1: g.t1.timeIntervalSince1970 * 1000,
             nodes: series.enumerated().map { index, s in
                 Data.Node(
-                    name: s.node, short: Self.shortName(s.node), colour: Self.nodeStyle(index).colour,
-                    points: s.points.map { [$0.time.timeIntervalSince1970 * 1000, $0.value.flatMap { $0.isFinite ? $0 : nil }] })
+                    name: s.node,
+                    short: Self.shortName(s.node),
+                    colour: Self.nodeStyle(index).colour,
+                    points: s.points.map {
+                        [$0.time.timeIntervalSince1970 * 1000, $0.value.flatMap { $0.isFinite ? $0 : nil }]
+                    }
+                )
             },
             markers: markers.map {
-                Data.Mark(t: $0.time.timeIntervalSince1970 * 1000, label: $0.label, kind: $0.kind, formula: $0.formula, whyNot: $0.whyNot)
-            })
+                Data.Mark(
+                    t: $0.time.timeIntervalSince1970 * 1000,
+                    label: $0.label,
+                    kind: $0.kind,
+                    formula: $0.formula,
+                    whyNot: $0.whyNot
+                )
+            }
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = (try? encoder.encode(data)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

@@ -74,8 +74,10 @@ public struct ConnectionsPlot: Sendable {
     static func markerColour(_ kind: String) -> String { markerColours[kind] ?? otherMarkerColour }
 
     /// Node colours: Tableau 10 without the marker colours (red, orange, grey), and three darker hues.
-    static let nodePalette = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-                              "#393b79", "#637939", "#7b4173"]
+    static let nodePalette = [
+        "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+        "#393b79", "#637939", "#7b4173",
+    ]
     /// Beyond the palette, colours repeat with a dash pattern, so every node's line still differs.
     static let nodeDashes: [String?] = [nil, "8 4", "2 3", "10 3 2 3"]
 
@@ -97,14 +99,17 @@ public struct ConnectionsPlot: Sendable {
         static let maxLabelRows = 4
 
         // Coordinates stay inside the drawing whatever the data: a point off the scale sits on its edge.
-        func x(_ t: Date) -> Double { left + plotWidth * ConnectionsPlot.unit(t.timeIntervalSince(t0) / t1.timeIntervalSince(t0)) }
+        func x(_ t: Date) -> Double {
+            left + plotWidth * ConnectionsPlot.unit(t.timeIntervalSince(t0) / t1.timeIntervalSince(t0))
+        }
         func y(_ v: Double) -> Double { top + plotHeight * (1 - ConnectionsPlot.unit(v / yMax)) }
         /// Baseline of label row `row`.
         func labelY(_ row: Int) -> Double { labelTop + Self.labelRowHeight * Double(row + 1) - 3 }
     }
 
     func geometry(showTitle: Bool) -> Geometry {
-        let left = 70.0, right = 200.0
+        let left = 70.0
+        let right = 200.0
         let plotWidth = Double(width) - left - right
         let times = series.flatMap { $0.points.map(\.time) } + markers.map(\.time)
         let t0 = times.min() ?? Date(timeIntervalSince1970: 0)
@@ -113,16 +118,29 @@ public struct ConnectionsPlot: Sendable {
         let yMax = Self.niceCeiling(maxValue)
         let xOf = { (t: Date) in left + plotWidth * Self.unit(t.timeIntervalSince(t0) / t1.timeIntervalSince(t0)) }
         let layout = MarkerLabelLayout(
-            labels: markers.map(\.label), xs: markers.map { xOf($0.time) },
-            minX: left, maxX: left + plotWidth, maxRows: Geometry.maxLabelRows)
+            labels: markers.map(\.label),
+            xs: markers.map { xOf($0.time) },
+            minX: left,
+            maxX: left + plotWidth,
+            maxRows: Geometry.maxLabelRows
+        )
         let labelTop = showTitle ? 34.0 : 8.0
         let top = labelTop + Geometry.labelRowHeight * Double(layout.rowsUsed) + 6
         let bottom = layout.omitted.isEmpty ? 56.0 : 74.0
         let plotHeight = max(Double(height) - top - bottom, 60)
         let axis = TimeAxis(from: t0, to: t1, maxTicks: max(2, Int(plotWidth / 90)))
         return Geometry(
-            left: left, top: top, plotWidth: plotWidth, plotHeight: plotHeight, labelTop: labelTop,
-            t0: t0, t1: t1, yMax: yMax, layout: layout, axis: axis)
+            left: left,
+            top: top,
+            plotWidth: plotWidth,
+            plotHeight: plotHeight,
+            labelTop: labelTop,
+            t0: t0,
+            t1: t1,
+            yMax: yMax,
+            layout: layout,
+            axis: axis
+        )
     }
 
     /// Pixel offsets that pull apart node lines that coincide on screen: at each time, nodes whose points lie within
@@ -143,7 +161,8 @@ public struct ConnectionsPlot: Sendable {
                 guard group.count > 1 else { return }
                 let ordered = group.sorted { $0.series < $1.series }
                 for (rank, entry) in ordered.enumerated() {
-                    offsets[entry.series][entry.point] = (Double(rank) - Double(ordered.count - 1) / 2) * OverlapSpread.spacing
+                    offsets[entry.series][entry.point] =
+                        (Double(rank) - Double(ordered.count - 1) / 2) * OverlapSpread.spacing
                 }
             }
             for entry in sorted {
@@ -175,8 +194,10 @@ public struct ConnectionsPlot: Sendable {
     func svgElement(interactive: Bool) -> String {
         let g = geometry(showTitle: !interactive)
         let fmt = Self.fmt
-        let plotRight = g.left + g.plotWidth, plotBottom = g.top + g.plotHeight
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        let plotRight = g.left + g.plotWidth
+        let plotBottom = g.top + g.plotHeight
+        var out =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\" font-size=\"12\">\n"
         if !interactive { out += "<title>\(Self.escape(title))</title>\n" }
         out += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>\n"
         if !interactive { out += "<text x=\"\(fmt(g.left))\" y=\"24\" font-size=\"16\">\(Self.escape(title))</text>\n" }
@@ -185,20 +206,28 @@ public struct ConnectionsPlot: Sendable {
         for i in 0...4 {
             let v = g.yMax * Double(i) / 4
             let yy = fmt(g.y(v))
-            out += "<line x1=\"\(fmt(g.left))\" y1=\"\(yy)\" x2=\"\(fmt(plotRight))\" y2=\"\(yy)\" stroke=\"#e0e0e0\"/>\n"
-            out += "<text x=\"\(fmt(g.left - 8))\" y=\"\(yy)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(Self.count(v))</text>\n"
+            out +=
+                "<line x1=\"\(fmt(g.left))\" y1=\"\(yy)\" x2=\"\(fmt(plotRight))\" y2=\"\(yy)\" stroke=\"#e0e0e0\"/>\n"
+            out +=
+                "<text x=\"\(fmt(g.left - 8))\" y=\"\(yy)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(Self.count(v))</text>\n"
         }
         for tick in g.axis.ticks {
             let xx = fmt(g.x(tick.time))
-            out += "<line class=\"tick\" x1=\"\(xx)\" y1=\"\(fmt(g.top))\" x2=\"\(xx)\" y2=\"\(fmt(plotBottom + 4))\" stroke=\"#f0f0f0\"/>\n"
-            out += "<text class=\"tick-label\" x=\"\(xx)\" y=\"\(fmt(plotBottom + 17))\" text-anchor=\"middle\">\(Self.escape(tick.label))</text>\n"
+            out +=
+                "<line class=\"tick\" x1=\"\(xx)\" y1=\"\(fmt(g.top))\" x2=\"\(xx)\" y2=\"\(fmt(plotBottom + 4))\" stroke=\"#f0f0f0\"/>\n"
+            out +=
+                "<text class=\"tick-label\" x=\"\(xx)\" y=\"\(fmt(plotBottom + 17))\" text-anchor=\"middle\">\(Self.escape(tick.label))</text>\n"
             if let date = tick.dateLabel {
-                out += "<text class=\"tick-date\" x=\"\(xx)\" y=\"\(fmt(plotBottom + 31))\" text-anchor=\"middle\" fill=\"#555555\">\(Self.escape(date))</text>\n"
+                out +=
+                    "<text class=\"tick-date\" x=\"\(xx)\" y=\"\(fmt(plotBottom + 31))\" text-anchor=\"middle\" fill=\"#555555\">\(Self.escape(date))</text>\n"
             }
         }
-        out += "<text x=\"\(fmt(g.left + g.plotWidth / 2))\" y=\"\(fmt(plotBottom + 47))\" text-anchor=\"middle\">time (UTC)</text>\n"
-        out += "<text x=\"16\" y=\"\(fmt(g.top + g.plotHeight / 2))\" transform=\"rotate(-90 16 \(fmt(g.top + g.plotHeight / 2)))\" text-anchor=\"middle\">live connections</text>\n"
-        out += "<rect x=\"\(fmt(g.left))\" y=\"\(fmt(g.top))\" width=\"\(fmt(g.plotWidth))\" height=\"\(fmt(g.plotHeight))\" fill=\"none\" stroke=\"#808080\"/>\n"
+        out +=
+            "<text x=\"\(fmt(g.left + g.plotWidth / 2))\" y=\"\(fmt(plotBottom + 47))\" text-anchor=\"middle\">time (UTC)</text>\n"
+        out +=
+            "<text x=\"16\" y=\"\(fmt(g.top + g.plotHeight / 2))\" transform=\"rotate(-90 16 \(fmt(g.top + g.plotHeight / 2)))\" text-anchor=\"middle\">live connections</text>\n"
+        out +=
+            "<rect x=\"\(fmt(g.left))\" y=\"\(fmt(g.top))\" width=\"\(fmt(g.plotWidth))\" height=\"\(fmt(g.plotHeight))\" fill=\"none\" stroke=\"#808080\"/>\n"
 
         // Node lines, coinciding ones pulled apart.
         let offsets = overlapOffsets(g)
@@ -217,9 +246,11 @@ public struct ConnectionsPlot: Sendable {
             let tooltip = interactive ? "" : "<title>\(Self.escape(s.node))</title>"
             for segment in segments where !segment.isEmpty {
                 let points = segment.joined(separator: " ")
-                out += "<polyline class=\"node-line\" data-series=\"\(index)\" fill=\"none\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(dash) points=\"\(points)\">\(tooltip)</polyline>\n"
+                out +=
+                    "<polyline class=\"node-line\" data-series=\"\(index)\" fill=\"none\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(dash) points=\"\(points)\">\(tooltip)</polyline>\n"
                 if interactive {
-                    hits += "<polyline class=\"node-hit\" data-series=\"\(index)\" fill=\"none\" stroke=\"transparent\" stroke-width=\"12\" pointer-events=\"stroke\" points=\"\(points)\"/>\n"
+                    hits +=
+                        "<polyline class=\"node-hit\" data-series=\"\(index)\" fill=\"none\" stroke=\"transparent\" stroke-width=\"12\" pointer-events=\"stroke\" points=\"\(points)\"/>\n"
                 }
             }
         }
@@ -232,20 +263,24 @@ public struct ConnectionsPlot: Sendable {
             let placement = rows[index]
             let lineTop = placement.map { g.labelY($0.row) - 10 } ?? g.top
             let tooltip = interactive ? "" : "<title>\(Self.escape(Self.markerText(marker)))</title>"
-            out += "<line class=\"marker\" data-marker=\"\(index)\" x1=\"\(xx)\" y1=\"\(fmt(lineTop))\" x2=\"\(xx)\" y2=\"\(fmt(plotBottom))\" stroke=\"\(colour)\" stroke-dasharray=\"4 3\">\(tooltip)</line>\n"
+            out +=
+                "<line class=\"marker\" data-marker=\"\(index)\" x1=\"\(xx)\" y1=\"\(fmt(lineTop))\" x2=\"\(xx)\" y2=\"\(fmt(plotBottom))\" stroke=\"\(colour)\" stroke-dasharray=\"4 3\">\(tooltip)</line>\n"
             if let placement {
                 let anchor = placement.leftOfLine ? " text-anchor=\"end\"" : ""
                 let textX = placement.leftOfLine ? placement.maxX : placement.minX
-                out += "<text class=\"marker-label\" data-marker=\"\(index)\" x=\"\(fmt(textX))\" y=\"\(fmt(g.labelY(placement.row)))\" font-size=\"11\" fill=\"\(colour)\"\(anchor)>\(Self.escape(marker.label))</text>\n"
+                out +=
+                    "<text class=\"marker-label\" data-marker=\"\(index)\" x=\"\(fmt(textX))\" y=\"\(fmt(g.labelY(placement.row)))\" font-size=\"11\" fill=\"\(colour)\"\(anchor)>\(Self.escape(marker.label))</text>\n"
             }
             if interactive {
-                hits += "<line class=\"marker-hit\" data-marker=\"\(index)\" x1=\"\(xx)\" y1=\"\(fmt(lineTop))\" x2=\"\(xx)\" y2=\"\(fmt(plotBottom))\" stroke=\"transparent\" stroke-width=\"10\" pointer-events=\"stroke\"/>\n"
+                hits +=
+                    "<line class=\"marker-hit\" data-marker=\"\(index)\" x1=\"\(xx)\" y1=\"\(fmt(lineTop))\" x2=\"\(xx)\" y2=\"\(fmt(plotBottom))\" stroke=\"transparent\" stroke-width=\"10\" pointer-events=\"stroke\"/>\n"
             }
         }
         out += hits
         if !g.layout.omitted.isEmpty {
             let where_ = interactive ? "see the table below" : "hover their lines, or write the chart as .html"
-            out += "<text class=\"omitted\" x=\"\(fmt(g.left))\" y=\"\(fmt(plotBottom + 65))\" fill=\"#555555\">\(g.layout.omitted.count) marker label(s) left out where they would overlap; \(where_)</text>\n"
+            out +=
+                "<text class=\"omitted\" x=\"\(fmt(g.left))\" y=\"\(fmt(plotBottom + 65))\" fill=\"#555555\">\(g.layout.omitted.count) marker label(s) left out where they would overlap; \(where_)</text>\n"
         }
 
         // Legend: colour, name, last value.
@@ -253,9 +288,11 @@ public struct ConnectionsPlot: Sendable {
             let style = Self.nodeStyle(index)
             let ly = g.top + 10 + Double(index) * 18
             let dash = style.dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
-            out += "<line x1=\"\(fmt(plotRight + 16))\" y1=\"\(fmt(ly))\" x2=\"\(fmt(plotRight + 36))\" y2=\"\(fmt(ly))\" stroke=\"\(style.colour)\" stroke-width=\"3\"\(dash)/>\n"
+            out +=
+                "<line x1=\"\(fmt(plotRight + 16))\" y1=\"\(fmt(ly))\" x2=\"\(fmt(plotRight + 36))\" y2=\"\(fmt(ly))\" stroke=\"\(style.colour)\" stroke-width=\"3\"\(dash)/>\n"
             let value = s.lastValue.map { "  " + Self.count($0) } ?? ""
-            out += "<text class=\"legend\" data-series=\"\(index)\" x=\"\(fmt(plotRight + 42))\" y=\"\(fmt(ly))\" dominant-baseline=\"middle\">\(Self.escape(Self.shortName(s.node) + value))</text>\n"
+            out +=
+                "<text class=\"legend\" data-series=\"\(index)\" x=\"\(fmt(plotRight + 42))\" y=\"\(fmt(ly))\" dominant-baseline=\"middle\">\(Self.escape(Self.shortName(s.node) + value))</text>\n"
         }
         out += "</svg>\n"
         return out

@@ -47,7 +47,9 @@ struct MarkerLabelLayout: Sendable, Hashable {
                 continue
             }
             rows[row].append(padded)
-            placements.append(Placement(marker: index, row: row, minX: span.lowerBound, maxX: span.upperBound, leftOfLine: leftOfLine))
+            placements.append(
+                Placement(marker: index, row: row, minX: span.lowerBound, maxX: span.upperBound, leftOfLine: leftOfLine)
+            )
         }
         self.placements = placements
         self.rowsUsed = rows.count

@@ -42,7 +42,8 @@ public struct TimeAxis: Sendable, Hashable {
                 label = Self.monthDay(parts)
                 if previousDay?.year != parts.year { dateLabel = String(parts.year ?? 0) }
             } else {
-                label = step < 60
+                label =
+                    step < 60
                     ? Self.twoDigits(parts.hour, parts.minute, parts.second)
                     : Self.twoDigits(parts.hour, parts.minute)
                 if previousDay == nil {

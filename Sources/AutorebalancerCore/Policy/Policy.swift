@@ -108,7 +108,8 @@ public struct MaintenanceWindow: Sendable, Hashable, Codable {
         let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         let days = weekdays.isEmpty ? "daily" : weekdays.sorted().map { names[$0 - 1] }.joined(separator: ",")
         func hm(_ m: Int) -> String {
-            let h = m / 60, mm = m % 60
+            let h = m / 60
+            let mm = m % 60
             return "\(h < 10 ? "0" : "")\(h):\(mm < 10 ? "0" : "")\(mm)"
         }
         let text = "\(days) \(hm(startMinute))-\(hm(endMinute)) UTC"

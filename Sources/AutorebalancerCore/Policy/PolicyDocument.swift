@@ -195,8 +195,10 @@ public struct PolicyDocument: Sendable, Hashable {
         if let node = r.value(top, "metadata"), let m = r.mapping(node, "metadata") {
             r.checkKeys(m, allowed: metadataKeys, "metadata")
             document.metadata = Metadata(
-                location: r.location(of: node), name: string(m, "name", "metadata.name"),
-                version: string(m, "version", "metadata.version"))
+                location: r.location(of: node),
+                name: string(m, "name", "metadata.name"),
+                version: string(m, "version", "metadata.version")
+            )
             _ = r.string(r.value(m, "description"), "metadata.description")
             _ = r.stringMap(r.value(m, "labels"), "metadata.labels")
             _ = r.stringMap(r.value(m, "annotations"), "metadata.annotations")
@@ -209,10 +211,22 @@ public struct PolicyDocument: Sendable, Hashable {
         s.paused = bool(spec, "paused", "spec.paused")
         if let limits = r.mapping(r.value(spec, "limits"), "spec.limits") {
             r.checkKeys(limits, allowed: limitKeys, "spec.limits")
-            s.maxRebalancesPerDay = boundedInt(limits, "maxRebalancesPerDay", "spec.limits.maxRebalancesPerDay", Limits.maximumLimit)
-            s.maxConsecutiveIneffective = boundedInt(limits, "maxConsecutiveIneffective", "spec.limits.maxConsecutiveIneffective", Limits.maximumLimit)
+            s.maxRebalancesPerDay = boundedInt(
+                limits,
+                "maxRebalancesPerDay",
+                "spec.limits.maxRebalancesPerDay",
+                Limits.maximumLimit
+            )
+            s.maxConsecutiveIneffective = boundedInt(
+                limits,
+                "maxConsecutiveIneffective",
+                "spec.limits.maxConsecutiveIneffective",
+                Limits.maximumLimit
+            )
         }
-        for (index, node) in (r.sequence(r.value(spec, "maintenanceWindows"), "spec.maintenanceWindows") ?? []).enumerated() {
+        for (index, node) in (r.sequence(r.value(spec, "maintenanceWindows"), "spec.maintenanceWindows") ?? [])
+            .enumerated()
+        {
             let path = "spec.maintenanceWindows[\(index)]"
             guard let m = r.mapping(node, path) else { continue }
             r.checkKeys(m, allowed: windowKeys, path)
@@ -229,7 +243,16 @@ public struct PolicyDocument: Sendable, Hashable {
         if let rulesNode = r.value(spec, "rules"), let list = r.sequence(rulesNode, "spec.rules") {
             var rules: [RuleSpec] = []
             for (index, node) in list.enumerated() {
-                if let rule = readRule(node, "spec.rules[\(index)]", r, string: string, int: int, double: double, bool: bool, duration: duration) {
+                if let rule = readRule(
+                    node,
+                    "spec.rules[\(index)]",
+                    r,
+                    string: string,
+                    int: int,
+                    double: double,
+                    bool: bool,
+                    duration: duration
+                ) {
                     rules.append(rule)
                 }
             }
@@ -262,9 +285,12 @@ public struct PolicyDocument: Sendable, Hashable {
             if case .mapping(let tm) = triggerNode {
                 r.checkKeys(tm, allowed: triggerKeys, "\(label): trigger")
                 rule.trigger = TriggerSpec(
-                    location: r.location(of: triggerNode), isMapping: true, type: string(tm, "type", "\(label): trigger"),
+                    location: r.location(of: triggerNode),
+                    isMapping: true,
+                    type: string(tm, "type", "\(label): trigger"),
                     window: duration(tm, "window", "\(label): trigger.window"),
-                    nearZeroConnections: double(tm, "nearZeroConnections", "\(label): trigger.nearZeroConnections"))
+                    nearZeroConnections: double(tm, "nearZeroConnections", "\(label): trigger.nearZeroConnections")
+                )
             } else if let text = r.string(triggerNode, "\(label): trigger") {
                 let at = r.location(of: triggerNode)
                 rule.trigger = TriggerSpec(location: at, isMapping: false, type: Located(text, at: at))
@@ -278,8 +304,11 @@ public struct PolicyDocument: Sendable, Hashable {
                 guard let tn = r.value(im, key), let tm = r.mapping(tn, p) else { return nil }
                 r.checkKeys(tm, allowed: thresholdKeys, p)
                 return ThresholdSpec(
-                    location: r.location(of: tn), abs: double(tm, "abs", "\(p).abs"), rel: double(tm, "rel", "\(p).rel"),
-                    written: Set(["abs", "rel"].filter { r.value(tm, $0) != nil }))
+                    location: r.location(of: tn),
+                    abs: double(tm, "abs", "\(p).abs"),
+                    rel: double(tm, "rel", "\(p).rel"),
+                    written: Set(["abs", "rel"].filter { r.value(tm, $0) != nil })
+                )
             }
             rule.connections = threshold("connections")
             rule.sessions = threshold("sessions")
@@ -288,7 +317,9 @@ public struct PolicyDocument: Sendable, Hashable {
         rule.cooldown = duration(m, "cooldown", "\(label): cooldown")
         rule.minConnections = int(m, "minConnections", "\(label): minConnections")
         let minNodesNode = r.value(m, "minNodes")
-        rule.minNodes = r.int(minNodesNode, "\(label): minNodes", maximum: Limits.maximumNodes).map { Located($0, at: r.location(of: minNodesNode)) }
+        rule.minNodes = r.int(minNodesNode, "\(label): minNodes", maximum: Limits.maximumNodes).map {
+            Located($0, at: r.location(of: minNodesNode))
+        }
         rule.priority = int(m, "priority", "\(label): priority")
         rule.action = string(m, "action", "\(label): action")
         rule.bypassMaintenance = bool(m, "bypassMaintenance", "\(label): bypassMaintenance")
@@ -304,18 +335,29 @@ public struct PolicyDocument: Sendable, Hashable {
                 if case .scalar(let scalar) = rateNode, scalar.string == "auto" {
                     strategy.connEvictRate = Located(.auto, at: at)
                 } else if case .scalar(let scalar) = rateNode, YAMLReader.isDigits(scalar.string) {
-                    if let value = r.int(rateNode, "\(sp).connEvictRate") { strategy.connEvictRate = Located(.fixed(value), at: at) }
+                    if let value = r.int(rateNode, "\(sp).connEvictRate") {
+                        strategy.connEvictRate = Located(.fixed(value), at: at)
+                    }
                 } else {
-                    r.error("\(sp).connEvictRate: expected an integer ≥ 1 or \"auto\", got \(YAMLReader.describe(rateNode))", at: rateNode)
+                    r.error(
+                        "\(sp).connEvictRate: expected an integer ≥ 1 or \"auto\", got \(YAMLReader.describe(rateNode))",
+                        at: rateNode
+                    )
                 }
             }
             if let autoNode = r.value(sm, "autoEvictRate"), let am = r.mapping(autoNode, "\(sp).autoEvictRate") {
                 r.checkKeys(am, allowed: autoKeys, "\(sp).autoEvictRate")
                 strategy.autoEvictRate = AutoEvictRateSpec(
                     location: r.location(of: autoNode),
-                    targetDuration: r.duration(r.value(am, "targetDuration"), "\(sp).autoEvictRate.targetDuration", maximum: Limits.maximumInterval)
-                        .map { Located($0, at: r.location(of: r.value(am, "targetDuration"))) },
-                    min: int(am, "min", "\(sp).autoEvictRate.min"), max: int(am, "max", "\(sp).autoEvictRate.max"))
+                    targetDuration: r.duration(
+                        r.value(am, "targetDuration"),
+                        "\(sp).autoEvictRate.targetDuration",
+                        maximum: Limits.maximumInterval
+                    )
+                    .map { Located($0, at: r.location(of: r.value(am, "targetDuration"))) },
+                    min: int(am, "min", "\(sp).autoEvictRate.min"),
+                    max: int(am, "max", "\(sp).autoEvictRate.max")
+                )
             }
             strategy.sessEvictRate = int(sm, "sessEvictRate", "\(sp).sessEvictRate")
             strategy.waitTakeover = int(sm, "waitTakeover", "\(sp).waitTakeover")
@@ -323,8 +365,13 @@ public struct PolicyDocument: Sendable, Hashable {
             strategy.absConnThreshold = int(sm, "absConnThreshold", "\(sp).absConnThreshold")
             strategy.absSessThreshold = int(sm, "absSessThreshold", "\(sp).absSessThreshold")
             func relative(_ key: String) -> Located<RelativeText>? {
-                guard let valueNode = r.value(sm, key), let value = r.double(valueNode, "\(sp).\(key)") else { return nil }
-                return Located(RelativeText(value: value, text: valueNode.string ?? BalanceEvaluation.format(value)), at: r.location(of: valueNode))
+                guard let valueNode = r.value(sm, key), let value = r.double(valueNode, "\(sp).\(key)") else {
+                    return nil
+                }
+                return Located(
+                    RelativeText(value: value, text: valueNode.string ?? BalanceEvaluation.format(value)),
+                    at: r.location(of: valueNode)
+                )
             }
             strategy.relConnThreshold = relative("relConnThreshold")
             strategy.relSessThreshold = relative("relSessThreshold")

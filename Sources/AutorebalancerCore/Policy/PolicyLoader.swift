@@ -37,7 +37,10 @@ public enum PolicyLoader {
         let policy = validator.validate(document)
         let diagnostics = reader.diagnostics + validator.diagnostics
         return PolicyLoadResult(
-            policy: diagnostics.hasErrors ? nil : policy, diagnostics: diagnostics, nameLocation: document.metadata?.name?.location)
+            policy: diagnostics.hasErrors ? nil : policy,
+            diagnostics: diagnostics,
+            nameLocation: document.metadata?.name?.location
+        )
     }
 
     /// Checks `apiVersion` and `kind` of a document of kind `expectedKind` (used by other single-layer kinds).

@@ -45,13 +45,18 @@ public struct PolicyValidator {
     public mutating func validate(_ document: PolicyDocument) -> Policy? {
         if let version = document.apiVersion {
             if version.value != PolicyLoader.apiVersion {
-                error("apiVersion \"\(version.value)\" is not supported; use \"\(PolicyLoader.apiVersion)\"", at: version.location)
+                error(
+                    "apiVersion \"\(version.value)\" is not supported; use \"\(PolicyLoader.apiVersion)\"",
+                    at: version.location
+                )
             }
         } else {
             error("missing \"apiVersion: \(PolicyLoader.apiVersion)\"", at: document.location)
         }
         if let kind = document.kind {
-            if kind.value != PolicyLoader.kind { error("kind \"\(kind.value)\" is not \"\(PolicyLoader.kind)\"", at: kind.location) }
+            if kind.value != PolicyLoader.kind {
+                error("kind \"\(kind.value)\" is not \"\(PolicyLoader.kind)\"", at: kind.location)
+            }
         } else {
             error("missing \"kind: \(PolicyLoader.kind)\"", at: document.location)
         }
@@ -61,7 +66,10 @@ public struct PolicyValidator {
             if let n = metadata.name {
                 name = n.value
                 if !PolicyLoader.isDNSLabel(n.value) {
-                    error("metadata.name: \"\(n.value)\" must be a DNS label (lowercase letters, digits and '-', at most 63 characters)", at: n.location)
+                    error(
+                        "metadata.name: \"\(n.value)\" must be a DNS label (lowercase letters, digits and '-', at most 63 characters)",
+                        at: n.location
+                    )
                 }
             } else {
                 error("metadata.name is required", at: metadata.location)
@@ -75,27 +83,38 @@ public struct PolicyValidator {
             return nil
         }
         var policy = Policy(name: name, version: document.metadata?.version?.value, rules: [])
-        if let interval = positive(spec.evaluationInterval, "spec.evaluationInterval") { policy.evaluationInterval = interval }
+        if let interval = positive(spec.evaluationInterval, "spec.evaluationInterval") {
+            policy.evaluationInterval = interval
+        }
         if let staleness = positive(spec.staleness, "spec.staleness") {
             policy.staleness = staleness
             if staleness < policy.evaluationInterval, let at = spec.staleness?.location {
-                warning("spec.staleness (\(DurationText.format(staleness))) is shorter than the evaluation interval (\(DurationText.format(policy.evaluationInterval))): samples may turn stale between evaluations", at: at)
+                warning(
+                    "spec.staleness (\(DurationText.format(staleness))) is shorter than the evaluation interval (\(DurationText.format(policy.evaluationInterval))): samples may turn stale between evaluations",
+                    at: at
+                )
             }
         }
         if let paused = spec.paused { policy.paused = paused.value }
-        if let n = minimum(spec.maxRebalancesPerDay, 1, "spec.limits.maxRebalancesPerDay") { policy.limits.maxRebalancesPerDay = n }
+        if let n = minimum(spec.maxRebalancesPerDay, 1, "spec.limits.maxRebalancesPerDay") {
+            policy.limits.maxRebalancesPerDay = n
+        }
         if let n = minimum(spec.maxConsecutiveIneffective, 1, "spec.limits.maxConsecutiveIneffective") {
             policy.limits.maxConsecutiveIneffective = n
         }
         for (index, window) in spec.maintenanceWindows.enumerated() {
-            if let valid = validateWindow(window, "spec.maintenanceWindows[\(index)]") { policy.maintenanceWindows.append(valid) }
+            if let valid = validateWindow(window, "spec.maintenanceWindows[\(index)]") {
+                policy.maintenanceWindows.append(valid)
+            }
         }
 
         guard let rules = spec.rules else {
             if !spec.rulesUnreadable { error("spec.rules: a policy needs at least one rule", at: spec.location) }
             return policy
         }
-        if rules.value.isEmpty { error("spec.rules: the rule list is empty; a policy needs at least one rule", at: rules.location) }
+        if rules.value.isEmpty {
+            error("spec.rules: the rule list is empty; a policy needs at least one rule", at: rules.location)
+        }
         var seen: [String: SourceLocation] = [:]
         for (index, ruleSpec) in rules.value.enumerated() {
             guard let rule = validateRule(ruleSpec, "spec.rules[\(index)]", policy: policy) else { continue }
@@ -120,7 +139,10 @@ public struct PolicyValidator {
             if day.value.count >= 3, let index = Self.weekdayNames.firstIndex(of: key) {
                 days.insert(index + 1)
             } else {
-                error("\(path).days: \"\(day.value)\" is not a weekday; write Mon, Tue, Wed, Thu, Fri, Sat or Sun", at: day.location)
+                error(
+                    "\(path).days: \"\(day.value)\" is not a weekday; write Mon, Tue, Wed, Thu, Fri, Sat or Sun",
+                    at: day.location
+                )
                 ok = false
             }
         }
@@ -130,15 +152,20 @@ public struct PolicyValidator {
                 return nil
             }
             let parts = value.value.split(separator: ":")
-            if parts.count == 2, let h = Int(parts[0]), let mm = Int(parts[1]), (0...24).contains(h), (0..<60).contains(mm),
+            if parts.count == 2, let h = Int(parts[0]), let mm = Int(parts[1]), (0...24).contains(h),
+                (0..<60).contains(mm),
                 h * 60 + mm <= 1440
             {
                 return h * 60 + mm
             }
-            v.error("\(path).\(key): \"\(value.value)\" is not a time of day; write \"HH:MM\" (UTC)", at: value.location)
+            v.error(
+                "\(path).\(key): \"\(value.value)\" is not a time of day; write \"HH:MM\" (UTC)",
+                at: value.location
+            )
             return nil
         }
-        let start = minute(window.start, "start", &self), end = minute(window.end, "end", &self)
+        let start = minute(window.start, "start", &self)
+        let end = minute(window.end, "end", &self)
         guard ok, let start, let end else { return nil }
         if start == end {
             error("\(path): start and end are equal; the window would be empty", at: window.location)
@@ -155,7 +182,10 @@ public struct PolicyValidator {
         if let n = spec.name {
             name = n.value
             if !PolicyLoader.isDNSLabel(n.value) {
-                error("\(path).name: \"\(n.value)\" must be a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)", at: n.location)
+                error(
+                    "\(path).name: \"\(n.value)\" must be a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)",
+                    at: n.location
+                )
             }
         } else {
             error("\(path).name is required", at: spec.location)
@@ -168,14 +198,19 @@ public struct PolicyValidator {
         if let trigger = spec.trigger {
             if let window = positive(trigger.window, "\(label): trigger.window") { rule.triggerWindow = window }
             if let nearZero = trigger.nearZeroConnections {
-                if nearZero.value < 0 { error("\(label): trigger.nearZeroConnections must not be negative", at: nearZero.location) }
+                if nearZero.value < 0 {
+                    error("\(label): trigger.nearZeroConnections must not be negative", at: nearZero.location)
+                }
                 rule.nearZeroConnections = nearZero.value
             }
             if let type = trigger.type {
                 if let value = Trigger(rawValue: type.value) {
                     rule.trigger = value
                 } else {
-                    error("\(label): unknown trigger \"\(type.value)\"\(Suggestion.didYouMean(type.value, among: Trigger.allCases.map(\.rawValue))); expected scaleOut, restart or skew", at: type.location)
+                    error(
+                        "\(label): unknown trigger \"\(type.value)\"\(Suggestion.didYouMean(type.value, among: Trigger.allCases.map(\.rawValue))); expected scaleOut, restart or skew",
+                        at: type.location
+                    )
                 }
             } else if trigger.isMapping {
                 error("\(label): trigger.type is required (scaleOut, restart or skew)", at: trigger.location)
@@ -191,7 +226,10 @@ public struct PolicyValidator {
                 error("\(label): imbalance needs connections and/or sessions thresholds", at: imbalance)
             }
         } else {
-            error("\(label): imbalance is required (connections and/or sessions, each with abs and rel)", at: spec.location)
+            error(
+                "\(label): imbalance is required (connections and/or sessions, each with abs and rel)",
+                at: spec.location
+            )
         }
 
         if let d = spec.forDuration { rule.forDuration = d.value }
@@ -203,7 +241,10 @@ public struct PolicyValidator {
             if let value = RuleAction(rawValue: action.value) {
                 rule.action = value
             } else {
-                error("\(label): unknown action \"\(action.value)\"\(Suggestion.didYouMean(action.value, among: RuleAction.allCases.map(\.rawValue))); expected rebalance or alert", at: action.location)
+                error(
+                    "\(label): unknown action \"\(action.value)\"\(Suggestion.didYouMean(action.value, among: RuleAction.allCases.map(\.rawValue))); expected rebalance or alert",
+                    at: action.location
+                )
             }
         }
         if let bypass = spec.bypassMaintenance {
@@ -217,7 +258,10 @@ public struct PolicyValidator {
         if let strategy = spec.strategy { rule.strategy = validateStrategy(strategy, "\(label): rebalanceStrategy") }
 
         if rule.trigger != .skew, let trigger = spec.trigger, rule.triggerWindow < rule.forDuration {
-            warning("\(label): trigger.window (\(DurationText.format(rule.triggerWindow))) is shorter than for (\(DurationText.format(rule.forDuration))): the trigger lapses before the rule can fire", at: trigger.location)
+            warning(
+                "\(label): trigger.window (\(DurationText.format(rule.triggerWindow))) is shorter than for (\(DurationText.format(rule.forDuration))): the trigger lapses before the rule can fire",
+                at: trigger.location
+            )
         }
         if rule.action == .rebalance { checkHysteresis(rule, spec, label) }
         let after = diagnostics.filter { $0.severity == .error }.count
@@ -230,7 +274,10 @@ public struct PolicyValidator {
         if spec.rel == nil, !spec.written.contains("rel") { error("\(path).rel is required", at: spec.location) }
         if let abs = spec.abs, abs.value < 0 { error("\(path).abs must not be negative", at: abs.location) }
         if let rel = spec.rel, rel.value <= 1.0 {
-            error("\(path).rel must be greater than 1.0 (EMQX rejects a relative threshold of 1.0 or less), got \(BalanceEvaluation.format(rel.value))", at: rel.location)
+            error(
+                "\(path).rel must be greater than 1.0 (EMQX rejects a relative threshold of 1.0 or less), got \(BalanceEvaluation.format(rel.value))",
+                at: rel.location
+            )
         }
         guard let abs = spec.abs?.value, let rel = spec.rel?.value, abs >= 0, rel > 1 else { return nil }
         return BalanceThreshold(absolute: abs, relative: rel)
@@ -240,14 +287,21 @@ public struct PolicyValidator {
         var s = StrategyTemplate()
         switch spec.connEvictRate?.value {
         case .auto:
-            var target: TimeInterval = 300, lower = EvictRate.defaultAutoMinimum, upper = EvictRate.defaultAutoMaximum
+            var target: TimeInterval = 300
+            var lower = EvictRate.defaultAutoMinimum
+            var upper = EvictRate.defaultAutoMaximum
             if let auto = spec.autoEvictRate {
                 if let t = positive(auto.targetDuration, "\(path).autoEvictRate.targetDuration") { target = t }
                 if let n = minimum(auto.min, 1, "\(path).autoEvictRate.min") { lower = n }
                 if let n = minimum(auto.max, 1, "\(path).autoEvictRate.max") { upper = n }
-                if upper < lower { error("\(path).autoEvictRate: max (\(upper)) is below min (\(lower))", at: auto.location) }
+                if upper < lower {
+                    error("\(path).autoEvictRate: max (\(upper)) is below min (\(lower))", at: auto.location)
+                }
             } else if let at = spec.connEvictRate?.location {
-                error("\(path): connEvictRate auto needs autoEvictRate.targetDuration (how long eviction should take)", at: at)
+                error(
+                    "\(path): connEvictRate auto needs autoEvictRate.targetDuration (how long eviction should take)",
+                    at: at
+                )
             }
             s.connEvictRate = .auto(targetDuration: target, minimum: lower, maximum: upper)
         case .fixed(let value):
@@ -255,22 +309,35 @@ public struct PolicyValidator {
                 error("\(path).connEvictRate must be at least 1 (the CRD rejects smaller values), got \(value)", at: at)
             }
             s.connEvictRate = .fixed(value)
-            if let auto = spec.autoEvictRate { warning("\(path).autoEvictRate is ignored unless connEvictRate is auto", at: auto.location) }
+            if let auto = spec.autoEvictRate {
+                warning("\(path).autoEvictRate is ignored unless connEvictRate is auto", at: auto.location)
+            }
         case nil:
-            if let auto = spec.autoEvictRate { warning("\(path).autoEvictRate is ignored unless connEvictRate is auto", at: auto.location) }
+            if let auto = spec.autoEvictRate {
+                warning("\(path).autoEvictRate is ignored unless connEvictRate is auto", at: auto.location)
+            }
         }
         s.sessEvictRate = minimum(spec.sessEvictRate, 1, "\(path).sessEvictRate")
         s.waitTakeover = minimum(spec.waitTakeover, 0, "\(path).waitTakeover")
         s.waitHealthCheck = minimum(spec.waitHealthCheck, 0, "\(path).waitHealthCheck")
         s.absConnThreshold = minimum(spec.absConnThreshold, 0, "\(path).absConnThreshold")
         s.absSessThreshold = minimum(spec.absSessThreshold, 0, "\(path).absSessThreshold")
-        for (key, located) in [("relConnThreshold", spec.relConnThreshold), ("relSessThreshold", spec.relSessThreshold)] {
+        for (key, located) in [
+            ("relConnThreshold", spec.relConnThreshold), ("relSessThreshold", spec.relSessThreshold),
+        ] {
             guard let located else { continue }
             if located.value.value <= 1.0 {
-                error("\(path).\(key) must be greater than 1.0 (EMQX rejects it), got \(BalanceEvaluation.format(located.value.value))", at: located.location)
+                error(
+                    "\(path).\(key) must be greater than 1.0 (EMQX rejects it), got \(BalanceEvaluation.format(located.value.value))",
+                    at: located.location
+                )
                 continue
             }
-            if key == "relConnThreshold" { s.relConnThreshold = located.value.text } else { s.relSessThreshold = located.value.text }
+            if key == "relConnThreshold" {
+                s.relConnThreshold = located.value.text
+            } else {
+                s.relSessThreshold = located.value.text
+            }
         }
         return s
     }
@@ -279,17 +346,25 @@ public struct PolicyValidator {
     /// `nothing_to_balance`, or the cluster would re-fire right after being balanced).
     mutating func checkHysteresis(_ rule: Rule, _ spec: PolicyDocument.RuleSpec, _ label: String) {
         let pairs: [(String, BalanceThreshold?, BalanceThreshold, String, String, SourceLocation?)] = [
-            ("connections", rule.connections, rule.strategy.effectiveConnectionThreshold, "absConnThreshold", "relConnThreshold", spec.connections?.location),
-            ("sessions", rule.sessions, rule.strategy.effectiveSessionThreshold, "absSessThreshold", "relSessThreshold", spec.sessions?.location),
+            (
+                "connections", rule.connections, rule.strategy.effectiveConnectionThreshold, "absConnThreshold",
+                "relConnThreshold", spec.connections?.location
+            ),
+            (
+                "sessions", rule.sessions, rule.strategy.effectiveSessionThreshold, "absSessThreshold",
+                "relSessThreshold", spec.sessions?.location
+            ),
         ]
         for (quantity, detection, fix, absKey, relKey, location) in pairs {
             guard let detection else { continue }
-            let ok = detection.relative >= fix.relative && detection.absolute >= fix.absolute
+            let ok =
+                detection.relative >= fix.relative && detection.absolute >= fix.absolute
                 && (detection.relative > fix.relative || detection.absolute > fix.absolute)
             if !ok {
                 warning(
                     "\(label): no hysteresis for \(quantity): detection (abs \(BalanceEvaluation.format(detection.absolute)), rel \(BalanceEvaluation.format(detection.relative))) must be at least the strategy's \(absKey) \(BalanceEvaluation.format(fix.absolute)) and \(relKey) \(BalanceEvaluation.format(fix.relative)), one of them strictly larger; otherwise a just-balanced cluster re-fires and EMQX answers nothing_to_balance",
-                    at: location ?? spec.imbalance ?? spec.location)
+                    at: location ?? spec.imbalance ?? spec.location
+                )
             }
         }
     }

@@ -12,9 +12,12 @@ public enum PolicyTestLoader {
         "name", "cluster", "instanceKind", "start", "duration", "series", "facts", "rebalances", "agentRebalances",
         "ineffectiveResetAt", "createFailures", "createRetryBackoff", "createRetryBackoffMax", "expect",
     ]
-    static let seriesKeys = ["node", "role", "connections", "sessions", "uptime", "restartCounter", "joinAt", "leaveAt"]
+    static let seriesKeys = [
+        "node", "role", "connections", "sessions", "uptime", "restartCounter", "joinAt", "leaveAt",
+    ]
     static let factKeys = [
-        "at", "ready", "upgrading", "evacuating", "scalingIn", "rebalanceRunning", "enterprise", "operatorPaused", "scalingDown",
+        "at", "ready", "upgrading", "evacuating", "scalingIn", "rebalanceRunning", "enterprise", "operatorPaused",
+        "scalingDown",
         "nodesWanted", "nodesRunning", "cannotAct",
     ]
     static let rebalanceKeys = ["name", "at", "duration", "ours", "rule", "outcome"]
@@ -43,7 +46,11 @@ public enum PolicyTestLoader {
             r.error("missing \"policies\" (the policy files to test, relative to this file)", at: root)
         }
         result.evaluationInterval = r.duration(
-            r.value(top, "evaluationInterval"), "evaluationInterval", allowZero: false, maximum: PolicyDocument.Limits.maximumInterval)
+            r.value(top, "evaluationInterval"),
+            "evaluationInterval",
+            allowZero: false,
+            maximum: PolicyDocument.Limits.maximumInterval
+        )
         if let tests = r.sequence(r.value(top, "tests"), "tests") {
             if tests.isEmpty { r.error("tests: the test list is empty", at: top["tests"]) }
             for (index, node) in tests.enumerated() {
@@ -86,15 +93,32 @@ public enum PolicyTestLoader {
                     start = date
                 }
             } else {
-                r.error("\(label): start \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-20T10:00:00Z)", at: m["start"])
+                r.error(
+                    "\(label): start \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-20T10:00:00Z)",
+                    at: m["start"]
+                )
             }
         }
         var test = PolicyTestCase(
-            name: name, location: r.location(of: node), cluster: cluster, start: start,
-            duration: r.duration(r.value(m, "duration"), "\(label): duration"), series: [], facts: [], rebalances: [],
-            agentRebalanceDuration: 60, agentRebalanceOutcome: .balanced,
-            ineffectiveResetAt: r.duration(r.value(m, "ineffectiveResetAt"), "\(label): ineffectiveResetAt", allowNegative: true),
-            createFailures: [], createRetry: .default, expectations: [])
+            name: name,
+            location: r.location(of: node),
+            cluster: cluster,
+            start: start,
+            duration: r.duration(r.value(m, "duration"), "\(label): duration"),
+            series: [],
+            facts: [],
+            rebalances: [],
+            agentRebalanceDuration: 60,
+            agentRebalanceOutcome: .balanced,
+            ineffectiveResetAt: r.duration(
+                r.value(m, "ineffectiveResetAt"),
+                "\(label): ineffectiveResetAt",
+                allowNegative: true
+            ),
+            createFailures: [],
+            createRetry: .default,
+            expectations: []
+        )
 
         func series(_ node: Node?, _ p: String, _ quantity: SampleCheck.Quantity = .count) -> [SeriesValue]? {
             guard let node else { return nil }
@@ -105,7 +129,9 @@ public enum PolicyTestLoader {
             case .success(let values):
                 // The same rule as for live samples: a value no node could report is refused, not replayed.
                 for (step, value) in values.enumerated() {
-                    guard case .sample(let number) = value, let problem = SampleCheck.problem(with: number, as: quantity) else { continue }
+                    guard case .sample(let number) = value,
+                        let problem = SampleCheck.problem(with: number, as: quantity)
+                    else { continue }
                     r.error("\(p): step \(step) is \(SampleCheck.describe(number)), which \(problem)", at: node)
                     return nil
                 }
@@ -126,7 +152,9 @@ public enum PolicyTestLoader {
                     if r.value(sm, "node") == nil { r.error("\(p).node is required", at: sn) }
                     continue
                 }
-                if !seen.insert(nodeName).inserted { r.error("\(p): node \"\(nodeName)\" has two series", at: sm["node"]) }
+                if !seen.insert(nodeName).inserted {
+                    r.error("\(p): node \"\(nodeName)\" has two series", at: sm["node"])
+                }
                 var role: NodeRole?
                 if let text = r.string(r.value(sm, "role"), "\(p).role") {
                     role = NodeRole(rawValue: text)
@@ -136,13 +164,18 @@ public enum PolicyTestLoader {
                     if r.value(sm, "connections") == nil { r.error("\(p).connections is required", at: sn) }
                     continue
                 }
-                test.series.append(NodeSeries(
-                    node: nodeName, role: role, connections: connections,
-                    sessions: series(r.value(sm, "sessions"), "\(p).sessions"),
-                    uptime: series(r.value(sm, "uptime"), "\(p).uptime", .uptime),
-                    restartCounter: series(r.value(sm, "restartCounter"), "\(p).restartCounter", .counter),
-                    joinAt: r.duration(r.value(sm, "joinAt"), "\(p).joinAt") ?? 0,
-                    leaveAt: r.duration(r.value(sm, "leaveAt"), "\(p).leaveAt")))
+                test.series.append(
+                    NodeSeries(
+                        node: nodeName,
+                        role: role,
+                        connections: connections,
+                        sessions: series(r.value(sm, "sessions"), "\(p).sessions"),
+                        uptime: series(r.value(sm, "uptime"), "\(p).uptime", .uptime),
+                        restartCounter: series(r.value(sm, "restartCounter"), "\(p).restartCounter", .counter),
+                        joinAt: r.duration(r.value(sm, "joinAt"), "\(p).joinAt") ?? 0,
+                        leaveAt: r.duration(r.value(sm, "leaveAt"), "\(p).leaveAt")
+                    )
+                )
             }
         } else if r.value(m, "series") == nil {
             r.error("\(label): series is required (one per node)", at: node)
@@ -161,7 +194,8 @@ public enum PolicyTestLoader {
                     scalingIn: r.bool(r.value(fm, "scalingIn"), "\(p).scalingIn"),
                     rebalanceRunning: r.bool(r.value(fm, "rebalanceRunning"), "\(p).rebalanceRunning"),
                     enterprise: r.bool(r.value(fm, "enterprise"), "\(p).enterprise"),
-                    operatorPaused: r.bool(r.value(fm, "operatorPaused"), "\(p).operatorPaused"))
+                    operatorPaused: r.bool(r.value(fm, "operatorPaused"), "\(p).operatorPaused")
+                )
                 if let pods = r.sequence(r.value(fm, "scalingDown"), "\(p).scalingDown") {
                     facts.podsBeingRemoved = pods.enumerated().compactMap { r.string($1, "\(p).scalingDown[\($0)]") }
                 }
@@ -183,7 +217,10 @@ public enum PolicyTestLoader {
             guard let text = r.string(node, p) else { return nil }
             let all = ["balanced", "improved", "ineffective", "nothing-to-balance", "failed"]
             guard let value = RebalanceOutcome(rawValue: text) else {
-                r.error("\(p): \"\(text)\"\(Suggestion.didYouMean(text, among: all)) is not one of \(all.joined(separator: ", "))", at: node)
+                r.error(
+                    "\(p): \"\(text)\"\(Suggestion.didYouMean(text, among: all)) is not one of \(all.joined(separator: ", "))",
+                    at: node
+                )
                 return nil
             }
             return value
@@ -198,18 +235,26 @@ public enum PolicyTestLoader {
                     if r.value(rm, "at") == nil { r.error("\(p).at is required", at: rn) }
                     continue
                 }
-                test.rebalances.append(ScriptedRebalance(
-                    name: r.string(r.value(rm, "name"), "\(p).name") ?? "rebalance-\(i)", at: at,
-                    duration: r.duration(r.value(rm, "duration"), "\(p).duration"),
-                    ours: r.bool(r.value(rm, "ours"), "\(p).ours") ?? false,
-                    rule: r.string(r.value(rm, "rule"), "\(p).rule"),
-                    outcome: outcome(r.value(rm, "outcome"), "\(p).outcome")))
+                test.rebalances.append(
+                    ScriptedRebalance(
+                        name: r.string(r.value(rm, "name"), "\(p).name") ?? "rebalance-\(i)",
+                        at: at,
+                        duration: r.duration(r.value(rm, "duration"), "\(p).duration"),
+                        ours: r.bool(r.value(rm, "ours"), "\(p).ours") ?? false,
+                        rule: r.string(r.value(rm, "rule"), "\(p).rule"),
+                        outcome: outcome(r.value(rm, "outcome"), "\(p).outcome")
+                    )
+                )
             }
         }
         if let am = r.mapping(r.value(m, "agentRebalances"), "\(label): agentRebalances") {
             r.checkKeys(am, allowed: agentKeys, "\(label): agentRebalances")
-            if let d = r.duration(r.value(am, "duration"), "\(label): agentRebalances.duration") { test.agentRebalanceDuration = d }
-            if let o = outcome(r.value(am, "outcome"), "\(label): agentRebalances.outcome") { test.agentRebalanceOutcome = o }
+            if let d = r.duration(r.value(am, "duration"), "\(label): agentRebalances.duration") {
+                test.agentRebalanceDuration = d
+            }
+            if let o = outcome(r.value(am, "outcome"), "\(label): agentRebalances.outcome") {
+                test.agentRebalanceOutcome = o
+            }
         }
 
         if let list = r.sequence(r.value(m, "createFailures"), "\(label): createFailures") {
@@ -219,24 +264,44 @@ public enum PolicyTestLoader {
                 r.checkKeys(fm, allowed: createFailureKeys, p)
                 let from = r.duration(r.value(fm, "from"), "\(p).from") ?? 0
                 let until = r.duration(r.value(fm, "until"), "\(p).until")
-                if let until, until <= from { r.error("\(p): until (\(DurationText.format(until))) must be after from (\(DurationText.format(from)))", at: fm["until"]) }
+                if let until, until <= from {
+                    r.error(
+                        "\(p): until (\(DurationText.format(until))) must be after from (\(DurationText.format(from)))",
+                        at: fm["until"]
+                    )
+                }
                 var kind = ActionFailure.Kind.forbidden
                 if let text = r.string(r.value(fm, "reason"), "\(p).reason") {
                     let all = ActionFailure.Kind.allCases.map(\.rawValue)
-                    if let value = ActionFailure.Kind(rawValue: text) { kind = value } else {
-                        r.error("\(p).reason \"\(text)\"\(Suggestion.didYouMean(text, among: all)) is not one of \(all.joined(separator: ", "))", at: fm["reason"])
+                    if let value = ActionFailure.Kind(rawValue: text) {
+                        kind = value
+                    } else {
+                        r.error(
+                            "\(p).reason \"\(text)\"\(Suggestion.didYouMean(text, among: all)) is not one of \(all.joined(separator: ", "))",
+                            at: fm["reason"]
+                        )
                     }
                 }
                 test.createFailures.append(DeclaredCreateFailure(from: from, until: until, kind: kind))
             }
         }
-        let backoff = r.duration(r.value(m, "createRetryBackoff"), "\(label): createRetryBackoff", allowZero: false) ?? test.createRetry.initialBackoff
-        let backoffMax = r.duration(r.value(m, "createRetryBackoffMax"), "\(label): createRetryBackoffMax", allowZero: false)
+        let backoff =
+            r.duration(r.value(m, "createRetryBackoff"), "\(label): createRetryBackoff", allowZero: false)
+            ?? test.createRetry.initialBackoff
+        let backoffMax =
+            r.duration(r.value(m, "createRetryBackoffMax"), "\(label): createRetryBackoffMax", allowZero: false)
             ?? max(test.createRetry.maximumBackoff, backoff)
         if backoffMax < backoff {
-            r.error("\(label): createRetryBackoffMax (\(DurationText.format(backoffMax))) is below createRetryBackoff (\(DurationText.format(backoff)))", at: m["createRetryBackoffMax"])
+            r.error(
+                "\(label): createRetryBackoffMax (\(DurationText.format(backoffMax))) is below createRetryBackoff (\(DurationText.format(backoff)))",
+                at: m["createRetryBackoffMax"]
+            )
         }
-        test.createRetry = CreateRetryPolicy(initialBackoff: backoff, maximumBackoff: backoffMax, escalateAfter: test.createRetry.escalateAfter)
+        test.createRetry = CreateRetryPolicy(
+            initialBackoff: backoff,
+            maximumBackoff: backoffMax,
+            escalateAfter: test.createRetry.escalateAfter
+        )
 
         if let list = r.sequence(r.value(m, "expect"), "\(label): expect") {
             for (i, en) in list.enumerated() {
@@ -247,7 +312,13 @@ public enum PolicyTestLoader {
                     if r.value(em, "at") == nil { r.error("\(p).at is required", at: en) }
                     continue
                 }
-                var expectation = Expectation(at: at, location: r.location(of: en), decisions: nil, whyNot: [:], states: [:])
+                var expectation = Expectation(
+                    at: at,
+                    location: r.location(of: en),
+                    decisions: nil,
+                    whyNot: [:],
+                    states: [:]
+                )
                 if let decisionsNode = r.value(em, "decisions") {
                     expectation.decisions = []
                     for (j, dn) in (r.sequence(decisionsNode, "\(p).decisions") ?? []).enumerated() {
@@ -260,17 +331,24 @@ public enum PolicyTestLoader {
                         }
                         var action = DecisionAction.rebalance
                         if let text = r.string(r.value(dm, "action"), "\(dp).action") {
-                            if let a = DecisionAction(rawValue: text), a != .blocked { action = a } else {
+                            if let a = DecisionAction(rawValue: text), a != .blocked {
+                                action = a
+                            } else {
                                 r.error("\(dp).action \"\(text)\" must be rebalance or alert", at: dm["action"])
                             }
                         }
                         func names(_ key: String) -> [String]? {
                             r.sequence(r.value(dm, key), "\(dp).\(key)")?.compactMap { r.string($0, "\(dp).\(key)") }
                         }
-                        expectation.decisions?.append(ExpectedDecision(
-                            rule: rule, action: action,
-                            connEvictRate: r.int(r.value(dm, "connEvictRate"), "\(dp).connEvictRate", minimum: 1),
-                            donors: names("donors"), recipients: names("recipients")))
+                        expectation.decisions?.append(
+                            ExpectedDecision(
+                                rule: rule,
+                                action: action,
+                                connEvictRate: r.int(r.value(dm, "connEvictRate"), "\(dp).connEvictRate", minimum: 1),
+                                donors: names("donors"),
+                                recipients: names("recipients")
+                            )
+                        )
                     }
                 }
                 if let wm = r.mapping(r.value(em, "whyNot"), "\(p).whyNot") {
@@ -291,7 +369,10 @@ public enum PolicyTestLoader {
                             expectation.whyNot[rule] = ExpectedWhyNot(reason: reason, detail: detail)
                         } else {
                             let all = BlockReason.allCases.map(\.rawValue)
-                            r.error("\(wp): unknown reason \"\(text)\"\(Suggestion.didYouMean(text, among: all)); expected none or one of \(all.joined(separator: ", "))", at: reasonNode)
+                            r.error(
+                                "\(wp): unknown reason \"\(text)\"\(Suggestion.didYouMean(text, among: all)); expected none or one of \(all.joined(separator: ", "))",
+                                at: reasonNode
+                            )
                         }
                     }
                 }
@@ -301,13 +382,18 @@ public enum PolicyTestLoader {
                 let stateKey = r.value(em, "state") != nil ? "state" : "phase"
                 if let sm = r.mapping(r.value(em, stateKey), "\(p).\(stateKey)") {
                     for (key, value) in sm {
-                        guard let rule = key.string, let text = r.string(value, "\(p).\(stateKey).\(rule)") else { continue }
+                        guard let rule = key.string, let text = r.string(value, "\(p).\(stateKey).\(rule)") else {
+                            continue
+                        }
                         if let state = RuleState(name: text) {
                             expectation.states[rule] = state
                         } else {
                             let all = RuleState.allCases.map(\.rawValue)
                             let known = all + RuleState.aliases.keys.sorted()
-                            r.error("\(p).\(stateKey).\(rule): unknown state \"\(text)\"\(Suggestion.didYouMean(text, among: known)); expected one of \(all.joined(separator: ", "))", at: value)
+                            r.error(
+                                "\(p).\(stateKey).\(rule): unknown state \"\(text)\"\(Suggestion.didYouMean(text, among: known)); expected one of \(all.joined(separator: ", "))",
+                                at: value
+                            )
                         }
                     }
                 }

@@ -67,7 +67,13 @@ public enum PolicyTestRunner {
         var policies: [Policy] = []
         for (name, location) in zip(testFile.policies, testFile.policyLocations) {
             guard let source = loadPolicy(name) else {
-                result.diagnostics.append(Diagnostic(.error, at: location, "cannot read policy file \"\(name)\" (paths are relative to the test file)"))
+                result.diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        at: location,
+                        "cannot read policy file \"\(name)\" (paths are relative to the test file)"
+                    )
+                )
                 continue
             }
             let loaded = PolicyLoader.load(text: source.text, file: source.file)
@@ -136,9 +142,16 @@ public enum PolicyTestRunner {
                         return nil
                     }
                     let observation = NodeObservation(
-                        name: s.node, role: s.role, running: true, liveConnections: live, connections: live,
-                        sessions: number(s.sessions), observedAt: now, uptimeSeconds: number(s.uptime),
-                        restartCounter: number(s.restartCounter))
+                        name: s.node,
+                        role: s.role,
+                        running: true,
+                        liveConnections: live,
+                        connections: live,
+                        sessions: number(s.sessions),
+                        observedAt: now,
+                        uptimeSeconds: number(s.uptime),
+                        restartCounter: number(s.restartCounter)
+                    )
                     carried[s.node] = (observation, now)
                     nodes.append(observation)
                 }
@@ -163,24 +176,49 @@ public enum PolicyTestRunner {
                 let created = test.start.addingTimeInterval(r.at)
                 if let duration = r.duration, r.at + duration <= offset {
                     return PastRebalance(
-                        name: r.name, ours: r.ours, rule: r.rule, createdAt: created,
+                        name: r.name,
+                        ours: r.ours,
+                        rule: r.rule,
+                        createdAt: created,
                         finishedAt: created.addingTimeInterval(duration),
-                        phase: r.outcome == .failed ? .failed : .completed, outcome: r.outcome)
+                        phase: r.outcome == .failed ? .failed : .completed,
+                        outcome: r.outcome
+                    )
                 }
                 return PastRebalance(name: r.name, ours: r.ours, rule: r.rule, createdAt: created, phase: .processing)
             }
             let history = ActionHistory(
-                rebalances: pasts, ineffectiveResetAt: test.ineffectiveResetAt.map { test.start.addingTimeInterval($0) })
-            let snapshot = ClusterSnapshot(cluster: test.cluster, takenAt: now, expectedNodes: expected, nodes: nodes, facts: facts)
+                rebalances: pasts,
+                ineffectiveResetAt: test.ineffectiveResetAt.map { test.start.addingTimeInterval($0) }
+            )
+            let snapshot = ClusterSnapshot(
+                cluster: test.cluster,
+                takenAt: now,
+                expectedNodes: expected,
+                nodes: nodes,
+                facts: facts
+            )
 
             var step = Step(offset: offset, time: now, evaluations: [], decisions: [])
             for (p, policy) in policies.enumerated() {
                 // No actuator: a decided rebalance is confirmed at once, unless the test declares its create fails.
-                let decided = PolicyEngine.evaluate(policy, snapshot: snapshot, history: history, at: now, previous: states[p])
+                let decided = PolicyEngine.evaluate(
+                    policy,
+                    snapshot: snapshot,
+                    history: history,
+                    at: now,
+                    previous: states[p]
+                )
                 let result: EngineResult
                 if let failure = test.createFailures.first(where: { $0.covers(offset) }) {
-                    let text = "creating the Rebalance fails (declared by the test from \(DurationText.format(failure.from)))"
-                    result = PolicyEngine.confirm(decided, .failed(ActionFailure(failure.kind, text)), at: now, retryPolicy: test.createRetry)
+                    let text =
+                        "creating the Rebalance fails (declared by the test from \(DurationText.format(failure.from)))"
+                    result = PolicyEngine.confirm(
+                        decided,
+                        .failed(ActionFailure(failure.kind, text)),
+                        at: now,
+                        retryPolicy: test.createRetry
+                    )
                 } else {
                     result = decided.confirmedAtOnce()
                 }
@@ -188,9 +226,16 @@ public enum PolicyTestRunner {
                 step.evaluations += result.evaluations
                 step.decisions += result.decisions
                 if let rebalance = result.rebalance {
-                    agentRebalances.append(ScriptedRebalance(
-                        name: "\(rebalance.rule)-\(agentRebalances.count + 1)", at: offset, duration: test.agentRebalanceDuration,
-                        ours: true, rule: rebalance.rule, outcome: test.agentRebalanceOutcome))
+                    agentRebalances.append(
+                        ScriptedRebalance(
+                            name: "\(rebalance.rule)-\(agentRebalances.count + 1)",
+                            at: offset,
+                            duration: test.agentRebalanceDuration,
+                            ours: true,
+                            rule: rebalance.rule,
+                            outcome: test.agentRebalanceOutcome
+                        )
+                    )
                 }
             }
             steps.append(step)
@@ -199,29 +244,60 @@ public enum PolicyTestRunner {
         return steps
     }
 
-    static func run(_ test: PolicyTestCase, policies: [Policy], intervalOverride: TimeInterval?) -> ([PolicyTestFailure], [Diagnostic]) {
+    static func run(
+        _ test: PolicyTestCase,
+        policies: [Policy],
+        intervalOverride: TimeInterval?
+    ) -> ([PolicyTestFailure], [Diagnostic]) {
         let interval = intervalOverride ?? policies.first?.evaluationInterval ?? Policy.Defaults.evaluationInterval
         var problems: [Diagnostic] = []
         let ruleNames = Set(policies.flatMap { $0.rules.map(\.name) })
         for expectation in test.expectations {
             let ratio = expectation.at / interval
             if abs(ratio - ratio.rounded()) > 1e-9 {
-                problems.append(Diagnostic(.error, at: expectation.location,
-                    "test \"\(test.name)\": at \(DurationText.format(expectation.at)) is not an evaluation instant (every \(DurationText.format(interval)))"))
+                problems.append(
+                    Diagnostic(
+                        .error,
+                        at: expectation.location,
+                        "test \"\(test.name)\": at \(DurationText.format(expectation.at)) is not an evaluation instant (every \(DurationText.format(interval)))"
+                    )
+                )
             }
-            for rule in Set(expectation.whyNot.keys).union(expectation.states.keys).union((expectation.decisions ?? []).map(\.rule))
+            for rule in Set(expectation.whyNot.keys).union(expectation.states.keys).union(
+                (expectation.decisions ?? []).map(\.rule)
+            )
             where !ruleNames.contains(rule) {
-                problems.append(Diagnostic(.error, at: expectation.location,
-                    "test \"\(test.name)\": no rule \"\(rule)\" in the tested policies\(Suggestion.didYouMean(rule, among: Array(ruleNames)))"))
+                problems.append(
+                    Diagnostic(
+                        .error,
+                        at: expectation.location,
+                        "test \"\(test.name)\": no rule \"\(rule)\" in the tested policies\(Suggestion.didYouMean(rule, among: Array(ruleNames)))"
+                    )
+                )
             }
         }
         let stepCount = (end(of: test, interval: interval) / interval).rounded(.down)
         if stepCount > Double(maximumSteps) {
-            problems.append(Diagnostic(.error, at: test.location,
-                "test \"\(test.name)\": \(DurationText.format(end(of: test, interval: interval))) at an evaluation interval of \(DurationText.format(interval)) is \(BalanceEvaluation.format(stepCount)) steps; a test replays at most \(maximumSteps): shorten duration or lengthen evaluationInterval"))
+            problems.append(
+                Diagnostic(
+                    .error,
+                    at: test.location,
+                    "test \"\(test.name)\": \(DurationText.format(end(of: test, interval: interval))) at an evaluation interval of \(DurationText.format(interval)) is \(BalanceEvaluation.format(stepCount)) steps; a test replays at most \(maximumSteps): shorten duration or lengthen evaluationInterval"
+                )
+            )
         }
         guard !problems.hasErrors else {
-            return ([PolicyTestFailure(location: test.location, test: test.name, at: 0, time: test.start, lines: ["the test is invalid (see errors above)"])], problems)
+            return (
+                [
+                    PolicyTestFailure(
+                        location: test.location,
+                        test: test.name,
+                        at: 0,
+                        time: test.start,
+                        lines: ["the test is invalid (see errors above)"]
+                    )
+                ], problems
+            )
         }
         let steps = replay(test, policies: policies, interval: interval)
         var failures: [PolicyTestFailure] = []
@@ -229,7 +305,15 @@ public enum PolicyTestRunner {
             guard let step = steps.first(where: { abs($0.offset - expectation.at) < 1e-9 }) else { continue }
             let lines = compare(expectation, step)
             if !lines.isEmpty {
-                failures.append(PolicyTestFailure(location: expectation.location, test: test.name, at: expectation.at, time: step.time, lines: lines))
+                failures.append(
+                    PolicyTestFailure(
+                        location: expectation.location,
+                        test: test.name,
+                        at: expectation.at,
+                        time: step.time,
+                        lines: lines
+                    )
+                )
             }
         }
         return (failures, problems)
@@ -241,7 +325,11 @@ public enum PolicyTestRunner {
             var unmatched = step.decisions
             var missing: [ExpectedDecision] = []
             for e in expected {
-                if let i = unmatched.firstIndex(where: { matches(e, $0) }) { unmatched.remove(at: i) } else { missing.append(e) }
+                if let i = unmatched.firstIndex(where: { matches(e, $0) }) {
+                    unmatched.remove(at: i)
+                } else {
+                    missing.append(e)
+                }
             }
             if !missing.isEmpty || !unmatched.isEmpty {
                 lines.append("decisions:")
@@ -267,7 +355,9 @@ public enum PolicyTestRunner {
             }
         }
         for (rule, phase) in expectation.states.sorted(by: { $0.key < $1.key }) {
-            guard let evaluation = step.evaluations.first(where: { $0.rule == rule }), evaluation.state != phase else { continue }
+            guard let evaluation = step.evaluations.first(where: { $0.rule == rule }), evaluation.state != phase else {
+                continue
+            }
             lines.append("state of \(rule):")
             lines.append("  expected: \(phase.rawValue)")
             lines.append("  got:      \(evaluation.state.rawValue)")

@@ -19,7 +19,10 @@ public enum SeriesNotation {
     public static let maximumLength = 100_000
 
     /// The expanded series, or an error message naming the bad token.
-    public static func parse(_ text: String, maximumLength: Int = SeriesNotation.maximumLength) -> Result<[SeriesValue], SeriesNotationError> {
+    public static func parse(
+        _ text: String,
+        maximumLength: Int = SeriesNotation.maximumLength
+    ) -> Result<[SeriesValue], SeriesNotationError> {
         var values: [SeriesValue] = []
         func fits(_ more: Int, _ token: String) -> SeriesNotationError? {
             more <= maximumLength - values.count ? nil : SeriesNotationError(token: token, tooLong: maximumLength)
@@ -27,11 +30,22 @@ public enum SeriesNotation {
         for token in text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
             let token = String(token)
             if let error = fits(1, token) { return .failure(error) }
-            if token == "_" { values.append(.absent); continue }
-            if token == "." { values.append(.carried); continue }
+            if token == "_" {
+                values.append(.absent)
+                continue
+            }
+            if token == "." {
+                values.append(.carried)
+                continue
+            }
             if token.hasPrefix("_x") || token.hasPrefix(".x") {
                 guard let n = Int(token.dropFirst(2)), n >= 1 else {
-                    return .failure(SeriesNotationError(token: token, tooLong: YAMLReader.isDigits(String(token.dropFirst(2))) ? maximumLength : nil))
+                    return .failure(
+                        SeriesNotationError(
+                            token: token,
+                            tooLong: YAMLReader.isDigits(String(token.dropFirst(2))) ? maximumLength : nil
+                        )
+                    )
                 }
                 if let error = fits(n, token) { return .failure(error) }
                 values += Array(repeating: token.hasPrefix("_") ? .absent : .carried, count: n)
@@ -44,10 +58,17 @@ public enum SeriesNotation {
                 continue
             }
             guard let count = Int(parts[1]), count >= 0 else {
-                return .failure(SeriesNotationError(token: token, tooLong: YAMLReader.isDigits(String(parts[1])) ? maximumLength : nil))
+                return .failure(
+                    SeriesNotationError(
+                        token: token,
+                        tooLong: YAMLReader.isDigits(String(parts[1])) ? maximumLength : nil
+                    )
+                )
             }
             // count + 1 samples; compared without adding, so Int.max cannot overflow.
-            if count >= maximumLength - values.count { return .failure(SeriesNotationError(token: token, tooLong: maximumLength)) }
+            if count >= maximumLength - values.count {
+                return .failure(SeriesNotationError(token: token, tooLong: maximumLength))
+            }
             let head = parts[0]
             var start: Double?
             var step: Double = 0
@@ -85,6 +106,7 @@ public struct SeriesNotationError: Error, Sendable, Hashable, CustomStringConver
         if let tooLong {
             return "\"\(token)\" makes the series longer than \(tooLong) steps; a test replays at most that many"
         }
-        return "\"\(token)\" is not series notation; write values like 100, 0+100x10, 3333x20, _ (no sample), _x3, . (last sample carried), .x3"
+        return
+            "\"\(token)\" is not series notation; write values like 100, 0+100x10, 3333x20, _ (no sample), _x3, . (last sample carried), .x3"
     }
 }

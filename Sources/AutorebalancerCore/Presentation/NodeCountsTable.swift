@@ -14,7 +14,8 @@ public enum NodeCountsTable {
                 return "\(name)  \(String(repeating: "·", count: width))  no sample"
             }
             // Clamped to the bar: a count off the scale (or not a number) fills it or leaves it empty, never traps.
-            let filled = scale > 0 ? Int((ConnectionsPlot.unit(connections / scale) * Double(max(0, width))).rounded()) : 0
+            let filled =
+                scale > 0 ? Int((ConnectionsPlot.unit(connections / scale) * Double(max(0, width))).rounded()) : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: max(0, width - filled))
             let sessions = row.sessions.map { "  \(pad(BalanceEvaluation.format($0), 6)) sess" } ?? ""
             return "\(name)  \(bar)  \(pad(BalanceEvaluation.format(connections), 6)) conn\(sessions)"
@@ -37,13 +38,17 @@ public enum NodeCountsTable {
         var totals = [0.0, 0.0, 0.0, 0.0]
         var known = [true, true, true, true]
         for node in nodes {
-            let values = [before[node]?.connections, before[node]?.sessions, after[node]?.connections, after[node]?.sessions]
+            let values = [
+                before[node]?.connections, before[node]?.sessions, after[node]?.connections, after[node]?.sessions,
+            ]
             for (index, value) in values.enumerated() {
                 if let value { totals[index] += value } else { known[index] = false }
             }
             rows.append([ConnectionsPlot.shortName(node)] + values.map { $0.map(BalanceEvaluation.format) ?? "-" })
         }
-        rows.append(["total"] + totals.enumerated().map { known[$0.offset] ? BalanceEvaluation.format($0.element) : "-" })
+        rows.append(
+            ["total"] + totals.enumerated().map { known[$0.offset] ? BalanceEvaluation.format($0.element) : "-" }
+        )
         let widths = headers.indices.map { column in ([headers] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in

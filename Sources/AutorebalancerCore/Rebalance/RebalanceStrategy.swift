@@ -38,9 +38,15 @@ public struct RebalanceStrategyFields<Rate: Sendable & Hashable & Codable>: Send
     /// The same fields with another rate.
     public func withConnEvictRate<Other>(_ rate: Other) -> RebalanceStrategyFields<Other> {
         RebalanceStrategyFields<Other>(
-            connEvictRate: rate, sessEvictRate: sessEvictRate, waitTakeover: waitTakeover, waitHealthCheck: waitHealthCheck,
-            absConnThreshold: absConnThreshold, absSessThreshold: absSessThreshold,
-            relConnThreshold: relConnThreshold, relSessThreshold: relSessThreshold)
+            connEvictRate: rate,
+            sessEvictRate: sessEvictRate,
+            waitTakeover: waitTakeover,
+            waitHealthCheck: waitHealthCheck,
+            absConnThreshold: absConnThreshold,
+            absSessThreshold: absSessThreshold,
+            relConnThreshold: relConnThreshold,
+            relSessThreshold: relSessThreshold
+        )
     }
 
     public typealias Defaults = RebalanceStrategyDefaults

@@ -37,7 +37,8 @@ public final class CachedKubernetesAPI: KubernetesAPI {
 
     // MARK: EMQX objects and pods
 
-    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject {
+    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject
+    {
         if let cached = emqxReflector(version, namespace).clusterObject(named: name, version: version) { return cached }
         return try await live.emqxObject(version, namespace: namespace, name: name)
     }
@@ -55,9 +56,14 @@ public final class CachedKubernetesAPI: KubernetesAPI {
 
     public func pods(namespace: String, labelSelector: String?) async throws -> [Pod] {
         if let wanted = EqualitySelector(labelSelector), wanted.labels[Self.podSelector] != nil,
-            let cached = cache.reflector(WatchScope(resource: .pods, namespace: namespace, labelSelector: Self.podSelector), as: Pod.self).objects()
+            let cached = cache.reflector(
+                WatchScope(resource: .pods, namespace: namespace, labelSelector: Self.podSelector),
+                as: Pod.self
+            ).objects()
         {
-            return cached.filter { wanted.matches($0.metadata.labels) }.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }
+            return cached.filter { wanted.matches($0.metadata.labels) }.sorted {
+                ($0.metadata.name ?? "") < ($1.metadata.name ?? "")
+            }
         }
         return try await live.pods(namespace: namespace, labelSelector: labelSelector)
     }
@@ -77,15 +83,25 @@ public final class CachedKubernetesAPI: KubernetesAPI {
 
     public func rebalances(namespace: String, labelSelector: String?) async throws -> [Rebalance] {
         if let wanted = EqualitySelector(labelSelector), let cached = rebalanceReflector(namespace).objects() {
-            return cached.filter { wanted.matches($0.metadata.labels) }.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }
+            return cached.filter { wanted.matches($0.metadata.labels) }.sorted {
+                ($0.metadata.name ?? "") < ($1.metadata.name ?? "")
+            }
         }
         return try await live.rebalances(namespace: namespace, labelSelector: labelSelector)
     }
 
     public func patchRebalanceMetadata(
-        namespace: String, name: String, labels: [String: String?], annotations: [String: String?]
+        namespace: String,
+        name: String,
+        labels: [String: String?],
+        annotations: [String: String?]
     ) async throws -> Rebalance {
-        let patched = try await live.patchRebalanceMetadata(namespace: namespace, name: name, labels: labels, annotations: annotations)
+        let patched = try await live.patchRebalanceMetadata(
+            namespace: namespace,
+            name: name,
+            labels: labels,
+            annotations: annotations
+        )
         rebalanceReflector(namespace).remember(patched)
         return patched
     }
@@ -120,7 +136,12 @@ public final class CachedKubernetesAPI: KubernetesAPI {
         try await live.createEvent(event)
     }
 
-    public func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent {
+    public func patchEvent(
+        namespace: String,
+        name: String,
+        count: Int,
+        lastTimestamp: String
+    ) async throws -> KubernetesEvent {
         try await live.patchEvent(namespace: namespace, name: name, count: count, lastTimestamp: lastTimestamp)
     }
 
@@ -162,7 +183,9 @@ extension EMQXResource: EMQXObjectWire {
 }
 
 extension EMQXResourceV2: EMQXObjectWire {
-    func clusterObject(at version: EMQXObjectVersion) -> ClusterObject { version == .v3beta1 ? .emqxV3beta1(self) : .emqxV2(self) }
+    func clusterObject(at version: EMQXObjectVersion) -> ClusterObject {
+        version == .v3beta1 ? .emqxV3beta1(self) : .emqxV2(self)
+    }
 }
 
 extension EmqxEnterpriseResource: EMQXObjectWire {
@@ -196,7 +219,11 @@ struct EqualitySelector {
 extension CachedKubernetesAPI: EMQXRebalanceStore {
     func records() throws -> any EMQXRebalanceStore {
         guard let store = live as? any EMQXRebalanceStore else {
-            throw KubernetesError(code: .unsupported, request: nil, detail: "this Kubernetes client keeps no EMQXRebalance records")
+            throw KubernetesError(
+                code: .unsupported,
+                request: nil,
+                detail: "this Kubernetes client keeps no EMQXRebalance records"
+            )
         }
         return store
     }
@@ -213,7 +240,9 @@ extension CachedKubernetesAPI: EMQXRebalanceStore {
     }
 
     public func emqxRebalance(namespace: String, name: String) async throws -> EMQXRebalance {
-        if case let item?? = recordReflector(namespace).object(named: name), case .valid(let record) = item.stored { return record }
+        if case let item?? = recordReflector(namespace).object(named: name), case .valid(let record) = item.stored {
+            return record
+        }
         return try await records().emqxRebalance(namespace: namespace, name: name)
     }
 
@@ -221,14 +250,32 @@ extension CachedKubernetesAPI: EMQXRebalanceStore {
         remembered(try await records().createEMQXRebalance(record), namespace: record.metadata.namespace)
     }
 
-    public func patchEMQXRebalanceStatus(namespace: String, name: String, status: EMQXRebalanceStatus) async throws -> EMQXRebalance {
-        remembered(try await records().patchEMQXRebalanceStatus(namespace: namespace, name: name, status: status), namespace: namespace)
+    public func patchEMQXRebalanceStatus(
+        namespace: String,
+        name: String,
+        status: EMQXRebalanceStatus
+    ) async throws -> EMQXRebalance {
+        remembered(
+            try await records().patchEMQXRebalanceStatus(namespace: namespace, name: name, status: status),
+            namespace: namespace
+        )
     }
 
-    public func patchEMQXRebalanceMetadata(namespace: String, name: String, annotations: [String: String?], finalizers: [String]?) async throws -> EMQXRebalance {
+    public func patchEMQXRebalanceMetadata(
+        namespace: String,
+        name: String,
+        annotations: [String: String?],
+        finalizers: [String]?
+    ) async throws -> EMQXRebalance {
         remembered(
-            try await records().patchEMQXRebalanceMetadata(namespace: namespace, name: name, annotations: annotations, finalizers: finalizers),
-            namespace: namespace)
+            try await records().patchEMQXRebalanceMetadata(
+                namespace: namespace,
+                name: name,
+                annotations: annotations,
+                finalizers: finalizers
+            ),
+            namespace: namespace
+        )
     }
 
     public func deleteEMQXRebalance(namespace: String, name: String) async throws {

@@ -30,8 +30,10 @@ public final class KubernetesCache: Service, Sendable {
     private let startsContinuation: AsyncStream<any Entry>.Continuation
 
     public init(
-        client: any KubernetesWatching, configuration: ReflectorStateMachine.Configuration = .init(),
-        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        client: any KubernetesWatching,
+        configuration: ReflectorStateMachine.Configuration = .init(),
+        clock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger
     ) {
         self.client = client
         self.configuration = configuration
@@ -53,7 +55,13 @@ public final class KubernetesCache: Service, Sendable {
     public func reflector<Object: KubernetesObject>(_ scope: WatchScope, as type: Object.Type) -> Reflector<Object> {
         let (reflector, created) = entries.withLock { entries -> (Reflector<Object>, Bool) in
             if let existing = entries[scope] as? Reflector<Object> { return (existing, false) }
-            let made = Reflector<Object>(scope: scope, client: client, configuration: configuration, clock: clock, logger: logger)
+            let made = Reflector<Object>(
+                scope: scope,
+                client: client,
+                configuration: configuration,
+                clock: clock,
+                logger: logger
+            )
             entries[scope] = made
             return (made, true)
         }

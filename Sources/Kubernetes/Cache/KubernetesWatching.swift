@@ -60,7 +60,10 @@ public protocol KubernetesWatching: Sendable {
     /// Hands `onEvent` the changes after `resourceVersion` as they happen; returns when the server ends the stream
     /// (after about `timeout`), throws when it fails.
     func watch<Object: KubernetesObject>(
-        _ scope: WatchScope, as type: Object.Type, from resourceVersion: String, timeout: Duration,
+        _ scope: WatchScope,
+        as type: Object.Type,
+        from resourceVersion: String,
+        timeout: Duration,
         onEvent: @Sendable (WatchEvent<Object>) async throws -> Void
     ) async throws
 }

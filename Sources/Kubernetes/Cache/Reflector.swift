@@ -19,8 +19,12 @@ public final class Reflector<Object: KubernetesObject>: Sendable {
     }
 
     public init(
-        scope: WatchScope, client: any KubernetesWatching, configuration: ReflectorStateMachine.Configuration,
-        clock: any Clock<Duration>, random: @escaping @Sendable () -> Double = { .random(in: 0..<1) }, logger: Logger
+        scope: WatchScope,
+        client: any KubernetesWatching,
+        configuration: ReflectorStateMachine.Configuration,
+        clock: any Clock<Duration>,
+        random: @escaping @Sendable () -> Double = { .random(in: 0..<1) },
+        logger: Logger
     ) {
         self.scope = scope
         self.client = client
@@ -56,7 +60,11 @@ public final class Reflector<Object: KubernetesObject>: Sendable {
     public func remember(_ written: Object) {
         guard let name = written.metadata.name else { return }
         state.withLock { state in
-            if let held = state.objects[name], Self.isNewer(held.metadata.resourceVersion, than: written.metadata.resourceVersion) { return }
+            if let held = state.objects[name],
+                Self.isNewer(held.metadata.resourceVersion, than: written.metadata.resourceVersion)
+            {
+                return
+            }
             state.objects[name] = written
         }
     }
@@ -138,19 +146,27 @@ public final class Reflector<Object: KubernetesObject>: Sendable {
         case .polling(let reason):
             logger.warning(
                 "watching \(scope) is forbidden; listing it every \(state.withLock { $0.machine.configuration.pollInterval }.text) instead. Grant the agent the watch verb on \(scope.resource) to get changes at once",
-                metadata: ["error": "\(reason)"])
+                metadata: ["error": "\(reason)"]
+            )
         case .relisting:
             logger.info("the watch of \(scope) fell too far behind (410 Gone); listing it again")
         case .failed(let reason, let failures, let retryIn):
             // The first failure in a row is routine (a restarted API server); the loop reads live meanwhile.
             let level: Logger.Level = failures > 1 ? .warning : .info
-            logger.log(level: level, "cannot keep \(scope) cached; trying again in \(retryIn.text)", metadata: ["error": "\(reason)", "failures": "\(failures)"])
+            logger.log(
+                level: level,
+                "cannot keep \(scope) cached; trying again in \(retryIn.text)",
+                metadata: ["error": "\(reason)", "failures": "\(failures)"]
+            )
         }
     }
 
     static func kubernetesError(_ error: any Error, _ scope: WatchScope) -> KubernetesError {
         if let error = error as? KubernetesError { return error }
         return KubernetesError(
-            code: .unavailable, request: .init(verb: "watch", resource: scope.resource, namespace: scope.namespace), detail: "\(error)")
+            code: .unavailable,
+            request: .init(verb: "watch", resource: scope.resource, namespace: scope.namespace),
+            detail: "\(error)"
+        )
     }
 }

@@ -13,7 +13,11 @@ public struct ReflectorStateMachine: Sendable {
         public var watchTimeout: ClosedRange<Duration>
 
         public init(
-            backoff: RetryPolicy = RetryPolicy(maxAttempts: .max, baseDelay: .milliseconds(800), maxDelay: .seconds(30)),
+            backoff: RetryPolicy = RetryPolicy(
+                maxAttempts: .max,
+                baseDelay: .milliseconds(800),
+                maxDelay: .seconds(30)
+            ),
             pollInterval: Duration = .seconds(30),
             watchTimeout: ClosedRange<Duration> = .seconds(300) ... .seconds(600)
         ) {
@@ -109,7 +113,11 @@ public struct ReflectorStateMachine: Sendable {
     public mutating func listFailed(_ error: KubernetesError, random: Double) -> Note {
         failures += 1
         step = .list
-        let wait = configuration.backoff.delay(beforeRetry: failures, retryAfterSeconds: error.retryAfterSeconds, random: random)
+        let wait = configuration.backoff.delay(
+            beforeRetry: failures,
+            retryAfterSeconds: error.retryAfterSeconds,
+            random: random
+        )
         delay = wait
         return .failed(reason: error.description, failures: failures, retryIn: wait)
     }
@@ -145,7 +153,11 @@ public struct ReflectorStateMachine: Sendable {
         }
         failures += 1
         if let resourceVersion { step = .watch(from: resourceVersion) } else { step = .list }
-        let wait = configuration.backoff.delay(beforeRetry: failures, retryAfterSeconds: error.retryAfterSeconds, random: random)
+        let wait = configuration.backoff.delay(
+            beforeRetry: failures,
+            retryAfterSeconds: error.retryAfterSeconds,
+            random: random
+        )
         delay = wait
         return .failed(reason: error.description, failures: failures, retryIn: wait)
     }

@@ -14,9 +14,18 @@ public protocol EMQXRebalanceStore: Sendable {
     /// `CREATE`, never twice (a lost answer is read back by name first).
     func createEMQXRebalance(_ record: EMQXRebalance) async throws -> EMQXRebalance
     /// Merge patch of `status` through the status subresource; `nil` fields are left as they are.
-    func patchEMQXRebalanceStatus(namespace: String, name: String, status: EMQXRebalanceStatus) async throws -> EMQXRebalance
+    func patchEMQXRebalanceStatus(
+        namespace: String,
+        name: String,
+        status: EMQXRebalanceStatus
+    ) async throws -> EMQXRebalance
     /// Merge patch of annotations (a `nil` value removes the key) and, when given, the whole finalizer list.
-    func patchEMQXRebalanceMetadata(namespace: String, name: String, annotations: [String: String?], finalizers: [String]?) async throws -> EMQXRebalance
+    func patchEMQXRebalanceMetadata(
+        namespace: String,
+        name: String,
+        annotations: [String: String?],
+        finalizers: [String]?
+    ) async throws -> EMQXRebalance
     func deleteEMQXRebalance(namespace: String, name: String) async throws
 }
 
@@ -38,34 +47,70 @@ extension HTTPKubernetesClient: EMQXRebalanceStore {
     }
 
     public func createEMQXRebalance(_ record: EMQXRebalance) async throws -> EMQXRebalance {
-        try await create(.emqxRebalances, object: record, namespace: record.metadata.namespace, name: record.metadata.name)
+        try await create(
+            .emqxRebalances,
+            object: record,
+            namespace: record.metadata.namespace,
+            name: record.metadata.name
+        )
     }
 
-    public func patchEMQXRebalanceStatus(namespace: String, name: String, status: EMQXRebalanceStatus) async throws -> EMQXRebalance {
+    public func patchEMQXRebalanceStatus(
+        namespace: String,
+        name: String,
+        status: EMQXRebalanceStatus
+    ) async throws -> EMQXRebalance {
         let body = try JSONEncoder().encode(["status": status])
         return try await patch(namespace: namespace, name: name, subresource: "/status", body: body)
     }
 
-    public func patchEMQXRebalanceMetadata(namespace: String, name: String, annotations: [String: String?], finalizers: [String]?) async throws -> EMQXRebalance {
+    public func patchEMQXRebalanceMetadata(
+        namespace: String,
+        name: String,
+        annotations: [String: String?],
+        finalizers: [String]?
+    ) async throws -> EMQXRebalance {
         struct Metadata: Encodable {
             var annotations: [String: String?]?
             var finalizers: [String]?
         }
-        let body = try JSONEncoder().encode(["metadata": Metadata(annotations: annotations.isEmpty ? nil : annotations, finalizers: finalizers)])
+        let body = try JSONEncoder().encode([
+            "metadata": Metadata(annotations: annotations.isEmpty ? nil : annotations, finalizers: finalizers)
+        ])
         return try await patch(namespace: namespace, name: name, subresource: "", body: body)
     }
 
     public func deleteEMQXRebalance(namespace: String, name: String) async throws {
-        let request = KubernetesError.Request(verb: "delete", resource: .emqxRebalances, namespace: namespace, name: name)
-        _ = try await send(.DELETE, path: KubernetesResource.emqxRebalances.path(namespace: namespace, name: name), request: request)
+        let request = KubernetesError.Request(
+            verb: "delete",
+            resource: .emqxRebalances,
+            namespace: namespace,
+            name: name
+        )
+        _ = try await send(
+            .DELETE,
+            path: KubernetesResource.emqxRebalances.path(namespace: namespace, name: name),
+            request: request
+        )
     }
 
     private func patch(namespace: String, name: String, subresource: String, body: Data) async throws -> EMQXRebalance {
-        let request = KubernetesError.Request(verb: "patch", resource: .emqxRebalances, namespace: namespace, name: name)
+        let request = KubernetesError.Request(
+            verb: "patch",
+            resource: .emqxRebalances,
+            namespace: namespace,
+            name: name
+        )
         return try decode(
-            try await send(.PATCH, path: KubernetesResource.emqxRebalances.path(namespace: namespace, name: name) + subresource, body: body,
-                           contentType: "application/merge-patch+json", request: request),
-            request: request)
+            try await send(
+                .PATCH,
+                path: KubernetesResource.emqxRebalances.path(namespace: namespace, name: name) + subresource,
+                body: body,
+                contentType: "application/merge-patch+json",
+                request: request
+            ),
+            request: request
+        )
     }
 
 }
@@ -96,7 +141,8 @@ struct EMQXRebalanceItem: KubernetesObject {
 
     init(from decoder: any Decoder) throws {
         let item = try KubernetesJSONItem(from: decoder)
-        metadata = (try? JSONDecoder().decode(MetadataOnly.self, from: item.data).metadata) ?? ObjectMeta(name: item.name)
+        metadata =
+            (try? JSONDecoder().decode(MetadataOnly.self, from: item.data).metadata) ?? ObjectMeta(name: item.name)
         stored = StoredEMQXRebalance(item)
     }
 
@@ -124,17 +170,31 @@ struct KubernetesJSONItem: Codable, Hashable, Sendable {
 
 /// Any JSON value, decoded and re-encoded faithfully enough for a second decode.
 indirect enum RawJSON: Codable, Hashable, Sendable {
-    case null, bool(Bool), number(Double), integer(Int64), string(String), array([RawJSON]), object([String: RawJSON])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case integer(Int64)
+    case string(String)
+    case array([RawJSON])
+    case object([String: RawJSON])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([RawJSON].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: RawJSON].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([RawJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: RawJSON].self))
+        }
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -151,7 +211,9 @@ indirect enum RawJSON: Codable, Hashable, Sendable {
     }
 
     var name: String? {
-        guard case .object(let top) = self, case .object(let metadata)? = top["metadata"], case .string(let name)? = metadata["name"] else { return nil }
+        guard case .object(let top) = self, case .object(let metadata)? = top["metadata"],
+            case .string(let name)? = metadata["name"]
+        else { return nil }
         return name
     }
 }

@@ -10,17 +10,25 @@ extension HTTPKubernetesClient: KubernetesWatching {
     /// A watch event line longer than this ends the watch (the API server limits objects to about 1.5 MiB).
     static let watchLineLimit = 16 << 20
 
-    public func list<Object: KubernetesObject>(_ scope: WatchScope, as type: Object.Type) async throws -> ListedObjects<Object> {
+    public func list<Object: KubernetesObject>(
+        _ scope: WatchScope,
+        as type: Object.Type
+    ) async throws -> ListedObjects<Object> {
         let request = KubernetesError.Request(verb: "list", resource: scope.resource, namespace: scope.namespace)
         var items: [Object] = []
         var resourceVersion: String?
         var token: String?
         repeat {
             var query = ["limit=\(Self.listPageSize)"]
-            if let selector = scope.labelSelector, !selector.isEmpty { query.append("labelSelector=\(selector.addingPercentEncodingForPath())") }
+            if let selector = scope.labelSelector, !selector.isEmpty {
+                query.append("labelSelector=\(selector.addingPercentEncodingForPath())")
+            }
             if let token { query.append("continue=\(token.addingPercentEncodingForPath())") }
             let path = scope.resource.path(namespace: scope.namespace) + "?" + query.joined(separator: "&")
-            let page: WatchListPage<Object> = try decode(try await send(.GET, path: path, request: request), request: request)
+            let page: WatchListPage<Object> = try decode(
+                try await send(.GET, path: path, request: request),
+                request: request
+            )
             items += page.items ?? []
             // Every page of one list is the same snapshot; the first names its version.
             if resourceVersion == nil { resourceVersion = page.metadata?.resourceVersion }
@@ -30,7 +38,10 @@ extension HTTPKubernetesClient: KubernetesWatching {
     }
 
     public func watch<Object: KubernetesObject>(
-        _ scope: WatchScope, as type: Object.Type, from resourceVersion: String, timeout: Duration,
+        _ scope: WatchScope,
+        as type: Object.Type,
+        from resourceVersion: String,
+        timeout: Duration,
         onEvent: @Sendable (WatchEvent<Object>) async throws -> Void
     ) async throws {
         let request = KubernetesError.Request(verb: "watch", resource: scope.resource, namespace: scope.namespace)
@@ -39,7 +50,9 @@ extension HTTPKubernetesClient: KubernetesWatching {
             "watch=1", "allowWatchBookmarks=true", "timeoutSeconds=\(seconds)",
             "resourceVersion=\(resourceVersion.addingPercentEncodingForPath())",
         ]
-        if let selector = scope.labelSelector, !selector.isEmpty { query.append("labelSelector=\(selector.addingPercentEncodingForPath())") }
+        if let selector = scope.labelSelector, !selector.isEmpty {
+            query.append("labelSelector=\(selector.addingPercentEncodingForPath())")
+        }
         let path = scope.resource.path(namespace: scope.namespace) + "?" + query.joined(separator: "&")
         let http = try await makeRequest(.GET, path: path, body: nil, request: request)
         let response: HTTPClientResponse
@@ -62,7 +75,9 @@ extension HTTPKubernetesClient: KubernetesWatching {
             for try await chunk in response.body {
                 lines.append(chunk)
                 while let line = try lines.nextLine() {
-                    if let event = try Self.decodeWatchEvent(line, as: Object.self, request: request) { try await onEvent(event) }
+                    if let event = try Self.decodeWatchEvent(line, as: Object.self, request: request) {
+                        try await onEvent(event)
+                    }
                 }
             }
         } catch let error as KubernetesError {
@@ -70,7 +85,11 @@ extension HTTPKubernetesClient: KubernetesWatching {
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as WatchLineBuffer.TooLong {
-            throw KubernetesError(code: .other, request: request, detail: "a watch event is longer than \(error.limit) bytes")
+            throw KubernetesError(
+                code: .other,
+                request: request,
+                detail: "a watch event is longer than \(error.limit) bytes"
+            )
         } catch {
             // The server or a proxy closed the stream mid-way: resume from the last resourceVersion seen.
             throw KubernetesError(code: .unavailable, request: request, detail: "the watch stream broke: \(error)")
@@ -79,7 +98,9 @@ extension HTTPKubernetesClient: KubernetesWatching {
 
     /// One line of a watch stream: an event, `nil` for a blank line; throws the `ERROR` event's status.
     static func decodeWatchEvent<Object: KubernetesObject>(
-        _ line: Data, as type: Object.Type, request: KubernetesError.Request
+        _ line: Data,
+        as type: Object.Type,
+        request: KubernetesError.Request
     ) throws -> WatchEvent<Object>? {
         typealias Body = WatchEventBody<Object>
         if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return nil }
@@ -94,8 +115,11 @@ extension HTTPKubernetesClient: KubernetesWatching {
         case "ERROR":
             let code = header.object?.code ?? 500
             throw KubernetesError(
-                code: KubernetesError.classify(statusCode: code, status: nil), request: request, statusCode: code,
-                detail: header.object?.message ?? "the watch ended with an error")
+                code: KubernetesError.classify(statusCode: code, status: nil),
+                request: request,
+                statusCode: code,
+                detail: header.object?.message ?? "the watch ended with an error"
+            )
         default:
             throw KubernetesError(code: .other, request: request, detail: "unknown watch event type \(header.type)")
         }
@@ -106,7 +130,11 @@ extension HTTPKubernetesClient: KubernetesWatching {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            throw KubernetesError(code: .other, request: request, detail: "a watch event could not be decoded as \(T.self): \(error)")
+            throw KubernetesError(
+                code: .other,
+                request: request,
+                detail: "a watch event could not be decoded as \(T.self): \(error)"
+            )
         }
     }
 }

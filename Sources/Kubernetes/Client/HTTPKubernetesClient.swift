@@ -36,7 +36,11 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     /// Builds the client and its HTTP connection pool. Call `shutdown()` when done.
     /// - Parameter clock: times the waits between retries (a manual clock in tests).
     /// - Throws: `KubernetesError` (`.unsupported`) when the CA or client certificate cannot be parsed.
-    public init(configuration: KubernetesClientConfiguration, logger: Logger, clock: some Clock<Duration> = ContinuousClock()) throws {
+    public init(
+        configuration: KubernetesClientConfiguration,
+        logger: Logger,
+        clock: some Clock<Duration> = ContinuousClock()
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -46,7 +50,9 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(ca))
             }
             if let client = configuration.clientCertificate {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(client.certificatePEM).map { .certificate($0) }
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(client.certificatePEM).map {
+                    .certificate($0)
+                }
                 tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: client.keyPEM, format: .pem))
             }
         } catch {
@@ -78,7 +84,10 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         self.baseURL = baseURL
         func pool(connections: Int) -> HTTPClient {
             var pooled = httpConfiguration
-            pooled.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+            pooled.connectionPool = .init(
+                idleTimeout: .seconds(60),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: connections
+            )
             return HTTPClient(eventLoopGroupProvider: .singleton, configuration: pooled)
         }
         self.httpClient = pool(connections: 8)
@@ -108,7 +117,8 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     // MARK: EMQX objects and pods
 
-    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject {
+    public func emqxObject(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> ClusterObject
+    {
         let resource = KubernetesResource.emqxObjects(version)
         switch version {
         case .v2beta1: return .emqx(try await get(resource, namespace: namespace, name: name))
@@ -125,10 +135,16 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     public func emqxScale(_ version: EMQXObjectVersion, namespace: String, name: String) async throws -> Scale {
         let resource = KubernetesResource.emqxObjects(version)
-        let scale = KubernetesResource(group: resource.group, version: resource.version, plural: "\(resource.plural)/scale")
+        let scale = KubernetesResource(
+            group: resource.group,
+            version: resource.version,
+            plural: "\(resource.plural)/scale"
+        )
         let request = KubernetesError.Request(verb: "get", resource: scale, namespace: namespace, name: name)
         return try decode(
-            try await send(.GET, path: resource.path(namespace: namespace, name: name) + "/scale", request: request), request: request)
+            try await send(.GET, path: resource.path(namespace: namespace, name: name) + "/scale", request: request),
+            request: request
+        )
     }
 
     public func pods(namespace: String, labelSelector: String?) async throws -> [Pod] {
@@ -138,7 +154,12 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     // MARK: Rebalances
 
     public func createRebalance(_ rebalance: Rebalance) async throws -> Rebalance {
-        try await create(.rebalances, object: rebalance, namespace: rebalance.metadata.namespace, name: rebalance.metadata.name)
+        try await create(
+            .rebalances,
+            object: rebalance,
+            namespace: rebalance.metadata.namespace,
+            name: rebalance.metadata.name
+        )
     }
 
     public func rebalance(namespace: String, name: String) async throws -> Rebalance {
@@ -150,7 +171,10 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     }
 
     public func patchRebalanceMetadata(
-        namespace: String, name: String, labels: [String: String?], annotations: [String: String?]
+        namespace: String,
+        name: String,
+        labels: [String: String?],
+        annotations: [String: String?]
     ) async throws -> Rebalance {
         var metadata: [String: [String: String?]] = [:]
         if !labels.isEmpty { metadata["labels"] = labels }
@@ -158,15 +182,24 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         let body = try JSONEncoder().encode(["metadata": metadata])
         let request = KubernetesError.Request(verb: "patch", resource: .rebalances, namespace: namespace, name: name)
         return try decode(
-            try await send(.PATCH, path: KubernetesResource.rebalances.path(namespace: namespace, name: name), body: body,
-                           contentType: "application/merge-patch+json", request: request),
+            try await send(
+                .PATCH,
+                path: KubernetesResource.rebalances.path(namespace: namespace, name: name),
+                body: body,
+                contentType: "application/merge-patch+json",
+                request: request
+            ),
             request: request
         )
     }
 
     public func deleteRebalance(namespace: String, name: String) async throws {
         let request = KubernetesError.Request(verb: "delete", resource: .rebalances, namespace: namespace, name: name)
-        _ = try await send(.DELETE, path: KubernetesResource.rebalances.path(namespace: namespace, name: name), request: request)
+        _ = try await send(
+            .DELETE,
+            path: KubernetesResource.rebalances.path(namespace: namespace, name: name),
+            request: request
+        )
     }
 
     // MARK: Leases
@@ -176,7 +209,13 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     }
 
     public func createLease(_ lease: Lease) async throws -> Lease {
-        try await create(.leases, object: lease, namespace: lease.metadata.namespace, name: lease.metadata.name, lane: .leases)
+        try await create(
+            .leases,
+            object: lease,
+            namespace: lease.metadata.namespace,
+            name: lease.metadata.name,
+            lane: .leases
+        )
     }
 
     public func updateLease(_ lease: Lease) async throws -> Lease {
@@ -185,8 +224,13 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         let request = KubernetesError.Request(verb: "update", resource: .leases, namespace: namespace, name: name)
         // A lost answer to an update is safe to repeat: a stale resourceVersion makes the repeat a 409.
         return try decode(
-            try await send(.PUT, path: KubernetesResource.leases.path(namespace: namespace, name: name),
-                           body: try JSONEncoder().encode(lease), request: request, lane: .leases),
+            try await send(
+                .PUT,
+                path: KubernetesResource.leases.path(namespace: namespace, name: name),
+                body: try JSONEncoder().encode(lease),
+                request: request,
+                lane: .leases
+            ),
             request: request
         )
     }
@@ -201,9 +245,13 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         struct Patch: Encodable { var series: EventSeries }
         let request = KubernetesError.Request(verb: "patch", resource: .eventsV1, namespace: namespace, name: name)
         return try decode(
-            try await send(.PATCH, path: KubernetesResource.eventsV1.path(namespace: namespace, name: name),
-                           body: try JSONEncoder().encode(Patch(series: series)),
-                           contentType: "application/merge-patch+json", request: request),
+            try await send(
+                .PATCH,
+                path: KubernetesResource.eventsV1.path(namespace: namespace, name: name),
+                body: try JSONEncoder().encode(Patch(series: series)),
+                contentType: "application/merge-patch+json",
+                request: request
+            ),
             request: request
         )
     }
@@ -212,16 +260,25 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         try await create(.events, object: event, namespace: event.metadata.namespace, name: event.metadata.name)
     }
 
-    public func patchEvent(namespace: String, name: String, count: Int, lastTimestamp: String) async throws -> KubernetesEvent {
+    public func patchEvent(
+        namespace: String,
+        name: String,
+        count: Int,
+        lastTimestamp: String
+    ) async throws -> KubernetesEvent {
         struct Patch: Encodable {
             var count: Int
             var lastTimestamp: String
         }
         let request = KubernetesError.Request(verb: "patch", resource: .events, namespace: namespace, name: name)
         return try decode(
-            try await send(.PATCH, path: KubernetesResource.events.path(namespace: namespace, name: name),
-                           body: try JSONEncoder().encode(Patch(count: count, lastTimestamp: lastTimestamp)),
-                           contentType: "application/merge-patch+json", request: request),
+            try await send(
+                .PATCH,
+                path: KubernetesResource.events.path(namespace: namespace, name: name),
+                body: try JSONEncoder().encode(Patch(count: count, lastTimestamp: lastTimestamp)),
+                contentType: "application/merge-patch+json",
+                request: request
+            ),
             request: request
         )
     }
@@ -234,11 +291,15 @@ public final class HTTPKubernetesClient: KubernetesAPI {
             var resources: [Resource]?
         }
         let parts = groupVersion.split(separator: "/").map(String.init)
-        let resource = parts.count == 2
+        let resource =
+            parts.count == 2
             ? KubernetesResource(group: parts[0], version: parts[1], plural: "")
             : KubernetesResource(group: "", version: groupVersion, plural: "")
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: nil, name: "discovery")
-        let list: ResourceList = try decode(try await send(.GET, path: resource.groupVersionPath, request: request), request: request)
+        let list: ResourceList = try decode(
+            try await send(.GET, path: resource.groupVersionPath, request: request),
+            request: request
+        )
         return (list.resources ?? []).map(\.name)
     }
 
@@ -250,7 +311,10 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         }
         let resource = KubernetesResource(group: group, version: "", plural: "")
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: nil, name: "discovery")
-        let document: APIGroup = try decode(try await send(.GET, path: "/apis/\(group)", request: request), request: request)
+        let document: APIGroup = try decode(
+            try await send(.GET, path: "/apis/\(group)", request: request),
+            request: request
+        )
         let versions = (document.versions ?? []).map(\.version)
         guard let preferred = document.preferredVersion?.version, versions.contains(preferred) else { return versions }
         return [preferred] + versions.filter { $0 != preferred }
@@ -258,21 +322,34 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     // MARK: Typed helpers
 
-    func get<T: Decodable>(_ resource: KubernetesResource, namespace: String, name: String, lane: Lane = .requests) async throws -> T {
+    func get<T: Decodable>(
+        _ resource: KubernetesResource,
+        namespace: String,
+        name: String,
+        lane: Lane = .requests
+    ) async throws -> T {
         let request = KubernetesError.Request(verb: "get", resource: resource, namespace: namespace, name: name)
         return try decode(
-            try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request, lane: lane), request: request)
+            try await send(.GET, path: resource.path(namespace: namespace, name: name), request: request, lane: lane),
+            request: request
+        )
     }
 
     func list<T: Codable & Hashable & Sendable>(
-        _ resource: KubernetesResource, namespace: String, labelSelector: String?, lane: Lane = .requests
+        _ resource: KubernetesResource,
+        namespace: String,
+        labelSelector: String?,
+        lane: Lane = .requests
     ) async throws -> [T] {
         let request = KubernetesError.Request(verb: "list", resource: resource, namespace: namespace)
         var path = resource.path(namespace: namespace)
         if let labelSelector, !labelSelector.isEmpty {
             path += "?labelSelector=\(labelSelector.addingPercentEncodingForPath())"
         }
-        let list: KubernetesList<T> = try decode(try await send(.GET, path: path, request: request, lane: lane), request: request)
+        let list: KubernetesList<T> = try decode(
+            try await send(.GET, path: path, request: request, lane: lane),
+            request: request
+        )
         return list.items
     }
 
@@ -280,7 +357,11 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     /// timeout, 5xx), the object is read back by name before any new attempt. 429 means "not processed" and is
     /// retried directly.
     func create<T: Codable>(
-        _ resource: KubernetesResource, object: T, namespace: String?, name: String?, lane: Lane = .requests
+        _ resource: KubernetesResource,
+        object: T,
+        namespace: String?,
+        name: String?,
+        lane: Lane = .requests
     ) async throws -> T {
         let namespace = namespace ?? configuration.namespace ?? "default"
         let request = KubernetesError.Request(verb: "create", resource: resource, namespace: namespace, name: name)
@@ -289,9 +370,18 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         var attempt = 1
         while true {
             do {
-                let data = try await send(.POST, path: resource.path(namespace: namespace), body: body, request: request, retry: .singleAttempt, lane: lane)
+                let data = try await send(
+                    .POST,
+                    path: resource.path(namespace: namespace),
+                    body: body,
+                    request: request,
+                    retry: .singleAttempt,
+                    lane: lane
+                )
                 return try decode(data, request: request)
-            } catch let error as KubernetesError where error.isTransient && !error.connectionFailed && attempt < policy.maxAttempts {
+            } catch let error as KubernetesError
+                where error.isTransient && !error.connectionFailed && attempt < policy.maxAttempts
+            {
                 if error.statusCode != 429, let name {
                     // The create may have happened: look before creating again.
                     do {
@@ -304,9 +394,15 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                         // Not created: safe to try again.
                     }
                 }
-                let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
+                let delay = policy.delay(
+                    beforeRetry: attempt,
+                    retryAfterSeconds: error.retryAfterSeconds,
+                    random: .random(in: 0..<1)
+                )
                 try checkBudget(allowsRetryAfter: delay, error, attempt: attempt, of: policy.maxAttempts)
-                logger.warning("create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
+                logger.warning(
+                    "create \(resource) \(namespace)/\(name ?? ""): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)"
+                )
                 try await clock.sleep(for: delay)
                 attempt += 1
             }
@@ -321,28 +417,40 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 throw notKubernetes(request: request, statusCode: 200, body: data)
             }
             throw KubernetesError(
-                code: .other, request: request,
-                detail: "the answer does not have the expected shape (\(DecodingProblem(error))); is the CRD version the one the agent expects?"
+                code: .other,
+                request: request,
+                detail:
+                    "the answer does not have the expected shape (\(DecodingProblem(error))); is the CRD version the one the agent expects?"
             )
         }
     }
 
     static func looksLikeJSON(_ data: Data) -> Bool {
-        guard let first = data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return false }
+        guard let first = data.first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {
+            return false
+        }
         return first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
     }
 
     /// An answer that no Kubernetes API server gives: a web page, a proxy's error, another service's JSON.
     func notKubernetes(request: KubernetesError.Request, statusCode: Int, body: Data) -> KubernetesError {
-        let start = String(decoding: body.prefix(80), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let start =
+            String(decoding: body.prefix(80), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+            ?? ""
         return KubernetesError(
-            code: .notKubernetesAPI, request: request, statusCode: statusCode,
-            detail: "\(configuration.server) answered \(KubernetesError.describe(request)) with HTTP \(statusCode)\(start.isEmpty ? "" : " \"\(start)\"") instead of a Kubernetes object or Status; check the server named by \(configuration.origin)")
+            code: .notKubernetesAPI,
+            request: request,
+            statusCode: statusCode,
+            detail:
+                "\(configuration.server) answered \(KubernetesError.describe(request)) with HTTP \(statusCode)\(start.isEmpty ? "" : " \"\(start)\"") instead of a Kubernetes object or Status; check the server named by \(configuration.origin)"
+        )
     }
 
     /// Why a connection could not be made, when that is what happened (nothing was sent).
     static func connectionFailure(_ error: any Error, connectTimeout: Duration) -> String? {
-        if let error = error as? HTTPClientError, error == .connectTimeout { return "no connection within \(connectTimeout.text)" }
+        if let error = error as? HTTPClientError, error == .connectTimeout {
+            return "no connection within \(connectTimeout.text)"
+        }
         return TransportFailureText.connectionFailure(error)
     }
 
@@ -364,7 +472,14 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         var refreshedToken = false
         while true {
             do {
-                return try await sendOnce(method, path: path, body: body, contentType: contentType, request: request, lane: lane)
+                return try await sendOnce(
+                    method,
+                    path: path,
+                    body: body,
+                    contentType: contentType,
+                    request: request,
+                    lane: lane
+                )
             } catch let error as KubernetesError {
                 if error.code == .unauthorized, !refreshedToken, let provider = configuration.tokenProvider {
                     provider.invalidate()
@@ -373,11 +488,19 @@ public final class HTTPKubernetesClient: KubernetesAPI {
                 }
                 // A connection that could not be made is not retried here: the cycle ends at once with the cause and
                 // the next cycle tries again (the cluster budget is not spent on an API server that is down).
-                RequestTrail.current?.record("\(KubernetesError.describe(request)): \(error.summary) (attempt \(attempt) of \(policy.maxAttempts))")
+                RequestTrail.current?.record(
+                    "\(KubernetesError.describe(request)): \(error.summary) (attempt \(attempt) of \(policy.maxAttempts))"
+                )
                 guard error.isTransient, !error.connectionFailed, attempt < policy.maxAttempts else { throw error }
-                let delay = policy.delay(beforeRetry: attempt, retryAfterSeconds: error.retryAfterSeconds, random: .random(in: 0..<1))
+                let delay = policy.delay(
+                    beforeRetry: attempt,
+                    retryAfterSeconds: error.retryAfterSeconds,
+                    random: .random(in: 0..<1)
+                )
                 try checkBudget(allowsRetryAfter: delay, error, attempt: attempt, of: policy.maxAttempts)
-                logger.warning("\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)")
+                logger.warning(
+                    "\(KubernetesError.describe(request)): \(error.summary); attempt \(attempt) of \(policy.maxAttempts), retrying in \(delay.text)"
+                )
                 try await clock.sleep(for: delay)
                 attempt += 1
             }
@@ -389,12 +512,17 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     func untrustedServer(_ error: any Error, request: KubernetesError.Request) -> KubernetesError? {
         let text = String(describing: error)
         let nameMismatch = error is NIOSSLExtraError || text.contains("failedToValidateHostname")
-        let verification = text.contains("CERTIFICATE_VERIFY_FAILED") || text.localizedCaseInsensitiveContains("certificate verify failed")
+        let verification =
+            text.contains("CERTIFICATE_VERIFY_FAILED")
+            || text.localizedCaseInsensitiveContains("certificate verify failed")
             || (error is NIOSSLError && text.localizedCaseInsensitiveContains("certificate"))
         guard nameMismatch || verification else { return nil }
-        let trust = configuration.certificateAuthorityOrigin.map { "the CA file \($0)" } ?? "the system trust store (no CA configured)"
+        let trust =
+            configuration.certificateAuthorityOrigin.map { "the CA file \($0)" }
+            ?? "the system trust store (no CA configured)"
         let host = URLComponents(string: baseURL)?.host ?? baseURL
-        let detail = nameMismatch
+        let detail =
+            nameMismatch
             ? "the API server's certificate is not valid for the name \(host) (\(text)); check the server URL or set tls-server-name in the kubeconfig"
             : "the API server's certificate is not signed by \(trust) (\(text)); check that it is this cluster's CA"
         return KubernetesError(code: .untrusted, request: request, detail: detail)
@@ -406,9 +534,21 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     public func untrustedServerError() async -> KubernetesError? {
         // Without TLS there is nothing to trust (and a silent server would cost a request timeout here).
         guard baseURL.lowercased().hasPrefix("https:") else { return nil }
-        let request = KubernetesError.Request(verb: "get", resource: KubernetesResource(group: "", version: "", plural: "version"), namespace: nil, name: nil)
+        let request = KubernetesError.Request(
+            verb: "get",
+            resource: KubernetesResource(group: "", version: "", plural: "version"),
+            namespace: nil,
+            name: nil
+        )
         do {
-            _ = try await sendOnce(.GET, path: "/version", body: nil, contentType: "application/json", request: request, lane: .requests)
+            _ = try await sendOnce(
+                .GET,
+                path: "/version",
+                body: nil,
+                contentType: "application/json",
+                request: request,
+                lane: .requests
+            )
             return nil
         } catch let error as KubernetesError where error.code == .untrusted {
             return error
@@ -419,25 +559,39 @@ public final class HTTPKubernetesClient: KubernetesAPI {
 
     /// Throws `error`, saying so, when the cycle's budget (`RequestBudget`) leaves no time for another attempt after
     /// `delay`: one that could not get its answer would only be cut off with the cycle.
-    private func checkBudget(allowsRetryAfter delay: Duration, _ error: KubernetesError, attempt: Int, of attempts: Int) throws {
+    private func checkBudget(
+        allowsRetryAfter delay: Duration,
+        _ error: KubernetesError,
+        attempt: Int,
+        of attempts: Int
+    ) throws {
         guard let budget = RequestBudget.current,
             !RequestBudget.allowsRetry(after: delay, minimum: min(configuration.requestTimeout, .seconds(1)))
         else { return }
         var last = error
         if !last.detail.contains("budget") {
-            last.detail += "; no time left in the cycle's budget of \(budget.total.text) for attempt \(attempt + 1) of \(attempts)"
+            last.detail +=
+                "; no time left in the cycle's budget of \(budget.total.text) for attempt \(attempt + 1) of \(attempts)"
         }
         throw last
     }
 
     private func sendOnce(
-        _ method: HTTPMethod, path: String, body: Data?, contentType: String, request: KubernetesError.Request, lane: Lane
+        _ method: HTTPMethod,
+        path: String,
+        body: Data?,
+        contentType: String,
+        request: KubernetesError.Request,
+        lane: Lane
     ) async throws -> Data {
         // Within a cycle, an attempt gets at most what is left of the cycle's budget.
         let attemptTimeout = RequestBudget.attemptTimeout(configuration.requestTimeout)
         if attemptTimeout <= .zero, let budget = RequestBudget.current {
             var failure = KubernetesError(
-                code: .unavailable, request: request, detail: "not sent: the cycle's budget of \(budget.total.text) is spent")
+                code: .unavailable,
+                request: request,
+                detail: "not sent: the cycle's budget of \(budget.total.text) is spent"
+            )
             failure.timedOut = true
             throw failure
         }
@@ -453,9 +607,14 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         } catch let error as HTTPClientError where error == .cancelled {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            let cut = attemptTimeout < configuration.requestTimeout ? RequestBudget.current.map { ", what was left of the cycle's budget of \($0.total.text)" } : nil
+            let cut =
+                attemptTimeout < configuration.requestTimeout
+                ? RequestBudget.current.map { ", what was left of the cycle's budget of \($0.total.text)" } : nil
             var failure = KubernetesError(
-                code: .unavailable, request: request, detail: "the API server did not answer within \(attemptTimeout.text)\(cut ?? "")")
+                code: .unavailable,
+                request: request,
+                detail: "the API server did not answer within \(attemptTimeout.text)\(cut ?? "")"
+            )
             failure.timedOut = true
             throw failure
         } catch {
@@ -472,16 +631,29 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         if let untrusted = untrustedServer(error, request: request) { return untrusted }
         if let reason = Self.connectionFailure(error, connectTimeout: configuration.connectTimeout) {
             var failure = KubernetesError(
-                code: .unavailable, request: request,
-                detail: "cannot connect to \(configuration.server), the server named by \(configuration.origin): \(reason); check that the cluster runs and that this is its API server")
+                code: .unavailable,
+                request: request,
+                detail:
+                    "cannot connect to \(configuration.server), the server named by \(configuration.origin): \(reason); check that the cluster runs and that this is its API server"
+            )
             failure.connectionFailed = true
             return failure
         }
-        return KubernetesError(code: .unavailable, request: request, detail: "transport error: \(TransportFailureText.describe(error))")
+        return KubernetesError(
+            code: .unavailable,
+            request: request,
+            detail: "transport error: \(TransportFailureText.describe(error))"
+        )
     }
 
     /// A request with the agent's headers and credentials.
-    func makeRequest(_ method: HTTPMethod, path: String, body: Data?, contentType: String = "application/json", request: KubernetesError.Request) async throws -> HTTPClientRequest {
+    func makeRequest(
+        _ method: HTTPMethod,
+        path: String,
+        body: Data?,
+        contentType: String = "application/json",
+        request: KubernetesError.Request
+    ) async throws -> HTTPClientRequest {
         var http = HTTPClientRequest(url: baseURL + path)
         http.method = method
         http.headers.add(name: "Accept", value: "application/json")
@@ -505,10 +677,15 @@ public final class HTTPKubernetesClient: KubernetesAPI {
     /// The classified error of a non-2xx answer.
     func failure(_ response: HTTPClientResponse, body data: Data, request: KubernetesError.Request) -> KubernetesError {
         let code = Int(response.status.code)
-        let status = (try? JSONDecoder().decode(KubernetesStatus.self, from: data)).flatMap { $0.kind == "Status" ? $0 : nil }
+        let status = (try? JSONDecoder().decode(KubernetesStatus.self, from: data)).flatMap {
+            $0.kind == "Status" ? $0 : nil
+        }
         // Every Kubernetes API server error is a Status object; old servers answer an unknown path with Go's plain
         // "404 page not found". Anything else (an HTML 404 of a web server) must not read as "object missing".
-        let goNotFound = code == 404 && String(decoding: data.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "404 page not found"
+        let goNotFound =
+            code == 404
+            && String(decoding: data.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                == "404 page not found"
         if status == nil, !goNotFound, code != 429, !(500...599).contains(code) {
             return notKubernetes(request: request, statusCode: code, body: data)
         }
@@ -516,7 +693,9 @@ public final class HTTPKubernetesClient: KubernetesAPI {
         let detail = status?.message ?? String(decoding: data.prefix(300), as: UTF8.self)
         return KubernetesError(
             code: KubernetesError.classify(statusCode: code, status: status),
-            request: request, statusCode: code, detail: detail.isEmpty ? response.status.reasonPhrase : detail,
+            request: request,
+            statusCode: code,
+            detail: detail.isEmpty ? response.status.reasonPhrase : detail,
             retryAfterSeconds: retryAfter
         )
     }

@@ -28,7 +28,10 @@ public protocol KubernetesAPI: Sendable {
     /// JSON merge patch of `metadata.labels` / `metadata.annotations` only (the spec is immutable). A `nil` value
     /// removes the key.
     func patchRebalanceMetadata(
-        namespace: String, name: String, labels: [String: String?], annotations: [String: String?]
+        namespace: String,
+        name: String,
+        labels: [String: String?],
+        annotations: [String: String?]
     ) async throws -> Rebalance
     func deleteRebalance(namespace: String, name: String) async throws
 

@@ -7,7 +7,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported, untrusted, gone, notKubernetesAPI, other
+            case notFound, alreadyExists, conflict, forbidden, unauthorized, invalid, unavailable, unsupported,
+                untrusted, gone, notKubernetesAPI, other
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -71,7 +72,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
     /// The request was sent and no answer came within its timeout (or the cycle's budget left none).
     public var timedOut = false
 
-    public init(code: Code, request: Request?, statusCode: Int? = nil, detail: String, retryAfterSeconds: Double? = nil) {
+    public init(code: Code, request: Request?, statusCode: Int? = nil, detail: String, retryAfterSeconds: Double? = nil)
+    {
         self.code = code
         self.request = request
         self.statusCode = statusCode
@@ -111,13 +113,15 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
                 API server said: \(detail)
                 """
         case .unauthorized:
-            return "unauthorized\(status) on \(target): the credentials were rejected (expired token, wrong kubeconfig user, or a rotated service-account token not yet re-read). API server said: \(detail)"
+            return
+                "unauthorized\(status) on \(target): the credentials were rejected (expired token, wrong kubeconfig user, or a rotated service-account token not yet re-read). API server said: \(detail)"
         case .notFound:
             return "not found\(status): \(target). \(detail)"
         case .alreadyExists:
             return "already exists\(status): \(target). \(detail)"
         case .conflict:
-            return "conflict\(status) on \(target): the object changed since it was read; re-read and try again. \(detail)"
+            return
+                "conflict\(status) on \(target): the object changed since it was read; re-read and try again. \(detail)"
         case .invalid:
             return "rejected as invalid\(status): \(target). \(detail)"
         case .unavailable:
@@ -127,7 +131,8 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         case .untrusted:
             return "TLS: \(detail)"
         case .gone:
-            return "expired\(status): \(target) asked for a resourceVersion the API server no longer holds (listed again). \(detail)"
+            return
+                "expired\(status): \(target) asked for a resourceVersion the API server no longer holds (listed again). \(detail)"
         case .notKubernetesAPI:
             return "this is not a Kubernetes API server: \(detail)"
         default:

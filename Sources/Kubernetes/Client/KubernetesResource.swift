@@ -15,19 +15,35 @@ public struct KubernetesResource: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static let emqxes = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "emqxes")
-    public static let emqxEnterprises = KubernetesResource(group: "apps.emqx.io", version: "v1beta4", plural: "emqxenterprises")
+    public static let emqxEnterprises = KubernetesResource(
+        group: "apps.emqx.io",
+        version: "v1beta4",
+        plural: "emqxenterprises"
+    )
     public static let pods = KubernetesResource(group: "", version: "v1", plural: "pods")
 
     /// The EMQX resource served at a version: `emqxes`, or `emqxenterprises` at `v1beta4`.
     public static func emqxObjects(_ version: EMQXObjectVersion) -> KubernetesResource {
-        KubernetesResource(group: OperatorAPIs.group, version: version.rawValue, plural: version == .v1beta4 ? "emqxenterprises" : "emqxes")
+        KubernetesResource(
+            group: OperatorAPIs.group,
+            version: version.rawValue,
+            plural: version == .v1beta4 ? "emqxenterprises" : "emqxes"
+        )
     }
     public static let rebalances = KubernetesResource(group: "apps.emqx.io", version: "v2beta1", plural: "rebalances")
     /// Operator 3.0's API keys, and the Secret one names (read only where the configuration names a key).
-    public static let emqxAPIKeys = KubernetesResource(group: "apps.emqx.io", version: "v3beta1", plural: EMQXAPIKey.resource)
+    public static let emqxAPIKeys = KubernetesResource(
+        group: "apps.emqx.io",
+        version: "v3beta1",
+        plural: EMQXAPIKey.resource
+    )
     public static let secrets = KubernetesResource(group: "", version: "v1", plural: "secrets")
     /// The agent's own record of a rebalance through EMQX's API (deploy/crds).
-    public static let emqxRebalances = KubernetesResource(group: EMQXRebalance.group, version: EMQXRebalance.version, plural: EMQXRebalance.resource)
+    public static let emqxRebalances = KubernetesResource(
+        group: EMQXRebalance.group,
+        version: EMQXRebalance.version,
+        plural: EMQXRebalance.resource
+    )
     public static let leases = KubernetesResource(group: "coordination.k8s.io", version: "v1", plural: "leases")
     public static let events = KubernetesResource(group: "", version: "v1", plural: "events")
     public static let eventsV1 = KubernetesResource(group: "events.k8s.io", version: "v1", plural: "events")
@@ -59,7 +75,8 @@ extension String {
         var out = ""
         for byte in utf8 {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:

@@ -49,7 +49,8 @@ public struct CompatibilityCheck: Sendable {
     public let actuator: @Sendable (ClusterReference) -> ActuatorSetting
 
     public init(
-        discovery: OperatorDiscovery, direct: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
+        discovery: OperatorDiscovery,
+        direct: @escaping @Sendable (ClusterReference) -> DirectActing = { _ in .notBuilt },
         actuator: @escaping @Sendable (ClusterReference) -> ActuatorSetting = { _ in .auto }
     ) {
         self.discovery = discovery
@@ -65,13 +66,24 @@ public struct CompatibilityCheck: Sendable {
             served = try await discovery.refresh()
             report.served = served
         } catch {
-            report.findings.append(Finding(severity: .error, cluster: nil, message: "cannot discover what the API server serves in \(OperatorAPIs.group): \(error)"))
+            report.findings.append(
+                Finding(
+                    severity: .error,
+                    cluster: nil,
+                    message: "cannot discover what the API server serves in \(OperatorAPIs.group): \(error)"
+                )
+            )
             return report
         }
         if served.generation == .none {
-            report.findings.append(Finding(
-                severity: .error, cluster: nil,
-                message: "the API server does not serve \(OperatorAPIs.group): install the EMQX Operator (2.2 or later) and its CRDs"))
+            report.findings.append(
+                Finding(
+                    severity: .error,
+                    cluster: nil,
+                    message:
+                        "the API server does not serve \(OperatorAPIs.group): install the EMQX Operator (2.2 or later) and its CRDs"
+                )
+            )
         }
         for cluster in clusters {
             report.clusters.append(await check(cluster, served: served, findings: &report.findings))
@@ -95,24 +107,42 @@ public struct CompatibilityCheck: Sendable {
             var pods: [Pod]?
             if object.version == .v3beta1 {
                 do {
-                    pods = try await api.pods(namespace: cluster.namespace, labelSelector: "\(Pod.instanceLabel)=\(cluster.name)")
+                    pods = try await api.pods(
+                        namespace: cluster.namespace,
+                        labelSelector: "\(Pod.instanceLabel)=\(cluster.name)"
+                    )
                 } catch {
-                    findings.append(Finding(
-                        severity: .warning, cluster: cluster,
-                        message: "cannot list the cluster's pods (\(error)); on EMQX Operator 3.0 the agent then cannot see the apps.emqx.io/scaling-down mark and holds back every rebalance"))
+                    findings.append(
+                        Finding(
+                            severity: .warning,
+                            cluster: cluster,
+                            message:
+                                "cannot list the cluster's pods (\(error)); on EMQX Operator 3.0 the agent then cannot see the apps.emqx.io/scaling-down mark and holds back every rebalance"
+                        )
+                    )
                 }
             }
             let reading = ClusterReading.read(object, pods: pods)
             result.reading = reading
             switch reading.facts.enterprise {
             case false?:
-                findings.append(Finding(
-                    severity: .error, cluster: cluster,
-                    message: "the nodes report the open-source edition: rebalance is an EMQX Enterprise feature, so Rebalances would fail"))
+                findings.append(
+                    Finding(
+                        severity: .error,
+                        cluster: cluster,
+                        message:
+                            "the nodes report the open-source edition: rebalance is an EMQX Enterprise feature, so Rebalances would fail"
+                    )
+                )
             case nil:
-                findings.append(Finding(
-                    severity: .warning, cluster: cluster,
-                    message: "the edition is not known yet (status lists no nodes or no edition); rebalance needs EMQX Enterprise"))
+                findings.append(
+                    Finding(
+                        severity: .warning,
+                        cluster: cluster,
+                        message:
+                            "the edition is not known yet (status lists no nodes or no edition); rebalance needs EMQX Enterprise"
+                    )
+                )
             default:
                 break
             }
@@ -123,11 +153,22 @@ public struct CompatibilityCheck: Sendable {
                 result.autoscaling = await autoscaling(object, cluster: cluster)
             }
         } catch let error as KubernetesError where error.code == .notFound {
-            findings.append(Finding(
-                severity: .error, cluster: cluster,
-                message: "no \(cluster.kind.rawValue) object \(cluster.name) in namespace \(cluster.namespace) (\(plan.objectVersion.map { "\(cluster.kind.resource).\($0.apiVersion)" } ?? cluster.kind.resource)); check the cluster list in the configuration"))
+            findings.append(
+                Finding(
+                    severity: .error,
+                    cluster: cluster,
+                    message:
+                        "no \(cluster.kind.rawValue) object \(cluster.name) in namespace \(cluster.namespace) (\(plan.objectVersion.map { "\(cluster.kind.resource).\($0.apiVersion)" } ?? cluster.kind.resource)); check the cluster list in the configuration"
+                )
+            )
         } catch {
-            findings.append(Finding(severity: .error, cluster: cluster, message: "cannot read the \(cluster.kind.rawValue) object: \(error)"))
+            findings.append(
+                Finding(
+                    severity: .error,
+                    cluster: cluster,
+                    message: "cannot read the \(cluster.kind.rawValue) object: \(error)"
+                )
+            )
         }
         return result
     }
@@ -135,13 +176,19 @@ public struct CompatibilityCheck: Sendable {
     /// Whether an HPA can drive the replicants: only 3.0's scale subresource maps a status field that exists.
     func autoscaling(_ object: ClusterObject, cluster: ClusterReference) async -> String {
         guard object.version == .v3beta1 else {
-            return "the scale subresource of \(object.version.apiVersion) emqxes reads status.replicantNodeReplicas, which this status does not have: an HPA cannot drive the replicants (EMQX Operator 3.0 can)"
+            return
+                "the scale subresource of \(object.version.apiVersion) emqxes reads status.replicantNodeReplicas, which this status does not have: an HPA cannot drive the replicants (EMQX Operator 3.0 can)"
         }
         do {
-            let scale = try await discovery.api.emqxScale(object.version, namespace: cluster.namespace, name: cluster.name)
+            let scale = try await discovery.api.emqxScale(
+                object.version,
+                namespace: cluster.namespace,
+                name: cluster.name
+            )
             let wanted = scale.spec?.replicas.map(String.init) ?? "unset"
             let have = scale.status?.replicas.map(String.init) ?? "unknown"
-            return "the scale subresource answers replicas \(wanted) (status \(have), selector \(scale.status?.selector ?? "none")): an HPA can drive the replicants, and the agent rebalances after it scales out"
+            return
+                "the scale subresource answers replicas \(wanted) (status \(have), selector \(scale.status?.selector ?? "none")): an HPA can drive the replicants, and the agent rebalances after it scales out"
         } catch {
             return "cannot read the scale subresource (\(error)): grant get on emqxes/scale to see what an HPA sees"
         }

@@ -39,7 +39,9 @@ public final class FileTokenProvider: BearerTokenProvider {
             return cached.token
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw KubernetesError.configuration("cannot read the bearer token file \(path): check that it is mounted and readable")
+            throw KubernetesError.configuration(
+                "cannot read the bearer token file \(path): check that it is mounted and readable"
+            )
         }
         let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {

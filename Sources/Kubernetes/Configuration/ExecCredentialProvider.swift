@@ -75,7 +75,8 @@ public final class ExecCredentialProvider: BearerTokenProvider {
         let process = Process()
         let executable: String
         if command.command.contains("/") {
-            executable = command.command.hasPrefix("/") || workingDirectory == nil
+            executable =
+                command.command.hasPrefix("/") || workingDirectory == nil
                 ? command.command : "\(workingDirectory!)/\(command.command)"
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = command.args
@@ -99,7 +100,9 @@ public final class ExecCredentialProvider: BearerTokenProvider {
 
         let hint = command.installHint.map { " Install hint: \($0)" } ?? ""
         if let problem = Self.startProblem(executable: executable, byPath: command.command.contains("/")) {
-            throw KubernetesError.configuration("the kubeconfig exec credential plugin \"\(executable)\" \(problem).\(hint)")
+            throw KubernetesError.configuration(
+                "the kubeconfig exec credential plugin \"\(executable)\" \(problem).\(hint)"
+            )
         }
         do {
             try process.run()
@@ -189,7 +192,9 @@ public final class ExecCredentialProvider: BearerTokenProvider {
     }
 
     static func parseTime(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: false)) { return date }
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: false)) {
+            return date
+        }
         return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

@@ -131,7 +131,9 @@ public struct Kubeconfig: Sendable {
             try config.merge(String(decoding: data, as: UTF8.self), path: path)
         }
         if config.paths.isEmpty {
-            throw KubernetesError.configuration("kubeconfig not found or unreadable: \(missing.joined(separator: ", "))")
+            throw KubernetesError.configuration(
+                "kubeconfig not found or unreadable: \(missing.joined(separator: ", "))"
+            )
         }
         return config
     }
@@ -158,11 +160,14 @@ public struct Kubeconfig: Sendable {
         if text.allSatisfy(\.isWhitespace) { return Document() }
         let reader = YAMLReader(file: path)
         guard let root = reader.parse(text) else {
-            throw KubernetesError.configuration("kubeconfig \(reader.diagnostics.first.map { "\($0.location): \($0.message)" } ?? "\(path) cannot be read")")
+            throw KubernetesError.configuration(
+                "kubeconfig \(reader.diagnostics.first.map { "\($0.location): \($0.message)" } ?? "\(path) cannot be read")"
+            )
         }
         guard root.mapping != nil else {
             throw KubernetesError.configuration(
-                "kubeconfig \(reader.location(of: root)): expected a kubeconfig (a mapping with apiVersion: v1, kind: Config, clusters, users, contexts), got \(YAMLReader.describe(root))")
+                "kubeconfig \(reader.location(of: root)): expected a kubeconfig (a mapping with apiVersion: v1, kind: Config, clusters, users, contexts), got \(YAMLReader.describe(root))"
+            )
         }
         do {
             return try YAMLDecoder().decode(Document.self, from: root)
@@ -200,7 +205,9 @@ public struct Kubeconfig: Sendable {
         }
         guard let contextEntry = contexts[contextName] else {
             let known = contexts.keys.sorted().joined(separator: ", ")
-            throw KubernetesError.configuration("kubeconfig \(where_) has no context \"\(contextName)\" (known: \(known))")
+            throw KubernetesError.configuration(
+                "kubeconfig \(where_) has no context \"\(contextName)\" (known: \(known))"
+            )
         }
         guard let clusterName = contextEntry.value.cluster, let clusterEntry = clusters[clusterName] else {
             throw KubernetesError.configuration(
@@ -219,10 +226,18 @@ public struct Kubeconfig: Sendable {
             origin: "kubeconfig \(where_) (context \(contextName))"
         )
         if let data = cluster.certificateAuthorityData {
-            result.certificateAuthorityPEM = try Self.decodeBase64(data, field: "clusters[\(clusterName)].certificate-authority-data", in: where_)
+            result.certificateAuthorityPEM = try Self.decodeBase64(
+                data,
+                field: "clusters[\(clusterName)].certificate-authority-data",
+                in: where_
+            )
             result.certificateAuthorityOrigin = "certificate-authority-data of cluster \"\(clusterName)\" in \(where_)"
         } else if let file = cluster.certificateAuthority {
-            result.certificateAuthorityPEM = try Self.read(file, relativeTo: clusterEntry.directory, field: "certificate-authority")
+            result.certificateAuthorityPEM = try Self.read(
+                file,
+                relativeTo: clusterEntry.directory,
+                field: "certificate-authority"
+            )
             result.certificateAuthorityOrigin = Self.resolve(file, relativeTo: clusterEntry.directory)
         }
         if cluster.insecureSkipTLSVerify == true {
@@ -237,7 +252,9 @@ public struct Kubeconfig: Sendable {
             let directory = userEntry.directory
             if let exec = user.exec {
                 guard let command = exec.command, !command.isEmpty else {
-                    throw KubernetesError.configuration("kubeconfig \(where_): user \"\(userName)\" has an exec block without a command")
+                    throw KubernetesError.configuration(
+                        "kubeconfig \(where_): user \"\(userName)\" has an exec block without a command"
+                    )
                 }
                 var env: [String: String] = [:]
                 for variable in exec.env ?? [] { env[variable.name] = variable.value }
@@ -258,10 +275,14 @@ public struct Kubeconfig: Sendable {
                 result.tokenProvider = FileTokenProvider(path: Self.resolve(tokenFile, relativeTo: directory))
             }
             let certificate: [UInt8]? =
-                try user.clientCertificateData.map { try Self.decodeBase64($0, field: "users[\(userName)].client-certificate-data", in: where_) }
+                try user.clientCertificateData.map {
+                    try Self.decodeBase64($0, field: "users[\(userName)].client-certificate-data", in: where_)
+                }
                 ?? user.clientCertificate.map { try Self.read($0, relativeTo: directory, field: "client-certificate") }
             let key: [UInt8]? =
-                try user.clientKeyData.map { try Self.decodeBase64($0, field: "users[\(userName)].client-key-data", in: where_) }
+                try user.clientKeyData.map {
+                    try Self.decodeBase64($0, field: "users[\(userName)].client-key-data", in: where_)
+                }
                 ?? user.clientKey.map { try Self.read($0, relativeTo: directory, field: "client-key") }
             switch (certificate, key) {
             case let (certificate?, key?):
@@ -274,13 +295,19 @@ public struct Kubeconfig: Sendable {
                 )
             }
             if let provider = user.authProvider?.name {
-                warnings.append("kubeconfig user \"\(userName)\" uses the removed auth-provider \"\(provider)\"; use an exec plugin (e.g. gke-gcloud-auth-plugin)")
+                warnings.append(
+                    "kubeconfig user \"\(userName)\" uses the removed auth-provider \"\(provider)\"; use an exec plugin (e.g. gke-gcloud-auth-plugin)"
+                )
             }
             if user.username != nil {
-                warnings.append("kubeconfig user \"\(userName)\" uses basic auth (username/password), which the agent does not support")
+                warnings.append(
+                    "kubeconfig user \"\(userName)\" uses basic auth (username/password), which the agent does not support"
+                )
             }
         } else if let userName = contextEntry.value.user, !userName.isEmpty {
-            throw KubernetesError.configuration("kubeconfig \(where_): context \"\(contextName)\" names user \"\(userName)\", which is not defined")
+            throw KubernetesError.configuration(
+                "kubeconfig \(where_): context \"\(contextName)\" names user \"\(userName)\", which is not defined"
+            )
         }
         result.warnings = warnings
         return result

@@ -84,10 +84,15 @@ public struct KubernetesClientConfiguration: Sendable {
         serviceAccountDirectory: String = InClusterConfiguration.defaultServiceAccountDirectory
     ) throws -> KubernetesClientConfiguration {
         if let kubeconfigPath {
-            return try Kubeconfig.load(paths: [kubeconfigPath], environment: environment).configuration(context: context)
+            return try Kubeconfig.load(paths: [kubeconfigPath], environment: environment).configuration(
+                context: context
+            )
         }
         if environment["KUBERNETES_SERVICE_HOST"] != nil {
-            return try InClusterConfiguration.load(environment: environment, serviceAccountDirectory: serviceAccountDirectory)
+            return try InClusterConfiguration.load(
+                environment: environment,
+                serviceAccountDirectory: serviceAccountDirectory
+            )
         }
         if let list = environment["KUBECONFIG"], !list.isEmpty {
             let paths = list.split(separator: ":").map(String.init)
@@ -98,6 +103,8 @@ public struct KubernetesClientConfiguration: Sendable {
                 "no Kubernetes configuration found: not in a pod (KUBERNETES_SERVICE_HOST unset), no --kubeconfig, no KUBECONFIG and no HOME"
             )
         }
-        return try Kubeconfig.load(paths: ["\(home)/.kube/config"], environment: environment).configuration(context: context)
+        return try Kubeconfig.load(paths: ["\(home)/.kube/config"], environment: environment).configuration(
+            context: context
+        )
     }
 }

@@ -77,7 +77,9 @@ public final class OperatorDiscovery: Sendable {
             return try await api.emqxObject(version, namespace: cluster.namespace, name: cluster.name)
         } catch let error as KubernetesError where error.code == .notFound {
             let now = try await rediscover(after: generation)
-            guard let newVersion = now.objectVersion(for: cluster.kind) else { throw Self.notServed(cluster, served: now) }
+            guard let newVersion = now.objectVersion(for: cluster.kind) else {
+                throw Self.notServed(cluster, served: now)
+            }
             guard newVersion != version else { throw error }
             return try await api.emqxObject(newVersion, namespace: cluster.namespace, name: cluster.name)
         }
@@ -85,7 +87,11 @@ public final class OperatorDiscovery: Sendable {
 
     /// The EMQX objects of a kind in a namespace whose labels match (a cluster selector), at the version discovery
     /// picks for the kind.
-    public func clusters(_ kind: InstanceKind, namespace: String, matchLabels labels: [String: String]) async throws -> [ClusterReference] {
+    public func clusters(
+        _ kind: InstanceKind,
+        namespace: String,
+        matchLabels labels: [String: String]
+    ) async throws -> [ClusterReference] {
         let served = try await served()
         guard let version = served.objectVersion(for: kind) else {
             throw Self.notServed(ClusterReference(namespace: namespace, name: "*", kind: kind), served: served)
@@ -113,7 +119,9 @@ public final class OperatorDiscovery: Sendable {
         let plan = ClusterPlan.make(for: cluster, served: served)
         let resource = KubernetesResource(group: OperatorAPIs.group, version: "", plural: cluster.kind.resource)
         return KubernetesError(
-            code: .notFound, request: .init(verb: "get", resource: resource, namespace: cluster.namespace, name: cluster.name),
-            detail: plan.problem ?? "\(cluster.kind.resource) is not served")
+            code: .notFound,
+            request: .init(verb: "get", resource: resource, namespace: cluster.namespace, name: cluster.name),
+            detail: plan.problem ?? "\(cluster.kind.resource) is not served"
+        )
     }
 }

@@ -32,7 +32,12 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
         public var tls: TLSConfiguration?
         public var timeout: Duration
 
-        public init(baseURLs: [String], authorization: String?, tls: TLSConfiguration? = nil, timeout: Duration = .seconds(10)) {
+        public init(
+            baseURLs: [String],
+            authorization: String?,
+            tls: TLSConfiguration? = nil,
+            timeout: Duration = .seconds(10)
+        ) {
             self.baseURLs = baseURLs.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
             self.authorization = authorization
             self.tls = tls
@@ -84,7 +89,10 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
                 do {
                     return try JSONDecoder().decode(T.self, from: body)
                 } catch {
-                    last = .unexpected(status: status, message: "\(Self.redacted(url)) answered a body that is not the expected JSON")
+                    last = .unexpected(
+                        status: status,
+                        message: "\(Self.redacted(url)) answered a body that is not the expected JSON"
+                    )
                 }
             } catch let failure as LoadRebalance.Failure where failure.provesNothingStarted {
                 throw failure
@@ -98,7 +106,9 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
     }
 
     private func write(path: String, body: Data) async throws(LoadRebalance.Failure) {
-        guard let base = endpoint.baseURLs.first else { throw .unreachable(reason: "no EMQX API address is configured") }
+        guard let base = endpoint.baseURLs.first else {
+            throw .unreachable(reason: "no EMQX API address is configured")
+        }
         let url = base + path
         let status: Int
         let answer: Data
@@ -114,7 +124,9 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.tlsConfiguration = endpoint.tls
-        if let authorization = endpoint.authorization { request.headers.add(name: "Authorization", value: authorization) }
+        if let authorization = endpoint.authorization {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
         request.headers.add(name: "Accept", value: "application/json")
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -128,7 +140,9 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
 
     /// The URL with any `user:password@` removed.
     static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.user != nil || components.password != nil else { return url }
+        guard var components = URLComponents(string: url), components.user != nil || components.password != nil else {
+            return url
+        }
         components.user = nil
         components.password = nil
         return components.string ?? url
@@ -136,11 +150,15 @@ public struct HTTPEMQXRebalanceAPI: EMQXRebalanceAPI {
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPClientError {
-            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout { return "no answer within the timeout" }
+            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+                return "no answer within the timeout"
+            }
             if error == .remoteConnectionClosed { return "the connection was closed before an answer" }
         }
         if error is NIOTooManyBytesError { return "the answer is larger than the limit" }
-        if error is NIOSSLError || error is BoringSSLError { return "TLS failure (\(error)); check the CA configured for this cluster" }
+        if error is NIOSSLError || error is BoringSSLError {
+            return "TLS failure (\(error)); check the CA configured for this cluster"
+        }
         return TransportFailureText.describe(error)
     }
 

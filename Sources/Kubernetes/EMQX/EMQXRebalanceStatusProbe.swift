@@ -40,10 +40,14 @@ public struct HTTPEMQXRebalanceStatusProbe: EMQXRebalanceStatusProbe {
         guard let endpoint = endpoints[cluster] else {
             throw ProbeError(message: "no EMQX API endpoint configured for \(cluster)")
         }
-        let api = HTTPEMQXRebalanceAPI(httpClient: httpClient, endpoint: .init(
-            baseURLs: [endpoint.baseURL],
-            authorization: HTTPBasic.header(username: endpoint.username, password: endpoint.password),
-            timeout: timeout))
+        let api = HTTPEMQXRebalanceAPI(
+            httpClient: httpClient,
+            endpoint: .init(
+                baseURLs: [endpoint.baseURL],
+                authorization: HTTPBasic.header(username: endpoint.username, password: endpoint.password),
+                timeout: timeout
+            )
+        )
         do {
             return try await !api.globalStatus().rebalances.isEmpty
         } catch {

@@ -18,7 +18,13 @@ public final class KeyedEMQXRebalanceAPI: EMQXRebalanceAPI {
     private let readKey: KeySource
     private let cached = Mutex<EMQXAPICredential??>(nil)
 
-    public init(httpClient: HTTPClient, baseURLs: [String], tls: TLSConfiguration? = nil, timeout: Duration = .seconds(10), key: @escaping KeySource) {
+    public init(
+        httpClient: HTTPClient,
+        baseURLs: [String],
+        tls: TLSConfiguration? = nil,
+        timeout: Duration = .seconds(10),
+        key: @escaping KeySource
+    ) {
         self.httpClient = httpClient
         self.baseURLs = baseURLs
         self.tls = tls
@@ -35,17 +41,28 @@ public final class KeyedEMQXRebalanceAPI: EMQXRebalanceAPI {
     }
 
     public func start(coordinator: String, _ request: LoadRebalance.StartRequest) async throws(LoadRebalance.Failure) {
-        try await withClient { api throws(LoadRebalance.Failure) in try await api.start(coordinator: coordinator, request) }
+        try await withClient { api throws(LoadRebalance.Failure) in
+            try await api.start(coordinator: coordinator, request)
+        }
     }
 
     public func stop(coordinator: String) async throws(LoadRebalance.Failure) {
         try await withClient { api throws(LoadRebalance.Failure) in try await api.stop(coordinator: coordinator) }
     }
 
-    private func withClient<T>(_ call: (HTTPEMQXRebalanceAPI) async throws(LoadRebalance.Failure) -> T) async throws(LoadRebalance.Failure) -> T {
+    private func withClient<T>(
+        _ call: (HTTPEMQXRebalanceAPI) async throws(LoadRebalance.Failure) -> T
+    ) async throws(LoadRebalance.Failure) -> T {
         let credential = try await credential()
-        let api = HTTPEMQXRebalanceAPI(httpClient: httpClient, endpoint: .init(
-            baseURLs: baseURLs, authorization: credential.map { HTTPBasic.header(username: $0.key, password: $0.secret) }, tls: tls, timeout: timeout))
+        let api = HTTPEMQXRebalanceAPI(
+            httpClient: httpClient,
+            endpoint: .init(
+                baseURLs: baseURLs,
+                authorization: credential.map { HTTPBasic.header(username: $0.key, password: $0.secret) },
+                tls: tls,
+                timeout: timeout
+            )
+        )
         do {
             return try await call(api)
         } catch {

@@ -13,7 +13,10 @@ import Synchronization
 /// never worth failing the loop for).
 public final class EventRecorder: Sendable {
     /// Event types.
-    public enum EventType: String, Sendable { case normal = "Normal", warning = "Warning" }
+    public enum EventType: String, Sendable {
+        case normal = "Normal"
+        case warning = "Warning"
+    }
 
     /// Reasons the agent uses.
     public enum Reason: String, Sendable, CaseIterable {
@@ -86,19 +89,35 @@ public final class EventRecorder: Sendable {
             return nil
         }
         let namespace = object.namespace ?? "default"
-        let key = Key(namespace: namespace, object: "\(object.kind ?? "")/\(object.name ?? "")", reason: reason.rawValue, message: message)
+        let key = Key(
+            namespace: namespace,
+            object: "\(object.kind ?? "")/\(object.name ?? "")",
+            reason: reason.rawValue,
+            message: message
+        )
         let flavour = await self.servedFlavour()
         if let existing = aggregates.withLock({ $0[key] }) {
             do {
                 let count: Int
                 switch flavour {
                 case .eventsV1:
-                    let series = EventSeries(count: existing.count + 1, lastObservedTime: KubernetesTime.formatMicro(now))
-                    let patched = try await api.patchEventV1Series(namespace: namespace, name: existing.name, series: series)
+                    let series = EventSeries(
+                        count: existing.count + 1,
+                        lastObservedTime: KubernetesTime.formatMicro(now)
+                    )
+                    let patched = try await api.patchEventV1Series(
+                        namespace: namespace,
+                        name: existing.name,
+                        series: series
+                    )
                     count = patched.series?.count ?? series.count
                 case .coreV1:
                     let patched = try await api.patchEvent(
-                        namespace: namespace, name: existing.name, count: existing.count + 1, lastTimestamp: KubernetesTime.format(now))
+                        namespace: namespace,
+                        name: existing.name,
+                        count: existing.count + 1,
+                        lastTimestamp: KubernetesTime.format(now)
+                    )
                     count = patched.count ?? existing.count + 1
                 }
                 aggregates.withLock { $0[key] = Aggregate(name: existing.name, count: count) }
@@ -114,33 +133,42 @@ public final class EventRecorder: Sendable {
         }
         let nanos = UInt64(max(0, min(now.timeIntervalSince1970, 1e10)) * 1e9)
         // Time plus a hash of reason and message: two different Events in the same instant never share a name.
-        let name = "\(object.name ?? "emqx").\(String(nanos, radix: 16))\(StableHash.shortHex(reason.rawValue + message))"
+        let name =
+            "\(object.name ?? "emqx").\(String(nanos, radix: 16))\(StableHash.shortHex(reason.rawValue + message))"
         do {
             switch flavour {
             case .eventsV1:
-                _ = try await api.createEventV1(EventsV1Event(
-                    metadata: ObjectMeta(name: name, namespace: namespace),
-                    eventTime: KubernetesTime.formatMicro(now),
-                    reportingController: Self.component,
-                    reportingInstance: Self.truncated(instance, bytes: EventsV1Event.shortLimit),
-                    action: reason.action, reason: reason.rawValue, regarding: object,
-                    note: Self.truncated(message, bytes: EventsV1Event.noteLimit),
-                    type: reason.type.rawValue))
+                _ = try await api.createEventV1(
+                    EventsV1Event(
+                        metadata: ObjectMeta(name: name, namespace: namespace),
+                        eventTime: KubernetesTime.formatMicro(now),
+                        reportingController: Self.component,
+                        reportingInstance: Self.truncated(instance, bytes: EventsV1Event.shortLimit),
+                        action: reason.action,
+                        reason: reason.rawValue,
+                        regarding: object,
+                        note: Self.truncated(message, bytes: EventsV1Event.noteLimit),
+                        type: reason.type.rawValue
+                    )
+                )
             case .coreV1:
                 let time = KubernetesTime.format(now)
-                _ = try await api.createEvent(KubernetesEvent(
-                    metadata: ObjectMeta(name: name, namespace: namespace),
-                    involvedObject: object,
-                    reason: reason.rawValue,
-                    message: message,
-                    type: reason.type.rawValue,
-                    count: 1,
-                    firstTimestamp: time,
-                    lastTimestamp: time,
-                    source: EventSource(component: Self.component),
-                    reportingComponent: Self.component,
-                    reportingInstance: instance,
-                    action: reason.action))
+                _ = try await api.createEvent(
+                    KubernetesEvent(
+                        metadata: ObjectMeta(name: name, namespace: namespace),
+                        involvedObject: object,
+                        reason: reason.rawValue,
+                        message: message,
+                        type: reason.type.rawValue,
+                        count: 1,
+                        firstTimestamp: time,
+                        lastTimestamp: time,
+                        source: EventSource(component: Self.component),
+                        reportingComponent: Self.component,
+                        reportingInstance: instance,
+                        action: reason.action
+                    )
+                )
             }
         } catch let error as KubernetesError where error.code == .alreadyExists {
             // Our own earlier attempt went through.

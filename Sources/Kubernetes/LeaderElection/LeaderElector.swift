@@ -54,7 +54,9 @@ public final class LeaderElector<C: Clock>: Service where C.Duration == Duration
     }
 
     public func run() async throws {
-        logger.info("leader election: Lease \(configuration.namespace)/\(configuration.name) as \(configuration.identity)")
+        logger.info(
+            "leader election: Lease \(configuration.namespace)/\(configuration.name) as \(configuration.identity)"
+        )
         defer { changes.finish() }
         try await runElectionRounds(every: configuration.retryPeriod, clock: clock) {
             if case .lost(let reason) = await tick() {
@@ -107,7 +109,9 @@ public final class LeaderElector<C: Clock>: Service where C.Duration == Duration
 
     /// Releases the Lease if held (graceful shutdown), so a follower takes over without waiting for expiry.
     public func release() async {
-        guard let current = try? await api.lease(namespace: configuration.namespace, name: configuration.name) else { return }
+        guard let current = try? await api.lease(namespace: configuration.namespace, name: configuration.name) else {
+            return
+        }
         let at = now()
         guard let released = machine.withLock({ $0.release(current, at: at) }) else { return }
         publish()
@@ -115,7 +119,9 @@ public final class LeaderElector<C: Clock>: Service where C.Duration == Duration
             _ = try await api.updateLease(released)
             logger.info("leader election: released the Lease")
         } catch {
-            logger.warning("leader election: could not release the Lease (a follower takes over when it expires): \(error)")
+            logger.warning(
+                "leader election: could not release the Lease (a follower takes over when it expires): \(error)"
+            )
         }
     }
 

@@ -49,7 +49,9 @@ public struct LeaseStateMachine: Sendable {
             return .create(makeLease(from: nil, at: now, takeover: true))
         }
         let record = Record(
-            holder: lease.spec?.holderIdentity, renewTime: lease.spec?.renewTime, transitions: lease.spec?.leaseTransitions
+            holder: lease.spec?.holderIdentity,
+            renewTime: lease.spec?.renewTime,
+            transitions: lease.spec?.leaseTransitions
         )
         if record != observedRecord {
             observedRecord = record
@@ -63,7 +65,9 @@ public struct LeaseStateMachine: Sendable {
             return .renew(makeLease(from: lease, at: now, takeover: !isLeader))
         }
         if isLeader {
-            return lose(holder.isEmpty ? "the Lease was released by someone else" : "the Lease is now held by \(holder)")
+            return lose(
+                holder.isEmpty ? "the Lease was released by someone else" : "the Lease is now held by \(holder)"
+            )
         }
         if holder.isEmpty { return .acquire(makeLease(from: lease, at: now, takeover: true)) }
         let duration = lease.spec?.leaseDurationSeconds.map { Double($0) } ?? configuration.leaseDuration.seconds
@@ -78,7 +82,9 @@ public struct LeaseStateMachine: Sendable {
         isLeader = true
         lastRenewal = now
         observedRecord = Record(
-            holder: lease.spec?.holderIdentity, renewTime: lease.spec?.renewTime, transitions: lease.spec?.leaseTransitions
+            holder: lease.spec?.holderIdentity,
+            renewTime: lease.spec?.renewTime,
+            transitions: lease.spec?.leaseTransitions
         )
         observedAt = now
     }
@@ -111,9 +117,12 @@ public struct LeaseStateMachine: Sendable {
 
     private func makeLease(from observed: Lease?, at now: Date, takeover: Bool) -> Lease {
         let time = KubernetesTime.formatMicro(now)
-        var lease = observed ?? Lease(
-            metadata: ObjectMeta(name: configuration.name, namespace: configuration.namespace), spec: Lease.Spec()
-        )
+        var lease =
+            observed
+            ?? Lease(
+                metadata: ObjectMeta(name: configuration.name, namespace: configuration.namespace),
+                spec: Lease.Spec()
+            )
         var spec = lease.spec ?? Lease.Spec()
         let previousHolder = spec.holderIdentity ?? ""
         spec.holderIdentity = configuration.identity

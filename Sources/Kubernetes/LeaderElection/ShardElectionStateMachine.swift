@@ -13,8 +13,13 @@ public struct ShardElectionConfiguration: Sendable, Hashable {
     public var retryPeriod: Duration
 
     public init(
-        namespace: String, name: String = "emqx-autorebalancer", shards: Int, identity: String,
-        leaseDuration: Duration = .seconds(15), renewDeadline: Duration = .seconds(10), retryPeriod: Duration = .seconds(2)
+        namespace: String,
+        name: String = "emqx-autorebalancer",
+        shards: Int,
+        identity: String,
+        leaseDuration: Duration = .seconds(15),
+        renewDeadline: Duration = .seconds(10),
+        retryPeriod: Duration = .seconds(2)
     ) {
         self.namespace = namespace
         self.name = name
@@ -31,8 +36,13 @@ public struct ShardElectionConfiguration: Sendable, Hashable {
 
     func lease(_ name: String) -> LeaderElectionConfiguration {
         LeaderElectionConfiguration(
-            namespace: namespace, name: name, identity: identity,
-            leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: retryPeriod)
+            namespace: namespace,
+            name: name,
+            identity: identity,
+            leaseDuration: leaseDuration,
+            renewDeadline: renewDeadline,
+            retryPeriod: retryPeriod
+        )
     }
 }
 
@@ -73,8 +83,12 @@ public struct ShardElectionStateMachine: Sendable {
 
     public init(configuration: ShardElectionConfiguration) {
         self.configuration = configuration
-        members = (0..<configuration.shards).map { LeaseStateMachine(configuration: configuration.lease(configuration.memberLease($0))) }
-        shards = (0..<configuration.shards).map { LeaseStateMachine(configuration: configuration.lease(configuration.shardLease($0))) }
+        members = (0..<configuration.shards).map {
+            LeaseStateMachine(configuration: configuration.lease(configuration.memberLease($0)))
+        }
+        shards = (0..<configuration.shards).map {
+            LeaseStateMachine(configuration: configuration.lease(configuration.shardLease($0)))
+        }
     }
 
     /// Whether this replica may write for `shard` now.
@@ -177,10 +191,14 @@ public struct ShardElectionStateMachine: Sendable {
     public mutating func failed(_ name: String?, at now: Date) -> String? {
         var lost: String?
         for index in members.indices where name == nil || configuration.memberLease(index) == name {
-            if case .lost(let reason)? = members[index].failed(at: now) { lost = lost ?? "member Lease \(configuration.memberLease(index)): \(reason)" }
+            if case .lost(let reason)? = members[index].failed(at: now) {
+                lost = lost ?? "member Lease \(configuration.memberLease(index)): \(reason)"
+            }
         }
         for index in shards.indices where name == nil || configuration.shardLease(index) == name {
-            if case .lost(let reason)? = shards[index].failed(at: now) { lost = lost ?? "shard Lease \(configuration.shardLease(index)): \(reason)" }
+            if case .lost(let reason)? = shards[index].failed(at: now) {
+                lost = lost ?? "shard Lease \(configuration.shardLease(index)): \(reason)"
+            }
         }
         return lost
     }
@@ -189,10 +207,15 @@ public struct ShardElectionStateMachine: Sendable {
     public mutating func releaseAll(_ leases: [String: Lease], at now: Date) -> [Lease] {
         var released: [Lease] = []
         for index in shards.indices {
-            if let lease = leases[configuration.shardLease(index)], let update = shards[index].release(lease, at: now) { released.append(update) }
+            if let lease = leases[configuration.shardLease(index)], let update = shards[index].release(lease, at: now) {
+                released.append(update)
+            }
         }
         for index in members.indices {
-            if let lease = leases[configuration.memberLease(index)], let update = members[index].release(lease, at: now) { released.append(update) }
+            if let lease = leases[configuration.memberLease(index)], let update = members[index].release(lease, at: now)
+            {
+                released.append(update)
+            }
         }
         return released
     }

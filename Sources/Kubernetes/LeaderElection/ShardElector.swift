@@ -23,8 +23,12 @@ public final class ShardElector<C: Clock>: Service, WriteOwnership where C.Durat
     private let reported = Mutex<[Int]>([])
 
     public init(
-        api: any KubernetesAPI, lister: any LeaseLister, configuration: ShardElectionConfiguration, clock: C,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        api: any KubernetesAPI,
+        lister: any LeaseLister,
+        configuration: ShardElectionConfiguration,
+        clock: C,
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
     ) {
         self.api = api
         self.lister = lister
@@ -47,7 +51,9 @@ public final class ShardElector<C: Clock>: Service, WriteOwnership where C.Durat
     public var liveMembers: [String] { machine.withLock { $0.liveMembers } }
 
     public func run() async throws {
-        logger.info("leader election: \(configuration.shards) shards, Leases \(configuration.namespace)/\(configuration.name)-shard-* as \(configuration.identity)")
+        logger.info(
+            "leader election: \(configuration.shards) shards, Leases \(configuration.namespace)/\(configuration.name)-shard-* as \(configuration.identity)"
+        )
         try await runElectionRounds(every: configuration.retryPeriod, clock: clock) {
             if let lost = await tick() {
                 logger.error("leader election: lost \(lost); stopping all writes and exiting")
@@ -87,7 +93,9 @@ public final class ShardElector<C: Clock>: Service, WriteOwnership where C.Durat
                 let done = now()
                 machine.withLock { $0.succeeded(written, at: done) }
             } catch let error as KubernetesError where error.code == .conflict || error.code == .alreadyExists {
-                logger.debug("leader election: Lease \(write.lease.metadata.name ?? "") changed under us (\(error.code)); re-reading")
+                logger.debug(
+                    "leader election: Lease \(write.lease.metadata.name ?? "") changed under us (\(error.code)); re-reading"
+                )
             } catch {
                 logger.warning("leader election: cannot write the Lease \(write.lease.metadata.name ?? ""): \(error)")
                 let done = now()
@@ -111,7 +119,9 @@ public final class ShardElector<C: Clock>: Service, WriteOwnership where C.Durat
             do {
                 _ = try await api.updateLease(lease)
             } catch {
-                logger.warning("leader election: could not release the Lease \(lease.metadata.name ?? "") (it expires instead): \(error)")
+                logger.warning(
+                    "leader election: could not release the Lease \(lease.metadata.name ?? "") (it expires instead): \(error)"
+                )
             }
         }
         if !released.isEmpty { logger.info("leader election: released \(released.count) Lease(s)") }
@@ -134,7 +144,10 @@ public final class ShardElector<C: Clock>: Service, WriteOwnership where C.Durat
             return previous != owned
         }
         if changed {
-            logger.notice("leader election: owns shards \(owned.isEmpty ? "none" : owned.map(String.init).joined(separator: ",")) of \(configuration.shards)", metadata: ["members": "\(liveMembers.count)"])
+            logger.notice(
+                "leader election: owns shards \(owned.isEmpty ? "none" : owned.map(String.init).joined(separator: ",")) of \(configuration.shards)",
+                metadata: ["members": "\(liveMembers.count)"]
+            )
         }
     }
 }

@@ -70,7 +70,9 @@ public struct EMQXClusterModel: Sendable {
             node.noteHighWater()
             nodes.append(node)
             if spec.disconnectedSessions > 0 {
-                lingering.append(LingeringSessions(node: node.name, count: spec.disconnectedSessions, expiresAt: .seconds(7200)))
+                lingering.append(
+                    LingeringSessions(node: node.name, count: spec.disconnectedSessions, expiresAt: .seconds(7200))
+                )
             }
         }
     }
@@ -130,7 +132,8 @@ public struct EMQXClusterModel: Sendable {
         for effect in effects {
             switch effect {
             case .skew(let target, let perSecond, _): skew(towards: target, count: perSecond)
-            case .churn(let perSecond, _, let fraction, let expiry): churn(count: perSecond, persistentFraction: fraction, expiry: expiry)
+            case .churn(let perSecond, _, let fraction, let expiry):
+                churn(count: perSecond, persistentFraction: fraction, expiry: expiry)
             }
         }
         expireSessions()
@@ -185,8 +188,12 @@ public struct EMQXClusterModel: Sendable {
             guard node(named: name) != nil else { throw .unknownNode(name) }
             effects.append(.skew(node: name, perSecond: perSecond, until: now + duration))
         case .churn(let perSecond, let duration, let fraction, let expiry):
-            guard (0...1).contains(fraction) else { throw .invalid("persistentFraction must be within 0...1, got \(fraction)") }
-            effects.append(.churn(perSecond: perSecond, until: now + duration, persistentFraction: fraction, expiry: expiry))
+            guard (0...1).contains(fraction) else {
+                throw .invalid("persistentFraction must be within 0...1, got \(fraction)")
+            }
+            effects.append(
+                .churn(perSecond: perSecond, until: now + duration, persistentFraction: fraction, expiry: expiry)
+            )
         }
     }
 
@@ -215,15 +222,21 @@ public struct EMQXClusterModel: Sendable {
         }
         let unavailable = names.filter { !(node(named: $0)?.isAvailable ?? false) }
         guard unavailable.isEmpty else { throw .unavailableNodes(unavailable) }
-        guard rebalance(coordinatedBy: coordinator) == nil else { throw .rejected(node: coordinator, reason: "already_started") }
+        guard rebalance(coordinatedBy: coordinator) == nil else {
+            throw .rejected(node: coordinator, reason: "already_started")
+        }
 
         let counts = names.compactMap(node(named:)).map {
-            BalanceMath.NodeCounts(name: $0.name, liveConnections: Double($0.liveConnections), sessions: Double($0.sessions))
+            BalanceMath.NodeCounts(
+                name: $0.name,
+                liveConnections: Double($0.liveConnections),
+                sessions: Double($0.sessions)
+            )
         }
         let connections = BalanceMath.evaluateConnections(counts, threshold: options.connectionThreshold)
         let sessions = BalanceMath.evaluateSessions(counts, threshold: options.sessionThreshold)
         guard !connections.donors.isEmpty, !connections.recipients.isEmpty,
-              BalanceMath.needsRebalance(connections: connections, sessions: sessions)
+            BalanceMath.needsRebalance(connections: connections, sessions: sessions)
         else { throw .rejected(node: coordinator, reason: "nothing_to_balance") }
 
         for donor in connections.donors {
@@ -231,24 +244,28 @@ public struct EMQXClusterModel: Sendable {
                 nodes[index].evictionAgent = .rebalance(coordinator: coordinator, allowConnections: true)
             }
         }
-        rebalances.append(RebalanceProcess(
-            coordinator: coordinator,
-            state: .waitHealthCheck,
-            options: options,
-            donors: connections.donors,
-            recipients: connections.recipients,
-            initialConnections: Dictionary(uniqueKeysWithValues: counts.map { ($0.name, Int($0.liveConnections)) }),
-            initialSessions: Dictionary(uniqueKeysWithValues: counts.map { ($0.name, Int($0.sessions ?? 0)) }),
-            deadline: now + .seconds(options.waitHealthCheck),
-            startedAt: now
-        ))
+        rebalances.append(
+            RebalanceProcess(
+                coordinator: coordinator,
+                state: .waitHealthCheck,
+                options: options,
+                donors: connections.donors,
+                recipients: connections.recipients,
+                initialConnections: Dictionary(uniqueKeysWithValues: counts.map { ($0.name, Int($0.liveConnections)) }),
+                initialSessions: Dictionary(uniqueKeysWithValues: counts.map { ($0.name, Int($0.sessions ?? 0)) }),
+                deadline: now + .seconds(options.waitHealthCheck),
+                startedAt: now
+            )
+        )
     }
 
     /// `POST /load_rebalance/{coordinator}/stop`.
     public mutating func stopRebalance(coordinator: String) throws(RebalanceRequestError) {
         guard let coordinatorNode = node(named: coordinator) else { throw .nodeNotFound(coordinator) }
         guard coordinatorNode.isRunning else { throw .nodeDown(coordinator) }
-        guard rebalance(coordinatedBy: coordinator) != nil else { throw .rejected(node: coordinator, reason: "not_started") }
+        guard rebalance(coordinatedBy: coordinator) != nil else {
+            throw .rejected(node: coordinator, reason: "not_started")
+        }
         endRebalance(coordinatedBy: coordinator, as: .stopped)
     }
 
@@ -268,16 +285,18 @@ public struct EMQXClusterModel: Sendable {
         guard nodes[index].evictionAgent == nil else { throw .rejected(node: name, reason: "eviction_agent_busy") }
         nodes[index].evictionAgent = .evacuation(allowConnections: true)
         let evacuated = nodes[index]
-        evacuations.append(EvacuationProcess(
-            node: name,
-            state: .waitingHealthCheck,
-            options: options,
-            initialConnections: evacuated.liveConnections,
-            currentConnections: evacuated.liveConnections,
-            initialSessions: evacuated.sessions,
-            currentSessions: evacuated.sessions,
-            deadline: now + .seconds(options.waitHealthCheck)
-        ))
+        evacuations.append(
+            EvacuationProcess(
+                node: name,
+                state: .waitingHealthCheck,
+                options: options,
+                initialConnections: evacuated.liveConnections,
+                currentConnections: evacuated.liveConnections,
+                initialSessions: evacuated.sessions,
+                currentSessions: evacuated.sessions,
+                deadline: now + .seconds(options.waitHealthCheck)
+            )
+        )
     }
 
     /// `POST /load_rebalance/{node}/evacuation/stop`.
@@ -296,14 +315,17 @@ public struct EMQXClusterModel: Sendable {
         guard options.absSessThreshold > 0 else { throw .badRequest("abs_sess_threshold: must be a positive integer") }
         guard options.relConnThreshold > 1.0 else { throw .badRequest("rel_conn_threshold: must be greater than 1.0") }
         guard options.relSessThreshold > 1.0 else { throw .badRequest("rel_sess_threshold: must be greater than 1.0") }
-        guard options.waitHealthCheck >= 0, options.waitTakeover >= 0 else { throw .badRequest("wait times must not be negative") }
+        guard options.waitHealthCheck >= 0, options.waitTakeover >= 0 else {
+            throw .badRequest("wait times must not be negative")
+        }
     }
 
     // MARK: Rebalance coordinator (emqx_node_rebalance)
 
     private mutating func runRebalance(coordinatedBy coordinator: String) {
         while let position = rebalances.firstIndex(where: { $0.coordinator == coordinator }),
-              rebalances[position].deadline <= now {
+            rebalances[position].deadline <= now
+        {
             var process = rebalances[position]
             switch process.state {
             case .waitHealthCheck:
@@ -349,7 +371,11 @@ public struct EMQXClusterModel: Sendable {
                 }
                 rebalances[position] = process
                 for donor in donorCounts where Double(donor.count) > recipientAverage {
-                    moveDisconnectedSessions(from: donor.name, count: process.options.sessEvictRate, to: process.recipients)
+                    moveDisconnectedSessions(
+                        from: donor.name,
+                        count: process.options.sessEvictRate,
+                        to: process.recipients
+                    )
                 }
                 process.sessionEvictionRounds += 1
                 process.deadline = now + .seconds(1)
@@ -362,20 +388,24 @@ public struct EMQXClusterModel: Sendable {
         guard let position = rebalances.firstIndex(where: { $0.coordinator == coordinator }) else { return }
         let process = rebalances.remove(at: position)
         for donor in process.donors {
-            if let index = index(of: donor), case .rebalance(let owner, _) = nodes[index].evictionAgent, owner == coordinator {
+            if let index = index(of: donor), case .rebalance(let owner, _) = nodes[index].evictionAgent,
+                owner == coordinator
+            {
                 nodes[index].evictionAgent = nil
             }
         }
-        finishedRebalances.append(RebalanceOutcome(
-            coordinator: coordinator,
-            donors: process.donors,
-            recipients: process.recipients,
-            ending: ending,
-            startedAt: process.startedAt,
-            endedAt: now,
-            connectionEvictionRounds: process.connectionEvictionRounds,
-            sessionEvictionRounds: process.sessionEvictionRounds
-        ))
+        finishedRebalances.append(
+            RebalanceOutcome(
+                coordinator: coordinator,
+                donors: process.donors,
+                recipients: process.recipients,
+                ending: ending,
+                startedAt: process.startedAt,
+                endedAt: now,
+                connectionEvictionRounds: process.connectionEvictionRounds,
+                sessionEvictionRounds: process.sessionEvictionRounds
+            )
+        )
     }
 
     /// EMQX aborts a rebalance on all nodes when a participating node fails.
@@ -389,8 +419,9 @@ public struct EMQXClusterModel: Sendable {
 
     private mutating func runEvacuation(of name: String) {
         while let position = evacuations.firstIndex(where: { $0.node == name }),
-              let deadline = evacuations[position].deadline, deadline <= now,
-              let index = index(of: name), nodes[index].isRunning {
+            let deadline = evacuations[position].deadline, deadline <= now,
+            let index = index(of: name), nodes[index].isRunning
+        {
             var process = evacuations[position]
             switch process.state {
             case .waitingHealthCheck:
@@ -413,7 +444,8 @@ public struct EMQXClusterModel: Sendable {
             case .evictingSessions:
                 let sessions = nodes[index].sessions
                 if sessions > 0 {
-                    let candidates = process.options.migrateTo ?? nodes.filter(\.isRunning).map(\.name).filter { $0 != name }
+                    let candidates =
+                        process.options.migrateTo ?? nodes.filter(\.isRunning).map(\.name).filter { $0 != name }
                     let targets = candidates.filter { node(named: $0)?.isAvailable ?? false }
                     if targets.isEmpty {
                         process.deadline = now + .seconds(30)
@@ -457,7 +489,8 @@ public struct EMQXClusterModel: Sendable {
             }
             return nil
         case .leastConnections:
-            return endpoints
+            return
+                endpoints
                 .filter { nodes[$0].acceptsConnections }
                 .min { (nodes[$0].liveConnections, $0) < (nodes[$1].liveConnections, $1) }
         }
@@ -498,7 +531,11 @@ public struct EMQXClusterModel: Sendable {
         nodes[source].counters.sessionTakenover += moved
         var remaining = moved
         var position = 0
-        while remaining > 0, let entry = lingering.indices.filter({ lingering[$0].node == name }).min(by: { lingering[$0].expiresAt < lingering[$1].expiresAt }) {
+        while remaining > 0,
+            let entry = lingering.indices.filter({ lingering[$0].node == name }).min(by: {
+                lingering[$0].expiresAt < lingering[$1].expiresAt
+            })
+        {
             let take = min(remaining, lingering[entry].count)
             lingering[entry].count -= take
             for _ in 0..<take {
@@ -543,7 +580,9 @@ public struct EMQXClusterModel: Sendable {
         var attempts = 0
         while moved < count, attempts < count * max(1, nodes.count) {
             attempts += 1
-            let donors = nodes.indices.filter { $0 != targetIndex && nodes[$0].isRunning && nodes[$0].liveConnections > 0 }
+            let donors = nodes.indices.filter {
+                $0 != targetIndex && nodes[$0].isRunning && nodes[$0].liveConnections > 0
+            }
             guard !donors.isEmpty else { break }
             let donor = donors[moved % donors.count]
             nodes[donor].liveConnections -= 1
@@ -563,12 +602,14 @@ public struct EMQXClusterModel: Sendable {
             let total = nodes.reduce(0) { $0 + ($1.isRunning ? $1.liveConnections : 0) }
             guard total > 0 else { break }
             var pick = Int(rng.next() % UInt64(total))
-            guard let index = nodes.indices.first(where: { index in
-                guard nodes[index].isRunning else { return false }
-                if pick < nodes[index].liveConnections { return true }
-                pick -= nodes[index].liveConnections
-                return false
-            }) else { break }
+            guard
+                let index = nodes.indices.first(where: { index in
+                    guard nodes[index].isRunning else { return false }
+                    if pick < nodes[index].liveConnections { return true }
+                    pick -= nodes[index].liveConnections
+                    return false
+                })
+            else { break }
             nodes[index].liveConnections -= 1
             nodes[index].counters.clientDisconnected += 1
             let keepsSession = Double(rng.next() % 1_000_000) / 1_000_000 < persistentFraction
@@ -636,7 +677,8 @@ public struct EMQXClusterModel: Sendable {
     }
 
     private var corePodPrefix: String {
-        configuration.corePodPrefix ?? (configuration.kind == .emqxEnterprise ? configuration.name : "\(configuration.name)-core-\(podHash)")
+        configuration.corePodPrefix
+            ?? (configuration.kind == .emqxEnterprise ? configuration.name : "\(configuration.name)-core-\(podHash)")
     }
 
     private mutating func makeNode(role: NodeRole) -> SimulatedEMQXNode {
@@ -647,15 +689,27 @@ public struct EMQXClusterModel: Sendable {
         switch role {
         case .core:
             podName = "\(corePodPrefix)-\(ordinal)"
-            name = "\(nodeNamePrefix)@\(podName).\(configuration.headlessService).\(configuration.namespace).svc.\(configuration.clusterDomain)"
+            name =
+                "\(nodeNamePrefix)@\(podName).\(configuration.headlessService).\(configuration.namespace).svc.\(configuration.clusterDomain)"
         case .replicant:
             podName = "\(configuration.name)-replicant-\(podHash)-\(Self.randomToken(length: 5, rng: &rng))"
             name = "\(nodeNamePrefix)@\(ip)"
         }
         return SimulatedEMQXNode(
-            name: name, role: role, podName: podName, podIP: ip, ordinal: ordinal, status: .running,
-            startedAt: now, liveConnections: 0, disconnectedSessions: 0, liveConnectionsMax: 0, sessionsMax: 0,
-            counters: SimulatedNodeCounters(), evictionAgent: nil, serviceReadiness: nil
+            name: name,
+            role: role,
+            podName: podName,
+            podIP: ip,
+            ordinal: ordinal,
+            status: .running,
+            startedAt: now,
+            liveConnections: 0,
+            disconnectedSessions: 0,
+            liveConnectionsMax: 0,
+            sessionsMax: 0,
+            counters: SimulatedNodeCounters(),
+            evictionAgent: nil,
+            serviceReadiness: nil
         )
     }
 

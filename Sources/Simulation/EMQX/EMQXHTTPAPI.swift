@@ -10,7 +10,13 @@ public struct EMQXHTTPRequest: Sendable, Hashable {
     public var authorization: String?
     public var body: String
 
-    public init(method: String, path: String, query: [String: String] = [:], authorization: String? = nil, body: String = "") {
+    public init(
+        method: String,
+        path: String,
+        query: [String: String] = [:],
+        authorization: String? = nil,
+        body: String = ""
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -48,11 +54,17 @@ public struct EMQXHTTPResponse: Sendable, Hashable {
 /// and stop) mutate the model.
 public enum EMQXHTTPAPI {
     /// Answers `request` as the node `name` would, given (and, for load_rebalance calls, changing) the cluster state.
-    public static func handle(_ request: EMQXHTTPRequest, node name: String, model: inout EMQXClusterModel) -> EMQXHTTPResponse {
+    public static func handle(
+        _ request: EMQXHTTPRequest,
+        node name: String,
+        model: inout EMQXClusterModel
+    ) -> EMQXHTTPResponse {
         guard let node = model.node(named: name) else {
             return .error(503, "SERVICE_UNAVAILABLE", "node \(name) left the cluster")
         }
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
         let isV5 = model.configuration.kind == .emqx
         guard segments.count >= 2, segments[0] == "api", segments[1] == (isV5 ? "v5" : "v4") else {
             return notFound(isV5: isV5)
@@ -63,12 +75,18 @@ public enum EMQXHTTPAPI {
             guard !authorized else { return nil }
             return isV5
                 ? .error(401, "BAD_API_KEY_OR_SECRET", "Check api_key/api_secret")
-                : EMQXHTTPResponse(status: 401, body: "", headers: ["WWW-Authenticate": "Basic Realm=\"minirest-server\""])
+                : EMQXHTTPResponse(
+                    status: 401,
+                    body: "",
+                    headers: ["WWW-Authenticate": "Basic Realm=\"minirest-server\""]
+                )
         }
         /// EMQX 6's API-key scopes: `load_rebalance` and `/api/v5/nodes` need `cluster_operations`.
         func requireClusterOperations() -> EMQXHTTPResponse? {
             if let denied = requireAuth() { return denied }
-            guard isV5, let scopes = model.configuration.credentials.scopes, !scopes.contains(EMQXAPICredentials.clusterOperations) else { return nil }
+            guard isV5, let scopes = model.configuration.credentials.scopes,
+                !scopes.contains(EMQXAPICredentials.clusterOperations)
+            else { return nil }
             return .error(403, "FORBIDDEN", "the API key has no \(EMQXAPICredentials.clusterOperations) scope")
         }
 
@@ -77,19 +95,33 @@ public enum EMQXHTTPAPI {
             if model.configuration.statsRequireAuth, let denied = requireAuth() { return denied }
             let modeText = request.query["mode"] ?? "node"
             guard let mode = EMQXStatsMode(rawValue: modeText) else {
-                return .error(400, "BAD_REQUEST", "mode: unknown value \(modeText); expected node, all_nodes_aggregated or all_nodes_unaggregated")
+                return .error(
+                    400,
+                    "BAD_REQUEST",
+                    "mode: unknown value \(modeText); expected node, all_nodes_aggregated or all_nodes_unaggregated"
+                )
             }
-            return EMQXHTTPResponse(status: 200, contentType: "text/plain", body: EMQXPrometheusText.emqx5(model: model, answering: node, mode: mode))
+            return EMQXHTTPResponse(
+                status: 200,
+                contentType: "text/plain",
+                body: EMQXPrometheusText.emqx5(model: model, answering: node, mode: mode)
+            )
         }
         if method == "GET", route == ["emqx_prometheus"], !isV5 {
             if request.query["type"] == "prometheus" {
-                return EMQXHTTPResponse(status: 200, contentType: "text/plain", body: EMQXPrometheusText.emqx44(model: model, node: node))
+                return EMQXHTTPResponse(
+                    status: 200,
+                    contentType: "text/plain",
+                    body: EMQXPrometheusText.emqx44(model: model, node: node)
+                )
             }
             return EMQXHTTPResponse(status: 200, body: EMQXPrometheusText.emqx44JSON(model: model, node: node))
         }
         if method == "GET", route == ["nodes"] {
             if let denied = requireClusterOperations() { return denied }
-            return isV5 ? .json(200, .array(nodesV5(model))) : .json(200, .object([("code", .int(0)), ("data", .array(nodesV4(model)))]))
+            return isV5
+                ? .json(200, .array(nodesV5(model)))
+                : .json(200, .object([("code", .int(0)), ("data", .array(nodesV4(model)))]))
         }
         if method == "GET", route == ["load_rebalance", "availability_check"] {
             if node.isAvailable { return .json(200, .object([])) }
@@ -106,21 +138,29 @@ public enum EMQXHTTPAPI {
         if method == "POST", route.count >= 3, route[0] == "load_rebalance" {
             let target = route[1]
             let action = route.dropFirst(2).joined(separator: "/")
-            guard ["start", "stop", "evacuation/start", "evacuation/stop"].contains(action) else { return notFound(isV5: isV5) }
+            guard ["start", "stop", "evacuation/start", "evacuation/stop"].contains(action) else {
+                return notFound(isV5: isV5)
+            }
             if let denied = requireClusterOperations() { return denied }
             switch action {
             case "start":
                 return perform(isV5: isV5) { () throws(RebalanceRequestError) in
-                    try model.startRebalance(coordinator: target, options: try rebalanceOptions(request.body, isV5: isV5))
+                    try model.startRebalance(
+                        coordinator: target,
+                        options: try rebalanceOptions(request.body, isV5: isV5)
+                    )
                 }
             case "stop":
-                return perform(isV5: isV5) { () throws(RebalanceRequestError) in try model.stopRebalance(coordinator: target) }
+                return perform(isV5: isV5) { () throws(RebalanceRequestError) in
+                    try model.stopRebalance(coordinator: target)
+                }
             case "evacuation/start":
                 return perform(isV5: isV5) { () throws(RebalanceRequestError) in
                     try model.startEvacuation(node: target, options: try evacuationOptions(request.body, isV5: isV5))
                 }
             default:
-                return perform(isV5: isV5) { () throws(RebalanceRequestError) in try model.stopEvacuation(node: target) }
+                return perform(isV5: isV5) { () throws(RebalanceRequestError) in try model.stopEvacuation(node: target)
+                }
             }
         }
         return notFound(isV5: isV5)
@@ -132,8 +172,8 @@ public enum EMQXHTTPAPI {
 
     static func isAuthorized(_ header: String?, credentials: EMQXAPICredentials) -> Bool {
         guard let header, header.lowercased().hasPrefix("basic "),
-              let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: data, encoding: .utf8)
+            let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8)
         else { return false }
         return text == "\(credentials.key):\(credentials.secret)"
     }
@@ -147,7 +187,8 @@ public enum EMQXHTTPAPI {
         } catch {
             if isV5 {
                 switch error {
-                case .rejected(let node, let reason): return .error(400, "BAD_REQUEST", "error on node \(erlangAtom(node)): \(reason)")
+                case .rejected(let node, let reason):
+                    return .error(400, "BAD_REQUEST", "error on node \(erlangAtom(node)): \(reason)")
                 case .nodeNotFound: return .error(404, "NOT_FOUND", error.reason)
                 case .nodeDown: return .error(503, "RPC_ERROR", error.reason)
                 case .invalidNodes, .badRequest: return .error(400, "BAD_REQUEST", error.reason)
@@ -173,8 +214,8 @@ public enum EMQXHTTPAPI {
         let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { return [:] }
         guard let data = trimmed.data(using: .utf8),
-              let parsed = try? JSONSerialization.jsonObject(with: data),
-              let object = parsed as? [String: Any]
+            let parsed = try? JSONSerialization.jsonObject(with: data),
+            let object = parsed as? [String: Any]
         else { throw .badRequest("request body is not a JSON object") }
         return object
     }
@@ -199,7 +240,9 @@ public enum EMQXHTTPAPI {
             for (suffix, factor) in units where text.hasSuffix(suffix) {
                 if let amount = Double(text.dropLast(suffix.count)) {
                     let seconds = (amount * factor).rounded(.up)
-                    guard seconds.isFinite, abs(seconds) < 1e15 else { throw .badRequest("\(field): duration \(text) is out of range") }
+                    guard seconds.isFinite, abs(seconds) < 1e15 else {
+                        throw .badRequest("\(field): duration \(text) is out of range")
+                    }
                     return Int(seconds)
                 }
             }
@@ -266,7 +309,9 @@ public enum EMQXHTTPAPI {
             guard node.isRunning else {
                 // Stopped cores stay cluster members and show up with three fields; stopped replicants vanish.
                 return node.role == .core
-                    ? .object([("node", .string(node.name)), ("node_status", .string("stopped")), ("role", .string("core"))])
+                    ? .object([
+                        ("node", .string(node.name)), ("node_status", .string("stopped")), ("role", .string("core")),
+                    ])
                     : nil
             }
             let uptime = node.uptime(at: model.now) ?? .zero
@@ -320,7 +365,10 @@ public enum EMQXHTTPAPI {
     /// EMQX 4.4's `emqx_sys:uptime/0`: `"3 days, 1 hours, 2 minutes, 14 seconds"`, larger units only once reached.
     public static func uptimeText(_ uptime: Duration) -> String {
         let total = Int(uptime / .seconds(1))
-        let seconds = total % 60, minutes = total / 60 % 60, hours = total / 3600 % 24, days = total / 86_400
+        let seconds = total % 60
+        let minutes = total / 60 % 60
+        let hours = total / 3600 % 24
+        let days = total / 86_400
         var text = "\(seconds) seconds"
         if total >= 60 { text = "\(minutes) minutes, " + text }
         if total >= 3600 { text = "\(hours) hours, " + text }
@@ -349,22 +397,31 @@ public enum EMQXHTTPAPI {
                 members.append(("session_eviction_rpc_timeout", .int(rebalance.options.sessEvictRPCTimeout)))
             }
             if let goal = rebalance.recipientConnectionAverage { members.append(("connection_goal", .double(goal))) }
-            if let goal = rebalance.recipientSessionAverage { members.append(("disconnected_session_goal", .double(goal))) }
+            if let goal = rebalance.recipientSessionAverage {
+                members.append(("disconnected_session_goal", .double(goal)))
+            }
             members.append(("recipients", .strings(rebalance.recipients)))
-            members.append(("stats", .object([
-                ("initial_connected", .int(rebalance.initialConnections[node.name] ?? 0)),
-                ("initial_sessions", .int(rebalance.initialSessions[node.name] ?? 0)),
-                ("current_connected", .int(node.liveConnections)),
-                ("current_sessions", .int(node.sessions)),
-                ("current_disconnected_sessions", .int(node.disconnectedSessions)),
-            ])))
+            members.append(
+                (
+                    "stats",
+                    .object([
+                        ("initial_connected", .int(rebalance.initialConnections[node.name] ?? 0)),
+                        ("initial_sessions", .int(rebalance.initialSessions[node.name] ?? 0)),
+                        ("current_connected", .int(node.liveConnections)),
+                        ("current_sessions", .int(node.sessions)),
+                        ("current_disconnected_sessions", .int(node.disconnectedSessions)),
+                    ])
+                )
+            )
             return .object(members)
         }
         return .object([("status", .string("disabled"))])
     }
 
     static func evacuationMembers(_ evacuation: EvacuationProcess, model: EMQXClusterModel) -> [(String, JSONValue)] {
-        let recipients = evacuation.options.migrateTo ?? model.nodes.filter { $0.isRunning && $0.name != evacuation.node && $0.isAvailable }.map(\.name)
+        let recipients =
+            evacuation.options.migrateTo
+            ?? model.nodes.filter { $0.isRunning && $0.name != evacuation.node && $0.isAvailable }.map(\.name)
         return [
             ("state", .string(evacuation.state.rawValue)),
             ("connection_eviction_rate", .int(evacuation.options.connEvictRate)),
@@ -372,12 +429,15 @@ public enum EMQXHTTPAPI {
             ("connection_goal", .int(0)),
             ("session_goal", .int(0)),
             ("session_recipients", .strings(recipients)),
-            ("stats", .object([
-                ("initial_connected", .int(evacuation.initialConnections)),
-                ("current_connected", .int(evacuation.currentConnections)),
-                ("initial_sessions", .int(evacuation.initialSessions)),
-                ("current_sessions", .int(evacuation.currentSessions)),
-            ])),
+            (
+                "stats",
+                .object([
+                    ("initial_connected", .int(evacuation.initialConnections)),
+                    ("current_connected", .int(evacuation.currentConnections)),
+                    ("initial_sessions", .int(evacuation.initialSessions)),
+                    ("current_sessions", .int(evacuation.currentSessions)),
+                ])
+            ),
         ]
     }
 
@@ -398,7 +458,9 @@ public enum EMQXHTTPAPI {
                 members.append(("session_eviction_rpc_timeout", .int(process.options.sessEvictRPCTimeout)))
             }
             if let goal = process.recipientConnectionAverage { members.append(("connection_goal", .double(goal))) }
-            if let goal = process.recipientSessionAverage { members.append(("disconnected_session_goal", .double(goal))) }
+            if let goal = process.recipientSessionAverage {
+                members.append(("disconnected_session_goal", .double(goal)))
+            }
             if let average = process.donorConnectionAverage { members.append(("donor_conn_avg", .double(average))) }
             if let average = process.donorSessionAverage { members.append(("donor_sess_avg", .double(average))) }
             return .object(members)

@@ -1,5 +1,5 @@
-import Foundation
 import AutorebalancerCore
+import Foundation
 
 /// `mode` of EMQX 5's `GET /api/v5/prometheus/stats`.
 public enum EMQXStatsMode: String, Sendable, Hashable, CaseIterable {
@@ -66,11 +66,14 @@ enum EMQXPrometheusText {
                     }
                 }
                 for sum in sums { out += line(family.name, sum.labels, sum.value) }
-            case (.allNodesAggregated, .nodeLabelled), (.allNodesUnaggregated, .perNode), (.allNodesUnaggregated, .nodeLabelled):
+            case (.allNodesAggregated, .nodeLabelled), (.allNodesUnaggregated, .perNode),
+                (.allNodesUnaggregated, .nodeLabelled):
                 for entry in perNode {
                     let theirs = entry.families[position]
                     for sample in theirs.samples {
-                        let labels = theirs.nodeLabelLast ? sample.labels + [("node", entry.name)] : [("node", entry.name)] + sample.labels
+                        let labels =
+                            theirs.nodeLabelLast
+                            ? sample.labels + [("node", entry.name)] : [("node", entry.name)] + sample.labels
                         out += line(family.name, labels, sample.value)
                     }
                 }
@@ -94,7 +97,9 @@ enum EMQXPrometheusText {
         let sent = Double(c.messagesSent)
         var families: [Family] = []
         func add(_ name: String, _ type: String, _ scope: Scope, _ value: Double?) {
-            families.append(Family(name: name, type: type, scope: scope, samples: value.map { [Sample(value: $0)] } ?? []))
+            families.append(
+                Family(name: name, type: type, scope: scope, samples: value.map { [Sample(value: $0)] } ?? [])
+            )
         }
         // stats
         add("emqx_connections_count", "gauge", .perNode, Double(node.connections))
@@ -170,10 +175,23 @@ enum EMQXPrometheusText {
         add("emqx_client_subscribe", "counter", .perNode, packetsConnect * 2)
         add("emqx_client_unsubscribe", "counter", .perNode, 0)
         add("emqx_client_disconnected", "counter", .perNode, disconnected)
-        families.append(Family(name: "emqx_client_disconnected_reason", type: "counter", scope: .perNode, samples: [
-            Sample(labels: [("listener_type", "tcp"), ("listener_name", "default"), ("reason", "tcp_closed")], value: disconnected - Double(c.evicted)),
-            Sample(labels: [("listener_type", "tcp"), ("listener_name", "default"), ("reason", "kicked")], value: Double(c.evicted)),
-        ]))
+        families.append(
+            Family(
+                name: "emqx_client_disconnected_reason",
+                type: "counter",
+                scope: .perNode,
+                samples: [
+                    Sample(
+                        labels: [("listener_type", "tcp"), ("listener_name", "default"), ("reason", "tcp_closed")],
+                        value: disconnected - Double(c.evicted)
+                    ),
+                    Sample(
+                        labels: [("listener_type", "tcp"), ("listener_name", "default"), ("reason", "kicked")],
+                        value: Double(c.evicted)
+                    ),
+                ]
+            )
+        )
         // session
         add("emqx_session_created", "counter", .perNode, Double(c.sessionCreated))
         add("emqx_session_resumed", "counter", .perNode, Double(c.sessionResumed))
@@ -189,12 +207,30 @@ enum EMQXPrometheusText {
         // cluster rpc, mria
         add("emqx_conf_sync_txid", "gauge", .nodeLabelled, 12)
         let shard = [("shard", "emqx_common_shard")]
-        families.append(Family(name: "emqx_mria_replicants", type: "gauge", scope: .nodeLabelled,
-                               samples: node.role == .core ? [Sample(labels: shard, value: Double(model.nodes.filter { $0.role == .replicant && $0.isRunning }.count))] : [],
-                               nodeLabelLast: true))
-        families.append(Family(name: "emqx_mria_lag", type: "gauge", scope: .nodeLabelled,
-                               samples: node.role == .replicant ? [Sample(labels: shard, value: 0)] : [],
-                               nodeLabelLast: true))
+        families.append(
+            Family(
+                name: "emqx_mria_replicants",
+                type: "gauge",
+                scope: .nodeLabelled,
+                samples: node.role == .core
+                    ? [
+                        Sample(
+                            labels: shard,
+                            value: Double(model.nodes.filter { $0.role == .replicant && $0.isRunning }.count)
+                        )
+                    ] : [],
+                nodeLabelLast: true
+            )
+        )
+        families.append(
+            Family(
+                name: "emqx_mria_lag",
+                type: "gauge",
+                scope: .nodeLabelled,
+                samples: node.role == .replicant ? [Sample(labels: shard, value: 0)] : [],
+                nodeLabelLast: true
+            )
+        )
         // Enterprise license
         add("emqx_license_expiry_at", "gauge", .clusterConsistent, 1_924_905_600)
         return families
@@ -215,17 +251,24 @@ enum EMQXPrometheusText {
         family("erlang_vm_statistics_run_queues_length_total", "gauge", [([], 0)])
         family("erlang_vm_statistics_runtime_milliseconds", "counter", [([], (uptimeMilliseconds * 0.3).rounded())])
         family("erlang_vm_statistics_wallclock_time_milliseconds", "counter", [([], uptimeMilliseconds)])
-        family("erlang_vm_memory_bytes_total", "gauge", [
-            ([("kind", "system")], 400_000_000),
-            ([("kind", "processes")], 800_000_000 + live * 65_536),
-        ])
+        family(
+            "erlang_vm_memory_bytes_total",
+            "gauge",
+            [
+                ([("kind", "system")], 400_000_000),
+                ([("kind", "processes")], 800_000_000 + live * 65_536),
+            ]
+        )
         for sample in emqx44Samples(model: model, node: node) {
             family(sample.name, sample.type, [([], sample.value)])
         }
         return out + "\n"
     }
 
-    static func emqx44Samples(model: EMQXClusterModel, node: SimulatedEMQXNode) -> [(group: String, name: String, type: String, value: Double)] {
+    static func emqx44Samples(
+        model: EMQXClusterModel,
+        node: SimulatedEMQXNode
+    ) -> [(group: String, name: String, type: String, value: Double)] {
         let c = node.counters
         let sessions = Double(node.sessions)
         let clusterSessions = Double(model.nodes.filter(\.isRunning).reduce(0) { $0 + $1.sessions })
@@ -281,7 +324,8 @@ enum EMQXPrometheusText {
     static func emqx44JSON(model: EMQXClusterModel, node: SimulatedEMQXNode) -> String {
         var groups: [(String, [(String, JSONValue)])] = []
         for sample in emqx44Samples(model: model, node: node) {
-            let value: JSONValue = sample.value == sample.value.rounded() ? .int(Int(sample.value)) : .double(sample.value)
+            let value: JSONValue =
+                sample.value == sample.value.rounded() ? .int(Int(sample.value)) : .double(sample.value)
             if let index = groups.firstIndex(where: { $0.0 == sample.group }) {
                 groups[index].1.append((sample.name, value))
             } else {
@@ -309,6 +353,7 @@ enum EMQXPrometheusText {
     }
 
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }

@@ -21,7 +21,12 @@ public enum EMQXScenarioEvent: Sendable, Hashable {
     /// Client churn: every second `clientsPerSecond` randomly chosen clients disconnect and as many new ones connect
     /// through the load balancer, for `duration`. A fraction of leavers keep a persistent session that expires after
     /// `sessionExpiry`.
-    case churn(clientsPerSecond: Int, duration: Duration, persistentFraction: Double = 0, sessionExpiry: Duration = .seconds(300))
+    case churn(
+        clientsPerSecond: Int,
+        duration: Duration,
+        persistentFraction: Double = 0,
+        sessionExpiry: Duration = .seconds(300)
+    )
 }
 
 /// Why an event could not be applied.

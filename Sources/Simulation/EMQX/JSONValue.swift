@@ -59,7 +59,11 @@ indirect enum JSONValue: Sendable, Hashable {
         case .int(let value): out += String(value)
         case .double(let value):
             // Erlang's JSON encoder writes floats with a fractional part (2340.0), never as integers.
-            if value.isFinite { out += value == value.rounded() && abs(value) < 1e15 ? "\(Int64(value)).0" : "\(value)" } else { out += "null" }
+            if value.isFinite {
+                out += value == value.rounded() && abs(value) < 1e15 ? "\(Int64(value)).0" : "\(value)"
+            } else {
+                out += "null"
+            }
         case .bool(let value): out += value ? "true" : "false"
         case .null: out += "null"
         }

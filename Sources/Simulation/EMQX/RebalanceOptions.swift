@@ -20,8 +20,12 @@ public struct RebalanceOptions: Sendable, Hashable {
 
     public init() {}
 
-    public var connectionThreshold: BalanceThreshold { BalanceThreshold(absolute: absConnThreshold, relative: relConnThreshold) }
-    public var sessionThreshold: BalanceThreshold { BalanceThreshold(absolute: absSessThreshold, relative: relSessThreshold) }
+    public var connectionThreshold: BalanceThreshold {
+        BalanceThreshold(absolute: absConnThreshold, relative: relConnThreshold)
+    }
+    public var sessionThreshold: BalanceThreshold {
+        BalanceThreshold(absolute: absSessThreshold, relative: relSessThreshold)
+    }
 }
 
 /// The options of `POST /api/v5/load_rebalance/{node}/evacuation/start`, with EMQX's defaults.
@@ -69,7 +73,8 @@ public enum RebalanceRequestError: Error, Sendable, Hashable {
 
 /// Erlang's `~p` of a node atom: quoted when it holds characters outside `[a-z0-9_@]` or starts with a non-letter.
 func erlangAtom(_ name: String) -> String {
-    let plain = name.first.map { $0.isLowercase && $0.isLetter } == true
+    let plain =
+        name.first.map { $0.isLowercase && $0.isLetter } == true
         && name.allSatisfy { ($0.isLetter && $0.isLowercase) || $0.isNumber || $0 == "_" || $0 == "@" }
     return plain ? name : "'\(name)'"
 }

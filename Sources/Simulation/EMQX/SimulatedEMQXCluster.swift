@@ -19,7 +19,8 @@ public final class SimulatedEMQXCluster: Service, Sendable {
 
         public var description: String {
             switch self {
-            case .notListening(let nodes, let after): "simulated EMQX nodes \(nodes.joined(separator: ", ")) were not listening after \(after)"
+            case .notListening(let nodes, let after):
+                "simulated EMQX nodes \(nodes.joined(separator: ", ")) were not listening after \(after)"
             case .alreadyRunning: "the simulated EMQX cluster's servers are already running; call stop() first"
             }
         }
@@ -53,11 +54,13 @@ public final class SimulatedEMQXCluster: Service, Sendable {
     ///   - logger: used for server lifecycle messages; defaults to warnings only.
     public init(configuration: SimulatedEMQXConfiguration, logger: Logger? = nil) {
         self.state = Mutex(State(model: EMQXClusterModel(configuration: configuration)))
-        self.logger = logger ?? {
-            var logger = Logger(label: "simulated-emqx")
-            logger.logLevel = .warning
-            return logger
-        }()
+        self.logger =
+            logger
+            ?? {
+                var logger = Logger(label: "simulated-emqx")
+                logger.logLevel = .warning
+                return logger
+            }()
         var serverLogger = self.logger
         serverLogger.logLevel = .critical
         self.serverLogger = serverLogger
@@ -65,7 +68,11 @@ public final class SimulatedEMQXCluster: Service, Sendable {
 
     /// The product's seed scenario (`SimulatedEMQXConfiguration.seedScenario`): EmqxEnterprise `emqx-ee`, four core
     /// nodes with 3333, 3333, 3334 and 0 live connections.
-    public static func seedScenario(seed: UInt64 = 1, loadBalancer: LoadBalancerPolicy = .roundRobin, logger: Logger? = nil) -> SimulatedEMQXCluster {
+    public static func seedScenario(
+        seed: UInt64 = 1,
+        loadBalancer: LoadBalancerPolicy = .roundRobin,
+        logger: Logger? = nil
+    ) -> SimulatedEMQXCluster {
         SimulatedEMQXCluster(configuration: .seedScenario(seed: seed, loadBalancer: loadBalancer), logger: logger)
     }
 
@@ -173,7 +180,11 @@ public final class SimulatedEMQXCluster: Service, Sendable {
 
     /// Nodes that should be serving HTTP: members that run and do not refuse connections.
     private static func serverSet(_ state: State) -> Set<String> {
-        Set(state.model.nodes.filter { $0.isRunning && !(state.faults[$0.name]?.refuseConnections ?? false) }.map(\.name))
+        Set(
+            state.model.nodes.filter { $0.isRunning && !(state.faults[$0.name]?.refuseConnections ?? false) }.map(
+                \.name
+            )
+        )
     }
 
     // MARK: Running the servers
@@ -306,7 +317,9 @@ public final class SimulatedEMQXCluster: Service, Sendable {
         // close, and requests held by a fault end unanswered (see `respond`). It is a graceful shutdown, not a
         // cancellation, because cancelling a NIO server can trap on a connection accepted but not yet served
         // (apple/swift-nio #3481).
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [application], logger: serverLogger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [application], logger: serverLogger)
+        )
         enum Ended { case served, stopRequested }
         do {
             try await withThrowingTaskGroup(of: Ended.self) { tasks in
@@ -337,22 +350,34 @@ public final class SimulatedEMQXCluster: Service, Sendable {
 
     // MARK: Requests
 
-    private func respond(to request: Request, node: String, context: SimulatedAPIRequestContext) async throws -> Response {
+    private func respond(
+        to request: Request,
+        node: String,
+        context: SimulatedAPIRequestContext
+    ) async throws -> Response {
         let faults = self.faults(of: node)
         // A stopping node answers nothing more: delays end at its shutdown, unanswered.
         if faults.latency > .zero { try await cancelWhenGracefulShutdown { try await Task.sleep(for: faults.latency) } }
         let isV5 = configuration.kind == .emqx
         if faults.serverErrors {
-            return Self.response(EMQXHTTPResponse.error(500, "INTERNAL_ERROR", "simulated fault: node \(node) answers 500"))
+            return Self.response(
+                EMQXHTTPResponse.error(500, "INTERNAL_ERROR", "simulated fault: node \(node) answers 500")
+            )
         }
         let path = request.uri.path
-        if path.hasSuffix("/prometheus/stats") || path.hasSuffix("/emqx_prometheus"), self.faults(of: node).metricsUnresponsive {
+        if path.hasSuffix("/prometheus/stats") || path.hasSuffix("/emqx_prometheus"),
+            self.faults(of: node).metricsUnresponsive
+        {
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: faults.unresponsiveLimit)
             while self.faults(of: node).metricsUnresponsive, state.withLock({ $0.listening.contains(node) }) {
                 if Task.isShuttingDownGracefully { throw CancellationError() }
                 guard clock.now < deadline else {
-                    return Self.response(isV5 ? .error(503, "SERVICE_UNAVAILABLE", "metrics collection timed out") : EMQXHTTPResponse(status: 503, body: ""))
+                    return Self.response(
+                        isV5
+                            ? .error(503, "SERVICE_UNAVAILABLE", "metrics collection timed out")
+                            : EMQXHTTPResponse(status: 503, body: "")
+                    )
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -369,10 +394,18 @@ public final class SimulatedEMQXCluster: Service, Sendable {
         let answer = state.withLock { state in
             EMQXHTTPAPI.handle(simulated, node: node, model: &state.model)
         }
-        if let lost = faults.lostStartAnswer, simulated.method == "POST", path.hasSuffix("/start"), !path.contains("/evacuation/"), answer.status == 200 {
+        if let lost = faults.lostStartAnswer, simulated.method == "POST", path.hasSuffix("/start"),
+            !path.contains("/evacuation/"), answer.status == 200
+        {
             switch lost {
             case .internalError:
-                return Self.response(EMQXHTTPResponse.error(500, "INTERNAL_ERROR", "simulated fault: the rebalance started, the answer was lost"))
+                return Self.response(
+                    EMQXHTTPResponse.error(
+                        500,
+                        "INTERNAL_ERROR",
+                        "simulated fault: the rebalance started, the answer was lost"
+                    )
+                )
             case .dropConnection:
                 context.channel.close(promise: nil)
                 return Response(status: .internalServerError)

@@ -43,7 +43,12 @@ public struct SimulatedNodeSpec: Sendable, Hashable {
     /// How long the node has been up when the simulation starts; `.zero` for a node just added.
     public var uptime: Duration
 
-    public init(role: NodeRole = .core, liveConnections: Int, disconnectedSessions: Int = 0, uptime: Duration = .seconds(3 * 86_400)) {
+    public init(
+        role: NodeRole = .core,
+        liveConnections: Int,
+        disconnectedSessions: Int = 0,
+        uptime: Duration = .seconds(3 * 86_400)
+    ) {
         self.role = role
         self.liveConnections = liveConnections
         self.disconnectedSessions = disconnectedSessions
@@ -108,7 +113,10 @@ public struct SimulatedEMQXConfiguration: Sendable, Hashable {
 
     /// The seed scenario of the product: EmqxEnterprise `emqx-ee` in `default`, four core nodes holding 3333, 3333,
     /// 3334 and 0 (just added) live connections, sessions equal to connections.
-    public static func seedScenario(seed: UInt64 = 1, loadBalancer: LoadBalancerPolicy = .roundRobin) -> SimulatedEMQXConfiguration {
+    public static func seedScenario(
+        seed: UInt64 = 1,
+        loadBalancer: LoadBalancerPolicy = .roundRobin
+    ) -> SimulatedEMQXConfiguration {
         SimulatedEMQXConfiguration(
             name: "emqx-ee",
             namespace: "default",

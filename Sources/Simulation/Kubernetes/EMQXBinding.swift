@@ -54,8 +54,14 @@ public struct EMQXBinding: Sendable, Hashable {
     public var image: String
 
     public init(
-        kind: Kind, namespace: String = "default", name: String, endpoints: [NodeEndpoint],
-        username: String? = nil, password: String = "public", replicas: Int? = nil, replicantReplicas: Int? = nil,
+        kind: Kind,
+        namespace: String = "default",
+        name: String,
+        endpoints: [NodeEndpoint],
+        username: String? = nil,
+        password: String = "public",
+        replicas: Int? = nil,
+        replicantReplicas: Int? = nil,
         image: String? = nil
     ) {
         self.kind = kind
@@ -75,14 +81,27 @@ public struct EMQXBinding: Sendable, Hashable {
     /// Binds to endpoints given as node name → base URL (as a simulated EMQX cluster lists them); the first
     /// endpoint, the operator's requester, is the first node name in order.
     public init(
-        kind: Kind, namespace: String = "default", name: String, endpoints: [String: URL],
-        username: String? = nil, password: String = "public", replicas: Int? = nil, replicantReplicas: Int? = nil,
+        kind: Kind,
+        namespace: String = "default",
+        name: String,
+        endpoints: [String: URL],
+        username: String? = nil,
+        password: String = "public",
+        replicas: Int? = nil,
+        replicantReplicas: Int? = nil,
         image: String? = nil
     ) {
         self.init(
-            kind: kind, namespace: namespace, name: name,
+            kind: kind,
+            namespace: namespace,
+            name: name,
             endpoints: endpoints.sorted { $0.key < $1.key }.map { NodeEndpoint(node: $0.key, baseURL: $0.value) },
-            username: username, password: password, replicas: replicas, replicantReplicas: replicantReplicas, image: image)
+            username: username,
+            password: password,
+            replicas: replicas,
+            replicantReplicas: replicantReplicas,
+            image: image
+        )
     }
 
     var key: String { "\(namespace)/\(name)" }
@@ -96,13 +115,18 @@ public struct EMQXBinding: Sendable, Hashable {
         switch kind {
         case .emqx:
             if let replicas { spec["coreTemplate"] = ["spec": ["replicas": .integer(Int64(replicas))]] }
-            if let replicantReplicas { spec["replicantTemplate"] = ["spec": ["replicas": .integer(Int64(replicantReplicas))]] }
+            if let replicantReplicas {
+                spec["replicantTemplate"] = ["spec": ["replicas": .integer(Int64(replicantReplicas))]]
+            }
         case .emqxEnterprise:
             if let replicas { spec["replicas"] = .integer(Int64(replicas)) }
         }
         var object: KubernetesJSON = [
             "apiVersion": .string(type.apiVersion), "kind": .string(kind.rawValue),
-            "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": ["apps.emqx.io/instance": .string(name)]],
+            "metadata": [
+                "name": .string(name), "namespace": .string(namespace),
+                "labels": ["apps.emqx.io/instance": .string(name)],
+            ],
             "spec": spec,
         ]
         if type.version == "v2beta1" || type.version == "v1beta4" { object["status"] = [:] }
@@ -115,7 +139,11 @@ extension SimulatedKubernetesAPI {
     public func addEMQX(_ binding: EMQXBinding) {
         emqx.withLock { $0[binding.key] = binding }
         let type = resourceType(for: binding.kind)
-        store.put(type, namespace: binding.namespace, object: checkedEMQXObject(binding.initialObject(type), type: type))
+        store.put(
+            type,
+            namespace: binding.namespace,
+            object: checkedEMQXObject(binding.initialObject(type), type: type)
+        )
     }
 
     /// Scenario: the EMQX object is deleted (Rebalances naming it then fail `… is not found`).
@@ -131,7 +159,11 @@ extension SimulatedKubernetesAPI {
 
     /// Makes the operator read the nodes' endpoints from `provider` at every use (node → base URL), so nodes the
     /// simulated cluster adds or restarts on new ports are followed without `setEMQXEndpoints` calls.
-    public func setEMQXEndpointProvider(namespace: String, name: String, _ provider: @escaping @Sendable () -> [String: URL]) {
+    public func setEMQXEndpointProvider(
+        namespace: String,
+        name: String,
+        _ provider: @escaping @Sendable () -> [String: URL]
+    ) {
         endpointProviders.withLock { $0["\(namespace)/\(name)"] = provider }
     }
 
@@ -142,7 +174,9 @@ extension SimulatedKubernetesAPI {
     private func withProvidedEndpoints(_ binding: EMQXBinding) -> EMQXBinding {
         guard let provider = endpointProviders.withLock({ $0[binding.key] }) else { return binding }
         var binding = binding
-        binding.endpoints = provider().sorted { $0.key < $1.key }.map { EMQXBinding.NodeEndpoint(node: $0.key, baseURL: $0.value) }
+        binding.endpoints = provider().sorted { $0.key < $1.key }.map {
+            EMQXBinding.NodeEndpoint(node: $0.key, baseURL: $0.value)
+        }
         return binding
     }
 
@@ -157,13 +191,18 @@ extension SimulatedKubernetesAPI {
         guard let updated else { return }
         // The desired replicas live in the object's spec, as `kubectl scale` would write them.
         let type = resourceType(for: updated.kind)
-        _ = try? store.update(type, namespace: namespace, name: name) { object throws(KubernetesAPIError) -> KubernetesJSON in
+        _ = try? store.update(type, namespace: namespace, name: name) {
+            object throws(KubernetesAPIError) -> KubernetesJSON in
             var object = object
             object["spec"]?["image"] = .string(updated.image)
             switch updated.kind {
             case .emqx:
-                if let replicas = updated.replicas { object["spec"]?["coreTemplate"] = ["spec": ["replicas": .integer(Int64(replicas))]] }
-                if let replicas = updated.replicantReplicas { object["spec"]?["replicantTemplate"] = ["spec": ["replicas": .integer(Int64(replicas))]] }
+                if let replicas = updated.replicas {
+                    object["spec"]?["coreTemplate"] = ["spec": ["replicas": .integer(Int64(replicas))]]
+                }
+                if let replicas = updated.replicantReplicas {
+                    object["spec"]?["replicantTemplate"] = ["spec": ["replicas": .integer(Int64(replicas))]]
+                }
             case .emqxEnterprise:
                 if let replicas = updated.replicas { object["spec"]?["replicas"] = .integer(Int64(replicas)) }
             }

@@ -179,7 +179,9 @@ enum EMQXObjectSchemas {
 
     static func indent(_ text: String, by spaces: Int) -> String {
         let pad = String(repeating: " ", count: spaces)
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : pad + $0 }.joined(separator: "\n")
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : pad + $0 }.joined(
+            separator: "\n"
+        )
     }
 
     static let v2: StructuralSchema = load(.v2)
@@ -218,7 +220,8 @@ extension SimulatedKubernetesAPI {
     /// An EMQX object as the API server would keep it: pruned of unknown fields, defaulted, and checked; a violation
     /// is recorded (`schemaViolations`) and the object kept as given, so a test sees both.
     func checkedEMQXObject(_ object: KubernetesJSON, type: ResourceType) -> KubernetesJSON {
-        let type = type.emqxObjectVersion == nil ? type : resourceType(for: type.plural == "emqxes" ? .emqx : .emqxEnterprise)
+        let type =
+            type.emqxObjectVersion == nil ? type : resourceType(for: type.plural == "emqxes" ? .emqx : .emqxEnterprise)
         guard let schema = emqxSchema(type) else { return object }
         var pruned = object
         _ = schema.pruneAndDefault(&pruned)

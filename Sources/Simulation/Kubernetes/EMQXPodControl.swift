@@ -41,10 +41,19 @@ public struct EMQXPodControl: Sendable {
     public static func cluster(_ cluster: SimulatedEMQXCluster) -> EMQXPodControl {
         EMQXPodControl(
             pods: {
-                cluster.nodes.map { SimulatedPod(name: $0.podName, node: $0.name, role: $0.role, ip: $0.podIP, running: $0.status == .running) }
+                cluster.nodes.map {
+                    SimulatedPod(
+                        name: $0.podName,
+                        node: $0.name,
+                        role: $0.role,
+                        ip: $0.podIP,
+                        running: $0.status == .running
+                    )
+                }
             },
             add: { role, count in try? cluster.apply(.scaleOut(count: count, role: role)) },
-            removeNewest: { role in try? cluster.apply(.scaleIn(count: 1, role: role)) })
+            removeNewest: { role in try? cluster.apply(.scaleIn(count: 1, role: role)) }
+        )
     }
 }
 

@@ -2,7 +2,10 @@ import Foundation
 
 extension SimulatedKubernetesAPI {
     /// The kubeconfig text that points a client at this server (`http://127.0.0.1:PORT`, bearer token).
-    public func kubeconfig(token: String = SimulatedKubernetesAPI.defaultToken, namespace: String = "default") async throws -> String {
+    public func kubeconfig(
+        token: String = SimulatedKubernetesAPI.defaultToken,
+        namespace: String = "default"
+    ) async throws -> String {
         let server = try await baseURL().absoluteString
         return """
             apiVersion: v1
@@ -27,7 +30,11 @@ extension SimulatedKubernetesAPI {
     }
 
     /// Writes `kubeconfig(token:namespace:)` to a file (for the agent's `--kubeconfig`).
-    public func writeKubeconfig(to path: String, token: String = SimulatedKubernetesAPI.defaultToken, namespace: String = "default") async throws {
+    public func writeKubeconfig(
+        to path: String,
+        token: String = SimulatedKubernetesAPI.defaultToken,
+        namespace: String = "default"
+    ) async throws {
         try Data(try await kubeconfig(token: token, namespace: namespace).utf8).write(to: URL(fileURLWithPath: path))
     }
 }

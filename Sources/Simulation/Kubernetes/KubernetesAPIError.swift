@@ -21,45 +21,100 @@ public struct ResourceType: Sendable, Hashable {
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
 
     public static let rebalances = ResourceType(
-        group: "apps.emqx.io", version: "v2beta1", plural: "rebalances", singular: "rebalance", kind: "Rebalance",
-        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+        group: "apps.emqx.io",
+        version: "v2beta1",
+        plural: "rebalances",
+        singular: "rebalance",
+        kind: "Rebalance",
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+    )
     public static let emqxes = ResourceType(
-        group: "apps.emqx.io", version: "v2beta1", plural: "emqxes", singular: "emqx", kind: "EMQX", shortNames: ["emqx"],
-        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+        group: "apps.emqx.io",
+        version: "v2beta1",
+        plural: "emqxes",
+        singular: "emqx",
+        kind: "EMQX",
+        shortNames: ["emqx"],
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+    )
     public static let emqxEnterprises = ResourceType(
-        group: "apps.emqx.io", version: "v1beta4", plural: "emqxenterprises", singular: "emqxenterprise",
+        group: "apps.emqx.io",
+        version: "v1beta4",
+        plural: "emqxenterprises",
+        singular: "emqxenterprise",
         kind: "EmqxEnterprise",
-        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+    )
     public static let leases = ResourceType(
-        group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease",
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+        group: "coordination.k8s.io",
+        version: "v1",
+        plural: "leases",
+        singular: "lease",
+        kind: "Lease",
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    )
     public static let events = ResourceType(
-        group: "", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+        group: "",
+        version: "v1",
+        plural: "events",
+        singular: "event",
+        kind: "Event",
+        shortNames: ["ev"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    )
 
     /// `events.k8s.io/v1` Events (stored apart from core/v1 ones here; ``SimulatedKubernetesAPI/events(namespace:)``
     /// shows both, as the real API server's shared storage does).
     public static let eventsV1 = ResourceType(
-        group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event", shortNames: ["ev"],
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+        group: "events.k8s.io",
+        version: "v1",
+        plural: "events",
+        singular: "event",
+        kind: "Event",
+        shortNames: ["ev"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    )
 
     /// The agent's own record of a rebalance through EMQX's API (deploy/crds), admitted against its CRD schema.
     public static let emqxRebalances = ResourceType(
-        group: "autorebalancer.emqx.io", version: "v1alpha1", plural: "emqxrebalances", singular: "emqxrebalance",
-        kind: "EMQXRebalance", shortNames: ["emqxrb"],
-        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+        group: "autorebalancer.emqx.io",
+        version: "v1alpha1",
+        plural: "emqxrebalances",
+        singular: "emqxrebalance",
+        kind: "EMQXRebalance",
+        shortNames: ["emqxrb"],
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+    )
 
     /// `apps.emqx.io/v2` `EMQX` (operator 2.3).
     public static let emqxesV2 = ResourceType(
-        group: "apps.emqx.io", version: "v2", plural: "emqxes", singular: "emqx", kind: "EMQX", shortNames: ["emqx"],
-        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+        group: "apps.emqx.io",
+        version: "v2",
+        plural: "emqxes",
+        singular: "emqx",
+        kind: "EMQX",
+        shortNames: ["emqx"],
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+    )
     /// `apps.emqx.io/v3beta1` `EMQX` (operator 3.0).
     public static let emqxesV3beta1 = ResourceType(
-        group: "apps.emqx.io", version: "v3beta1", plural: "emqxes", singular: "emqx", kind: "EMQX", shortNames: ["emqx"],
-        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"])
+        group: "apps.emqx.io",
+        version: "v3beta1",
+        plural: "emqxes",
+        singular: "emqx",
+        kind: "EMQX",
+        shortNames: ["emqx"],
+        verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+    )
     public static let pods = ResourceType(
-        group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", shortNames: ["po"],
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+        group: "",
+        version: "v1",
+        plural: "pods",
+        singular: "pod",
+        kind: "Pod",
+        shortNames: ["po"],
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    )
 
     /// What an API server with that EMQX Operator generation installed serves (2.2 unless 2.3 or 3.0): 2.3 serves
     /// `EMQX` as `v2` and drops `EmqxEnterprise`; 3.0 serves `EMQX` as `v3beta1` only and no `Rebalance`. (A real 2.3
@@ -102,7 +157,12 @@ struct KubernetesAPIError: Error, Sendable {
         return .object(object)
     }
 
-    private static func details(_ name: String?, _ type: ResourceType, kind: String? = nil, causes: [KubernetesJSON]? = nil) -> KubernetesJSON {
+    private static func details(
+        _ name: String?,
+        _ type: ResourceType,
+        kind: String? = nil,
+        causes: [KubernetesJSON]? = nil
+    ) -> KubernetesJSON {
         var object: [String: KubernetesJSON] = ["kind": .string(kind ?? type.plural)]
         if let name { object["name"] = .string(name) }
         if !type.group.isEmpty { object["group"] = .string(type.group) }
@@ -111,33 +171,63 @@ struct KubernetesAPIError: Error, Sendable {
     }
 
     static func notFound(_ type: ResourceType, _ name: String) -> KubernetesAPIError {
-        KubernetesAPIError(code: 404, reason: "NotFound", message: "\(type.qualifiedName) \"\(name)\" not found", details: details(name, type))
+        KubernetesAPIError(
+            code: 404,
+            reason: "NotFound",
+            message: "\(type.qualifiedName) \"\(name)\" not found",
+            details: details(name, type)
+        )
     }
 
     static func alreadyExists(_ type: ResourceType, _ name: String) -> KubernetesAPIError {
-        KubernetesAPIError(code: 409, reason: "AlreadyExists", message: "\(type.qualifiedName) \"\(name)\" already exists", details: details(name, type))
+        KubernetesAPIError(
+            code: 409,
+            reason: "AlreadyExists",
+            message: "\(type.qualifiedName) \"\(name)\" already exists",
+            details: details(name, type)
+        )
     }
 
-    static func conflict(_ type: ResourceType, _ name: String, _ why: String = "the object has been modified; please apply your changes to the latest version and try again") -> KubernetesAPIError {
+    static func conflict(
+        _ type: ResourceType,
+        _ name: String,
+        _ why: String = "the object has been modified; please apply your changes to the latest version and try again"
+    ) -> KubernetesAPIError {
         KubernetesAPIError(
-            code: 409, reason: "Conflict", message: "Operation cannot be fulfilled on \(type.qualifiedName) \"\(name)\": \(why)",
-            details: details(name, type))
+            code: 409,
+            reason: "Conflict",
+            message: "Operation cannot be fulfilled on \(type.qualifiedName) \"\(name)\": \(why)",
+            details: details(name, type)
+        )
     }
 
     /// The RBAC denial: `rebalances.apps.emqx.io "x" is forbidden: User "u" cannot create resource "rebalances" in
     /// API group "apps.emqx.io" in the namespace "default"`.
-    static func forbidden(_ type: ResourceType, name: String?, user: String, verb: String, namespace: String?) -> KubernetesAPIError {
+    static func forbidden(
+        _ type: ResourceType,
+        name: String?,
+        user: String,
+        verb: String,
+        namespace: String?
+    ) -> KubernetesAPIError {
         let subject = name.map { "\(type.qualifiedName) \"\($0)\"" } ?? type.qualifiedName
         let scope = namespace.map { "in the namespace \"\($0)\"" } ?? "at the cluster scope"
         return KubernetesAPIError(
-            code: 403, reason: "Forbidden",
-            message: "\(subject) is forbidden: User \"\(user)\" cannot \(verb) resource \"\(type.plural)\" in API group \"\(type.group)\" \(scope)",
-            details: details(name, type))
+            code: 403,
+            reason: "Forbidden",
+            message:
+                "\(subject) is forbidden: User \"\(user)\" cannot \(verb) resource \"\(type.plural)\" in API group \"\(type.group)\" \(scope)",
+            details: details(name, type)
+        )
     }
 
     /// A validating admission webhook's denial (controller-runtime `admission.Denied`: 403 Forbidden).
     static func webhookDenied(_ webhook: String, _ message: String) -> KubernetesAPIError {
-        KubernetesAPIError(code: 403, reason: "Forbidden", message: "admission webhook \"\(webhook)\" denied the request: \(message)")
+        KubernetesAPIError(
+            code: 403,
+            reason: "Forbidden",
+            message: "admission webhook \"\(webhook)\" denied the request: \(message)"
+        )
     }
 
     static func invalid(_ type: ResourceType, _ name: String, _ causes: [FieldError]) -> KubernetesAPIError {
@@ -147,8 +237,11 @@ struct KubernetesAPIError: Error, Sendable {
             .object(["reason": .string($0.reason), "message": .string($0.detailText), "field": .string($0.field)])
         }
         return KubernetesAPIError(
-            code: 422, reason: "Invalid", message: "\(type.qualifiedKind) \"\(name)\" is invalid: \(summary)",
-            details: details(name, type, kind: type.kind, causes: causeObjects))
+            code: 422,
+            reason: "Invalid",
+            message: "\(type.qualifiedKind) \"\(name)\" is invalid: \(summary)",
+            details: details(name, type, kind: type.kind, causes: causeObjects)
+        )
     }
 
     static func badRequest(_ message: String) -> KubernetesAPIError {
@@ -158,11 +251,20 @@ struct KubernetesAPIError: Error, Sendable {
     static let unauthorized = KubernetesAPIError(code: 401, reason: "Unauthorized", message: "Unauthorized")
 
     static func methodNotAllowed(_ method: String) -> KubernetesAPIError {
-        KubernetesAPIError(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
+        KubernetesAPIError(
+            code: 405,
+            reason: "MethodNotAllowed",
+            message: "the server does not allow this method on the requested resource"
+        )
     }
 
     static func unsupportedMediaType(_ contentType: String) -> KubernetesAPIError {
-        KubernetesAPIError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+        KubernetesAPIError(
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message:
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+        )
     }
 
     static func pathNotFound() -> KubernetesAPIError {
@@ -171,14 +273,21 @@ struct KubernetesAPIError: Error, Sendable {
 
     static func tooManyRequests(retryAfter: Int) -> KubernetesAPIError {
         KubernetesAPIError(
-            code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.",
-            details: .object(["retryAfterSeconds": .integer(Int64(retryAfter))]), retryAfterSeconds: retryAfter)
+            code: 429,
+            reason: "TooManyRequests",
+            message: "Too many requests, please try again later.",
+            details: .object(["retryAfterSeconds": .integer(Int64(retryAfter))]),
+            retryAfterSeconds: retryAfter
+        )
     }
 
     static func internalError(_ text: String) -> KubernetesAPIError {
         KubernetesAPIError(
-            code: 500, reason: "InternalError", message: "Internal error occurred: \(text)",
-            details: .object(["causes": .array([.object(["message": .string(text)])])]))
+            code: 500,
+            reason: "InternalError",
+            message: "Internal error occurred: \(text)",
+            details: .object(["causes": .array([.object(["message": .string(text)])])])
+        )
     }
 }
 

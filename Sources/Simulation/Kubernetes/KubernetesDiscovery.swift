@@ -20,12 +20,21 @@ struct KubernetesDiscovery {
         for type in served where !type.group.isEmpty && !names.contains(type.group) { names.append(type.group) }
         return names.map { name in
             let versions = Set(served.filter { $0.group == name }.map(\.version))
-            return (name, versions.sorted { (Self.versionPreference.firstIndex(of: $0) ?? 99, $0) < (Self.versionPreference.firstIndex(of: $1) ?? 99, $1) })
+            return (
+                name,
+                versions.sorted {
+                    (Self.versionPreference.firstIndex(of: $0) ?? 99, $0) < (
+                        Self.versionPreference.firstIndex(of: $1) ?? 99, $1
+                    )
+                }
+            )
         }
     }
 
     static func groupDocument(_ name: String, _ versions: [String]) -> KubernetesJSON {
-        let list: [KubernetesJSON] = versions.map { ["groupVersion": .string("\(name)/\($0)"), "version": .string($0)] }
+        let list: [KubernetesJSON] = versions.map {
+            ["groupVersion": .string("\(name)/\($0)"), "version": .string($0)]
+        }
         return [
             "kind": "APIGroup", "apiVersion": "v1", "name": .string(name), "versions": .array(list),
             "preferredVersion": list[0],
@@ -51,7 +60,8 @@ struct KubernetesDiscovery {
         var resources: [KubernetesJSON] = []
         for type in served where type.group == group && type.version == version {
             var entry: [String: KubernetesJSON] = [
-                "name": .string(type.plural), "singularName": .string(type.singular), "namespaced": .bool(type.namespaced),
+                "name": .string(type.plural), "singularName": .string(type.singular),
+                "namespaced": .bool(type.namespaced),
                 "kind": .string(type.kind), "verbs": .array(type.verbs.map { .string($0) }),
             ]
             if !type.shortNames.isEmpty { entry["shortNames"] = .array(type.shortNames.map { .string($0) }) }

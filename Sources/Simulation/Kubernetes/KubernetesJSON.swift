@@ -189,17 +189,23 @@ extension KubernetesJSON {
             let pointer = try JSONPointer(path)
             switch op {
             case "add":
-                guard let value = operation["value"] else { throw KubernetesPatchError(message: "missing value for add at \(path)") }
+                guard let value = operation["value"] else {
+                    throw KubernetesPatchError(message: "missing value for add at \(path)")
+                }
                 try document.insert(value, at: pointer, replacing: false)
             case "replace":
-                guard let value = operation["value"] else { throw KubernetesPatchError(message: "missing value for replace at \(path)") }
+                guard let value = operation["value"] else {
+                    throw KubernetesPatchError(message: "missing value for replace at \(path)")
+                }
                 guard document.get(pointer) != nil else {
                     throw KubernetesPatchError(message: "replace operation does not apply: doc is missing key: \(path)")
                 }
                 try document.insert(value, at: pointer, replacing: true)
             case "remove":
                 guard document.get(pointer) != nil else {
-                    throw KubernetesPatchError(message: "remove operation does not apply: doc is missing path: \"\(path)\"")
+                    throw KubernetesPatchError(
+                        message: "remove operation does not apply: doc is missing path: \"\(path)\""
+                    )
                 }
                 try document.remove(at: pointer)
             case "move", "copy":
@@ -245,7 +251,9 @@ extension KubernetesJSON {
                 object[first] = value
             } else {
                 guard var child = object[first] else {
-                    throw KubernetesPatchError(message: "add operation does not apply: doc is missing path: \"\(pointer.text)\"")
+                    throw KubernetesPatchError(
+                        message: "add operation does not apply: doc is missing path: \"\(pointer.text)\""
+                    )
                 }
                 try child.insert(value, at: rest, replacing: replacing)
                 object[first] = child
@@ -257,13 +265,17 @@ extension KubernetesJSON {
                     array.append(value)
                 } else if let index = Int(first), index >= 0, index <= array.count {
                     if replacing {
-                        guard index < array.count else { throw KubernetesPatchError(message: "index out of range: \(pointer.text)") }
+                        guard index < array.count else {
+                            throw KubernetesPatchError(message: "index out of range: \(pointer.text)")
+                        }
                         array[index] = value
                     } else {
                         array.insert(value, at: index)
                     }
                 } else {
-                    throw KubernetesPatchError(message: "add operation does not apply: index out of range: \(pointer.text)")
+                    throw KubernetesPatchError(
+                        message: "add operation does not apply: index out of range: \(pointer.text)"
+                    )
                 }
             } else {
                 guard let index = Int(first), array.indices.contains(index) else {
@@ -273,7 +285,9 @@ extension KubernetesJSON {
             }
             self = .array(array)
         default:
-            throw KubernetesPatchError(message: "add operation does not apply: doc is missing path: \"\(pointer.text)\"")
+            throw KubernetesPatchError(
+                message: "add operation does not apply: doc is missing path: \"\(pointer.text)\""
+            )
         }
     }
 
@@ -291,7 +305,9 @@ extension KubernetesJSON {
             self = .object(object)
         case .array(var array):
             guard let index = Int(first), array.indices.contains(index) else {
-                throw KubernetesPatchError(message: "remove operation does not apply: index out of range: \(pointer.text)")
+                throw KubernetesPatchError(
+                    message: "remove operation does not apply: index out of range: \(pointer.text)"
+                )
             }
             if rest.tokens.isEmpty {
                 array.remove(at: index)
@@ -300,7 +316,9 @@ extension KubernetesJSON {
             }
             self = .array(array)
         default:
-            throw KubernetesPatchError(message: "remove operation does not apply: doc is missing path: \"\(pointer.text)\"")
+            throw KubernetesPatchError(
+                message: "remove operation does not apply: doc is missing path: \"\(pointer.text)\""
+            )
         }
     }
 }
@@ -316,13 +334,19 @@ private struct JSONPointer {
             tokens = []
             return
         }
-        guard text.hasPrefix("/") else { throw KubernetesPatchError(message: "JSON pointer must be empty or start with a \"/\": \(text)") }
+        guard text.hasPrefix("/") else {
+            throw KubernetesPatchError(message: "JSON pointer must be empty or start with a \"/\": \(text)")
+        }
         tokens = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
             $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
         }
     }
 
     var text: String {
-        tokens.isEmpty ? "" : "/" + tokens.map { $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }.joined(separator: "/")
+        tokens.isEmpty
+            ? ""
+            : "/"
+                + tokens.map { $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }
+                .joined(separator: "/")
     }
 }

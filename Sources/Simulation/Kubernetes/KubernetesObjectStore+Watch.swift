@@ -52,8 +52,10 @@ struct WatchLog {
             compactedThrough = changes[dropped - 1].revision
             changes.removeFirst(dropped)
         }
-        for subscriber in subscribers.values where subscriber.resource == change.key.resource
-            && (subscriber.namespace == nil || subscriber.namespace == change.key.namespace) {
+        for subscriber in subscribers.values
+        where subscriber.resource == change.key.resource
+            && (subscriber.namespace == nil || subscriber.namespace == change.key.namespace)
+        {
             subscriber.continuation.yield(.change(change))
         }
     }
@@ -66,7 +68,12 @@ struct WatchLog {
 
 extension KubernetesObjectStore.State {
     /// Appends a change to the watch history and sends it to the open watches it concerns.
-    mutating func record(_ kind: StoredChange.Kind, _ key: KubernetesObjectStore.Key, _ object: KubernetesJSON, previous: KubernetesJSON?) {
+    mutating func record(
+        _ kind: StoredChange.Kind,
+        _ key: KubernetesObjectStore.Key,
+        _ object: KubernetesJSON,
+        previous: KubernetesJSON?
+    ) {
         let stamped = object.value(atPath: "metadata.resourceVersion")?.stringValue.flatMap { Int64($0) } ?? revision
         watch.append(StoredChange(revision: stamped, kind: kind, key: key, object: object, previous: previous))
     }
@@ -100,21 +107,33 @@ extension KubernetesObjectStore {
                     return .gone(requested: from, oldest: state.watch.compactedThrough + 1)
                 }
                 replay = state.watch.changes.filter {
-                    $0.revision > from && $0.key.resource == resource && (namespace == nil || $0.key.namespace == namespace)
+                    $0.revision > from && $0.key.resource == resource
+                        && (namespace == nil || $0.key.namespace == namespace)
                 }
             } else {
-                replay = state.objects.filter { key, _ in key.resource == resource && (namespace == nil || key.namespace == namespace) }
-                    .sorted { $0.key < $1.key }
-                    .map { key, object in
-                        StoredChange(
-                            revision: object.value(atPath: "metadata.resourceVersion")?.stringValue.flatMap { Int64($0) } ?? state.revision,
-                            kind: .added, key: key, object: object, previous: nil)
-                    }
+                replay = state.objects.filter { key, _ in
+                    key.resource == resource && (namespace == nil || key.namespace == namespace)
+                }
+                .sorted { $0.key < $1.key }
+                .map { key, object in
+                    StoredChange(
+                        revision: object.value(atPath: "metadata.resourceVersion")?.stringValue.flatMap { Int64($0) }
+                            ?? state.revision,
+                        kind: .added,
+                        key: key,
+                        object: object,
+                        previous: nil
+                    )
+                }
             }
             let (messages, continuation) = AsyncStream<WatchMessage>.makeStream()
             let id = state.watch.nextID
             state.watch.nextID += 1
-            state.watch.subscribers[id] = WatchLog.Subscriber(resource: resource, namespace: namespace, continuation: continuation)
+            state.watch.subscribers[id] = WatchLog.Subscriber(
+                resource: resource,
+                namespace: namespace,
+                continuation: continuation
+            )
             return .started(id: id, replay: replay, messages: messages)
         }
     }
@@ -138,7 +157,9 @@ extension KubernetesObjectStore {
     /// Sends every open watch a bookmark at the current revision.
     func sendBookmarks() {
         state.withLock { state in
-            for subscriber in state.watch.subscribers.values { subscriber.continuation.yield(.bookmark(state.revision)) }
+            for subscriber in state.watch.subscribers.values {
+                subscriber.continuation.yield(.bookmark(state.revision))
+            }
         }
     }
 

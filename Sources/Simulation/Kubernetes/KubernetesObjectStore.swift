@@ -48,7 +48,11 @@ final class KubernetesObjectStore: Sendable {
     }
 
     /// Stores a new object: fills `uid`, `resourceVersion`, `creationTimestamp`, `generation` and the namespace.
-    func create(_ type: ResourceType, namespace: String, object: KubernetesJSON) throws(KubernetesAPIError) -> KubernetesJSON {
+    func create(
+        _ type: ResourceType,
+        namespace: String,
+        object: KubernetesJSON
+    ) throws(KubernetesAPIError) -> KubernetesJSON {
         let name = object.value(atPath: "metadata.name")?.stringValue ?? ""
         let timestamp = KubernetesTimeText.seconds(now())
         return try state.withLock { state throws(KubernetesAPIError) -> KubernetesJSON in
@@ -76,7 +80,9 @@ final class KubernetesObjectStore: Sendable {
     /// and whether it was removed.
     @discardableResult
     func update(
-        _ type: ResourceType, namespace: String, name: String,
+        _ type: ResourceType,
+        namespace: String,
+        name: String,
         _ transform: (KubernetesJSON) throws(KubernetesAPIError) -> KubernetesJSON
     ) throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) {
         try state.withLock { state throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) in
@@ -108,16 +114,33 @@ final class KubernetesObjectStore: Sendable {
     }
 
     /// Deletes: with finalizers, only sets `deletionTimestamp` (the object stays until they are removed).
-    func delete(_ type: ResourceType, namespace: String, name: String, preconditions: KubernetesJSON?) throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) {
+    func delete(
+        _ type: ResourceType,
+        namespace: String,
+        name: String,
+        preconditions: KubernetesJSON?
+    ) throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) {
         let timestamp = KubernetesTimeText.seconds(now())
         return try state.withLock { state throws(KubernetesAPIError) -> (object: KubernetesJSON, removed: Bool) in
             let key = Key(resource: type.qualifiedName, namespace: namespace, name: name)
             guard var object = state.objects[key] else { throw KubernetesAPIError.notFound(type, name) }
-            if let uid = preconditions?["uid"]?.stringValue, let actual = object.value(atPath: "metadata.uid")?.stringValue, uid != actual {
-                throw KubernetesAPIError.conflict(type, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(actual)")
+            if let uid = preconditions?["uid"]?.stringValue,
+                let actual = object.value(atPath: "metadata.uid")?.stringValue, uid != actual
+            {
+                throw KubernetesAPIError.conflict(
+                    type,
+                    name,
+                    "Precondition failed: UID in precondition: \(uid), UID in object meta: \(actual)"
+                )
             }
-            if let rv = preconditions?["resourceVersion"]?.stringValue, let actual = object.value(atPath: "metadata.resourceVersion")?.stringValue, rv != actual {
-                throw KubernetesAPIError.conflict(type, name, "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(actual)")
+            if let rv = preconditions?["resourceVersion"]?.stringValue,
+                let actual = object.value(atPath: "metadata.resourceVersion")?.stringValue, rv != actual
+            {
+                throw KubernetesAPIError.conflict(
+                    type,
+                    name,
+                    "Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(actual)"
+                )
             }
             let finalizers = object.value(atPath: "metadata.finalizers")?.arrayValue ?? []
             if finalizers.isEmpty {
@@ -152,7 +175,8 @@ final class KubernetesObjectStore: Sendable {
             let old = state.objects[key]?["metadata"]?.objectValue
             metadata["namespace"] = .string(namespace)
             metadata["uid"] = metadata["uid"] ?? old?["uid"] ?? .string(UUID().uuidString.lowercased())
-            metadata["creationTimestamp"] = metadata["creationTimestamp"] ?? old?["creationTimestamp"] ?? .string(timestamp)
+            metadata["creationTimestamp"] =
+                metadata["creationTimestamp"] ?? old?["creationTimestamp"] ?? .string(timestamp)
             metadata["generation"] = metadata["generation"] ?? old?["generation"] ?? 1
             metadata["resourceVersion"] = .string(String(state.revision))
             object["metadata"] = .object(metadata)

@@ -50,9 +50,15 @@ public struct LabelSelector: Sendable, Hashable {
         var depth = 0
         for character in text {
             switch character {
-            case "(": depth += 1; current.append(character)
-            case ")": depth -= 1; current.append(character)
-            case "," where depth == 0: parts.append(current); current = ""
+            case "(":
+                depth += 1
+                current.append(character)
+            case ")":
+                depth -= 1
+                current.append(character)
+            case "," where depth == 0:
+                parts.append(current)
+                current = ""
             default: current.append(character)
             }
         }
@@ -93,7 +99,9 @@ public struct LabelSelector: Sendable, Hashable {
                 op = "in"
                 list = rest.dropFirst(2)
             } else {
-                throw SelectorError(message: "unable to parse requirement: found '\(rest)', expected: in, notin, =, ==, !=, gt, lt")
+                throw SelectorError(
+                    message: "unable to parse requirement: found '\(rest)', expected: in, notin, =, ==, !=, gt, lt"
+                )
             }
             let trimmed = list.trimmingCharacters(in: .whitespaces)
             guard trimmed.hasPrefix("("), trimmed.hasSuffix(")") else {
@@ -104,7 +112,9 @@ public struct LabelSelector: Sendable, Hashable {
             try validate(key: key, in: term)
             for value in values { try validate(value: value) }
             if values.isEmpty || values == [""] {
-                throw SelectorError(message: "unable to parse requirement: for 'in', 'notin' operators, values set can't be empty")
+                throw SelectorError(
+                    message: "unable to parse requirement: for 'in', 'notin' operators, values set can't be empty"
+                )
             }
             return op == "in" ? .isIn(key, Set(values)) : .notIn(key, Set(values))
         }
@@ -119,7 +129,8 @@ public struct LabelSelector: Sendable, Hashable {
             name.first!.isLetter || name.first!.isNumber, name.last!.isLetter || name.last!.isNumber
         else {
             throw SelectorError(
-                message: "unable to parse requirement: <nil>: Invalid value: \"\(key)\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+                message:
+                    "unable to parse requirement: <nil>: Invalid value: \"\(key)\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
             )
         }
     }
@@ -129,7 +140,8 @@ public struct LabelSelector: Sendable, Hashable {
             value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
         else {
             throw SelectorError(
-                message: "unable to parse requirement: values[0][]: Invalid value: \"\(value)\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+                message:
+                    "unable to parse requirement: values[0][]: Invalid value: \"\(value)\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
             )
         }
     }

@@ -25,7 +25,11 @@ public enum RebalanceAdmission {
         public var warnings: [String]
     }
 
-    enum FieldType { case string, integer(minimum: Int64?), object }
+    enum FieldType {
+        case string
+        case integer(minimum: Int64?)
+        case object
+    }
 
     /// `spec` fields: type, default.
     static let specFields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)] = [
@@ -70,14 +74,22 @@ public enum RebalanceAdmission {
         return warnings
     }
 
-    private static func prune(_ object: inout [String: KubernetesJSON], known: [String], path: String, warnings: inout [String]) {
+    private static func prune(
+        _ object: inout [String: KubernetesJSON],
+        known: [String],
+        path: String,
+        warnings: inout [String]
+    ) {
         for key in object.keys.sorted() where !known.contains(key) {
             object.removeValue(forKey: key)
             warnings.append("unknown field \"\(path).\(key)\"")
         }
     }
 
-    private static func applyDefaults(_ object: inout [String: KubernetesJSON], _ fields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)]) {
+    private static func applyDefaults(
+        _ object: inout [String: KubernetesJSON],
+        _ fields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)]
+    ) {
         for field in fields {
             guard let defaultValue = field.defaultValue else { continue }
             if object[field.name] == nil || object[field.name] == .null { object[field.name] = defaultValue }
@@ -93,14 +105,23 @@ public enum RebalanceAdmission {
         }
         check(specObject, fields: specFields, required: specRequired, path: "spec", into: &errors)
         if case .object(let strategy)? = specObject["rebalanceStrategy"] {
-            check(strategy, fields: strategyFields, required: strategyRequired, path: "spec.rebalanceStrategy", into: &errors)
+            check(
+                strategy,
+                fields: strategyFields,
+                required: strategyRequired,
+                path: "spec.rebalanceStrategy",
+                into: &errors
+            )
         }
         return errors
     }
 
     private static func check(
-        _ object: [String: KubernetesJSON], fields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)],
-        required: [String], path: String, into errors: inout [FieldError]
+        _ object: [String: KubernetesJSON],
+        fields: [(name: String, type: FieldType, defaultValue: KubernetesJSON?)],
+        required: [String],
+        path: String,
+        into errors: inout [FieldError]
     ) {
         for name in required where object[name] == nil {
             errors.append(FieldError(field: "\(path).\(name)", kind: .required(detail: nil)))
@@ -119,24 +140,56 @@ public enum RebalanceAdmission {
                     continue
                 }
                 if let minimum, number < minimum {
-                    errors.append(FieldError(field: fieldPath, kind: .invalid(value: String(number), detail: "\(fieldPath) in body should be greater than or equal to \(minimum)")))
+                    errors.append(
+                        FieldError(
+                            field: fieldPath,
+                            kind: .invalid(
+                                value: String(number),
+                                detail: "\(fieldPath) in body should be greater than or equal to \(minimum)"
+                            )
+                        )
+                    )
                 } else if number > Int64(Int32.max) {
-                    errors.append(FieldError(field: fieldPath, kind: .invalid(value: String(number), detail: "\(fieldPath) in body should be less than or equal to \(Int32.max)")))
+                    errors.append(
+                        FieldError(
+                            field: fieldPath,
+                            kind: .invalid(
+                                value: String(number),
+                                detail: "\(fieldPath) in body should be less than or equal to \(Int32.max)"
+                            )
+                        )
+                    )
                 } else if number < Int64(Int32.min) {
-                    errors.append(FieldError(field: fieldPath, kind: .invalid(value: String(number), detail: "\(fieldPath) in body should be greater than or equal to \(Int32.min)")))
+                    errors.append(
+                        FieldError(
+                            field: fieldPath,
+                            kind: .invalid(
+                                value: String(number),
+                                detail: "\(fieldPath) in body should be greater than or equal to \(Int32.min)"
+                            )
+                        )
+                    )
                 }
             }
         }
     }
 
     private static func typeError(_ path: String, _ value: KubernetesJSON, expected: String) -> FieldError {
-        FieldError(field: path, kind: .invalid(value: "\"\(value.typeName)\"", detail: "\(path) in body must be of type \(expected): \"\(value.typeName)\""))
+        FieldError(
+            field: path,
+            kind: .invalid(
+                value: "\"\(value.typeName)\"",
+                detail: "\(path) in body must be of type \(expected): \"\(value.typeName)\""
+            )
+        )
     }
 
     /// The webhook's create check; `nil` when allowed, else its message.
     public static func webhookCreateDenial(_ object: KubernetesJSON) -> String? {
         for field in ["relConnThreshold", "relSessThreshold"] {
-            guard let text = object.value(atPath: "spec.rebalanceStrategy.\(field)")?.stringValue, !text.isEmpty else { continue }
+            guard let text = object.value(atPath: "spec.rebalanceStrategy.\(field)")?.stringValue, !text.isEmpty else {
+                continue
+            }
             if parseGoFloat(text) == nil {
                 return "the field \".spec.rebalanceStrategy.\(field)\" must be float64"
             }
@@ -165,7 +218,11 @@ public enum RebalanceAdmission {
     }
 
     /// Admission of an update: the new object must pass the schema, and its spec must equal the stored one.
-    static func admitUpdate(_ object: KubernetesJSON, old: KubernetesJSON, name: String) throws(KubernetesAPIError) -> Admitted {
+    static func admitUpdate(
+        _ object: KubernetesJSON,
+        old: KubernetesJSON,
+        name: String
+    ) throws(KubernetesAPIError) -> Admitted {
         var object = object
         let warnings = pruneAndDefault(&object)
         let errors = schemaErrors(object)

@@ -11,7 +11,9 @@ extension SimulatedEMQXOperator {
         var binding = binding
         // The desired replicas live in the object's spec: `kubectl scale` and HPAs (the scale subresource) write there.
         if let object = api.object(type, namespace: binding.namespace, name: binding.name), binding.kind == .emqx {
-            if let cores = object.value(atPath: "spec.coreTemplate.spec.replicas")?.intValue { binding.replicas = Int(clamping: cores) }
+            if let cores = object.value(atPath: "spec.coreTemplate.spec.replicas")?.intValue {
+                binding.replicas = Int(clamping: cores)
+            }
             if let replicants = object.value(atPath: "spec.replicantTemplate.spec.replicas")?.intValue {
                 binding.replicantReplicas = Int(clamping: replicants)
             }
@@ -34,7 +36,11 @@ extension SimulatedEMQXOperator {
         }
         var evacuations: [KubernetesJSON] = []
         if binding.kind == .emqx, let endpoint = binding.endpoints.first,
-            let answer = try? await emqxRequest("GET", endpoint.baseURL.appending(path: "/api/v5/load_rebalance/global_status"), auth: auth),
+            let answer = try? await emqxRequest(
+                "GET",
+                endpoint.baseURL.appending(path: "/api/v5/load_rebalance/global_status"),
+                auth: auth
+            ),
             answer.status == 200
         {
             evacuations = answer.body?["evacuations"]?.arrayValue ?? []
@@ -48,13 +54,21 @@ extension SimulatedEMQXOperator {
         switch (binding.kind, generation) {
         case (.emqx, .v2_3), (.emqx, .v3_0):
             status = Self.emqxStatusV2(
-                binding, nodes: nodeList, pods: pods, gates: gates, evacuations: evacuations, faults: faults, v3beta1: generation == .v3_0)
+                binding,
+                nodes: nodeList,
+                pods: pods,
+                gates: gates,
+                evacuations: evacuations,
+                faults: faults,
+                v3beta1: generation == .v3_0
+            )
         case (.emqx, _):
             status = Self.emqxStatus(binding, nodes: nodeList, gates: gates, evacuations: evacuations, faults: faults)
         case (.emqxEnterprise, _):
             status = Self.enterpriseStatus(binding, nodes: nodeList, timestamp: timestamp)
         }
-        _ = try? api.store.update(type, namespace: binding.namespace, name: binding.name) { object throws(KubernetesAPIError) -> KubernetesJSON in
+        _ = try? api.store.update(type, namespace: binding.namespace, name: binding.name) {
+            object throws(KubernetesAPIError) -> KubernetesJSON in
             var object = object
             object["status"] = Self.keepingTransitionTimes(status, old: object["status"], timestamp: timestamp)
             return api.checkedEMQXObject(object, type: type)
@@ -71,7 +85,9 @@ extension SimulatedEMQXOperator {
     /// when the primary one is not served.
     private func fetchNodes(_ base: URL, primary: String, auth: (String, String)) async -> [KubernetesJSON]? {
         for prefix in [primary, primary == "/api/v5" ? "/api/v4" : "/api/v5"] {
-            guard let answer = try? await emqxRequest("GET", base.appending(path: "\(prefix)/nodes"), auth: auth) else { return nil }
+            guard let answer = try? await emqxRequest("GET", base.appending(path: "\(prefix)/nodes"), auth: auth) else {
+                return nil
+            }
             if answer.status == 404 { continue }
             guard answer.status == 200 else { return nil }
             return answer.body?.arrayValue ?? answer.body?["data"]?.arrayValue
@@ -92,7 +108,9 @@ extension SimulatedEMQXOperator {
     /// `omitempty`, so a zero count is left out, and `uptime` is `json:"-"` (never written).
     private static func emqxNodeEntry(_ node: KubernetesJSON, defaultRole: String) -> KubernetesJSON {
         var entry: [String: KubernetesJSON] = [:]
-        for key in ["node", "node_status", "otp_release", "version", "role", "edition", "connections", "live_connections"] {
+        for key in [
+            "node", "node_status", "otp_release", "version", "role", "edition", "connections", "live_connections",
+        ] {
             if let value = node[key], value != .integer(0), value != .string("") { entry[key] = value }
         }
         if entry["role"] == nil { entry["role"] = .string(defaultRole) }
@@ -104,23 +122,32 @@ extension SimulatedEMQXOperator {
     /// A stable pseudo pod UID per node name.
     static func stableUID(_ text: String) -> String {
         let hex = String(format: "%016llx", StableHash.fnv1a64(text))
-        return "\(hex.prefix(8))-\(hex.dropFirst(8).prefix(4))-4\(hex.dropFirst(13).prefix(3))-8\(hex.prefix(3))-\(hex.suffix(12))"
+        return
+            "\(hex.prefix(8))-\(hex.dropFirst(8).prefix(4))-4\(hex.dropFirst(13).prefix(3))-8\(hex.prefix(3))-\(hex.suffix(12))"
     }
 
     static func emqxStatus(
-        _ binding: EMQXBinding, nodes: [KubernetesJSON], gates: [String: Bool?], evacuations: [KubernetesJSON], faults: OperatorFaults
+        _ binding: EMQXBinding,
+        nodes: [KubernetesJSON],
+        gates: [String: Bool?],
+        evacuations: [KubernetesJSON],
+        faults: OperatorFaults
     ) -> KubernetesJSON {
         let readiness = Readiness(binding, nodes: nodes, gates: gates, faults: faults)
         let (core, replicants) = (readiness.core, readiness.replicants)
         let (desiredCore, desiredReplicants) = (readiness.desiredCore, readiness.desiredReplicants)
-        let (readyCore, readyReplicants, upgrading) = (readiness.readyCore, readiness.readyReplicants, readiness.upgrading)
+        let (readyCore, readyReplicants, upgrading) = (
+            readiness.readyCore, readiness.readyReplicants, readiness.upgrading
+        )
         let conditions = readiness.conditionsV2beta1
 
         func nodesStatus(desired: Int, ready: Int) -> KubernetesJSON {
             [
                 "replicas": .integer(Int64(desired)), "readyReplicas": .integer(Int64(ready)),
-                "currentRevision": .string(binding.currentRevision), "currentReplicas": .integer(Int64(upgrading ? desired : desired)),
-                "updateRevision": .string(binding.updateRevision), "updateReplicas": .integer(Int64(upgrading ? 0 : desired)),
+                "currentRevision": .string(binding.currentRevision),
+                "currentReplicas": .integer(Int64(upgrading ? desired : desired)),
+                "updateRevision": .string(binding.updateRevision),
+                "updateReplicas": .integer(Int64(upgrading ? 0 : desired)),
             ]
         }
         var status: [String: KubernetesJSON] = [
@@ -142,7 +169,9 @@ extension SimulatedEMQXOperator {
             for key in ["node", "node_status", "otp_release", "version", "connections"] {
                 if let value = node[key] { entry[key] = value }
             }
-            if let status = entry["node_status"]?.stringValue, status.lowercased() == "running" { entry["node_status"] = "Running" }
+            if let status = entry["node_status"]?.stringValue, status.lowercased() == "running" {
+                entry["node_status"] = "Running"
+            }
             return .object(entry)
         }
         let desired = binding.replicas ?? nodes.count
@@ -152,10 +181,19 @@ extension SimulatedEMQXOperator {
         var conditions: [KubernetesJSON] = [
             running
                 ? ["type": "Running", "status": "True", "reason": "ClusterReady", "message": "All resources are ready"]
-                : ["type": "Running", "status": "False", "reason": "ClusterNotReady", "message": "Some nodes are not ready"],
+                : [
+                    "type": "Running", "status": "False", "reason": "ClusterNotReady",
+                    "message": "Some nodes are not ready",
+                ]
         ]
         if upgrading || binding.upgradeStartedAt != nil {
-            conditions.insert(["type": "BlueGreenUpdating", "status": "True", "reason": "BlueGreenUpdating", "message": "Blue-green update in progress"], at: 0)
+            conditions.insert(
+                [
+                    "type": "BlueGreenUpdating", "status": "True", "reason": "BlueGreenUpdating",
+                    "message": "Blue-green update in progress",
+                ],
+                at: 0
+            )
         }
         var status: [String: KubernetesJSON] = [
             "conditions": .array(conditions), "emqxNodes": .array(entries),
@@ -164,8 +202,12 @@ extension SimulatedEMQXOperator {
         ]
         if upgrading {
             status["blueGreenUpdateStatus"] = [
-                "originStatefulSet": .string("\(binding.name)-\(binding.currentRevision.split(separator: "-").last ?? "")"),
-                "currentStatefulSet": .string("\(binding.name)-\(binding.updateRevision.split(separator: "-").last ?? "")"),
+                "originStatefulSet": .string(
+                    "\(binding.name)-\(binding.currentRevision.split(separator: "-").last ?? "")"
+                ),
+                "currentStatefulSet": .string(
+                    "\(binding.name)-\(binding.updateRevision.split(separator: "-").last ?? "")"
+                ),
                 "startedAt": .string(binding.upgradeStartedAt.map(KubernetesTimeText.seconds) ?? timestamp),
                 "evacuationsStatus": [],
             ]
@@ -174,7 +216,11 @@ extension SimulatedEMQXOperator {
     }
 
     /// Conditions keep `lastTransitionTime` while their status is unchanged; `lastUpdateTime` is the refresh time.
-    static func keepingTransitionTimes(_ status: KubernetesJSON, old: KubernetesJSON?, timestamp: String) -> KubernetesJSON {
+    static func keepingTransitionTimes(
+        _ status: KubernetesJSON,
+        old: KubernetesJSON?,
+        timestamp: String
+    ) -> KubernetesJSON {
         var status = status
         let oldConditions = old?["conditions"]?.arrayValue ?? []
         let conditions: [KubernetesJSON] = (status["conditions"]?.arrayValue ?? []).map { condition in
@@ -221,7 +267,9 @@ struct Readiness {
         replicants = nodes.filter { $0["role"]?.stringValue == "replicant" }
         func running(_ node: KubernetesJSON) -> Bool { node["node_status"]?.stringValue?.lowercased() == "running" }
         func serving(_ node: KubernetesJSON) -> Bool {
-            guard faults.readinessGateRemovesReady, let name = node["node"]?.stringValue, let gate = gates[name] else { return true }
+            guard faults.readinessGateRemovesReady, let name = node["node"]?.stringValue, let gate = gates[name] else {
+                return true
+            }
             return gate == true
         }
         desiredCore = binding.replicas ?? core.count
@@ -239,12 +287,16 @@ struct Readiness {
     var conditionsV2beta1: [KubernetesJSON] {
         var conditions: [KubernetesJSON] = []
         func condition(_ type: String, _ reason: String, _ message: String) {
-            conditions.append(["type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message)])
+            conditions.append([
+                "type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message),
+            ])
         }
         if ready {
             condition("Ready", "ClusterReady", "Cluster is ready")
             condition("Available", "ClusterAvailable", "Cluster is available")
-            if desiredReplicants > 0 { condition("ReplicantNodesReady", "ReplicantNodesReady", "Replicant nodes is ready") }
+            if desiredReplicants > 0 {
+                condition("ReplicantNodesReady", "ReplicantNodesReady", "Replicant nodes is ready")
+            }
             condition("CoreNodesReady", "CoreNodesReady", "Core nodes is ready")
         } else if coreReady && !core.isEmpty {
             condition("Available", "ClusterAvailable", "Cluster is available")

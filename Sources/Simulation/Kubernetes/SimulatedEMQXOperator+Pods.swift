@@ -7,7 +7,11 @@ import Foundation
 /// a time, and leaves once its evacuation is done; 3.0 also marks its pod `apps.emqx.io/scaling-down`
 /// (`api/v3beta1/const.go`). Surplus cores leave at once. The pods are mirrored as `v1` `Pod` objects.
 extension SimulatedEMQXOperator {
-    func reconcilePods(_ binding: EMQXBinding, generation: OperatorGeneration, evacuations: [KubernetesJSON]) async -> [SimulatedPod] {
+    func reconcilePods(
+        _ binding: EMQXBinding,
+        generation: OperatorGeneration,
+        evacuations: [KubernetesJSON]
+    ) async -> [SimulatedPod] {
         guard let control = api.podControl(binding.key) else { return [] }
         if binding.kind == .emqx, !binding.paused {
             for (role, wanted) in [(NodeRole.core, binding.replicas), (NodeRole.replicant, binding.replicantReplicas)] {
@@ -21,7 +25,13 @@ extension SimulatedEMQXOperator {
         return pods
     }
 
-    private func scale(_ binding: EMQXBinding, role: NodeRole, to wanted: Int, control: EMQXPodControl, evacuate: Bool) async {
+    private func scale(
+        _ binding: EMQXBinding,
+        role: NodeRole,
+        to wanted: Int,
+        control: EMQXPodControl,
+        evacuate: Bool
+    ) async {
         let now = clock.now
         let key = binding.key
         let members = control.pods().filter { $0.role == role }
@@ -40,7 +50,12 @@ extension SimulatedEMQXOperator {
         let planned = staying.count + due + pendingCount
         if wanted > planned {
             let starts = (0..<(wanted - planned)).map { index in
-                (role: role, at: now.advanced(by: configuration.podStartDelay + configuration.podStartStagger * (pendingCount + index)))
+                (
+                    role: role,
+                    at: now.advanced(
+                        by: configuration.podStartDelay + configuration.podStartStagger * (pendingCount + index)
+                    )
+                )
             }
             state.withLock { $0.pendingStarts[key, default: []] += starts }
         } else if wanted < planned {
@@ -54,11 +69,17 @@ extension SimulatedEMQXOperator {
                 }
                 state.pendingStarts[key] = pending
             }
-            guard surplus > 0, let newest = control.pods().filter({ $0.role == role && !leaving.contains($0.node) }).last else { return }
+            guard surplus > 0,
+                let newest = control.pods().filter({ $0.role == role && !leaving.contains($0.node) }).last
+            else { return }
             if evacuate {
                 guard leaving.isEmpty else { return }  // one evacuation at a time (maxUnavailable 1)
                 state.withLock { $0.removing[key, default: [:]][newest.node] = newest.name }
-                await startEvacuation(of: newest.node, binding: binding, recipients: staying.filter { $0.node != newest.node }.map(\.node))
+                await startEvacuation(
+                    of: newest.node,
+                    binding: binding,
+                    recipients: staying.filter { $0.node != newest.node }.map(\.node)
+                )
             } else {
                 control.removeNewest(role)
             }
@@ -70,8 +91,10 @@ extension SimulatedEMQXOperator {
         guard let endpoint = binding.endpoints.first else { return }
         let strategy = configuration.evacuation
         let body: KubernetesJSON = [
-            "conn_evict_rate": .integer(Int64(strategy.connectionEvictionRate)), "sess_evict_rate": .integer(Int64(strategy.sessionEvictionRate)),
-            "wait_takeover": .integer(Int64(strategy.waitTakeover)), "wait_health_check": .integer(Int64(strategy.waitHealthCheck)),
+            "conn_evict_rate": .integer(Int64(strategy.connectionEvictionRate)),
+            "sess_evict_rate": .integer(Int64(strategy.sessionEvictionRate)),
+            "wait_takeover": .integer(Int64(strategy.waitTakeover)),
+            "wait_health_check": .integer(Int64(strategy.waitHealthCheck)),
             "migrate_to": .array(recipients.map { .string($0) }),
         ]
         let url = endpoint.baseURL.appending(path: "/api/v5/load_rebalance/\(node)/evacuation/start")
@@ -102,7 +125,9 @@ extension SimulatedEMQXOperator {
                     "apps.emqx.io/db-role": .string(pod.role.rawValue),
                 ],
             ]
-            if marksScalingDown, removing[pod.node] != nil { metadata["annotations"] = [Pod.scalingDownAnnotation: "true"] }
+            if marksScalingDown, removing[pod.node] != nil {
+                metadata["annotations"] = [Pod.scalingDownAnnotation: "true"]
+            }
             documents[pod.name] = [
                 "apiVersion": "v1", "kind": "Pod", "metadata": .object(metadata),
                 "status": [

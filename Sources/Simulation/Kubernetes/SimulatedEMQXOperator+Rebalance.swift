@@ -10,7 +10,8 @@ extension SimulatedEMQXOperator {
         let deleting = object.value(atPath: "metadata.deletionTimestamp") != nil
         let instanceName = object.value(atPath: "spec.instanceName")?.stringValue ?? ""
         // Anything but "EmqxEnterprise" targets EMQX 5 (rebalance_controller.go:101).
-        let kind: EMQXBinding.Kind = object.value(atPath: "spec.instanceKind")?.stringValue == "EmqxEnterprise" ? .emqxEnterprise : .emqx
+        let kind: EMQXBinding.Kind =
+            object.value(atPath: "spec.instanceKind")?.stringValue == "EmqxEnterprise" ? .emqxEnterprise : .emqx
         let phase = object.value(atPath: "status.phase")?.stringValue ?? ""
         markPolled(uid, object)
 
@@ -18,31 +19,52 @@ extension SimulatedEMQXOperator {
             if deleting {
                 removeFinalizer(namespace: namespace, name: name, uid: uid)
             } else {
-                await setFailed(namespace: namespace, name: name, uid: uid, message: "\(kind.displayName) \(instanceName) is not found")
+                await setFailed(
+                    namespace: namespace,
+                    name: name,
+                    uid: uid,
+                    message: "\(kind.displayName) \(instanceName) is not found"
+                )
             }
             return
         }
         guard Self.isReady(target, kind: kind) else {
             // No phase guard (SetFailed): even a Completed Rebalance is rewritten; a deleting one stays Terminating.
-            await setFailed(namespace: namespace, name: name, uid: uid, message: "\(kind.displayName) \(instanceName) is not ready")
+            await setFailed(
+                namespace: namespace,
+                name: name,
+                uid: uid,
+                message: "\(kind.displayName) \(instanceName) is not ready"
+            )
             return
         }
         // 2.2 checks the first core's edition; 2.3 reads a status without `edition` (it supports EMQX 5.9+ only, which is
         // always Enterprise).
         let v2beta1 = api.operatorGeneration != .v2_3
-        if kind == .emqx, v2beta1, target.value(atPath: "status.coreNodes")?.arrayValue?.first?["edition"]?.stringValue != "Enterprise" {
-            await setFailed(namespace: namespace, name: name, uid: uid, message: "Only enterprise edition can be rebalanced")
+        if kind == .emqx, v2beta1,
+            target.value(atPath: "status.coreNodes")?.arrayValue?.first?["edition"]?.stringValue != "Enterprise"
+        {
+            await setFailed(
+                namespace: namespace,
+                name: name,
+                uid: uid,
+                message: "Only enterprise edition can be rebalanced"
+            )
             return
         }
         let binding = api.emqxBinding(namespace: namespace, name: instanceName)
         if deleting {
             if phase == "Processing", let binding,
-                let coordinator = object.value(atPath: "status.rebalanceStates")?.arrayValue?.first?["coordinator_node"]?.stringValue,
+                let coordinator = object.value(atPath: "status.rebalanceStates")?.arrayValue?.first?[
+                    "coordinator_node"
+                ]?.stringValue,
                 let endpoint = requester(binding)
             {
                 _ = try? await emqxRequest(
-                    "POST", endpoint.appending(path: "\(binding.apiPrefix)/load_rebalance/\(coordinator)/stop"),
-                    auth: (binding.username, binding.password))
+                    "POST",
+                    endpoint.appending(path: "\(binding.apiPrefix)/load_rebalance/\(coordinator)/stop"),
+                    auth: (binding.username, binding.password)
+                )
             }
             removeFinalizer(namespace: namespace, name: name, uid: uid)
             return
@@ -55,7 +77,15 @@ extension SimulatedEMQXOperator {
         }
         switch phase {
         case "":
-            await start(namespace: namespace, name: name, uid: uid, object: object, target: target, kind: kind, binding: binding)
+            await start(
+                namespace: namespace,
+                name: name,
+                uid: uid,
+                object: object,
+                target: target,
+                kind: kind,
+                binding: binding
+            )
         case "Processing":
             await poll(namespace: namespace, name: name, uid: uid, binding: binding)
         default:
@@ -85,7 +115,12 @@ extension SimulatedEMQXOperator {
     }
 
     private func start(
-        namespace: String, name: String, uid: String, object: KubernetesJSON, target: KubernetesJSON, kind: EMQXBinding.Kind,
+        namespace: String,
+        name: String,
+        uid: String,
+        object: KubernetesJSON,
+        target: KubernetesJSON,
+        kind: EMQXBinding.Kind,
         binding: EMQXBinding?
     ) async {
         let nodes: [String]
@@ -93,7 +128,9 @@ extension SimulatedEMQXOperator {
         case .emqx:
             // The node name is `node` in v2beta1, `name` in v2.
             func names(_ path: String) -> [String] {
-                (target.value(atPath: path)?.arrayValue ?? []).compactMap { $0["node"]?.stringValue ?? $0["name"]?.stringValue }
+                (target.value(atPath: path)?.arrayValue ?? []).compactMap {
+                    $0["node"]?.stringValue ?? $0["name"]?.stringValue
+                }
             }
             let replicants = names("status.replicantNodes")
             nodes = replicants.isEmpty ? names("status.coreNodes") : replicants
@@ -103,14 +140,16 @@ extension SimulatedEMQXOperator {
         let strategy = object.value(atPath: "spec.rebalanceStrategy") ?? [:]
         var body: [String: KubernetesJSON] = ["nodes": .array(nodes.map { .string($0) })]
         for (field, key) in [
-            ("connEvictRate", "conn_evict_rate"), ("sessEvictRate", "sess_evict_rate"), ("waitTakeover", "wait_takeover"),
+            ("connEvictRate", "conn_evict_rate"), ("sessEvictRate", "sess_evict_rate"),
+            ("waitTakeover", "wait_takeover"),
             ("waitHealthCheck", "wait_health_check"), ("absConnThreshold", "abs_conn_threshold"),
             ("absSessThreshold", "abs_sess_threshold"),
         ] {
             body[key] = .integer(strategy[field]?.intValue ?? 0)
         }
         for (field, key) in [("relConnThreshold", "rel_conn_threshold"), ("relSessThreshold", "rel_sess_threshold")] {
-            if let text = strategy[field]?.stringValue, !text.isEmpty, let value = RebalanceAdmission.parseGoFloat(text) {
+            if let text = strategy[field]?.stringValue, !text.isEmpty, let value = RebalanceAdmission.parseGoFloat(text)
+            {
                 body[key] = .number(value)
             }
         }
@@ -118,7 +157,12 @@ extension SimulatedEMQXOperator {
         if let binding, let endpoint = requester(binding), let coordinator = nodes.first {
             let url = endpoint.appending(path: "\(binding.apiPrefix)/load_rebalance/\(coordinator)/start")
             do {
-                let answer = try await emqxRequest("POST", url, body: .object(body), auth: (binding.username, binding.password))
+                let answer = try await emqxRequest(
+                    "POST",
+                    url,
+                    body: .object(body),
+                    auth: (binding.username, binding.password)
+                )
                 if answer.status != 200 {
                     failure = "request api failed: \(Self.statusLine(answer.status))"
                 } else if answer.body?["code"]?.selectorText == "400" {
@@ -130,38 +174,69 @@ extension SimulatedEMQXOperator {
                 failure = "\(error)"
             }
         } else {
-            failure = "failed to get API requester: no EMQX node endpoint for \(namespace)/\(kind == .emqx ? "emqx" : "emqxenterprise")"
+            failure =
+                "failed to get API requester: no EMQX node endpoint for \(namespace)/\(kind == .emqx ? "emqx" : "emqxenterprise")"
         }
         if let failure {
-            await setFailed(namespace: namespace, name: name, uid: uid, message: "Failed to start rebalance: \(failure)")
+            await setFailed(
+                namespace: namespace,
+                name: name,
+                uid: uid,
+                message: "Failed to start rebalance: \(failure)"
+            )
             return
         }
         let timestamp = KubernetesTimeText.seconds(api.now)
         write(namespace: namespace, name: name, uid: uid) { object in
             var status = object["status"] ?? [:]
-            guard (status["phase"]?.stringValue ?? "").isEmpty || status["phase"]?.stringValue == "Processing" else { return }
+            guard (status["phase"]?.stringValue ?? "").isEmpty || status["phase"]?.stringValue == "Processing" else {
+                return
+            }
             status["phase"] = "Processing"
             if status["startedTime"] == nil { status["startedTime"] = .string(timestamp) }
-            status["conditions"] = Self.settingCondition(status["conditions"], type: "Processing", message: nil, timestamp: timestamp)
+            status["conditions"] = Self.settingCondition(
+                status["conditions"],
+                type: "Processing",
+                message: nil,
+                timestamp: timestamp
+            )
             object["status"] = status
         }
     }
 
     private func poll(namespace: String, name: String, uid: String, binding: EMQXBinding?) async {
         guard let binding, let endpoint = requester(binding) else {
-            await setFailed(namespace: namespace, name: name, uid: uid, message: "Failed to get rebalance status: failed to get API requester")
+            await setFailed(
+                namespace: namespace,
+                name: name,
+                uid: uid,
+                message: "Failed to get rebalance status: failed to get API requester"
+            )
             return
         }
         let answer: (status: Int, body: KubernetesJSON?)
         do {
             answer = try await emqxRequest(
-                "GET", endpoint.appending(path: "\(binding.apiPrefix)/load_rebalance/global_status"), auth: (binding.username, binding.password))
+                "GET",
+                endpoint.appending(path: "\(binding.apiPrefix)/load_rebalance/global_status"),
+                auth: (binding.username, binding.password)
+            )
         } catch {
-            await setFailed(namespace: namespace, name: name, uid: uid, message: "Failed to get rebalance status: \(error)")
+            await setFailed(
+                namespace: namespace,
+                name: name,
+                uid: uid,
+                message: "Failed to get rebalance status: \(error)"
+            )
             return
         }
         guard answer.status == 200 else {
-            await setFailed(namespace: namespace, name: name, uid: uid, message: "Failed to get rebalance status: request api failed: \(Self.statusLine(answer.status))")
+            await setFailed(
+                namespace: namespace,
+                name: name,
+                uid: uid,
+                message: "Failed to get rebalance status: request api failed: \(Self.statusLine(answer.status))"
+            )
             return
         }
         let entries = Self.rebalanceEntries(answer.body)
@@ -172,7 +247,12 @@ extension SimulatedEMQXOperator {
                 status["phase"] = "Completed"
                 status["completedTime"] = .string(timestamp)
                 status["rebalanceStates"] = nil
-                status["conditions"] = Self.settingCondition(status["conditions"], type: "Completed", message: nil, timestamp: timestamp)
+                status["conditions"] = Self.settingCondition(
+                    status["conditions"],
+                    type: "Completed",
+                    message: nil,
+                    timestamp: timestamp
+                )
                 object["status"] = status
             }
             recordEvent(namespace: namespace, name: name, uid: uid, type: "Normal", message: "rebalance completed")
@@ -180,7 +260,10 @@ extension SimulatedEMQXOperator {
         }
         let states: [KubernetesJSON] = entries.map { entry in
             var state: [String: KubernetesJSON] = [:]
-            for key in ["state", "session_eviction_rate", "recipients", "node", "donors", "coordinator_node", "connection_eviction_rate"] {
+            for key in [
+                "state", "session_eviction_rate", "recipients", "node", "donors", "coordinator_node",
+                "connection_eviction_rate",
+            ] {
                 if let value = entry[key] { state[key] = value }
             }
             return .object(state)
@@ -201,22 +284,37 @@ extension SimulatedEMQXOperator {
             changed = true
             status["phase"] = "Failed"
             status["rebalanceStates"] = nil
-            status["conditions"] = Self.settingCondition(status["conditions"], type: "Failed", message: message, timestamp: timestamp)
+            status["conditions"] = Self.settingCondition(
+                status["conditions"],
+                type: "Failed",
+                message: message,
+                timestamp: timestamp
+            )
             object["status"] = status
         }
-        if changed { recordEvent(namespace: namespace, name: name, uid: uid, type: "Warning", message: "rebalance failed") }
+        if changed {
+            recordEvent(namespace: namespace, name: name, uid: uid, type: "Warning", message: "rebalance failed")
+        }
     }
 
     /// `SetCondition`: replace the condition of that type (keeping `lastTransitionTime` if the status is unchanged),
     /// then sort newest `lastUpdateTime` first. Every condition the operator sets has status `True`.
-    static func settingCondition(_ conditions: KubernetesJSON?, type: String, message: String?, timestamp: String) -> KubernetesJSON {
+    static func settingCondition(
+        _ conditions: KubernetesJSON?,
+        type: String,
+        message: String?,
+        timestamp: String
+    ) -> KubernetesJSON {
         var list = conditions?.arrayValue ?? []
         var condition: KubernetesJSON = [
-            "type": .string(type), "status": "True", "lastUpdateTime": .string(timestamp), "lastTransitionTime": .string(timestamp),
+            "type": .string(type), "status": "True", "lastUpdateTime": .string(timestamp),
+            "lastTransitionTime": .string(timestamp),
         ]
         if let message { condition["message"] = .string(message) }
         if let index = list.firstIndex(where: { $0["type"]?.stringValue == type }) {
-            if list[index]["status"] == "True" { condition["lastTransitionTime"] = list[index]["lastTransitionTime"] ?? .string(timestamp) }
+            if list[index]["status"] == "True" {
+                condition["lastTransitionTime"] = list[index]["lastTransitionTime"] ?? .string(timestamp)
+            }
             list.remove(at: index)
         }
         list.insert(condition, at: 0)
@@ -231,19 +329,28 @@ extension SimulatedEMQXOperator {
 
     private func removeFinalizer(namespace: String, name: String, uid: String) {
         write(namespace: namespace, name: name, uid: uid) { object in
-            let finalizers = (object.value(atPath: "metadata.finalizers")?.arrayValue ?? []).filter { $0 != .string(Self.finalizer) }
+            let finalizers = (object.value(atPath: "metadata.finalizers")?.arrayValue ?? []).filter {
+                $0 != .string(Self.finalizer)
+            }
             object["metadata"]?["finalizers"] = finalizers.isEmpty ? nil : .array(finalizers)
         }
     }
 
     /// A write of the operator's own; remembered so it does not count as someone else's change.
     func write(namespace: String, name: String, uid: String, _ change: (inout KubernetesJSON) -> Void) {
-        guard let result = try? api.store.update(.rebalances, namespace: namespace, name: name, { object throws(KubernetesAPIError) -> KubernetesJSON in
-            guard object.value(atPath: "metadata.uid")?.stringValue == uid else { return object }
-            var object = object
-            change(&object)
-            return object
-        }) else { return }
+        guard
+            let result = try? api.store.update(
+                .rebalances,
+                namespace: namespace,
+                name: name,
+                { object throws(KubernetesAPIError) -> KubernetesJSON in
+                    guard object.value(atPath: "metadata.uid")?.stringValue == uid else { return object }
+                    var object = object
+                    change(&object)
+                    return object
+                }
+            )
+        else { return }
         let rv = result.object.value(atPath: "metadata.resourceVersion")?.stringValue
         state.withLock {
             if result.removed {
@@ -264,7 +371,8 @@ extension SimulatedEMQXOperator {
                 && $0["type"]?.stringValue == type
         }
         if let existing, let eventName = existing.value(atPath: "metadata.name")?.stringValue {
-            _ = try? api.store.update(.events, namespace: namespace, name: eventName) { event throws(KubernetesAPIError) -> KubernetesJSON in
+            _ = try? api.store.update(.events, namespace: namespace, name: eventName) {
+                event throws(KubernetesAPIError) -> KubernetesJSON in
                 var event = event
                 event["count"] = .integer((event["count"]?.intValue ?? 1) + 1)
                 event["lastTimestamp"] = .string(timestamp)
@@ -277,12 +385,14 @@ extension SimulatedEMQXOperator {
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": .string("\(name).\(suffix)"), "namespace": .string(namespace)],
             "involvedObject": [
-                "apiVersion": "apps.emqx.io/v2beta1", "kind": "Rebalance", "name": .string(name), "namespace": .string(namespace),
+                "apiVersion": "apps.emqx.io/v2beta1", "kind": "Rebalance", "name": .string(name),
+                "namespace": .string(namespace),
                 "uid": .string(uid),
             ],
             "reason": "Rebalance", "message": .string(message), "type": .string(type), "count": 1,
             "firstTimestamp": .string(timestamp), "lastTimestamp": .string(timestamp),
-            "source": ["component": "rebalance-controller"], "reportingComponent": "rebalance-controller", "reportingInstance": "",
+            "source": ["component": "rebalance-controller"], "reportingComponent": "rebalance-controller",
+            "reportingInstance": "",
         ]
         _ = try? api.store.create(.events, namespace: namespace, object: event)
     }

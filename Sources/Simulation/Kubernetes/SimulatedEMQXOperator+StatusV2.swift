@@ -10,21 +10,32 @@ import Foundation
 /// `Paused`).
 extension SimulatedEMQXOperator {
     static func emqxStatusV2(
-        _ binding: EMQXBinding, nodes: [KubernetesJSON], pods: [SimulatedPod], gates: [String: Bool?], evacuations: [KubernetesJSON],
-        faults: OperatorFaults, v3beta1: Bool
+        _ binding: EMQXBinding,
+        nodes: [KubernetesJSON],
+        pods: [SimulatedPod],
+        gates: [String: Bool?],
+        evacuations: [KubernetesJSON],
+        faults: OperatorFaults,
+        v3beta1: Bool
     ) -> KubernetesJSON {
         let readiness = Readiness(binding, nodes: nodes, gates: gates, faults: faults)
         /// A number as the Go type writes it: absent when 0 on v2.
         func number(_ value: Int64) -> KubernetesJSON? { !v3beta1 && value == 0 ? nil : .integer(value) }
         func object(_ members: [(String, KubernetesJSON?)]) -> KubernetesJSON {
-            .object(Dictionary(members.compactMap { key, value in value.map { (key, $0) } }, uniquingKeysWith: { first, _ in first }))
+            .object(
+                Dictionary(
+                    members.compactMap { key, value in value.map { (key, $0) } },
+                    uniquingKeysWith: { first, _ in first }
+                )
+            )
         }
         func text(_ value: String?) -> KubernetesJSON? { value.flatMap { $0.isEmpty ? nil : .string($0) } }
 
         func entry(_ node: KubernetesJSON, role: String) -> KubernetesJSON {
             let name = node["node"]?.stringValue ?? ""
             return object([
-                ("name", text(name)), ("podName", text(podName(of: name, pods: pods))), ("status", text(node["node_status"]?.stringValue)),
+                ("name", text(name)), ("podName", text(podName(of: name, pods: pods))),
+                ("status", text(node["node_status"]?.stringValue)),
                 ("otpRelease", text(node["otp_release"]?.stringValue)), ("version", text(node["version"]?.stringValue)),
                 ("role", text(node["role"]?.stringValue ?? role)),
                 // EMQX's `connections` counts sessions, its `live_connections` connected clients.
@@ -37,7 +48,11 @@ extension SimulatedEMQXOperator {
         let cores = readiness.core
         let replicants = readiness.replicants
         var status: [String: KubernetesJSON] = [
-            "conditions": .array(v3beta1 ? conditionsV3beta1(readiness, binding: binding, hasNodes: !nodes.isEmpty) : readiness.conditionsV2beta1),
+            "conditions": .array(
+                v3beta1
+                    ? conditionsV3beta1(readiness, binding: binding, hasNodes: !nodes.isEmpty)
+                    : readiness.conditionsV2beta1
+            ),
             "coreNodesStatus": object([
                 ("readyReplicas", number(Int64(readiness.readyCore))),
                 ("updatedReplicas", number(Int64(upgrading ? 0 : cores.count))),
@@ -58,7 +73,10 @@ extension SimulatedEMQXOperator {
         let evacuating: [KubernetesJSON] = evacuations.map { evacuation in
             object([
                 ("nodeName", text(evacuation["node"]?.stringValue)), ("state", text(evacuation["state"]?.stringValue)),
-                ("sessionRecipients", evacuation["session_recipients"].flatMap { $0.arrayValue?.isEmpty == false ? $0 : nil }),
+                (
+                    "sessionRecipients",
+                    evacuation["session_recipients"].flatMap { $0.arrayValue?.isEmpty == false ? $0 : nil }
+                ),
                 ("sessionEvictionRate", number(evacuation["session_eviction_rate"]?.intValue ?? 0)),
                 ("connectionEvictionRate", number(evacuation["connection_eviction_rate"]?.intValue ?? 0)),
                 ("initialSessions", number(evacuation.value(atPath: "stats.initial_sessions")?.intValue ?? 0)),
@@ -67,7 +85,8 @@ extension SimulatedEMQXOperator {
         }
         if !evacuating.isEmpty { status["nodeEvacuations"] = .array(evacuating) }
         if v3beta1 {
-            let selector = "apps.emqx.io/instance=\(binding.name),apps.emqx.io/managed-by=emqx-operator,apps.emqx.io/db-role="
+            let selector =
+                "apps.emqx.io/instance=\(binding.name),apps.emqx.io/managed-by=emqx-operator,apps.emqx.io/db-role="
             status["coreReplicas"] = .integer(Int64(cores.count))
             status["coreSelector"] = .string(selector + "core")
             status["replicantReplicas"] = .integer(Int64(replicants.count))
@@ -88,18 +107,44 @@ extension SimulatedEMQXOperator {
     /// 3.0's conditions, each written True or False with a reason (`metav1.Condition`).
     static func conditionsV3beta1(_ readiness: Readiness, binding: EMQXBinding, hasNodes: Bool) -> [KubernetesJSON] {
         func condition(_ type: String, _ value: Bool, _ reason: String, _ message: String) -> KubernetesJSON {
-            ["type": .string(type), "status": value ? "True" : "False", "reason": .string(reason), "message": .string(message)]
+            [
+                "type": .string(type), "status": value ? "True" : "False", "reason": .string(reason),
+                "message": .string(message),
+            ]
         }
         let replicantsProgressing = !readiness.replicantsReady || readiness.upgrading
         let coreProgressing = !readiness.coreReady
         return [
-            condition("Ready", readiness.ready, readiness.ready ? "ClusterReady" : "ClusterNotReady", readiness.ready ? "Cluster is ready" : "Cluster is not ready"),
-            condition("Available", readiness.coreReady, readiness.coreReady ? "ClusterAvailable" : "ClusterNotAvailable", "Core nodes serve the EMQX API"),
-            condition("CoreNodesProgressing", coreProgressing, coreProgressing ? "CoreNodesProgressing" : "CoreNodesReady", "Core nodes: \(readiness.readyCore) of \(readiness.desiredCore) ready"),
             condition(
-                "ReplicantNodesProgressing", replicantsProgressing, replicantsProgressing ? "ReplicantNodesProgressing" : "ReplicantNodesReady",
-                "Replicant nodes: \(readiness.readyReplicants) of \(readiness.desiredReplicants) ready"),
-            condition("EMQXAPIAvailable", hasNodes, hasNodes ? "APIAvailable" : "APIUnavailable", "EMQX API on the core nodes"),
+                "Ready",
+                readiness.ready,
+                readiness.ready ? "ClusterReady" : "ClusterNotReady",
+                readiness.ready ? "Cluster is ready" : "Cluster is not ready"
+            ),
+            condition(
+                "Available",
+                readiness.coreReady,
+                readiness.coreReady ? "ClusterAvailable" : "ClusterNotAvailable",
+                "Core nodes serve the EMQX API"
+            ),
+            condition(
+                "CoreNodesProgressing",
+                coreProgressing,
+                coreProgressing ? "CoreNodesProgressing" : "CoreNodesReady",
+                "Core nodes: \(readiness.readyCore) of \(readiness.desiredCore) ready"
+            ),
+            condition(
+                "ReplicantNodesProgressing",
+                replicantsProgressing,
+                replicantsProgressing ? "ReplicantNodesProgressing" : "ReplicantNodesReady",
+                "Replicant nodes: \(readiness.readyReplicants) of \(readiness.desiredReplicants) ready"
+            ),
+            condition(
+                "EMQXAPIAvailable",
+                hasNodes,
+                hasNodes ? "APIAvailable" : "APIUnavailable",
+                "EMQX API on the core nodes"
+            ),
             condition("ConfigApplied", true, "ConfigApplied", "Configuration applied"),
             // `internal/controller/pause_reconciliation.go`.
             binding.paused

@@ -35,10 +35,14 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
         public var evacuation: EvacuationStrategy
 
         public init(
-            tickInterval: Duration = .seconds(1), rebalancePollInterval: Duration = .seconds(5),
-            emqxRefreshInterval: Duration = .seconds(5), requestTimeout: Duration = .seconds(5),
-            faults: OperatorFaults = OperatorFaults(), podStartDelay: Duration = .seconds(15),
-            podStartStagger: Duration = .seconds(5), evacuation: EvacuationStrategy = EvacuationStrategy()
+            tickInterval: Duration = .seconds(1),
+            rebalancePollInterval: Duration = .seconds(5),
+            emqxRefreshInterval: Duration = .seconds(5),
+            requestTimeout: Duration = .seconds(5),
+            faults: OperatorFaults = OperatorFaults(),
+            podStartDelay: Duration = .seconds(15),
+            podStartStagger: Duration = .seconds(5),
+            evacuation: EvacuationStrategy = EvacuationStrategy()
         ) {
             self.tickInterval = tickInterval
             self.rebalancePollInterval = rebalancePollInterval
@@ -58,7 +62,12 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
         public var waitTakeover: Int
         public var waitHealthCheck: Int
 
-        public init(connectionEvictionRate: Int = 1000, sessionEvictionRate: Int = 1000, waitTakeover: Int = 10, waitHealthCheck: Int = 60) {
+        public init(
+            connectionEvictionRate: Int = 1000,
+            sessionEvictionRate: Int = 1000,
+            waitTakeover: Int = 10,
+            waitHealthCheck: Int = 60
+        ) {
             self.connectionEvictionRate = connectionEvictionRate
             self.sessionEvictionRate = sessionEvictionRate
             self.waitTakeover = waitTakeover
@@ -92,7 +101,9 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
     let http: HTTPClient
 
     public init(
-        api: SimulatedKubernetesAPI, clock: C, configuration: Configuration = Configuration(),
+        api: SimulatedKubernetesAPI,
+        clock: C,
+        configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "simulated-emqx-operator")
     ) {
         self.api = api
@@ -130,7 +141,8 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
         let now = clock.now
         for binding in api.emqxBindingList {
             let due = state.withLock { state in
-                state.lastRefreshedBinding[binding.key] != binding || state.nextRefresh[binding.key].map { now >= $0 } ?? true
+                state.lastRefreshedBinding[binding.key] != binding
+                    || state.nextRefresh[binding.key].map { now >= $0 } ?? true
             }
             if due { await refreshEMQX(binding) }
         }
@@ -142,7 +154,9 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
             let due = state.withLock { state -> Bool in
                 if state.lastWritten[uid] != rv { return true }  // created or changed by someone else: a watch event
                 // Requeued: Processing ones every poll interval; a deleting one retries until its finalizer can go.
-                if phase == "Processing" || phase.isEmpty || deleting { return state.nextPoll[uid].map { now >= $0 } ?? true }
+                if phase == "Processing" || phase.isEmpty || deleting {
+                    return state.nextPoll[uid].map { now >= $0 } ?? true
+                }
                 return false
             }
             if due { await reconcileRebalance(object) }
@@ -152,11 +166,19 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
     // MARK: EMQX helpers
 
     /// The basic-auth request to an EMQX node, as the operator's requester makes it.
-    func emqxRequest(_ method: String, _ url: URL, body: KubernetesJSON? = nil, auth: (String, String)?) async throws -> (status: Int, body: KubernetesJSON?) {
+    func emqxRequest(
+        _ method: String,
+        _ url: URL,
+        body: KubernetesJSON? = nil,
+        auth: (String, String)?
+    ) async throws -> (status: Int, body: KubernetesJSON?) {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .init(rawValue: method)
         if let auth {
-            request.headers.add(name: "Authorization", value: "Basic " + Data("\(auth.0):\(auth.1)".utf8).base64EncodedString())
+            request.headers.add(
+                name: "Authorization",
+                value: "Basic " + Data("\(auth.0):\(auth.1)".utf8).base64EncodedString()
+            )
         }
         request.headers.add(name: "Accept", value: "application/json")
         if let body {
@@ -184,15 +206,26 @@ public final class SimulatedEMQXOperator<C: Clock<Duration>>: Service, Sendable 
     /// the Rebalance `Completed` (the real operator's "Completed after an aborted rebalance"). Returns EMQX's answer code.
     @discardableResult
     public func abortRunningRebalance(namespace: String, emqxName: String) async throws -> Int {
-        guard let binding = api.emqxBinding(namespace: namespace, name: emqxName), let endpoint = binding.endpoints.first else {
+        guard let binding = api.emqxBinding(namespace: namespace, name: emqxName),
+            let endpoint = binding.endpoints.first
+        else {
             throw SimulatedOperatorError(message: "no EMQX object \(namespace)/\(emqxName) was added with addEMQX")
         }
         let auth = (binding.username, binding.password)
-        let status = try await emqxRequest("GET", endpoint.baseURL.appending(path: "\(binding.apiPrefix)/load_rebalance/global_status"), auth: auth)
-        let coordinator = Self.rebalanceEntries(status.body).first?["coordinator_node"]?.stringValue
+        let status = try await emqxRequest(
+            "GET",
+            endpoint.baseURL.appending(path: "\(binding.apiPrefix)/load_rebalance/global_status"),
+            auth: auth
+        )
+        let coordinator =
+            Self.rebalanceEntries(status.body).first?["coordinator_node"]?.stringValue
             ?? Self.rebalanceEntries(status.body).first?["node"]?.stringValue
         guard let coordinator else { return 404 }
-        return try await emqxRequest("POST", endpoint.baseURL.appending(path: "\(binding.apiPrefix)/load_rebalance/\(coordinator)/stop"), auth: auth).status
+        return try await emqxRequest(
+            "POST",
+            endpoint.baseURL.appending(path: "\(binding.apiPrefix)/load_rebalance/\(coordinator)/stop"),
+            auth: auth
+        ).status
     }
 
     /// The `rebalances` of a `global_status` answer (also under `data` for EMQX 4); an object counts as one entry.

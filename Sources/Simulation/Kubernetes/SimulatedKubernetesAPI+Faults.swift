@@ -55,7 +55,11 @@ extension SimulatedKubernetesAPI {
         case .tooManyRequests(let seconds):
             return answer(KubernetesAPIError.tooManyRequests(retryAfter: seconds))
         case .internalError:
-            return answer(KubernetesAPIError.internalError("the server is currently unable to handle the request (simulated fault)"))
+            return answer(
+                KubernetesAPIError.internalError(
+                    "the server is currently unable to handle the request (simulated fault)"
+                )
+            )
         case .storeThenInternalError:
             return answer(KubernetesAPIError.internalError("etcdserver: request timed out"))
         case .hold, .storeThenHold:
@@ -63,13 +67,17 @@ extension SimulatedKubernetesAPI {
             return answer(KubernetesAPIError.internalError("the request was held and then let go (simulated fault)"))
         case .status(let code, let reason, let retryAfterSeconds):
             let message = "the server cannot handle the request (simulated \(code) \(reason))"
-            return answer(KubernetesAPIError(code: code, reason: reason, message: message, retryAfterSeconds: retryAfterSeconds))
+            return answer(
+                KubernetesAPIError(code: code, reason: reason, message: message, retryAfterSeconds: retryAfterSeconds)
+            )
         case .raw(let code, let contentType, let body):
             var headers = HTTPFields()
             headers[.contentType] = contentType
             return Response(
-                status: HTTPResponse.Status(code: code), headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+                status: HTTPResponse.Status(code: code),
+                headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+            )
         }
     }
 }
@@ -79,16 +87,31 @@ extension SimulatedKubernetesAPI {
 extension ResourceType {
     /// Operator 3.0's `EMQXAPIKey` (served only when a scenario asks for it, see `serveFreeForm`).
     public static let emqxAPIKeys = ResourceType(
-        group: "apps.emqx.io", version: "v3beta1", plural: "emqxapikeys", singular: "emqxapikey", kind: "EMQXAPIKey",
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+        group: "apps.emqx.io",
+        version: "v3beta1",
+        plural: "emqxapikeys",
+        singular: "emqxapikey",
+        kind: "EMQXAPIKey",
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    )
     /// `Rebalance` as EMQX Operator 2.1 serves it (only at `v1beta4`; see `serveFreeForm`).
     public static let rebalancesV1beta4 = ResourceType(
-        group: "apps.emqx.io", version: "v1beta4", plural: "rebalances", singular: "rebalance", kind: "Rebalance",
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+        group: "apps.emqx.io",
+        version: "v1beta4",
+        plural: "rebalances",
+        singular: "rebalance",
+        kind: "Rebalance",
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    )
     /// The core `Secret` (served only when a scenario asks for it, see `serveFreeForm`).
     public static let secrets = ResourceType(
-        group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret",
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+        group: "",
+        version: "v1",
+        plural: "secrets",
+        singular: "secret",
+        kind: "Secret",
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    )
 }
 
 extension SimulatedKubernetesAPI {

@@ -24,7 +24,11 @@ extension SimulatedKubernetesAPI {
         var resourceName: String?
         if case .resource(let type, _, let name, _)? = parsed {
             resourceName = type.plural
-            verb = Self.verb(method: method, hasName: name != nil, watch: query["watch"] == "true" || query["watch"] == "1")
+            verb = Self.verb(
+                method: method,
+                hasName: name != nil,
+                watch: query["watch"] == "true" || query["watch"] == "1"
+            )
         }
         tally.count(verb: verb ?? method, resource: resourceName ?? "discovery")
         tally.log(LoggedRequest(method: method, path: path, verb: verb, parsed: parsed))
@@ -40,7 +44,9 @@ extension SimulatedKubernetesAPI {
 
         // Authentication.
         let authorization = request.headers[.authorization] ?? ""
-        let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
+        let token =
+            authorization.hasPrefix("Bearer ")
+            ? String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
         guard let user = controls.withLock({ $0.tokens[token] }) else {
             return answer(KubernetesAPIError.unauthorized)
         }
@@ -58,7 +64,9 @@ extension SimulatedKubernetesAPI {
                 guard let verb else { throw KubernetesAPIError.methodNotAllowed(method) }
                 let denied = controls.withLock { controls in
                     controls.denials.contains(Denial(verb: verb, resource: type.plural, namespace: nil))
-                        || (namespace.map { controls.denials.contains(Denial(verb: verb, resource: type.plural, namespace: $0)) } ?? false)
+                        || (namespace.map {
+                            controls.denials.contains(Denial(verb: verb, resource: type.plural, namespace: $0))
+                        } ?? false)
                 }
                 if denied {
                     throw KubernetesAPIError.forbidden(type, name: name, user: user, verb: verb, namespace: namespace)
@@ -67,8 +75,15 @@ extension SimulatedKubernetesAPI {
                 let bodyData = Data(buffer: body)
                 let contentType = request.headers[.contentType] ?? "application/json"
                 var response = try handle(
-                    verb: verb, type: type, namespace: namespace, name: name, subresource: subresource, query: query,
-                    body: bodyData, contentType: contentType)
+                    verb: verb,
+                    type: type,
+                    namespace: namespace,
+                    name: name,
+                    subresource: subresource,
+                    query: query,
+                    body: bodyData,
+                    contentType: contentType
+                )
                 if let faultAfterStoring {
                     response = await answer(faultAfterStoring, context: context)
                 }
@@ -101,7 +116,8 @@ extension SimulatedKubernetesAPI {
         case 1 where parts[0] == "version": return .version
         case 1 where parts[0] == "api": return .discovery(KubernetesDiscovery.coreVersions)
         case 1 where parts[0] == "apis": return .discovery(discovery.groupList)
-        case 2 where parts[0] == "api" && parts[1] == "v1": return .discovery(discovery.resourceList(group: "", version: "v1"))
+        case 2 where parts[0] == "api" && parts[1] == "v1":
+            return .discovery(discovery.resourceList(group: "", version: "v1"))
         case 2 where parts[0] == "apis": return discovery.group(parts[1]).map { .discovery($0) }
         case 3 where parts[0] == "apis":
             guard served.contains(where: { $0.group == parts[1] && $0.version == parts[2] }) else { return nil }
@@ -142,7 +158,9 @@ extension SimulatedKubernetesAPI {
     static func queryParameters(_ query: String?) -> [String: String] {
         var result: [String: String] = [:]
         for pair in (query ?? "").split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ") }
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ")
+            }
             let key = parts[0].removingPercentEncoding ?? parts[0]
             let value = parts.count > 1 ? (parts[1].removingPercentEncoding ?? parts[1]) : ""
             result[key] = value
@@ -156,11 +174,18 @@ extension SimulatedKubernetesAPI {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         for warning in warnings {
-            headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \"\(warning.replacingOccurrences(of: "\"", with: "\\\""))\""))
+            headers.append(
+                HTTPField(
+                    name: HTTPField.Name("Warning")!,
+                    value: "299 - \"\(warning.replacingOccurrences(of: "\"", with: "\\\""))\""
+                )
+            )
         }
         return Response(
-            status: HTTPResponse.Status(code: code), headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: document.data())))
+            status: HTTPResponse.Status(code: code),
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: document.data()))
+        )
     }
 
     func answer(_ error: KubernetesAPIError) -> Response {

@@ -5,22 +5,39 @@ import Hummingbird
 extension SimulatedKubernetesAPI {
     /// Serves one verb on one resource; throws the API server's answer on errors.
     func handle(
-        verb: String, type: ResourceType, namespace: String?, name: String?, subresource: String?,
-        query: [String: String], body: Data, contentType: String
+        verb: String,
+        type: ResourceType,
+        namespace: String?,
+        name: String?,
+        subresource: String?,
+        query: [String: String],
+        body: Data,
+        contentType: String
     ) throws(KubernetesAPIError) -> Response {
         let readOnly = type.emqxObjectVersion != nil || type == .pods
         let statusOnly = subresource == "status"
         if subresource == "scale" {
             guard let namespace, let name else { throw KubernetesAPIError.pathNotFound() }
-            return try scale(verb: verb, type: type, namespace: namespace, name: name, body: body, contentType: contentType)
+            return try scale(
+                verb: verb,
+                type: type,
+                namespace: namespace,
+                name: name,
+                body: body,
+                contentType: contentType
+            )
         }
-        if subresource != nil && verb != "get" && !(statusOnly && type.servesStatusWrites && (verb == "update" || verb == "patch")) {
+        if subresource != nil && verb != "get"
+            && !(statusOnly && type.servesStatusWrites && (verb == "update" || verb == "patch"))
+        {
             throw KubernetesAPIError.methodNotAllowed(verb)
         }
         switch verb {
         case "get":
             guard let namespace, let name else { throw KubernetesAPIError.pathNotFound() }
-            guard var object = store.get(type, namespace: namespace, name: name) else { throw KubernetesAPIError.notFound(type, name) }
+            guard var object = store.get(type, namespace: namespace, name: name) else {
+                throw KubernetesAPIError.notFound(type, name)
+            }
             object["apiVersion"] = .string(type.apiVersion)  // served at the version asked for
             return json(200, object)
         case "list":
@@ -33,12 +50,22 @@ extension SimulatedKubernetesAPI {
         case "update" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let object = try decodeBody(body)
-            return try replace(type, namespace: namespace, name: name, with: object, requireName: true, statusOnly: statusOnly)
+            return try replace(
+                type,
+                namespace: namespace,
+                name: name,
+                with: object,
+                requireName: true,
+                statusOnly: statusOnly
+            )
         case "patch" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let patch = try decodeBody(body)
-            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            guard let current = store.get(type, namespace: namespace, name: name) else { throw KubernetesAPIError.notFound(type, name) }
+            let mediaType =
+                contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard let current = store.get(type, namespace: namespace, name: name) else {
+                throw KubernetesAPIError.notFound(type, name)
+            }
             var patched: KubernetesJSON
             switch mediaType {
             case "application/merge-patch+json":
@@ -57,17 +84,36 @@ extension SimulatedKubernetesAPI {
             if patch.value(atPath: "metadata.resourceVersion") == nil, mediaType != "application/json-patch+json" {
                 patched["metadata"]?["resourceVersion"] = current.value(atPath: "metadata.resourceVersion")
             }
-            return try replace(type, namespace: namespace, name: name, with: patched, requireName: false, statusOnly: statusOnly)
+            return try replace(
+                type,
+                namespace: namespace,
+                name: name,
+                with: patched,
+                requireName: false,
+                statusOnly: statusOnly
+            )
         case "delete" where !readOnly:
             guard let namespace, let name else { throw KubernetesAPIError.methodNotAllowed(verb) }
             let options = body.isEmpty ? nil : try? KubernetesJSON.parse(body)
-            let (object, removed) = try store.delete(type, namespace: namespace, name: name, preconditions: options?["preconditions"])
+            let (object, removed) = try store.delete(
+                type,
+                namespace: namespace,
+                name: name,
+                preconditions: options?["preconditions"]
+            )
             if type == .rebalances || !removed { return json(200, object) }
             var details: [String: KubernetesJSON] = [
-                "name": .string(name), "kind": .string(type.plural), "uid": object.value(atPath: "metadata.uid") ?? .null,
+                "name": .string(name), "kind": .string(type.plural),
+                "uid": object.value(atPath: "metadata.uid") ?? .null,
             ]
             if !type.group.isEmpty { details["group"] = .string(type.group) }
-            return json(200, ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "details": .object(details)])
+            return json(
+                200,
+                [
+                    "kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success",
+                    "details": .object(details),
+                ]
+            )
         default:
             throw KubernetesAPIError.methodNotAllowed(verb)
         }
@@ -75,16 +121,24 @@ extension SimulatedKubernetesAPI {
 
     private func decodeBody(_ body: Data) throws(KubernetesAPIError) -> KubernetesJSON {
         do { return try KubernetesJSON.parse(body) } catch {
-            throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type JSON): invalid character in body")
+            throw KubernetesAPIError.badRequest(
+                "the object provided is unrecognized (must be of type JSON): invalid character in body"
+            )
         }
     }
 
-    private func list(_ type: ResourceType, namespace: String?, query: [String: String]) throws(KubernetesAPIError) -> Response {
+    private func list(
+        _ type: ResourceType,
+        namespace: String?,
+        query: [String: String]
+    ) throws(KubernetesAPIError) -> Response {
         let labelSelector: LabelSelector
         let fieldSelector: KubernetesFieldSelector?
         do {
             labelSelector = try LabelSelector(parsing: query["labelSelector"] ?? "")
-            fieldSelector = try query["fieldSelector"].map { text throws(LabelSelector.SelectorError) in try KubernetesFieldSelector(parsing: text) }
+            fieldSelector = try query["fieldSelector"].map { text throws(LabelSelector.SelectorError) in
+                try KubernetesFieldSelector(parsing: text)
+            }
         } catch {
             throw KubernetesAPIError.badRequest(error.message)
         }
@@ -106,10 +160,13 @@ extension SimulatedKubernetesAPI {
             listMetadata["continue"] = .string(Data(Self.listKey(items[limit - 1]).utf8).base64EncodedString())
             listMetadata["remainingItemCount"] = .integer(Int64(remaining))
         }
-        return json(200, [
-            "apiVersion": .string(type.apiVersion), "kind": .string("\(type.kind)List"),
-            "metadata": .object(listMetadata), "items": .array(items),
-        ])
+        return json(
+            200,
+            [
+                "apiVersion": .string(type.apiVersion), "kind": .string("\(type.kind)List"),
+                "metadata": .object(listMetadata), "items": .array(items),
+            ]
+        )
     }
 
     private static func listKey(_ object: KubernetesJSON) -> String {
@@ -122,12 +179,18 @@ extension SimulatedKubernetesAPI {
             throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))")
         }
         if let kind = object["kind"]?.stringValue, kind != type.kind {
-            throw KubernetesAPIError.badRequest("the API version in the data (\(object["apiVersion"]?.stringValue ?? "")) does not match the expected API version (\(type.apiVersion))")
+            throw KubernetesAPIError.badRequest(
+                "the API version in the data (\(object["apiVersion"]?.stringValue ?? "")) does not match the expected API version (\(type.apiVersion))"
+            )
         }
         object["apiVersion"] = .string(type.apiVersion)
         object["kind"] = .string(type.kind)
-        if let bodyNamespace = object.value(atPath: "metadata.namespace")?.stringValue, !bodyNamespace.isEmpty, bodyNamespace != namespace {
-            throw KubernetesAPIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+        if let bodyNamespace = object.value(atPath: "metadata.namespace")?.stringValue, !bodyNamespace.isEmpty,
+            bodyNamespace != namespace
+        {
+            throw KubernetesAPIError.badRequest(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         }
         var name = object.value(atPath: "metadata.name")?.stringValue ?? ""
         if name.isEmpty, let prefix = object.value(atPath: "metadata.generateName")?.stringValue, !prefix.isEmpty {
@@ -137,9 +200,13 @@ extension SimulatedKubernetesAPI {
         }
         var metadataErrors: [FieldError] = []
         if name.isEmpty {
-            metadataErrors.append(FieldError(field: "metadata.name", kind: .required(detail: "name or generateName is required")))
+            metadataErrors.append(
+                FieldError(field: "metadata.name", kind: .required(detail: "name or generateName is required"))
+            )
         } else if let problem = Self.dnsSubdomainProblem(name) {
-            metadataErrors.append(FieldError(field: "metadata.name", kind: .invalid(value: "\"\(name)\"", detail: problem)))
+            metadataErrors.append(
+                FieldError(field: "metadata.name", kind: .invalid(value: "\"\(name)\"", detail: problem))
+            )
         }
         if type == .eventsV1 { metadataErrors += Self.eventV1Problems(object, creating: true) }
         if !metadataErrors.isEmpty { throw KubernetesAPIError.invalid(type, name, metadataErrors) }
@@ -168,21 +235,35 @@ extension SimulatedKubernetesAPI {
     /// PUT, and the last step of PATCH: optimistic concurrency on `metadata.resourceVersion`, admission, status kept.
     /// With `statusOnly` (a write to `…/status`), only the status is taken from `object`; otherwise the status is kept.
     private func replace(
-        _ type: ResourceType, namespace: String, name: String, with object: KubernetesJSON, requireName: Bool, statusOnly: Bool = false
+        _ type: ResourceType,
+        namespace: String,
+        name: String,
+        with object: KubernetesJSON,
+        requireName: Bool,
+        statusOnly: Bool = false
     ) throws(KubernetesAPIError) -> Response {
         var object = object
-        guard object.objectValue != nil else { throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))") }
+        guard object.objectValue != nil else {
+            throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type \(type.kind))")
+        }
         let bodyName = object.value(atPath: "metadata.name")?.stringValue
         if requireName, bodyName != name {
-            throw KubernetesAPIError.badRequest("the name of the object (\(bodyName ?? "")) does not match the name on the URL (\(name))")
+            throw KubernetesAPIError.badRequest(
+                "the name of the object (\(bodyName ?? "")) does not match the name on the URL (\(name))"
+            )
         }
-        if let bodyNamespace = object.value(atPath: "metadata.namespace")?.stringValue, !bodyNamespace.isEmpty, bodyNamespace != namespace {
-            throw KubernetesAPIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+        if let bodyNamespace = object.value(atPath: "metadata.namespace")?.stringValue, !bodyNamespace.isEmpty,
+            bodyNamespace != namespace
+        {
+            throw KubernetesAPIError.badRequest(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         }
         object["apiVersion"] = .string(type.apiVersion)
         object["kind"] = .string(type.kind)
         var warnings: [String] = []
-        let (stored, _) = try store.update(type, namespace: namespace, name: name) { old throws(KubernetesAPIError) -> KubernetesJSON in
+        let (stored, _) = try store.update(type, namespace: namespace, name: name) {
+            old throws(KubernetesAPIError) -> KubernetesJSON in
             if let expected = object.value(atPath: "metadata.resourceVersion")?.stringValue, !expected.isEmpty,
                 expected != old.value(atPath: "metadata.resourceVersion")?.stringValue
             {
@@ -223,21 +304,36 @@ extension SimulatedKubernetesAPI {
         var problems: [FieldError] = []
         func text(_ field: String) -> String? { event.value(atPath: field)?.stringValue }
         if creating {
-            for field in ["eventTime", "reportingController", "reportingInstance", "action", "reason"] where (text(field) ?? "").isEmpty {
+            for field in ["eventTime", "reportingController", "reportingInstance", "action", "reason"]
+            where (text(field) ?? "").isEmpty {
                 problems.append(FieldError(field: field, kind: .required(detail: nil)))
             }
         }
         for (field, limit) in [("reportingInstance", 128), ("action", 128), ("reason", 128), ("note", 1024)] {
             if let value = text(field), value.utf8.count > limit {
-                problems.append(FieldError(field: field, kind: .invalid(value: "\"\(value.prefix(40))…\"", detail: "can have at most \(limit) characters")))
+                problems.append(
+                    FieldError(
+                        field: field,
+                        kind: .invalid(
+                            value: "\"\(value.prefix(40))…\"",
+                            detail: "can have at most \(limit) characters"
+                        )
+                    )
+                )
             }
         }
         if let time = text("eventTime"), KubernetesTime.parse(time) == nil {
-            problems.append(FieldError(field: "eventTime", kind: .invalid(value: "\"\(time)\"", detail: "must be a MicroTime")))
+            problems.append(
+                FieldError(field: "eventTime", kind: .invalid(value: "\"\(time)\"", detail: "must be a MicroTime"))
+            )
         }
         if let series = event["series"], !series.isNull {
             let count = series["count"]?.intValue ?? 0
-            if count < 2 { problems.append(FieldError(field: "series.count", kind: .invalid(value: "\(count)", detail: "should be at least 2"))) }
+            if count < 2 {
+                problems.append(
+                    FieldError(field: "series.count", kind: .invalid(value: "\(count)", detail: "should be at least 2"))
+                )
+            }
             if KubernetesTime.parse(series["lastObservedTime"]?.stringValue) == nil {
                 problems.append(FieldError(field: "series.lastObservedTime", kind: .required(detail: nil)))
             }
@@ -261,12 +357,15 @@ extension SimulatedKubernetesAPI {
 
     /// `nil` when `name` is a valid DNS-1123 subdomain, else the API server's explanation.
     static func dnsSubdomainProblem(_ name: String) -> String? {
-        let allowed = name.allSatisfy { ($0.isLowercase && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "-" || $0 == "." }
-        let edges = name.first.map { $0.isASCII && ($0.isLowercase || $0.isNumber) } == true
+        let allowed = name.allSatisfy {
+            ($0.isLowercase && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "-" || $0 == "."
+        }
+        let edges =
+            name.first.map { $0.isASCII && ($0.isLowercase || $0.isNumber) } == true
             && name.last.map { $0.isASCII && ($0.isLowercase || $0.isNumber) } == true
         if name.count > 253 { return "must be no more than 253 characters" }
         if allowed && edges { return nil }
-        return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        return
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
     }
 }
-

@@ -6,29 +6,56 @@ import Hummingbird
 /// HorizontalPodAutoscaler (or `kubectl scale`) reads and writes. A write changes only
 /// `spec.replicantTemplate.spec.replicas`; the simulated operator then starts or removes replicants.
 extension SimulatedKubernetesAPI {
-    func scale(verb: String, type: ResourceType, namespace: String, name: String, body: Data, contentType: String) throws(KubernetesAPIError) -> Response {
+    func scale(
+        verb: String,
+        type: ResourceType,
+        namespace: String,
+        name: String,
+        body: Data,
+        contentType: String
+    ) throws(KubernetesAPIError) -> Response {
         guard let version = type.emqxObjectVersion, version != .v1beta4 else { throw KubernetesAPIError.pathNotFound() }
         switch verb {
         case "get":
-            guard let object = store.get(type, namespace: namespace, name: name) else { throw KubernetesAPIError.notFound(type, name) }
+            guard let object = store.get(type, namespace: namespace, name: name) else {
+                throw KubernetesAPIError.notFound(type, name)
+            }
             return json(200, Self.scale(of: object, version: version))
         case "update", "patch":
             let document: KubernetesJSON
-            do { document = try KubernetesJSON.parse(body) } catch { throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type Scale)") }
+            do { document = try KubernetesJSON.parse(body) } catch {
+                throw KubernetesAPIError.badRequest("the object provided is unrecognized (must be of type Scale)")
+            }
             if verb == "patch" {
-                let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                guard mediaType == "application/merge-patch+json" || mediaType == "application/strategic-merge-patch+json" else {
+                let mediaType =
+                    contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                guard
+                    mediaType == "application/merge-patch+json" || mediaType == "application/strategic-merge-patch+json"
+                else {
                     throw KubernetesAPIError.unsupportedMediaType(contentType)
                 }
             }
             guard let replicas = document.value(atPath: "spec.replicas")?.intValue else {
-                throw KubernetesAPIError.invalid(type, name, [FieldError(field: "spec.replicas", kind: .required(detail: nil))])
+                throw KubernetesAPIError.invalid(
+                    type,
+                    name,
+                    [FieldError(field: "spec.replicas", kind: .required(detail: nil))]
+                )
             }
             guard replicas >= 0, replicas <= Int64(Int32.max) else {
-                throw KubernetesAPIError.invalid(type, name, [FieldError(
-                    field: "spec.replicas", kind: .invalid(value: "\(replicas)", detail: "must be greater than or equal to 0"))])
+                throw KubernetesAPIError.invalid(
+                    type,
+                    name,
+                    [
+                        FieldError(
+                            field: "spec.replicas",
+                            kind: .invalid(value: "\(replicas)", detail: "must be greater than or equal to 0")
+                        )
+                    ]
+                )
             }
-            let (stored, _) = try store.update(type, namespace: namespace, name: name) { old throws(KubernetesAPIError) -> KubernetesJSON in
+            let (stored, _) = try store.update(type, namespace: namespace, name: name) {
+                old throws(KubernetesAPIError) -> KubernetesJSON in
                 var new = old
                 var spec = new["spec"] ?? [:]
                 var template = spec["replicantTemplate"] ?? [:]
@@ -51,8 +78,12 @@ extension SimulatedKubernetesAPI {
     /// server answers.
     static func scale(of object: KubernetesJSON, version: EMQXObjectVersion) -> KubernetesJSON {
         let paths = EMQXObjectSchemas.scaleStatusPath(version)
-        var status: [String: KubernetesJSON] = ["replicas": .integer(object.value(atPath: paths.replicas)?.intValue ?? 0)]
-        if let path = paths.selector, let selector = object.value(atPath: path)?.stringValue { status["selector"] = .string(selector) }
+        var status: [String: KubernetesJSON] = [
+            "replicas": .integer(object.value(atPath: paths.replicas)?.intValue ?? 0)
+        ]
+        if let path = paths.selector, let selector = object.value(atPath: path)?.stringValue {
+            status["selector"] = .string(selector)
+        }
         var metadata: [String: KubernetesJSON] = [:]
         for key in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
             if let value = object.value(atPath: "metadata.\(key)") { metadata[key] = value }
@@ -69,9 +100,13 @@ extension SimulatedKubernetesAPI {
         let type = resourceType(for: .emqx)
         do {
             _ = try scale(
-                verb: "patch", type: type, namespace: namespace, name: name,
+                verb: "patch",
+                type: type,
+                namespace: namespace,
+                name: name,
                 body: KubernetesJSON.object(["spec": ["replicas": .integer(Int64(replicas))]]).data(),
-                contentType: "application/merge-patch+json")
+                contentType: "application/merge-patch+json"
+            )
         } catch {
             throw SimulatedOperatorError(message: "cannot scale \(namespace)/\(name): \(error.message)")
         }

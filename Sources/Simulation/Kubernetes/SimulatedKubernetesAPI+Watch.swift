@@ -13,7 +13,8 @@ extension SimulatedKubernetesAPI {
     ///   ``sendWatchBookmarks()``.
     /// - `timeoutSeconds`: the stream ends after that long (default 30 minutes); also on ``endWatches()`` and on
     ///   shutdown.
-    func watch(_ type: ResourceType, namespace: String?, query: [String: String]) throws(KubernetesAPIError) -> Response {
+    func watch(_ type: ResourceType, namespace: String?, query: [String: String]) throws(KubernetesAPIError) -> Response
+    {
         let selector: LabelSelector
         do {
             selector = try LabelSelector(parsing: query["labelSelector"] ?? "")
@@ -35,54 +36,69 @@ extension SimulatedKubernetesAPI {
 
         switch store.watch(type, namespace: namespace, from: from) {
         case .refused:
-            throw KubernetesAPIError(code: 503, reason: "ServiceUnavailable", message: "the apiserver is shutting down, please try again later")
+            throw KubernetesAPIError(
+                code: 503,
+                reason: "ServiceUnavailable",
+                message: "the apiserver is shutting down, please try again later"
+            )
         case .gone(let requested, let oldest):
             let status = KubernetesAPIError(
-                code: 410, reason: "Expired", message: "too old resource version: \(requested) (\(oldest))")
+                code: 410,
+                reason: "Expired",
+                message: "too old resource version: \(requested) (\(oldest))"
+            )
             let line = Self.eventLine(type: "ERROR", object: status.body)
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: line))
         case .started(let id, let replay, let messages):
             let store = store
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                do {
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            try? await Task.sleep(for: .seconds(timeout))
-                            store.endWatch(id)
-                        }
-                        if bookmarks, let interval {
+            return Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { writer in
+                    do {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask {
-                                while !Task.isCancelled {
-                                    try? await Task.sleep(for: interval)
-                                    if !Task.isCancelled { store.sendBookmarks() }
+                                try? await Task.sleep(for: .seconds(timeout))
+                                store.endWatch(id)
+                            }
+                            if bookmarks, let interval {
+                                group.addTask {
+                                    while !Task.isCancelled {
+                                        try? await Task.sleep(for: interval)
+                                        if !Task.isCancelled { store.sendBookmarks() }
+                                    }
                                 }
                             }
-                        }
-                        for change in replay {
-                            if let line = Self.line(for: change, selector: selector) { try await writer.write(line) }
-                        }
-                        for await message in messages {
-                            switch message {
-                            case .change(let change):
-                                if let line = Self.line(for: change, selector: selector) { try await writer.write(line) }
-                            case .bookmark(let revision):
-                                guard bookmarks else { continue }
-                                let object: KubernetesJSON = [
-                                    "kind": .string(type.kind), "apiVersion": .string(type.apiVersion),
-                                    "metadata": ["resourceVersion": .string(String(revision))],
-                                ]
-                                try await writer.write(Self.eventLine(type: "BOOKMARK", object: object))
+                            for change in replay {
+                                if let line = Self.line(for: change, selector: selector) {
+                                    try await writer.write(line)
+                                }
                             }
+                            for await message in messages {
+                                switch message {
+                                case .change(let change):
+                                    if let line = Self.line(for: change, selector: selector) {
+                                        try await writer.write(line)
+                                    }
+                                case .bookmark(let revision):
+                                    guard bookmarks else { continue }
+                                    let object: KubernetesJSON = [
+                                        "kind": .string(type.kind), "apiVersion": .string(type.apiVersion),
+                                        "metadata": ["resourceVersion": .string(String(revision))],
+                                    ]
+                                    try await writer.write(Self.eventLine(type: "BOOKMARK", object: object))
+                                }
+                            }
+                            group.cancelAll()
                         }
-                        group.cancelAll()
+                    } catch {
+                        store.endWatch(id)  // the client went away
+                        throw error
                     }
-                } catch {
-                    store.endWatch(id)  // the client went away
-                    throw error
+                    store.endWatch(id)
+                    try await writer.finish(nil)
                 }
-                store.endWatch(id)
-                try await writer.finish(nil)
-            })
+            )
         }
     }
 

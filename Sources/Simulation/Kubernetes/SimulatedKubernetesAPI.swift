@@ -111,7 +111,10 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     let podControls = Mutex<[String: EMQXPodControl]>([:])
     private let binding = Mutex(Binding.starting([]))
 
-    public init(configuration: Configuration = Configuration(), logger: Logger = Logger(label: "simulated-kubernetes-api")) {
+    public init(
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "simulated-kubernetes-api")
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.store = KubernetesObjectStore(now: configuration.now, watchHistory: configuration.watchHistory)
@@ -128,7 +131,10 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
         }
         let app = Application(
             responder: responder,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: nil
+            ),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? 0
                 let waiters = binding.withLock { state -> [CheckedContinuation<Int, any Error>] in
@@ -177,7 +183,11 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
                 }
             }
             if let ready {
-                if ready < 0 { continuation.resume(throwing: CancellationError()) } else { continuation.resume(returning: ready) }
+                if ready < 0 {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    continuation.resume(returning: ready)
+                }
             }
         }
     }
@@ -189,7 +199,8 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
 
     /// Runs the server for the duration of `body` (structured: the server shuts down gracefully when `body` returns
     /// or throws).
-    public func withRunning<T: Sendable>(_ body: @Sendable (SimulatedKubernetesAPI) async throws -> T) async throws -> T {
+    public func withRunning<T: Sendable>(_ body: @Sendable (SimulatedKubernetesAPI) async throws -> T) async throws -> T
+    {
         let group = ServiceGroup(services: [self], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -246,7 +257,9 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     /// Injects a fault for the next `times` matching requests (`nil`: until `clearFaults`), optionally only for one
     /// verb and/or resource plural. Faults apply after latency and before authentication, like a failing front end.
     public func injectFault(_ fault: APIFault, times: Int? = 1, verb: String? = nil, resource: String? = nil) {
-        controls.withLock { $0.faults.append(FaultRule(fault: fault, remaining: times, verb: verb, resource: resource)) }
+        controls.withLock {
+            $0.faults.append(FaultRule(fault: fault, remaining: times, verb: verb, resource: resource))
+        }
     }
 
     /// Removes every injected fault and the latency.
@@ -260,13 +273,19 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     /// Takes the fault that applies to this request, if any (consuming one use).
     func takeFault(verb: String?, resource: String?) -> APIFault? {
         controls.withLock { controls in
-            guard let index = controls.faults.firstIndex(where: { rule in
-                (rule.verb == nil || rule.verb == verb) && (rule.resource == nil || rule.resource == resource)
-                    && rule.fault.applies(to: verb)
-            }) else { return nil }
+            guard
+                let index = controls.faults.firstIndex(where: { rule in
+                    (rule.verb == nil || rule.verb == verb) && (rule.resource == nil || rule.resource == resource)
+                        && rule.fault.applies(to: verb)
+                })
+            else { return nil }
             let fault = controls.faults[index].fault
             if let remaining = controls.faults[index].remaining {
-                if remaining <= 1 { controls.faults.remove(at: index) } else { controls.faults[index].remaining = remaining - 1 }
+                if remaining <= 1 {
+                    controls.faults.remove(at: index)
+                } else {
+                    controls.faults[index].remaining = remaining - 1
+                }
             }
             return fault
         }
@@ -323,16 +342,28 @@ public final class SimulatedKubernetesAPI: Service, Sendable {
     public func events(namespace: String? = nil) -> [KubernetesEvent] {
         let core = objects(.events, namespace: namespace).compactMap { try? $0.decode(KubernetesEvent.self) }
         let v1 = eventsV1(namespace: namespace).map(Self.coreView)
-        return (core + v1).sorted { ($0.firstTimestamp ?? "", $0.metadata.name ?? "") < ($1.firstTimestamp ?? "", $1.metadata.name ?? "") }
+        return (core + v1).sorted {
+            ($0.firstTimestamp ?? "", $0.metadata.name ?? "") < ($1.firstTimestamp ?? "", $1.metadata.name ?? "")
+        }
     }
 
     static func coreView(_ event: EventsV1Event) -> KubernetesEvent {
         let count: Int = event.series?.count ?? 1
         let last: String = event.series?.lastObservedTime ?? event.eventTime
         return KubernetesEvent(
-            metadata: event.metadata, involvedObject: event.regarding, reason: event.reason, message: event.note ?? "",
-            type: event.type ?? "", count: count, firstTimestamp: event.eventTime, lastTimestamp: last, source: nil,
-            reportingComponent: event.reportingController, reportingInstance: event.reportingInstance, action: event.action)
+            metadata: event.metadata,
+            involvedObject: event.regarding,
+            reason: event.reason,
+            message: event.note ?? "",
+            type: event.type ?? "",
+            count: count,
+            firstTimestamp: event.eventTime,
+            lastTimestamp: last,
+            source: nil,
+            reportingComponent: event.reportingController,
+            reportingInstance: event.reportingInstance,
+            action: event.action
+        )
     }
 
     /// The `events.k8s.io/v1` Events as written.

@@ -41,7 +41,9 @@ public final class StructuralSchema: Sendable {
         type = node["type"] as? String
         var properties: [String: StructuralSchema] = [:]
         for (key, value) in node["properties"] as? [String: Any] ?? [:] {
-            guard let child = value as? [String: Any] else { throw LoadError(description: "\(path).\(key): not a schema") }
+            guard let child = value as? [String: Any] else {
+                throw LoadError(description: "\(path).\(key): not a schema")
+            }
             properties[key] = try StructuralSchema(child, path: "\(path).\(key)", skippedRules: skippedRules)
         }
         self.properties = properties
@@ -65,7 +67,8 @@ public final class StructuralSchema: Sendable {
         self.pattern = pattern
         format = node["format"] as? String
         defaultValue = node["default"].flatMap(Self.json)
-        preservesUnknownFields = node["x-kubernetes-preserve-unknown-fields"] as? Bool ?? (type == "object" && node["properties"] == nil)
+        preservesUnknownFields =
+            node["x-kubernetes-preserve-unknown-fields"] as? Bool ?? (type == "object" && node["properties"] == nil)
         var immutable: String?
         for rule in node["x-kubernetes-validations"] as? [[String: Any]] ?? [] {
             guard (rule["rule"] as? String)?.replacingOccurrences(of: " ", with: "") == "self==oldSelf" else {
@@ -73,7 +76,10 @@ public final class StructuralSchema: Sendable {
                     skippedRules.record("\(path): rule \(rule["rule"] ?? "")")
                     continue
                 }
-                throw LoadError(description: "\(path): the simulated API supports only the CEL rule `self == oldSelf`, not \(rule["rule"] ?? "")")
+                throw LoadError(
+                    description:
+                        "\(path): the simulated API supports only the CEL rule `self == oldSelf`, not \(rule["rule"] ?? "")"
+                )
             }
             immutable = rule["message"] as? String ?? "Invalid value: \"object\": no such key"
         }
@@ -90,9 +96,15 @@ public final class StructuralSchema: Sendable {
 
     /// The schema of `version` in a CRD's YAML text. With `skippingRules`, CEL rules the simulation cannot evaluate
     /// are skipped (their paths recorded there) instead of refused.
-    public static func load(crdYAML: String, version: String, skippingRules: SkippedRules? = nil) throws(LoadError) -> StructuralSchema {
+    public static func load(
+        crdYAML: String,
+        version: String,
+        skippingRules: SkippedRules? = nil
+    ) throws(LoadError) -> StructuralSchema {
         let loaded: Any?
-        do { loaded = try Yams.load(yaml: crdYAML) } catch { throw LoadError(description: "the CRD is not YAML: \(error)") }
+        do { loaded = try Yams.load(yaml: crdYAML) } catch {
+            throw LoadError(description: "the CRD is not YAML: \(error)")
+        }
         guard let document = loaded as? [String: Any], let spec = document["spec"] as? [String: Any],
             let versions = spec["versions"] as? [[String: Any]],
             let entry = versions.first(where: { $0["name"] as? String == version }),
@@ -124,7 +136,9 @@ public final class StructuralSchema: Sendable {
             value = .object(object)
         case .array(var array):
             if let items {
-                for index in array.indices { warnings += items.pruneAndDefault(&array[index], path: "\(path)[\(index)]") }
+                for index in array.indices {
+                    warnings += items.pruneAndDefault(&array[index], path: "\(path)[\(index)]")
+                }
                 value = .array(array)
             }
         default:
@@ -142,11 +156,21 @@ public final class StructuralSchema: Sendable {
         }
         if value.isNull { return errors }
         if let problem = typeProblem(value) {
-            return errors + [FieldError(field: path, kind: .invalid(value: "\"\(value.typeName)\"", detail: "\(path) in body must be of type \(problem): \"\(value.typeName)\""))]
+            return errors + [
+                FieldError(
+                    field: path,
+                    kind: .invalid(
+                        value: "\"\(value.typeName)\"",
+                        detail: "\(path) in body must be of type \(problem): \"\(value.typeName)\""
+                    )
+                )
+            ]
         }
         if let enumValues, !enumValues.contains(value) {
             let allowed = enumValues.compactMap(\.stringValue).map { "\"\($0)\"" }.joined(separator: ", ")
-            errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "supported values: \(allowed)")))
+            errors.append(
+                FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "supported values: \(allowed)"))
+            )
         }
         switch value {
         case .object(let object):
@@ -159,37 +183,99 @@ public final class StructuralSchema: Sendable {
             }
         case .array(let array):
             if let maxItems, array.count > maxItems {
-                errors.append(FieldError(field: path, kind: .invalid(value: "\(array.count)", detail: "must have at most \(maxItems) items")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(value: "\(array.count)", detail: "must have at most \(maxItems) items")
+                    )
+                )
             }
             if let items {
                 for (index, child) in array.enumerated() {
-                    errors += items.errors(child, old: old?.arrayValue.flatMap { index < $0.count ? $0[index] : nil }, path: "\(path)[\(index)]")
+                    errors += items.errors(
+                        child,
+                        old: old?.arrayValue.flatMap { index < $0.count ? $0[index] : nil },
+                        path: "\(path)[\(index)]"
+                    )
                 }
             }
         case .string(let text):
             if let minLength, text.count < minLength {
-                errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "\(path) in body should be at least \(minLength) chars long")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(
+                            value: Self.show(value),
+                            detail: "\(path) in body should be at least \(minLength) chars long"
+                        )
+                    )
+                )
             }
             if let maxLength, text.count > maxLength {
-                errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "\(path) in body should be at most \(maxLength) chars long")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(
+                            value: Self.show(value),
+                            detail: "\(path) in body should be at most \(maxLength) chars long"
+                        )
+                    )
+                )
             }
             if let pattern, let regex = try? Regex(pattern), (try? regex.firstMatch(in: text)) == nil {
-                errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "\(path) in body should match '\(pattern)'")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(value: Self.show(value), detail: "\(path) in body should match '\(pattern)'")
+                    )
+                )
             }
             if format == "date-time", KubernetesTime.parse(text) == nil {
-                errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "\(path) in body must be of type date-time: \(Self.show(value))")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(
+                            value: Self.show(value),
+                            detail: "\(path) in body must be of type date-time: \(Self.show(value))"
+                        )
+                    )
+                )
             }
         case .integer, .number:
             let number = value.doubleValue ?? 0
             if let minimum, number < minimum {
-                errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "\(path) in body should be greater than or equal to \(Self.show(minimum))")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(
+                            value: Self.show(value),
+                            detail: "\(path) in body should be greater than or equal to \(Self.show(minimum))"
+                        )
+                    )
+                )
             }
             let formatMaximum: Double? = format == "int32" ? Double(Int32.max) : nil
             if let limit = [maximum, formatMaximum].compactMap({ $0 }).min(), number > limit {
-                errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "\(path) in body should be less than or equal to \(Self.show(limit))")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(
+                            value: Self.show(value),
+                            detail: "\(path) in body should be less than or equal to \(Self.show(limit))"
+                        )
+                    )
+                )
             }
             if format == "int32", number < Double(Int32.min) {
-                errors.append(FieldError(field: path, kind: .invalid(value: Self.show(value), detail: "\(path) in body should be greater than or equal to \(Int32.min)")))
+                errors.append(
+                    FieldError(
+                        field: path,
+                        kind: .invalid(
+                            value: Self.show(value),
+                            detail: "\(path) in body should be greater than or equal to \(Int32.min)"
+                        )
+                    )
+                )
             }
         default:
             break
@@ -201,7 +287,8 @@ public final class StructuralSchema: Sendable {
     private func typeProblem(_ value: KubernetesJSON) -> String? {
         guard let type else { return nil }
         switch (type, value) {
-        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("integer", .integer), ("number", .integer), ("number", .number):
+        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("integer", .integer),
+            ("number", .integer), ("number", .number):
             return nil
         case ("integer", .number(let number)) where number == number.rounded() && abs(number) < 9.2e18:
             return nil

@@ -3,8 +3,8 @@ import AutorebalancerCore
 import Foundation
 import Kubernetes
 import Simulation
-import TestSupport
 import Synchronization
+import TestSupport
 
 @testable import Act
 
@@ -17,29 +17,51 @@ final class TestAgent: Sendable {
     let events: EventRecorder
 
     /// `requestTimeout` is generous by default: an answered request is always answered within it on a loaded machine.
-    init(url: String, identity: String, time: ManualClock, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
-         lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
-         requestTimeout: Duration = .seconds(30)) throws {
+    init(
+        url: String,
+        identity: String,
+        time: ManualClock,
+        logs: CapturedLogs,
+        probe: (any EMQXRebalanceStatusProbe)? = nil,
+        lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
+        requestTimeout: Duration = .seconds(30)
+    ) throws {
         client = try HTTPKubernetesClient(
-            configuration: .init(server: url, namespace: "default",
-                                 tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken), requestTimeout: requestTimeout,
-                                 retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50))),
+            configuration: .init(
+                server: url,
+                namespace: "default",
+                tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
+                requestTimeout: requestTimeout,
+                retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50))
+            ),
             logger: logs.logger(identity)
         )
         let elector = LeaderElector(
-            api: client, configuration: .init(namespace: "default", identity: identity), clock: ContinuousClock(),
-            now: time.dateProvider, logger: logs.logger(identity)
+            api: client,
+            configuration: .init(namespace: "default", identity: identity),
+            clock: ContinuousClock(),
+            now: time.dateProvider,
+            logger: logs.logger(identity)
         )
         self.elector = elector
-        events = EventRecorder(api: client, canWrite: { elector.isLeader }, instance: identity, logger: logs.logger(identity))
+        events = EventRecorder(
+            api: client,
+            canWrite: { elector.isLeader },
+            instance: identity,
+            logger: logs.logger(identity)
+        )
         actuator = KubernetesActuator(
-            api: client, lifecycle: lifecycle, events: events, probe: probe, canWrite: { elector.isLeader }, logger: logs.logger(identity)
+            api: client,
+            lifecycle: lifecycle,
+            events: events,
+            probe: probe,
+            canWrite: { elector.isLeader },
+            logger: logs.logger(identity)
         )
     }
 
     func shutdown() async { try? await client.shutdown() }
 }
-
 
 /// The agents of one scenario: each is shut down when the scenario ends, on every path (a `return`, a thrown error,
 /// a failed `#require`). An HTTP client dropped without `shutdown()` traps in its deinit, which ends the whole test
@@ -47,10 +69,24 @@ final class TestAgent: Sendable {
 final class TestAgents: Sendable {
     private let made = Mutex<[TestAgent]>([])
 
-    func make(url: String, identity: String, time: ManualClock, logs: CapturedLogs, probe: (any EMQXRebalanceStatusProbe)? = nil,
-              lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
-              requestTimeout: Duration = .seconds(30)) throws -> TestAgent {
-        let agent = try TestAgent(url: url, identity: identity, time: time, logs: logs, probe: probe, lifecycle: lifecycle, requestTimeout: requestTimeout)
+    func make(
+        url: String,
+        identity: String,
+        time: ManualClock,
+        logs: CapturedLogs,
+        probe: (any EMQXRebalanceStatusProbe)? = nil,
+        lifecycle: RebalanceLifecycle = RebalanceLifecycle(configuration: .init(settleTime: .seconds(30))),
+        requestTimeout: Duration = .seconds(30)
+    ) throws -> TestAgent {
+        let agent = try TestAgent(
+            url: url,
+            identity: identity,
+            time: time,
+            logs: logs,
+            probe: probe,
+            lifecycle: lifecycle,
+            requestTimeout: requestTimeout
+        )
         made.withLock { $0.append(agent) }
         return agent
     }

@@ -27,7 +27,9 @@ struct ConfigMapMount {
         let name = "..2026_11_20_10_00_00.\(revision)"
         let folder = directory.appendingPathComponent(name)
         try fm.createDirectory(at: folder, withIntermediateDirectories: false)
-        for (key, text) in files { try text.write(to: folder.appendingPathComponent(key), atomically: false, encoding: .utf8) }
+        for (key, text) in files {
+            try text.write(to: folder.appendingPathComponent(key), atomically: false, encoding: .utf8)
+        }
         let temporary = path("..data_tmp")
         try fm.createSymbolicLink(atPath: temporary, withDestinationPath: name)
         guard rename(temporary, path("..data")) == 0 else { throw CocoaError(.fileWriteUnknown) }

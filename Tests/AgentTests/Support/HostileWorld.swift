@@ -55,7 +55,9 @@ struct HostileWorld: Sendable {
 
     /// Runs `body` with the world up; every server it started is stopped afterwards.
     static func with<T: Sendable>(
-        status: [EMQXResource.Node] = HostileWorld.nodes.map { EMQXResource.Node(node: $0, role: "core", connections: 100, liveConnections: 100) },
+        status: [EMQXResource.Node] = HostileWorld.nodes.map {
+            EMQXResource.Node(node: $0, role: "core", connections: 100, liveConnections: 100)
+        },
         _ body: @Sendable (HostileWorld) async throws -> T
     ) async throws -> T {
         let quiet = Logger(label: "hostile-world") { _ in SwiftLogNoOpLogHandler() }
@@ -63,17 +65,32 @@ struct HostileWorld: Sendable {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RunCommandClient.configuration)
         do {
             let result = try await api.withRunning { api in
-                try api.putObject(.emqxes, namespace: cluster.namespace, EMQXResource(
-                    metadata: ObjectMeta(name: cluster.name, namespace: cluster.namespace),
-                    spec: .init(coreTemplate: .init(replicas: status.count)),
-                    status: .init(
-                        conditions: [StatusCondition(type: "Ready", status: "True")], coreNodes: status,
-                        coreNodesStatus: .init(replicas: status.count, readyReplicas: status.count, currentRevision: "a", updateRevision: "a"))))
+                try api.putObject(
+                    .emqxes,
+                    namespace: cluster.namespace,
+                    EMQXResource(
+                        metadata: ObjectMeta(name: cluster.name, namespace: cluster.namespace),
+                        spec: .init(coreTemplate: .init(replicas: status.count)),
+                        status: .init(
+                            conditions: [StatusCondition(type: "Ready", status: "True")],
+                            coreNodes: status,
+                            coreNodesStatus: .init(
+                                replicas: status.count,
+                                readyReplicas: status.count,
+                                currentRevision: "a",
+                                updateRevision: "a"
+                            )
+                        )
+                    )
+                )
                 let kubernetes = try HTTPKubernetesClient(
                     configuration: KubernetesClientConfiguration(
-                        server: try await api.baseURL().absoluteString, tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
-                        retry: .singleAttempt),
-                    logger: quiet)
+                        server: try await api.baseURL().absoluteString,
+                        tokenProvider: StaticTokenProvider(SimulatedKubernetesAPI.defaultToken),
+                        retry: .singleAttempt
+                    ),
+                    logger: quiet
+                )
                 do {
                     let result = try await body(HostileWorld(api: api, kubernetes: kubernetes, httpClient: httpClient))
                     try await kubernetes.shutdown()
@@ -98,22 +115,35 @@ struct HostileWorld: Sendable {
         let logger = Logger(label: "emqx-autorebalancer") { label in
             AgentLogHandler(label: label, format: .text, level: .info, sink: lines.sink)
         }
-        let policy = try PolicyLoader.load(text: Self.policyText, file: "hostile.yaml").policy.orThrow("the test policy does not load")
+        let policy = try PolicyLoader.load(text: Self.policyText, file: "hostile.yaml").policy.orThrow(
+            "the test policy does not load"
+        )
         let configuration = AgentConfiguration(
             leaderElection: LeaderElectionSettings(enabled: false),
-            clusters: [ClusterSettings(target: .named(Self.cluster), sources: [.status])])
+            clusters: [ClusterSettings(target: .named(Self.cluster), sources: [.status])]
+        )
         let assembly = AgentAssembly(
-            configuration: configuration, policies: [policy], kubernetes: kubernetes, kubernetesNamespace: "default",
-            httpClient: httpClient, options: .init(hostname: "test", environment: [:]),
-            clock: ContinuousClock(), now: { Self.now }, logger: logger,
-            sourceOverride: { _, _ in sources })
+            configuration: configuration,
+            policies: [policy],
+            kubernetes: kubernetes,
+            kubernetesNamespace: "default",
+            httpClient: httpClient,
+            options: .init(hostname: "test", environment: [:]),
+            clock: ContinuousClock(),
+            now: { Self.now },
+            logger: logger,
+            sourceOverride: { _, _ in sources }
+        )
         let tick = await assembly.loop.tick(at: Self.now)
         await TickLogger(logger: logger).publish(tick)
         await MetricsSink(metrics: assembly.metrics, health: assembly.health, isLeader: { true }).publish(tick)
         let report = try tick.clusters.first.orThrow("no cluster in the cycle report")
         return Outcome(
-            report: report, logs: lines.lines, rebalances: api.rebalances(namespace: Self.cluster.namespace),
-            readiness: assembly.health.readiness())
+            report: report,
+            logs: lines.lines,
+            rebalances: api.rebalances(namespace: Self.cluster.namespace),
+            readiness: assembly.health.readiness()
+        )
     }
 }
 

@@ -56,8 +56,11 @@ final class LoopHarness: Sendable {
         let configuration = AgentConfiguration(
             dryRun: dryRun,
             leaderElection: LeaderElectionSettings(enabled: false),
-            clusters: clusters.map { ClusterSettings(target: .named(ClusterReference(namespace: "default", name: $0, kind: .emqx))) },
-            rebalances: RebalanceSettings(createRetry: createRetry))
+            clusters: clusters.map {
+                ClusterSettings(target: .named(ClusterReference(namespace: "default", name: $0, kind: .emqx)))
+            },
+            rebalances: RebalanceSettings(createRetry: createRetry)
+        )
         self.store = store ?? ConfigurationStore(ActiveConfiguration(configuration: configuration, policies: loaded))
         let logger = Logger(label: "test-loop")
         let leader = self.leader
@@ -65,8 +68,15 @@ final class LoopHarness: Sendable {
         let events = EventRecorder(api: api, canWrite: canWrite, instance: "test", logger: logger)
         let dryRunActuator = DryRunActuator(logger: logger)
         let actuators = ActuatorChoice(
-            rebalanceResource: KubernetesActuator(api: api, events: events, probe: nil, canWrite: canWrite, logger: logger),
-            dryRun: dryRunActuator)
+            rebalanceResource: KubernetesActuator(
+                api: api,
+                events: events,
+                probe: nil,
+                canWrite: canWrite,
+                logger: logger
+            ),
+            dryRun: dryRunActuator
+        )
         let counts = self.counts
         let sources = self.sources
         metrics = AgentMetrics(version: "test")
@@ -74,12 +84,26 @@ final class LoopHarness: Sendable {
         loop = EvaluationLoop(
             store: self.store,
             dependencies: .init(
-                discovery: OperatorDiscovery(api: api), actuators: actuators,
+                discovery: OperatorDiscovery(api: api),
+                actuators: actuators,
                 makeSources: { _, cluster in
-                    sources.withLock { $0 } ?? [CountsSource(kind: "prometheus", counts: { counts.withLock { $0[cluster.name] } }, now: { clock.date })]
+                    sources.withLock { $0 } ?? [
+                        CountsSource(
+                            kind: "prometheus",
+                            counts: { counts.withLock { $0[cluster.name] } },
+                            now: { clock.date }
+                        )
+                    ]
                 },
-                clusterTimeout: clusterTimeout, events: events, dryRunLock: dryRunLock),
-            sinks: [], clock: clock, now: { clock.date }, logger: logger)
+                clusterTimeout: clusterTimeout,
+                events: events,
+                dryRunLock: dryRunLock
+            ),
+            sinks: [],
+            clock: clock,
+            now: { clock.date },
+            logger: logger
+        )
         self.counts.withLock { state in for name in clusters { state[name] = Self.imbalanced } }
     }
 
@@ -113,13 +137,25 @@ final class LoopHarness: Sendable {
     static func object(_ name: String) -> ClusterObject {
         var metadata = ObjectMeta(name: name, namespace: "default")
         metadata.uid = "uid-\(name)"
-        return .emqx(EMQXResource(metadata: metadata, status: .init(
-            conditions: [StatusCondition(type: "Ready", status: "True")],
-            coreNodes: nodes.map { EMQXResource.Node(node: $0, version: "5.8.0", role: "core") })))
+        return .emqx(
+            EMQXResource(
+                metadata: metadata,
+                status: .init(
+                    conditions: [StatusCondition(type: "Ready", status: "True")],
+                    coreNodes: nodes.map { EMQXResource.Node(node: $0, version: "5.8.0", role: "core") }
+                )
+            )
+        )
     }
 
     /// A policy with one skew rule (`for` 15s) on a 15 s clock.
-    static func policy(name: String = "p", rule: String = "skew", cooldown: String = "5m", maxPerDay: Int = 3, paused: Bool = false) -> String {
+    static func policy(
+        name: String = "p",
+        rule: String = "skew",
+        cooldown: String = "5m",
+        maxPerDay: Int = 3,
+        paused: Bool = false
+    ) -> String {
         """
         apiVersion: autorebalancer.emqx.io/v1alpha1
         kind: Policy
@@ -160,9 +196,18 @@ struct CountsSource: MetricSource {
     func observe(_ request: ObservationRequest) async throws -> SourceObservation {
         guard let counts = counts() else { throw Unreachable() }
         let at = now()
-        return SourceObservation(nodes: zip(LoopHarness.nodes, counts).map { name, live in
-            NodeObservation(name: name, role: .core, running: true, liveConnections: live, connections: live, observedAt: at)
-        })
+        return SourceObservation(
+            nodes: zip(LoopHarness.nodes, counts).map { name, live in
+                NodeObservation(
+                    name: name,
+                    role: .core,
+                    running: true,
+                    liveConnections: live,
+                    connections: live,
+                    observedAt: at
+                )
+            }
+        )
     }
 }
 
