@@ -7,7 +7,7 @@ import Observe
 import ServiceLifecycle
 import Synchronization
 
-/// The agent's main loop: every cycle it observes every watched cluster concurrently (the EMQX object and its
+/// The agent's main loop: every cycle it observes every watched cluster, 16 at a time (the EMQX object and its
 /// Rebalances once each, then the metrics), steps every policy's rule state machines, lets the cluster's actuator
 /// carry out at most one rebalance, confirms what the actuator really did, follows the cluster's Rebalances, and
 /// hands one `TickReport` to the sinks (metrics, logs, alerts).
@@ -260,7 +260,8 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
     /// How many clusters' cycles run at once. Each holds its async frames, its object and readings and its share of
     /// the batched metric answers while it runs; with hundreds of clusters all at once that peak, freed again every
     /// cycle, left the allocator's arenas fragmented (most of the agent's memory at 200 clusters). A cluster whose
-    /// Kubernetes calls or sources hang holds one slot for at most its budget, so the others still go through.
+    /// Kubernetes calls or sources hang holds one slot for at most its budget; the others go through the remaining
+    /// slots, so only as many hanging clusters as there are slots would hold up the rest.
     static var concurrentClusters: Int { 16 }
 
     /// One cluster's cycle, bounded so one slow cluster does not hold the others: the cluster timeout for the
