@@ -219,6 +219,10 @@ import Testing
         while h.api.storedRebalances.isEmpty { await Task.yield() }
         #expect(h.api.storedRebalances.first?.spec.instanceName == "emqx-ee")
         await h.clock.sleepers(atLeast: 1)
+        // Both cycles' budgets end at the same instant: advance only once the healthy cycle has finished (its budget's
+        // sleep gone, the stuck cycle's left), or the advance would cut it off too. Bounded, so it never hangs.
+        let settled = ContinuousClock.now.advanced(by: .seconds(30))
+        while h.clock.pendingSleeps > 1, ContinuousClock.now < settled { try await Task.sleep(for: .milliseconds(5)) }
         h.clock.advance(by: .seconds(40))
         let report = await tick
         let healthy = try #require(report.clusters.first { $0.cluster.name == "emqx-ee" })
