@@ -209,19 +209,23 @@ public final class EvaluationLoop<C: Clock>: Service, Sendable where C.Duration 
                     reports.append(report)
                     continue
                 }
+                // A cycle that waited for a slot is judged at the time it starts, not the tick's: behind clusters that
+                // hang, the wait can pass a minute, and its fresh samples would then look like they came from the future.
+                var startsAt = now
                 if running == Self.concurrentClusters, let report = await group.next() {
                     reports.append(report)
                     running -= 1
+                    startsAt = max(now, self.now())
                 }
                 let policies = active.policies(for: settings)
-                group.addTask {
+                group.addTask { [startsAt] in
                     await self.cycle(
                         reference,
                         settings: settings,
                         policies: policies,
                         dryRun: dryRun,
                         retryPolicy: retryPolicy,
-                        at: now
+                        at: startsAt
                     )
                 }
                 running += 1
