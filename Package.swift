@@ -69,11 +69,13 @@ let package = Package(
             dependencies: ["AutorebalancerCore", yams],
             swiftSettings: sharedSettings
         ),
+        // glibc's allocator controls, which the Glibc module does not export (Agent's ProcessMemory).
+        .target(name: "CAllocator"),
         // The runtime: configuration, the evaluation loop, wiring. It does not carry the simulator.
         .target(
             name: "Agent",
             dependencies: [
-                "AgentConfig", "AutorebalancerCore", "Observe", "Kubernetes", "Act", "Report",
+                "AgentConfig", "AutorebalancerCore", "CAllocator", "Observe", "Kubernetes", "Act", "Report",
                 asyncHTTPClient, logging, serviceLifecycle, yams,
             ],
             swiftSettings: sharedSettings

@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ProcessMemory.tuneAllocator()
         let logger = logging.makeLogger()
         let loaded = ConfigurationFiles.load(configPath: config)
         for diagnostic in loaded.diagnostics.sortedByLocation() {
@@ -107,7 +108,8 @@ struct RunCommand: AsyncParsableCommand {
             ),
             clock: ContinuousClock(),
             now: { Date() },
-            logger: logger
+            logger: logger,
+            extraSinks: [FreedMemoryReturn()]
         )
         var exitCode: Int32 = 0
         do {

@@ -9,6 +9,18 @@ enum PrometheusInput {
     @Sendable static func check(_ bytes: [UInt8]) -> [String] {
         var promises = Promises()
         guard let response = try? PrometheusResponse.decode(Data(bytes)) else { return promises.broken }
+        // The instant-vector fast path reads what the general reader reads, or leaves the body to it.
+        if case .vector(let fast) = response.result {
+            let slow = (try? PrometheusResponse.decodeAnyAnswer(Data(bytes)).vector()) ?? []
+            let same = zip(fast, slow).allSatisfy { a, b in
+                a.labels == b.labels && a.sample.time == b.sample.time
+                    && (a.sample.value == b.sample.value || (a.sample.value.isNaN && b.sample.value.isNaN))
+            }
+            promises.expect(
+                fast.count == slow.count && same,
+                "the instant-vector reader read \(fast.count) series, the general reader \(slow.count) or others"
+            )
+        }
         var samples: [(labels: [String: String], sample: PrometheusSample)] = []
         if let vector = try? response.vector() { samples += vector.map { ($0.labels, $0.sample) } }
         if let matrix = try? response.matrix() {

@@ -121,6 +121,12 @@ struct PrometheusVectorFastPathTests {
     @Test(arguments: [
         #"{"status":"success","warnings":["partial data"],"infos":["a note"],"data":{"resultType":"vector","result":[{"metric":{"node":"emqx@a","cluster":"c"},"value":[1795621027.5,"12"]},{"metric":{"node":"emqx@b"},"value":[1795621027,"NaN"]},{"metric":{},"value":[1,"+Inf"]},{"value":[2,"-1e3"]}]}}"#,
         #"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+        // Members in another order, whitespace, members it does not know, escapes and non-ASCII.
+        #"""
+         { "data" : { "result" : [ { "value" : [ 1.5e9 , "7" ] , "extra" : [ { "a" : [ true, false, null, -0.5E-2 ] } ] ,
+           "metric" : { "node" : "emqx@a\\b\"c\u00e9\ud83d\ude00\/\n\té", "z" : "" } } ] , "resultType" : "vector" ,
+           "stats": {} }, "status" : "success" }
+        """#,
     ])
     func readsWhatTheGeneralReaderReads(body: String) throws {
         let fast = try #require(PrometheusResponse.instantVector(Data(body.utf8)))
@@ -144,8 +150,30 @@ struct PrometheusVectorFastPathTests {
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"twelve"]}]}}"#,
         #"{"status":"success","warnings":[1],"data":{"resultType":"vector","result":[]}}"#,
         "not json",
+        // Repeated keys, `null` where an object belongs, numbers and strings outside JSON's grammar, trailing bytes.
+        #"{"status":"success","status":"error","data":{"resultType":"vector","result":[]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1","a":"2"},"value":[1,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":null,"value":[1,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[01,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1e999,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[+1,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\ud800"},"value":[1,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\x"},"value":[1,"1"]}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{}}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[]}} {}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[],}}"#,
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"a\":\"\u{1}\"},\"value\":[1,\"1\"]}]}}",
+        String(repeating: "[", count: 200) + String(repeating: "]", count: 200),
+        #"{"status":"success","x":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}",
     ])
     func leavesEverythingElseToTheGeneralReader(body: String) {
         #expect(PrometheusResponse.instantVector(Data(body.utf8)) == nil)
+    }
+
+    @Test func leavesInvalidUTF8ToTheGeneralReader() {
+        var body = Array(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"x"#.utf8)
+        body += [0xFF, 0xFE]
+        body += Array(#""},"value":[1,"1"]}]}}"#.utf8)
+        #expect(PrometheusResponse.instantVector(Data(body)) == nil)
     }
 }

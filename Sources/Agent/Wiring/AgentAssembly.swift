@@ -64,7 +64,8 @@ public final class AgentAssembly<C: Clock>: Sendable where C.Duration == Duratio
     let logger: Logger
 
     /// - Parameters:
-    ///   - extraSinks: more consumers of cycle reports (the demo's display).
+    ///   - extraSinks: more consumers of cycle reports, after the agent's own (the demo's display; `run` returns the
+    ///     memory a cycle freed).
     ///   - sourceOverride: builds the metric sources instead of the configuration (the demo points the scrape at the
     ///     simulated nodes' loopback addresses).
     public init(

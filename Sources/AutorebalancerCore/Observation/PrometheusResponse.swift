@@ -76,8 +76,9 @@ public struct PrometheusResponse: Sendable, Hashable {
         return try decodeAnyAnswer(data)
     }
 
-    /// Every answer shape (and every problem, worded), through a generic JSON tree.
-    static func decodeAnyAnswer(_ data: Data) throws(PrometheusResponseError) -> PrometheusResponse {
+    /// Every answer shape (and every problem, worded), through a generic JSON tree: what ``decode(_:)`` falls back to
+    /// when its instant-vector reader leaves an answer (public for the fuzzing harness, which compares the two).
+    public static func decodeAnyAnswer(_ data: Data) throws(PrometheusResponseError) -> PrometheusResponse {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
