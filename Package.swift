@@ -164,7 +164,7 @@ let package = Package(
             swiftSettings: sharedSettings),
         .testTarget(
             name: "ReportTests",
-            dependencies: ["AutorebalancerCore", "Report", "TestSupport", asyncHTTPClient, hummingbird, logging, nioCore, serviceLifecycle],
+            dependencies: ["AutorebalancerCore", "Report", "TestSupport", asyncHTTPClient, hummingbird, logging, nioCore, prometheus, serviceLifecycle],
             swiftSettings: sharedSettings),
         .testTarget(
             name: "AgentTests",

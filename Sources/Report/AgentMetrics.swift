@@ -3,11 +3,11 @@ import Foundation
 import Prometheus
 import Synchronization
 
-/// The agent's own Prometheus metrics (prefix `emqx_autorebalancer_`), registered with HELP text on a
-/// `PrometheusCollectorRegistry`.
+/// The agent's own Prometheus metrics (prefix `emqx_autorebalancer_`): counters and histograms registered with HELP
+/// text on a `PrometheusCollectorRegistry`, gauges in a ``GaugeTable`` written in the same format.
 ///
 /// Every family shows its HELP and TYPE from start-up, even a labeled family with no series yet (``render()`` adds
-/// the header of families the registry has no series for). Unknown values remove their series instead of
+/// the header of families without series). Unknown values remove their series instead of
 /// writing 0: missing data is never zero.
 ///
 /// The families are declared here (``families``) with the calls that set their series; the agent's `MetricsSink`
@@ -226,6 +226,9 @@ public final class AgentMetrics: Sendable {
     ]
 
     public let registry: PrometheusCollectorRegistry
+    /// The gauge families' series (the registry holds the counters and histograms).
+    private let gauges = GaugeTable()
+    private static let gaugeFamilies = families.filter { $0.kind == .gauge }.map { (name: $0.name, help: $0.help) }
     private let byName: [String: AgentMetricFamily]
     private let state = Mutex(SeriesState())
 
@@ -250,21 +253,25 @@ public final class AgentMetrics: Sendable {
     public init(version: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         self.byName = Dictionary(uniqueKeysWithValues: Self.families.map { ($0.name, $0) })
-        gauge("build_info", ["version": version]).set(1.0)
-        gauge("leader").set(0.0)
-        gauge("dry_run").set(0.0)
+        setGauge("build_info", ["version": version], 1.0)
+        setGauge("leader", [:], 0.0)
+        setGauge("dry_run", [:], 0.0)
         _ = histogram("evaluation_duration_seconds")
-        gauge("config_last_reload_successful").set(1.0)
+        setGauge("config_last_reload_successful", [:], 1.0)
         _ = counter("config_reloads_total", ["result": "success"])
         _ = counter("config_reloads_total", ["result": "failure"])
     }
 
     // MARK: Exposition
 
-    /// The text exposition (version 0.0.4) of every family, headers of empty families included.
+    /// The text exposition (version 0.0.4) of every family, headers of empty families included: the gauges in
+    /// documentation order, then the registry's counters and histograms.
     public func render() -> String {
-        var text = registry.emitToString()
-        for family in Self.families where !text.contains("# TYPE \(family.name) ") {
+        var text = ""
+        gauges.emit(Self.gaugeFamilies, into: &text)
+        let registered = registry.emitToString()
+        text += registered
+        for family in Self.families where family.kind != .gauge && !registered.contains("# TYPE \(family.name) ") {
             text += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.kind.rawValue)\n"
         }
         return text
@@ -273,7 +280,7 @@ public final class AgentMetrics: Sendable {
     // MARK: Recording
 
     public func setLeader(_ isLeader: Bool) {
-        gauge("leader").set(isLeader ? 1.0 : 0.0)
+        setGauge("leader", [:], isLeader ? 1.0 : 0.0)
     }
 
     /// `shard_owned` for every shard (series of shards beyond `count` are dropped after a change of count).
@@ -284,16 +291,16 @@ public final class AgentMetrics: Sendable {
         }
         for shard in max(count, 0)..<max(previous, count) { removeGauge("shard_owned", ["shard": String(shard)]) }
         for shard in 0..<max(count, 0) {
-            gauge("shard_owned", ["shard": String(shard)]).set(owned.contains(shard) ? 1.0 : 0.0)
+            setGauge("shard_owned", ["shard": String(shard)], owned.contains(shard) ? 1.0 : 0.0)
         }
     }
 
     public func setClusterOwned(_ cluster: String, _ owned: Bool) {
-        gauge("cluster_owned", ["cluster": cluster]).set(owned ? 1.0 : 0.0)
+        setGauge("cluster_owned", ["cluster": cluster], owned ? 1.0 : 0.0)
     }
 
     public func setDryRun(_ dryRun: Bool) {
-        gauge("dry_run").set(dryRun ? 1.0 : 0.0)
+        setGauge("dry_run", [:], dryRun ? 1.0 : 0.0)
     }
 
     /// Sets the per-node gauges of one cluster; nodes no longer reported lose their series, unknown counts too.
@@ -362,7 +369,9 @@ public final class AgentMetrics: Sendable {
     /// Sets `rule_state`: 1 for `state`, 0 for the others.
     public func setRuleState(cluster: String, rule: String, state current: RuleState) {
         for state in RuleState.allCases {
-            gauge("rule_state", ["cluster": cluster, "rule": rule, "state": state.rawValue]).set(
+            setGauge(
+                "rule_state",
+                ["cluster": cluster, "rule": rule, "state": state.rawValue],
                 state == current ? 1.0 : 0.0
             )
         }
@@ -401,26 +410,29 @@ public final class AgentMetrics: Sendable {
             state.blockedSince[key] = time
             return time
         }
-        gauge("blocked_duration_seconds", ["cluster": cluster, "rule": rule]).set(max(0, time.timeIntervalSince(since)))
+        setGauge("blocked_duration_seconds", ["cluster": cluster, "rule": rule], max(0, time.timeIntervalSince(since)))
     }
 
     /// A rule that is not blocked (acted, or had nothing to do): its blocked duration returns to 0.
     public func recordNotBlocked(cluster: String, rule: String) {
         _ = state.withLock { $0.blockedSince.removeValue(forKey: cluster + "\u{0}" + rule) }
-        gauge("blocked_duration_seconds", ["cluster": cluster, "rule": rule]).set(0.0)
+        setGauge("blocked_duration_seconds", ["cluster": cluster, "rule": rule], 0.0)
     }
 
     /// `startedAt` of the running Rebalance, `nil` when none runs.
     public func recordRebalanceProgress(cluster: String, startedAt: Date?, now: Date) {
-        gauge("rebalance_in_progress", ["cluster": cluster]).set(startedAt == nil ? 0.0 : 1.0)
-        gauge("rebalance_processing_duration_seconds", ["cluster": cluster])
-            .set(startedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        setGauge("rebalance_in_progress", ["cluster": cluster], startedAt == nil ? 0.0 : 1.0)
+        setGauge(
+            "rebalance_processing_duration_seconds",
+            ["cluster": cluster],
+            startedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
+        )
     }
 
     /// One observation by a source: its duration, and up/error accounting.
     public func recordSourceObservation(cluster: String, source: String, succeeded: Bool, duration: Duration) {
         histogram("source_duration_seconds", ["source": source]).record(duration.seconds)
-        gauge("source_up", ["cluster": cluster, "source": source]).set(succeeded ? 1.0 : 0.0)
+        setGauge("source_up", ["cluster": cluster, "source": source], succeeded ? 1.0 : 0.0)
         let errors = counter("source_errors_total", ["cluster": cluster, "source": source])
         if !succeeded { errors.increment() }
     }
@@ -428,12 +440,12 @@ public final class AgentMetrics: Sendable {
     /// One completed evaluation cycle.
     public func recordEvaluation(duration: Duration, completedAt: Date) {
         histogram("evaluation_duration_seconds").record(duration.seconds)
-        gauge("last_evaluation_timestamp_seconds").set(completedAt.timeIntervalSince1970)
+        setGauge("last_evaluation_timestamp_seconds", [:], completedAt.timeIntervalSince1970)
     }
 
     public func recordConfigReload(succeeded: Bool) {
         counter("config_reloads_total", ["result": succeeded ? "success" : "failure"]).increment()
-        gauge("config_last_reload_successful").set(succeeded ? 1.0 : 0.0)
+        setGauge("config_last_reload_successful", [:], succeeded ? 1.0 : 0.0)
     }
 
     public func recordAlertSent(receiver: String, succeeded: Bool) {
@@ -501,12 +513,13 @@ public final class AgentMetrics: Sendable {
         guard let family = byName[name] else {
             preconditionFailure("metric \(name) is not declared in AgentMetrics.families")
         }
+        // Always the declared order: a series is keyed by the ordered label list.
+        let pairs = family.labels.compactMap { label in labels[label].map { (label, $0) } }
         precondition(
-            Set(labels.keys) == Set(family.labels),
+            pairs.count == labels.count && pairs.count == family.labels.count,
             "metric \(name) takes labels \(family.labels), got \(labels.keys.sorted())"
         )
-        // Always the declared order: the registry keys series by the ordered label list.
-        return (name, family.labels.map { ($0, labels[$0]!) }, family.help)
+        return (name, pairs, family.help)
     }
 
     private func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
@@ -519,23 +532,18 @@ public final class AgentMetrics: Sendable {
         var labels: [String: String]
     }
 
-    /// The series made so far: the registry is asked (and the family and labels checked) once per series, not on
-    /// every update; a cycle over many clusters sets thousands of gauges.
+    /// The counters and histograms made so far: the registry is asked (and the family and labels checked) once per
+    /// series, not on every update. Gauges, the thousands a cycle sets, are kept in ``gauges`` instead.
     private struct Series {
-        var gauges: [SeriesKey: Gauge] = [:]
         var counters: [SeriesKey: Counter] = [:]
         var histograms: [SeriesKey: ValueHistogram] = [:]
     }
 
     private let series = Mutex(Series())
 
-    private func gauge(_ shortName: String, _ labels: [String: String] = [:]) -> Gauge {
-        let key = SeriesKey(family: shortName, labels: labels)
-        if let made = series.withLock({ $0.gauges[key] }) { return made }
-        let (name, pairs, help) = family(shortName, labels)
-        let made = registry.makeGauge(descriptor: descriptor(name, help), labels: pairs)
-        series.withLock { $0.gauges[key] = made }
-        return made
+    private func setGauge(_ shortName: String, _ labels: [String: String], _ value: Double) {
+        let (name, pairs, _) = family(shortName, labels)
+        gauges.set(name, pairs, to: value)
     }
 
     private func counter(_ shortName: String, _ labels: [String: String] = [:]) -> Counter {
@@ -562,18 +570,15 @@ public final class AgentMetrics: Sendable {
 
     private func setOrRemove(_ shortName: String, _ labels: [String: String], _ value: Double?) {
         if let value, !value.isNaN {
-            gauge(shortName, labels).set(value)
+            setGauge(shortName, labels, value)
         } else {
             removeGauge(shortName, labels)
         }
     }
 
     private func removeGauge(_ shortName: String, _ labels: [String: String]) {
-        // Every series is made through `gauge`, so one that is not known was never set.
-        guard
-            let made = series.withLock({ $0.gauges.removeValue(forKey: SeriesKey(family: shortName, labels: labels)) })
-        else { return }
-        registry.unregisterGauge(made)
+        let (name, pairs, _) = family(shortName, labels)
+        gauges.remove(name, pairs)
     }
 
     private func removeCounter(_ shortName: String, _ labels: [String: String]) {

@@ -1,5 +1,6 @@
 import AutorebalancerCore
 import Foundation
+import Prometheus
 import Report
 import TestSupport
 import Testing
@@ -114,6 +115,36 @@ struct AgentMetricsTests {
         )
         #expect(text.contains(#"emqx_autorebalancer_config_reloads_total{result="failure"} 1"#))
         #expect(text.contains("emqx_autorebalancer_config_last_reload_successful 0"))
+    }
+
+    /// The agent writes its gauges itself (not through the library's gauge objects): the lines are the library's.
+    @Test func gaugeLinesAreTheLibrarysLines() {
+        let metrics = AgentMetrics(version: "1")
+        let clusters = ["ns/plain", "ns/a\"b\\c\nd é"]
+        let values = [3000.0, 0.5, 1e17, -2, 1795621027.25]
+        for (index, cluster) in clusters.enumerated() {
+            metrics.recordObservation(
+                cluster: cluster,
+                nodes: values.enumerated().map {
+                    NodeObservation(name: "emqx@n\($0.offset)", liveConnections: $0.element + Double(index))
+                }
+            )
+        }
+        let registry = PrometheusCollectorRegistry()
+        for (index, cluster) in clusters.enumerated() {
+            for (offset, value) in values.enumerated() {
+                registry.makeGauge(
+                    name: "emqx_autorebalancer_node_connections",
+                    labels: [("cluster", cluster), ("node", "emqx@n\(offset)")]
+                ).set(value + Double(index))
+            }
+        }
+        let expected = registry.emitToString().split(separator: "\n").filter { !$0.hasPrefix("#") }
+        let written = metrics.render().split(separator: "\n").filter {
+            $0.hasPrefix("emqx_autorebalancer_node_connections{")
+        }
+        #expect(expected.count == 10)
+        #expect(written == expected.sorted())
     }
 
     @Test func nodesThatLeaveLoseTheirSeries() {
