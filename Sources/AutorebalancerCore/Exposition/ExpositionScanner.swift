@@ -608,6 +608,14 @@ struct ExpositionScanner {
     /// The family with exactly this name, created (untyped, undeclared) when there is none yet. Every family name is
     /// remembered (to keep the one-TYPE and TYPE-before-samples rules), so their number and length are limited.
     private mutating func family(_ nameStart: Int, _ nameEnd: Int) throws(ExpositionError) -> Int {
+        // `# TYPE` follows `# HELP` of the same family: known without making its name.
+        if current >= 0, nameEnd > nameStart, familyNameBytes[current].count == nameEnd - nameStart,
+            familyNameBytes[current].withUnsafeBufferPointer({
+                memcmp($0.baseAddress!, base + nameStart, nameEnd - nameStart) == 0
+            })
+        {
+            return current
+        }
         let bytes = Array(UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart))
         let name = String(decoding: bytes, as: UTF8.self)
         if let existing = familyIndex[name] { return existing }
