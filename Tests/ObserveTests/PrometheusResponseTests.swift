@@ -157,6 +157,8 @@ struct PrometheusVectorFastPathTests {
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[01,"1"]}]}}"#,
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1e999,"1"]}]}}"#,
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[+1,"1"]}]}}"#,
+        // More digits than every reader rounds alike.
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1798847967225589.1,"1"]}]}}"#,
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\ud800"},"value":[1,"1"]}]}}"#,
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\x"},"value":[1,"1"]}]}}"#,
         #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{}}]}}"#,

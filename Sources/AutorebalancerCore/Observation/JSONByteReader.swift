@@ -114,21 +114,28 @@ struct JSONByteReader {
         return nil
     }
 
-    /// A number, by JSON's grammar (no `+`, no leading zeros, no bare `.`); `nil` when it is not finite as a Double.
+    /// A number, by JSON's grammar (no `+`, no leading zeros, no bare `.`); `nil` when it is not finite as a Double,
+    /// or has more than 15 significant digits (a Prometheus time has 13): up to 15 every reader rounds alike, past 16
+    /// Foundation's reads differ from Swift's in the last bit, so such a number is left to the general reader.
     mutating func number() -> Double? {
         skipSpace()
         let start = index
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count else { return nil }
+        var significant = 1
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
         } else {
-            guard digits() > 0 else { return nil }
+            significant = digits()
+            guard significant > 0 else { return nil }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            guard digits() > 0 else { return nil }
+            let fraction = digits()
+            guard fraction > 0 else { return nil }
+            significant += fraction
         }
+        guard significant <= 15 else { return nil }
         if index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "e") {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
