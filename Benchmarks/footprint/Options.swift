@@ -34,9 +34,16 @@ struct Options {
     /// Keep the agents' logs and configuration here instead of a temporary directory removed at the end.
     var keep: String?
 
-    /// Every simulated node of `scrape` is an HTTP server in this process holding the agent's connection: about two
-    /// descriptors each, within the 20 000 a process may open here.
-    static let scrapeNodeLimit = 8_000
+    /// Every simulated node of `scrape` is an HTTP server in this process, and holds four of its descriptors: the
+    /// listening socket, the agent's connection, and both ends of the simulated operator's pooled connection (it reads
+    /// every node). At 8,000 nodes that reached the 20,000 a process may open here, and libdispatch trapped when it
+    /// could not open `/proc/self/task/…/stat`; so the limit follows the open-file limit, with 1,000 to spare.
+    static var scrapeNodeLimit: Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+        let openable = Int(clamping: limit.rlim_max)
+        return max(0, (min(openable, 1 << 20) - 1_000) / 4)
+    }
 
     static let usage = """
         usage: footprint [--clusters N (10)] [--nodes N (20)] [--source prometheus|nodes|scrape (scrape)]
@@ -44,8 +51,8 @@ struct Options {
                          [--warmup-limit SECONDS (300)] [--measure SECONDS (120)] [--interval SECONDS]
                          [--agent PATH] [--probe PATH] [--policy FILE] [--format text|json] [--keep DIRECTORY]
         Run from the package root after `swift build -c release --scratch-path .build-release`.
-        --source scrape is limited to \(scrapeNodeLimit) simulated nodes (clusters × nodes); prometheus and nodes
-        take 1,000 × 20 and more.
+        --source scrape is limited to \(scrapeNodeLimit) simulated nodes (clusters × nodes; four open files each);
+        prometheus and nodes take 1,000 × 20 and more.
         """
 
     static func parse(_ arguments: [String]) -> Options {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
+import NIOCore
 
 /// Observes per-node counts by scraping every EMQX node directly: EMQX 5 `GET /api/v5/prometheus/stats` (node mode)
 /// or EMQX 4.4 `GET /api/v4/emqx_prometheus?type=prometheus`, and optionally `GET /api/v5/nodes` for uptime, role
@@ -112,13 +113,20 @@ public struct EMQXScrapeSource: MetricSource {
             throw EMQXScrapeError.noNodes(cluster: request.cluster.description)
         }
         let path = statsPath(for: request.cluster)
-        let results = await withTaskGroup(of: (Int, Result<Scraped, ScrapeFailure>).self) { group in
-            for (index, name) in names.enumerated() {
-                group.addTask { (index, await scrape(node: name, path: path)) }
+        // Every node's exchange starts at once and its body is read on the client's event loops; this task only
+        // collects the outcomes in turn: one wake-up per node, not a task per node and a wake-up per body part.
+        let exchanges = names.map { name in
+            let url = baseURL(of: name) + path
+            return fetch.start(url, accept: "text/plain", reader: ExpositionBody(url: SafeText.redacted(url)))
+        }
+        let results = await withTaskCancellationHandler {
+            var results: [Result<Scraped, ScrapeFailure>] = []
+            for (name, exchange) in zip(names, exchanges) {
+                results.append(scraped(name, path: path, await exchange.outcome()))
             }
-            var results: [(Int, Result<Scraped, ScrapeFailure>)] = []
-            for await result in group { results.append(result) }
-            return results.sorted { $0.0 < $1.0 }.map(\.1)
+            return results
+        } onCancel: {
+            for exchange in exchanges { exchange.cancel() }
         }
 
         var nodes: [NodeObservation] = []
@@ -167,16 +175,17 @@ public struct EMQXScrapeSource: MetricSource {
         var warnings: [String]
     }
 
-    private func scrape(node name: String, path: String) async -> Result<Scraped, ScrapeFailure> {
-        let url = baseURL(of: name) + path
-        let shownURL = SafeText.redacted(url)
+    /// What one node's scrape gave.
+    private func scraped(
+        _ name: String,
+        path: String,
+        _ outcome: Result<ExpositionDocument, SourceFetchError>
+    ) -> Result<Scraped, ScrapeFailure> {
+        let shownURL = SafeText.redacted(baseURL(of: name) + path)
         let document: ExpositionDocument
-        do {
-            document = try await fetch.exchange(url, accept: "text/plain") { head, body in
-                try await Self.readExposition(head, body, url: shownURL)
-            }
-        } catch {
-            return .failure(ScrapeFailure(reason: error.description))
+        switch outcome {
+        case .success(let read): document = read
+        case .failure(let error): return .failure(ScrapeFailure(reason: error.description))
         }
         let scrapedAt = now()
         let reading = EMQXExposition.read(document, scrapedNode: name, observedAt: scrapedAt)
@@ -212,27 +221,47 @@ public struct EMQXScrapeSource: MetricSource {
         EMQXExposition.restartCounterMetric, EMQXExposition.wallclockMetric, EMQXExposition.uptimeMetric,
     ]
 
-    /// Parses a stats body as it arrives: strict (the first broken line fails the node), only ``families`` built,
-    /// at most ``bodyLimit`` bytes.
-    static func readExposition(
-        _ head: HTTPFetch.Head,
-        _ body: HTTPClientResponse.Body,
-        url: String
-    ) async throws -> ExpositionDocument {
-        if let type = head.headers.first(name: "Content-Type"), let problem = contentTypeProblem(type) {
-            throw SourceFetchError.invalidBody(url: url, reason: problem)
+    /// Parses a stats body as it arrives, on the HTTP client's event loop: strict (the first broken line fails the
+    /// node), only ``families`` built, at most ``bodyLimit`` bytes.
+    struct ExpositionBody: StreamedBodyReader {
+        let url: String
+        private var stream = ExpositionParser(mode: .strict, families: families, limits: .scrape).stream()
+
+        init(url: String) {
+            self.url = url
         }
-        var stream = ExpositionParser(mode: .strict, families: families, limits: .scrape).stream()
-        do {
-            for try await chunk in body {
-                guard stream.byteCount + chunk.readableBytes <= bodyLimit else {
-                    throw SourceFetchError.bodyTooLarge(url: url, limit: bodyLimit)
-                }
-                try chunk.withUnsafeReadableBytes { bytes throws(ExpositionError) in try stream.feed(bytes) }
+
+        func head(_ head: HTTPFetch.Head) throws(SourceFetchError) {
+            if let type = head.headers.first(name: "Content-Type"), let problem = contentTypeProblem(type) {
+                throw .invalidBody(url: url, reason: problem)
             }
-            return try stream.finish()
-        } catch let error as ExpositionError {
-            throw SourceFetchError.invalidBody(
+        }
+
+        mutating func read(_ part: ByteBuffer) throws(SourceFetchError) {
+            guard stream.byteCount + part.readableBytes <= bodyLimit else {
+                throw .bodyTooLarge(url: url, limit: bodyLimit)
+            }
+            let problem = part.withUnsafeReadableBytes { bytes -> ExpositionError? in
+                do throws(ExpositionError) {
+                    try stream.feed(bytes)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let problem { throw invalid(problem) }
+        }
+
+        mutating func finish() throws(SourceFetchError) -> ExpositionDocument {
+            do {
+                return try stream.finish()
+            } catch {
+                throw invalid(error)
+            }
+        }
+
+        private func invalid(_ error: ExpositionError) -> SourceFetchError {
+            .invalidBody(
                 url: url,
                 reason: "line \(SafeText.forLog(error.description)); not the Prometheus text format EMQX writes"
             )

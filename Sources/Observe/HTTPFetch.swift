@@ -131,7 +131,6 @@ struct HTTPFetch: Sendable {
         }
         let seconds = timeout.seconds
         let shownURL = SafeText.redacted(url)
-        let limit = bodyLimit
         let client = client
         let finalRequest = request
         let outcome: Swift.Result<Result, SourceFetchError> = await withTaskGroup(
@@ -153,18 +152,10 @@ struct HTTPFetch: Sendable {
                         return .failure(Self.statusError(head.status, url: shownURL, preview: preview))
                     }
                     return .success(try await read(head, response.body))
-                } catch let error as SourceFetchError {
-                    return .failure(error)
-                } catch is NIOTooManyBytesError {
-                    return .failure(.bodyTooLarge(url: shownURL, limit: limit))
-                } catch let error as HTTPClientError
-                    where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
-                {
-                    return .failure(.timeout(url: shownURL, seconds: seconds))
                 } catch is CancellationError {
                     return nil
                 } catch {
-                    return .failure(.transport(url: shownURL, reason: SafeText.forLog(Self.describe(error))))
+                    return .failure(failure(error, url: shownURL))
                 }
             }
             group.addTask {
@@ -185,6 +176,24 @@ struct HTTPFetch: Sendable {
             return first ?? .failure(.timeout(url: shownURL, seconds: seconds))
         }
         return try outcome.get()
+    }
+
+    /// What an error thrown during an exchange means for the source; `url` is already redacted.
+    func failure(_ error: any Error, url: String) -> SourceFetchError {
+        switch error {
+        case let error as SourceFetchError:
+            return error
+        case is NIOTooManyBytesError:
+            return .bodyTooLarge(url: url, limit: bodyLimit)
+        case let error as HTTPClientError
+        where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            return .timeout(url: url, seconds: timeout.seconds)
+        case let error as HTTPClientError where error == .cancelled:
+            // Cancelled by the caller (the cycle's budget ran out): for this exchange, no answer in time.
+            return .timeout(url: url, seconds: timeout.seconds)
+        default:
+            return .transport(url: url, reason: SafeText.forLog(Self.describe(error)))
+        }
     }
 
     static func statusError(_ status: Int, url: String, preview: Data) -> SourceFetchError {

@@ -203,6 +203,16 @@ import Testing
         #expect(EMQXExposition.nodes(from: document, scrapedNode: "n", observedAt: nil).first?.uptimeSeconds == 720)
     }
 
+    /// Uptime comes in milliseconds and is kept in seconds: it is checked in seconds, against 100 years.
+    @Test func anUptimeOfCenturiesInMillisecondsIsUnknown() throws {
+        let document = try ExpositionParser().parse(
+            "# TYPE emqx_vm_uptime_ms gauge\nemqx_vm_uptime_ms 8640001.5e6\n"
+        )
+        let reading = EMQXExposition.read(document, scrapedNode: "n", observedAt: nil)
+        #expect(reading.nodes.first?.uptimeSeconds == nil)
+        #expect(reading.problems.first?.contains("(8640001500 s) is above the plausible maximum") == true)
+    }
+
     @Test(.enabled(if: SharedFixtures.available, SharedFixtures.skipReason))
     func fixtureNodeMode() throws {
         let document = try ExpositionParser().parse(try SharedFixtures.bytes("emqx/emqx5-node-stats.prom"))

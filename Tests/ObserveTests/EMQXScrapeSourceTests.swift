@@ -162,6 +162,38 @@ struct EMQXScrapeSourceTests {
         #expect(observation.warnings.first?.contains("emqx@g") == true)
     }
 
+    /// A node that answers 500 and never ends its body is reported with the start of that body, long before the
+    /// timeout: only a preview of an error body is read.
+    @Test func anEndlessErrorBodyIsReadOnlyForItsPreview() async throws {
+        let router = Self.router()
+        router.get("/endless/api/v5/prometheus/stats") { _, _ -> Response in
+            Response(
+                status: .internalServerError,
+                body: ResponseBody { writer in
+                    let chunk = ByteBuffer(string: "overloaded " + String(repeating: "x", count: 1000))
+                    while !Task.isCancelled { try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        let observation = try await withLoopbackServer(router) { port in
+            var configuration = EMQXScrapeSource.Configuration(targets: [
+                "emqx@a": "http://127.0.0.1:\(port)/a", "emqx@e": "http://127.0.0.1:\(port)/endless",
+            ])
+            configuration.timeout = .seconds(60)
+            return try await EMQXScrapeSource(configuration: configuration, httpClient: .shared)
+                .observe(
+                    ObservationRequest(
+                        cluster: Self.cluster,
+                        expectedNodes: [Self.expected[0], ExpectedNode(name: "emqx@e")]
+                    )
+                )
+        }
+        #expect(observation.nodes.map(\.name) == ["emqx@a"])
+        let warning = try #require(observation.warnings.first { $0.contains("emqx@e") })
+        #expect(warning.contains("answered HTTP 500: overloaded xxx"))
+    }
+
     @Test func hostFromNodeName() throws {
         let source = try EMQXScrapeSource(configuration: .init(), httpClient: .shared)
         #expect(

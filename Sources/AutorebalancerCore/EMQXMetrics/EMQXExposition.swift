@@ -81,13 +81,18 @@ public enum EMQXExposition {
                     byNode[node] = observation
                     continue
                 }
-                // EMQX writes `undefined` as NaN: the node answered but does not know the number.
-                if let problem = SampleCheck.problem(with: sample.value, as: quantity) {
+                // EMQX writes `undefined` as NaN: the node answered but does not know the number. A scaled value
+                // (milliseconds of uptime) is checked in the unit it is kept in.
+                let value = sample.value / scale
+                if let problem = SampleCheck.problem(with: value, as: quantity) {
                     if !sample.value.isNaN {
-                        problems.append("node \(node): \(metric) \(SampleCheck.describe(sample.value)) \(problem)")
+                        let unit = scale == 1 ? "" : " (\(SampleCheck.describe(value)) s)"
+                        problems.append(
+                            "node \(node): \(metric) \(SampleCheck.describe(sample.value))\(unit) \(problem)"
+                        )
                     }
                 } else {
-                    observation[keyPath: field] = sample.value / scale
+                    observation[keyPath: field] = value
                 }
                 byNode[node] = observation
             }
@@ -97,9 +102,9 @@ public enum EMQXExposition {
         record(connectionsMetric, .count, \.connections)
         record(sessionsMetric, .count, \.sessions)
         record(restartCounterMetric, .counter, \.restartCounter)
-        // Milliseconds: checked as milliseconds of uptime, stored as seconds.
-        record(wallclockMetric, .counter, scale: 1000, \.uptimeSeconds)
-        record(uptimeMetric, .counter, scale: 1000, \.uptimeSeconds)
+        // Milliseconds, kept and checked as seconds of uptime.
+        record(wallclockMetric, .uptime, scale: 1000, \.uptimeSeconds)
+        record(uptimeMetric, .uptime, scale: 1000, \.uptimeSeconds)
 
         return Reading(nodes: byNode.values.sorted { $0.name < $1.name }, problems: problems, duplicates: duplicates)
     }

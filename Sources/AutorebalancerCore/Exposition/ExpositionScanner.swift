@@ -25,6 +25,10 @@ struct ExpositionScanner {
     let lenient: Bool
     /// Families to build; `nil` builds every family.
     let wanted: Set<String>?
+    /// The UTF-8 of ``wanted``'s names (an empty name, which no line has, left out) when there are at most
+    /// ``bytewiseWantedLimit``: compared byte by byte; more are looked up in the set.
+    private let wantedBytes: [[UInt8]]?
+    private static let bytewiseWantedLimit = 16
     let limits: ExpositionParser.Limits
 
     private(set) var families: [MetricFamily] = []
@@ -59,6 +63,9 @@ struct ExpositionScanner {
         self.count = 0
         self.lenient = lenient
         self.wanted = wanted
+        self.wantedBytes = wanted.flatMap { names in
+            names.count <= Self.bytewiseWantedLimit ? names.filter { !$0.isEmpty }.map { Array($0.utf8) } : nil
+        }
         self.limits = limits
     }
 
@@ -225,11 +232,16 @@ struct ExpositionScanner {
         }
         let rest = skipBlanks(typeEnd, end)
         guard rest == end else { throw failure(at: rest, "unexpected text after the type in '# TYPE'") }
-        let name = String(
-            decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
-            as: UTF8.self
-        )
-        if let existing = familyIndex[name] {
+        let existing =
+            currentFamily(named: nameStart, nameEnd)
+            ?? familyIndex[
+                String(
+                    decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
+                    as: UTF8.self
+                )
+            ]
+        if let existing {
+            let name = families[existing].name
             if typeDeclared[existing] {
                 throw failure(at: nameStart, "second '# TYPE' line for metric family '\(name)'")
             }
@@ -240,7 +252,8 @@ struct ExpositionScanner {
                 )
             }
         }
-        let position = try family(nameStart, nameEnd)
+        let position: Int
+        if let existing { position = existing } else { position = try family(nameStart, nameEnd) }
         families[position].type = metricType
         typeDeclared[position] = true
         current = position
@@ -321,9 +334,20 @@ struct ExpositionScanner {
     /// Whether a family of exactly this name is to be built.
     private func isWanted(_ nameStart: Int, _ nameEnd: Int) -> Bool {
         guard let wanted else { return true }
-        return wanted.contains(
-            String(decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart), as: UTF8.self)
-        )
+        guard let wantedBytes else {
+            return wanted.contains(
+                String(
+                    decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
+                    as: UTF8.self
+                )
+            )
+        }
+        // A few names, compared as bytes: no string made, nothing hashed.
+        let length = nameEnd - nameStart
+        return wantedBytes.contains { name in
+            name.count == length
+                && name.withUnsafeBufferPointer { memcmp($0.baseAddress!, base + nameStart, length) == 0 }
+        }
     }
 
     /// Reads a label set to the same rules as ``labels(_:_:nameStart:nameEnd:into:)`` (names, `=`, quoted values with
@@ -605,17 +629,21 @@ struct ExpositionScanner {
         }
     }
 
-    /// The family with exactly this name, created (untyped, undeclared) when there is none yet. Every family name is
-    /// remembered (to keep the one-TYPE and TYPE-before-samples rules), so their number and length are limited.
-    private mutating func family(_ nameStart: Int, _ nameEnd: Int) throws(ExpositionError) -> Int {
-        // `# TYPE` follows `# HELP` of the same family: known without making its name.
-        if current >= 0, nameEnd > nameStart, familyNameBytes[current].count == nameEnd - nameStart,
+    /// The family just read when it has exactly this name: `# TYPE` follows `# HELP` of the same family, and is known
+    /// without making its name.
+    private func currentFamily(named nameStart: Int, _ nameEnd: Int) -> Int? {
+        guard current >= 0, nameEnd > nameStart, familyNameBytes[current].count == nameEnd - nameStart,
             familyNameBytes[current].withUnsafeBufferPointer({
                 memcmp($0.baseAddress!, base + nameStart, nameEnd - nameStart) == 0
             })
-        {
-            return current
-        }
+        else { return nil }
+        return current
+    }
+
+    /// The family with exactly this name, created (untyped, undeclared) when there is none yet. Every family name is
+    /// remembered (to keep the one-TYPE and TYPE-before-samples rules), so their number and length are limited.
+    private mutating func family(_ nameStart: Int, _ nameEnd: Int) throws(ExpositionError) -> Int {
+        if let same = currentFamily(named: nameStart, nameEnd) { return same }
         let bytes = Array(UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart))
         let name = String(decoding: bytes, as: UTF8.self)
         if let existing = familyIndex[name] { return existing }
@@ -628,7 +656,7 @@ struct ExpositionScanner {
         families.append(MetricFamily(name: name))
         familyNameBytes.append(bytes)
         typeDeclared.append(false)
-        familyKept.append(wanted?.contains(name) ?? true)
+        familyKept.append(isWanted(nameStart, nameEnd))
         familyHasSamples.append(false)
         familyIndex[name] = families.count - 1
         return families.count - 1

@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import AutorebalancerCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Reads a 2xx answer's body part by part on the HTTP client's event loop, as the parts arrive.
+protocol StreamedBodyReader {
+    associatedtype Result: Sendable
+    /// The head of a 2xx answer, before any of its body; may refuse it (a Content-Type that is not what it reads).
+    mutating func head(_ head: HTTPFetch.Head) throws(SourceFetchError)
+    mutating func read(_ part: ByteBuffer) throws(SourceFetchError)
+    /// The whole body was read.
+    mutating func finish() throws(SourceFetchError) -> Result
+}
+
+extension HTTPFetch {
+    /// An exchange of ``HTTPFetch/start(_:accept:reader:)`` under way.
+    struct StreamedExchange<Result: Sendable>: Sendable {
+        fileprivate let started: Swift.Result<HTTPClient.Task<Result>, SourceFetchError>
+        fileprivate let fetch: HTTPFetch
+        fileprivate let url: String
+
+        /// Its outcome, once the whole answer is read (or it failed, or its deadline passed).
+        func outcome() async -> Swift.Result<Result, SourceFetchError> {
+            switch started {
+            case .failure(let error):
+                return .failure(error)
+            case .success(let task):
+                do {
+                    return .success(try await task.futureResult.get())
+                } catch {
+                    return .failure(fetch.failure(error, url: url))
+                }
+            }
+        }
+
+        func cancel() {
+            if case .success(let task) = started { task.cancel() }
+        }
+    }
+
+    /// Starts a GET of `url` whose 2xx answer `reader` reads on the client's event loop, part by part as it arrives:
+    /// no task of the caller wakes for each part (``exchange(_:form:accept:passThrough:read:)`` wakes it for every
+    /// one), and many exchanges can be started from one task and awaited in turn. For answers read thousands of times
+    /// a cycle (every node's stats). The deadline covers the whole exchange, the body included; a non-2xx answer is
+    /// read only up to a short preview, as ``exchange(_:form:accept:passThrough:read:)`` does; a reader that throws
+    /// stops the reading at once.
+    func start<Reader: StreamedBodyReader>(
+        _ url: String,
+        accept: String? = nil,
+        reader: Reader
+    ) -> StreamedExchange<Reader.Result> {
+        let shownURL = SafeText.redacted(url)
+        var headers = HTTPHeaders()
+        if let header = authorization.headerValue { headers.add(name: "Authorization", value: header) }
+        if let accept { headers.add(name: "Accept", value: accept) }
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: .GET, headers: headers, tlsConfiguration: tls)
+        } catch {
+            return StreamedExchange(
+                started: .failure(.transport(url: shownURL, reason: SafeText.forLog(Self.describe(error)))),
+                fetch: self,
+                url: shownURL
+            )
+        }
+        let task = client.execute(
+            request: request,
+            delegate: StreamedAnswer(reader: reader, url: shownURL),
+            deadline: .now() + TimeAmount(timeout)
+        )
+        return StreamedExchange(started: .success(task), fetch: self, url: shownURL)
+    }
+}
+
+/// The delegate of ``HTTPFetch/start(_:accept:reader:)``. The client calls it on one event loop, one call at a
+/// time, so its state needs no lock.
+private final class StreamedAnswer<Reader: StreamedBodyReader>: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Reader.Result
+
+    private var reader: Reader
+    private let url: String
+    private var status = 0
+    /// The start of a non-2xx body, for the message; `nil` for a 2xx answer.
+    private var preview: Data?
+
+    init(reader: Reader, url: String) {
+        self.reader = reader
+        self.url = url
+    }
+
+    func didReceiveHead(task: HTTPClient.Task<Response>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        guard (200..<300).contains(status) else {
+            preview = Data()
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+        do {
+            try reader.head(HTTPFetch.Head(status: status, headers: head.headers))
+        } catch {
+            return task.eventLoop.makeFailedFuture(error)
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ part: ByteBuffer) -> EventLoopFuture<Void> {
+        if var preview {
+            preview.append(contentsOf: part.readableBytesView.prefix(HTTPFetch.previewLength - preview.count))
+            self.preview = preview
+            // An error body may be endless: the preview is all that is read of it.
+            guard preview.count < HTTPFetch.previewLength else {
+                return task.eventLoop.makeFailedFuture(HTTPFetch.statusError(status, url: url, preview: preview))
+            }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+        do {
+            try reader.read(part)
+        } catch {
+            return task.eventLoop.makeFailedFuture(error)
+        }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Response>) throws -> Response {
+        if let preview { throw HTTPFetch.statusError(status, url: url, preview: preview) }
+        return try reader.finish()
+    }
+}
