@@ -52,12 +52,14 @@ extension HTTPFetch {
         reader: Reader
     ) -> StreamedExchange<Reader.Result> {
         let shownURL = SafeText.redacted(url)
-        var headers = HTTPHeaders()
-        if let header = authorization.headerValue { headers.add(name: "Authorization", value: header) }
-        if let accept { headers.add(name: "Accept", value: accept) }
         let request: HTTPClient.Request
         do {
-            request = try HTTPClient.Request(url: url, method: .GET, headers: headers, tlsConfiguration: tls)
+            request = try HTTPClient.Request(
+                url: url,
+                method: .GET,
+                headers: headers(accept: accept),
+                tlsConfiguration: tls
+            )
         } catch {
             return StreamedExchange(
                 started: .failure(.transport(url: shownURL, reason: SafeText.forLog(Self.describe(error)))),
@@ -106,10 +108,10 @@ private final class StreamedAnswer<Reader: StreamedBodyReader>: HTTPClientRespon
 
     func didReceiveBodyPart(task: HTTPClient.Task<Response>, _ part: ByteBuffer) -> EventLoopFuture<Void> {
         if var preview {
-            preview.append(contentsOf: part.readableBytesView.prefix(HTTPFetch.previewLength - preview.count))
+            let more = HTTPFetch.extend(&preview, with: part)
             self.preview = preview
             // An error body may be endless: the preview is all that is read of it.
-            guard preview.count < HTTPFetch.previewLength else {
+            guard more else {
                 return task.eventLoop.makeFailedFuture(HTTPFetch.statusError(status, url: url, preview: preview))
             }
             return task.eventLoop.makeSucceededVoidFuture()

@@ -122,8 +122,7 @@ struct HTTPFetch: Sendable {
     ) async throws(SourceFetchError) -> Result {
         var request = HTTPClientRequest(url: url)
         request.tlsConfiguration = tls
-        if let header = authorization.headerValue { request.headers.add(name: "Authorization", value: header) }
-        if let accept { request.headers.add(name: "Accept", value: accept) }
+        request.headers = headers(accept: accept)
         if let form {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -144,10 +143,7 @@ struct HTTPFetch: Sendable {
                         // Only a preview of an error body is read: it is for the message, and may be endless.
                         var preview = Data()
                         for try await chunk in response.body {
-                            preview.append(
-                                contentsOf: chunk.readableBytesView.prefix(Self.previewLength - preview.count)
-                            )
-                            if preview.count >= Self.previewLength { break }
+                            guard Self.extend(&preview, with: chunk) else { break }
                         }
                         return .failure(Self.statusError(head.status, url: shownURL, preview: preview))
                     }
@@ -176,6 +172,21 @@ struct HTTPFetch: Sendable {
             return first ?? .failure(.timeout(url: shownURL, seconds: seconds))
         }
         return try outcome.get()
+    }
+
+    /// The headers every request of this fetch carries: its authorization, and `Accept` when given.
+    func headers(accept: String?) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        if let header = authorization.headerValue { headers.add(name: "Authorization", value: header) }
+        if let accept { headers.add(name: "Accept", value: accept) }
+        return headers
+    }
+
+    /// Adds the start of `part` to the preview of an error body; `false` once the preview is full and the rest of the
+    /// body (which may be endless) is not to be read.
+    static func extend(_ preview: inout Data, with part: ByteBuffer) -> Bool {
+        preview.append(contentsOf: part.readableBytesView.prefix(previewLength - preview.count))
+        return preview.count < previewLength
     }
 
     /// What an error thrown during an exchange means for the source; `url` is already redacted.
