@@ -220,10 +220,7 @@ struct ExpositionScanner {
             )
         }
         let typeEnd = tokenEnd(typeStart, end)
-        let word = String(
-            decoding: UnsafeBufferPointer(start: base + typeStart, count: typeEnd - typeStart),
-            as: UTF8.self
-        )
+        let word = text(typeStart, typeEnd)
         guard let metricType = MetricType(typeWord: word) else {
             throw failure(
                 at: typeStart,
@@ -234,12 +231,7 @@ struct ExpositionScanner {
         guard rest == end else { throw failure(at: rest, "unexpected text after the type in '# TYPE'") }
         let existing =
             currentFamily(named: nameStart, nameEnd)
-            ?? familyIndex[
-                String(
-                    decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
-                    as: UTF8.self
-                )
-            ]
+            ?? familyIndex[text(nameStart, nameEnd)]
         if let existing {
             let name = families[existing].name
             if typeDeclared[existing] {
@@ -268,7 +260,7 @@ struct ExpositionScanner {
         var knownFamily = -1
         if current >= 0, case let length = familyNameBytes[current].count, end - nameStart > length,
             case let next = base[nameStart + length], next == UInt8(ascii: "{") || isBlank(next),
-            familyNameBytes[current].withUnsafeBufferPointer({ memcmp($0.baseAddress!, base + nameStart, length) == 0 })
+            matches(familyNameBytes[current], nameStart, nameStart + length)
         {
             nameEnd = nameStart + length
             knownFamily = current
@@ -335,19 +327,10 @@ struct ExpositionScanner {
     private func isWanted(_ nameStart: Int, _ nameEnd: Int) -> Bool {
         guard let wanted else { return true }
         guard let wantedBytes else {
-            return wanted.contains(
-                String(
-                    decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
-                    as: UTF8.self
-                )
-            )
+            return wanted.contains(text(nameStart, nameEnd))
         }
         // A few names, compared as bytes: no string made, nothing hashed.
-        let length = nameEnd - nameStart
-        return wantedBytes.contains { name in
-            name.count == length
-                && name.withUnsafeBufferPointer { memcmp($0.baseAddress!, base + nameStart, length) == 0 }
-        }
+        return wantedBytes.contains { matches($0, nameStart, nameEnd) }
     }
 
     /// Reads a label set to the same rules as ``labels(_:_:nameStart:nameEnd:into:)`` (names, `=`, quoted values with
@@ -600,10 +583,7 @@ struct ExpositionScanner {
     /// name's suffix (`foo_bucket` → histogram `foo`); `nil` when the sample starts a new untyped family of its name.
     private func findOwningFamily(_ nameStart: Int, _ nameEnd: Int) -> Int? {
         if current >= 0 && owns(current, nameStart, nameEnd) { return current }
-        let name = String(
-            decoding: UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart),
-            as: UTF8.self
-        )
+        let name = text(nameStart, nameEnd)
         if let exact = familyIndex[name] { return exact }
         for suffix in ["_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info"]
         where name.hasSuffix(suffix) {
@@ -632,11 +612,7 @@ struct ExpositionScanner {
     /// The family just read when it has exactly this name: `# TYPE` follows `# HELP` of the same family, and is known
     /// without making its name.
     private func currentFamily(named nameStart: Int, _ nameEnd: Int) -> Int? {
-        guard current >= 0, nameEnd > nameStart, familyNameBytes[current].count == nameEnd - nameStart,
-            familyNameBytes[current].withUnsafeBufferPointer({
-                memcmp($0.baseAddress!, base + nameStart, nameEnd - nameStart) == 0
-            })
-        else { return nil }
+        guard current >= 0, matches(familyNameBytes[current], nameStart, nameEnd) else { return nil }
         return current
     }
 
@@ -699,6 +675,18 @@ struct ExpositionScanner {
         var p = start
         while p < end && !isBlank(base[p]) { p += 1 }
         return p
+    }
+
+    /// Whether the bytes from `start` to `end` are exactly `name` (a non-empty run).
+    private func matches(_ name: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        end > start && name.count == end - start
+            && name.withUnsafeBufferPointer { memcmp($0.baseAddress!, base + start, end - start) == 0 }
+    }
+
+    /// The bytes from `start` to `end` as a string, invalid UTF-8 replaced (a metric name is ASCII by then; a type word
+    /// that is not one is refused by name).
+    private func text(_ start: Int, _ end: Int) -> String {
+        String(decoding: UnsafeBufferPointer(start: base + start, count: end - start), as: UTF8.self)
     }
 
     private func bytesEqual(_ start: Int, _ end: Int) -> (StaticString) -> Bool {
