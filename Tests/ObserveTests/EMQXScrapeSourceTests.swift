@@ -144,20 +144,27 @@ struct EMQXScrapeSourceTests {
         }
     }
 
-    @Test func garbageBodyMakesTheNodeMissing() async throws {
-        let observation = try await withLoopbackServer(Self.router()) { port in
+    /// One observation of node `emqx@a` (which answers) and `node`, served under `path` of `router`.
+    static func observeAAnd(
+        _ node: String,
+        at path: String,
+        on router: Router<BasicRequestContext>,
+        timeout: Duration
+    ) async throws -> SourceObservation {
+        try await withLoopbackServer(router) { port in
             var configuration = EMQXScrapeSource.Configuration(targets: [
-                "emqx@a": "http://127.0.0.1:\(port)/a", "emqx@g": "http://127.0.0.1:\(port)/garbage",
+                "emqx@a": "http://127.0.0.1:\(port)/a", node: "http://127.0.0.1:\(port)\(path)",
             ])
-            configuration.timeout = .seconds(10)
+            configuration.timeout = timeout
             return try await EMQXScrapeSource(configuration: configuration, httpClient: .shared)
                 .observe(
-                    ObservationRequest(
-                        cluster: Self.cluster,
-                        expectedNodes: [Self.expected[0], ExpectedNode(name: "emqx@g")]
-                    )
+                    ObservationRequest(cluster: cluster, expectedNodes: [expected[0], ExpectedNode(name: node)])
                 )
         }
+    }
+
+    @Test func garbageBodyMakesTheNodeMissing() async throws {
+        let observation = try await Self.observeAAnd("emqx@g", at: "/garbage", on: Self.router(), timeout: .seconds(10))
         #expect(observation.nodes.map(\.name) == ["emqx@a"])
         #expect(observation.warnings.first?.contains("emqx@g") == true)
     }
@@ -176,19 +183,7 @@ struct EMQXScrapeSourceTests {
                 }
             )
         }
-        let observation = try await withLoopbackServer(router) { port in
-            var configuration = EMQXScrapeSource.Configuration(targets: [
-                "emqx@a": "http://127.0.0.1:\(port)/a", "emqx@e": "http://127.0.0.1:\(port)/endless",
-            ])
-            configuration.timeout = .seconds(60)
-            return try await EMQXScrapeSource(configuration: configuration, httpClient: .shared)
-                .observe(
-                    ObservationRequest(
-                        cluster: Self.cluster,
-                        expectedNodes: [Self.expected[0], ExpectedNode(name: "emqx@e")]
-                    )
-                )
-        }
+        let observation = try await Self.observeAAnd("emqx@e", at: "/endless", on: router, timeout: .seconds(60))
         #expect(observation.nodes.map(\.name) == ["emqx@a"])
         let warning = try #require(observation.warnings.first { $0.contains("emqx@e") })
         #expect(warning.contains("answered HTTP 500: overloaded xxx"))
