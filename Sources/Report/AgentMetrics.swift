@@ -344,26 +344,12 @@ public final class AgentMetrics: Sendable {
         connections: BalanceEvaluation?,
         sessions: BalanceEvaluation?
     ) {
-        setOrRemove(
-            "threshold_excess_connections",
-            ["cluster": cluster, "rule": rule, "threshold": "abs"],
-            connections?.absoluteExcess
-        )
-        setOrRemove(
-            "threshold_excess_connections",
-            ["cluster": cluster, "rule": rule, "threshold": "rel"],
-            connections?.relativeExcess
-        )
-        setOrRemove(
-            "threshold_excess_sessions",
-            ["cluster": cluster, "rule": rule, "threshold": "abs"],
-            sessions?.absoluteExcess
-        )
-        setOrRemove(
-            "threshold_excess_sessions",
-            ["cluster": cluster, "rule": rule, "threshold": "rel"],
-            sessions?.relativeExcess
-        )
+        for (name, evaluation) in [
+            ("threshold_excess_connections", connections), ("threshold_excess_sessions", sessions),
+        ] {
+            setOrRemove(name, ["cluster": cluster, "rule": rule, "threshold": "abs"], evaluation?.absoluteExcess)
+            setOrRemove(name, ["cluster": cluster, "rule": rule, "threshold": "rel"], evaluation?.relativeExcess)
+        }
     }
 
     /// Sets `rule_state`: 1 for `state`, 0 for the others.
