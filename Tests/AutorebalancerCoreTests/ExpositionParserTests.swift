@@ -68,6 +68,22 @@ enum ExpositionSamples {
         #expect(document.skipped.isEmpty)
     }
 
+    /// Every type word reads as its type, in a family built or only checked; a word in another case is refused.
+    @Test func everyTypeWordNamesItsType() throws {
+        let words = MetricType.allCases.map { ($0.rawValue, $0) } + [("unknown", .untyped)]
+        for (word, type) in words {
+            #expect(MetricType(typeWord: word) == type)
+            for parser in [ExpositionParser(), ExpositionParser(families: ["other"])] {
+                let parsed = try parser.parse("# TYPE x \(word)\n")
+                #expect(parsed.family(named: "x")?.type == type, "\(word)")
+            }
+            #expect(MetricType(typeWord: word.uppercased()) == nil)
+            #expect(throws: ExpositionError.self) { try ExpositionParser().parse("# TYPE x \(word.uppercased())\n") }
+        }
+        #expect(throws: ExpositionError.self) { try ExpositionParser().parse("# TYPE x gauges\n") }
+        #expect(throws: ExpositionError.self) { try ExpositionParser().parse("# TYPE x gaug\n") }
+    }
+
     @Test func gaugeNamedCountStaysAGauge() throws {
         let family = try #require(document.family(named: "emqx_connections_count"))
         #expect(family.type == .gauge)

@@ -43,4 +43,18 @@ struct SafeTextTests {
         #expect(once == #"you sent Authorization: ***\n\n2026-12-02T00:00:00Z critical forged\u{1B}[31m red\r\n"#)
         #expect(SafeText.forLog(once) == once)
     }
+
+    /// The byte-wise prefilter answers as a search of the lower-cased text would, whatever the case, the position or
+    /// the scalars around the needle.
+    @Test(arguments: [
+        "", "a", "AUTHORIZATION", "x-AuThOrIzAtIoN: y", "authorizatio", "éauthorizationé", "Proxy-Authorization",
+        "BEARER", "bEaReR", "beare", "Basic", "BASIC_", "bas\u{0130}c", "\u{212A}ey=", "a=b", "==", "日本語 basic",
+        "autho\u{0301}rization", "\u{1F600}bearer\u{1F600}",
+    ])
+    func thePrefilterMatchesALowerCasedSearch(text: String) {
+        for needle: StaticString in ["authorization", "bearer", "basic", "=", "@"] {
+            let expected = text.lowercased().contains(needle.description)
+            #expect(SafeText.contains(text, needle) == expected, "\(needle) in \(text)")
+        }
+    }
 }

@@ -13,20 +13,43 @@ public enum SafeText {
 
     /// `text` with every credential it carries replaced by `***`.
     public static func redacted(_ text: String) -> String {
-        // Cheap checks first: most lines carry none of the patterns.
+        // Cheap checks first: most lines carry none of the patterns, and every URL the agent fetches passes here
+        // (thousands a cycle), so the checks compare bytes rather than search Unicode text.
         var result = text
-        if result.contains("@") { result = result.replacing(userInfo) { "\($0.output.1)***@" } }
-        let lowered = result.lowercased()
-        if lowered.contains("authorization") {
+        if contains(result, "@") { result = result.replacing(userInfo) { "\($0.output.1)***@" } }
+        if contains(result, "authorization") {
             result = result.replacing(authorizationHeader) { "\($0.output.1)\($0.output.2)***" }
         }
-        if lowered.contains("bearer") || lowered.contains("basic") {
+        if contains(result, "bearer") || contains(result, "basic") {
             result = result.replacing(schemeToken) { "\($0.output.1) ***" }
         }
-        if lowered.contains("=") {
+        if contains(result, "=") {
             result = result.replacing(secretParameter) { "\($0.output.1)=***" }
         }
         return result
+    }
+
+    /// Whether `text` holds `needle` (lower-case ASCII) in any ASCII case. The same answer as searching the
+    /// lower-cased text for these needles: the only non-ASCII scalar that lower-cases to ASCII is the Kelvin sign
+    /// (to `k`), which none of them holds.
+    public static func contains(_ text: String, _ needle: StaticString) -> Bool {
+        let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard let first = pattern.first else { return true }
+        func search(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard bytes.count >= pattern.count else { return false }
+            for start in 0...(bytes.count - pattern.count) where lower(bytes[start]) == first {
+                var index = 1
+                while index < pattern.count, lower(bytes[start + index]) == pattern[index] { index += 1 }
+                if index == pattern.count { return true }
+            }
+            return false
+        }
+        if let found = text.utf8.withContiguousStorageIfAvailable(search) { return found }
+        return Array(text.utf8).withUnsafeBufferPointer(search)
+    }
+
+    private static func lower(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 
     /// `text` with control characters (C0, DEL, C1, and the Unicode line and paragraph separators) escaped.

@@ -220,8 +220,7 @@ struct ExpositionScanner {
             )
         }
         let typeEnd = tokenEnd(typeStart, end)
-        let word = text(typeStart, typeEnd)
-        guard let metricType = MetricType(typeWord: word) else {
+        guard let metricType = self.metricType(typeStart, typeEnd) else {
             throw failure(
                 at: typeStart,
                 "unknown metric type '\(printable(typeStart, typeEnd))'; expected counter, gauge, histogram, summary, untyped (or OpenMetrics unknown, info, stateset, gaugehistogram)"
@@ -229,9 +228,15 @@ struct ExpositionScanner {
         }
         let rest = skipBlanks(typeEnd, end)
         guard rest == end else { throw failure(at: rest, "unexpected text after the type in '# TYPE'") }
-        let existing =
-            currentFamily(named: nameStart, nameEnd)
-            ?? familyIndex[text(nameStart, nameEnd)]
+        // A `# TYPE` usually opens its family (EMQX writes it before `# HELP`): the name is made once, looked up once,
+        // and kept by the new family.
+        var madeName: String?
+        var existing = currentFamily(named: nameStart, nameEnd)
+        if existing == nil {
+            let name = text(nameStart, nameEnd)
+            existing = familyIndex[name]
+            madeName = name
+        }
         if let existing {
             let name = families[existing].name
             if typeDeclared[existing] {
@@ -245,7 +250,11 @@ struct ExpositionScanner {
             }
         }
         let position: Int
-        if let existing { position = existing } else { position = try family(nameStart, nameEnd) }
+        if let existing {
+            position = existing
+        } else {
+            position = try addFamily(nameStart, nameEnd, name: madeName ?? text(nameStart, nameEnd))
+        }
         families[position].type = metricType
         typeDeclared[position] = true
         current = position
@@ -620,9 +629,14 @@ struct ExpositionScanner {
     /// remembered (to keep the one-TYPE and TYPE-before-samples rules), so their number and length are limited.
     private mutating func family(_ nameStart: Int, _ nameEnd: Int) throws(ExpositionError) -> Int {
         if let same = currentFamily(named: nameStart, nameEnd) { return same }
-        let bytes = Array(UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart))
-        let name = String(decoding: bytes, as: UTF8.self)
+        let name = text(nameStart, nameEnd)
         if let existing = familyIndex[name] { return existing }
+        return try addFamily(nameStart, nameEnd, name: name)
+    }
+
+    /// A new family called `name` (the bytes from `nameStart` to `nameEnd`), which no family has yet.
+    private mutating func addFamily(_ nameStart: Int, _ nameEnd: Int, name: String) throws(ExpositionError) -> Int {
+        let bytes = Array(UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart))
         if let limit = limits.maximumNameLength, bytes.count > limit {
             throw failure(at: nameStart, "metric name '\(printable(nameStart, nameEnd))' is longer than \(limit) bytes")
         }
@@ -687,6 +701,12 @@ struct ExpositionScanner {
     /// that is not one is refused by name).
     private func text(_ start: Int, _ end: Int) -> String {
         String(decoding: UnsafeBufferPointer(start: base + start, count: end - start), as: UTF8.self)
+    }
+
+    /// The type a `# TYPE` line's word names (``MetricType/init(typeWord:)``), compared as bytes.
+    private func metricType(_ start: Int, _ end: Int) -> MetricType? {
+        let word = bytesEqual(start, end)
+        return MetricType.typeWords.first { word($0.word) }?.type
     }
 
     private func bytesEqual(_ start: Int, _ end: Int) -> (StaticString) -> Bool {

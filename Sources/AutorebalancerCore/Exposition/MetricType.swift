@@ -14,12 +14,16 @@ public enum MetricType: String, Sendable, Hashable, Codable, CaseIterable {
     /// Reads the type word of a `# TYPE` line (`counter`, `gauge`, `histogram`, `summary`, `untyped`, and OpenMetrics'
     /// `unknown`, `info`, `stateset`, `gaugehistogram`).
     public init?(typeWord: String) {
-        if typeWord == "unknown" {
-            self = .untyped
-        } else {
-            self.init(rawValue: typeWord)
-        }
+        guard let known = Self.typeWords.first(where: { $0.word.description == typeWord }) else { return nil }
+        self = known.type
     }
+
+    /// Every word a `# TYPE` line may carry, the most common first (the scanner compares them with the line's bytes).
+    static let typeWords: [(word: StaticString, type: MetricType)] = [
+        ("gauge", .gauge), ("counter", .counter), ("untyped", .untyped), ("unknown", .untyped),
+        ("histogram", .histogram), ("summary", .summary), ("info", .info), ("stateset", .stateSet),
+        ("gaugehistogram", .gaugeHistogram),
+    ]
 
     /// Sample-name suffixes that belong to a family of this type (`foo_bucket` belongs to histogram `foo`).
     ///
