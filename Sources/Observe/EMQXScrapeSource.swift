@@ -113,20 +113,16 @@ public struct EMQXScrapeSource: MetricSource {
             throw EMQXScrapeError.noNodes(cluster: request.cluster.description)
         }
         let path = statsPath(for: request.cluster)
-        // Every node's exchange starts at once and its body is read on the client's event loops; this task only
-        // collects the outcomes in turn: one wake-up per node, not a task per node and a wake-up per body part.
-        let exchanges = names.map { name in
-            let url = baseURL(of: name) + path
-            return fetch.start(url, accept: "text/plain", reader: ExpositionBody(url: SafeText.redacted(url)))
+        // Every node's exchange starts at once and its body is read on the client's event loops; this task wakes once,
+        // when the last has ended: not a task per node, nor a wake-up per node or per body part.
+        let urls = names.map { baseURL(of: $0) + path }
+        let shownURLs = urls.map(SafeText.redacted)
+        let exchanges = zip(urls, shownURLs).map { url, shownURL in
+            fetch.start(url, shownURL: shownURL, accept: "text/plain", reader: ExpositionBody(url: shownURL))
         }
-        let results = await withTaskCancellationHandler {
-            var results: [Result<Scraped, ScrapeFailure>] = []
-            for (name, exchange) in zip(names, exchanges) {
-                results.append(scraped(name, path: path, await exchange.outcome()))
-            }
-            return results
-        } onCancel: {
-            for exchange in exchanges { exchange.cancel() }
+        let outcomes = await HTTPFetch.StreamedExchange.outcomes(of: exchanges)
+        let results = zip(names, zip(shownURLs, outcomes)).map { name, answer in
+            scraped(name, shownURL: answer.0, answer.1)
         }
 
         var nodes: [NodeObservation] = []
@@ -178,10 +174,9 @@ public struct EMQXScrapeSource: MetricSource {
     /// What one node's scrape gave.
     private func scraped(
         _ name: String,
-        path: String,
+        shownURL: String,
         _ outcome: Result<ExpositionDocument, SourceFetchError>
     ) -> Result<Scraped, ScrapeFailure> {
-        let shownURL = SafeText.redacted(baseURL(of: name) + path)
         let document: ExpositionDocument
         switch outcome {
         case .success(let read): document = read
@@ -270,8 +265,10 @@ public struct EMQXScrapeSource: MetricSource {
 
     /// Why a `Content-Type` cannot be an exposition (an HTML error page, JSON), or `nil`.
     static func contentTypeProblem(_ type: String) -> String? {
-        let lowered = type.lowercased()
-        guard ["html", "json", "xml", "javascript"].contains(where: lowered.contains) else { return nil }
+        guard
+            SafeText.contains(type, "html") || SafeText.contains(type, "json") || SafeText.contains(type, "xml")
+                || SafeText.contains(type, "javascript")
+        else { return nil }
         return "Content-Type \(SafeText.forLog(type)) is not the Prometheus text format (text/plain)"
     }
 
