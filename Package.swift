@@ -39,7 +39,9 @@ let package = Package(
         // MARK: Edges
         .target(
             name: "Observe",
-            dependencies: ["AutorebalancerCore", "Kubernetes", asyncHTTPClient, logging, nioCore, nioHTTP1, nioSSL],
+            dependencies: [
+                "AutorebalancerCore", "Kubernetes", asyncHTTPClient, logging, nioCore, nioHTTP1, nioPosix, nioSSL,
+            ],
             swiftSettings: sharedSettings
         ),
         .target(

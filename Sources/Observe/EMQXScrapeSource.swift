@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import AutorebalancerCore
 import Foundation
 import NIOCore
+import NIOSSL
 
 /// Observes per-node counts by scraping every EMQX node directly: EMQX 5 `GET /api/v5/prometheus/stats` (node mode)
 /// or EMQX 4.4 `GET /api/v4/emqx_prometheus?type=prometheus`, and optionally `GET /api/v5/nodes` for uptime, role
@@ -60,6 +61,8 @@ public struct EMQXScrapeSource: MetricSource {
     public let kind = "emqx"
     public let configuration: Configuration
     private let fetch: HTTPFetch
+    /// The stats GETs, on connections kept to every node between cycles (`/api/v5/nodes` goes through `fetch`).
+    private let connections: KeptAliveConnections
     private let now: @Sendable () -> Date
 
     /// `now` stamps each scrape (tests inject a fixed clock). Throws when the TLS settings are unusable.
@@ -69,11 +72,20 @@ public struct EMQXScrapeSource: MetricSource {
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.configuration = configuration
+        let tls = try configuration.tls?.configuration()
         self.fetch = HTTPFetch(
             client: httpClient,
             authorization: configuration.authorization,
-            tls: try configuration.tls?.configuration(),
+            tls: tls,
             timeout: configuration.timeout
+        )
+        // A TLS context is made once per source, and only when a node is scraped over https.
+        let secure =
+            configuration.scheme.lowercased() == "https"
+            || configuration.targets.values.contains { $0.lowercased().hasPrefix("https:") }
+        self.connections = KeptAliveConnections(
+            group: httpClient.eventLoopGroup,
+            tls: secure ? try NIOSSLContext(configuration: tls ?? .makeClientConfiguration()) : nil
         )
         self.now = now
     }
@@ -113,14 +125,15 @@ public struct EMQXScrapeSource: MetricSource {
             throw EMQXScrapeError.noNodes(cluster: request.cluster.description)
         }
         let path = statsPath(for: request.cluster)
-        // Every node's exchange starts at once and its body is read on the client's event loops; this task wakes once,
-        // when the last has ended: not a task per node, nor a wake-up per node or per body part.
+        // Every node's exchange starts at once and its body is read on the connection's event loop; this task wakes
+        // once, when the last has ended: not a task per node, nor a wake-up per node or per body part.
         let urls = names.map { baseURL(of: $0) + path }
         let shownURLs = urls.map(SafeText.redacted)
-        let exchanges = zip(urls, shownURLs).map { url, shownURL in
-            fetch.start(url, shownURL: shownURL, accept: "text/plain", reader: ExpositionBody(url: shownURL))
-        }
-        let outcomes = await HTTPFetch.StreamedExchange.outcomes(of: exchanges)
+        let outcomes = await connections.get(
+            zip(urls, shownURLs).map { ($0, $1, ExpositionBody(url: $1)) },
+            accept: "text/plain",
+            fetch: fetch
+        )
         let results = zip(names, zip(shownURLs, outcomes)).map { name, answer in
             scraped(name, shownURL: answer.0, answer.1)
         }
@@ -216,7 +229,7 @@ public struct EMQXScrapeSource: MetricSource {
         EMQXExposition.restartCounterMetric, EMQXExposition.wallclockMetric, EMQXExposition.uptimeMetric,
     ]
 
-    /// Parses a stats body as it arrives, on the HTTP client's event loop: strict (the first broken line fails the
+    /// Parses a stats body as it arrives, on the connection's event loop: strict (the first broken line fails the
     /// node), only ``families`` built, at most ``bodyLimit`` bytes.
     struct ExpositionBody: StreamedBodyReader {
         let url: String
