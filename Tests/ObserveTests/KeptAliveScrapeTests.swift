@@ -22,6 +22,7 @@ final class StatsServer: Sendable {
     private struct State {
         var accepted = 0
         var open: [any Channel] = []
+        var closed = 0
     }
 
     let answer: Answer
@@ -34,12 +35,15 @@ final class StatsServer: Sendable {
     }
 
     var accepted: Int { state.withLock { $0.accepted } }
+    /// Connections accepted and not closed yet, by either side.
+    var stillOpen: Int { state.withLock { $0.accepted - $0.closed } }
 
     fileprivate func opened(_ channel: any Channel) {
         state.withLock {
             $0.accepted += 1
             $0.open.append(channel)
         }
+        channel.closeFuture.whenComplete { _ in self.state.withLock { $0.closed += 1 } }
     }
 
     /// Closes every connection the server holds, and returns once they are closed on its side.
@@ -190,6 +194,21 @@ struct KeptAliveScrapeTests {
         }
         // Nothing is kept from a closing answer: one connection per scrape.
         #expect(accepted == 3 * Self.nodes.count)
+    }
+
+    @Test func aSourceThatGoesClosesTheConnectionsItKept() async throws {
+        let server = StatsServer(answer: .keepAlive, body: Self.body)
+        let open = try await server.serve { port in
+            var source: EMQXScrapeSource? = try Self.source(port: port)
+            Self.expectEveryNodeRead(try await source!.observe(Self.request))
+            let whileKept = server.stillOpen
+            source = nil
+            // The closes travel over loopback; bounded so that a leak fails the test instead of hanging it.
+            for _ in 0..<600 where server.stillOpen > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            return (whileKept, server.stillOpen)
+        }
+        #expect(open.0 > 0)
+        #expect(open.1 == 0)
     }
 
     @Test(.enabled(if: SelfSignedCertificate.openssl != nil, "openssl not found; TLS tests skipped"))

@@ -120,7 +120,11 @@ final class KeptAliveConnections: Sendable {
                     }
                     try pipeline.addHTTPClientHandlers()
                     try pipeline.addHandler(
-                        KeptAliveHandler { [weak self] channel, handler in self?.free(channel, handler, key: key) }
+                        KeptAliveHandler { [weak self] channel, handler in
+                            // A connection freed after its source went has nobody left to serve.
+                            guard let self else { return channel.close(promise: nil) }
+                            self.free(channel, handler, key: key)
+                        }
                     )
                 }
             }
