@@ -68,15 +68,35 @@ enum ExpositionSamples {
         #expect(document.skipped.isEmpty)
     }
 
+    /// Every name of a body is remembered, built or not, however many there are: a second `# TYPE` of any of them is
+    /// refused by name, and names that share a prefix stay apart.
+    @Test func everyFamilyNameIsRememberedAmongThousands() throws {
+        let names = (0..<3_000).map { "f\($0)" }
+        let body = names.map { "# TYPE \($0) counter\n\($0)_total 1\n" }.joined()
+        for parser in [ExpositionParser(), ExpositionParser(families: ["f17"])] {
+            let document = try parser.parse(body)
+            #expect(document.sampleCount == (parser.families == nil ? 3_000 : 1))
+            for repeated in ["f0", "f1777", "f2999"] {
+                let error = #expect(throws: ExpositionError.self) {
+                    try parser.parse(body + "# TYPE \(repeated) gauge\n")
+                }
+                #expect(error?.message == "second '# TYPE' line for metric family '\(repeated)'")
+                #expect(error?.line == 6_001)
+            }
+        }
+    }
+
     /// Every type word reads as its type, in a family built or only checked; a word in another case is refused.
     @Test func everyTypeWordNamesItsType() throws {
         let words = MetricType.allCases.map { ($0.rawValue, $0) } + [("unknown", .untyped)]
         for (word, type) in words {
             #expect(MetricType(typeWord: word) == type)
-            for parser in [ExpositionParser(), ExpositionParser(families: ["other"])] {
+            for parser in [ExpositionParser(), ExpositionParser(families: ["x"])] {
                 let parsed = try parser.parse("# TYPE x \(word)\n")
                 #expect(parsed.family(named: "x")?.type == type, "\(word)")
             }
+            // A family only checked reads the same words, and is left out of the document.
+            #expect(try ExpositionParser(families: ["other"]).parse("# TYPE x \(word)\n").families.isEmpty)
             #expect(MetricType(typeWord: word.uppercased()) == nil)
             #expect(throws: ExpositionError.self) { try ExpositionParser().parse("# TYPE x \(word.uppercased())\n") }
         }

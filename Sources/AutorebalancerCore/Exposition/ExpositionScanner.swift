@@ -31,18 +31,18 @@ struct ExpositionScanner {
     private static let bytewiseWantedLimit = 16
     let limits: ExpositionParser.Limits
 
-    private(set) var families: [MetricFamily] = []
+    /// Every family read, built or not (a family not built keeps an empty name; ``names`` has it).
+    private var allFamilies: [MetricFamily] = []
     private(set) var skipped: [ExpositionError] = []
     /// Samples kept in built families.
     private var keptSamples = 0
 
-    private var familyNameBytes: [[UInt8]] = []
+    private var names = FamilyNameTable()
     private var typeDeclared: [Bool] = []
     /// Whether a family is built (wanted) or only checked.
     private var familyKept: [Bool] = []
     /// Whether any sample of a family was read (built or not).
     private var familyHasSamples: [Bool] = []
-    private var familyIndex: [String: Int] = [:]
     /// The family the previous line touched; samples almost always follow their header.
     private var current = -1
     private var interner = StringInterner()
@@ -56,6 +56,11 @@ struct ExpositionScanner {
     /// Lines skipped in lenient mode past this many are counted, not kept (`skipped` stays bounded).
     static let skippedLimit = 1_000
     private(set) var skippedBeyondLimit = 0
+
+    /// The families built, in the order the body declares them.
+    var families: [MetricFamily] {
+        zip(allFamilies, familyKept).compactMap { family, kept in kept ? family : nil }
+    }
 
     init(lenient: Bool, wanted: Set<String>? = nil, limits: ExpositionParser.Limits = .unbounded) {
         // No run yet: `count` 0 means `base` is never read until `scan` sets both.
@@ -160,11 +165,11 @@ struct ExpositionScanner {
         let textStart = skipBlanks(nameEnd, end)
         let text = try helpText(textStart, end)
         let position = try family(nameStart, nameEnd)
-        if families[position].help != nil {
-            throw failure(at: nameStart, "second '# HELP' line for metric family '\(families[position].name)'")
+        if allFamilies[position].help != nil {
+            throw failure(at: nameStart, "second '# HELP' line for metric family '\(names.name(position))'")
         }
         // A family that is not built keeps only the fact that it has a HELP line (for the one-HELP rule).
-        families[position].help = familyKept[position] ? text : ""
+        allFamilies[position].help = familyKept[position] ? text : ""
         current = position
     }
 
@@ -230,15 +235,9 @@ struct ExpositionScanner {
         guard rest == end else { throw failure(at: rest, "unexpected text after the type in '# TYPE'") }
         // A `# TYPE` usually opens its family (EMQX writes it before `# HELP`): the name is made once, looked up once,
         // and kept by the new family.
-        var madeName: String?
-        var existing = currentFamily(named: nameStart, nameEnd)
-        if existing == nil {
-            let name = text(nameStart, nameEnd)
-            existing = familyIndex[name]
-            madeName = name
-        }
+        let existing = currentFamily(named: nameStart, nameEnd) ?? names.find(base + nameStart, nameEnd - nameStart)
         if let existing {
-            let name = families[existing].name
+            let name = names.name(existing)
             if typeDeclared[existing] {
                 throw failure(at: nameStart, "second '# TYPE' line for metric family '\(name)'")
             }
@@ -253,9 +252,9 @@ struct ExpositionScanner {
         if let existing {
             position = existing
         } else {
-            position = try addFamily(nameStart, nameEnd, name: madeName ?? text(nameStart, nameEnd))
+            position = try addFamily(nameStart, nameEnd)
         }
-        families[position].type = metricType
+        allFamilies[position].type = metricType
         typeDeclared[position] = true
         current = position
     }
@@ -267,9 +266,9 @@ struct ExpositionScanner {
         // Most sample lines repeat the name of the family just read: compare it whole instead of byte by byte.
         let nameEnd: Int
         var knownFamily = -1
-        if current >= 0, case let length = familyNameBytes[current].count, end - nameStart > length,
+        if current >= 0, case let length = names.length(current), end - nameStart > length,
             case let next = base[nameStart + length], next == UInt8(ascii: "{") || isBlank(next),
-            matches(familyNameBytes[current], nameStart, nameStart + length)
+            names.matches(current, base + nameStart, length)
         {
             nameEnd = nameStart + length
             knownFamily = current
@@ -577,13 +576,15 @@ struct ExpositionScanner {
         timestamp: Int64?
     ) {
         let name: String
-        if familyNameBytes[position].count == nameEnd - nameStart {
-            name = families[position].name
+        if names.length(position) == nameEnd - nameStart {
+            name = allFamilies[position].name
         } else {
             // Names are ASCII (checked by `metricName`), so interning cannot fail.
             name = interner.string(base + nameStart, nameEnd - nameStart) ?? ""
         }
-        families[position].samples.append(MetricSample(name: name, labels: labels, value: value, timestamp: timestamp))
+        allFamilies[position].samples.append(
+            MetricSample(name: name, labels: labels, value: value, timestamp: timestamp)
+        )
     }
 
     // MARK: Families
@@ -592,12 +593,12 @@ struct ExpositionScanner {
     /// name's suffix (`foo_bucket` → histogram `foo`); `nil` when the sample starts a new untyped family of its name.
     private func findOwningFamily(_ nameStart: Int, _ nameEnd: Int) -> Int? {
         if current >= 0 && owns(current, nameStart, nameEnd) { return current }
-        let name = text(nameStart, nameEnd)
-        if let exact = familyIndex[name] { return exact }
-        for suffix in ["_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info"]
-        where name.hasSuffix(suffix) {
-            if let parent = familyIndex[String(name.dropLast(suffix.count))],
-                families[parent].type.sampleSuffixes.contains(suffix)
+        let length = nameEnd - nameStart
+        if let exact = names.find(base + nameStart, length) { return exact }
+        for (suffix, bytes) in Self.ownedSuffixes
+        where length > bytes.count && memcmp(bytes, base + nameEnd - bytes.count, bytes.count) == 0 {
+            if let parent = names.find(base + nameStart, length - bytes.count),
+                allFamilies[parent].type.sampleSuffixes.contains(suffix)
             {
                 return parent
             }
@@ -605,23 +606,24 @@ struct ExpositionScanner {
         return nil
     }
 
+    /// Every suffix a family type owns (``MetricType/sampleSuffixes``), with its bytes.
+    private static let ownedSuffixes = ["_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info"]
+        .map { ($0, Array($0.utf8)) }
+
     private func owns(_ position: Int, _ nameStart: Int, _ nameEnd: Int) -> Bool {
         let length = nameEnd - nameStart
-        return familyNameBytes[position].withUnsafeBufferPointer { family -> Bool in
-            guard length >= family.count, memcmp(family.baseAddress!, base + nameStart, family.count) == 0 else {
-                return false
-            }
-            if length == family.count { return true }
-            let suffix = UnsafeBufferPointer(start: base + nameStart + family.count, count: length - family.count)
-            for owned in families[position].type.sampleSuffixes where owned.utf8.elementsEqual(suffix) { return true }
-            return false
-        }
+        guard names.isPrefix(position, of: base + nameStart, length) else { return false }
+        let familyLength = names.length(position)
+        if length == familyLength { return true }
+        let suffix = UnsafeBufferPointer(start: base + nameStart + familyLength, count: length - familyLength)
+        for owned in allFamilies[position].type.sampleSuffixes where owned.utf8.elementsEqual(suffix) { return true }
+        return false
     }
 
     /// The family just read when it has exactly this name: `# TYPE` follows `# HELP` of the same family, and is known
     /// without making its name.
     private func currentFamily(named nameStart: Int, _ nameEnd: Int) -> Int? {
-        guard current >= 0, matches(familyNameBytes[current], nameStart, nameEnd) else { return nil }
+        guard current >= 0, names.matches(current, base + nameStart, nameEnd - nameStart) else { return nil }
         return current
     }
 
@@ -629,27 +631,26 @@ struct ExpositionScanner {
     /// remembered (to keep the one-TYPE and TYPE-before-samples rules), so their number and length are limited.
     private mutating func family(_ nameStart: Int, _ nameEnd: Int) throws(ExpositionError) -> Int {
         if let same = currentFamily(named: nameStart, nameEnd) { return same }
-        let name = text(nameStart, nameEnd)
-        if let existing = familyIndex[name] { return existing }
-        return try addFamily(nameStart, nameEnd, name: name)
+        if let existing = names.find(base + nameStart, nameEnd - nameStart) { return existing }
+        return try addFamily(nameStart, nameEnd)
     }
 
     /// A new family called `name` (the bytes from `nameStart` to `nameEnd`), which no family has yet.
-    private mutating func addFamily(_ nameStart: Int, _ nameEnd: Int, name: String) throws(ExpositionError) -> Int {
-        let bytes = Array(UnsafeBufferPointer(start: base + nameStart, count: nameEnd - nameStart))
-        if let limit = limits.maximumNameLength, bytes.count > limit {
+    private mutating func addFamily(_ nameStart: Int, _ nameEnd: Int) throws(ExpositionError) -> Int {
+        if let limit = limits.maximumNameLength, nameEnd - nameStart > limit {
             throw failure(at: nameStart, "metric name '\(printable(nameStart, nameEnd))' is longer than \(limit) bytes")
         }
-        if let limit = limits.maximumFamilies, families.count >= limit {
+        if let limit = limits.maximumFamilies, allFamilies.count >= limit {
             throw failure(at: nameStart, "more than \(limit) metric families; the body is not EMQX's metrics")
         }
-        families.append(MetricFamily(name: name))
-        familyNameBytes.append(bytes)
+        let kept = isWanted(nameStart, nameEnd)
+        let position = names.add(base + nameStart, nameEnd - nameStart)
+        // Only a family that is built carries its name as a string.
+        allFamilies.append(MetricFamily(name: kept ? names.name(position) : ""))
         typeDeclared.append(false)
-        familyKept.append(isWanted(nameStart, nameEnd))
+        familyKept.append(kept)
         familyHasSamples.append(false)
-        familyIndex[name] = families.count - 1
-        return families.count - 1
+        return position
     }
 
     // MARK: Tokens
