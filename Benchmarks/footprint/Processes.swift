@@ -79,20 +79,38 @@ final class Child {
     }
 }
 
+/// A loopback port free now and outside the ephemeral range: thousands of outgoing scrape connections take their
+/// local ports from that range, and one of them taking the agent's port before it listens would end the run.
 func freePort() throws -> Int {
+    let ephemeralStart =
+        (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+        .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
+    let lowest = 10_000
+    if ephemeralStart > lowest + 1 {
+        for _ in 0..<100 {
+            let port = Int.random(in: lowest..<ephemeralStart)
+            if (try? bound(port)) != nil { return port }
+        }
+    }
+    return try bound(0)
+}
+
+/// Binds 127.0.0.1:`port` (0: any) for a moment and returns the port it had.
+private func bound(_ port: Int) throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw BenchmarkError("socket() failed") }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(truncatingIfNeeded: port).bigEndian
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let ok = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
         }
     }
-    guard ok else { throw BenchmarkError("bind(127.0.0.1:0) failed") }
+    guard ok else { throw BenchmarkError("bind(127.0.0.1:\(port)) failed") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
