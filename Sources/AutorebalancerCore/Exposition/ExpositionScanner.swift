@@ -233,8 +233,8 @@ struct ExpositionScanner {
         }
         let rest = skipBlanks(typeEnd, end)
         guard rest == end else { throw failure(at: rest, "unexpected text after the type in '# TYPE'") }
-        // A `# TYPE` usually opens its family (EMQX writes it before `# HELP`): the name is made once, looked up once,
-        // and kept by the new family.
+        // A `# TYPE` usually opens its family (EMQX writes it before `# HELP`): the name is looked up by its bytes, and
+        // a string is made only for a family that is built or for a message.
         let existing = currentFamily(named: nameStart, nameEnd) ?? names.find(base + nameStart, nameEnd - nameStart)
         if let existing {
             let name = names.name(existing)
@@ -606,8 +606,9 @@ struct ExpositionScanner {
         return nil
     }
 
-    /// Every suffix a family type owns (``MetricType/sampleSuffixes``), with its bytes.
-    private static let ownedSuffixes = ["_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info"]
+    /// Every suffix a family type owns (``MetricType/sampleSuffixes``), once each, with its bytes.
+    private static let ownedSuffixes = MetricType.allCases.flatMap(\.sampleSuffixes)
+        .reduce(into: [String]()) { suffixes, suffix in if !suffixes.contains(suffix) { suffixes.append(suffix) } }
         .map { ($0, Array($0.utf8)) }
 
     private func owns(_ position: Int, _ nameStart: Int, _ nameEnd: Int) -> Bool {

@@ -12,8 +12,9 @@ import Synchronization
 /// scrape itself. Here a connection is kept per scheme, host and port; an exchange's body is read as it arrives on
 /// the connection's event loop by a ``StreamedBodyReader``; a batch of exchanges shares one deadline and wakes its
 /// caller once. A kept connection that the server closed while idle is found before any answer and the request is
-/// sent once more on a new one. Idle connections are closed after ``idleTimeout``, and all of them when the source
-/// that owns them goes (a reload, a cluster no longer watched).
+/// sent once more on a new one. A connection left idle past ``idleTimeout`` is closed the next time the source
+/// scrapes (there is no timer per connection; the node closes an idle one on its side too), and every idle one when
+/// the source that owns them goes (a reload, a cluster no longer watched).
 final class KeptAliveConnections: Sendable {
     /// As long as a connection may stay unused before it is closed (servers close theirs after about a minute too).
     static let idleTimeout = TimeAmount.seconds(60)

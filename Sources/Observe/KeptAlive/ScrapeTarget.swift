@@ -15,7 +15,7 @@ struct ScrapeTarget: Sendable {
     var key: Key
     var head: HTTPRequestHead
 
-    /// `nil` with the reason when `url` is not an `http` or `https` URL with a host.
+    /// A failure with the reason when `url` is not an `http` or `https` URL with a host and a port in range.
     static func make(_ url: String, headers: HTTPHeaders) -> Swift.Result<ScrapeTarget, ScrapeTargetError> {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
             return .failure(ScrapeTargetError(reason: "not a URL"))
